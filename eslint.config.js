@@ -1,0 +1,29 @@
+// Lint rules: typescript-eslint recommended, plus the house rules from STYLE.md
+// that the type checker cannot enforce (no default-exported grab-bags, no stray console in cores).
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+export default tseslint.config(
+  { ignores: ['node_modules/**', '.sealgate/**', 'coverage/**', 'artifacts/**', 'cache/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    files: ['**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/consistent-type-imports': 'error',
+      'no-restricted-syntax': ['error',
+        { selector: 'TSEnumDeclaration', message: 'Use an `as const` object: enums are not erasable syntax.' },
+        { selector: 'TSModuleDeclaration[kind="namespace"]', message: 'Namespaces are not erasable syntax.' }],
+    },
+  },
+  {
+    files: ['consent/**/*.ts', 'mpc/**/*.ts', 'valuation/**/*.ts', 'connectors/**/*.ts'],
+    rules: {
+      'no-console': 'error',
+      'no-restricted-imports': ['error', { paths: [
+        { name: 'fastify', message: 'Only gateway/ imports fastify (STYLE.md: thin edges).' },
+        { name: 'ethers', message: 'Only contracts/ imports ethers.' }] }],
+    },
+  },
+);

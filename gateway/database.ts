@@ -1,0 +1,95 @@
+// The embedded DuckDB file that holds all gateway state. This module owns opening, migrating and
+// serializing access; store modules build on it and are the only other code that speaks SQL.
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { DuckDBInstance, type DuckDBConnection, type DuckDBAppender } from '@duckdb/node-api';
+import { GatewayError } from './errors.ts';
+
+export type Migration = { id: string; sql: string };
+
+export type SqlValue = string | number | bigint | boolean | null;
+
+export type Database = {
+  /** Runs reads. Reads may interleave with each other but never with a write transaction. */
+  all(sql: string, params?: SqlValue[]): Promise<Record<string, unknown>[]>;
+  /** Runs `work` inside BEGIN/COMMIT, one at a time; rolls back on throw. COMMIT fsyncs the WAL. */
+  transaction<T>(work: (tx: Transaction) => Promise<T>): Promise<T>;
+  migrate(owner: string, migrations: Migration[]): Promise<void>;
+  close(): Promise<void>;
+  readonly path: string;
+};
+
+export type Transaction = {
+  run(sql: string, params?: SqlValue[]): Promise<void>;
+  all(sql: string, params?: SqlValue[]): Promise<Record<string, unknown>[]>;
+  /** Bulk row append inside the transaction; far cheaper than INSERT per row. */
+  appender(table: string): Promise<DuckDBAppender>;
+};
+
+/** Opens (creating if needed) the DuckDB file. `:memory:` gives a throwaway database for tests. */
+export async function openDatabase(path: string): Promise<Database> {
+  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  let instance: DuckDBInstance;
+  try {
+    instance = await DuckDBInstance.create(path);
+  } catch (cause) {
+    throw new GatewayError('STORE_UNAVAILABLE', `cannot open database file ${path}`, { path }, { cause });
+  }
+  const connection = await instance.connect();
+  let queue: Promise<unknown> = Promise.resolve();
+  let isClosed = false;
+
+  // One connection, one queue: DuckDB connections are not safe for concurrent statements, and a
+  // single ordered queue is what makes hash chains and group commits deterministic.
+  const serialize = <T>(work: () => Promise<T>): Promise<T> => {
+    if (isClosed) return Promise.reject(new GatewayError('STORE_UNAVAILABLE', 'database is closed'));
+    const next = queue.then(work, work);
+    queue = next.catch(() => undefined);
+    return next;
+  };
+
+  const readAll = async (conn: DuckDBConnection, sql: string, params?: SqlValue[]) => {
+    const reader = await conn.runAndReadAll(sql, params as never);
+    return reader.getRowObjectsJS() as Record<string, unknown>[];
+  };
+
+  const db: Database = {
+    path,
+    all: (sql, params) => serialize(() => readAll(connection, sql, params)),
+    transaction: (work) => serialize(async () => {
+      await connection.run('BEGIN TRANSACTION');
+      try {
+        const result = await work({
+          run: async (sql, params) => { await connection.run(sql, params as never); },
+          all: (sql, params) => readAll(connection, sql, params),
+          appender: (table) => connection.createAppender(table),
+        });
+        await connection.run('COMMIT');
+        return result;
+      } catch (error) {
+        await connection.run('ROLLBACK').catch(() => undefined);
+        throw error;
+      }
+    }),
+    migrate: async (owner, migrations) => {
+      await serialize(() => connection.run(
+        'CREATE TABLE IF NOT EXISTS schema_migrations (owner VARCHAR, id VARCHAR, applied_at TIMESTAMPTZ DEFAULT now(), PRIMARY KEY (owner, id))'));
+      const done = new Set((await db.all('SELECT id FROM schema_migrations WHERE owner = $1', [owner])).map((r) => String(r.id)));
+      for (const m of migrations) {
+        if (done.has(m.id)) continue;
+        await db.transaction(async (tx) => {
+          for (const statement of m.sql.split(/;\s*\n/).map((s) => s.trim()).filter(Boolean)) await tx.run(statement);
+          await tx.run('INSERT INTO schema_migrations (owner, id) VALUES ($1, $2)', [owner, m.id]);
+        });
+      }
+    },
+    close: async () => {
+      await serialize(async () => {
+        isClosed = true;
+        connection.closeSync();
+        instance.closeSync();
+      });
+    },
+  };
+  return db;
+}

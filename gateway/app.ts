@@ -1,0 +1,109 @@
+// The HTTP application (Fastify 5): schema-first zod routes, OpenAPI 3.1 at /docs, rate limiting,
+// bearer auth and RFC 9457 problem documents. Built here, started elsewhere (server.ts).
+import { randomUUID } from 'node:crypto';
+import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import rateLimit from '@fastify/rate-limit';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import pkg from '../package.json' with { type: 'json' };
+import { createAuthHook, warnOnMissingPolicy } from './auth.ts';
+import type { GatewayContext } from './context.ts';
+import { GatewayError } from './errors.ts';
+import { handleError, handleNotFound } from './problem.ts';
+import { registerRoutes } from './routes/index.ts';
+
+export const DOCS_PREFIX = '/docs';
+
+// Client-chosen request ids end up in every log line; only accept ones that cannot forge or bloat them.
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+const JSON_MEDIA_TYPE = /^application\/json\s*(;|$)/i;
+
+export async function buildApp(ctx: GatewayContext): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: ctx.log,
+    bodyLimit: ctx.config.bodyLimitBytes,
+    trustProxy: ctx.config.trustProxy,
+    requestIdHeader: false,
+    genReqId: (raw) => {
+      const offered = raw.headers['x-request-id'];
+      return typeof offered === 'string' && REQUEST_ID.test(offered) ? offered : randomUUID();
+    },
+  }) as unknown as FastifyInstance;
+
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  app.setErrorHandler(handleError);
+  app.decorateRequest('principal', null);
+  // JSON only: without the text/plain parser, any other body is refused with 415 before parsing.
+  app.removeContentTypeParser('text/plain');
+
+  app.addHook('onRoute', (route) => {
+    if (route.url === DOCS_PREFIX || route.url.startsWith(`${DOCS_PREFIX}/`)) {
+      // The docs plugin's routes cannot take our config, so they are declared public by prefix.
+      route.config = { ...route.config, public: true };
+      return;
+    }
+    // Response schemas strip undeclared fields, a privacy control, so a route without one is a
+    // start-up error rather than a silent leak.
+    if (route.schema?.response === undefined) {
+      throw new Error(`route ${String(route.method)} ${route.url} declares no response schema (schema.response is required)`);
+    }
+    warnOnMissingPolicy(route, ctx.log);
+  });
+
+  await app.register(rateLimit, {
+    global: false,
+    max: ctx.config.rateLimit.max,
+    timeWindow: ctx.config.rateLimit.windowMs,
+    errorResponseBuilder: (_request, limit) => new GatewayError('RATE_LIMITED',
+      `rate limit of ${limit.max} requests exceeded; retry in ${limit.after}`, { retryAfterSeconds: Math.ceil(limit.ttl / 1000) }),
+  });
+  // Order matters: rate limiting runs before authentication, so token guessing is throttled too;
+  // authentication runs before the media-type check and body parsing.
+  const limitRate = app.rateLimit();
+  app.addHook('onRequest', limitRate);
+  app.addHook('onRequest', createAuthHook(ctx.tokens));
+  app.addHook('onRequest', async (request: FastifyRequest) => {
+    if (request.routeOptions.schema?.body === undefined) return;
+    const type = request.headers['content-type'];
+    if (type === undefined || !JSON_MEDIA_TYPE.test(type)) {
+      throw new GatewayError('UNSUPPORTED_MEDIA_TYPE', 'request body must be application/json');
+    }
+  });
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+    reply.header('x-content-type-options', 'nosniff');
+    // Authenticated answers can carry tokens or consent data: no shared or browser cache keeps them.
+    if (request.principal !== null) reply.header('cache-control', 'no-store');
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    ctx.metrics.httpRequestDuration.observe({
+      route: request.is404 ? 'unmatched' : (request.routeOptions.url ?? 'unmatched'),
+      method: request.method,
+      status_code: String(reply.statusCode),
+    }, reply.elapsedTime / 1000);
+  });
+  app.setNotFoundHandler(handleNotFound);
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'sealgate',
+        description: 'Privacy-computing gateway: consent enforcement, joint computation, ledger-anchored proofs.',
+        version: pkg.version,
+      },
+      components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer' } } },
+    },
+    transform: (input) => {
+      const out = jsonSchemaTransform(input);
+      const isPublic = (input.route.config as { public?: boolean } | undefined)?.public === true;
+      return isPublic ? out : { ...out, schema: { ...out.schema, security: [{ bearerAuth: [] }] } };
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: DOCS_PREFIX });
+
+  await registerRoutes(app, ctx);
+  return app;
+}

@@ -1,0 +1,158 @@
+// Gateway configuration (12-factor: environment first, optional JSON file underneath). One zod
+// schema is the type and the validator; every error names the exact env var or file key to fix.
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { z } from 'zod';
+import { GatewayError } from './errors.ts';
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+const MIB = 1024 * 1024;
+
+/** An integer range whose every failure says the same thing, so messages read "PORT: expected integer 0..65535". */
+const intIn = (min: number, max: number) => {
+  const error = `expected integer ${min}..${max}`;
+  return z.int({ error }).min(min, { error }).max(max, { error });
+};
+
+export const RateLimitConfig = z.strictObject({
+  max: intIn(1, 1_000_000).default(300),
+  windowMs: intIn(1_000, 86_400_000).default(60_000),
+});
+
+export const GatewayConfig = z.strictObject({
+  /** 0 lets the OS pick a free port (tests, demos); the chosen port is printed at start-up. */
+  port: intIn(0, 65_535).default(8080),
+  host: z.string({ error: 'expected a host name or IP address' }).min(1, { error: 'expected a host name or IP address' }).default('127.0.0.1'),
+  dataDir: z.string({ error: 'expected a directory path' }).min(1, { error: 'expected a directory path' }).default('./.sealgate'),
+  partyId: z.string({ error: 'expected a party id' })
+    .regex(/^[a-z0-9][a-z0-9-]{1,62}$/, { error: 'expected 2-63 chars of a-z, 0-9 and "-", not starting with "-"' })
+    .default('sealgate-local'),
+  logLevel: z.enum(LOG_LEVELS, { error: `expected one of ${LOG_LEVELS.join(', ')}` }).default('info'),
+  bodyLimitBytes: intIn(1024, 64 * MIB).default(MIB),
+  rateLimit: RateLimitConfig.prefault({}),
+  // The key-encryption passphrase guards a file an attacker may copy and attack offline, so it has a floor.
+  passphrase: z.string({ error: 'expected a string' }).min(12, { error: 'must be at least 12 characters' }).optional(),
+  env: z.enum(['development', 'production'], { error: 'expected development or production' }).default('development'),
+  /**
+   * Fastify trustProxy: false, true, or a comma-separated list of proxy addresses/CIDRs. Hop counts
+   * are not offered: they cannot tell a proxy from a client forging X-Forwarded-For.
+   */
+  trustProxy: z.union([z.boolean(), z.string().min(1)], { error: 'expected true, false or a list of proxy addresses' }).default(false),
+}).superRefine((config, ctx) => {
+  // Fail closed: production never falls back to a generated passphrase sitting next to the keys.
+  if (config.env === 'production' && config.passphrase === undefined) {
+    ctx.addIssue({ code: 'custom', path: ['passphrase'], message: 'required when SEALGATE_ENV=production' });
+  }
+});
+export type GatewayConfig = z.infer<typeof GatewayConfig>;
+
+/** Where each config path is read from in the environment. */
+export const ENV_VARS = {
+  port: 'PORT',
+  host: 'HOST',
+  dataDir: 'SEALGATE_DATA_DIR',
+  partyId: 'SEALGATE_PARTY_ID',
+  logLevel: 'SEALGATE_LOG_LEVEL',
+  bodyLimitBytes: 'SEALGATE_BODY_LIMIT_BYTES',
+  'rateLimit.max': 'SEALGATE_RATE_LIMIT_MAX',
+  'rateLimit.windowMs': 'SEALGATE_RATE_LIMIT_WINDOW_MS',
+  passphrase: 'SEALGATE_PASSPHRASE',
+  env: 'SEALGATE_ENV',
+  trustProxy: 'SEALGATE_TRUST_PROXY',
+} as const;
+type ConfigPath = keyof typeof ENV_VARS;
+
+const NUMERIC_PATHS: ReadonlySet<ConfigPath> = new Set(['port', 'bodyLimitBytes', 'rateLimit.max', 'rateLimit.windowMs']);
+
+export type FileReader = (path: string) => string;
+type Env = Record<string, string | undefined>;
+type Issue = { key: string; message: string };
+
+/**
+ * Builds the configuration from `env` (normally process.env) over the JSON file named by
+ * SEALGATE_CONFIG. Throws BAD_INPUT whose message names every bad key; values are never echoed,
+ * because one of them may be the passphrase.
+ */
+export function loadConfig(env: Env = process.env, readFile: FileReader = (p) => readFileSync(p, 'utf8')): GatewayConfig {
+  const filePath = nonEmpty(env.SEALGATE_CONFIG);
+  const raw: Record<string, unknown> = filePath === undefined ? {} : readConfigFile(filePath, readFile);
+  const fromEnv = new Set<string>();
+
+  for (const [path, name] of Object.entries(ENV_VARS) as [ConfigPath, string][]) {
+    const text = nonEmpty(env[name]);
+    if (text === undefined) continue;
+    fromEnv.add(path);
+    const value = parseEnvValue(path, text);
+    const [head, tail] = path.split('.') as [string, string | undefined];
+    if (tail === undefined) {
+      raw[head] = value;
+    } else {
+      const nested = raw[head];
+      // A non-object here is reported by the schema against the file key; env cannot repair it.
+      if (nested === undefined) raw[head] = { [tail]: value };
+      else if (isPlainObject(nested)) raw[head] = { ...nested, [tail]: value };
+    }
+  }
+
+  const result = GatewayConfig.safeParse(raw);
+  if (!result.success) {
+    const issues = result.error.issues.map((issue): Issue => {
+      if (issue.code === 'unrecognized_keys') {
+        const keys = issue.keys.map((k) => [...issue.path, k].join('.'));
+        return { key: 'SEALGATE_CONFIG', message: `unknown key(s) in config file: ${keys.join(', ')}` };
+      }
+      const path = issue.path.join('.');
+      const isFileValue = filePath !== undefined && !fromEnv.has(path) && hasPath(raw, path);
+      const key = isFileValue || !(path in ENV_VARS) ? `${path} (config file)` : ENV_VARS[path as ConfigPath];
+      return { key, message: issue.message };
+    });
+    throw configError(issues);
+  }
+  return { ...result.data, dataDir: resolve(result.data.dataDir) };
+}
+
+function readConfigFile(path: string, readFile: FileReader): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFile(path);
+  } catch (cause) {
+    throw configError([{ key: 'SEALGATE_CONFIG', message: `cannot read file ${path}` }], cause);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (cause) {
+    throw configError([{ key: 'SEALGATE_CONFIG', message: `file ${path} is not valid JSON` }], cause);
+  }
+  if (!isPlainObject(parsed)) throw configError([{ key: 'SEALGATE_CONFIG', message: `file ${path} must hold a JSON object` }]);
+  // Config files get committed and copied around; the key-encryption secret stays in the environment.
+  if ('passphrase' in parsed) {
+    throw configError([{ key: 'passphrase (config file)', message: 'secrets are not read from files; set SEALGATE_PASSPHRASE instead' }]);
+  }
+  return { ...parsed };
+}
+
+function parseEnvValue(path: ConfigPath, text: string): unknown {
+  if (NUMERIC_PATHS.has(path)) return /^-?\d+$/.test(text) ? Number(text) : text;
+  if (path === 'trustProxy' && (text === 'true' || text === 'false')) return text === 'true';
+  return text;
+}
+
+function configError(issues: Issue[], cause?: unknown): GatewayError {
+  const message = `invalid configuration: ${issues.map((i) => `${i.key}: ${i.message}`).join('; ')}`;
+  return new GatewayError('BAD_INPUT', message, { errors: issues }, cause === undefined ? undefined : { cause });
+}
+
+const nonEmpty = (value: string | undefined): string | undefined => (value === undefined || value === '' ? undefined : value);
+
+const isPlainObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+function hasPath(root: Record<string, unknown>, path: string): boolean {
+  let node: unknown = root;
+  for (const part of path.split('.')) {
+    if (!isPlainObject(node) || !(part in node)) return false;
+    node = node[part];
+  }
+  return true;
+}

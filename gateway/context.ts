@@ -1,0 +1,88 @@
+// The gateway's dependencies as one plain object: built once at start-up, passed to buildApp and to
+// every route module. Features add their services by extending this type and createContext.
+import { join } from 'node:path';
+import type { DestinationStream, Logger } from 'pino';
+import { systemClock, type Clock } from '../consent/clock.ts';
+import type { GatewayConfig } from './config.ts';
+import { openDatabase, type Database } from './database.ts';
+import { loadOrCreateIdentity, type Identity } from './identity.ts';
+import { createLogger } from './logger.ts';
+import { createMetrics, type Metrics } from './metrics.ts';
+import { createTokenStore, type TokenStore } from './token-store.ts';
+
+export const DATABASE_FILE = 'sealgate.duckdb';
+
+export type ReadinessState = 'ok' | 'degraded' | 'down';
+/** A readiness probe. Throwing counts as 'down': an unknown state is not a ready one. */
+export type ReadinessCheck = () => ReadinessState | Promise<ReadinessState>;
+
+export type GatewayContext = {
+  config: GatewayConfig;
+  db: Database;
+  identity: Identity;
+  tokens: TokenStore;
+  clock: Clock;
+  log: Logger;
+  metrics: Metrics;
+  readiness: Map<string, ReadinessCheck>;
+  /** Releases what createContext opened (the database). Idempotent. */
+  close(): Promise<void>;
+};
+
+export type ContextOptions = {
+  clock?: Clock;
+  /** Where log lines go (tests capture them); stdout by default. */
+  logDestination?: DestinationStream;
+  /** Overrides `<dataDir>/sealgate.duckdb`, e.g. ':memory:' in tests. */
+  databasePath?: string;
+};
+
+const DB_PROBE_TIMEOUT_MS = 2_000;
+
+export async function createContext(config: GatewayConfig, options: ContextOptions = {}): Promise<GatewayContext> {
+  const clock = options.clock ?? systemClock;
+  const log = createLogger(config, options.logDestination);
+  // Keys first: a wrong passphrase should stop start-up before anything else is opened.
+  const identity = await loadOrCreateIdentity(config, log);
+  const db = await openDatabase(options.databasePath ?? join(config.dataDir, DATABASE_FILE));
+  let tokens: TokenStore;
+  try {
+    tokens = await createTokenStore(db, clock);
+  } catch (error) {
+    await db.close();
+    throw error;
+  }
+
+  let isClosed = false;
+  const readiness = new Map<string, ReadinessCheck>([['database', () => probeDatabase(db, () => isClosed)]]);
+  return {
+    config,
+    db,
+    identity,
+    tokens,
+    clock,
+    log,
+    metrics: createMetrics(config.partyId),
+    readiness,
+    close: async () => {
+      if (isClosed) return;
+      isClosed = true;
+      await db.close();
+    },
+  };
+}
+
+/** 'down' when closed or failing, 'degraded' when the serialized queue is too busy to answer quickly. */
+async function probeDatabase(db: Database, isClosed: () => boolean): Promise<ReadinessState> {
+  if (isClosed()) return 'down';
+  let timer: NodeJS.Timeout | undefined;
+  const slow = new Promise<ReadinessState>((resolve) => {
+    timer = setTimeout(() => resolve('degraded'), DB_PROBE_TIMEOUT_MS);
+    timer.unref();
+  });
+  try {
+    return await Promise.race([db.all('SELECT 1').then((): ReadinessState => 'ok', (): ReadinessState => 'down'), slow]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,60 @@
+// Logs never carry credentials, keys or consent payloads, request lines carry the request id and
+// a well-formed traceparent, and raw URLs (which may hold identifiers) are not logged.
+import { afterEach, describe, expect, it } from 'vitest';
+import { createLogger, REDACTED } from '../gateway/logger.ts';
+import { bearer, captureLog, makeTestGateway, type TestGateway } from './gateway-fixture.ts';
+
+let gw: TestGateway | undefined;
+afterEach(async () => { await gw?.close(); gw = undefined; });
+
+describe('log redaction', () => {
+  it('censors secrets and consent payloads at the top level and one level down', () => {
+    const log = captureLog();
+    const logger = createLogger({ logLevel: 'info', partyId: 'insurer-1' }, log.stream);
+    logger.info({
+      token: 'sgt_top', passphrase: 'pass-top', subjectId: 'alice@example.com',
+      grant: { subjectId: 'bob@example.com', subject: 'carol', body: { phone: '+8613800000000' } },
+      evm: { privateKeyHex: '0xdeadbeef' },
+      req: { headers: { authorization: 'Bearer sgt_header', cookie: 'session=abc' }, body: { vin: 'LSVAU2180N2183294' } },
+      keys: { subjectKey: 'c3ViamVjdA', ed25519Seed: 'seed' },
+    }, 'event');
+    const text = log.text();
+    for (const secret of ['sgt_top', 'pass-top', 'alice@example.com', 'bob@example.com', 'carol', '+8613800000000', '0xdeadbeef',
+      'sgt_header', 'session=abc', 'LSVAU2180N2183294', 'c3ViamVjdA', '"seed"']) {
+      expect(text, secret).not.toContain(secret);
+    }
+    expect(text).toContain(REDACTED);
+    expect(JSON.parse(log.lines[0] ?? '{}')).toMatchObject({ partyId: 'insurer-1', msg: 'event' });
+  });
+
+  it('request logs carry the request id and traceparent, the route pattern, and no token or query', async () => {
+    gw = await makeTestGateway();
+    const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+    await gw.app.inject({
+      method: 'GET', url: '/v1/tokens?subject=alice@example.com',
+      headers: { ...bearer(gw.adminToken), traceparent, 'x-request-id': 'req-42' },
+    });
+    const lines = gw.log.lines.map((l) => JSON.parse(l) as { reqId?: string; req?: { route?: string; traceparent?: string } });
+    const incoming = lines.find((l) => l.req !== undefined && l.reqId === 'req-42');
+    expect(incoming?.req).toMatchObject({ route: '/v1/tokens', traceparent });
+    expect(gw.log.text()).not.toContain('alice@example.com');
+    expect(gw.log.text()).not.toContain(gw.adminToken);
+  });
+
+  it('drops a malformed traceparent instead of logging attacker text', async () => {
+    gw = await makeTestGateway();
+    await gw.app.inject({ method: 'GET', url: '/health', headers: { traceparent: 'evil"}\n{"level":60', 'x-request-id': 'req-43' } });
+    const incoming = gw.log.lines.map((l) => JSON.parse(l) as { reqId?: string; req?: Record<string, unknown> })
+      .find((l) => l.req !== undefined && l.reqId === 'req-43');
+    expect(incoming?.req).toBeDefined();
+    expect(incoming?.req?.traceparent).toBeUndefined();
+  });
+
+  it('the created bootstrap token and issued tokens never reach the log', async () => {
+    gw = await makeTestGateway();
+    const res = await gw.app.inject({ method: 'POST', url: '/v1/tokens', headers: bearer(gw.adminToken), payload: { role: 'exchange' } });
+    const token = (res.json() as { token: string }).token;
+    expect(gw.log.text()).toContain('token issued');
+    expect(gw.log.text()).not.toContain(token);
+  });
+});

@@ -1,0 +1,123 @@
+// The operations surface: /docs/json is an OpenAPI 3.1 document of the registered routes,
+// /metrics speaks Prometheus text format, /ready reflects every component.
+import { afterEach, describe, expect, it } from 'vitest';
+import { bearer, makeTestGateway, type TestGateway } from './gateway-fixture.ts';
+
+let gw: TestGateway | undefined;
+afterEach(async () => { await gw?.close(); gw = undefined; });
+
+type OpenApi = {
+  openapi: string;
+  info: { title: string; version: string };
+  paths: Record<string, Record<string, { responses?: Record<string, unknown>; security?: unknown; requestBody?: unknown; parameters?: unknown[] }>>;
+  components?: { securitySchemes?: Record<string, unknown> };
+};
+
+/** Every "$ref" in the document must point at something inside it. */
+function danglingRefs(doc: unknown): string[] {
+  const missing: string[] = [];
+  const resolve = (ref: string) => ref.slice(2).split('/').reduce<unknown>((node, key) =>
+    (node as Record<string, unknown> | undefined)?.[key.replaceAll('~1', '/').replaceAll('~0', '~')], doc);
+  const walk = (node: unknown): void => {
+    if (Array.isArray(node)) node.forEach(walk);
+    else if (node !== null && typeof node === 'object') {
+      for (const [key, value] of Object.entries(node)) {
+        if (key === '$ref' && typeof value === 'string' && (!value.startsWith('#/') || resolve(value) === undefined)) missing.push(value);
+        else walk(value);
+      }
+    }
+  };
+  walk(doc);
+  return missing;
+}
+
+describe('operations endpoints', () => {
+  it('/docs/json is OpenAPI 3.1 with the registered routes, their schemas and bearer security', async () => {
+    gw = await makeTestGateway();
+    const res = await gw.app.inject({ method: 'GET', url: '/docs/json' });
+    expect(res.statusCode).toBe(200);
+    const doc = res.json() as OpenApi;
+    expect(doc.openapi).toBe('3.1.0');
+    expect(doc.info).toMatchObject({ title: 'sealgate', version: '0.1.0' });
+    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/health', '/ready', '/metrics', '/v1/tokens', '/v1/tokens/{id}']));
+    expect(Object.keys(doc.paths).some((p) => p.startsWith('/docs'))).toBe(false);
+    for (const [path, operations] of Object.entries(doc.paths)) {
+      for (const [method, operation] of Object.entries(operations)) {
+        expect(Object.keys(operation.responses ?? {}), `${method} ${path} documents a response`).not.toHaveLength(0);
+      }
+    }
+    expect(doc.components?.securitySchemes).toEqual({ bearerAuth: { type: 'http', scheme: 'bearer' } });
+    expect(doc.paths['/v1/tokens']?.post?.security).toEqual([{ bearerAuth: [] }]);
+    expect(doc.paths['/health']?.get?.security).toBeUndefined();
+    const body = JSON.stringify(doc.paths['/v1/tokens']?.post?.requestBody);
+    expect(body).toContain('compliance-officer');
+    expect(doc.paths['/v1/tokens/{id}']?.delete?.parameters).toEqual(expect.arrayContaining([expect.objectContaining({ name: 'id', in: 'path' })]));
+    expect(danglingRefs(doc)).toEqual([]);
+  });
+
+  it('/metrics is Prometheus text with default metrics and per-route request durations', async () => {
+    gw = await makeTestGateway();
+    await gw.app.inject({ method: 'GET', url: '/health' });
+    await gw.app.inject({ method: 'GET', url: '/v1/tokens', headers: bearer(gw.adminToken) });
+    await gw.app.inject({ method: 'GET', url: '/no/such/thing/42' });
+    const res = await gw.app.inject({ method: 'GET', url: '/metrics' });
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['content-type']).toMatch(/^text\/plain; version=0\.0\.4/);
+    expect(res.body.startsWith('"')).toBe(false);
+    expect(res.body).toContain('# TYPE process_cpu_user_seconds_total counter');
+    expect(res.body).toContain('# TYPE sealgate_http_request_duration_seconds histogram');
+    expect(res.body).toMatch(/sealgate_http_request_duration_seconds_count\{[^}]*route="\/health",method="GET",status_code="200"\} 1/);
+    expect(res.body).toMatch(/route="\/v1\/tokens",method="GET",status_code="200"/);
+    expect(res.body).toMatch(/route="unmatched",method="GET",status_code="404"/);
+    expect(res.body).not.toContain('/no/such/thing/42');
+  });
+
+  it('two gateways in one process keep separate metric registries', async () => {
+    gw = await makeTestGateway();
+    const other = await makeTestGateway();
+    try {
+      await other.app.inject({ method: 'GET', url: '/health' });
+      const mine = await gw.app.inject({ method: 'GET', url: '/metrics' });
+      expect(mine.body).not.toMatch(/route="\/health"/);
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('/ready is 200 when all components are ok and lists degraded ones', async () => {
+    gw = await makeTestGateway();
+    const ok = await gw.app.inject({ method: 'GET', url: '/ready' });
+    expect(ok.statusCode).toBe(200);
+    expect(ok.json()).toEqual({ status: 'ok', components: { database: 'ok' }, degraded: [], down: [] });
+
+    gw.ctx.readiness.set('ledger', () => 'degraded');
+    const degraded = await gw.app.inject({ method: 'GET', url: '/ready' });
+    expect(degraded.statusCode).toBe(200);
+    expect(degraded.json()).toMatchObject({ status: 'degraded', degraded: ['ledger'], down: [] });
+  });
+
+  it('/ready is 503 when any component is down or its probe throws', async () => {
+    gw = await makeTestGateway();
+    gw.ctx.readiness.set('peer-client', () => { throw new Error('probe exploded'); });
+    const res = await gw.app.inject({ method: 'GET', url: '/ready' });
+    expect(res.statusCode).toBe(503);
+    expect(res.json()).toEqual({
+      status: 'down', components: { database: 'ok', 'peer-client': 'down' }, degraded: [], down: ['peer-client'],
+    });
+  });
+
+  it('/ready reports the database down once the context is closed', async () => {
+    gw = await makeTestGateway();
+    await gw.app.ready();
+    await gw.ctx.close();
+    const res = await gw.app.inject({ method: 'GET', url: '/ready' });
+    expect(res.statusCode).toBe(503);
+    expect(res.json().components).toEqual({ database: 'down' });
+  });
+
+  it('/health is liveness only', async () => {
+    gw = await makeTestGateway();
+    const res = await gw.app.inject({ method: 'GET', url: '/health' });
+    expect(res.json()).toEqual({ status: 'ok' });
+  });
+});

@@ -9,8 +9,13 @@ import { loadOrCreateIdentity, type Identity } from './identity.ts';
 import { createLogger } from './logger.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { createTokenStore, type TokenStore } from './token-store.ts';
+import { openConsentLog, type ConsentLog } from '../consent/consent-log.ts';
+import { openConsentStore } from '../consent/consent-store.ts';
+import { openPolicyHolder, type PolicyHolder } from '../consent/policy-holder.ts';
+import { createWorkerSigner } from '../consent/signing-worker.ts';
 
 export const DATABASE_FILE = 'sealgate.duckdb';
+export const POLICY_DIR = 'policies';
 
 export type ReadinessState = 'ok' | 'degraded' | 'down';
 /** A readiness probe. Throwing counts as 'down': an unknown state is not a ready one. */
@@ -25,6 +30,10 @@ export type GatewayContext = {
   log: Logger;
   metrics: Metrics;
   readiness: Map<string, ReadinessCheck>;
+  /** The signed, hash-chained consent and delegation log with its audit chain. */
+  consent: ConsentLog;
+  /** The Cedar policy bundle and purpose catalogue in force. */
+  policies: PolicyHolder;
   /** Releases what createContext opened (the database). Idempotent. */
   close(): Promise<void>;
 };
@@ -45,10 +54,19 @@ export async function createContext(config: GatewayConfig, options: ContextOptio
   // Keys first: a wrong passphrase should stop start-up before anything else is opened.
   const identity = await loadOrCreateIdentity(config, log);
   const db = await openDatabase(options.databasePath ?? join(config.dataDir, DATABASE_FILE));
+  const signer = createWorkerSigner(identity.ed25519.privateKey);
   let tokens: TokenStore;
+  let consent: ConsentLog;
+  let policies: PolicyHolder;
   try {
     tokens = await createTokenStore(db, clock);
+    // Policies before consent: a bundle that does not validate stops start-up with POLICY_INVALID.
+    policies = await openPolicyHolder(join(config.dataDir, POLICY_DIR));
+    consent = await openConsentLog({
+      store: await openConsentStore(db), signer, clock, controllerId: config.partyId, subjectKey: identity.subjectKey,
+    });
   } catch (error) {
+    await signer.close();
     await db.close();
     throw error;
   }
@@ -64,9 +82,13 @@ export async function createContext(config: GatewayConfig, options: ContextOptio
     log,
     metrics: createMetrics(config.partyId),
     readiness,
+    consent,
+    policies,
     close: async () => {
       if (isClosed) return;
       isClosed = true;
+      await consent.close();
+      await signer.close();
       await db.close();
     },
   };

@@ -4,8 +4,18 @@ import type { FastifyInstance } from 'fastify';
 import type { GatewayContext } from '../context.ts';
 import { registerHealthRoutes } from './health.routes.ts';
 import { registerTokenRoutes } from './token.routes.ts';
+import { registerConsentRoutes } from './consent.routes.ts';
+import { registerDelegationRoutes } from './delegation.routes.ts';
+import { registerDecisionRoutes } from './decision.routes.ts';
+import { registerAuditRoutes } from './audit.routes.ts';
+import { registerPolicyRoutes } from './policy.routes.ts';
 
 export async function registerRoutes(app: FastifyInstance, ctx: GatewayContext): Promise<void> {
   registerHealthRoutes(app, ctx);
   registerTokenRoutes(app, ctx);
+  registerConsentRoutes(app, ctx);
+  registerDelegationRoutes(app, ctx);
+  registerDecisionRoutes(app, ctx);
+  registerAuditRoutes(app, ctx);
+  registerPolicyRoutes(app, ctx);
 }

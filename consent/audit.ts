@@ -1,0 +1,87 @@
+// Audit log entries: a SHA-256 hash chain over RFC 8785 canonical JSON, one entry per consent write, decision,
+// policy change, token use or cross-party message, so a compliance officer can prove nothing was dropped or edited.
+import { z } from 'zod';
+import { GatewayError } from '../gateway/errors.ts';
+import { canonicalHash, GENESIS_HASH } from './canonical.ts';
+import { Actor, UtcTimestamp, type ChainPoint } from './event.ts';
+import { RecordId, Sha256Hex } from './record.ts';
+
+export const AuditKind = z.enum(['consent-write', 'decision', 'policy-change', 'token', 'message', 'anchor', 'job', 'key', 'admin']);
+export type AuditKind = z.infer<typeof AuditKind>;
+
+export const AuditOutcome = z.enum(['ok', 'permit', 'deny', 'error', 'rejected']);
+export type AuditOutcome = z.infer<typeof AuditOutcome>;
+
+const MAX_DETAIL_CHARS = 4096;
+
+/** JSON text length of `value`, or -1 when it is not plain JSON data (a cycle, a BigInt, NaN, a function...). */
+function jsonLength(value: unknown): number {
+  try {
+    // JSON.stringify has the same length as the RFC 8785 form (same escapes, no whitespace) and is much cheaper.
+    const text = JSON.stringify(value, (_key, v: unknown) => {
+      if (typeof v === 'number' && !Number.isFinite(v)) throw new RangeError('non-finite number');
+      if (v === undefined || typeof v === 'function' || typeof v === 'symbol') throw new TypeError('not JSON');
+      return v;
+    });
+    return text.length;
+  } catch {
+    return -1;
+  }
+}
+
+/** Small JSON about the entry (purpose, reasons, byte counts). Pseudonyms and ids only: never raw identifiers. */
+export const AuditDetail = z.record(z.string().min(1).max(64), z.unknown())
+  .refine((d) => { const n = jsonLength(d); return n >= 0 && n <= MAX_DETAIL_CHARS; }, `detail must be JSON of at most ${MAX_DETAIL_CHARS} characters`);
+
+/** What a caller supplies; the log adds entryId, at, seq and the chain link. */
+export const AuditInput = z.object({
+  kind: AuditKind,
+  actor: Actor,
+  action: z.string().regex(/^[a-z][a-z0-9:._-]{0,63}$/, 'expected an action id such as grant or read'),
+  outcome: AuditOutcome,
+  /** Event hashes, consent record ids, delegation ids, job ids the entry relies on. */
+  refs: z.array(z.string().min(1).max(128)).max(256),
+  detail: AuditDetail,
+}).strict();
+export type AuditInput = z.infer<typeof AuditInput>;
+
+export const UnsealedAuditEntry = AuditInput.extend({ entryId: RecordId, at: UtcTimestamp }).strict();
+export type UnsealedAuditEntry = z.infer<typeof UnsealedAuditEntry>;
+
+export const AuditEntry = UnsealedAuditEntry.extend({
+  seq: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER),
+  prevHash: Sha256Hex,
+  hash: Sha256Hex,
+}).strict();
+export type AuditEntry = z.infer<typeof AuditEntry>;
+
+export type AuditChainBreak = 'hash-mismatch' | 'broken-link' | 'seq-gap';
+export type AuditChainResult = { ok: true; count: number } | { ok: false; seq: number; entryId: string; reason: AuditChainBreak };
+
+/** Links and hashes an entry: hash = SHA-256(RFC 8785(entry without hash)). Throws BAD_INPUT on a malformed entry. */
+export function sealAuditEntry(unsealed: UnsealedAuditEntry, prevHash: string, seq: number): AuditEntry {
+  if (!Number.isSafeInteger(seq) || seq < 1) throw new GatewayError('BAD_INPUT', 'seq must be a positive integer');
+  if (!Sha256Hex.safeParse(prevHash).success) throw new GatewayError('BAD_INPUT', 'prevHash must be a hex SHA-256 digest');
+  const body = { seq, ...UnsealedAuditEntry.parse(unsealed), prevHash };
+  return { ...body, hash: canonicalHash(body) };
+}
+
+/** Names the FIRST entry whose seq skips, whose link does not match, or whose recomputed hash differs. */
+export function verifyAuditChain(entries: readonly AuditEntry[], from: ChainPoint = { seq: 0, hash: GENESIS_HASH }): AuditChainResult {
+  let previous = from;
+  for (const entry of entries) {
+    const broken = (reason: AuditChainBreak): AuditChainResult => ({ ok: false, seq: entry.seq, entryId: entry.entryId, reason });
+    if (entry.seq !== previous.seq + 1) return broken('seq-gap');
+    if (entry.prevHash !== previous.hash) return broken('broken-link');
+    const { hash, ...body } = entry;
+    let recomputed: string;
+    try {
+      recomputed = canonicalHash(body);
+    } catch {
+      return broken('hash-mismatch');
+    }
+    if (recomputed !== hash) return broken('hash-mismatch');
+    previous = { seq: entry.seq, hash };
+  }
+  return { ok: true, count: entries.length };
+}

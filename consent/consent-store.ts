@@ -1,0 +1,266 @@
+// The DuckDB side of the consent log: the event chain, the audit chain, idempotency rows and the consent_current
+// projection table. The only consent module that speaks SQL. Chains follow event.ts / audit.ts (RFC 8785 + SHA-256).
+import { LIST, VARCHAR, listValue, timestampTZValue } from '@duckdb/node-api';
+import { z } from 'zod';
+import { GatewayError } from '../gateway/errors.ts';
+import type { Database, SqlValue, Transaction } from '../gateway/database.ts';
+import { GENESIS_HASH } from './canonical.ts';
+import { AuditKind, verifyAuditChain, type AuditEntry } from './audit.ts';
+import { Actor, verifyEventChain, type ChainPoint, type LogEvent } from './event.ts';
+import type { ConsentState } from './lifecycle.ts';
+import { isPseudonym } from './pseudonym.ts';
+import { Instant } from './record.ts';
+
+const MIGRATIONS = [{
+  id: '001-consent-log',
+  sql: `
+CREATE TABLE events (seq BIGINT PRIMARY KEY, event_id VARCHAR NOT NULL, kind VARCHAR NOT NULL, type VARCHAR NOT NULL,
+  subject_or_partner VARCHAR NOT NULL, record_id VARCHAR NOT NULL, occurred_at TIMESTAMPTZ NOT NULL, actor VARCHAR NOT NULL,
+  payload VARCHAR NOT NULL, prev_hash VARCHAR NOT NULL, hash VARCHAR NOT NULL, signature VARCHAR NOT NULL, key_id VARCHAR NOT NULL);
+CREATE TABLE audit (seq BIGINT PRIMARY KEY, entry_id VARCHAR NOT NULL, occurred_at TIMESTAMPTZ NOT NULL, kind VARCHAR NOT NULL,
+  actor VARCHAR NOT NULL, action VARCHAR NOT NULL, outcome VARCHAR NOT NULL, refs VARCHAR[] NOT NULL, detail VARCHAR NOT NULL,
+  prev_hash VARCHAR NOT NULL, hash VARCHAR NOT NULL);
+CREATE TABLE idempotency (key VARCHAR PRIMARY KEY, request_hash VARCHAR NOT NULL, response VARCHAR NOT NULL, created_at TIMESTAMPTZ NOT NULL);
+CREATE TABLE consent_current (record_id VARCHAR NOT NULL, subject VARCHAR NOT NULL, controller VARCHAR NOT NULL, status VARCHAR NOT NULL,
+  purposes VARCHAR[] NOT NULL, recipients VARCHAR[] NOT NULL, not_before TIMESTAMPTZ NOT NULL, expires_at TIMESTAMPTZ)`,
+}];
+// Why a table and not a view over `events`: a view would re-fold the lifecycle in SQL (JSON extraction plus a
+// window per record) on every bulk filter. The table holds each record's folded state, written in the same
+// transaction as the events that changed it, so the filter is one hash join; it can be rebuilt from the log.
+// No primary key on consent_current: rows are replaced by DELETE + append within one transaction.
+
+export type ChainHead = { seq: number; hash: string; id: string | null };
+export type IdempotencyRow = { key: string; requestHash: string; response: string; createdAt: string };
+/** A record whose folded state changed in the batch; `isNew` when its grant is in the batch (nothing to replace). */
+export type CurrentRow = { state: ConsentState; isNew: boolean };
+export type CommitBatch = { events: LogEvent[]; audit: AuditEntry[]; idempotency: IdempotencyRow[]; current: CurrentRow[] };
+
+export const AuditQuery = z.object({
+  from: Instant.optional(),
+  to: Instant.optional(),
+  kind: AuditKind.optional(),
+  actor: Actor.optional(),
+  ref: z.string().min(1).max(128).optional(),
+  limit: z.number().int().min(1).max(1000).default(100),
+  afterSeq: z.number().int().min(0).optional(),
+}).strict();
+export type AuditQuery = z.input<typeof AuditQuery>;
+
+export type ChainVerification =
+  | { ok: true; events: number; audit: number }
+  | { ok: false; chain: 'events' | 'audit'; seq: number; id: string | null; reason: 'hash-mismatch' | 'bad-signature' | 'broken-link' | 'seq-gap' | 'truncated' };
+
+export type ConsentStore = {
+  /** Chain heads as committed; updated after each successful commit. */
+  readonly heads: { events: ChainHead; audit: ChainHead };
+  readEvents(afterSeq: number, limit: number): Promise<LogEvent[]>;
+  streamEvents(): AsyncGenerator<LogEvent>;
+  findIdempotency(keys: string[]): Promise<Map<string, { requestHash: string; response: string }>>;
+  /** Events, their audit entries, idempotency rows and consent_current changes in ONE transaction. */
+  commit(batch: CommitBatch): Promise<void>;
+  /** Rebuilds consent_current from folded states when its row count disagrees with the log's. */
+  syncCurrent(states: Iterable<ConsentState>, recordCount: number): Promise<boolean>;
+  filterSubjects(subjects: readonly string[], purpose: string, recipient: string, at: Date): Promise<string[]>;
+  listAudit(query: AuditQuery): Promise<AuditEntry[]>;
+  verifyChains(publicKey: Uint8Array): Promise<ChainVerification>;
+};
+
+const PAGE = 5000;
+const MAX_FILTER_SUBJECTS = 1_000_000;
+const EVENT_COLUMNS = 'seq, event_id, kind, type, subject_or_partner, record_id, occurred_at, actor, payload, prev_hash, hash, signature, key_id';
+const AUDIT_COLUMNS = 'seq, entry_id, occurred_at, kind, actor, action, outcome, refs, detail, prev_hash, hash';
+const VARCHAR_LIST = LIST(VARCHAR);
+
+const micros = (iso: string) => timestampTZValue(BigInt(Date.parse(iso)) * 1000n);
+const iso = (value: unknown) => (value instanceof Date ? value.toISOString() : String(value));
+// A row edited into invalid JSON still has to come back as a value so the hash check can name it.
+const parseJson = (text: unknown): unknown => { try { return JSON.parse(String(text)); } catch { return String(text); } };
+
+function rowToEvent(r: Record<string, unknown>): LogEvent {
+  return {
+    seq: Number(r.seq), eventId: String(r.event_id), kind: String(r.kind) as LogEvent['kind'], type: String(r.type) as LogEvent['type'],
+    subjectOrPartner: String(r.subject_or_partner), recordId: String(r.record_id), at: iso(r.occurred_at), actor: String(r.actor),
+    payload: parseJson(r.payload), prevHash: String(r.prev_hash), hash: String(r.hash), signature: String(r.signature), keyId: String(r.key_id),
+  };
+}
+
+function rowToAudit(r: Record<string, unknown>): AuditEntry {
+  return {
+    seq: Number(r.seq), entryId: String(r.entry_id), at: iso(r.occurred_at), kind: String(r.kind) as AuditEntry['kind'],
+    actor: String(r.actor), action: String(r.action), outcome: String(r.outcome) as AuditEntry['outcome'],
+    refs: Array.isArray(r.refs) ? r.refs.map(String) : [], detail: parseJson(r.detail) as AuditEntry['detail'],
+    prevHash: String(r.prev_hash), hash: String(r.hash),
+  };
+}
+
+async function appendCurrent(tx: Transaction, states: Iterable<ConsentState>): Promise<void> {
+  const a = await tx.appender('consent_current');
+  for (const s of states) {
+    const r = s.record;
+    a.appendVarchar(r.recordId); a.appendVarchar(r.subject); a.appendVarchar(r.controller); a.appendVarchar(s.status);
+    a.appendList(listValue(r.purposes.map((p) => p.purpose)), VARCHAR_LIST);
+    a.appendList(listValue(r.recipients.map((x) => x.id)), VARCHAR_LIST);
+    a.appendTimestampTZ(micros(r.notBefore));
+    if (s.expiresAt === null) a.appendNull(); else a.appendTimestampTZ(micros(s.expiresAt));
+    a.endRow();
+  }
+  a.closeSync();
+}
+
+async function appendBatch(tx: Transaction, batch: CommitBatch): Promise<void> {
+  if (batch.events.length > 0) {
+    const a = await tx.appender('events');
+    for (const e of batch.events) {
+      a.appendBigInt(BigInt(e.seq)); a.appendVarchar(e.eventId); a.appendVarchar(e.kind); a.appendVarchar(e.type);
+      a.appendVarchar(e.subjectOrPartner); a.appendVarchar(e.recordId); a.appendTimestampTZ(micros(e.at)); a.appendVarchar(e.actor);
+      a.appendVarchar(JSON.stringify(e.payload)); a.appendVarchar(e.prevHash); a.appendVarchar(e.hash);
+      a.appendVarchar(e.signature); a.appendVarchar(e.keyId);
+      a.endRow();
+    }
+    a.closeSync();
+  }
+  if (batch.audit.length > 0) {
+    const a = await tx.appender('audit');
+    for (const e of batch.audit) {
+      a.appendBigInt(BigInt(e.seq)); a.appendVarchar(e.entryId); a.appendTimestampTZ(micros(e.at)); a.appendVarchar(e.kind);
+      a.appendVarchar(e.actor); a.appendVarchar(e.action); a.appendVarchar(e.outcome); a.appendList(listValue(e.refs), VARCHAR_LIST);
+      a.appendVarchar(JSON.stringify(e.detail)); a.appendVarchar(e.prevHash); a.appendVarchar(e.hash);
+      a.endRow();
+    }
+    a.closeSync();
+  }
+  if (batch.idempotency.length > 0) {
+    const a = await tx.appender('idempotency');
+    for (const r of batch.idempotency) {
+      a.appendVarchar(r.key); a.appendVarchar(r.requestHash); a.appendVarchar(r.response); a.appendTimestampTZ(micros(r.createdAt));
+      a.endRow();
+    }
+    a.closeSync();
+  }
+  // Ids are UUIDs, so a comma-joined string is an unambiguous list parameter.
+  const replaced = batch.current.filter((c) => !c.isNew).map((c) => c.state.record.recordId);
+  if (replaced.length > 0) {
+    await tx.run('DELETE FROM consent_current WHERE record_id IN (SELECT unnest(string_split($1, \',\')))', [replaced.join(',')]);
+  }
+  if (batch.current.length > 0) await appendCurrent(tx, batch.current.map((c) => c.state));
+}
+
+async function readHead(db: Database, table: 'events' | 'audit', idColumn: string): Promise<ChainHead> {
+  const [row] = await db.all(`SELECT seq, hash, ${idColumn} AS id FROM ${table} ORDER BY seq DESC LIMIT 1`);
+  return row === undefined ? { seq: 0, hash: GENESIS_HASH, id: null } : { seq: Number(row.seq), hash: String(row.hash), id: String(row.id) };
+}
+
+/** Migrates (owner 'consent') and reads the chain heads. Throws STORE_UNAVAILABLE if the database is closed. */
+export async function openConsentStore(db: Database): Promise<ConsentStore> {
+  await db.migrate('consent', MIGRATIONS);
+  const heads = { events: await readHead(db, 'events', 'event_id'), audit: await readHead(db, 'audit', 'entry_id') };
+
+  const readEvents = async (afterSeq: number, limit: number) =>
+    (await db.all(`SELECT ${EVENT_COLUMNS} FROM events WHERE seq > $1 ORDER BY seq LIMIT $2`, [afterSeq, limit])).map(rowToEvent);
+  const readAudit = async (afterSeq: number, limit: number) =>
+    (await db.all(`SELECT ${AUDIT_COLUMNS} FROM audit WHERE seq > $1 ORDER BY seq LIMIT $2`, [afterSeq, limit])).map(rowToAudit);
+
+  return {
+    heads,
+    readEvents,
+    async *streamEvents() {
+      for (let after = 0; ;) {
+        const page = await readEvents(after, PAGE);
+        yield* page;
+        const last = page.at(-1);
+        if (page.length < PAGE || last === undefined) return;
+        after = last.seq;
+      }
+    },
+    async findIdempotency(keys) {
+      const found = new Map<string, { requestHash: string; response: string }>();
+      if (keys.length === 0) return found;
+      // Keys are hex digests, so a comma-joined string is an unambiguous list parameter.
+      const rows = await db.all('SELECT key, request_hash, response FROM idempotency WHERE key IN (SELECT unnest(string_split($1, \',\')))', [keys.join(',')]);
+      for (const r of rows) found.set(String(r.key), { requestHash: String(r.request_hash), response: String(r.response) });
+      return found;
+    },
+    async commit(batch) {
+      await db.transaction((tx) => appendBatch(tx, batch));
+      const lastEvent = batch.events.at(-1);
+      if (lastEvent !== undefined) heads.events = { seq: lastEvent.seq, hash: lastEvent.hash, id: lastEvent.eventId };
+      const lastAudit = batch.audit.at(-1);
+      if (lastAudit !== undefined) heads.audit = { seq: lastAudit.seq, hash: lastAudit.hash, id: lastAudit.entryId };
+    },
+    async syncCurrent(states, recordCount) {
+      const [row] = await db.all('SELECT count(*) AS n FROM consent_current');
+      if (Number(row?.n ?? -1) === recordCount) return false;
+      await db.transaction(async (tx) => {
+        await tx.run('DELETE FROM consent_current');
+        await appendCurrent(tx, states);
+      });
+      return true;
+    },
+    async filterSubjects(subjects, purpose, recipient, at) {
+      if (subjects.length > MAX_FILTER_SUBJECTS) throw new GatewayError('PAYLOAD_TOO_LARGE', `at most ${MAX_FILTER_SUBJECTS} subjects per filter`);
+      const bad = subjects.findIndex((s) => !isPseudonym(s));
+      // Name the position only: a non-pseudonym here may well be a raw identifier.
+      if (bad >= 0) throw new GatewayError('BAD_INPUT', 'subjects must be pseudonyms', { index: bad });
+      if (Number.isNaN(at.getTime())) throw new GatewayError('BAD_INPUT', 'at is not a valid time');
+      if (subjects.length === 0) return [];
+      return db.transaction(async (tx) => {
+        // Temp tables are per connection and the database has one serialized connection, so this is private.
+        await tx.run('CREATE TEMP TABLE IF NOT EXISTS filter_candidates (ord INTEGER, subject VARCHAR)');
+        await tx.run('DELETE FROM filter_candidates');
+        const a = await tx.appender('filter_candidates');
+        subjects.forEach((s, i) => { a.appendInteger(i); a.appendVarchar(s); a.endRow(); });
+        a.closeSync();
+        // One set operation: semi-join the candidates with the records in force at `at` (same rule as isActiveAt).
+        const rows = await tx.all(`
+          SELECT c.subject, min(c.ord) AS ord FROM filter_candidates c
+          WHERE c.subject IN (
+            SELECT g.subject FROM consent_current g
+            WHERE g.status IN ('Given', 'Renewed') AND list_contains(g.purposes, $1) AND list_contains(g.recipients, $2)
+              AND g.not_before <= $3::TIMESTAMPTZ AND (g.expires_at IS NULL OR g.expires_at > $3::TIMESTAMPTZ))
+          GROUP BY c.subject ORDER BY ord`, [purpose, recipient, at.toISOString()]);
+        await tx.run('DELETE FROM filter_candidates');
+        return rows.map((r) => String(r.subject));
+      });
+    },
+    async listAudit(query) {
+      const q = AuditQuery.parse(query);
+      const where: string[] = [];
+      const params: SqlValue[] = [];
+      const add = (clause: string, value: SqlValue) => { params.push(value); where.push(clause.replace('?', `$${params.length}`)); };
+      if (q.afterSeq !== undefined) add('seq > ?', q.afterSeq);
+      if (q.from !== undefined) add('occurred_at >= ?::TIMESTAMPTZ', q.from);
+      if (q.to !== undefined) add('occurred_at < ?::TIMESTAMPTZ', q.to);
+      if (q.kind !== undefined) add('kind = ?', q.kind);
+      if (q.actor !== undefined) add('actor = ?', q.actor);
+      if (q.ref !== undefined) add('list_contains(refs, ?)', q.ref);
+      params.push(q.limit);
+      const sql = `SELECT ${AUDIT_COLUMNS} FROM audit ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq LIMIT $${params.length}`;
+      return (await db.all(sql, params)).map(rowToAudit);
+    },
+    async verifyChains(publicKey) {
+      let from: ChainPoint = { seq: 0, hash: GENESIS_HASH };
+      for (;;) {
+        const page = await readEvents(from.seq, PAGE);
+        const result = verifyEventChain(page, publicKey, from);
+        if (!result.ok) return { ok: false, chain: 'events', seq: result.seq, id: result.eventId, reason: result.reason };
+        const last = page.at(-1);
+        if (last === undefined) break;
+        from = { seq: last.seq, hash: last.hash };
+      }
+      // Rows cut from the end leave a valid but shorter chain: compare with the head this process committed.
+      if (from.seq < heads.events.seq) return { ok: false, chain: 'events', seq: from.seq + 1, id: null, reason: 'truncated' };
+      const eventCount = from.seq;
+      from = { seq: 0, hash: GENESIS_HASH };
+      for (;;) {
+        const page = await readAudit(from.seq, PAGE);
+        const result = verifyAuditChain(page, from);
+        if (!result.ok) return { ok: false, chain: 'audit', seq: result.seq, id: result.entryId, reason: result.reason };
+        const last = page.at(-1);
+        if (last === undefined) break;
+        from = { seq: last.seq, hash: last.hash };
+      }
+      if (from.seq < heads.audit.seq) return { ok: false, chain: 'audit', seq: from.seq + 1, id: null, reason: 'truncated' };
+      return { ok: true, events: eventCount, audit: from.seq };
+    },
+  };
+}

@@ -34,9 +34,12 @@ describe('README', () => {
     }
   });
 
-  it('documents every configuration variable and keeps the curl placeholder', () => {
+  it('documents every configuration variable and shows the main flow with curl', () => {
     for (const name of [...Object.values(ENV_VARS), 'SEALGATE_CONFIG']) expect(readme, name).toContain(`| \`${name}\` |`);
     expect(readme).toContain('## Main flow (curl)');
-    expect(readme).toContain('<!-- consent flow curl examples: added with the consent routes -->');
+    const flow = readme.split('## Main flow (curl)')[1]?.split('\n## ')[0] ?? '';
+    for (const route of ['/v1/consents', '/v1/delegations', '/v1/decisions', '/withdraw', '/v1/consents/filter', '/v1/audit/verify']) {
+      expect(flow, route).toContain(route);
+    }
   });
 });

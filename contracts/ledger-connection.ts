@@ -77,6 +77,11 @@ async function readChainId(options: ResolvedEndpoint): Promise<bigint> {
   return BigInt(body.result);
 }
 
+// ethers shares identical requests made within 250 ms by default. A local signer reads its nonce with
+// eth_getTransactionCount, so two writes confirmed within 250 ms (any fast node, e.g. anvil) would
+// reuse a stale nonce and fail with "nonce too low"; -1 turns that cache off.
+const NO_CACHE = -1;
+
 /**
  * Opens a connection without touching the network: the chain id is read on first use, so a gateway
  * starts (and keeps accepting writes) while the chain is down. ethers' own start-up probing would
@@ -91,11 +96,11 @@ export function openLedgerConnection(endpoint: LedgerEndpoint): LedgerConnection
     const id = await readChainId(options);
     const network = Network.from(id);
     const provider: JsonRpcApiProvider = options.provider !== undefined
-      ? new BrowserProvider(options.provider, network, { staticNetwork: network, pollingInterval: options.pollingIntervalMs })
+      ? new BrowserProvider(options.provider, network, { staticNetwork: network, pollingInterval: options.pollingIntervalMs, cacheTimeout: NO_CACHE })
       : (() => {
           const req = new FetchRequest(options.rpcUrl!);
           req.timeout = options.timeoutMs;
-          return new JsonRpcProvider(req, network, { staticNetwork: network, pollingInterval: options.pollingIntervalMs });
+          return new JsonRpcProvider(req, network, { staticNetwork: network, pollingInterval: options.pollingIntervalMs, cacheTimeout: NO_CACHE });
         })();
     return { provider, chainId: Number(id) };
   };

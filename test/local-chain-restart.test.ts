@@ -1,11 +1,12 @@
 // The embedded anvil chain keeps the ledger across gateway restarts (DESIGN.md §5): anchors and
 // proofs survive a stop, a SIGKILL of anvil after its dump interval, and a second start never
 // redeploys. These tests run the real pinned anvil binary as a child process.
-import { readFileSync, rmSync, truncateSync, existsSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startLedger } from '../contracts/ledger-bootstrap.ts';
 import type { StartLedgerOptions, StartedLedger } from '../contracts/ledger-bootstrap.ts';
+import { startLocalChain } from '../contracts/local-chain.ts';
 import { codeOf } from './contracts-fixture.ts';
 import {
   captureChainLog, dumpedBlockNumber, hex, isProcessAlive, makeBatch, makeChainDataDir, makeGatewayKeys, waitUntil,
@@ -106,7 +107,7 @@ describe('embedded ledger chain', () => {
   });
 
   it('state survives SIGKILL of anvil after the dump interval', async () => {
-    const { start, chainFile } = setup();
+    const { start, chainFile, log } = setup();
     const first = await start({ stateIntervalSeconds: 1 });
     const { recordHashes, tree } = makeBatch('sigkill', 8);
     const receipt = await first.client.anchorRoot(tree.root, 8, null);
@@ -115,6 +116,7 @@ describe('embedded ledger chain', () => {
     await waitUntil('a state dump with the anchor', () => dumpedBlockNumber(chainFile('state.json')) >= receipt.blockNumber);
     process.kill(chain.pid, 'SIGKILL');
     await waitUntil('anvil to die', () => !chain.isRunning());
+    expect(log.messages('error')).toContain('local chain exited unexpectedly');
     await first.stop();
 
     const second = await start();
@@ -161,6 +163,17 @@ describe('embedded ledger chain', () => {
     const refused = await errorOf(start());
     expect(refused).toMatchObject({ code: 'LEDGER_UNAVAILABLE', detail: { reason: 'state-corrupt' } });
     expect(log.messages('info').filter((m) => m === 'local chain started')).toHaveLength(1);
+  });
+
+  it('a state file anvil cannot load fails the start with LEDGER_UNAVAILABLE and logs anvil\'s reason', async () => {
+    const { chainFile, options, log } = setup();
+    mkdirSync(chainFile(''), { recursive: true });
+    // Complete by its tail, so only anvil itself can reject it.
+    writeFileSync(chainFile('state.json'), '{"historical_states":null}');
+    const refused = await errorOf(startLocalChain({ dataDir: options.dataDir, log, startTimeoutMs: 10_000 }));
+    expect(refused).toMatchObject({ code: 'LEDGER_UNAVAILABLE', detail: { reason: 'start-failed' } });
+    expect(log.messages('error')).toEqual(['local chain failed to start']);
+    expect(String(log.entries[0]?.detail['tail'])).toMatch(/state/i);
   });
 
   it('a lost deployment record is recovered from the contracts the gateway deployed', async () => {

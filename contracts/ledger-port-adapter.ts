@@ -1,0 +1,106 @@
+// Adapters from the ethers-based LedgerClient to the plain interfaces the consent core uses: the
+// anchoring service's LedgerPort and the offline receipt verifier's ChainReader (DESIGN.md §4-5).
+import type { LedgerPort, OnChainAnchor, OnChainAnchorTx } from '../consent/ledger-port.ts';
+import type { ChainReader } from '../consent/receipt-verifier.ts';
+import { GatewayError } from '../gateway/errors.ts';
+import { connectLedger } from './ledger-client.ts';
+import type { LedgerClient } from './ledger-client.ts';
+import { openLedgerConnection } from './ledger-connection.ts';
+import { bindLedgerContract } from './ledger-contract.ts';
+import { GatewayId, toAddress } from './ledger-values.ts';
+import type { AnchorRecord, AnchorTx } from './ledger-values.ts';
+
+const anchorOf = (a: AnchorRecord): OnChainAnchor => ({
+  root: a.root.toLowerCase(), gatewayId: a.gatewayId, count: a.count, prevRoot: a.prevRoot.toLowerCase(),
+  anchoredBy: a.anchoredBy, blockNumber: a.blockNumber, blockTime: a.blockTime,
+});
+const anchorTxOf = (a: AnchorTx): OnChainAnchorTx => ({ ...anchorOf(a), txHash: a.txHash.toLowerCase() });
+
+/** The anchoring service's view of `client`, anchoring as `gatewayId` (the client's account must be its registered account). */
+export function ledgerPortOf(client: LedgerClient, gatewayId: string): LedgerPort {
+  if (!GatewayId.safeParse(gatewayId).success) throw new GatewayError('BAD_INPUT', 'gatewayId must be a registry gateway id', { field: 'gatewayId' });
+  return {
+    chainId: client.addresses.chainId,
+    contract: client.addresses.anchor,
+    gatewayId,
+    async anchorRoot(root, count, prevRoot) {
+      const sent = await client.anchorRoot(root, count, prevRoot);
+      return { txHash: sent.txHash.toLowerCase(), blockNumber: sent.blockNumber, gasUsed: sent.gasUsed, blockTime: sent.blockTime };
+    },
+    async getAnchor(root) {
+      const found = await client.getAnchor(root);
+      return found === null ? null : anchorOf(found);
+    },
+    async findAnchorTx(root) {
+      const found = await client.findAnchorTx(root);
+      return found === null ? null : anchorTxOf(found);
+    },
+    async lastRootOf(id) {
+      return (await client.lastRootOf(id)).toLowerCase();
+    },
+  };
+}
+
+/** The verifier's read-only view of `client`'s anchor contract and gateway registry. */
+export function chainReaderOf(client: LedgerClient): ChainReader {
+  return {
+    async getAnchor(root) {
+      const found = await client.getAnchor(root);
+      return found === null ? null : anchorOf(found);
+    },
+    async findAnchorTx(root) {
+      const found = await client.findAnchorTx(root);
+      return found === null ? null : anchorTxOf(found);
+    },
+    async getGateway(gatewayId) {
+      // An id that cannot be a registry id cannot be registered: "not found", not an input error.
+      if (!GatewayId.safeParse(gatewayId).success) return null;
+      const entry = await client.getGateway(gatewayId);
+      return entry === null ? null : { ed25519PublicKey: entry.ed25519PublicKey.replace(/^0x/, ''), evmAccount: entry.evmAccount, status: entry.status };
+    },
+    verifyInclusion: (root, recordHash, proof) => client.verifyInclusionOnChain(root, recordHash, proof),
+  };
+}
+
+export type ChainReaderEndpoint = {
+  rpcUrl: string;
+  /** The chain the receipt names; an endpoint serving another chain fails closed (LEDGER_UNAVAILABLE, wrong-chain). */
+  chainId: number;
+  /** ConsentAnchor address. */
+  anchor: string;
+  /** GatewayRegistry address; by default the one ConsentAnchor.registry() names. */
+  registry?: string;
+  /** Deadline for each RPC request. */
+  timeoutMs?: number;
+};
+
+export type OpenedChainReader = { reader: ChainReader; registry: string; close(): void };
+
+/**
+ * A read-only chain reader over a JSON-RPC URL, for verifiers that hold nothing but a receipt and an
+ * RPC endpoint. Throws BAD_INPUT for malformed addresses and LEDGER_UNAVAILABLE when the registry
+ * address cannot be read from the anchor contract.
+ */
+export async function openChainReader(endpoint: ChainReaderEndpoint): Promise<OpenedChainReader> {
+  const anchor = toAddress(endpoint.anchor, 'anchor');
+  const timeoutMs = endpoint.timeoutMs ?? 15_000;
+  let registry: string;
+  if (endpoint.registry !== undefined) {
+    registry = toAddress(endpoint.registry, 'registry');
+  } else {
+    const conn = openLedgerConnection({ rpcUrl: endpoint.rpcUrl, timeoutMs });
+    try {
+      const [address] = await bindLedgerContract(conn, 'ConsentAnchor', anchor, endpoint.chainId).read('registry', [], 'registry');
+      registry = toAddress(String(address), 'registry');
+    } finally {
+      conn.close();
+    }
+  }
+  // The verifier never reads the package registry; the anchor address fills that slot so the one
+  // tested client serves here too (bound lazily, it is never called).
+  const client = connectLedger({
+    rpcUrl: endpoint.rpcUrl, timeoutMs,
+    addresses: { registry, anchor, packages: anchor, chainId: endpoint.chainId, deployBlock: 0 },
+  });
+  return { reader: chainReaderOf(client), registry, close: () => client.close() };
+}

@@ -1,0 +1,98 @@
+// Verifies a sealgate receipt against an EVM chain, needing nothing from the gateway (DESIGN.md §1.4):
+//   node contracts/verify-cli.ts receipt.json --rpc URL [--anchor ADDRESS] [--registry ADDRESS] [--timeout-ms N]
+// The anchor address defaults to the receipt's anchor.contract and the registry to ConsentAnchor.registry().
+// Exit 0 when every check passes, 1 when one fails (named on stderr), 2 on a usage error.
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { verifyReceipt, type ChainReader } from '../consent/receipt-verifier.ts';
+import { GatewayError } from '../gateway/errors.ts';
+import { openChainReader } from './ledger-port-adapter.ts';
+
+const USAGE = 'usage: node contracts/verify-cli.ts RECEIPT.json --rpc URL [--anchor ADDRESS] [--registry ADDRESS] [--timeout-ms N]';
+
+type Io = { out(line: string): void; err(line: string): void };
+
+/** Runs the CLI on `argv` (without node and script) and returns the exit code. */
+export async function runVerifyCli(argv: readonly string[], io: Io): Promise<number> {
+  let args;
+  try {
+    args = parseArgs({
+      args: [...argv], allowPositionals: true, strict: true,
+      options: { rpc: { type: 'string' }, anchor: { type: 'string' }, registry: { type: 'string' }, 'timeout-ms': { type: 'string' }, help: { type: 'boolean' } },
+    });
+  } catch (error) {
+    io.err(`verify: ${(error as Error).message}`);
+    io.err(USAGE);
+    return 2;
+  }
+  if (args.values.help === true) {
+    io.out(USAGE);
+    return 0;
+  }
+  const [file, ...extra] = args.positionals;
+  const rpcUrl = args.values.rpc;
+  const timeoutMs = args.values['timeout-ms'] === undefined ? 15_000 : Number(args.values['timeout-ms']);
+  if (file === undefined || extra.length > 0 || rpcUrl === undefined || !/^https?:\/\//.test(rpcUrl) || !Number.isSafeInteger(timeoutMs) || timeoutMs <= 0) {
+    io.err(USAGE);
+    return 2;
+  }
+  let receipt: unknown;
+  try {
+    receipt = JSON.parse(readFileSync(file, 'utf8'));
+  } catch {
+    io.err(`verify: cannot read a JSON receipt from ${file}`);
+    return 2;
+  }
+
+  // Only an anchored receipt names a chain; a pending one fails 'not-anchored' before any chain read.
+  const anchorBlock = (receipt as { anchor?: { chainId?: unknown; contract?: unknown } } | null)?.anchor;
+  let reader: ChainReader | null = null;
+  let close = (): void => undefined;
+  if (anchorBlock !== undefined && typeof anchorBlock.chainId === 'number') {
+    const anchor = args.values.anchor ?? (typeof anchorBlock.contract === 'string' ? anchorBlock.contract : undefined);
+    if (anchor === undefined) {
+      io.err('verify: the receipt names no anchor contract; pass --anchor');
+      return 2;
+    }
+    try {
+      const opened = await openChainReader({
+        rpcUrl, chainId: anchorBlock.chainId, anchor, timeoutMs, ...(args.values.registry === undefined ? {} : { registry: args.values.registry }),
+      });
+      reader = opened.reader;
+      close = opened.close;
+      io.out(`chain ${anchorBlock.chainId}, anchor ${anchor}, registry ${opened.registry}`);
+    } catch (error) {
+      if (error instanceof GatewayError && error.code === 'BAD_INPUT') {
+        io.err(`verify: ${error.message}`);
+        return 2;
+      }
+      // The registry getter could not be read: every chain check fails below with the reason.
+      const reason = error instanceof GatewayError ? `${error.code}${typeof error.detail['reason'] === 'string' ? ` (${error.detail['reason']})` : ''}` : 'unknown';
+      io.err(`verify: cannot read the anchor contract: ${reason}`);
+      reader = unreachable(error);
+    }
+  }
+  try {
+    const result = await verifyReceipt(receipt, reader, { timeoutMs });
+    for (const check of result.checks) io.out(`${check.ok ? '✓' : '✗'} ${check.name.padEnd(18)} ${check.detail}`);
+    if (result.failure !== null) {
+      io.err(`verify: FAILED at ${result.failure.name}: ${result.failure.detail}`);
+      return 1;
+    }
+    io.out('verify: OK: the receipt is signed, the record is intact and anchored on chain');
+    return 0;
+  } finally {
+    close();
+  }
+}
+
+/** A reader whose every call fails with `error`, so the report still lists each chain check. */
+function unreachable(error: unknown): ChainReader {
+  const fail = async (): Promise<never> => { throw error; };
+  return { getAnchor: fail, getGateway: fail, verifyInclusion: fail };
+}
+
+if (import.meta.main) {
+  const code = await runVerifyCli(process.argv.slice(2), { out: (l) => process.stdout.write(`${l}\n`), err: (l) => process.stderr.write(`${l}\n`) });
+  process.exitCode = code;
+}

@@ -107,6 +107,8 @@ export type ReceiptIssuer = {
   issueAnchoredReceipt(ref: RecordRef): Promise<Receipt>;
   /** Anchored when the batch is, pending otherwise. */
   issueReceipt(ref: RecordRef): Promise<Receipt>;
+  /** The pending receipt for an event this process just committed and still holds: no store read. */
+  pendingReceiptFor(event: LogEvent): Receipt;
 };
 
 const tampered = (ref: RecordRef, reason: string, extra: Record<string, unknown> = {}) =>
@@ -192,6 +194,10 @@ export function createReceiptIssuer(options: ReceiptIssuerOptions): ReceiptIssue
       const ref = RecordRef.parse(rawRef);
       const record = await readRecord(ref);
       return (await anchored(ref, record)) ?? signReceipt(unsigned(record), signer);
+    },
+    pendingReceiptFor(event) {
+      // Issued "at" the event's own time, so a replayed idempotent write gets the byte-identical receipt.
+      return signReceipt({ ...unsigned({ chain: 'events', seq: event.seq, hash: event.hash, event }), issuedAt: event.at }, signer);
     },
   };
 }

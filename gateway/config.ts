@@ -19,6 +19,23 @@ export const RateLimitConfig = z.strictObject({
   windowMs: intIn(1_000, 86_400_000).default(60_000),
 });
 
+/**
+ * Where consent and audit roots are anchored. 'local' (the default) runs an anvil chain owned by this
+ * gateway with its state in <dataDir>/chain; 'external' uses rpcUrl and the deployed addresses;
+ * 'off' anchors nothing and says so in /ready: an explicit choice for tests and air-gapped trials,
+ * never a silent fallback.
+ */
+export const LedgerConfig = z.strictObject({
+  mode: z.enum(['local', 'external', 'off'], { error: 'expected local, external or off' }).default('local'),
+  rpcUrl: z.url({ protocol: /^https?$/, error: 'expected an http(s) JSON-RPC URL' }).optional(),
+  /** JSON `{registry, anchor, packages}` or a path to a deployment.json holding them. */
+  addresses: z.string().min(1).optional(),
+  batchMaxRecords: intIn(1, 1_000_000).default(10_000),
+  batchIntervalMs: intIn(100, 3_600_000).default(5_000),
+  /** How often the embedded chain writes its state file: the most a SIGKILL of anvil itself can lose. */
+  stateIntervalSeconds: intIn(1, 3_600).default(5),
+});
+
 export const GatewayConfig = z.strictObject({
   /** 0 lets the OS pick a free port (tests, demos); the chosen port is printed at start-up. */
   port: intIn(0, 65_535).default(8080),
@@ -30,6 +47,7 @@ export const GatewayConfig = z.strictObject({
   logLevel: z.enum(LOG_LEVELS, { error: `expected one of ${LOG_LEVELS.join(', ')}` }).default('info'),
   bodyLimitBytes: intIn(1024, 64 * MIB).default(MIB),
   rateLimit: RateLimitConfig.prefault({}),
+  ledger: LedgerConfig.prefault({}),
   // The key-encryption passphrase guards a file an attacker may copy and attack offline, so it has a floor.
   passphrase: z.string({ error: 'expected a string' }).min(12, { error: 'must be at least 12 characters' }).optional(),
   env: z.enum(['development', 'production'], { error: 'expected development or production' }).default('development'),
@@ -42,6 +60,9 @@ export const GatewayConfig = z.strictObject({
   // Fail closed: production never falls back to a generated passphrase sitting next to the keys.
   if (config.env === 'production' && config.passphrase === undefined) {
     ctx.addIssue({ code: 'custom', path: ['passphrase'], message: 'required when SEALGATE_ENV=production' });
+  }
+  if (config.ledger.mode === 'external' && (config.ledger.rpcUrl === undefined || config.ledger.addresses === undefined)) {
+    ctx.addIssue({ code: 'custom', path: ['ledger', 'rpcUrl'], message: 'external ledger needs SEALGATE_RPC_URL and SEALGATE_LEDGER_ADDRESSES' });
   }
 });
 export type GatewayConfig = z.infer<typeof GatewayConfig>;
@@ -59,10 +80,19 @@ export const ENV_VARS = {
   passphrase: 'SEALGATE_PASSPHRASE',
   env: 'SEALGATE_ENV',
   trustProxy: 'SEALGATE_TRUST_PROXY',
+  'ledger.mode': 'SEALGATE_LEDGER',
+  'ledger.rpcUrl': 'SEALGATE_RPC_URL',
+  'ledger.addresses': 'SEALGATE_LEDGER_ADDRESSES',
+  'ledger.batchMaxRecords': 'SEALGATE_ANCHOR_BATCH_MAX',
+  'ledger.batchIntervalMs': 'SEALGATE_ANCHOR_INTERVAL_MS',
+  'ledger.stateIntervalSeconds': 'SEALGATE_CHAIN_STATE_INTERVAL_S',
 } as const;
 type ConfigPath = keyof typeof ENV_VARS;
 
-const NUMERIC_PATHS: ReadonlySet<ConfigPath> = new Set(['port', 'bodyLimitBytes', 'rateLimit.max', 'rateLimit.windowMs']);
+const NUMERIC_PATHS: ReadonlySet<ConfigPath> = new Set([
+  'port', 'bodyLimitBytes', 'rateLimit.max', 'rateLimit.windowMs',
+  'ledger.batchMaxRecords', 'ledger.batchIntervalMs', 'ledger.stateIntervalSeconds',
+]);
 
 export type FileReader = (path: string) => string;
 type Env = Record<string, string | undefined>;

@@ -13,6 +13,7 @@ import { openConsentLog, type ConsentLog } from '../consent/consent-log.ts';
 import { openConsentStore } from '../consent/consent-store.ts';
 import { openPolicyHolder, type PolicyHolder } from '../consent/policy-holder.ts';
 import { createWorkerSigner } from '../consent/signing-worker.ts';
+import { openLedgerServices, type LedgerServices } from './ledger-services.ts';
 
 export const DATABASE_FILE = 'sealgate.duckdb';
 export const POLICY_DIR = 'policies';
@@ -34,6 +35,8 @@ export type GatewayContext = {
   consent: ConsentLog;
   /** The Cedar policy bundle and purpose catalogue in force. */
   policies: PolicyHolder;
+  /** Anchor batches, the anchoring service, the chain and receipts. */
+  ledger: LedgerServices;
   /** Releases what createContext opened (the database). Idempotent. */
   close(): Promise<void>;
 };
@@ -58,13 +61,14 @@ export async function createContext(config: GatewayConfig, options: ContextOptio
   let tokens: TokenStore;
   let consent: ConsentLog;
   let policies: PolicyHolder;
+  let ledger: LedgerServices;
   try {
     tokens = await createTokenStore(db, clock);
     // Policies before consent: a bundle that does not validate stops start-up with POLICY_INVALID.
     policies = await openPolicyHolder(join(config.dataDir, POLICY_DIR));
-    consent = await openConsentLog({
-      store: await openConsentStore(db), signer, clock, controllerId: config.partyId, subjectKey: identity.subjectKey,
-    });
+    const consentStore = await openConsentStore(db);
+    consent = await openConsentLog({ store: consentStore, signer, clock, controllerId: config.partyId, subjectKey: identity.subjectKey });
+    ledger = await openLedgerServices({ config, db, identity, consentStore, signer, clock, log });
   } catch (error) {
     await signer.close();
     await db.close();
@@ -72,7 +76,10 @@ export async function createContext(config: GatewayConfig, options: ContextOptio
   }
 
   let isClosed = false;
-  const readiness = new Map<string, ReadinessCheck>([['database', () => probeDatabase(db, () => isClosed)]]);
+  const readiness = new Map<string, ReadinessCheck>([
+    ['database', () => probeDatabase(db, () => isClosed)],
+    ['ledger', () => ledger.readiness()],
+  ]);
   return {
     config,
     db,
@@ -84,9 +91,12 @@ export async function createContext(config: GatewayConfig, options: ContextOptio
     readiness,
     consent,
     policies,
+    ledger,
     close: async () => {
       if (isClosed) return;
       isClosed = true;
+      // Anchoring first: it reads the log, and the embedded chain writes its state as it stops.
+      await ledger.stop();
       await consent.close();
       await signer.close();
       await db.close();

@@ -2,27 +2,7 @@
 // bulk filter; audit listing and verification. Also idempotent writes and the supersede rule.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bearer, makeTestGateway, type TestGateway } from './gateway-fixture.ts';
-
-export const grantBody = (subjectId: string, overrides: Record<string, unknown> = {}) => ({
-  subjectId,
-  jurisdiction: 'CN',
-  recipients: [{ id: 'insurer-a', role: 'joint-controller' }, { id: 'charging-net', role: 'joint-controller' }],
-  purposes: [{ purpose: 'joint-modeling-clv', legalBasis: 'dpv:Consent' }],
-  dataCategories: [{ category: 'dpv:Age', sensitive: false }, { category: 'dpv:Vehicle', sensitive: false }],
-  minimization: { fieldAllowlist: ['customer_age', 'vehicle_model', 'region_code'], precision: { customer_age: 'band:10' }, localOnly: false, crossBorder: false },
-  notice: { url: 'https://dealer.example/privacy', hash: 'a'.repeat(64), version: '2026-01' },
-  indication: { method: 'app', by: 'subject', at: '2026-11-01T09:00:00.000Z' },
-  separateConsent: { sharing: true, sensitive: false, crossBorder: false },
-  expiresAt: '2027-11-01T00:00:00.000Z',
-  ...overrides,
-});
-
-const decisionBody = (subject: string, fields = ['customer_age', 'vehicle_model', 'policy_premium']) => ({
-  principal: { type: 'Partner', id: 'insurer-a', attrs: { role: 'insurer' } },
-  action: 'join',
-  resource: { type: 'Dataset', id: 'crm', attrs: { owner: 'dealer-4s', region: 'east', classification: 'customer' }, subject },
-  context: { purpose: 'joint-modeling-clv', scene: 'joint-modeling', fields },
-});
+import { decisionBody, grantBody } from './fixtures/consent-bodies.ts';
 
 describe('consent flow over HTTP', () => {
   let gw: TestGateway;

@@ -45,6 +45,8 @@ export async function makeTestGateway(env: Record<string, string> = {}, options:
     SEALGATE_DATA_DIR: dir.dataDir,
     SEALGATE_PASSPHRASE: TEST_PASSPHRASE,
     SEALGATE_LOG_LEVEL: 'info',
+    // Most gateway tests do not need a chain; ledger tests opt in with SEALGATE_LEDGER=local.
+    SEALGATE_LEDGER: 'off',
     ...env,
   });
   const ctx = await createContext(config, { databasePath: ':memory:', logDestination: log.stream, ...options });

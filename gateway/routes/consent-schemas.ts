@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { ConsentRecord, ConsentStatus, Pseudonym, RecordId } from '../../consent/record.ts';
 import { Delegation } from '../../consent/delegation.ts';
 import { LogEvent } from '../../consent/event.ts';
+import { Receipt } from '../../consent/receipt.ts';
 
 export const IdempotencyHeaders = z.object({
   'idempotency-key': z.string().regex(/^[A-Za-z0-9._:-]{1,128}$/, 'expected 1-128 characters of A-Z a-z 0-9 . _ : -').optional(),
@@ -24,7 +25,11 @@ export const CurrentStatus = z.object({
 });
 
 /** The answer to a consent write: the signed record, its status now, and the events the write appended. */
-export const ConsentWriteResult = z.object({ record: ConsentRecord, current: CurrentStatus, events: z.array(EventRef) });
+export const ConsentWriteResult = z.object({
+  record: ConsentRecord, current: CurrentStatus, events: z.array(EventRef),
+  /** Signed at once for the event just written; upgraded with its Merkle proof at GET /v1/consents/{id}/proof once anchored. */
+  receipt: Receipt.optional(),
+});
 
 /** A record with its full event history (each event signed and chained). */
 export const ConsentRecordView = z.object({ record: ConsentRecord, current: CurrentStatus, events: z.array(LogEvent).readonly() });

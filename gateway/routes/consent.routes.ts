@@ -3,7 +3,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { pseudonymize } from '../../consent/pseudonym.ts';
-import type { CommandContext } from '../../consent/consent-log.ts';
+import type { CommandContext, RecordResult } from '../../consent/consent-log.ts';
 import type { GatewayContext } from '../context.ts';
 import {
   ConsentRecordView, ConsentWriteResult, FilterRequest, FilterResponse, IdempotencyHeaders, PseudonymRequest,
@@ -30,13 +30,20 @@ export function registerConsentRoutes(app: FastifyInstance, ctx: GatewayContext)
   const { consent } = ctx;
   const tags = ['consent'];
 
+  /** Adds the signed pending receipt of the write's last event (for supersede: the new grant). */
+  const withReceipt = (result: RecordResult) => {
+    const last = result.events.at(-1);
+    const event = last === undefined ? undefined : consent.getRecord(result.record.recordId).events.find((e) => e.seq === last.seq);
+    return event === undefined ? result : { ...result, receipt: ctx.ledger.receipts.pendingReceiptFor(event) };
+  };
+
   api.post('/v1/consents', {
     config: WRITE,
     schema: {
       summary: 'Grant consent. Give subjectId (pseudonymized here, never stored) or subject. 201 means the signed event is on disk.',
       tags, headers: IdempotencyHeaders, body: ConsentGrantInput, response: { 201: ConsentWriteResult },
     },
-  }, async (request, reply) => reply.code(201).send(await consent.grant(request.body, commandContext(request))));
+  }, async (request, reply) => reply.code(201).send(withReceipt(await consent.grant(request.body, commandContext(request)))));
 
   api.get('/v1/consents/:id', {
     config: READ,
@@ -46,22 +53,22 @@ export function registerConsentRoutes(app: FastifyInstance, ctx: GatewayContext)
   api.post('/v1/consents/:id/withdraw', {
     config: WRITE,
     schema: { summary: 'Withdraw consent (by or for the subject); effective at the next decision', tags, params: RecordIdParams, headers: IdempotencyHeaders, body: ReasonBody.optional(), response: { 200: ConsentWriteResult } },
-  }, async (request) => consent.withdraw(request.params.id, commandContext(request), request.body?.reason));
+  }, async (request) => withReceipt(await consent.withdraw(request.params.id, commandContext(request), request.body?.reason)));
 
   api.post('/v1/consents/:id/revoke', {
     config: STEWARD,
     schema: { summary: 'Revoke consent (by the controller)', tags, params: RecordIdParams, headers: IdempotencyHeaders, body: ReasonBody.optional(), response: { 200: ConsentWriteResult } },
-  }, async (request) => consent.revoke(request.params.id, commandContext(request), request.body?.reason));
+  }, async (request) => withReceipt(await consent.revoke(request.params.id, commandContext(request), request.body?.reason)));
 
   api.post('/v1/consents/:id/renew', {
     config: WRITE,
     schema: { summary: 'Move expiresAt; purposes, categories and notice cannot change here (use supersede)', tags, params: RecordIdParams, headers: IdempotencyHeaders, body: RenewInput, response: { 200: ConsentWriteResult } },
-  }, async (request) => consent.renew(request.params.id, request.body, commandContext(request)));
+  }, async (request) => withReceipt(await consent.renew(request.params.id, request.body, commandContext(request))));
 
   api.post('/v1/consents/:id/supersede', {
     config: WRITE,
     schema: { summary: 'Grant fresh consent that replaces this record (needed to change purpose, data categories or notice version)', tags, params: RecordIdParams, headers: IdempotencyHeaders, body: ConsentGrantInput, response: { 201: ConsentWriteResult } },
-  }, async (request, reply) => reply.code(201).send(await consent.supersede(request.params.id, request.body, commandContext(request))));
+  }, async (request, reply) => reply.code(201).send(withReceipt(await consent.supersede(request.params.id, request.body, commandContext(request)))));
 
   api.get('/v1/subjects/:subject/consents', {
     config: READ,

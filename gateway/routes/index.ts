@@ -9,6 +9,7 @@ import { registerDelegationRoutes } from './delegation.routes.ts';
 import { registerDecisionRoutes } from './decision.routes.ts';
 import { registerAuditRoutes } from './audit.routes.ts';
 import { registerPolicyRoutes } from './policy.routes.ts';
+import { registerLedgerRoutes } from './ledger.routes.ts';
 
 export async function registerRoutes(app: FastifyInstance, ctx: GatewayContext): Promise<void> {
   registerHealthRoutes(app, ctx);
@@ -18,4 +19,5 @@ export async function registerRoutes(app: FastifyInstance, ctx: GatewayContext):
   registerDecisionRoutes(app, ctx);
   registerAuditRoutes(app, ctx);
   registerPolicyRoutes(app, ctx);
+  registerLedgerRoutes(app, ctx);
 }

@@ -1,0 +1,75 @@
+// A subject's whole authorization chain for compliance review: every grant and its lifecycle events,
+// the delegations and recorded uses that relied on them, each link with its receipt, anchor status
+// and a verification result computed from the receipt and the chain (not from the database alone).
+import type { AuditEntry } from './audit.ts';
+import type { LogEvent } from './event.ts';
+import type { Receipt } from './receipt.ts';
+import type { Verification } from './receipt-verifier.ts';
+
+export type ChainLinkKind = 'consent-event' | 'delegation-event' | 'use';
+
+export type ChainLink = {
+  kind: ChainLinkKind;
+  /** grant, withdraw, ... for events; the decision action for uses. */
+  type: string;
+  recordId: string;
+  seq: number;
+  chain: 'events' | 'audit';
+  at: string;
+  hash: string;
+  anchor: 'anchored' | 'pending';
+  isVerified: boolean;
+  /** The first failing check when not verified (pending links fail 'not-anchored'). */
+  failedCheck: string | null;
+  detail: string | null;
+  receipt: Receipt;
+};
+
+export type AuthorizationChain = {
+  subject: string;
+  links: ChainLink[];
+  summary: { links: number; anchored: number; pending: number; broken: number };
+};
+
+export type ChainSources = {
+  /** Events of every consent record of the subject, in log order. */
+  consentEvents: readonly LogEvent[];
+  /** Events of the delegations that any use of those records relied on. */
+  delegationEvents: readonly LogEvent[];
+  /** Audit entries (decisions) that cite one of the subject's records. */
+  uses: readonly AuditEntry[];
+  issue(ref: { chain: 'events' | 'audit'; seq: number }): Promise<Receipt>;
+  verify(receipt: Receipt): Promise<Verification>;
+};
+
+/** Builds the chain link by link; a link that cannot be issued or verified is reported, never skipped. */
+export async function buildAuthorizationChain(subject: string, sources: ChainSources): Promise<AuthorizationChain> {
+  const links: ChainLink[] = [];
+  const add = async (kind: ChainLinkKind, type: string, recordId: string, chain: 'events' | 'audit', seq: number, at: string, hash: string) => {
+    const receipt = await sources.issue({ chain, seq });
+    const verification = await sources.verify(receipt);
+    links.push({
+      kind, type, recordId, seq, chain, at, hash,
+      anchor: receipt.status,
+      isVerified: verification.ok,
+      failedCheck: verification.failure?.name ?? null,
+      detail: verification.failure?.detail ?? null,
+      receipt,
+    });
+  };
+  for (const e of sources.consentEvents) await add('consent-event', e.type, e.recordId, 'events', e.seq, e.at, e.hash);
+  for (const e of sources.delegationEvents) await add('delegation-event', e.type, e.recordId, 'events', e.seq, e.at, e.hash);
+  for (const u of sources.uses) await add('use', `${u.action}:${u.outcome}`, u.refs[0] ?? '', 'audit', u.seq, u.at, u.hash);
+  links.sort((a, b) => a.at.localeCompare(b.at) || a.seq - b.seq);
+  const anchored = links.filter((l) => l.anchor === 'anchored').length;
+  return {
+    subject,
+    links,
+    summary: {
+      links: links.length,
+      anchored,
+      pending: links.length - anchored,
+      broken: links.filter((l) => !l.isVerified && l.failedCheck !== 'not-anchored').length,
+    },
+  };
+}

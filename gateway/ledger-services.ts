@@ -71,7 +71,12 @@ export async function openLedgerServices(deps: {
     await ledger.stop();
     throw error;
   }
-  log.info({ component: 'ledger', chainId: ledger.chainId, anchor: ledger.addresses.anchor, embedded: ledger.localChain !== null }, 'ledger ready');
+  // The embedded chain's loopback URL is what an officer passes to `npm run verify`; an external URL
+  // may carry credentials, so it is never logged.
+  log.info({
+    component: 'ledger', chainId: ledger.chainId, anchor: ledger.addresses.anchor,
+    ...(ledger.localChain === null ? {} : { rpcUrl: ledger.rpcUrl }),
+  }, 'ledger ready');
   return {
     anchors, anchoring, ledger, receipts,
     chainReader: chainReaderOf(ledger.client),

@@ -41,6 +41,8 @@ const AuditReport = z.object({
 });
 const LedgerStatus = z.object({
   mode: z.string(), chainId: z.number().int().nullable(),
+  /** The embedded chain's loopback JSON-RPC URL (for `npm run verify`); null for an external chain. */
+  rpcUrl: z.string().nullable(),
   contracts: z.object({ registry: z.string(), anchor: z.string(), packages: z.string() }).nullable(),
   state: z.enum(['ok', 'degraded']), reason: z.string().nullable(), pendingRecords: z.number().int(), builtBatches: z.number().int(),
 });
@@ -87,6 +89,7 @@ export function registerLedgerRoutes(app: FastifyInstance, ctx: GatewayContext):
     return {
       mode: ctx.config.ledger.mode,
       chainId: ledger?.chainId ?? null,
+      rpcUrl: ledger?.localChain ? ledger.rpcUrl : null,
       contracts: ledger === null ? null : { registry: ledger.addresses.registry, anchor: ledger.addresses.anchor, packages: ledger.addresses.packages },
       state: status?.state ?? 'degraded',
       reason: status === undefined ? 'LEDGER_OFF: anchoring is disabled' : status.reason,

@@ -35,6 +35,7 @@ export type IdempotencyRow = { key: string; requestHash: string; response: strin
 export type CurrentRow = { state: ConsentState; isNew: boolean };
 export type CommitBatch = { events: LogEvent[]; audit: AuditEntry[]; idempotency: IdempotencyRow[]; current: CurrentRow[] };
 
+/** Audit listing filters: `from` inclusive, `to` exclusive, `afterSeq` as a cursor; results in seq order. */
 export const AuditQuery = z.object({
   from: Instant.optional(),
   to: Instant.optional(),
@@ -260,6 +261,15 @@ export async function openConsentStore(db: Database): Promise<ConsentStore> {
         from = { seq: last.seq, hash: last.hash };
       }
       if (from.seq < heads.audit.seq) return { ok: false, chain: 'audit', seq: from.seq + 1, id: null, reason: 'truncated' };
+      // After a restart the heads come from the same file, so a cut-off tail looks like a shorter valid chain. Each
+      // write commits its events together with a consent-write audit entry naming their hashes, so each chain
+      // vouches for the other's tail: an audited hash with no event, or an event no entry names, is a cut.
+      const [orphanRef] = await db.all(`SELECT a.ref FROM (SELECT unnest(refs) AS ref FROM audit WHERE kind = 'consent-write') a
+        WHERE regexp_full_match(a.ref, '[0-9a-f]{64}') AND a.ref NOT IN (SELECT hash FROM events) LIMIT 1`);
+      if (orphanRef !== undefined) return { ok: false, chain: 'events', seq: eventCount + 1, id: null, reason: 'truncated' };
+      const [unaudited] = await db.all(`SELECT seq FROM events
+        WHERE hash NOT IN (SELECT unnest(refs) FROM audit WHERE kind = 'consent-write') LIMIT 1`);
+      if (unaudited !== undefined) return { ok: false, chain: 'audit', seq: from.seq + 1, id: null, reason: 'truncated' };
       return { ok: true, events: eventCount, audit: from.seq };
     },
   };

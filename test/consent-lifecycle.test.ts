@@ -100,6 +100,10 @@ describe('consent lifecycle', () => {
     expect(ok.current.status).toBe('Renewed');
   });
 
+  it('refuses a grant that would already be expired', async () => {
+    await expect(h.log.grant(grantInput({ notBefore: '2024-01-01T00:00:00Z', expiresAt: '2025-02-01T00:00:00Z' }), ctx)).rejects.toMatchObject({ code: 'BAD_INPUT' });
+  });
+
   it('a record without expiry cannot be renewed', async () => {
     const { record } = await h.log.grant(grantInput({ expiresAt: null }), ctx);
     await expect(h.log.renew(record.recordId, { expiresAt: '2030-01-01T00:00:00Z' }, ctx)).rejects.toMatchObject({ code: 'CONFLICT' });

@@ -25,6 +25,9 @@ export async function buildApp(ctx: GatewayContext): Promise<FastifyInstance> {
     bodyLimit: ctx.config.bodyLimitBytes,
     trustProxy: ctx.config.trustProxy,
     requestIdHeader: false,
+    // Router-level failures (a malformed or over-long URL) otherwise answer with fastify's own JSON,
+    // which echoes the path and is not a problem document.
+    frameworkErrors: handleError,
     genReqId: (raw) => {
       const offered = raw.headers['x-request-id'];
       return typeof offered === 'string' && REQUEST_ID.test(offered) ? offered : randomUUID();

@@ -35,6 +35,7 @@ const FASTIFY_CLIENT_ERRORS: Record<string, [ErrorCode, string]> = {
   FST_ERR_CTP_EMPTY_JSON_BODY: ['BAD_INPUT', 'request body is empty but content-type is application/json'],
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: ['BAD_INPUT', 'request body size does not match Content-Length'],
   FST_ERR_BAD_URL: ['BAD_INPUT', 'request URL is malformed'],
+  FST_ERR_MAX_PARAM_LENGTH: ['BAD_INPUT', 'a path parameter exceeds the maximum length'],
 };
 
 type ValidationEntry = { instancePath?: string; message?: string; keyword?: string; params?: { keys?: unknown } };

@@ -7,6 +7,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import pkg from '../package.json' with { type: 'json' };
+import { traceRequest } from './trace.ts';
 import { createAuthHook, warnOnMissingPolicy } from './auth.ts';
 import type { GatewayContext } from './context.ts';
 import { GatewayError } from './errors.ts';
@@ -38,6 +39,7 @@ export async function buildApp(ctx: GatewayContext): Promise<FastifyInstance> {
   app.setSerializerCompiler(serializerCompiler);
   app.setErrorHandler(handleError);
   app.decorateRequest('principal', null);
+  app.decorateRequest('trace', null);
   // JSON only: without the text/plain parser, any other body is refused with 415 before parsing.
   app.removeContentTypeParser('text/plain');
 
@@ -64,6 +66,8 @@ export async function buildApp(ctx: GatewayContext): Promise<FastifyInstance> {
   });
   // Order matters: rate limiting runs before authentication, so token guessing is throttled too;
   // authentication runs before the media-type check and body parsing.
+  // Trace first, so even a throttled or refused request logs under its W3C trace id.
+  app.addHook('onRequest', traceRequest);
   const limitRate = app.rateLimit();
   app.addHook('onRequest', limitRate);
   app.addHook('onRequest', createAuthHook(ctx.tokens));

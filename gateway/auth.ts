@@ -1,5 +1,6 @@
-// Route access control: each route states its policy in `config` (`roles` or `public`) and one
-// onRequest hook enforces it with RFC 6750 bearer tokens. A route that states nothing is denied.
+// Route access control: each route states its policy in `config` (`roles`, `public` or `peer`) and
+// one onRequest hook enforces it: RFC 6750 bearer tokens for roles, the signed peer protocol
+// (docs/peer-protocol.md) for peer routes. A route that states nothing, or more than one, is denied.
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { GatewayError } from './errors.ts';
@@ -11,6 +12,10 @@ declare module 'fastify' {
     roles?: readonly Role[];
     /** No authentication at all: only liveness, readiness, metrics and the API docs. */
     public?: boolean;
+    /** Gateway-to-gateway route: authenticated by the peer's request signature, never by a bearer token. */
+    peer?: boolean;
+    /** Set on every route of a peer scope (peer-auth.ts); a peer route without it denies everyone. */
+    peerGuard?: PeerGuard;
   }
   interface FastifyRequest {
     /** Set by the auth hook on every authenticated request; null on public routes. */
@@ -18,15 +23,21 @@ declare module 'fastify' {
   }
 }
 
-type RoutePolicy = { kind: 'public' } | { kind: 'roles'; roles: readonly Role[] } | { kind: 'none' };
+/** Verifies a signed peer request before its body is read; throws to refuse it. */
+export type PeerGuard = (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
 
-function policyOf(config: { roles?: unknown; public?: unknown } | undefined): RoutePolicy {
+type RoutePolicy = { kind: 'public' } | { kind: 'roles'; roles: readonly Role[] } | { kind: 'peer' } | { kind: 'none' };
+type PolicyConfig = { roles?: unknown; public?: unknown; peer?: unknown } | undefined;
+
+function policyOf(config: PolicyConfig): RoutePolicy {
   const hasRoles = Array.isArray(config?.roles);
   const isPublic = config?.public === true;
-  // Both at once is ambiguous; ambiguity is treated like no policy, which is deny.
-  if (isPublic && !hasRoles) return { kind: 'public' };
-  if (hasRoles && !isPublic) return { kind: 'roles', roles: config?.roles as Role[] };
-  return { kind: 'none' };
+  const isPeer = config?.peer === true;
+  // Two at once is ambiguous; ambiguity is treated like no policy, which is deny.
+  if (Number(hasRoles) + Number(isPublic) + Number(isPeer) !== 1) return { kind: 'none' };
+  if (isPublic) return { kind: 'public' };
+  if (isPeer) return { kind: 'peer' };
+  return { kind: 'roles', roles: config?.roles as Role[] };
 }
 
 const BEARER = /^Bearer ([A-Za-z0-9._~+/=-]+)$/i;
@@ -42,6 +53,15 @@ export function createAuthHook(tokens: TokenStore) {
     if (policy.kind === 'none') {
       request.log.error({ route: request.routeOptions.url }, 'route declares no access policy; denying');
       throw new GatewayError('FORBIDDEN', 'route declares no access policy');
+    }
+    if (policy.kind === 'peer') {
+      // Fail closed: a peer route outside a peer scope has nobody to check its signature.
+      const guard = request.routeOptions.config.peerGuard;
+      if (typeof guard !== 'function') {
+        request.log.error({ route: request.routeOptions.url }, 'peer route has no signature verifier; denying');
+        throw new GatewayError('FORBIDDEN', 'route declares no access policy');
+      }
+      return guard(request, reply);
     }
 
     const header = request.headers.authorization;
@@ -61,7 +81,7 @@ export function createAuthHook(tokens: TokenStore) {
 
 /** For an onRoute hook: says at start-up, not at first request, that a route will deny everyone. */
 export function warnOnMissingPolicy(route: { method: string | string[]; url: string; config?: unknown }, log: Logger): void {
-  if (policyOf(route.config as { roles?: unknown; public?: unknown } | undefined).kind === 'none') {
-    log.warn({ method: route.method, route: route.url }, 'route declares neither config.roles nor config.public; it will deny every request');
+  if (policyOf(route.config as PolicyConfig).kind === 'none') {
+    log.warn({ method: route.method, route: route.url }, 'route declares not exactly one of config.roles, config.public and config.peer; it will deny every request');
   }
 }

@@ -14,6 +14,7 @@ import { openConsentStore } from '../consent/consent-store.ts';
 import { openPolicyHolder, type PolicyHolder } from '../consent/policy-holder.ts';
 import { createWorkerSigner } from '../consent/signing-worker.ts';
 import { openLedgerServices, type LedgerServices } from './ledger-services.ts';
+import { openPeerServices, type PeerServices } from './peer-services.ts';
 
 export const DATABASE_FILE = 'sealgate.duckdb';
 export const POLICY_DIR = 'policies';
@@ -37,6 +38,8 @@ export type GatewayContext = {
   policies: PolicyHolder;
   /** Anchor batches, the anchoring service, the chain and receipts. */
   ledger: LedgerServices;
+  /** The partner registry, the signed peer client and the guard for peer routes (docs/peer-protocol.md). */
+  peers: PeerServices;
   /** Releases what createContext opened (the database). Idempotent. */
   close(): Promise<void>;
 };
@@ -62,12 +65,15 @@ export async function createContext(config: GatewayConfig, options: ContextOptio
   let consent: ConsentLog;
   let policies: PolicyHolder;
   let ledger: LedgerServices;
+  let peers: PeerServices;
   try {
     tokens = await createTokenStore(db, clock);
     // Policies before consent: a bundle that does not validate stops start-up with POLICY_INVALID.
     policies = await openPolicyHolder(join(config.dataDir, POLICY_DIR));
     const consentStore = await openConsentStore(db);
     consent = await openConsentLog({ store: consentStore, signer, clock, controllerId: config.partyId, subjectKey: identity.subjectKey });
+    // Before the ledger, so a failure here leaves no chain running; the registry reads the ledger later.
+    peers = await openPeerServices({ db, identity, clock, log, consent, chain: () => ledger.ledger?.client ?? null });
     ledger = await openLedgerServices({ config, db, identity, consentStore, signer, clock, log });
   } catch (error) {
     await signer.close();
@@ -92,6 +98,7 @@ export async function createContext(config: GatewayConfig, options: ContextOptio
     consent,
     policies,
     ledger,
+    peers,
     close: async () => {
       if (isClosed) return;
       isClosed = true;

@@ -10,6 +10,7 @@ import { registerDecisionRoutes } from './decision.routes.ts';
 import { registerAuditRoutes } from './audit.routes.ts';
 import { registerPolicyRoutes } from './policy.routes.ts';
 import { registerLedgerRoutes } from './ledger.routes.ts';
+import { registerPeerRoutes } from './peer.routes.ts';
 
 export async function registerRoutes(app: FastifyInstance, ctx: GatewayContext): Promise<void> {
   registerHealthRoutes(app, ctx);
@@ -20,4 +21,5 @@ export async function registerRoutes(app: FastifyInstance, ctx: GatewayContext):
   registerAuditRoutes(app, ctx);
   registerPolicyRoutes(app, ctx);
   registerLedgerRoutes(app, ctx);
+  registerPeerRoutes(app, ctx);
 }

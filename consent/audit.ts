@@ -6,7 +6,7 @@ import { canonicalHash, GENESIS_HASH } from './canonical.ts';
 import { Actor, UtcTimestamp, type ChainPoint } from './event.ts';
 import { RecordId, Sha256Hex } from './record.ts';
 
-export const AuditKind = z.enum(['consent-write', 'decision', 'policy-change', 'token', 'message', 'anchor', 'job', 'key', 'admin']);
+export const AuditKind = z.enum(['consent-write', 'decision', 'policy-change', 'token', 'message', 'anchor', 'job', 'key', 'admin', 'connector']);
 export type AuditKind = z.infer<typeof AuditKind>;
 
 export const AuditOutcome = z.enum(['ok', 'permit', 'deny', 'error', 'rejected']);

@@ -11,6 +11,9 @@ import { registerAuditRoutes } from './audit.routes.ts';
 import { registerPolicyRoutes } from './policy.routes.ts';
 import { registerLedgerRoutes } from './ledger.routes.ts';
 import { registerPeerRoutes } from './peer.routes.ts';
+import { registerConnectorRoutes } from './connector.routes.ts';
+import { registerIngestRoutes } from './ingest.routes.ts';
+import { registerJobRoutes } from './job.routes.ts';
 
 export async function registerRoutes(app: FastifyInstance, ctx: GatewayContext): Promise<void> {
   registerHealthRoutes(app, ctx);
@@ -22,4 +25,7 @@ export async function registerRoutes(app: FastifyInstance, ctx: GatewayContext):
   registerPolicyRoutes(app, ctx);
   registerLedgerRoutes(app, ctx);
   registerPeerRoutes(app, ctx);
+  registerConnectorRoutes(app, ctx);
+  registerIngestRoutes(app, ctx);
+  registerJobRoutes(app, ctx);
 }

@@ -1,0 +1,91 @@
+// The PSI core benchmark (`node bench/psi-core.bench.ts --rows N [--pool K]`): two in-process parties (ECDH-PSI over
+// X25519, DESIGN.md §6) on one worker pool, N × N rows with 50% overlap, every message framed as on the wire.
+// Printed beside the floor measured in the same run: 4N multiplies / cores × one X25519 multiply. Figures, not a
+// test: nothing is asserted except that the intersection is right.
+import { randomBytes } from 'node:crypto';
+import { availableParallelism, loadavg } from 'node:os';
+import { parseArgs } from 'node:util';
+import { runTwoPartyPsiInProcess } from '../mpc/psi-in-process.ts';
+import { createPsiParty } from '../mpc/psi-party.ts';
+import { x25519PrivateKey, x25519ViaJwk, x25519ViaSpki } from '../mpc/x25519.ts';
+import { createX25519Pool } from '../mpc/x25519-pool.ts';
+
+const { values } = parseArgs({ options: { rows: { type: 'string', default: '100000' }, pool: { type: 'string' } }, strict: true });
+const rows = Number(values.rows);
+if (!Number.isInteger(rows) || rows < 2) throw new Error('--rows expects an integer ≥ 2');
+const cores = values.pool === undefined ? availableParallelism() : Number(values.pool);
+
+/**
+ * Wall and CPU microseconds per call of one X25519 multiply path on this thread: the median of short rounds, so a
+ * burst of load from other processes moves one round, not the figure.
+ */
+function measureMultiply(path: typeof x25519ViaJwk, rounds: number, perRound: number): { wall: number; cpu: number } {
+  const key = x25519PrivateKey(randomBytes(32));
+  const points = randomBytes(32 * perRound);
+  for (let i = 0; i < perRound; i++) path(key, points.subarray(i * 32, i * 32 + 32));
+  const walls: number[] = [];
+  const cpus: number[] = [];
+  for (let r = 0; r < rounds; r++) {
+    const cpu0 = process.threadCpuUsage();
+    const t0 = performance.now();
+    for (let i = 0; i < perRound; i++) path(key, points.subarray(i * 32, i * 32 + 32));
+    walls.push(((performance.now() - t0) * 1000) / perRound);
+    const used = process.threadCpuUsage(cpu0);
+    cpus.push((used.user + used.system) / perRound);
+  }
+  const median = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
+  return { wall: median(walls), cpu: median(cpus) };
+}
+
+/** Pseudonym-shaped ids ('sp_' + 43 characters), made lazily: the input is a stream, never an array. */
+function* ids(from: number, count: number): Generator<string> {
+  for (let i = from; i < from + count; i++) yield 'sp_' + i.toString(16).padStart(43, '0');
+}
+
+const fmt = (x: number, digits = 1) => x.toFixed(digits);
+const loadBefore = loadavg();
+const jwk = measureMultiply(x25519ViaJwk, 11, 300);
+const spki = measureMultiply(x25519ViaSpki, 11, 300);
+// The floor uses the path the core uses (mpc/x25519.ts: JWK, chosen by CPU time per multiply).
+const multiply = jwk;
+
+const pool = createX25519Pool({ size: cores });
+// The pool's own rate on raw points, right before the run: the floor under the machine's load at this moment.
+// One chunk per worker at a time, each its own call, so that every worker is busy.
+const calibrate = (points: number) => Promise.all(Array.from({ length: 2 * cores }, () => pool.multiply(randomBytes(32), randomBytes(32 * points))));
+await calibrate(1024);
+const c0 = performance.now();
+await calibrate(8192);
+const poolMicros = ((performance.now() - c0) * 1000) / (2 * cores * 8192);
+const jobId = `bench-${rows}`;
+const initiator = createPsiParty({ jobId, role: 'initiator', mode: 'intersection', self: 'dealer', peers: ['insurer'], pool });
+const responder = createPsiParty({ jobId, role: 'responder', mode: 'intersection', self: 'insurer', peers: ['dealer'], pool });
+const half = Math.floor(rows / 2);
+const rss0 = process.memoryUsage().rss;
+const cpu0 = process.cpuUsage();
+const main0 = process.threadCpuUsage();
+const t0 = performance.now();
+const result = await runTwoPartyPsiInProcess({ party: initiator, ids: ids(0, rows) }, { party: responder, ids: ids(rows - half, rows) });
+const wall = (performance.now() - t0) / 1000;
+const cpu = process.cpuUsage(cpu0);
+const mainThread = process.threadCpuUsage(main0);
+const peakRss = process.resourceUsage().maxRSS * 1024;
+await pool.close();
+if (result.initiator.count !== half) throw new Error(`intersection has ${result.initiator.count} rows, expected ${half}`);
+
+const multiplies = 4 * rows;
+const floor = (multiplies / cores) * multiply.wall / 1e6;
+const cpuFloor = multiplies * multiply.cpu / 1e6;
+const cpuSeconds = (cpu.user + cpu.system) / 1e6;
+const mb = (bytes: number) => fmt(bytes / 2 ** 20, 0) + ' MiB';
+console.log([
+  `PSI core: ${rows.toLocaleString('en')} × ${rows.toLocaleString('en')} rows, ${half.toLocaleString('en')} in common, pool of ${cores} (Node ${process.version})`,
+  `load average before: ${loadBefore.map((x) => fmt(x, 2)).join(' ')}   after: ${loadavg().map((x) => fmt(x, 2)).join(' ')}`,
+  `one X25519 multiply (this thread, median of 11 × 300): JWK import ${fmt(jwk.wall)} µs wall / ${fmt(jwk.cpu)} µs CPU;  SPKI import ${fmt(spki.wall)} µs wall / ${fmt(spki.cpu)} µs CPU;  the core uses JWK (${fmt(spki.cpu / jwk.cpu, 2)}× less CPU)`,
+  `wall time:        ${fmt(wall, 2)} s  (${fmt((2 * rows) / wall / cores, 0)} rows/s per core, ${fmt(multiplies / wall, 0)} multiplies/s)`,
+  `floor:            ${fmt(floor, 2)} s  = ${multiplies.toLocaleString('en')} multiplies / ${cores} cores × ${fmt(multiply.wall)} µs`,
+  `measured / floor: ${fmt(wall / floor, 2)}`,
+  `pool floor:       ${fmt(multiplies * poolMicros / 1e6, 2)} s  = ${multiplies.toLocaleString('en')} multiplies × ${fmt(poolMicros)} µs (the pool's rate on raw points just before the run); measured / pool floor ${fmt(wall / (multiplies * poolMicros / 1e6), 2)}`,
+  `CPU time:         ${fmt(cpuSeconds, 2)} s (main thread ${fmt((mainThread.user + mainThread.system) / 1e6, 2)} s), ${fmt((cpuSeconds * 1e6) / multiplies)} µs per multiply; CPU floor ${fmt(cpuFloor, 2)} s, ratio ${fmt(cpuSeconds / cpuFloor, 2)}`,
+  `peak RSS:         ${mb(peakRss)} for both parties and the pool in one process (RSS before the run ${mb(rss0)})`,
+].join('\n'));

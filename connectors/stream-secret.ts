@@ -1,0 +1,23 @@
+// Per-stream ingest secrets, derived rather than stored: HKDF-SHA256 (RFC 5869) over the party's
+// 32-byte subject key with a random per-stream salt and the stream name in `info`. Only the salt is
+// stored, so the connector database holds nothing that verifies or forges a signature by itself,
+// and the gateway can still recompute the secret to verify each request.
+import { hkdfSync, randomBytes } from 'node:crypto';
+import { GatewayError } from '../gateway/errors.ts';
+
+/** RFC 5869 §3.2: `info` separates this use of the key from pseudonyms and from every other stream. */
+const INFO_PREFIX = 'sealgate/ingest-stream-secret/v1\0';
+export const SECRET_PREFIX = 'sgi_';
+export const SALT_BYTES = 32;
+
+export function newStreamSalt(): Buffer {
+  return randomBytes(SALT_BYTES);
+}
+
+/** `sgi_` + base64url(32 bytes). The whole string, as UTF-8, is the HMAC key clients sign with. */
+export function deriveStreamSecret(subjectKey: Uint8Array, stream: string, salt: Uint8Array): string {
+  if (!(subjectKey instanceof Uint8Array) || subjectKey.length !== 32) throw new GatewayError('INTERNAL', 'subject key must be 32 bytes');
+  if (!(salt instanceof Uint8Array) || salt.length !== SALT_BYTES) throw new GatewayError('INTERNAL', `stream salt must be ${SALT_BYTES} bytes`);
+  const okm = Buffer.from(hkdfSync('sha256', subjectKey, salt, Buffer.from(INFO_PREFIX + stream, 'utf8'), 32));
+  return SECRET_PREFIX + okm.toString('base64url');
+}

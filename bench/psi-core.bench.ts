@@ -15,26 +15,29 @@ const rows = Number(values.rows);
 if (!Number.isInteger(rows) || rows < 2) throw new Error('--rows expects an integer ≥ 2');
 const cores = values.pool === undefined ? availableParallelism() : Number(values.pool);
 
+type PerMultiply = { wall: number; cpu: number };
+
 /**
- * Wall and CPU microseconds per call of one X25519 multiply path on this thread: the median of short rounds, so a
- * burst of load from other processes moves one round, not the figure.
+ * Wall and CPU microseconds per call of each X25519 multiply path on this thread: rounds of the paths interleave
+ * (so a burst of load from other processes hits both alike) and each figure is the median of its rounds.
  */
-function measureMultiply(path: typeof x25519ViaJwk, rounds: number, perRound: number): { wall: number; cpu: number } {
+function measureMultiply(paths: Record<string, typeof x25519ViaJwk>, rounds: number, perRound: number): Record<string, PerMultiply> {
   const key = x25519PrivateKey(randomBytes(32));
   const points = randomBytes(32 * perRound);
-  for (let i = 0; i < perRound; i++) path(key, points.subarray(i * 32, i * 32 + 32));
-  const walls: number[] = [];
-  const cpus: number[] = [];
-  for (let r = 0; r < rounds; r++) {
-    const cpu0 = process.threadCpuUsage();
-    const t0 = performance.now();
-    for (let i = 0; i < perRound; i++) path(key, points.subarray(i * 32, i * 32 + 32));
-    walls.push(((performance.now() - t0) * 1000) / perRound);
-    const used = process.threadCpuUsage(cpu0);
-    cpus.push((used.user + used.system) / perRound);
+  const samples = Object.fromEntries(Object.keys(paths).map((name) => [name, { walls: [] as number[], cpus: [] as number[] }]));
+  for (let r = -1; r < rounds; r++) {
+    for (const [name, path] of Object.entries(paths)) {
+      const cpu0 = process.threadCpuUsage();
+      const t0 = performance.now();
+      for (let i = 0; i < perRound; i++) path(key, points.subarray(i * 32, i * 32 + 32));
+      const wall = ((performance.now() - t0) * 1000) / perRound;
+      const used = process.threadCpuUsage(cpu0);
+      // Round -1 warms the code up and is not counted.
+      if (r >= 0) { samples[name]?.walls.push(wall); samples[name]?.cpus.push((used.user + used.system) / perRound); }
+    }
   }
   const median = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
-  return { wall: median(walls), cpu: median(cpus) };
+  return Object.fromEntries(Object.entries(samples).map(([name, { walls, cpus }]) => [name, { wall: median(walls), cpu: median(cpus) }]));
 }
 
 /** Pseudonym-shaped ids ('sp_' + 43 characters), made lazily: the input is a stream, never an array. */
@@ -44,9 +47,10 @@ function* ids(from: number, count: number): Generator<string> {
 
 const fmt = (x: number, digits = 1) => x.toFixed(digits);
 const loadBefore = loadavg();
-const jwk = measureMultiply(x25519ViaJwk, 11, 300);
-const spki = measureMultiply(x25519ViaSpki, 11, 300);
-// The floor uses the path the core uses (mpc/x25519.ts: JWK, chosen by CPU time per multiply).
+const measured = measureMultiply({ jwk: x25519ViaJwk, spki: x25519ViaSpki }, 15, 1000);
+const jwk = measured.jwk as PerMultiply;
+const spki = measured.spki as PerMultiply;
+// The floor uses the path the core uses (mpc/x25519.ts: the JWK import).
 const multiply = jwk;
 
 const pool = createX25519Pool({ size: cores });
@@ -81,7 +85,7 @@ const mb = (bytes: number) => fmt(bytes / 2 ** 20, 0) + ' MiB';
 console.log([
   `PSI core: ${rows.toLocaleString('en')} × ${rows.toLocaleString('en')} rows, ${half.toLocaleString('en')} in common, pool of ${cores} (Node ${process.version})`,
   `load average before: ${loadBefore.map((x) => fmt(x, 2)).join(' ')}   after: ${loadavg().map((x) => fmt(x, 2)).join(' ')}`,
-  `one X25519 multiply (this thread, median of 11 × 300): JWK import ${fmt(jwk.wall)} µs wall / ${fmt(jwk.cpu)} µs CPU;  SPKI import ${fmt(spki.wall)} µs wall / ${fmt(spki.cpu)} µs CPU;  the core uses JWK (${fmt(spki.cpu / jwk.cpu, 2)}× less CPU)`,
+  `one X25519 multiply (this thread, median of 15 interleaved rounds of 1000): JWK import ${fmt(jwk.wall)} µs wall / ${fmt(jwk.cpu)} µs CPU;  SPKI import ${fmt(spki.wall)} µs wall / ${fmt(spki.cpu)} µs CPU;  SPKI/JWK CPU ${fmt(spki.cpu / jwk.cpu, 2)}; the core uses JWK`,
   `wall time:        ${fmt(wall, 2)} s  (${fmt((2 * rows) / wall / cores, 0)} rows/s per core, ${fmt(multiplies / wall, 0)} multiplies/s)`,
   `floor:            ${fmt(floor, 2)} s  = ${multiplies.toLocaleString('en')} multiplies / ${cores} cores × ${fmt(multiply.wall)} µs`,
   `measured / floor: ${fmt(wall / floor, 2)}`,

@@ -18,11 +18,15 @@ export function encodeIdentifier(id: unknown, row: number): Uint8Array {
   return bytes;
 }
 
-/** Packs up to `batchSize` identifiers per batch; only the batch being filled is held, never the whole input. */
+/**
+ * Packs up to `batchSize` identifiers per batch; only the batch being filled is held, never the whole input. A
+ * batch is a view into buffers reused for the next one: it is valid until the next batch is requested, so a
+ * consumer copies what it keeps (the X25519 pool copies it at once).
+ */
 export async function* batchIdentifiers(ids: AsyncIterable<string> | Iterable<string>, batchSize: number): AsyncGenerator<IdentifierBatch> {
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError('batchSize must be a positive integer');
   let bytes = new Uint8Array(batchSize * 64);
-  let ends = new Uint32Array(batchSize);
+  const ends = new Uint32Array(batchSize);
   let used = 0;
   let count = 0;
   let row = 0;
@@ -38,11 +42,10 @@ export async function* batchIdentifiers(ids: AsyncIterable<string> | Iterable<st
     ends[count++] = used;
     row++;
     if (count === batchSize) {
-      yield { bytes: bytes.slice(0, used), ends, firstRow: row - count, count };
-      ends = new Uint32Array(batchSize);
+      yield { bytes: bytes.subarray(0, used), ends, firstRow: row - count, count };
       used = 0;
       count = 0;
     }
   }
-  if (count > 0) yield { bytes: bytes.slice(0, used), ends: ends.slice(0, count), firstRow: row - count, count };
+  if (count > 0) yield { bytes: bytes.subarray(0, used), ends: ends.subarray(0, count), firstRow: row - count, count };
 }

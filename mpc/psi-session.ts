@@ -25,7 +25,7 @@ export type PsiPartyOptions = {
   /** Source of the blinding scalars and every shuffle: cryptographic by default. */
   random?: RandomSource;
   bucketRecords?: number;
-  /** The largest set this party blinds or accepts from a peer (memory is about 100 bytes per row per side). */
+  /** The largest set this party blinds or accepts from a peer (peak memory is about 150 to 250 bytes per row). */
   maxRows?: number;
 };
 
@@ -85,7 +85,6 @@ export function createFailureLatch() {
       failedWith ??= error instanceof GatewayError ? error.code : 'INTERNAL';
       return error;
     },
-    get hasFailed() { return failedWith !== null; },
   };
 }
 

@@ -120,6 +120,7 @@ export function createX25519Pool(options: X25519PoolOptions = {}): X25519Pool {
       return Buffer.isBuffer(out) ? out : Buffer.from(out.buffer, out.byteOffset, out.length);
     },
     async hashAndMultiply(scalar, jobId, batch) {
+      // Copies, so the caller's batch stays usable; they travel to the worker and back without further copying.
       const bytes = copyOf(batch.bytes);
       const ends = Uint32Array.from(batch.ends);
       const task: X25519Task = { id: nextId++, op: 'hash-multiply', scalar: Uint8Array.from(scalar), domain: pointDomain(jobId), bytes, ends };

@@ -42,10 +42,10 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-async function withContext<T>(party: string, port: number, work: (ctx: GatewayContext) => Promise<T>): Promise<T> {
+async function withContext<T>(party: string, work: (ctx: GatewayContext) => Promise<T>): Promise<T> {
   const config = loadConfig({
     SEALGATE_DATA_DIR: join(root, party), SEALGATE_PASSPHRASE: PASSPHRASE, SEALGATE_LEDGER: 'off', SEALGATE_PARTY_ID: party,
-    SEALGATE_LOG_LEVEL: 'warn', PORT: String(port),
+    SEALGATE_LOG_LEVEL: 'warn',
   });
   const ctx = await createContext(config);
   try {
@@ -72,7 +72,7 @@ async function writeCsv(path: string, party: number): Promise<void> {
 async function setUpParty(index: number, setup: Setup): Promise<void> {
   const party = PARTIES[index] as string;
   const other = PARTIES[1 - index] as string;
-  await withContext(party, 0, async (ctx) => {
+  await withContext(party, async (ctx) => {
     const t0 = performance.now();
     setup.keys[party] = Buffer.from(ctx.identity.ed25519.publicKeyRaw).toString('hex');
     setup.tokens[party] = { admin: (await ctx.tokens.createToken('admin', 'bench')).token, steward: (await ctx.tokens.createToken('data-steward', 'bench')).token };
@@ -122,13 +122,14 @@ function measureMultiply(): { wall: number; cpu: number } {
   return rounds[5] as { wall: number; cpu: number };
 }
 
-/** Peak resident set (VmHWM) and CPU seconds of a child, from /proc. */
-function processStats(pid: number): { peakRss: number; cpuSeconds: number } {
+/** Resident set now (VmRSS) and at its peak (VmHWM), and CPU seconds so far, of a child, from /proc. */
+function processStats(pid: number): { rss: number; peakRss: number; cpuSeconds: number } {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const rss = Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
   const peakRss = Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
   const ticks = Number(fields[11] ?? 0) + Number(fields[12] ?? 0);
-  return { peakRss, cpuSeconds: ticks / 100 };
+  return { rss, peakRss, cpuSeconds: ticks / 100 };
 }
 
 async function call(url: string, token: string, method: string, path: string, body?: unknown): Promise<Record<string, unknown>> {
@@ -160,27 +161,29 @@ try {
     setup = fresh;
   }
   const ports = [await freePort(), await freePort()];
-  // The registry names each partner's current URL (the ports are new on every run).
-  for (let i = 0; i < PARTIES.length; i++) {
-    const other = PARTIES[1 - i] as string;
-    await withContext(PARTIES[i] as string, ports[i] as number, async (ctx) => {
-      const baseUrl = `http://127.0.0.1:${ports[1 - i]}`;
-      if (ctx.peers.registry.get(other) === undefined) await ctx.peers.registry.add({ id: other, baseUrl, ed25519PublicKey: setup.keys[other] });
-      else await ctx.peers.registry.update(other, { baseUrl });
-    });
-  }
   for (let i = 0; i < PARTIES.length; i++) {
     children.push(await startChildGateway({
       dataDir: join(root, PARTIES[i] as string),
       env: { PORT: String(ports[i]), SEALGATE_PARTY_ID: PARTIES[i] as string, SEALGATE_RATE_LIMIT_MAX: '1000000' },
-      timeoutMs: 120_000,
+      timeoutMs: 900_000,
     }));
+  }
+  // The registry names each partner's current URL (the ports are new on every run).
+  for (let i = 0; i < PARTIES.length; i++) {
+    const other = PARTIES[1 - i] as string;
+    const admin = setup.tokens[PARTIES[i] as string]?.admin as string;
+    const at = (children[i] as ChildGateway).url;
+    const baseUrl = (children[1 - i] as ChildGateway).url;
+    const known = await fetch(`${at}/v1/peers/${other}`, { headers: { authorization: `Bearer ${admin}` } });
+    if (known.status === 404) await call(at, admin, 'POST', '/v1/peers', { id: other, baseUrl, ed25519PublicKey: setup.keys[other] });
+    else await call(at, admin, 'PATCH', `/v1/peers/${other}`, { baseUrl });
   }
   const [guest, host] = children as [ChildGateway, ChildGateway];
   const steward = setup.tokens['dealer-4s']?.steward as string;
 
   const multiply = measureMultiply();
   const loadBefore = loadavg();
+  const before = [processStats(guest.process.pid as number), processStats(host.process.pid as number)] as const;
   const t0 = performance.now();
   const submitted = await call(guest.url, steward, 'POST', '/v1/jobs', {
     protocol: 'psi', purpose: PURPOSE, params: { mode: 'intersection' }, receivers: ['dealer-4s'],
@@ -218,8 +221,8 @@ try {
     `  bytes (guest):  out ${mb(step('exchange', 'dealer-4s')?.bytesOut ?? 0)}, in ${mb(step('exchange', 'dealer-4s')?.bytesIn ?? 0)}`,
     `floor:            ${fmt(floor, 2)} s  = ${group(multiplies)} multiplies / ${cores} cores × ${fmt(multiply.wall)} µs`,
     `measured / floor: ${fmt(wall / floor, 2)}`,
-    `peak RSS:         guest ${mb(guestStats.peakRss)}, host ${mb(hostStats.peakRss)} (whole gateway processes: DuckDB, Fastify, X25519 workers)`,
-    `CPU time:         guest ${fmt(guestStats.cpuSeconds, 1)} s, host ${fmt(hostStats.cpuSeconds, 1)} s (whole processes, start-up included)`,
+    `peak RSS:         guest ${mb(guestStats.peakRss)}, host ${mb(hostStats.peakRss)} (whole gateway processes; before the job: guest ${mb(before[0].rss)}, host ${mb(before[1].rss)})`,
+    `CPU in the job:   guest ${fmt(guestStats.cpuSeconds - before[0].cpuSeconds, 1)} s, host ${fmt(hostStats.cpuSeconds - before[1].cpuSeconds, 1)} s; the multiplies alone need ${fmt((multiplies * multiply.cpu) / 1e6, 1)} s`,
   ].join('\n'));
 } finally {
   for (const child of children) await child.kill('SIGTERM');

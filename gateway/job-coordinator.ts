@@ -4,9 +4,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { firstIncompleteStep, isTerminal, type JobStepName } from '../mpc/job.ts';
 import { GatewayError, STATUS, isGatewayError, type ErrorCode } from './errors.ts';
-import { abortReason, createBarrier, failureError, toFailure, type JobCore } from './job-core.ts';
+import { abortReason, blamed, createBarrier, failureError, toFailure, type JobCore, type LiveRun } from './job-core.ts';
 import {
-  JOB_PEER_PREFIX, ProposalAnswer, isTransientError, peerTimeout, type JobCallOptions, type ReportBody,
+  JOB_PEER_PATHS, ProposalAnswer, isTransientError, peerTimeout, type JobCallOptions, type ReportBody,
 } from './job-peer.ts';
 import { createStepRun } from './job-steps.ts';
 import type { JobOutputSummary, JobRecord, TimelineEntry } from './job-store.ts';
@@ -20,10 +20,10 @@ export function createCoordinator(core: JobCore) {
   const opts = (record: JobRecord, step: string, deadlineAt: number): JobCallOptions => ({ jobId: record.spec.id, step, traceparent: record.traceparent, deadlineAt });
 
   /** Best effort: tells `parties` something final; a party that misses it times out on its own watchdog. */
-  const notify = async (record: JobRecord, parties: readonly string[], path: string, body: unknown, step: string) => {
+  const notify = async (record: JobRecord, parties: readonly string[], kind: 'fail' | 'complete', body: object, step: string) => {
     const deadlineAt = Date.now() + Math.min(record.spec.deadlines.acceptMs, 10_000);
     const signal = core.liveOf(record.spec.id).notices.signal;
-    await Promise.all(parties.map((p) => peer.callUntil(p, `${JOB_PEER_PREFIX}/${record.spec.id}/${path}`, body, { ...opts(record, step, deadlineAt), signal })
+    await Promise.all(parties.map((p) => peer.callUntil(p, JOB_PEER_PATHS[kind], { job: record.spec.id, ...body }, { ...opts(record, step, deadlineAt), signal })
       .catch((error: unknown) => core.deps.log.warn({ job: record.spec.id, peer: p, err: error }, `could not tell a party: ${step}`))));
   };
 
@@ -39,7 +39,7 @@ export function createCoordinator(core: JobCore) {
     const deadlineAt = Date.now() + record.spec.deadlines.acceptMs;
     // Every host hears the proposal before the outcome is decided, so every host can also hear a failure.
     const answers = await Promise.allSettled(hostsOf(record).map(async (host) => {
-      const answer = ProposalAnswer.parse(await peer.callUntil(host, JOB_PEER_PREFIX, { spec: record.spec }, opts(record, 'propose', deadlineAt)));
+      const answer = ProposalAnswer.parse(await peer.callUntil(host, JOB_PEER_PATHS.propose, { spec: record.spec }, opts(record, 'propose', deadlineAt)));
       if (answer.decision === 'declined') {
         const code = (answer.code !== undefined && answer.code in STATUS ? answer.code : 'CONSENT_DENIED') as ErrorCode;
         throw new GatewayError(code, `party ${host} declined the job: ${(answer.message ?? 'no reason given').slice(0, 300)}`, { party: host, peer: host, isFinal: true });
@@ -70,17 +70,17 @@ export function createCoordinator(core: JobCore) {
     const hosts = hostsOf(record);
     const run = createStepRun(core.stepDeps(record, deadlineAt), record.spec, step, attempt, signal, step === 'exchange' ? await admittedAtHosts(id) : undefined);
     const barrier = createBarrier(hosts, signal);
-    const live = { run, controller, barrier, blame: null };
+    const live: LiveRun = { run, controller, barrier, blame: null };
     job.run = live;
     await core.recordEntry(id, core.runningEntry(run));
     try {
-      await Promise.all(hosts.map((h) => peer.callUntil(h, `${JOB_PEER_PREFIX}/${id}/steps/${step}/start`, { attempt }, opts(record, `${step}.start`, deadlineAt))));
+      await Promise.all(hosts.map((h) => peer.callUntil(h, JOB_PEER_PATHS.start, { job: id, step, attempt }, opts(record, `${step}.start`, deadlineAt))));
       const [own] = await Promise.all([run.run(), barrier.promise]);
       return own;
     } catch (error) {
       controller.abort(abortReason('attempt-failed'));
       const silent = [...barrier.waiting][0] ?? null;
-      const cause = timeout.aborted && !isGatewayError(error) ? peerTimeout(silent ?? hosts[0] ?? self, step, error) : error;
+      const cause = timeout.aborted && !isGatewayError(error) ? peerTimeout(silent ?? hosts[0] ?? self, step, error) : blamed(error, live.blame);
       await core.recordEntry(id, core.failedEntry(run, isGatewayError(cause) ? cause.code : 'INTERNAL'));
       throw cause;
     } finally {
@@ -167,7 +167,7 @@ export function createCoordinator(core: JobCore) {
       const record = await core.transition(id, { type: 'resume', fromStep });
       await core.audit(record.spec, 'job-resume', 'ok', { fromStep });
       const deadlineAt = Date.now() + record.spec.deadlines.acceptMs;
-      await Promise.all(hostsOf(record).map((h) => peer.callUntil(h, `${JOB_PEER_PREFIX}/${id}/resume`, { fromStep }, opts(record, 'resume', deadlineAt))));
+      await Promise.all(hostsOf(record).map((h) => peer.callUntil(h, JOB_PEER_PATHS.resume, { job: id, fromStep }, opts(record, 'resume', deadlineAt))));
     } catch (error) {
       job.isDriving = false;
       if (!core.isClosing) await failEverywhere(id, error).catch((e: unknown) => core.deps.log.error({ err: e, job: id }, 'could not fail a job'));

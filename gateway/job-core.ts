@@ -92,6 +92,12 @@ export function toFailure(error: unknown, self: string, step: JobStepName | null
   });
 }
 
+/** `error` with `peer` named as the party to blame, when it names nobody yet (a bad message's sender). */
+export function blamed(error: unknown, peer: string | null): unknown {
+  if (peer === null || !isGatewayError(error) || typeof error.detail.peer === 'string') return error;
+  return new GatewayError(error.code, error.message, { ...error.detail, peer }, { cause: error });
+}
+
 /** The error a failure record stands for, so a remote failure travels through the same paths as a local one. */
 export function failureError(failure: JobFailure): GatewayError {
   const code = (failure.code in STATUS ? failure.code : 'PEER_BAD_RESPONSE') as ErrorCode;

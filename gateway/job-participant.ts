@@ -5,7 +5,7 @@ import { JobSpec, isResumable, isTerminal, partyOf, type JobStepName } from '../
 import { admitJob } from './job-admission.ts';
 import { GatewayError, isGatewayError } from './errors.ts';
 import { isQuietAbort, toFailure, type JobCore, type LiveRun } from './job-core.ts';
-import { JOB_PEER_PREFIX, isTransientError, peerTimeout, type ProposalAnswer, type ReportBody } from './job-peer.ts';
+import { JOB_PEER_PATHS, isTransientError, peerTimeout, type ProposalAnswer, type ReportBody } from './job-peer.ts';
 import { createStepRun } from './job-steps.ts';
 import type { JobRecord } from './job-store.ts';
 import { initialJobState, applyJobEvent } from '../mpc/job.ts';
@@ -17,10 +17,10 @@ export function createParticipant(core: JobCore) {
     if (from !== record.spec.coordinator) throw new GatewayError('FORBIDDEN', 'only the job\'s coordinator may ask this', { job: record.spec.id });
   };
 
-  const tellCoordinator = async (record: JobRecord, path: string, body: unknown, step: string) => {
+  const tellCoordinator = async (record: JobRecord, kind: 'fail' | 'report', body: object, step: string) => {
     const deadlineAt = Date.now() + Math.min(record.spec.deadlines.acceptMs, 10_000);
     try {
-      await peer.callUntil(record.spec.coordinator, `${JOB_PEER_PREFIX}/${record.spec.id}/${path}`, body, { jobId: record.spec.id, step, traceparent: record.traceparent, deadlineAt });
+      await peer.callUntil(record.spec.coordinator, JOB_PEER_PATHS[kind], { job: record.spec.id, ...body }, { jobId: record.spec.id, step, traceparent: record.traceparent, deadlineAt });
     } catch (error) {
       deps.log.warn({ job: record.spec.id, err: error }, `could not tell the coordinator: ${step}`);
     }
@@ -58,8 +58,8 @@ export function createParticipant(core: JobCore) {
       const done = await core.transition(id, { type: 'step-complete', step: run.step, attempt: run.attempt }, output ?? undefined);
       await core.audit(record.spec, 'job-step-complete', 'ok', { step: run.step, attempt: run.attempt, rows: entry.rows, bytesIn: entry.bytesIn, bytesOut: entry.bytesOut });
       armWatchdog(done, record.spec.deadlines.stepMs);
-      const report: ReportBody = { attempt: run.attempt, outcome: 'completed', entry, output, failure: null, isTransient: false };
-      await tellCoordinator(done, `steps/${run.step}/report`, report, `${run.step}.report`);
+      const report: ReportBody = { job: id, step: run.step, attempt: run.attempt, outcome: 'completed', entry, output, failure: null, isTransient: false };
+      await tellCoordinator(done, 'report', report, `${run.step}.report`);
     } catch (error) {
       if (isQuietAbort(controller.signal) || core.isClosing) return;
       const failure = toFailure(error, self, run.step, live.blame);
@@ -67,8 +67,8 @@ export function createParticipant(core: JobCore) {
       if (job.run === live) job.run = null;
       await core.recordEntry(id, core.failedEntry(run, failure.code));
       const current = await core.transition(id, { type: 'step-fail', step: run.step, attempt: run.attempt }).catch(() => record);
-      const report: ReportBody = { attempt: run.attempt, outcome: 'failed', entry: core.failedEntry(run, failure.code), output: null, failure, isTransient: true };
-      await tellCoordinator(current, `steps/${run.step}/report`, report, `${run.step}.report`);
+      const report: ReportBody = { job: id, step: run.step, attempt: run.attempt, outcome: 'failed', entry: core.failedEntry(run, failure.code), output: null, failure, isTransient: true };
+      await tellCoordinator(current, 'report', report, `${run.step}.report`);
     }
   };
 

@@ -3,14 +3,30 @@
 // the silent peer with PEER_TIMEOUT.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
-import { JobFailure, JobSpec, JobStepName } from '../mpc/job.ts';
+import { JobFailure, JobId, JobSpec, JobStepName } from '../mpc/job.ts';
 import { PSI_PROTOCOL_VERSION } from '../mpc/psi-message.ts';
 import { PsiProtocolError, type PsiErrorCode } from '../mpc/psi-error.ts';
 import { GatewayError, STATUS, isGatewayError } from './errors.ts';
 import { JobOutputSummary, TimelineEntry } from './job-store.ts';
 import type { PeerServices } from './peer-services.ts';
 
-export const JOB_PEER_PREFIX = '/peer/v1/jobs';
+/**
+ * Every job call names its job (and step, attempt) in the body or, for binary PSI frames, the query string: peer
+ * paths carry no parameters, so a malformed one is refused by the signature check like any unsigned call.
+ */
+export const JOB_PEER_PATHS = {
+  propose: '/peer/v1/jobs',
+  start: '/peer/v1/jobs/start',
+  report: '/peer/v1/jobs/report',
+  messages: '/peer/v1/jobs/messages',
+  fail: '/peer/v1/jobs/fail',
+  cancel: '/peer/v1/jobs/cancel',
+  complete: '/peer/v1/jobs/complete',
+  resume: '/peer/v1/jobs/resume',
+} as const;
+
+/** The path of one PSI frame of attempt `attempt` of job `job`. */
+export const messagePath = (job: string, attempt: number) => `${JOB_PEER_PATHS.messages}?job=${encodeURIComponent(job)}&attempt=${attempt}`;
 
 export const ProposalBody = z.strictObject({ spec: JobSpec });
 export const ProposalAnswer = z.object({
@@ -20,8 +36,10 @@ export const ProposalAnswer = z.object({
 });
 export type ProposalAnswer = z.infer<typeof ProposalAnswer>;
 
-export const StartBody = z.strictObject({ attempt: z.int().min(1) });
+export const StartBody = z.strictObject({ job: JobId, step: JobStepName, attempt: z.int().min(1) });
 export const ReportBody = z.strictObject({
+  job: JobId,
+  step: JobStepName,
   attempt: z.int().min(1),
   outcome: z.enum(['completed', 'failed']),
   entry: TimelineEntry,
@@ -31,10 +49,11 @@ export const ReportBody = z.strictObject({
   isTransient: z.boolean(),
 });
 export type ReportBody = z.infer<typeof ReportBody>;
-export const FailBody = z.strictObject({ failure: JobFailure });
-export const CancelBody = z.strictObject({ reason: z.string().max(256).optional() });
-export const CompleteBody = z.strictObject({ count: z.int().min(0).nullable() });
-export const ResumeBody = z.strictObject({ fromStep: JobStepName });
+export const FailBody = z.strictObject({ job: JobId, failure: JobFailure });
+export const CancelBody = z.strictObject({ job: JobId, reason: z.string().max(256).optional() });
+export const CompleteBody = z.strictObject({ job: JobId, count: z.int().min(0).nullable() });
+export const ResumeBody = z.strictObject({ job: JobId, fromStep: JobStepName });
+export const MessageQuery = z.strictObject({ job: JobId, attempt: z.coerce.number().int().min(1).max(1_000_000) });
 export const PeerAck = z.object({ ok: z.boolean(), isDuplicate: z.boolean().optional(), isStale: z.boolean().optional() });
 
 /** Codes that mean "could not reach or be heard by the peer": retried until the deadline. */

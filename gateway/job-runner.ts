@@ -9,7 +9,7 @@ import { admitJob } from './job-admission.ts';
 import { createCoordinator } from './job-coordinator.ts';
 import { createJobCore, failureError, type JobRunnerDeps } from './job-core.ts';
 import { createParticipant } from './job-participant.ts';
-import { createJobPeer, type ProposalAnswer, type ReportBody } from './job-peer.ts';
+import { JOB_PEER_PATHS, createJobPeer, type ProposalAnswer, type ReportBody } from './job-peer.ts';
 import { openJobStore, type JobRecord } from './job-store.ts';
 import { describeJob, type JobView } from './job-view.ts';
 import { continueTrace, formatTraceparent } from './trace.ts';
@@ -70,7 +70,7 @@ export async function openJobRunner(db: Database, deps: JobRunnerDeps): Promise<
       const guest = request.parties.find((p) => p.role === 'guest');
       if (guest?.id !== self) throw new GatewayError('BAD_INPUT', `this gateway (${self}) must be the job's guest: it coordinates the jobs it submits`);
       const now = deps.clock.now();
-      const spec = JobSpec.parse({ ...request, id: `job-${randomUUID()}`, coordinator: self, createdAt: now.toISOString() });
+      const spec = JobSpec.parse({ ...request, id: randomUUID(), coordinator: self, createdAt: now.toISOString() });
       await admitJob({ partyId: self, policies: deps.policies, consent: deps.consent, connectors: deps.connectors, now: () => deps.clock.now() },
         spec, { type: 'User', id: asker.tokenId, role: asker.role });
       await store.create(spec, initialJobState(spec, now), formatTraceparent(continueTrace(traceparent)));
@@ -86,7 +86,7 @@ export async function openJobRunner(db: Database, deps: JobRunnerDeps): Promise<
       await core.cancelLocal(id, `token:${asker.tokenId}`);
       const others = isCoordinator(record) ? record.spec.parties.map((p) => p.id).filter((p) => p !== self) : [record.spec.coordinator];
       const deadlineAt = Date.now() + Math.min(record.spec.deadlines.acceptMs, 10_000);
-      await Promise.all(others.map((p) => core.peer.callUntil(p, `/peer/v1/jobs/${id}/cancel`, {}, { jobId: id, step: 'cancel', traceparent: record.traceparent, deadlineAt })
+      await Promise.all(others.map((p) => core.peer.callUntil(p, JOB_PEER_PATHS.cancel, { job: id }, { jobId: id, step: 'cancel', traceparent: record.traceparent, deadlineAt })
         .catch((error: unknown) => deps.log.warn({ job: id, peer: p, err: error }, 'could not tell a party of the cancellation'))));
       return view(await core.load(id));
     },
@@ -157,7 +157,7 @@ export async function openJobRunner(db: Database, deps: JobRunnerDeps): Promise<
         if (!await core.cancelLocal(id, from)) return;
         const deadlineAt = Date.now() + Math.min(record.spec.deadlines.acceptMs, 10_000);
         await Promise.all(record.spec.parties.map((p) => p.id).filter((p) => p !== self && p !== from).map((p) => core.peer
-          .callUntil(p, `/peer/v1/jobs/${id}/cancel`, {}, { jobId: id, step: 'cancel', traceparent: record.traceparent, deadlineAt })
+          .callUntil(p, JOB_PEER_PATHS.cancel, { job: id }, { jobId: id, step: 'cancel', traceparent: record.traceparent, deadlineAt })
           .catch((error: unknown) => deps.log.warn({ job: id, peer: p, err: error }, 'could not tell a party of the cancellation'))));
       },
       complete: (from, id) => participant.onComplete(from, id),

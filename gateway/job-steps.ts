@@ -3,10 +3,11 @@
 // bytes and time the same way for the timeline.
 import type { JobSpec, JobStepName } from '../mpc/job.ts';
 import { createPsiExchange, type PsiExchange } from '../mpc/psi-job.ts';
+import { PSI_PROTOCOL_VERSION } from '../mpc/psi-message.ts';
 import type { X25519Pool } from '../mpc/x25519-pool.ts';
 import { GatewayError } from './errors.ts';
 import { exchangeInput, filterInputs, type JobInputDeps } from './job-input.ts';
-import { JOB_PEER_PREFIX, type JobPeer } from './job-peer.ts';
+import { messagePath, type JobPeer } from './job-peer.ts';
 import type { JobOutputSummary, TimelineEntry } from './job-store.ts';
 
 export type StepProgress = { rows: number; total: number | null; bytesIn: number; bytesOut: number };
@@ -63,9 +64,10 @@ export function createStepRun(deps: StepDeps, spec: JobSpec, step: JobStepName, 
   const exchange = createPsiExchange({
     spec, self, pool: deps.pool(), signal,
     ...(deps.bucketRecords === undefined ? {} : { bucketRecords: deps.bucketRecords }),
+    // The audit step names the PSI protocol version and message step: `exchange.psi-v1.initiator-blinded`.
     send: async (peer, frame, header) => {
-      const answer = await deps.peer.call(peer, `${JOB_PEER_PREFIX}/${spec.id}/attempts/${attempt}/messages`, frame, {
-        jobId: spec.id, step: `exchange.${header.step}`, traceparent: deps.traceparent, deadlineAt: deps.deadlineAt, isBlinded: true,
+      const answer = await deps.peer.call(peer, messagePath(spec.id, attempt), frame, {
+        jobId: spec.id, step: `exchange.psi-v${PSI_PROTOCOL_VERSION}.${header.step}`, traceparent: deps.traceparent, deadlineAt: deps.deadlineAt, isBlinded: true,
       });
       // The peer is not running this attempt (a newer one started, or it restarted): this attempt is over here too.
       if ((answer as { isStale?: unknown } | null)?.isStale === true) {

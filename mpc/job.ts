@@ -7,8 +7,8 @@ import { PurposeId } from '../consent/purpose.ts';
 import { GatewayError } from '../gateway/errors.ts';
 import { PeerId } from '../gateway/peer-signature.ts';
 
-/** 'job-' + a lower-case UUID: fits every id rule it meets (URL path, audit ref, peer-client job id). */
-export const JobId = z.string().regex(/^job-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/, 'expected job-<uuid>');
+/** A lower-case UUID, like consent record ids: fits every id rule it meets (URL path, audit ref, peer-client job id). */
+export const JobId = z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/, 'expected a lower-case UUID');
 export type JobId = z.infer<typeof JobId>;
 
 /** guest: the label holder, initiator and coordinator (exactly one); host: every other party. */
@@ -36,8 +36,11 @@ export type PsiJobParams = z.infer<typeof PsiJobParams>;
 export const JobDeadlines = z.strictObject({
   /** Every proposal and resume round: how long a party may take to answer. */
   acceptMs: z.int().min(1_000).max(600_000).default(30_000),
-  /** Every step, all attempts included; also how long a participant waits for the coordinator's next word. */
-  stepMs: z.int().min(1_000).max(600_000).default(300_000),
+  /**
+   * Every step, all attempts included; also how long a participant waits for the coordinator's next word. An hour
+   * by default: a million-row exchange takes minutes on a small machine.
+   */
+  stepMs: z.int().min(1_000).max(86_400_000).default(3_600_000),
 });
 export type JobDeadlines = z.infer<typeof JobDeadlines>;
 

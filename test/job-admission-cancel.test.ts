@@ -92,7 +92,7 @@ describe('job admission at every party', () => {
     let jobId = '';
     const restore = interceptPeerCalls(dealer, {
       before: (call) => {
-        if (cancelling === null && call.path.endsWith('/messages')) {
+        if (cancelling === null && call.path.startsWith('/peer/v1/jobs/messages')) {
           cancelling = insurer.app.inject({ method: 'POST', url: `/v1/jobs/${jobId}/cancel`, headers: bearer(insurer.stewardToken) });
         }
         return call.body;

@@ -42,7 +42,7 @@ describe('a party killed mid-job', () => {
     // The charging operator dies as the first PSI message is sent to it: mid-exchange, its own set half blinded.
     const restore = interceptPeerCalls(dealer, {
       before: (call) => {
-        if (killing === null && call.peer === 'charging-net' && call.path.endsWith('/messages')) {
+        if (killing === null && call.peer === 'charging-net' && call.path.startsWith('/peer/v1/jobs/messages')) {
           killedAt = Date.now();
           killing = charging.stop();
         }
@@ -88,5 +88,33 @@ describe('a party killed mid-job', () => {
     const out = await readOutput(restarted, id);
     const toRaw = new Map((ids['charging-net'] as string[]).map((raw) => [restarted.pseudonym(raw), raw]));
     expect((out.body.subjects as string[]).map((p) => toRaw.get(p)).sort()).toEqual(expected);
+  });
+
+  it('a coordinator restarted mid-job resumes it on its own as soon as it listens again', async () => {
+    const [dealer, insurer, charging] = gateways as [JobGateway, JobGateway, JobGateway];
+    let stopping: Promise<void> | null = null;
+    interceptPeerCalls(dealer, {
+      before: (call) => {
+        if (stopping === null && call.path.startsWith('/peer/v1/jobs/messages')) stopping = dealer.stop();
+        return call.body;
+      },
+    });
+    const submitted = await submitJob(dealer, {
+      protocol: 'psi', purpose: 'customer-alignment', params: { mode: 'intersection' }, receivers: PARTIES,
+      parties: PARTIES.map((id) => ({ id, role: id === 'dealer-4s' ? 'guest' : 'host', view: 'customers', idColumn: 'vin' })),
+      deadlines: { stepMs: STEP_MS, acceptMs: 10_000 },
+    });
+    const id = String(submitted.body.id);
+    for (let i = 0; i < 200 && stopping === null; i++) await new Promise((resolve) => setTimeout(resolve, 50));
+    await stopping;
+    const restarted = await restartJobGateway(dealer);
+    gateways[0] = restarted;
+    const views = await Promise.all([restarted, insurer, charging].map((gw) => settled(gw, id, 60_000)));
+    expect(views.map((v) => [v.self, v.status, v.failure?.code ?? null])).toEqual(PARTIES.map((p) => [p, 'completed', null]));
+    // The exchange ran again under a higher attempt; the filter step was not repeated.
+    expect(views[0]?.steps).toEqual([expect.objectContaining({ name: 'filter', attempt: 1 }), expect.objectContaining({ name: 'exchange', status: 'completed' })]);
+    expect(views[0]?.steps[1]?.attempt).toBeGreaterThan(2);
+    const expected = intersect(ids['dealer-4s'] as string[], ids['insurer-a'] as string[], ids['charging-net'] as string[]);
+    expect(views[0]?.output?.count).toBe(expected.length);
   });
 });

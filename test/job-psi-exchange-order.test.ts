@@ -13,7 +13,7 @@ const pool = createX25519Pool({ size: 2 });
 afterAll(() => pool.close());
 
 const spec = JobSpec.parse({
-  id: 'job-0b5f8a3e-7c1d-4e2a-9f60-1d2c3b4a5e6f', coordinator: 'dealer-4s', createdAt: '2026-11-01T09:00:00.000Z',
+  id: '0b5f8a3e-7c1d-4e2a-9f60-1d2c3b4a5e6f', coordinator: 'dealer-4s', createdAt: '2026-11-01T09:00:00.000Z',
   protocol: 'psi', purpose: 'customer-alignment', params: { mode: 'intersection' }, receivers: ['dealer-4s', 'insurer-a'],
   parties: [
     { id: 'dealer-4s', role: 'guest', view: 'customers', idColumn: 'vin' },

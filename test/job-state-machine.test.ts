@@ -22,7 +22,7 @@ const request = {
   receivers: ['dealer-4s'],
 } as const;
 
-const spec = JobSpec.parse({ ...request, id: 'job-3f2c3a52-1b7e-4c55-9d7e-2f6f2b1f0c11', coordinator: 'dealer-4s', createdAt: at(0).toISOString() });
+const spec = JobSpec.parse({ ...request, id: '3f2c3a52-1b7e-4c55-9d7e-2f6f2b1f0c11', coordinator: 'dealer-4s', createdAt: at(0).toISOString() });
 const failure = (code: string): JobFailure => ({ code, message: 'x', party: 'insurer-a', peer: 'charging-net', step: 'exchange' });
 
 function run(events: JobEvent[], state = initialJobState(spec, at(0))): JobState {
@@ -34,7 +34,7 @@ const accepted = () => run([{ type: 'accept', party: 'insurer-a' }, { type: 'acc
 describe('job record', () => {
   it('accepts a well-formed request and fills the deadlines', () => {
     const parsed = JobRequest.parse(request);
-    expect(parsed.deadlines).toEqual({ acceptMs: 30_000, stepMs: 300_000 });
+    expect(parsed.deadlines).toEqual({ acceptMs: 30_000, stepMs: 3_600_000 });
     expect(parsed.parties[0]?.columns).toEqual([]);
   });
 

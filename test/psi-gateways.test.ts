@@ -23,9 +23,9 @@ function pseudonyms(gw: JobGateway, ids: readonly string[]) {
 
 beforeAll(async () => {
   const [guestIds, hostIds] = await Promise.all([readIds(FATE_GUEST_CSV), readIds(FATE_HOST_CSV)]);
-  // Seeded drops: each side misses a different 40% of the customers, so the intersection is a strict subset of both.
-  dealerIds = dropRows(guestIds, 'psi-gateways/dealer', 0.6);
-  insurerIds = dropRows(hostIds, 'psi-gateways/insurer', 0.6);
+  // Seeded drops: each side misses a different half of the customers, so the intersection is a strict subset of both.
+  dealerIds = dropRows(guestIds, 'psi-gateways/dealer', 0.5);
+  insurerIds = dropRows(hostIds, 'psi-gateways/insurer', 0.5);
   [dealer, insurer] = await Promise.all([startJobGateway('dealer-4s'), startJobGateway('insurer-a')]);
   await meshJobGateways([dealer, insurer]);
   const parties = ['dealer-4s', 'insurer-a'];
@@ -33,7 +33,7 @@ beforeAll(async () => {
   await delegate(insurer, 'dealer-4s');
   await Promise.all([importCustomers(dealer, 'customers', dealerIds), importCustomers(insurer, 'policyholders', insurerIds)]);
   [dealerRecords] = await Promise.all([grantConsents(dealer, dealerIds, ['insurer-a']), grantConsents(insurer, insurerIds, ['dealer-4s'])]);
-}, 240_000);
+}, 480_000);
 
 afterAll(async () => {
   for (const gw of [dealer, insurer]) {

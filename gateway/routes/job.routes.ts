@@ -3,11 +3,11 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { JobId, JobRequest, JobStepName } from '../../mpc/job.ts';
+import { JobId, JobRequest } from '../../mpc/job.ts';
 import type { GatewayContext } from '../context.ts';
 import { GatewayError } from '../errors.ts';
 import {
-  CancelBody, CompleteBody, FailBody, JOB_PEER_PREFIX, PeerAck, ProposalAnswer, ProposalBody, ReportBody, ResumeBody, StartBody,
+  CancelBody, CompleteBody, FailBody, JOB_PEER_PATHS, MessageQuery, PeerAck, ProposalAnswer, ProposalBody, ReportBody, ResumeBody, StartBody,
 } from '../job-peer.ts';
 import type { JobAskerToken, JobRunner } from '../job-runner.ts';
 import { JobList, JobView } from '../job-view.ts';
@@ -21,8 +21,6 @@ const READ = { roles: ['data-steward', 'compliance-officer', 'admin'] } as const
 const PEER = { peer: true } as const;
 
 const JobParams = z.strictObject({ id: JobId });
-const StepParams = z.strictObject({ id: JobId, step: JobStepName });
-const AttemptParams = z.strictObject({ id: JobId, attempt: z.coerce.number().int().min(1).max(1_000_000) });
 const ListQuery = z.strictObject({ limit: z.coerce.number().int().min(1).max(500).default(50) });
 const OutputQuery = z.strictObject({ offset: z.coerce.number().int().min(0).default(0), limit: z.coerce.number().int().min(1).max(100_000).default(10_000) });
 export const JobOutputView = z.object({
@@ -91,49 +89,49 @@ export function registerJobRoutes(app: FastifyInstance, ctx: JobRouteContext): v
     const ptags = ['peer protocol'];
     const ack = { 200: PeerAck };
 
-    peerApi.post(JOB_PEER_PREFIX, {
+    peerApi.post(JOB_PEER_PATHS.propose, {
       config: PEER,
       schema: { summary: 'Propose a job; the party checks it under its own rules and accepts or declines', tags: ptags, body: ProposalBody, response: { 200: ProposalAnswer } },
     }, async (request) => jobs.peer.propose(peerOf(request), request.body.spec, traceOf(request) ?? ''));
 
-    peerApi.post(`${JOB_PEER_PREFIX}/:id/steps/:step/start`, {
+    peerApi.post(JOB_PEER_PATHS.start, {
       config: PEER,
-      schema: { summary: 'Start an attempt at a step (coordinator to participant); idempotent per attempt', tags: ptags, params: StepParams, body: StartBody, response: ack },
-    }, async (request) => { await jobs.peer.start(peerOf(request), request.params.id, request.params.step, request.body.attempt); return { ok: true }; });
+      schema: { summary: 'Start an attempt at a step (coordinator to participant); idempotent per attempt', tags: ptags, body: StartBody, response: ack },
+    }, async (request) => { await jobs.peer.start(peerOf(request), request.body.job, request.body.step, request.body.attempt); return { ok: true }; });
 
-    peerApi.post(`${JOB_PEER_PREFIX}/:id/steps/:step/report`, {
+    peerApi.post(JOB_PEER_PATHS.report, {
       config: PEER,
-      schema: { summary: 'Report how an attempt ended (participant to coordinator)', tags: ptags, params: StepParams, body: ReportBody, response: ack },
-    }, async (request) => ({ ok: true, ...(await jobs.peer.report(peerOf(request), request.params.id, request.params.step, request.body)) }));
+      schema: { summary: 'Report how an attempt ended (participant to coordinator)', tags: ptags, body: ReportBody, response: ack },
+    }, async (request) => ({ ok: true, ...(await jobs.peer.report(peerOf(request), request.body.job, request.body.step, request.body)) }));
 
-    peerApi.post(`${JOB_PEER_PREFIX}/:id/attempts/:attempt/messages`, {
+    peerApi.post(JOB_PEER_PATHS.messages, {
       config: PEER,
       // The body is one PSI frame (application/octet-stream), checked by the PSI core, not by a schema.
-      schema: { summary: 'One framed PSI message of an attempt (blinded points only)', tags: ptags, params: AttemptParams, response: ack },
+      schema: { summary: 'One framed PSI message of an attempt (blinded points only)', tags: ptags, querystring: MessageQuery, response: ack },
     }, async (request) => {
       if (!Buffer.isBuffer(request.body)) throw new GatewayError('UNSUPPORTED_MEDIA_TYPE', 'a PSI message is application/octet-stream');
-      return { ok: true, ...(await jobs.peer.message(peerOf(request), request.params.id, request.params.attempt, request.body)) };
+      return { ok: true, ...(await jobs.peer.message(peerOf(request), request.query.job, request.query.attempt, request.body)) };
     });
 
-    peerApi.post(`${JOB_PEER_PREFIX}/:id/fail`, {
+    peerApi.post(JOB_PEER_PATHS.fail, {
       config: PEER,
-      schema: { summary: 'The job failed, with its stable code: every party records the same failure', tags: ptags, params: JobParams, body: FailBody, response: ack },
-    }, async (request) => { await jobs.peer.fail(peerOf(request), request.params.id, request.body.failure); return { ok: true }; });
+      schema: { summary: 'The job failed, with its stable code: every party records the same failure', tags: ptags, body: FailBody, response: ack },
+    }, async (request) => { await jobs.peer.fail(peerOf(request), request.body.job, request.body.failure); return { ok: true }; });
 
-    peerApi.post(`${JOB_PEER_PREFIX}/:id/cancel`, {
+    peerApi.post(JOB_PEER_PATHS.cancel, {
       config: PEER,
-      schema: { summary: 'Cancel the job (a participant asks the coordinator, the coordinator tells everyone)', tags: ptags, params: JobParams, body: CancelBody, response: ack },
-    }, async (request) => { await jobs.peer.cancel(peerOf(request), request.params.id); return { ok: true }; });
+      schema: { summary: 'Cancel the job (a participant asks the coordinator, the coordinator tells everyone)', tags: ptags, body: CancelBody, response: ack },
+    }, async (request) => { await jobs.peer.cancel(peerOf(request), request.body.job); return { ok: true }; });
 
-    peerApi.post(`${JOB_PEER_PREFIX}/:id/complete`, {
+    peerApi.post(JOB_PEER_PATHS.complete, {
       config: PEER,
-      schema: { summary: 'Every step is done at every party: the job is completed', tags: ptags, params: JobParams, body: CompleteBody, response: ack },
-    }, async (request) => { await jobs.peer.complete(peerOf(request), request.params.id); return { ok: true }; });
+      schema: { summary: 'Every step is done at every party: the job is completed', tags: ptags, body: CompleteBody, response: ack },
+    }, async (request) => { await jobs.peer.complete(peerOf(request), request.body.job); return { ok: true }; });
 
-    peerApi.post(`${JOB_PEER_PREFIX}/:id/resume`, {
+    peerApi.post(JOB_PEER_PATHS.resume, {
       config: PEER,
-      schema: { summary: 'Resume from a step after a reachability failure or a restart', tags: ptags, params: JobParams, body: ResumeBody, response: ack },
-    }, async (request) => { await jobs.peer.resume(peerOf(request), request.params.id, request.body.fromStep); return { ok: true }; });
+      schema: { summary: 'Resume from a step after a reachability failure or a restart', tags: ptags, body: ResumeBody, response: ack },
+    }, async (request) => { await jobs.peer.resume(peerOf(request), request.body.job, request.body.fromStep); return { ok: true }; });
   });
 
   // Interrupted jobs resume once this gateway can be reached: the participants' answers must find it listening.

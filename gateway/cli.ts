@@ -13,6 +13,7 @@ import { loggerOptions } from './logger.ts';
 import { startGateway } from './server.ts';
 import { Role, createTokenStore, type TokenStore } from './token-store.ts';
 import { systemClock } from '../consent/clock.ts';
+import { watchJob } from './job-watch.ts';
 
 export const USAGE = `usage: sealgate <command>
 
@@ -22,6 +23,7 @@ commands:
   token list                              list issued tokens (ids, roles, labels; never the tokens)
   token revoke ID                         revoke a token
   keys show                               print the public party identity as JSON
+  jobs watch ID [--url U] [--token T]     follow a job with a progress bar until it ends
                                           (SEALGATE_URL, SEALGATE_TOKEN; exit 0 when completed)
   help                                    show this text
 
@@ -99,6 +101,20 @@ async function run(argv: string[], env: Record<string, string | undefined>, io: 
       const identity = await loadOrCreateIdentity(config, log);
       io.stdout(JSON.stringify(describeIdentity(identity), null, 2));
       return 0;
+    }
+    case 'jobs': {
+      const [id, ...extra] = rest;
+      if (sub !== 'watch') throw new UsageError(sub === undefined ? 'missing jobs subcommand (watch)' : `unknown jobs subcommand "${sub}"`);
+      if (id === undefined) throw new UsageError('jobs watch needs a job id');
+      expectNoMore(extra);
+      const token = values.token ?? env.SEALGATE_TOKEN;
+      if (token === undefined) throw new UsageError('jobs watch needs --token or SEALGATE_TOKEN (a data-steward, compliance-officer or admin token)');
+      const intervalMs = Number(values.interval ?? 500);
+      if (!Number.isInteger(intervalMs) || intervalMs < 50) throw new UsageError('--interval is milliseconds, at least 50');
+      return watchJob(id, {
+        url: values.url ?? env.SEALGATE_URL ?? 'http://127.0.0.1:8080', token, intervalMs,
+        io: { ...io, isTty: process.stdout.isTTY === true, rewrite: (line) => process.stdout.write(`\r${line}`) },
+      });
     }
     default:
       throw new UsageError(`unknown command "${command}"`);

@@ -16,6 +16,7 @@ import { createWorkerSigner } from '../consent/signing-worker.ts';
 import { openLedgerServices, type LedgerServices } from './ledger-services.ts';
 import { openPeerServices, type PeerServices } from './peer-services.ts';
 import { openConnectors, type Connectors } from '../connectors/connectors.ts';
+import { openJobRunner, type JobRunner } from './job-runner.ts';
 
 export const DATABASE_FILE = 'sealgate.duckdb';
 export const POLICY_DIR = 'policies';
@@ -43,6 +44,8 @@ export type GatewayContext = {
   peers: PeerServices;
   /** Partner data: connector views, their purpose-checked readers and the signed event ingest (connectors/). */
   connectors: Connectors;
+  /** Multi-party jobs (PSI): the durable runner behind /v1/jobs and /peer/v1/jobs (docs/jobs.md). */
+  jobs: JobRunner;
   /** Releases what createContext opened (the database). Idempotent. */
   close(): Promise<void>;
 };
@@ -70,6 +73,7 @@ export async function createContext(config: GatewayConfig, options: ContextOptio
   let ledger: LedgerServices;
   let peers: PeerServices;
   let connectors: Connectors | undefined;
+  let jobs: JobRunner;
   try {
     tokens = await createTokenStore(db, clock);
     // Policies before consent: a bundle that does not validate stops start-up with POLICY_INVALID.
@@ -80,6 +84,7 @@ export async function createContext(config: GatewayConfig, options: ContextOptio
     peers = await openPeerServices({ db, identity, clock, log, consent, chain: () => ledger.ledger?.client ?? null });
     ledger = await openLedgerServices({ config, db, identity, consentStore, signer, clock, log });
     connectors = await openConnectors({ dataDir: config.dataDir, subjectKey: identity.subjectKey, clock, purposes: () => policies.bundle.purposes });
+    jobs = await openJobRunner(db, { partyId: config.partyId, clock, log, consent, policies, peers, connectors, subjectKey: identity.subjectKey });
   } catch (error) {
     await connectors?.close();
     await signer.close();
@@ -106,9 +111,12 @@ export async function createContext(config: GatewayConfig, options: ContextOptio
     ledger,
     peers,
     connectors,
+    jobs,
     close: async () => {
       if (isClosed) return;
       isClosed = true;
+      // Jobs first: their running attempts read connectors and write the database.
+      await jobs.close();
       await connectors.close();
       // Anchoring first: it reads the log, and the embedded chain writes its state as it stops.
       await ledger.stop();

@@ -13,6 +13,7 @@ import { registerLedgerRoutes } from './ledger.routes.ts';
 import { registerPeerRoutes } from './peer.routes.ts';
 import { registerConnectorRoutes } from './connector.routes.ts';
 import { registerIngestRoutes } from './ingest.routes.ts';
+import { registerJobRoutes } from './job.routes.ts';
 
 export async function registerRoutes(app: FastifyInstance, ctx: GatewayContext): Promise<void> {
   registerHealthRoutes(app, ctx);
@@ -26,4 +27,5 @@ export async function registerRoutes(app: FastifyInstance, ctx: GatewayContext):
   registerPeerRoutes(app, ctx);
   registerConnectorRoutes(app, ctx);
   registerIngestRoutes(app, ctx);
+  registerJobRoutes(app, ctx);
 }

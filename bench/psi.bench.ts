@@ -2,7 +2,8 @@
 // processes (`gateway/cli.ts serve`) on loopback, N × N customers with 50% overlap, each imported through the
 // connectors and consented, one consent-filtered PSI job over signed HTTP. Printed beside the floor measured in the
 // same run (4N X25519 multiplies over the cores × one multiply). Figures, not a test: only the intersection size is
-// checked. Set-up (CSV, import, N consents per party) runs once per --dir and is reused by later runs.
+// checked. Set-up (CSV, import, N consents per party) runs once per --dir and is reused by later runs. --heap-mb
+// raises the gateways' V8 heap: the consent log holds every record in memory, and 1M records need about 5 GB.
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { once } from 'node:events';
@@ -17,7 +18,10 @@ import { JobView } from '../gateway/job-view.ts';
 import { x25519PrivateKey, x25519ViaJwk } from '../mpc/x25519.ts';
 import { startChildGateway, type ChildGateway } from '../test/fixtures/child-gateway.ts';
 
-const { values } = parseArgs({ options: { rows: { type: 'string', default: '100000' }, dir: { type: 'string' }, 'step-ms': { type: 'string', default: '600000' } }, strict: true });
+const { values } = parseArgs({
+  options: { rows: { type: 'string', default: '100000' }, dir: { type: 'string' }, 'step-ms': { type: 'string', default: '3600000' }, 'heap-mb': { type: 'string' } },
+  strict: true,
+});
 const rows = Number(values.rows);
 if (!Number.isInteger(rows) || rows < 2) throw new Error('--rows expects an integer ≥ 2');
 const stepMs = Number(values['step-ms']);
@@ -164,7 +168,11 @@ try {
   for (let i = 0; i < PARTIES.length; i++) {
     children.push(await startChildGateway({
       dataDir: join(root, PARTIES[i] as string),
-      env: { PORT: String(ports[i]), SEALGATE_PARTY_ID: PARTIES[i] as string, SEALGATE_RATE_LIMIT_MAX: '1000000' },
+      env: {
+        PORT: String(ports[i]), SEALGATE_PARTY_ID: PARTIES[i] as string, SEALGATE_RATE_LIMIT_MAX: '1000000',
+        // The consent log keeps every record in memory: a million of them need more than V8's default heap.
+        ...(values['heap-mb'] === undefined ? {} : { NODE_OPTIONS: `--max-old-space-size=${Number(values['heap-mb'])}` }),
+      },
       timeoutMs: 900_000,
     }));
   }
@@ -224,6 +232,9 @@ try {
     `peak RSS:         guest ${mb(guestStats.peakRss)}, host ${mb(hostStats.peakRss)} (whole gateway processes; before the job: guest ${mb(before[0].rss)}, host ${mb(before[1].rss)})`,
     `CPU in the job:   guest ${fmt(guestStats.cpuSeconds - before[0].cpuSeconds, 1)} s, host ${fmt(hostStats.cpuSeconds - before[1].cpuSeconds, 1)} s; the multiplies alone need ${fmt((multiplies * multiply.cpu) / 1e6, 1)} s`,
   ].join('\n'));
+} catch (error) {
+  for (const child of children) log(`--- ${child.url} output (last 3000 characters) ---\n${child.output().slice(-3000)}`);
+  throw error;
 } finally {
   for (const child of children) await child.kill('SIGTERM');
   if (isTemporary) rmSync(root, { recursive: true, force: true });

@@ -32,7 +32,7 @@ export function createCoordinator(core: JobCore) {
     const failure = toFailure(error, self, core.currentStep(record), core.live.get(id)?.run?.blame ?? null);
     if (!await core.failLocal(id, failure)) return;
     // Not awaited: a silent party would hold the job's drive for the notice's whole deadline.
-    void notify(record, hostsOf(record).filter((h) => h !== except), 'fail', { failure }, 'fail');
+    void notify(record, hostsOf(record).filter((h) => h !== except), 'fail', { failure, epoch: record.state.epoch }, 'fail');
   };
 
   const proposeRound = async (record: JobRecord) => {
@@ -167,7 +167,7 @@ export function createCoordinator(core: JobCore) {
       const record = await core.transition(id, { type: 'resume', fromStep });
       await core.audit(record.spec, 'job-resume', 'ok', { fromStep });
       const deadlineAt = Date.now() + record.spec.deadlines.acceptMs;
-      await Promise.all(hostsOf(record).map((h) => peer.callUntil(h, JOB_PEER_PATHS.resume, { job: id, fromStep }, opts(record, 'resume', deadlineAt))));
+      await Promise.all(hostsOf(record).map((h) => peer.callUntil(h, JOB_PEER_PATHS.resume, { job: id, fromStep, epoch: record.state.epoch }, opts(record, 'resume', deadlineAt))));
     } catch (error) {
       job.isDriving = false;
       if (!core.isClosing) await failEverywhere(id, error).catch((e: unknown) => core.deps.log.error({ err: e, job: id }, 'could not fail a job'));

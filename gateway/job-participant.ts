@@ -29,7 +29,7 @@ export function createParticipant(core: JobCore) {
   const failAndTell = async (id: string, error: unknown, step: JobStepName | null, blame: string | null) => {
     const record = await core.load(id);
     const failure = toFailure(error, self, step, blame);
-    if (await core.failLocal(id, failure)) await tellCoordinator(record, 'fail', { failure }, 'fail');
+    if (await core.failLocal(id, failure)) await tellCoordinator(record, 'fail', { failure, epoch: record.state.epoch }, 'fail');
   };
 
   /** (Re)starts the wait for the coordinator's next word: a step's deadline, or the time to the next instruction. */
@@ -116,7 +116,7 @@ export function createParticipant(core: JobCore) {
         // The coordinator starting a step vouches that every party accepted; a participant sees only its own acceptance.
         for (const p of record.spec.parties) if (record.state.status === 'proposed') record = await core.apply(id, { type: 'accept', party: p.id });
         // The coordinator decides when a step is done everywhere: a step done here but not at another party runs again.
-        if (record.state.steps.find((s) => s.name === step)?.status === 'completed') await core.apply(id, { type: 'resume', fromStep: step });
+        if (record.state.steps.find((s) => s.name === step)?.status === 'completed') await core.apply(id, { type: 'resume', fromStep: step, epoch: record.state.epoch });
         record = await core.apply(id, { type: 'step-start', step, attempt });
         const deadlineAt = Date.now() + record.spec.deadlines.stepMs;
         const controller = new AbortController();
@@ -132,8 +132,11 @@ export function createParticipant(core: JobCore) {
       void execute(started.record, started.live);
     },
 
-    async onFail(from: string, id: string, failure: Parameters<JobCore['failLocal']>[1]): Promise<void> {
-      coordinatorOnly(await core.load(id), from);
+    async onFail(from: string, id: string, failure: Parameters<JobCore['failLocal']>[1], epoch: number): Promise<void> {
+      const record = await core.load(id);
+      coordinatorOnly(record, from);
+      // A notice from before the last resume belongs to the run that failed, not to this one.
+      if (epoch < record.state.epoch) return;
       await core.failLocal(id, failure);
     },
 
@@ -150,7 +153,7 @@ export function createParticipant(core: JobCore) {
       await core.audit(done.spec, 'job-complete', 'ok', { count: done.output?.count ?? null });
     },
 
-    async onResume(from: string, id: string, fromStep: JobStepName): Promise<void> {
+    async onResume(from: string, id: string, fromStep: JobStepName, epoch: number): Promise<void> {
       const record = await core.locked(id, async () => {
         let current = await core.load(id);
         coordinatorOnly(current, from);
@@ -161,7 +164,7 @@ export function createParticipant(core: JobCore) {
         const job = core.liveOf(id);
         if (job.stop.signal.aborted) job.stop = new AbortController();
         for (const p of current.spec.parties) if (current.state.status === 'proposed') current = await core.apply(id, { type: 'accept', party: p.id });
-        if (isResumable(current.state)) current = await core.apply(id, { type: 'resume', fromStep });
+        if (isResumable(current.state)) current = await core.apply(id, { type: 'resume', fromStep, epoch: Math.max(epoch, current.state.epoch) });
         armWatchdog(current, current.spec.deadlines.stepMs);
         return current;
       });

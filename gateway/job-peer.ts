@@ -49,10 +49,10 @@ export const ReportBody = z.strictObject({
   isTransient: z.boolean(),
 });
 export type ReportBody = z.infer<typeof ReportBody>;
-export const FailBody = z.strictObject({ job: JobId, failure: JobFailure });
+export const FailBody = z.strictObject({ job: JobId, failure: JobFailure, epoch: z.int().min(0) });
 export const CancelBody = z.strictObject({ job: JobId, reason: z.string().max(256).optional() });
 export const CompleteBody = z.strictObject({ job: JobId, count: z.int().min(0).nullable() });
-export const ResumeBody = z.strictObject({ job: JobId, fromStep: JobStepName });
+export const ResumeBody = z.strictObject({ job: JobId, fromStep: JobStepName, epoch: z.int().min(0) });
 export const MessageQuery = z.strictObject({ job: JobId, attempt: z.coerce.number().int().min(1).max(1_000_000) });
 export const PeerAck = z.object({ ok: z.boolean(), isDuplicate: z.boolean().optional(), isStale: z.boolean().optional() });
 

@@ -39,10 +39,10 @@ export type JobRunner = {
     start(from: string, id: string, step: JobStepName, attempt: number): Promise<void>;
     report(from: string, id: string, step: JobStepName, body: ReportBody): Promise<{ isStale: boolean }>;
     message(from: string, id: string, attempt: number, frame: Uint8Array): Promise<{ isDuplicate: boolean; isStale: boolean }>;
-    fail(from: string, id: string, failure: JobFailure): Promise<void>;
+    fail(from: string, id: string, failure: JobFailure, epoch: number): Promise<void>;
     cancel(from: string, id: string): Promise<void>;
     complete(from: string, id: string): Promise<void>;
-    resume(from: string, id: string, fromStep: JobStepName): Promise<void>;
+    resume(from: string, id: string, fromStep: JobStepName, epoch: number): Promise<void>;
   };
   close(): Promise<void>;
 };
@@ -136,7 +136,9 @@ export async function openJobRunner(db: Database, deps: JobRunnerDeps): Promise<
         const live = core.live.get(id)?.run ?? null;
         // A message of an attempt this party is not running (superseded, or lost in a restart) is dropped and
         // the sender told so: its attempt is over, which is the coordinator's business, not a failure of the job.
-        if (live === null || live.run.exchange === null || live.run.attempt !== attempt) return { isDuplicate: false, isStale: true };
+        // An exchange that has already failed takes nothing more either: its first error is the job's, and a later
+        // frame must not hand its sender a second, different code.
+        if (live === null || live.run.exchange === null || live.run.attempt !== attempt || live.run.exchange.hasFailed) return { isDuplicate: false, isStale: true };
         try {
           return { ...(await live.run.exchange.deliver(from, frame)), isStale: false };
         } catch (error) {
@@ -144,11 +146,11 @@ export async function openJobRunner(db: Database, deps: JobRunnerDeps): Promise<
           throw error;
         }
       },
-      async fail(from, id, failure) {
+      async fail(from, id, failure, epoch) {
         const record = await core.load(id);
         partyCheck(record, from);
         if (isCoordinator(record)) await coordinator.failEverywhere(id, failureError(failure), from);
-        else await participant.onFail(from, id, failure);
+        else await participant.onFail(from, id, failure, epoch);
       },
       async cancel(from, id) {
         const record = await core.load(id);
@@ -161,7 +163,7 @@ export async function openJobRunner(db: Database, deps: JobRunnerDeps): Promise<
           .catch((error: unknown) => deps.log.warn({ job: id, peer: p, err: error }, 'could not tell a party of the cancellation'))));
       },
       complete: (from, id) => participant.onComplete(from, id),
-      resume: (from, id, fromStep) => participant.onResume(from, id, fromStep),
+      resume: (from, id, fromStep, epoch) => participant.onResume(from, id, fromStep, epoch),
     },
     close: () => core.close(),
   };

@@ -120,6 +120,11 @@ export const JobState = z.strictObject({
   /** The highest attempt number started: attempts are numbered across the whole job, so a stale one is recognisable. */
   attempt: z.int().min(0),
   failure: JobFailure.nullable(),
+  /**
+   * How many times the job has resumed. Failure notices carry it, so a notice still on its way from before a
+   * resume cannot fail the resumed run.
+   */
+  epoch: z.int().min(0).default(0),
   updatedAt: z.string(),
 });
 export type JobState = z.infer<typeof JobState>;
@@ -135,9 +140,10 @@ export type JobEvent =
   | { type: 'cancel' }
   /**
    * Back to running from `fromStep` (default: the first step not completed), which and every later step start over;
-   * allowed after a resumable failure or an interrupted run.
+   * allowed after a resumable failure or an interrupted run. The epoch grows by one, or becomes `epoch` (a
+   * participant takes the coordinator's).
    */
-  | { type: 'resume'; fromStep?: JobStepName };
+  | { type: 'resume'; fromStep?: JobStepName; epoch?: number };
 
 /** Failures of reachability, not of the data or the rules: resuming the job may succeed. */
 export const RESUMABLE_CODES: ReadonlySet<string> = new Set(['PEER_TIMEOUT', 'PEER_UNAVAILABLE', 'PEER_OVERLOADED', 'STORE_UNAVAILABLE']);
@@ -166,6 +172,7 @@ export function initialJobState(spec: JobSpec, at: Date): JobState {
     steps: PROTOCOL_STEPS[spec.protocol].map((name) => ({ name, status: 'pending' as const, attempt: 0 })),
     attempt: 0,
     failure: null,
+    epoch: 0,
     updatedAt: at.toISOString(),
   };
 }
@@ -234,9 +241,12 @@ export function applyJobEvent(spec: JobSpec, state: JobState, event: JobEvent, a
       if (!spec.parties.every((p) => state.acceptedBy.includes(p.id))) throw refuse(state, event, 'the proposal was never accepted by every party');
       const from = event.fromStep === undefined ? state.steps.findIndex((s) => s.status !== 'completed') : stepIndex(event.fromStep);
       if (from < 0 && event.fromStep !== undefined) throw refuse(state, event, 'no such step');
+      const epoch = event.epoch ?? state.epoch + 1;
+      if (!Number.isInteger(epoch) || epoch < state.epoch) throw refuse(state, event, 'epochs only grow');
       return next({
         status: 'running',
         failure: null,
+        epoch,
         steps: state.steps.map((s, i) => (from >= 0 && i >= from ? { ...s, status: 'pending' as const } : s)),
       });
     }

@@ -40,6 +40,8 @@ export type PsiExchangeOptions = {
 
 export type PsiExchange = {
   readonly stats: Readonly<PsiExchangeStats>;
+  /** True once the exchange has failed or was aborted: it absorbs nothing more. */
+  readonly hasFailed: boolean;
   /** Blinds `ids` and runs the session to its end; resolves once every outgoing frame was accepted by its peer. */
   run(ids: AsyncIterable<string> | Iterable<string>): Promise<PsiResult>;
   /**
@@ -138,6 +140,7 @@ export function createPsiExchange(options: PsiExchangeOptions): PsiExchange {
 
   return {
     stats,
+    get hasFailed() { return failure !== null; },
     async run(ids) {
       if (isStarted) throw new GatewayError('CONFLICT', 'PSI exchange already started');
       isStarted = true;

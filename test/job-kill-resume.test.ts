@@ -10,7 +10,7 @@ import { dropRows, FATE_HOST_CSV, intersect, readIds } from './psi-fixture.ts';
 import { bearer } from './gateway-fixture.ts';
 
 const PARTIES = ['dealer-4s', 'insurer-a', 'charging-net'];
-const STEP_MS = 15_000;
+const STEP_MS = 30_000;
 let gateways: JobGateway[] = [];
 const ids: Record<string, string[]> = {};
 

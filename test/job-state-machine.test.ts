@@ -91,6 +91,10 @@ describe('job state machine', () => {
     expect(resumed.failure).toBeNull();
     expect(resumed.steps.map((s) => s.status)).toEqual(['completed', 'pending']);
     expect(firstIncompleteStep(resumed)).toBe('exchange');
+    // Every resume starts a new epoch; a participant takes the coordinator's, which never goes back.
+    expect([timedOut.epoch, resumed.epoch]).toEqual([0, 1]);
+    expect(run([{ type: 'resume', epoch: 4 }], timedOut).epoch).toBe(4);
+    expect(() => run([{ type: 'fail', failure: failure('PEER_TIMEOUT') }, { type: 'resume', epoch: 0 }], resumed)).toThrow(/epochs only grow/);
     // A resume from an earlier step starts it over too.
     expect(run([{ type: 'resume', fromStep: 'filter' }], timedOut).steps.map((s) => s.status)).toEqual(['pending', 'pending']);
     for (const code of ['CONSENT_DENIED', 'PSI_BAD_MESSAGE', 'INTERNAL']) {

@@ -120,8 +120,9 @@ describe('PSI job between two gateways over HTTP', () => {
 
     // Egress: every body that crossed between the gateways in this job, both ways.
     const bodies = traffic.flatMap((t) => [t.request, t.response]);
-    expect(traffic.length).toBeGreaterThan(10);
-    expect(traffic.some((t) => t.url.includes('/messages'))).toBe(true);
+    // Proposal, two starts and two reports, completion, and PSI frames both ways.
+    expect(traffic.filter((t) => t.url.includes('/peer/v1/jobs/messages')).length).toBeGreaterThanOrEqual(4);
+    expect(traffic.length).toBeGreaterThanOrEqual(10);
     const vins = [...dealerIds, ...insurerIds].map(vinOf);
     const subjects = [...dealerIds.map(d.of), ...insurerIds.map((x) => insurer.pseudonym(x))];
     expect(findAny(bodies, vins)).toEqual([]);

@@ -116,7 +116,7 @@ export function registerJobRoutes(app: FastifyInstance, ctx: JobRouteContext): v
     peerApi.post(JOB_PEER_PATHS.fail, {
       config: PEER,
       schema: { summary: 'The job failed, with its stable code: every party records the same failure', tags: ptags, body: FailBody, response: ack },
-    }, async (request) => { await jobs.peer.fail(peerOf(request), request.body.job, request.body.failure); return { ok: true }; });
+    }, async (request) => { await jobs.peer.fail(peerOf(request), request.body.job, request.body.failure, request.body.epoch); return { ok: true }; });
 
     peerApi.post(JOB_PEER_PATHS.cancel, {
       config: PEER,
@@ -131,7 +131,7 @@ export function registerJobRoutes(app: FastifyInstance, ctx: JobRouteContext): v
     peerApi.post(JOB_PEER_PATHS.resume, {
       config: PEER,
       schema: { summary: 'Resume from a step after a reachability failure or a restart', tags: ptags, body: ResumeBody, response: ack },
-    }, async (request) => { await jobs.peer.resume(peerOf(request), request.body.job, request.body.fromStep); return { ok: true }; });
+    }, async (request) => { await jobs.peer.resume(peerOf(request), request.body.job, request.body.fromStep, request.body.epoch); return { ok: true }; });
   });
 
   // Interrupted jobs resume once this gateway can be reached: the participants' answers must find it listening.

@@ -10,6 +10,7 @@ import {
 } from '@duckdb/node-api';
 import { pseudonymize } from '../consent/pseudonym.ts';
 import { GatewayError } from '../gateway/errors.ts';
+import { checkedMemoryLimit } from '../gateway/database.ts';
 import { quotePathLiteral } from './sql-name.ts';
 
 export type Row = Record<string, unknown>;
@@ -114,11 +115,6 @@ function registerPseudonymUdf(connection: DuckDBConnection, subjectKey: Uint8Arr
       output.flush();
     },
   }));
-}
-
-function checkedMemoryLimit(limit: string): string {
-  if (!/^[1-9]\d{0,5}(MB|GB)$/.test(limit)) throw new GatewayError('BAD_INPUT', 'connector memory limit must look like 512MB or 2GB');
-  return limit;
 }
 
 export async function openDataStore(options: DataStoreOptions): Promise<DataStore> {

@@ -78,9 +78,11 @@ export type ConsentLog = {
   revokeDelegation(delegationId: string, ctx: CommandContext, reason?: string): Promise<DelegationResult>;
   recordDecision(summary: DecisionAudit): Promise<AuditRef>;
   appendAudit(input: AuditInput): Promise<AuditRef>;
-  getRecord(recordId: string): RecordView;
-  getDelegation(delegationId: string): { delegation: Delegation; isRevoked: boolean; isActive: boolean; events: readonly LogEvent[] };
-  subjectHistory(subject: string): RecordView[];
+  getRecord(recordId: string): Promise<RecordView>;
+  getDelegation(delegationId: string): Promise<{ delegation: Delegation; isRevoked: boolean; isActive: boolean; events: readonly LogEvent[] }>;
+  subjectHistory(subject: string): Promise<RecordView[]>;
+  /** Events by seq, in seq order: the newest from memory, older ones from the store. */
+  eventsAt(seqs: readonly number[]): Promise<LogEvent[]>;
   filterSubjects(subjects: readonly string[], purpose: string, recipient: string, at?: Date): Promise<string[]>;
   listAudit(query: AuditQuery): Promise<AuditEntry[]>;
   verify(): Promise<ChainVerification>;
@@ -125,6 +127,16 @@ export async function openConsentLog(options: ConsentLogOptions): Promise<Consen
     const outcome = await committer.submit({ idempotency, plan });
     if (!outcome.ok) throw outcome.error;
     return outcome.value as T;
+  };
+
+  const eventsAt = async (seqs: readonly number[]): Promise<LogEvent[]> => {
+    const missing = seqs.filter((seq) => projection.recentEvent(seq) === undefined);
+    const read = new Map((await store.readEventsBySeq(missing)).map((e) => [e.seq, e]));
+    const events = seqs.map((seq) => projection.recentEvent(seq) ?? read.get(seq));
+    const lost = seqs.find((_, i) => events[i] === undefined);
+    // The projection and the store come from the same commits: a seq missing from both is a damaged store.
+    if (lost !== undefined) throw new GatewayError('INTERNAL', 'an event of the projection is missing from the store', { seq: lost });
+    return events as LogEvent[];
   };
 
   const existing = (view: StagedView, recordId: string): ConsentState => {
@@ -270,23 +282,29 @@ export async function openConsentLog(options: ConsentLogOptions): Promise<Consen
       });
     },
     appendAudit: audit,
-    getRecord(recordId) {
+    async getRecord(recordId) {
       const history = projection.getRecord(RecordId.parse(recordId));
       if (history === undefined) throw new GatewayError('NOT_FOUND', 'no such consent record', { recordId });
-      return { record: history.state.record, current: describeState(history.state, clock.now()), events: history.events };
+      return { record: history.state.record, current: describeState(history.state, clock.now()), events: await eventsAt(history.seqs) };
     },
-    getDelegation(delegationId) {
+    async getDelegation(delegationId) {
       const history = projection.getDelegation(RecordId.parse(delegationId));
       if (history === undefined) throw new GatewayError('NOT_FOUND', 'no such delegation', { delegationId });
       const { state } = history;
-      return { delegation: state.delegation, isRevoked: state.isRevoked, isActive: isDelegationActiveAt(state, clock.now()), events: history.events };
+      const events = await eventsAt(history.seqs);
+      return { delegation: state.delegation, isRevoked: state.isRevoked, isActive: isDelegationActiveAt(state, clock.now()), events };
     },
-    subjectHistory(subject) {
+    async subjectHistory(subject) {
       const now = clock.now();
-      return projection.recordsOfSubject(Pseudonym.parse(subject))
-        .map((h) => ({ record: h.state.record, current: describeState(h.state, now), events: h.events }))
-        .sort((a, b) => (a.events[0]?.seq ?? 0) - (b.events[0]?.seq ?? 0));
+      const histories = projection.recordsOfSubject(Pseudonym.parse(subject)).sort((a, b) => (a.seqs[0] ?? 0) - (b.seqs[0] ?? 0));
+      const events = await eventsAt(histories.flatMap((h) => h.seqs));
+      const bySeq = new Map(events.map((e) => [e.seq, e]));
+      return histories.map((h) => ({
+        record: h.state.record, current: describeState(h.state, now),
+        events: h.seqs.flatMap((seq) => bySeq.get(seq) ?? []),
+      }));
     },
+    eventsAt,
     filterSubjects: (subjects, purpose, recipient, at) => store.filterSubjects(subjects, purpose, recipient, at ?? clock.now()),
     listAudit: (query) => store.listAudit(query),
     verify: () => store.verifyChains(signer.publicKey),

@@ -55,6 +55,8 @@ export type ConsentStore = {
   /** Chain heads as committed; updated after each successful commit. */
   readonly heads: { events: ChainHead; audit: ChainHead };
   readEvents(afterSeq: number, limit: number): Promise<LogEvent[]>;
+  /** The events with these seqs, in seq order (seqs that do not exist are simply absent). */
+  readEventsBySeq(seqs: readonly number[]): Promise<LogEvent[]>;
   streamEvents(): AsyncGenerator<LogEvent>;
   findIdempotency(keys: string[]): Promise<Map<string, { requestHash: string; response: string }>>;
   /** Events, their audit entries, idempotency rows and consent_current changes in ONE transaction. */
@@ -164,6 +166,13 @@ export async function openConsentStore(db: Database): Promise<ConsentStore> {
   return {
     heads,
     readEvents,
+    async readEventsBySeq(seqs) {
+      if (seqs.length === 0) return [];
+      // Seqs are integers, so a comma-joined string is an unambiguous list parameter.
+      const rows = await db.all(`SELECT ${EVENT_COLUMNS} FROM events WHERE seq IN (SELECT unnest(string_split($1, ','))::BIGINT) ORDER BY seq`,
+        [seqs.map((n) => String(Math.trunc(n))).join(',')]);
+      return rows.map(rowToEvent);
+    },
     async *streamEvents() {
       for (let after = 0; ;) {
         const page = await readEvents(after, PAGE);

@@ -1,16 +1,25 @@
 // The in-memory read model of the consent log (CQRS projection): events applied one by one, at write time and on
 // replay at start, into per-subject and per-partner indexes so each authorization lookup is a few map reads.
+// It holds each record's folded state and the seqs of its events, not the events: histories are read from the
+// store by seq (a primary-key lookup), so memory grows by a few hundred bytes per record, not by its signed log.
 import { GatewayError } from '../gateway/errors.ts';
 import type { ActiveDelegation, ActiveGrant, AuthorizationView } from './authorization-view.ts';
 import { applyDelegationEvent, isDelegationActiveAt, type DelegationState } from './delegation.ts';
 import type { LogEvent } from './event.ts';
 import { applyConsentEvent, isActiveAt, type ConsentState } from './lifecycle.ts';
+import { consentTerms } from './value-interner.ts';
 
-export type RecordHistory = { state: ConsentState; events: readonly LogEvent[] };
-export type DelegationHistory = { state: DelegationState; events: readonly LogEvent[] };
+/** A record's folded state and the seqs of its events, oldest first. */
+export type RecordHistory = { state: ConsentState; seqs: readonly number[] };
+export type DelegationHistory = { state: DelegationState; seqs: readonly number[] };
 
-type RecordEntry = RecordHistory & { events: LogEvent[]; grant: ActiveGrant; purposes: ReadonlySet<string> };
-type DelegationEntry = DelegationHistory & { events: LogEvent[]; active: ActiveDelegation; purposes: ReadonlySet<string> };
+// One event (the common case: a grant never changed) is kept as a bare number.
+type Seqs = number | number[];
+type RecordEntry = { state: ConsentState; seqs: Seqs; grant: ActiveGrant };
+type DelegationEntry = { state: DelegationState; seqs: Seqs; active: ActiveDelegation };
+
+/** How many of the newest events stay in memory, so a write's answer and its receipt need no read. */
+const RECENT_EVENTS = 4096;
 
 export type ConsentProjection = AuthorizationView & {
   /** Applies the next event of the log; events must arrive in seq order, exactly once. */
@@ -24,6 +33,8 @@ export type ConsentProjection = AuthorizationView & {
   recordsOfSubject(subject: string): RecordHistory[];
   /** Every record, for sweeps such as the expiry job and rebuilding the SQL projection. */
   allRecords(): IterableIterator<RecordHistory>;
+  /** One of the newest RECENT_EVENTS events, or undefined (then read it from the store). */
+  recentEvent(seq: number): LogEvent | undefined;
 };
 
 /** The view the decision point reads: shared, frozen objects so callers cannot alter the projection. */
@@ -33,10 +44,11 @@ export function toActiveGrant(state: ConsentState): ActiveGrant {
     recordId: r.recordId,
     subject: r.subject,
     controller: r.controller,
-    purposes: Object.freeze(r.purposes.map((p) => p.purpose)),
-    recipients: Object.freeze(r.recipients.map((x) => x.id)),
-    fieldAllowlist: Object.freeze([...r.minimization.fieldAllowlist]),
-    precision: Object.freeze({ ...r.minimization.precision }),
+    purposes: consentTerms.intern(r.purposes.map((p) => p.purpose)),
+    recipients: consentTerms.intern(r.recipients.map((x) => x.id)),
+    // Already shared and frozen: the record's minimization terms are interned (record.ts).
+    fieldAllowlist: r.minimization.fieldAllowlist,
+    precision: r.minimization.precision,
     expiresAt: state.expiresAt,
   });
 }
@@ -49,38 +61,43 @@ function toActiveDelegation(state: DelegationState): ActiveDelegation {
   });
 }
 
+const seqList = (seqs: Seqs): readonly number[] => (typeof seqs === 'number' ? [seqs] : seqs);
+const addSeq = (seqs: Seqs | undefined, seq: number): Seqs => (seqs === undefined ? seq : [...seqList(seqs), seq]);
+
 export function createProjection(): ConsentProjection {
   const records = new Map<string, RecordEntry>();
-  const bySubject = new Map<string, Set<string>>();
+  const bySubject = new Map<string, string | string[]>();
   const delegations = new Map<string, DelegationEntry>();
-  const byPartner = new Map<string, Set<string>>();
+  const byPartner = new Map<string, string | string[]>();
+  const recent = new Map<number, LogEvent>();
   let lastSeq = 0;
 
-  const index = (map: Map<string, Set<string>>, key: string, id: string) => {
+  const index = (map: Map<string, string | string[]>, key: string, id: string) => {
     const ids = map.get(key);
-    if (ids === undefined) map.set(key, new Set([id]));
-    else ids.add(id);
+    if (ids === undefined) map.set(key, id);
+    else if (typeof ids === 'string') map.set(key, [ids, id]);
+    else ids.push(id);
+  };
+  const idsOf = (map: Map<string, string | string[]>, key: string): readonly string[] => {
+    const ids = map.get(key);
+    return ids === undefined ? [] : typeof ids === 'string' ? [ids] : ids;
   };
 
   const applyConsent = (event: LogEvent) => {
     const entry = records.get(event.recordId);
     const state = applyConsentEvent(entry?.state, event);
-    const events = entry === undefined ? [event] : [...entry.events, event];
-    const purposes = entry?.purposes ?? new Set(state.record.purposes.map((p) => p.purpose));
-    records.set(event.recordId, { state, events, grant: toActiveGrant(state), purposes });
+    records.set(event.recordId, { state, seqs: addSeq(entry?.seqs, event.seq), grant: toActiveGrant(state) });
     if (entry === undefined) index(bySubject, state.record.subject, event.recordId);
   };
 
   const applyDelegation = (event: LogEvent) => {
     const entry = delegations.get(event.recordId);
     const state = applyDelegationEvent(entry?.state, event);
-    const events = entry === undefined ? [event] : [...entry.events, event];
-    const purposes = entry?.purposes ?? new Set(state.delegation.purposes);
-    delegations.set(event.recordId, { state, events, active: toActiveDelegation(state), purposes });
+    delegations.set(event.recordId, { state, seqs: addSeq(entry?.seqs, event.seq), active: toActiveDelegation(state) });
     if (entry === undefined) index(byPartner, state.delegation.partner, event.recordId);
   };
 
-  const history = (entry: RecordEntry): RecordHistory => ({ state: entry.state, events: entry.events });
+  const history = (entry: RecordEntry): RecordHistory => ({ state: entry.state, seqs: seqList(entry.seqs) });
 
   return {
     get lastSeq() { return lastSeq; },
@@ -91,20 +108,22 @@ export function createProjection(): ConsentProjection {
       if (event.kind === 'consent') applyConsent(event);
       else applyDelegation(event);
       lastSeq = event.seq;
+      recent.set(event.seq, event);
+      recent.delete(event.seq - RECENT_EVENTS);
     },
     grantsFor(subject, purpose, at) {
       const out: ActiveGrant[] = [];
-      for (const id of bySubject.get(subject) ?? []) {
+      for (const id of idsOf(bySubject, subject)) {
         const entry = records.get(id);
-        if (entry !== undefined && entry.purposes.has(purpose) && isActiveAt(entry.state, at)) out.push(entry.grant);
+        if (entry !== undefined && entry.grant.purposes.includes(purpose) && isActiveAt(entry.state, at)) out.push(entry.grant);
       }
       return out;
     },
     delegationsFor(partner, purpose, at) {
       const out: ActiveDelegation[] = [];
-      for (const id of byPartner.get(partner) ?? []) {
+      for (const id of idsOf(byPartner, partner)) {
         const entry = delegations.get(id);
-        if (entry !== undefined && entry.purposes.has(purpose) && isDelegationActiveAt(entry.state, at)) out.push(entry.active);
+        if (entry !== undefined && entry.active.purposes.includes(purpose) && isDelegationActiveAt(entry.state, at)) out.push(entry.active);
       }
       return out;
     },
@@ -116,11 +135,11 @@ export function createProjection(): ConsentProjection {
     },
     getDelegation(delegationId) {
       const entry = delegations.get(delegationId);
-      return entry === undefined ? undefined : { state: entry.state, events: entry.events };
+      return entry === undefined ? undefined : { state: entry.state, seqs: seqList(entry.seqs) };
     },
     recordsOfSubject(subject) {
       const out: RecordHistory[] = [];
-      for (const id of bySubject.get(subject) ?? []) {
+      for (const id of idsOf(bySubject, subject)) {
         const entry = records.get(id);
         if (entry !== undefined) out.push(history(entry));
       }
@@ -129,5 +148,6 @@ export function createProjection(): ConsentProjection {
     *allRecords() {
       for (const entry of records.values()) yield history(entry);
     },
+    recentEvent: (seq) => recent.get(seq),
   };
 }

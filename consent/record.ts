@@ -2,6 +2,7 @@
 // separate-consent rules of PIPL Arts. 23, 29 and 39 and GDPR Art. 7. The zod schemas are the types.
 import { z } from 'zod';
 import { GatewayError } from '../gateway/errors.ts';
+import { consentTerms, deepFreeze } from './value-interner.ts';
 
 /** Bumped when the record shape changes; stored in every record so old receipts stay readable. */
 export const CONSENT_SCHEMA_VERSION = '1.0.0';
@@ -167,18 +168,23 @@ export type ConsentRecord = z.infer<typeof ConsentRecord>;
 // the sequencer's dry run and the projection then see the same object and skip a second full parse.
 const validatedRecords = new WeakSet<object>();
 
-function deepFreeze<T>(value: T): T {
-  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
-    for (const child of Object.values(value)) deepFreeze(child);
-    Object.freeze(value);
-  }
-  return value;
+/**
+ * The record, deeply frozen, with the terms most records share held once by the process (the per-record parts,
+ * such as indication and signatures, stay the record's own): a million records then cost a million small objects.
+ */
+function withSharedTerms(record: ConsentRecord): ConsentRecord {
+  return deepFreeze({
+    ...record,
+    recipients: consentTerms.intern(record.recipients), purposes: consentTerms.intern(record.purposes),
+    dataCategories: consentTerms.intern(record.dataCategories), minimization: consentTerms.intern(record.minimization),
+    notice: consentTerms.intern(record.notice), separateConsent: consentTerms.intern(record.separateConsent),
+  });
 }
 
 /** ConsentRecord.parse, returning a deeply frozen record; an object this function returned before is not re-parsed. */
 export function parseConsentRecord(value: unknown): ConsentRecord {
   if (typeof value === 'object' && value !== null && validatedRecords.has(value)) return value as ConsentRecord;
-  const record = deepFreeze(ConsentRecord.parse(value));
+  const record = withSharedTerms(ConsentRecord.parse(value));
   validatedRecords.add(record);
   return record;
 }
@@ -238,13 +244,12 @@ export function buildGrantRecord(rawInput: unknown, fill: (input: ConsentGrantIn
   if (f.expiresAt !== null && Date.parse(f.expiresAt) <= Date.parse(f.notBefore)) {
     throw new GatewayError('BAD_INPUT', 'expiresAt must be after notBefore', { path: ['expiresAt'] });
   }
-  const record: ConsentRecord = {
+  const record = withSharedTerms({
     recordId: f.recordId, schemaVersion: CONSENT_SCHEMA_VERSION, subject: f.subject, controller: f.controller,
     jurisdiction: input.jurisdiction, recipients: input.recipients, purposes: input.purposes, dataCategories: input.dataCategories,
     minimization: input.minimization, notice: input.notice, indication: input.indication, separateConsent: input.separateConsent,
     status: 'Given', notBefore: f.notBefore, expiresAt: f.expiresAt, supersedes: f.supersedes, signatures: [], anchor: null,
-  };
-  deepFreeze(record);
+  });
   validatedRecords.add(record);
   return { input, record };
 }

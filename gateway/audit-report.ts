@@ -23,14 +23,14 @@ const MAX_USES = 1000;
 
 /** One subject's chain: its consent events, the delegations its uses relied on, and those uses. */
 export async function subjectAuthorizationChain(ctx: GatewayContext, subject: string): Promise<AuthorizationChain> {
-  const records = ctx.consent.subjectHistory(subject);
+  const records = await ctx.consent.subjectHistory(subject);
   const consentEvents = records.flatMap((r) => r.events);
   const uses = (await Promise.all(records.map((r) => ctx.consent.listAudit({ ref: r.record.recordId, kind: 'decision', limit: MAX_USES })))).flat();
   const delegationIds = new Set(uses.flatMap((u) => u.refs).filter((id) => !records.some((r) => r.record.recordId === id)));
   const delegationEvents: LogEvent[] = [];
   for (const id of delegationIds) {
     try {
-      delegationEvents.push(...ctx.consent.getDelegation(id).events);
+      delegationEvents.push(...(await ctx.consent.getDelegation(id)).events);
     } catch {
       // A ref that is not a delegation (e.g. another record id) is simply not a delegation link.
     }

@@ -46,6 +46,13 @@ export const GatewayConfig = z.strictObject({
     .default('sealgate-local'),
   logLevel: z.enum(LOG_LEVELS, { error: `expected one of ${LOG_LEVELS.join(', ')}` }).default('info'),
   bodyLimitBytes: intIn(1024, 64 * MIB).default(MIB),
+  /**
+   * DuckDB memory_limit of each database file (gateway state, connector data). DuckDB's own default is 80% of RAM,
+   * and it keeps every block it scanned cached up to that: at a million consents that alone was gigabytes.
+   * Beyond the limit DuckDB spills to <file>.tmp, so a job gets slower rather than failing.
+   */
+  dbMemoryLimit: z.string({ error: 'expected a size such as 512MB or 2GB' })
+    .regex(/^[1-9]\d{0,5}(MB|GB)$/, { error: 'expected a size such as 512MB or 2GB' }).default('256MB'),
   rateLimit: RateLimitConfig.prefault({}),
   ledger: LedgerConfig.prefault({}),
   // The key-encryption passphrase guards a file an attacker may copy and attack offline, so it has a floor.
@@ -75,6 +82,7 @@ export const ENV_VARS = {
   partyId: 'SEALGATE_PARTY_ID',
   logLevel: 'SEALGATE_LOG_LEVEL',
   bodyLimitBytes: 'SEALGATE_BODY_LIMIT_BYTES',
+  dbMemoryLimit: 'SEALGATE_DB_MEMORY_LIMIT',
   'rateLimit.max': 'SEALGATE_RATE_LIMIT_MAX',
   'rateLimit.windowMs': 'SEALGATE_RATE_LIMIT_WINDOW_MS',
   passphrase: 'SEALGATE_PASSPHRASE',

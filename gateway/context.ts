@@ -65,7 +65,7 @@ export async function createContext(config: GatewayConfig, options: ContextOptio
   const log = createLogger(config, options.logDestination);
   // Keys first: a wrong passphrase should stop start-up before anything else is opened.
   const identity = await loadOrCreateIdentity(config, log);
-  const db = await openDatabase(options.databasePath ?? join(config.dataDir, DATABASE_FILE));
+  const db = await openDatabase(options.databasePath ?? join(config.dataDir, DATABASE_FILE), { memoryLimit: config.dbMemoryLimit });
   const signer = createWorkerSigner(identity.ed25519.privateKey);
   let tokens: TokenStore;
   let consent: ConsentLog;
@@ -83,7 +83,7 @@ export async function createContext(config: GatewayConfig, options: ContextOptio
     // Before the ledger, so a failure here leaves no chain running; the registry reads the ledger later.
     peers = await openPeerServices({ db, identity, clock, log, consent, chain: () => ledger.ledger?.client ?? null });
     ledger = await openLedgerServices({ config, db, identity, consentStore, signer, clock, log });
-    connectors = await openConnectors({ dataDir: config.dataDir, subjectKey: identity.subjectKey, clock, purposes: () => policies.bundle.purposes });
+    connectors = await openConnectors({ dataDir: config.dataDir, memoryLimit: config.dbMemoryLimit, subjectKey: identity.subjectKey, clock, purposes: () => policies.bundle.purposes });
     jobs = await openJobRunner(db, { partyId: config.partyId, clock, log, consent, policies, peers, connectors, subjectKey: identity.subjectKey });
   } catch (error) {
     await connectors?.close();

@@ -26,8 +26,19 @@ export type Transaction = {
   appender(table: string): Promise<DuckDBAppender>;
 };
 
+/** A DuckDB memory_limit value, checked because it is written into a SET statement. */
+export function checkedMemoryLimit(limit: string): string {
+  if (!/^[1-9]\d{0,5}(MB|GB)$/.test(limit)) throw new GatewayError('BAD_INPUT', 'a database memory limit must look like 512MB or 2GB');
+  return limit;
+}
+
+export type DatabaseOptions = {
+  /** DuckDB memory_limit, e.g. '256MB'; absent: DuckDB's default (80% of RAM). */
+  memoryLimit?: string;
+};
+
 /** Opens (creating if needed) the DuckDB file. `:memory:` gives a throwaway database for tests. */
-export async function openDatabase(path: string): Promise<Database> {
+export async function openDatabase(path: string, options: DatabaseOptions = {}): Promise<Database> {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
   let instance: DuckDBInstance;
   try {
@@ -36,6 +47,7 @@ export async function openDatabase(path: string): Promise<Database> {
     throw new GatewayError('STORE_UNAVAILABLE', `cannot open database file ${path}`, { path }, { cause });
   }
   const connection = await instance.connect();
+  if (options.memoryLimit !== undefined) await connection.run(`SET memory_limit = '${checkedMemoryLimit(options.memoryLimit)}'`);
   let queue: Promise<unknown> = Promise.resolve();
   let isClosed = false;
 

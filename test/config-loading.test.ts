@@ -27,7 +27,7 @@ describe('loadConfig', () => {
       bodyLimitBytes: 1024 * 1024,
       rateLimit: { max: 300, windowMs: 60_000 },
       env: 'development',
-      trustProxy: false,
+      trustProxy: false, dbMemoryLimit: '256MB',
       ledger: { mode: 'local', batchMaxRecords: 10_000, batchIntervalMs: 5_000, stateIntervalSeconds: 5 },
     });
   });
@@ -39,12 +39,12 @@ describe('loadConfig', () => {
       SEALGATE_RATE_LIMIT_WINDOW_MS: '1000', SEALGATE_PASSPHRASE: 'a long enough passphrase', SEALGATE_ENV: 'production',
       SEALGATE_TRUST_PROXY: '10.0.0.0/8', SEALGATE_LEDGER: 'external', SEALGATE_RPC_URL: 'https://chain.example:8545',
       SEALGATE_LEDGER_ADDRESSES: '/etc/sealgate/deployment.json', SEALGATE_ANCHOR_BATCH_MAX: '500',
-      SEALGATE_ANCHOR_INTERVAL_MS: '2000', SEALGATE_CHAIN_STATE_INTERVAL_S: '2',
+      SEALGATE_ANCHOR_INTERVAL_MS: '2000', SEALGATE_CHAIN_STATE_INTERVAL_S: '2', SEALGATE_DB_MEMORY_LIMIT: '2GB',
     });
     expect(config).toEqual({
       port: 9090, host: '0.0.0.0', dataDir: '/var/lib/sealgate', partyId: 'insurer-1', logLevel: 'debug',
       bodyLimitBytes: 2048, rateLimit: { max: 5, windowMs: 1000 }, passphrase: 'a long enough passphrase',
-      env: 'production', trustProxy: '10.0.0.0/8',
+      env: 'production', trustProxy: '10.0.0.0/8', dbMemoryLimit: '2GB',
       ledger: {
         mode: 'external', rpcUrl: 'https://chain.example:8545', addresses: '/etc/sealgate/deployment.json',
         batchMaxRecords: 500, batchIntervalMs: 2000, stateIntervalSeconds: 2,
@@ -72,6 +72,8 @@ describe('loadConfig', () => {
     expect(configError({ SEALGATE_PARTY_ID: 'Bad_Party' }).message).toMatch(/^invalid configuration: SEALGATE_PARTY_ID: /);
     expect(configError({ SEALGATE_RATE_LIMIT_MAX: '0' }).message).toMatch(/SEALGATE_RATE_LIMIT_MAX: expected integer/);
     expect(configError({ SEALGATE_ENV: 'staging' }).message).toMatch(/SEALGATE_ENV: expected development or production/);
+    // The value is written into a SET statement, so anything but a plain size is refused.
+    expect(configError({ SEALGATE_DB_MEMORY_LIMIT: "1GB'; DROP TABLE events; --" }).message).toMatch(/SEALGATE_DB_MEMORY_LIMIT: expected a size/);
   });
 
   it('names every bad key at once', () => {

@@ -71,7 +71,7 @@ describe('filterSubjects', () => {
           }
           // Query at a plain day or within a millisecond of some record's start or (renewed) end: the edges matter.
           const edgeOf = written[query.pick % written.length]!;
-          const current = h.log.getRecord(edgeOf.id);
+          const current = await h.log.getRecord(edgeOf.id);
           const edge = query.mode === 'start' ? current.record.notBefore : query.mode === 'end' ? current.current.expiresAt : null;
           const at = new Date(edge === null ? t0 + query.day * DAY : Date.parse(edge) + query.deltaMs);
           // Candidates include subjects with no record at all and duplicates.

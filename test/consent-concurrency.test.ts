@@ -36,7 +36,7 @@ describe('concurrent submits', () => {
       const results = await Promise.allSettled([h.log.withdraw(record.recordId, ctx), h.log.withdraw(record.recordId, ctx), h.log.revoke(record.recordId, ctx)]);
       expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'rejected']);
       expect(results.slice(1).map((r) => (r as PromiseRejectedResult).reason.code)).toEqual(['CONFLICT', 'CONFLICT']);
-      expect(h.log.getRecord(record.recordId).events.map((e) => e.type)).toEqual(['grant', 'withdraw']);
+      expect((await h.log.getRecord(record.recordId)).events.map((e) => e.type)).toEqual(['grant', 'withdraw']);
       expect(await h.log.verify()).toMatchObject({ ok: true, events: 2 });
     } finally {
       await h.close();

@@ -17,7 +17,7 @@ describe('delegations', () => {
     const { delegation, events } = await h.log.delegate(input(), ctx);
     expect(delegation).toMatchObject({ controller: 'dealer', partner: 'insurer', notBefore: h.clock.now().toISOString(), expiresAt: '2025-06-01T00:00:00.000Z' });
     expect(events).toHaveLength(1);
-    const [event] = h.log.getDelegation(delegation.delegationId).events;
+    const [event] = (await h.log.getDelegation(delegation.delegationId)).events;
     expect(event).toMatchObject({ kind: 'delegation', type: 'delegate', subjectOrPartner: 'insurer', recordId: delegation.delegationId });
     expect(h.log.view.delegationsFor('insurer', 'valuation', h.clock.now())).toEqual([{
       delegationId: delegation.delegationId, controller: 'dealer', partner: 'insurer', purposes: ['joint-modeling', 'valuation'],
@@ -42,7 +42,7 @@ describe('delegations', () => {
     const revoked = await h.log.revokeDelegation(delegation.delegationId, ctx, 'contract ended');
     expect(revoked.isRevoked).toBe(true);
     expect(h.log.view.delegationsFor('insurer', 'valuation', h.clock.now())).toEqual([]);
-    expect(h.log.getDelegation(delegation.delegationId)).toMatchObject({ isRevoked: true, isActive: false });
+    expect(await h.log.getDelegation(delegation.delegationId)).toMatchObject({ isRevoked: true, isActive: false });
     await expect(h.log.revokeDelegation(delegation.delegationId, ctx)).rejects.toMatchObject({ code: 'CONFLICT' });
     await expect(h.log.revokeDelegation('0b7f3f0e-8c1a-4f7e-9a51-2f8d2d7f6a10', ctx)).rejects.toMatchObject({ code: 'NOT_FOUND' });
   });

@@ -22,7 +22,7 @@ describe('consent lifecycle', () => {
     const withdrawn = await h.log.withdraw(record.recordId, ctx, 'changed my mind');
     expect(withdrawn.current).toMatchObject({ status: 'Withdrawn', isActive: false, terminalReason: 'withdrawn' });
     expect(activeIds(record.subject)).toEqual([]);
-    expect(h.log.getRecord(record.recordId).events.map((e) => e.type)).toEqual(['grant', 'withdraw']);
+    expect((await h.log.getRecord(record.recordId)).events.map((e) => e.type)).toEqual(['grant', 'withdraw']);
   });
 
   it('refuses to withdraw twice, renew a withdrawn record, or revoke it, with CONFLICT', async () => {
@@ -31,7 +31,7 @@ describe('consent lifecycle', () => {
     await expect(h.log.withdraw(record.recordId, ctx)).rejects.toMatchObject({ code: 'CONFLICT' });
     await expect(h.log.renew(record.recordId, { expiresAt: '2027-01-01T00:00:00Z' }, ctx)).rejects.toMatchObject({ code: 'CONFLICT' });
     await expect(h.log.revoke(record.recordId, ctx)).rejects.toMatchObject({ code: 'CONFLICT' });
-    expect(h.log.getRecord(record.recordId).events).toHaveLength(2);
+    expect((await h.log.getRecord(record.recordId)).events).toHaveLength(2);
   });
 
   it('a controller revocation is terminal with status Revoked', async () => {
@@ -43,7 +43,7 @@ describe('consent lifecycle', () => {
   it('answers NOT_FOUND for an unknown record and a validation error for a malformed id', async () => {
     await expect(h.log.withdraw('0b7f3f0e-8c1a-4f7e-9a51-2f8d2d7f6a10', ctx)).rejects.toMatchObject({ code: 'NOT_FOUND' });
     await expect(h.log.withdraw('not-a-uuid', ctx)).rejects.toMatchObject({ name: 'ZodError' });
-    expect(() => h.log.getRecord('0b7f3f0e-8c1a-4f7e-9a51-2f8d2d7f6a10')).toThrow(expect.objectContaining({ code: 'NOT_FOUND' }));
+    await expect(h.log.getRecord('0b7f3f0e-8c1a-4f7e-9a51-2f8d2d7f6a10')).rejects.toThrow(expect.objectContaining({ code: 'NOT_FOUND' }));
   });
 
   it('a record whose notBefore is in the future is Given but not yet in force', async () => {
@@ -62,11 +62,11 @@ describe('consent lifecycle', () => {
     expect(await h.log.expireDue()).toEqual([]);
     h.clock.set('2025-03-11T00:00:00.000Z');
     expect(activeIds(record.subject)).toEqual([]);
-    expect(h.log.getRecord(record.recordId).current).toMatchObject({ status: 'Expired', isActive: false });
-    expect(h.log.getRecord(record.recordId).events).toHaveLength(1);
+    expect((await h.log.getRecord(record.recordId)).current).toMatchObject({ status: 'Expired', isActive: false });
+    expect((await h.log.getRecord(record.recordId)).events).toHaveLength(1);
 
     expect(await h.log.expireDue()).toEqual([record.recordId]);
-    expect(h.log.getRecord(record.recordId).events.map((e) => e.type)).toEqual(['grant', 'expire']);
+    expect((await h.log.getRecord(record.recordId)).events.map((e) => e.type)).toEqual(['grant', 'expire']);
     expect(await h.log.expireDue()).toEqual([]);
   });
 
@@ -79,7 +79,7 @@ describe('consent lifecycle', () => {
 
     h.clock.set('2025-06-01T00:00:00Z');
     await h.log.expireDue();
-    expect(h.log.getRecord(record.recordId).current.status).toBe('Expired');
+    expect((await h.log.getRecord(record.recordId)).current.status).toBe('Expired');
     await expect(h.log.renew(record.recordId, { expiresAt: '2025-05-20T00:00:00Z' }, ctx)).rejects.toMatchObject({ code: 'CONFLICT' });
     const again = await h.log.renew(record.recordId, { expiresAt: '2025-12-01T00:00:00Z' }, ctx);
     expect(again.current).toMatchObject({ status: 'Renewed', isActive: true });
@@ -117,21 +117,21 @@ describe('consent lifecycle', () => {
     }), ctx);
     expect(next.record.supersedes).toBe(old.recordId);
     expect(next.events).toHaveLength(2);
-    expect(h.log.getRecord(old.recordId).current).toMatchObject({ status: 'Revoked', terminalReason: 'superseded', supersededBy: next.record.recordId });
+    expect((await h.log.getRecord(old.recordId)).current).toMatchObject({ status: 'Revoked', terminalReason: 'superseded', supersededBy: next.record.recordId });
     expect(activeIds(old.subject)).toEqual([next.record.recordId]);
     expect(activeIds(old.subject, 'valuation')).toEqual([next.record.recordId]);
-    expect(h.log.subjectHistory(old.subject).map((r) => r.record.recordId)).toEqual([old.recordId, next.record.recordId]);
+    expect((await h.log.subjectHistory(old.subject)).map((r) => r.record.recordId)).toEqual([old.recordId, next.record.recordId]);
 
     await expect(h.log.supersede(old.recordId, grantInput(), ctx)).rejects.toMatchObject({ code: 'CONFLICT' });
     await expect(h.log.supersede(next.record.recordId, grantInput({ subjectId: 'customer-2' }), ctx)).rejects.toMatchObject({ code: 'CONFLICT' });
-    expect(h.log.getRecord(next.record.recordId).current.status).toBe('Given');
+    expect((await h.log.getRecord(next.record.recordId)).current.status).toBe('Given');
   });
 });
 
 describe('lifecycle rules (pure)', () => {
   it('refuses a second grant of the same record and events on unknown records', async () => {
     const { record } = await h.log.grant(grantInput(), ctx);
-    const [grant] = h.log.getRecord(record.recordId).events;
+    const [grant] = (await h.log.getRecord(record.recordId)).events;
     const state = applyConsentEvent(undefined, grant!);
     expect(() => applyConsentEvent(state, grant!)).toThrow(expect.objectContaining({ code: 'CONFLICT' }));
     expect(() => applyConsentEvent(undefined, { ...grant!, type: 'withdraw', payload: {} })).toThrow(expect.objectContaining({ code: 'NOT_FOUND' }));
@@ -141,7 +141,7 @@ describe('lifecycle rules (pure)', () => {
 
   it('reads Expired at and after expiresAt, never active with an invalid time', async () => {
     const { record } = await h.log.grant(grantInput({ expiresAt: '2025-03-02T00:00:00Z' }), ctx);
-    const state = applyConsentEvent(undefined, h.log.getRecord(record.recordId).events[0]!);
+    const state = applyConsentEvent(undefined, (await h.log.getRecord(record.recordId)).events[0]!);
     expect(statusAt(state, new Date('2025-03-01T23:59:59.999Z'))).toBe('Given');
     expect(statusAt(state, new Date('2025-03-02T00:00:00Z'))).toBe('Expired');
     expect(isActiveAt(state, new Date('2025-03-02T00:00:00Z'))).toBe(false);

@@ -29,8 +29,8 @@ describe('reopening a file database', () => {
     const at = first.clock.now();
     const subjects = [a, b, c].map((r) => r.record.subject);
     const before = {
-      records: [a, b, c, s].map((r) => first.log.getRecord(r.record.recordId)),
-      delegation: first.log.getDelegation(d.delegation.delegationId),
+      records: await Promise.all([a, b, c, s].map((r) => first.log.getRecord(r.record.recordId))),
+      delegation: await first.log.getDelegation(d.delegation.delegationId),
       grants: subjects.map((x) => first.log.view.grantsFor(x, 'joint-modeling', at)),
       delegations: first.log.view.delegationsFor('insurer', 'joint-modeling', at),
       filtered: await first.log.filterSubjects(subjects, 'joint-modeling', 'insurer', at),
@@ -43,8 +43,8 @@ describe('reopening a file database', () => {
 
     const second = await openHarness({ path, signer });
     expect(second.store.heads).toEqual(before.heads);
-    expect([a, b, c, s].map((r) => second.log.getRecord(r.record.recordId))).toEqual(before.records);
-    expect(second.log.getDelegation(d.delegation.delegationId)).toEqual(before.delegation);
+    expect(await Promise.all([a, b, c, s].map((r) => second.log.getRecord(r.record.recordId)))).toEqual(before.records);
+    expect(await second.log.getDelegation(d.delegation.delegationId)).toEqual(before.delegation);
     expect(subjects.map((x) => second.log.view.grantsFor(x, 'joint-modeling', at))).toEqual(before.grants);
     expect(second.log.view.delegationsFor('insurer', 'joint-modeling', at)).toEqual(before.delegations);
     expect(await second.log.filterSubjects(subjects, 'joint-modeling', 'insurer', at)).toEqual(before.filtered);
@@ -54,7 +54,7 @@ describe('reopening a file database', () => {
     second.clock.advance(DAY);
     const e = await second.log.grant(grantInput({ subjectId: 'customer-e' }), ctx);
     expect(e.events[0]!.seq).toBe(before.heads.events.seq + 1);
-    expect(second.log.getRecord(e.record.recordId).events[0]!.prevHash).toBe(before.heads.events.hash);
+    expect((await second.log.getRecord(e.record.recordId)).events[0]!.prevHash).toBe(before.heads.events.hash);
     expect(await second.log.verify()).toEqual({ ok: true, events: before.heads.events.seq + 1, audit: before.heads.audit.seq + 1 });
     await second.close();
   });

@@ -31,9 +31,10 @@ export function registerConsentRoutes(app: FastifyInstance, ctx: GatewayContext)
   const tags = ['consent'];
 
   /** Adds the signed pending receipt of the write's last event (for supersede: the new grant). */
-  const withReceipt = (result: RecordResult) => {
+  const withReceipt = async (result: RecordResult) => {
     const last = result.events.at(-1);
-    const event = last === undefined ? undefined : consent.getRecord(result.record.recordId).events.find((e) => e.seq === last.seq);
+    // The write's own event is among the newest, so this is a memory read (a replayed write may read the store).
+    const event = last === undefined ? undefined : (await consent.eventsAt([last.seq]))[0];
     return event === undefined ? result : { ...result, receipt: ctx.ledger.receipts.pendingReceiptFor(event) };
   };
 
@@ -43,7 +44,7 @@ export function registerConsentRoutes(app: FastifyInstance, ctx: GatewayContext)
       summary: 'Grant consent. Give subjectId (pseudonymized here, never stored) or subject. 201 means the signed event is on disk.',
       tags, headers: IdempotencyHeaders, body: ConsentGrantInput, response: { 201: ConsentWriteResult },
     },
-  }, async (request, reply) => reply.code(201).send(withReceipt(await consent.grant(request.body, commandContext(request)))));
+  }, async (request, reply) => reply.code(201).send(await withReceipt(await consent.grant(request.body, commandContext(request)))));
 
   api.get('/v1/consents/:id', {
     config: READ,
@@ -68,12 +69,12 @@ export function registerConsentRoutes(app: FastifyInstance, ctx: GatewayContext)
   api.post('/v1/consents/:id/supersede', {
     config: WRITE,
     schema: { summary: 'Grant fresh consent that replaces this record (needed to change purpose, data categories or notice version)', tags, params: RecordIdParams, headers: IdempotencyHeaders, body: ConsentGrantInput, response: { 201: ConsentWriteResult } },
-  }, async (request, reply) => reply.code(201).send(withReceipt(await consent.supersede(request.params.id, request.body, commandContext(request)))));
+  }, async (request, reply) => reply.code(201).send(await withReceipt(await consent.supersede(request.params.id, request.body, commandContext(request)))));
 
   api.get('/v1/subjects/:subject/consents', {
     config: READ,
     schema: { summary: 'Every consent record of a subject pseudonym, with full history', tags, params: SubjectParams, response: { 200: SubjectHistory } },
-  }, async (request) => ({ subject: request.params.subject, records: consent.subjectHistory(request.params.subject) }));
+  }, async (request) => ({ subject: request.params.subject, records: await consent.subjectHistory(request.params.subject) }));
 
   api.post('/v1/subjects/pseudonyms', {
     config: WRITE,

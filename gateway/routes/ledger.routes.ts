@@ -58,7 +58,7 @@ export function registerLedgerRoutes(app: FastifyInstance, ctx: GatewayContext):
       tags, params: RecordIdParams, response: { 200: ProofResponse },
     },
   }, async (request) => {
-    const { events } = ctx.consent.getRecord(request.params.id);
+    const { events } = await ctx.consent.getRecord(request.params.id);
     const receipts = [];
     for (const e of events) receipts.push(await ctx.ledger.receipts.issueReceipt({ chain: 'events', seq: e.seq }));
     return { recordId: request.params.id, receipts };

@@ -1,6 +1,6 @@
 // W3C Trace Context (Recommendation, §3.2 `traceparent`): parse, generate and propagate the trace id
 // so one joint job can be followed through every party's logs and timeline.
-import { randomBytes } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 
@@ -52,10 +52,16 @@ export function formatTraceparent(trace: Pick<TraceContext, 'traceId' | 'spanId'
   return `00-${trace.traceId}-${trace.spanId}-${trace.flags}`;
 }
 
+// Ids are drawn from a pool refilled 4 KiB at a time: one CSPRNG call per ~170 requests instead of two per request.
+const pool = Buffer.alloc(4096);
+let poolOffset = pool.length;
+
 function randomHex(bytes: number): string {
   // A random id is all zero with probability 2^-64 or less; drawing again keeps the output valid anyway.
   for (;;) {
-    const hex = randomBytes(bytes).toString('hex');
+    if (poolOffset + bytes > pool.length) { randomFillSync(pool); poolOffset = 0; }
+    const hex = pool.toString('hex', poolOffset, poolOffset + bytes);
+    poolOffset += bytes;
     if (!isAllZero(hex)) return hex;
   }
 }

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import type { GasResult } from './anchor-gas.ts';
 import type { TreeBuildResult } from './anchor-tree-build.ts';
 import { receiptBytesWithProof, type VerifierResult } from './anchor-verifier.ts';
+import { resultTable, type ResultRow } from './table.ts';
 
 /** Issue target: a million-leaf tree builds in at most 3 s. */
 export const TREE_BUILD_TARGET_MS = 3_000;
@@ -49,21 +50,11 @@ const times = (v: number) => `${v >= 100 ? int(v) : v.toPrecision(3)}×`;
 const load = (v: readonly number[]) => v.map((x) => x.toFixed(2)).join(' ');
 const n = (v: number) => (v >= 1_000_000 && v % 1_000_000 === 0 ? `${v / 1_000_000}M` : v >= 1_000 && v % 1_000 === 0 ? `${v / 1_000}k` : int(v));
 
-type Row = [string, string, string, string, string, string, string];
-
-function table(rows: Row[]): string {
-  const header: Row = ['#', 'measure', 'sealgate', 'baseline (same run)', 'ratio', 'target', 'met'];
-  const all = [header, ...rows];
-  const widths = header.map((_, c) => Math.max(...all.map((r) => r[c]?.length ?? 0)));
-  const line = (r: Row) => `| ${r.map((cell, c) => cell.padEnd(widths[c] ?? 0)).join(' | ')} |`;
-  const rule = `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`;
-  return [line(header), rule, ...rows.map(line)].join('\n');
-}
 
 export function formatAnchorReport(s: AnchorBenchSummary): string {
   const { treeBuild: t, gas: g, verifier: v } = s;
   const b = g.baseline;
-  const rows: Row[] = [];
+  const rows: ResultRow[] = [];
   for (const [i, r] of g.rows.entries()) {
     const a = g.anchors[i]!;
     const basis = r.isBaselineExtrapolated
@@ -126,7 +117,7 @@ export function formatAnchorReport(s: AnchorBenchSummary): string {
   const env = s.environment;
   const header = `sealgate ledger benchmark (${s.mode}) ${s.startedAt} → ${s.finishedAt}, node ${env.start.node}, ${env.start.cpus} × ${env.start.cpuModel}, `
     + `load average (1/5/15 min) at start ${load(env.start.loadAverage)}, at end ${load(env.end.loadAverage)}`;
-  return [header, '', table(rows), '', ...notes].join('\n');
+  return [header, '', resultTable(rows), '', ...notes].join('\n');
 }
 
 /** Writes the summary to the OS temp directory and returns its path. */

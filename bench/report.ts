@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import type { DecisionLatencyResult } from './decision-latency.ts';
 import type { DecisionThroughputResult } from './decision-throughput.ts';
 import type { DurableWritesResult } from './durable-writes.ts';
+import { resultTable, type ResultRow } from './table.ts';
 
 export const TARGETS = { decisionP50Us: 50, decisionP99Us: 1_000, httpRatio: 0.5, writesPerSecond: 5_000 } as const;
 
@@ -34,21 +35,11 @@ const met = (isMet: boolean) => (isMet ? 'yes' : 'NO');
 const cpuUs = (v: number | null) => (v === null ? 'n/a' : `${Math.round(v).toLocaleString('en-US')} µs`);
 const load = (v: number) => v.toFixed(1);
 
-type Row = [string, string, string, string, string, string, string];
-
-function table(rows: Row[]): string {
-  const header: Row = ['#', 'measure', 'sealgate', 'baseline (same run)', 'ratio', 'target', 'met'];
-  const all = [header, ...rows];
-  const widths = header.map((_, c) => Math.max(...all.map((r) => r[c]?.length ?? 0)));
-  const line = (r: Row) => `| ${r.map((cell, c) => cell.padEnd(widths[c] ?? 0)).join(' | ')} |`;
-  const rule = `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`;
-  return [line(header), rule, ...rows.map(line)].join('\n');
-}
 
 export function formatReport(s: BenchSummary): string {
   const { latency: l, throughput: t, writes: w } = s;
   const raw = l.rawCedar;
-  const rows: Row[] = [
+  const rows: ResultRow[] = [
     ['1', 'decide() + consent chain, Cedar memo warm: p50', us(l.warm.p50Us), `raw statefulIsAuthorized p50 ${us(raw.p50Us)}`,
       times(l.warm.p50Us / raw.p50Us), `≤ ${TARGETS.decisionP50Us} µs`, met(l.warm.p50Us <= TARGETS.decisionP50Us)],
     ['1', 'decide() + consent chain, Cedar memo warm: p99', us(l.warm.p99Us), `raw statefulIsAuthorized p99 ${us(raw.p99Us)}`,
@@ -82,7 +73,7 @@ export function formatReport(s: BenchSummary): string {
   const env = s.environment;
   const header = `sealgate consent benchmark (${s.mode}) ${s.startedAt}, node ${env.node}, ${env.cpus} × ${env.cpuModel}, `
     + `load average at start ${load(env.loadAverage)}, gateway ledger ${String(s.options.ledger)}`;
-  return [header, '', table(rows), '', ...notes].join('\n');
+  return [header, '', resultTable(rows), '', ...notes].join('\n');
 }
 
 /** Writes the summary to the OS temp directory and returns its path. */

@@ -17,6 +17,20 @@ const anchorOf = (a: AnchorRecord): OnChainAnchor => ({
 const anchorTxOf = (a: AnchorTx): OnChainAnchorTx => ({ ...anchorOf(a), txHash: a.txHash.toLowerCase() });
 
 /** The anchoring service's view of `client`, anchoring as `gatewayId` (the client's account must be its registered account). */
+/** The anchor reads the writer's port and the verifier's reader share, mapped to the ports' plain types. */
+function anchorReadsOf(client: LedgerClient): Pick<LedgerPort, 'getAnchor' | 'findAnchorTx'> {
+  return {
+    async getAnchor(root) {
+      const found = await client.getAnchor(root);
+      return found === null ? null : anchorOf(found);
+    },
+    async findAnchorTx(root) {
+      const found = await client.findAnchorTx(root);
+      return found === null ? null : anchorTxOf(found);
+    },
+  };
+}
+
 export function ledgerPortOf(client: LedgerClient, gatewayId: string): LedgerPort {
   if (!GatewayId.safeParse(gatewayId).success) throw new GatewayError('BAD_INPUT', 'gatewayId must be a registry gateway id', { field: 'gatewayId' });
   return {
@@ -27,14 +41,7 @@ export function ledgerPortOf(client: LedgerClient, gatewayId: string): LedgerPor
       const sent = await client.anchorRoot(root, count, prevRoot);
       return { txHash: sent.txHash.toLowerCase(), blockNumber: sent.blockNumber, gasUsed: sent.gasUsed, blockTime: sent.blockTime };
     },
-    async getAnchor(root) {
-      const found = await client.getAnchor(root);
-      return found === null ? null : anchorOf(found);
-    },
-    async findAnchorTx(root) {
-      const found = await client.findAnchorTx(root);
-      return found === null ? null : anchorTxOf(found);
-    },
+    ...anchorReadsOf(client),
     async lastRootOf(id) {
       return (await client.lastRootOf(id)).toLowerCase();
     },
@@ -44,14 +51,7 @@ export function ledgerPortOf(client: LedgerClient, gatewayId: string): LedgerPor
 /** The verifier's read-only view of `client`'s anchor contract and gateway registry. */
 export function chainReaderOf(client: LedgerClient): ChainReader {
   return {
-    async getAnchor(root) {
-      const found = await client.getAnchor(root);
-      return found === null ? null : anchorOf(found);
-    },
-    async findAnchorTx(root) {
-      const found = await client.findAnchorTx(root);
-      return found === null ? null : anchorTxOf(found);
-    },
+    ...anchorReadsOf(client),
     async getGateway(gatewayId) {
       // An id that cannot be a registry id cannot be registered: "not found", not an input error.
       if (!GatewayId.safeParse(gatewayId).success) return null;

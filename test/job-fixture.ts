@@ -234,3 +234,29 @@ export function interceptPeerCalls(gw: JobGateway, hooks: { before?: (call: Peer
   };
   return () => { gw.ctx.peers.client = original; };
 }
+
+/**
+ * The usual job set-up: a gateway per party, meshed, each with the join purpose, a delegation to the guest (the
+ * first party), a `customers` view over its ids and consent for them to every other party.
+ */
+export async function startJobMesh(parties: readonly string[], idsOf: (party: string) => readonly string[]): Promise<JobGateway[]> {
+  const [guest] = parties;
+  const gateways = await Promise.all(parties.map((p) => startJobGateway(p)));
+  await meshJobGateways(gateways);
+  await Promise.all(gateways.map(async (gw) => {
+    const ids = idsOf(gw.partyId);
+    await allowJoinPurpose(gw, parties);
+    if (gw.partyId !== guest && guest !== undefined) await delegate(gw, guest);
+    await importCustomers(gw, 'customers', ids);
+    await grantConsents(gw, ids, parties.filter((p) => p !== gw.partyId));
+  }));
+  return gateways;
+}
+
+export async function stopJobMesh(gateways: readonly (JobGateway | undefined)[]): Promise<void> {
+  for (const gw of gateways) {
+    if (gw === undefined) continue;
+    await gw.stop();
+    removeDataDir(gw);
+  }
+}

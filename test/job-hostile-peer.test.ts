@@ -6,8 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodePsiMessage, encodePsiMessage } from '../mpc/psi-message.ts';
 import {
-  allowJoinPurpose, delegate, grantConsents, importCustomers, interceptPeerCalls, meshJobGateways, removeDataDir,
-  settled, startJobGateway, submitJob, type JobGateway,
+  interceptPeerCalls, settled, startJobMesh, stopJobMesh, submitJob, type JobGateway,
 } from './job-fixture.ts';
 import { dropRows, FATE_GUEST_CSV, readIds } from './psi-fixture.ts';
 
@@ -16,23 +15,10 @@ let gateways: JobGateway[] = [];
 
 beforeAll(async () => {
   const population = dropRows(await readIds(FATE_GUEST_CSV), 'job-hostile/population', 0.04);
-  gateways = await Promise.all(PARTIES.map((p) => startJobGateway(p)));
-  await meshJobGateways(gateways);
-  await Promise.all(gateways.map(async (gw) => {
-    const ids = dropRows(population, `job-hostile/${gw.partyId}`, 0.8);
-    await allowJoinPurpose(gw, PARTIES);
-    if (gw.partyId !== 'dealer-4s') await delegate(gw, 'dealer-4s');
-    await importCustomers(gw, 'customers', ids);
-    await grantConsents(gw, ids, PARTIES.filter((p) => p !== gw.partyId));
-  }));
+  gateways = await startJobMesh(PARTIES, (party) => dropRows(population, `job-hostile/${party}`, 0.8));
 }, 240_000);
 
-afterAll(async () => {
-  for (const gw of gateways) {
-    await gw.stop();
-    removeDataDir(gw);
-  }
-});
+afterAll(() => stopJobMesh(gateways));
 
 /** Rewrites the first initiator-blinded frame the dealer sends to the insurer, before the dealer signs it. */
 function tamperFirstFrame(dealer: JobGateway, rewrite: (frame: Buffer) => Buffer): () => void {

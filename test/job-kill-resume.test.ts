@@ -3,8 +3,7 @@
 // data directory, it takes the job up when the coordinator resumes it, from the last completed step, to the end.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  allowJoinPurpose, delegate, getJob, grantConsents, importCustomers, interceptPeerCalls, meshJobGateways, readOutput,
-  removeDataDir, restartJobGateway, settled, startJobGateway, submitJob, type JobGateway,
+  getJob, interceptPeerCalls, readOutput, restartJobGateway, settled, startJobMesh, stopJobMesh, submitJob, type JobGateway,
 } from './job-fixture.ts';
 import { dropRows, FATE_HOST_CSV, intersect, readIds } from './psi-fixture.ts';
 import { bearer } from './gateway-fixture.ts';
@@ -16,23 +15,11 @@ const ids: Record<string, string[]> = {};
 
 beforeAll(async () => {
   const population = dropRows(await readIds(FATE_HOST_CSV), 'job-kill/population', 0.12);
-  gateways = await Promise.all(PARTIES.map((p) => startJobGateway(p)));
-  await meshJobGateways(gateways);
-  await Promise.all(gateways.map(async (gw) => {
-    ids[gw.partyId] = dropRows(population, `job-kill/${gw.partyId}`, 0.75);
-    await allowJoinPurpose(gw, PARTIES);
-    if (gw.partyId !== 'dealer-4s') await delegate(gw, 'dealer-4s');
-    await importCustomers(gw, 'customers', ids[gw.partyId] as string[]);
-    await grantConsents(gw, ids[gw.partyId] as string[], PARTIES.filter((p) => p !== gw.partyId));
-  }));
+  for (const party of PARTIES) ids[party] = dropRows(population, `job-kill/${party}`, 0.75);
+  gateways = await startJobMesh(PARTIES, (party) => ids[party] as string[]);
 }, 240_000);
 
-afterAll(async () => {
-  for (const gw of gateways) {
-    await gw.stop();
-    removeDataDir(gw);
-  }
-});
+afterAll(() => stopJobMesh(gateways));
 
 describe('a party killed mid-job', () => {
   it('fails the job at the others with PEER_TIMEOUT naming it within the deadline; after a restart the job resumes and completes', async () => {

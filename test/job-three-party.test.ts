@@ -3,8 +3,7 @@
 // drivers nobody else knows). Every receiver ends with the true three-way intersection, in one shared order.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  allowJoinPurpose, delegate, grantConsents, importCustomers, meshJobGateways, readOutput, removeDataDir, settled,
-  startJobGateway, submitJob, type JobGateway,
+  readOutput, settled, startJobMesh, stopJobMesh, submitJob, type JobGateway,
 } from './job-fixture.ts';
 import { dropRows, FATE_GUEST_CSV, intersect, readIds } from './psi-fixture.ts';
 
@@ -17,22 +16,10 @@ beforeAll(async () => {
   ids['dealer-4s'] = dropRows(population, 'job-three-party/dealer', 0.7);
   ids['insurer-a'] = dropRows(population, 'job-three-party/insurer', 0.7);
   ids['charging-net'] = [...dropRows(population, 'job-three-party/charging', 0.5), ...Array.from({ length: 300 }, (_, i) => `ev${i}`)];
-  gateways = await Promise.all(PARTIES.map((p) => startJobGateway(p)));
-  await meshJobGateways(gateways);
-  await Promise.all(gateways.map(async (gw) => {
-    await allowJoinPurpose(gw, PARTIES);
-    if (gw.partyId !== 'dealer-4s') await delegate(gw, 'dealer-4s');
-    await importCustomers(gw, 'customers', ids[gw.partyId] as string[]);
-    await grantConsents(gw, ids[gw.partyId] as string[], PARTIES.filter((p) => p !== gw.partyId));
-  }));
+  gateways = await startJobMesh(PARTIES, (party) => ids[party] as string[]);
 }, 240_000);
 
-afterAll(async () => {
-  for (const gw of gateways) {
-    await gw.stop();
-    removeDataDir(gw);
-  }
-});
+afterAll(() => stopJobMesh(gateways));
 
 describe('PSI job between three gateways (dealer, insurer, charging operator)', () => {
   it('gives every receiver the true three-way intersection in one aligned order', async () => {

@@ -68,7 +68,8 @@ export type ConsentStore = {
   verifyChains(publicKey: Uint8Array): Promise<ChainVerification>;
 };
 
-const PAGE = 5000;
+// Replay and verification read the log a page at a time; small pages die young, which keeps the start-up peak low.
+const PAGE = 1000;
 const MAX_FILTER_SUBJECTS = 1_000_000;
 const EVENT_COLUMNS = 'seq, event_id, kind, type, subject_or_partner, record_id, occurred_at, actor, payload, prev_hash, hash, signature, key_id';
 const AUDIT_COLUMNS = 'seq, entry_id, occurred_at, kind, actor, action, outcome, refs, detail, prev_hash, hash';

@@ -19,6 +19,22 @@ export const DOCS_PREFIX = '/docs';
 // Client-chosen request ids end up in every log line; only accept ones that cannot forge or bloat them.
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const JSON_MEDIA_TYPE = /^application\/json\s*(;|$)/i;
+const CHARSET_PARAMETER = /;\s*charset\s*=\s*"?([^";\s]*)"?/i;
+
+/**
+ * Bodies are read as they arrive: a compressed body would be hashed and parsed as if it were plain, and JSON in
+ * another charset would be decoded as UTF-8 (RFC 8259 §8.1 requires UTF-8 between systems). Both are refused.
+ */
+function checkBodyEncoding(request: FastifyRequest): void {
+  const encoding = request.headers['content-encoding'];
+  if (encoding !== undefined && encoding.trim().toLowerCase() !== 'identity') {
+    throw new GatewayError('UNSUPPORTED_MEDIA_TYPE', 'compressed request bodies (content-encoding) are not accepted');
+  }
+  const charset = CHARSET_PARAMETER.exec(request.headers['content-type'] ?? '')?.[1];
+  if (charset !== undefined && !/^utf-?8$/i.test(charset)) {
+    throw new GatewayError('UNSUPPORTED_MEDIA_TYPE', 'request bodies must be UTF-8');
+  }
+}
 
 export async function buildApp(ctx: GatewayContext): Promise<FastifyInstance> {
   const app = Fastify({
@@ -72,6 +88,7 @@ export async function buildApp(ctx: GatewayContext): Promise<FastifyInstance> {
   app.addHook('onRequest', limitRate);
   app.addHook('onRequest', createAuthHook(ctx.tokens));
   app.addHook('onRequest', async (request: FastifyRequest) => {
+    checkBodyEncoding(request);
     if (request.routeOptions.schema?.body === undefined) return;
     const type = request.headers['content-type'];
     if (type === undefined || !JSON_MEDIA_TYPE.test(type)) {

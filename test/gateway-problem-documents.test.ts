@@ -93,6 +93,23 @@ describe('problem+json responses', () => {
     }
   });
 
+  it('415: a JSON body in another charset, or compressed, is refused rather than misread', async () => {
+    gw = await makeTestGateway();
+    const cases: Record<string, string>[] = [
+      { 'content-type': 'application/json; charset=utf-16' },
+      { 'content-type': 'application/json; charset="latin1"' },
+      { 'content-type': 'application/json', 'content-encoding': 'gzip' },
+    ];
+    for (const headers of cases) {
+      const res = await gw.app.inject({ method: 'POST', url: '/v1/tokens', headers: { ...bearer(gw.adminToken), ...headers }, payload: '{"role":"admin"}' });
+      expectProblem(res, 'UNSUPPORTED_MEDIA_TYPE', '/v1/tokens');
+    }
+    for (const type of ['application/json; charset=utf-8', 'application/json; charset=UTF8']) {
+      const res = await gw.app.inject({ method: 'POST', url: '/v1/tokens', headers: { ...bearer(gw.adminToken), 'content-type': type }, payload: '{"role":"admin"}' });
+      expect(res.statusCode).toBe(201);
+    }
+  });
+
   it('429: past the configured limit requests are RATE_LIMITED with Retry-After, authenticated or not', async () => {
     gw = await makeTestGateway({ SEALGATE_RATE_LIMIT_MAX: '2', SEALGATE_RATE_LIMIT_WINDOW_MS: '60000' });
     expect((await gw.app.inject({ method: 'GET', url: '/health' })).statusCode).toBe(200);

@@ -103,7 +103,8 @@ export function createProjection(): ConsentProjection {
     get lastSeq() { return lastSeq; },
     apply(event) {
       if (event.seq !== lastSeq + 1) {
-        throw new GatewayError('INTERNAL', 'consent projection received an event out of order', { expected: lastSeq + 1, got: event.seq });
+        // At start-up this is a hole (or a repeat) in the stored log: name the seq so an operator can find the row.
+        throw new GatewayError('INTERNAL', `consent log is not contiguous: expected event seq ${lastSeq + 1}, found ${event.seq}`, { expected: lastSeq + 1, got: event.seq });
       }
       if (event.kind === 'consent') applyConsent(event);
       else applyDelegation(event);

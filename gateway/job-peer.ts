@@ -89,18 +89,20 @@ export function peerTimeout(peer: string, step: string | null, cause?: unknown):
 
 /**
  * A refusal the peer explained with a PSI code (a message it found malformed) becomes that PSI error here, so both
- * ends of the exchange fail with the same stable code.
+ * ends of the exchange fail with the same stable code and the same record: the peer caught it (`party`) and this
+ * gateway, the sender, is blamed (`peer`). Whichever of the two failure notices reaches the others first, they
+ * then tell one story.
  */
-function translate(error: unknown, peer: string): unknown {
+function translate(error: unknown, peer: string, self: string): unknown {
   if (!isGatewayError(error) || error.code !== 'PEER_REJECTED') return error;
   const code = error.detail.peerCode;
   if (typeof code === 'string' && code.startsWith('PSI_') && code in STATUS) {
-    return new PsiProtocolError(code as PsiErrorCode, `party ${peer} rejected a PSI message`, { peer, protocolVersion: PSI_PROTOCOL_VERSION }, { cause: error });
+    return new PsiProtocolError(code as PsiErrorCode, `party ${peer} rejected a PSI message from ${self}`, { party: peer, peer: self, protocolVersion: PSI_PROTOCOL_VERSION }, { cause: error });
   }
   return error;
 }
 
-export function createJobPeer(peers: Pick<PeerServices, 'client'>, now: () => number = Date.now): JobPeer {
+export function createJobPeer(peers: Pick<PeerServices, 'client'>, self: string, now: () => number = Date.now): JobPeer {
   const call: JobPeer['call'] = async (peer, path, body, options) => {
     const remaining = Math.min(MAX_CALL_MS, Math.floor(options.deadlineAt - now()));
     if (remaining < 1) throw peerTimeout(peer, options.step);
@@ -112,7 +114,7 @@ export function createJobPeer(peers: Pick<PeerServices, 'client'>, now: () => nu
       });
       return answer.body;
     } catch (error) {
-      throw translate(error, peer);
+      throw translate(error, peer, self);
     }
   };
 

@@ -49,7 +49,7 @@ export type JobRunner = {
 
 export async function openJobRunner(db: Database, deps: JobRunnerDeps): Promise<JobRunner> {
   const store = await openJobStore(db);
-  const core = createJobCore(deps, store, createJobPeer(deps.peers));
+  const core = createJobCore(deps, store, createJobPeer(deps.peers, deps.partyId));
   const coordinator = createCoordinator(core);
   const participant = createParticipant(core);
   const { self } = core;

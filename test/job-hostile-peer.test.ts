@@ -61,8 +61,8 @@ describe('a hostile peer in a PSI job', () => {
       const id = String(submitted.body.id);
       const views = await Promise.all(gateways.map((gw) => settled(gw, id, 30_000)));
       expect(views.map((v) => [v.self, v.status, v.failure?.code])).toEqual(PARTIES.map((p) => [p, 'failed', code]));
-      // The host that caught the frame names the guest that sent it.
-      expect(views[1]?.failure).toMatchObject({ party: 'insurer-a', peer: 'dealer-4s', step: 'exchange' });
+      // Every party records the same story: the host that caught the frame, naming the guest that sent it.
+      for (const v of views) expect(v.failure, v.self).toMatchObject({ party: 'insurer-a', peer: 'dealer-4s', step: 'exchange' });
     } finally {
       restore();
     }
@@ -91,7 +91,8 @@ describe('a hostile peer in a PSI job', () => {
       const id = String(submitted.body.id);
       const views = await Promise.all(gateways.map((gw) => settled(gw, id, 30_000)));
       expect(views.map((v) => [v.self, v.status, v.failure?.code])).toEqual(PARTIES.map((p) => [p, 'failed', 'PSI_SMALL_ORDER_POINT']));
-      expect(views[0]?.failure).toMatchObject({ party: 'dealer-4s', peer: 'insurer-a', step: 'exchange' });
+      // The sender itself, told by the guest's refusal, records it the same way: the guest caught it, naming the host.
+      for (const v of views) expect(v.failure, v.self).toMatchObject({ party: 'dealer-4s', peer: 'insurer-a', step: 'exchange' });
     } finally {
       restore();
     }

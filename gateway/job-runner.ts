@@ -143,6 +143,9 @@ export async function openJobRunner(db: Database, deps: JobRunnerDeps): Promise<
           return { ...(await live.run.exchange.deliver(from, frame)), isStale: false };
         } catch (error) {
           live.blame ??= from;
+          // The exchange failed on another party's frame while this one was on its way: the session now repeats
+          // that first error to anyone, which would blame this sender for it. Its attempt is simply over.
+          if (live.blame !== from) return { isDuplicate: false, isStale: true };
           throw error;
         }
       },

@@ -1,12 +1,13 @@
 // ConsentAnchor invariants on the in-process Hardhat network (DESIGN.md §4 Anchoring, §5).
 import fc from 'fast-check';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { buildMerkleTree, verifyMerkleProof } from '../consent/merkle.ts';
 import { connectLedger } from '../contracts/ledger-client.ts';
 import type { LedgerClient } from '../contracts/ledger-client.ts';
 import { ZERO_BYTES32 } from '../contracts/ledger-values.ts';
 import vectors from './vectors/merkle-vectors.json' with { type: 'json' };
-import { bytes32Of, codeOf, deployFreshLedger, startSimulatedChain } from './contracts-fixture.ts';
+import { bytes32Of, codeOf } from './contracts-fixture.ts';
+import { useFreshLedger } from './fixtures/fresh-ledger.ts';
 import type { Ledger, SimulatedChain } from './contracts-fixture.ts';
 
 const hex = (b: Uint8Array): string => `0x${Buffer.from(b).toString('hex')}`;
@@ -16,16 +17,9 @@ let ledger: Ledger;
 let dealer: LedgerClient;
 let insurer: LedgerClient;
 
-beforeAll(async () => {
-  chain = await startSimulatedChain();
-});
-afterAll(async () => {
-  await chain.close();
-});
-beforeEach(async () => {
-  ledger = await deployFreshLedger(chain);
-  dealer = await ledger.registerGateway('dealer-4s', 1);
-  insurer = await ledger.registerGateway('insurer', 2);
+useFreshLedger({ 'dealer-4s': 1, insurer: 2 }, (fresh) => {
+  ({ chain, ledger } = fresh);
+  [dealer, insurer] = [fresh.gateways['dealer-4s']!, fresh.gateways.insurer!];
 });
 
 describe('ConsentAnchor', () => {

@@ -1,7 +1,8 @@
 // GatewayRegistry invariants on the in-process Hardhat network (DESIGN.md §3 Partner registry).
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { LedgerClient } from '../contracts/ledger-client.ts';
-import { bytes32Of, codeOf, deployFreshLedger, startSimulatedChain } from './contracts-fixture.ts';
+import { bytes32Of, codeOf } from './contracts-fixture.ts';
+import { useFreshLedger } from './fixtures/fresh-ledger.ts';
 import type { Ledger, SimulatedChain } from './contracts-fixture.ts';
 
 const hex = (b: Uint8Array): string => `0x${Buffer.from(b).toString('hex')}`;
@@ -10,15 +11,9 @@ let chain: SimulatedChain;
 let ledger: Ledger;
 let dealer: LedgerClient;
 
-beforeAll(async () => {
-  chain = await startSimulatedChain();
-});
-afterAll(async () => {
-  await chain.close();
-});
-beforeEach(async () => {
-  ledger = await deployFreshLedger(chain);
-  dealer = await ledger.registerGateway('dealer-4s', 1);
+useFreshLedger({ 'dealer-4s': 1 }, (fresh) => {
+  ({ chain, ledger } = fresh);
+  dealer = fresh.gateways['dealer-4s']!;
 });
 
 describe('GatewayRegistry', () => {

@@ -1,12 +1,13 @@
 // The anchoring service anchors every consent event and audit entry exactly once, in order, on the in-process
 // Hardhat network (DESIGN.md §4 "Anchoring"): across batches, across an RPC outage, across a crash between
 // sending and recording, and after the chain lost an anchor.
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { countOf, type AnchorBatch } from '../consent/anchor-store.ts';
 import { ZERO_ROOT, type LedgerPort } from '../consent/ledger-port.ts';
 import { buildMerkleTree } from '../consent/merkle.ts';
 import { ledgerPortOf } from '../contracts/ledger-port-adapter.ts';
-import { deployFreshLedger, startSimulatedChain, type Ledger, type SimulatedChain } from './contracts-fixture.ts';
+import type { Ledger, SimulatedChain } from './contracts-fixture.ts';
+import { useFreshLedger } from './fixtures/fresh-ledger.ts';
 import {
   GATEWAY_ID, anchoredEventCount, crashAfterSendPort, openAnchoringHarness, switchablePort, writeGrants, type AnchoringHarness,
 } from './fixtures/anchoring-fixture.ts';
@@ -15,10 +16,8 @@ let chain: SimulatedChain;
 let ledger: Ledger;
 let h: AnchoringHarness;
 
-beforeAll(async () => { chain = await startSimulatedChain(); });
-afterAll(async () => { await chain.close(); });
-beforeEach(async () => {
-  ledger = await deployFreshLedger(chain);
+useFreshLedger({}, async (fresh) => {
+  ({ chain, ledger } = fresh);
   h = await openAnchoringHarness(chain, ledger);
 });
 afterEach(async () => { await h.dispose(); });

@@ -1,21 +1,20 @@
 // Receipts verify offline against the chain, and every kind of forgery or tampering fails a named check
 // (DESIGN.md §1.4, §4 "Anchoring"; Ed25519 RFC 8032 over RFC 8785 JSON; proofs per docs/merkle.md).
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { canonicalHash } from '../consent/canonical.ts';
 import { attachSignature, signingBytes, type LogEvent } from '../consent/event.ts';
 import { signReceipt, type Receipt, type UnsignedReceipt } from '../consent/receipt.ts';
 import { CHECK_NAMES, verifyReceipt, type CheckName, type Verification } from '../consent/receipt-verifier.ts';
-import { deployFreshLedger, startSimulatedChain, type Ledger, type SimulatedChain } from './contracts-fixture.ts';
+import type { Ledger, SimulatedChain } from './contracts-fixture.ts';
+import { useFreshLedger } from './fixtures/fresh-ledger.ts';
 import { GATEWAY_ID, openAnchoringHarness, switchablePort, writeGrants, type AnchoringHarness } from './fixtures/anchoring-fixture.ts';
 
 let chain: SimulatedChain;
 let ledger: Ledger;
 let h: AnchoringHarness;
 
-beforeAll(async () => { chain = await startSimulatedChain(); });
-afterAll(async () => { await chain.close(); });
-beforeEach(async () => {
-  ledger = await deployFreshLedger(chain);
+useFreshLedger({}, async (fresh) => {
+  ({ chain, ledger } = fresh);
   h = await openAnchoringHarness(chain, ledger);
   await writeGrants(h, 5);
   await h.log.recordDecision({ actor: 'tok_pdp', action: 'read', outcome: 'deny', purpose: 'joint-modeling', reasons: ['no consent'], consentIds: [], delegationIds: [] });

@@ -3,7 +3,7 @@
 // connectors and consented, one consent-filtered PSI job over signed HTTP. Printed beside the floor measured in the
 // same run (4N X25519 multiplies over the cores × one multiply). Figures, not a test: only the intersection size is
 // checked. Set-up (CSV, import, N consents per party) runs once per --dir and is reused by later runs. --heap-mb
-// raises the gateways' V8 heap: the consent log holds every record in memory, and 1M records need about 5 GB.
+// raises the gateways' V8 heap: the consent projection keeps about 1 KB per record in memory (about 1 GB at 1M).
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { once } from 'node:events';

@@ -9,6 +9,7 @@ import { systemClock } from '../consent/clock.ts';
 import { openConsentLog } from '../consent/consent-log.ts';
 import { openConsentStore } from '../consent/consent-store.ts';
 import { createWorkerSigner } from '../consent/signing-worker.ts';
+import { grantInput } from '../test/fixtures/consent-log-fixture.ts';
 
 const count = Number(process.argv[2] ?? 20_000);
 const concurrency = Number(process.argv[3] ?? 4096);
@@ -23,16 +24,10 @@ const log = await openConsentLog({
   subjectKey: randomBytes(32),
 });
 
-const grantFor = (i: number) => ({
+// The tests' valid grant, with the subject, indication time and expiry of a grant written today.
+const grantFor = (i: number) => grantInput({
   subjectId: `customer-${i}`,
-  jurisdiction: 'CN',
-  recipients: [{ id: 'insurer', role: 'joint-controller' }, { id: 'charging-co', role: 'joint-controller' }],
-  purposes: [{ purpose: 'joint-modeling', legalBasis: 'dpv:Consent' }],
-  dataCategories: [{ category: 'dpv:PurchaseHistory', sensitive: false }],
-  minimization: { fieldAllowlist: ['age', 'region'], precision: { age: 'band:5' }, localOnly: true, crossBorder: false },
-  notice: { url: 'https://dealer.example/notice', hash: 'a'.repeat(64), version: '3' },
   indication: { method: 'app', by: 'subject', at: new Date().toISOString() },
-  separateConsent: { sharing: true, sensitive: false, crossBorder: false },
   expiresAt: '2030-01-01T00:00:00Z',
 });
 

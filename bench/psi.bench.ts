@@ -7,7 +7,6 @@
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { once } from 'node:events';
-import { createServer } from 'node:net';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -17,6 +16,7 @@ import { renderProgress } from '../gateway/job-watch.ts';
 import { JobView } from '../gateway/job-view.ts';
 import { x25519PrivateKey, x25519ViaJwk } from '../mpc/x25519.ts';
 import { startChildGateway, type ChildGateway } from '../test/fixtures/child-gateway.ts';
+import { freePort } from '../test/fixtures/free-port.ts';
 
 const { values } = parseArgs({
   options: { rows: { type: 'string', default: '100000' }, dir: { type: 'string' }, 'step-ms': { type: 'string', default: '3600000' }, 'heap-mb': { type: 'string' } },
@@ -36,15 +36,6 @@ const group = (n: number) => n.toLocaleString('en-US');
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
 type Setup = { rows: number; tokens: Record<string, { admin: string; steward: string }>; keys: Record<string, string> };
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  server.close();
-  return port;
-}
 
 async function withContext<T>(party: string, work: (ctx: GatewayContext) => Promise<T>): Promise<T> {
   const config = loadConfig({

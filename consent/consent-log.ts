@@ -81,7 +81,7 @@ export type ConsentLog = {
   getRecord(recordId: string): Promise<RecordView>;
   getDelegation(delegationId: string): Promise<{ delegation: Delegation; isRevoked: boolean; isActive: boolean; events: readonly LogEvent[] }>;
   subjectHistory(subject: string): Promise<RecordView[]>;
-  /** Events by seq, in seq order: the newest from memory, older ones from the store. */
+  /** The events with these seqs, in the order given: the newest from memory, older ones from the store. */
   eventsAt(seqs: readonly number[]): Promise<LogEvent[]>;
   filterSubjects(subjects: readonly string[], purpose: string, recipient: string, at?: Date): Promise<string[]>;
   listAudit(query: AuditQuery): Promise<AuditEntry[]>;
@@ -130,9 +130,10 @@ export async function openConsentLog(options: ConsentLogOptions): Promise<Consen
   };
 
   const eventsAt = async (seqs: readonly number[]): Promise<LogEvent[]> => {
-    const missing = seqs.filter((seq) => projection.recentEvent(seq) === undefined);
+    const recent = seqs.map((seq) => projection.recentEvent(seq));
+    const missing = seqs.filter((_, i) => recent[i] === undefined);
     const read = new Map((await store.readEventsBySeq(missing)).map((e) => [e.seq, e]));
-    const events = seqs.map((seq) => projection.recentEvent(seq) ?? read.get(seq));
+    const events = seqs.map((seq, i) => recent[i] ?? read.get(seq));
     const lost = seqs.find((_, i) => events[i] === undefined);
     // The projection and the store come from the same commits: a seq missing from both is a damaged store.
     if (lost !== undefined) throw new GatewayError('INTERNAL', 'an event of the projection is missing from the store', { seq: lost });
@@ -297,12 +298,13 @@ export async function openConsentLog(options: ConsentLogOptions): Promise<Consen
     async subjectHistory(subject) {
       const now = clock.now();
       const histories = projection.recordsOfSubject(Pseudonym.parse(subject)).sort((a, b) => (a.seqs[0] ?? 0) - (b.seqs[0] ?? 0));
+      // One read for all records; eventsAt answers in the order asked, so each record's events are its slice.
       const events = await eventsAt(histories.flatMap((h) => h.seqs));
-      const bySeq = new Map(events.map((e) => [e.seq, e]));
-      return histories.map((h) => ({
-        record: h.state.record, current: describeState(h.state, now),
-        events: h.seqs.flatMap((seq) => bySeq.get(seq) ?? []),
-      }));
+      let from = 0;
+      return histories.map((h) => {
+        from += h.seqs.length;
+        return { record: h.state.record, current: describeState(h.state, now), events: events.slice(from - h.seqs.length, from) };
+      });
     },
     eventsAt,
     filterSubjects: (subjects, purpose, recipient, at) => store.filterSubjects(subjects, purpose, recipient, at ?? clock.now()),

@@ -6,7 +6,7 @@ import { blindIdentifiers, type BlindedSet } from './blinded-set.ts';
 import { createPointTable } from './point-table.ts';
 import { PsiProtocolError } from './psi-error.ts';
 import { bucketMessages, type PsiHeader, type PsiMessage } from './psi-message.ts';
-import { checkIncoming, createFailureLatch, duplicateError, locate, type PsiParty, type PsiResolvedOptions, type PsiResult } from './psi-session.ts';
+import { checkReceivable, createFailureLatch, duplicateError, finishedResult, locate, type PsiParty, type PsiResolvedOptions, type PsiResult } from './psi-session.ts';
 import { randomPermutation } from './shuffle.ts';
 import { createStepAssembler, type StepAssembler } from './step-assembler.ts';
 import { isAllZero } from './x25519.ts';
@@ -160,9 +160,7 @@ export function createInitiator(options: PsiResolvedOptions): PsiParty {
     },
     async receive(message) {
       try {
-        latch.check();
-        const header = checkIncoming(options, message);
-        if (result !== null) throw new PsiProtocolError('PSI_UNEXPECTED_STEP', 'PSI session is already finished', { step: header.step, bucket: header.bucket, reason: 'session-finished' });
+        const header = checkReceivable(options, latch, message, result !== null);
         const peer = peers.get(header.party) as Peer;
         if (header.step === 'responder-blinded') return await absorbTheirSet(peer, header, message.payload);
         if (header.step === 'initiator-reblinded') return absorbReblinded(peer, header, message.payload);
@@ -171,9 +169,6 @@ export function createInitiator(options: PsiResolvedOptions): PsiParty {
         throw latch.record(error);
       }
     },
-    result() {
-      if (result === null) throw new GatewayError('CONFLICT', 'PSI session has not finished');
-      return result;
-    },
+    result: () => finishedResult(result),
   };
 }

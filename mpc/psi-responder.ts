@@ -6,7 +6,7 @@ import { blindIdentifiers } from './blinded-set.ts';
 import { createPointTable, type PointTable } from './point-table.ts';
 import { PsiProtocolError } from './psi-error.ts';
 import { bucketMessages, type PsiHeader, type PsiMessage } from './psi-message.ts';
-import { checkIncoming, createFailureLatch, duplicateError, locate, type PsiParty, type PsiResolvedOptions, type PsiResult } from './psi-session.ts';
+import { checkReceivable, createFailureLatch, duplicateError, finishedResult, locate, type PsiParty, type PsiResolvedOptions, type PsiResult } from './psi-session.ts';
 import { permuteRecords, randomPermutation } from './shuffle.ts';
 import { createStepAssembler, type StepAssembler } from './step-assembler.ts';
 
@@ -121,9 +121,7 @@ export function createResponder(options: PsiResolvedOptions): PsiParty {
     },
     async receive(message) {
       try {
-        latch.check();
-        const header = checkIncoming(options, message);
-        if (result !== null) throw new PsiProtocolError('PSI_UNEXPECTED_STEP', 'PSI session is already finished', { step: header.step, bucket: header.bucket, reason: 'session-finished' });
+        const header = checkReceivable(options, latch, message, result !== null);
         if (header.step === 'initiator-blinded') return await absorbTheirSet(header, message.payload);
         if (header.step === 'matches' || header.step === 'cardinality') return absorbOutput(header, message.payload);
         throw new PsiProtocolError('PSI_UNEXPECTED_STEP', 'a responder does not receive this PSI step', { step: header.step, bucket: header.bucket, reason: 'not-for-role' });
@@ -131,9 +129,6 @@ export function createResponder(options: PsiResolvedOptions): PsiParty {
         throw latch.record(error);
       }
     },
-    result() {
-      if (result === null) throw new GatewayError('CONFLICT', 'PSI session has not finished');
-      return result;
-    },
+    result: () => finishedResult(result),
   };
 }

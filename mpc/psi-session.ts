@@ -73,6 +73,8 @@ export function checkIncoming(options: PsiResolvedOptions, message: PsiMessage):
   return header;
 }
 
+export type FailureLatch = ReturnType<typeof createFailureLatch>;
+
 /** Wraps a session so that its first protocol failure is final: fail closed, never half-continue. */
 export function createFailureLatch() {
   let failedWith: string | null = null;
@@ -86,6 +88,23 @@ export function createFailureLatch() {
       return error;
     },
   };
+}
+
+/**
+ * What `receive` checks in both roles before it looks at the step: the session has not failed, the message passes
+ * checkIncoming, and the session has not finished. Returns the parsed header.
+ */
+export function checkReceivable(options: PsiResolvedOptions, latch: FailureLatch, message: PsiMessage, isFinished: boolean): PsiHeader {
+  latch.check();
+  const header = checkIncoming(options, message);
+  if (isFinished) throw new PsiProtocolError('PSI_UNEXPECTED_STEP', 'PSI session is already finished', { step: header.step, bucket: header.bucket, reason: 'session-finished' });
+  return header;
+}
+
+/** The output of a finished session; CONFLICT before. */
+export function finishedResult(result: PsiResult | null): PsiResult {
+  if (result === null) throw new GatewayError('CONFLICT', 'PSI session has not finished');
+  return result;
 }
 
 /** Adds the step and bucket to a pool's small-order error, whose index is relative to the bucket. */

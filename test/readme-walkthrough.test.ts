@@ -3,26 +3,18 @@
 // running. The README section shows only routes the script really calls.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { freePort } from './fixtures/free-port.ts';
 
 const REPO = fileURLToPath(new URL('..', import.meta.url));
 const SCRIPT = 'examples/two-gateway-psi.sh';
 const SECTION = '## Joint jobs between partners (two gateways, one PSI job)';
 /** The script's own deadlines (60 s start, 120 s watch) end it first; this only catches a script that hangs. */
 const KILL_AFTER_MS = 200_000;
-
-/** A port nobody listens on now (the OS picks it; closed again before the script binds it). */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve, reject) => server.once('error', reject).listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 async function isPortFree(port: number): Promise<boolean> {
   const server = createServer();

@@ -27,10 +27,11 @@ export function createCoordinator(core: JobCore) {
       .catch((error: unknown) => core.deps.log.warn({ job: record.spec.id, peer: p, err: error }, `could not tell a party: ${step}`))));
   };
 
-  const failEverywhere = async (id: string, error: unknown, except: string | null = null) => {
+  /** `epoch`: the run a party's failure notice belongs to; one from before the last resume is dropped. */
+  const failEverywhere = async (id: string, error: unknown, except: string | null = null, epoch?: number) => {
     const record = await core.load(id);
     const failure = toFailure(error, self, core.currentStep(record), core.live.get(id)?.run?.blame ?? null);
-    if (!await core.failLocal(id, failure)) return;
+    if (!await core.failLocal(id, failure, epoch)) return;
     // Not awaited: a silent party would hold the job's drive for the notice's whole deadline.
     void notify(record, hostsOf(record).filter((h) => h !== except), 'fail', { failure, epoch: record.state.epoch }, 'fail');
   };

@@ -189,8 +189,12 @@ export function createJobCore(deps: JobRunnerDeps, store: JobStore, peer: JobPee
     };
   };
 
-  /** Fails the job here (if it has not ended): stops the running attempt and records why. Returns false if it had ended. */
-  const failLocal = async (id: string, failure: JobFailure): Promise<boolean> => {
+  /**
+   * Fails the job here (if it has not ended): stops the running attempt and records why. Returns false if it had
+   * ended, or if the failure belongs to an `epoch` before the job's current one (a notice of a run that a resume has
+   * since replaced). The check and the transition share one lock: a resume cannot slip in between them.
+   */
+  const failLocal = async (id: string, failure: JobFailure, epoch?: number): Promise<boolean> => {
     if (isClosing) return false;
     const job = liveOf(id);
     const running = job.run;
@@ -198,11 +202,10 @@ export function createJobCore(deps: JobRunnerDeps, store: JobStore, peer: JobPee
     try {
       record = await locked(id, async () => {
         const current = await load(id);
-        if (isTerminal(current.state.status)) throw abortReason('failed');
-        return current;
+        if (isTerminal(current.state.status) || (epoch !== undefined && epoch < current.state.epoch)) throw abortReason('failed');
+        abortRun(id, 'failed');
+        return apply(id, { type: 'fail', failure });
       });
-      abortRun(id, 'failed');
-      await transition(id, { type: 'fail', failure });
     } catch (error) {
       if (isGatewayError(error) && error.code === 'CONFLICT') return false;
       throw error;

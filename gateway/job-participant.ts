@@ -133,11 +133,9 @@ export function createParticipant(core: JobCore) {
     },
 
     async onFail(from: string, id: string, failure: Parameters<JobCore['failLocal']>[1], epoch: number): Promise<void> {
-      const record = await core.load(id);
-      coordinatorOnly(record, from);
-      // A notice from before the last resume belongs to the run that failed, not to this one.
-      if (epoch < record.state.epoch) return;
-      await core.failLocal(id, failure);
+      coordinatorOnly(await core.load(id), from);
+      // A notice from before the last resume belongs to the run that failed, not to this one: failLocal drops it.
+      await core.failLocal(id, failure, epoch);
     },
 
     async onCancel(from: string, id: string): Promise<void> {

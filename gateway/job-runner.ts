@@ -152,7 +152,7 @@ export async function openJobRunner(db: Database, deps: JobRunnerDeps): Promise<
       async fail(from, id, failure, epoch) {
         const record = await core.load(id);
         partyCheck(record, from);
-        if (isCoordinator(record)) await coordinator.failEverywhere(id, failureError(failure), from);
+        if (isCoordinator(record)) await coordinator.failEverywhere(id, failureError(failure), from, epoch);
         else await participant.onFail(from, id, failure, epoch);
       },
       async cancel(from, id) {

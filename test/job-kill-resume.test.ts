@@ -7,6 +7,7 @@ import {
 } from './job-fixture.ts';
 import { dropRows, FATE_HOST_CSV, intersect, readIds } from './psi-fixture.ts';
 import { bearer } from './gateway-fixture.ts';
+import type { JobFailure } from '../mpc/job.ts';
 
 const PARTIES = ['dealer-4s', 'insurer-a', 'charging-net'];
 const STEP_MS = 30_000;
@@ -65,6 +66,11 @@ describe('a party killed mid-job', () => {
 
     const resumed = await dealer.app.inject({ method: 'POST', url: `/v1/jobs/${id}/resume`, headers: bearer(dealer.stewardToken) });
     expect(resumed.statusCode, resumed.body).toBe(200);
+    // Failure notices of the run before the resume may still arrive late (the coordinator repeats them to a silent
+    // party for a while). They belong to epoch 0 and must not fail the resumed run, at a participant or the coordinator.
+    const stale = atDealer.failure as JobFailure;
+    await restarted.ctx.jobs.peer.fail('dealer-4s', id, stale, 0);
+    await dealer.ctx.jobs.peer.fail('insurer-a', id, stale, 0);
     const views = await Promise.all([dealer, insurer, restarted].map((gw) => settled(gw, id, 60_000)));
     expect(views.map((v) => [v.self, v.status, v.failure?.code ?? null])).toEqual(PARTIES.map((p) => [p, 'completed', null]));
     // Only the exchange ran again: one completed filter attempt per party.

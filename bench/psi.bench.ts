@@ -3,7 +3,7 @@
 // connectors and consented, one consent-filtered PSI job over signed HTTP. Printed beside the floor measured in the
 // same run (4N X25519 multiplies over the cores × one multiply). Figures, not a test: only the intersection size is
 // checked. Set-up (CSV, import, N consents per party) runs once per --dir and is reused by later runs. --heap-mb
-// raises the gateways' V8 heap: the consent projection keeps about 1 KB per record in memory (about 1 GB at 1M).
+// sets the gateways' V8 heap limit, to see how much head room a run needs (the consent projection is off the heap).
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { once } from 'node:events';
@@ -161,7 +161,6 @@ try {
       dataDir: join(root, PARTIES[i] as string),
       env: {
         PORT: String(ports[i]), SEALGATE_PARTY_ID: PARTIES[i] as string, SEALGATE_RATE_LIMIT_MAX: '1000000',
-        // The consent log keeps every record in memory: a million of them need more than V8's default heap.
         ...(values['heap-mb'] === undefined ? {} : { NODE_OPTIONS: `--max-old-space-size=${Number(values['heap-mb'])}` }),
       },
       timeoutMs: 900_000,

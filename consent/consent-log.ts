@@ -12,7 +12,7 @@ import type { AuditQuery, ChainVerification, ConsentStore } from './consent-stor
 import { Delegation, DelegationInput, isDelegationActiveAt, type DelegationState } from './delegation.ts';
 import { Actor, type HashedEvent, type LogEvent, type UnsealedEvent } from './event.ts';
 import { createGroupCommitter } from './group-commit.ts';
-import { checkSupersede, isActiveAt, isExpiryDue, planRenewal, statusAt, type ConsentState, type TerminalReason } from './lifecycle.ts';
+import { checkSupersede, foldConsentEvents, isActiveAt, isExpiryDue, planRenewal, statusAt, type ConsentState, type TerminalReason } from './lifecycle.ts';
 import { createProjection } from './projection.ts';
 import { pseudonymize } from './pseudonym.ts';
 import {
@@ -109,25 +109,7 @@ export async function openConsentLog(options: ConsentLogOptions): Promise<Consen
   const projection = createProjection();
   for await (const event of store.streamEvents()) projection.apply(event);
   if (projection.lastSeq !== store.heads.events.seq) throw new GatewayError('INTERNAL', 'event log replay stopped short of its head');
-  const states = [...projection.allRecords()].map((h) => h.state);
-  await store.syncCurrent(states, states.length);
-
-  const committer = createGroupCommitter<WriteIntent, Outcome>({
-    flush: createSequencer({ store, projection, signer, clock }),
-    maxBatch: options.maxBatch ?? 2048,
-    ...(options.maxDelayMs === undefined ? {} : { maxDelayMs: options.maxDelayMs }),
-  });
-
-  const submit = async <T>(ctx: CommandContext, request: unknown, plan: WriteIntent['plan']): Promise<T> => {
-    const idempotency = ctx.idempotencyKey === undefined ? null : {
-      // Scoped per actor so two clients cannot collide on (or probe) each other's keys.
-      key: sha256Hex(canonicalize(['sealgate/idempotency/v1', ctx.actor, ctx.idempotencyKey])),
-      requestHash: canonicalHash(request),
-    };
-    const outcome = await committer.submit({ idempotency, plan });
-    if (!outcome.ok) throw outcome.error;
-    return outcome.value as T;
-  };
+  await store.syncCurrent(projection.currentRows(), projection.recordCount);
 
   const eventsAt = async (seqs: readonly number[]): Promise<LogEvent[]> => {
     const recent = seqs.map((seq) => projection.recentEvent(seq));
@@ -139,6 +121,43 @@ export async function openConsentLog(options: ConsentLogOptions): Promise<Consen
     if (lost !== undefined) throw new GatewayError('INTERNAL', 'an event of the projection is missing from the store', { seq: lost });
     return events as LogEvent[];
   };
+
+  /** Records with their events and folded states, read in one go; unknown ids are left out. */
+  const readRecords = async (recordIds: readonly string[]): Promise<{ recordId: string; state: ConsentState; events: LogEvent[] }[]> => {
+    const known = recordIds.flatMap((recordId) => {
+      const seqs = projection.recordSeqs(recordId);
+      return seqs === undefined ? [] : [{ recordId, seqs }];
+    });
+    const events = await eventsAt(known.flatMap((r) => r.seqs));
+    let from = 0;
+    return known.map(({ recordId, seqs }) => {
+      const own = events.slice(from, from += seqs.length);
+      const state = foldConsentEvents(own);
+      if (state === undefined) throw new GatewayError('INTERNAL', 'a consent record has no events', { recordId });
+      return { recordId, state, events: own };
+    });
+  };
+
+  const committer = createGroupCommitter<WriteIntent, Outcome>({
+    flush: createSequencer({
+      store, projection, signer, clock,
+      loadStates: async (ids) => new Map((await readRecords(ids)).map((r) => [r.recordId, r.state])),
+    }),
+    maxBatch: options.maxBatch ?? 2048,
+    ...(options.maxDelayMs === undefined ? {} : { maxDelayMs: options.maxDelayMs }),
+  });
+
+  const submit = async <T>(ctx: CommandContext, request: unknown, touches: readonly string[], plan: WriteIntent['plan']): Promise<T> => {
+    const idempotency = ctx.idempotencyKey === undefined ? null : {
+      // Scoped per actor so two clients cannot collide on (or probe) each other's keys.
+      key: sha256Hex(canonicalize(['sealgate/idempotency/v1', ctx.actor, ctx.idempotencyKey])),
+      requestHash: canonicalHash(request),
+    };
+    const outcome = await committer.submit({ idempotency, touches, plan });
+    if (!outcome.ok) throw outcome.error;
+    return outcome.value as T;
+  };
+
 
   const existing = (view: StagedView, recordId: string): ConsentState => {
     const state = view.consent(recordId);
@@ -167,7 +186,7 @@ export async function openConsentLog(options: ConsentLogOptions): Promise<Consen
     const ctx = CommandContext.parse(rawCtx);
     const id = RecordId.parse(recordId);
     const payload = reason === undefined ? {} : { reason };
-    return submit<RecordResult>(ctx, { op: type, recordId: id, payload }, (view, at) =>
+    return submit<RecordResult>(ctx, { op: type, recordId: id, payload }, [id], (view, at) =>
       recordPlan(view, id, ctx.actor, at, [consentEvent(existing(view, id), type, ctx.actor, at, payload)], type));
   };
 
@@ -190,7 +209,7 @@ export async function openConsentLog(options: ConsentLogOptions): Promise<Consen
     const subject = record.subject;
     // The raw subject id never reaches storage, not even inside the idempotency request hash.
     const request = { op: 'grant', subject, ...terms };
-    return submit<RecordResult>(ctx, request, (view, at) => {
+    return submit<RecordResult>(ctx, request, record.supersedes === null ? [] : [record.supersedes], (view, at) => {
       const events: UnsealedEvent[] = [{
         eventId: randomUUID(), kind: 'consent', type: 'grant', subjectOrPartner: subject, recordId: record.recordId, at, actor: ctx.actor, payload: record,
       }];
@@ -216,7 +235,7 @@ export async function openConsentLog(options: ConsentLogOptions): Promise<Consen
 
   const audit = async (input: AuditInput): Promise<AuditRef> => {
     const parsed = AuditInput.parse(input);
-    return submit<AuditRef>({ actor: parsed.actor }, null, () => ({
+    return submit<AuditRef>({ actor: parsed.actor }, null, [], () => ({
       events: [], audit: () => [parsed], respond: (_sealed, entries) => ({ seq: entries[0]?.seq, entryId: entries[0]?.entryId, hash: entries[0]?.hash }),
     }));
   };
@@ -230,7 +249,7 @@ export async function openConsentLog(options: ConsentLogOptions): Promise<Consen
       const ctx = CommandContext.parse(rawCtx);
       const id = RecordId.parse(recordId);
       const input = RenewInput.parse(renewal);
-      return submit<RecordResult>(ctx, { op: 'renew', recordId: id, input }, (view, at) => {
+      return submit<RecordResult>(ctx, { op: 'renew', recordId: id, input }, [id], (view, at) => {
         const state = existing(view, id);
         return recordPlan(view, id, ctx.actor, at, [consentEvent(state, 'renew', ctx.actor, at, planRenewal(state, input))], 'renew');
       });
@@ -238,8 +257,8 @@ export async function openConsentLog(options: ConsentLogOptions): Promise<Consen
     async expireDue(rawCtx = { actor: 'system:expiry' }) {
       const ctx = CommandContext.parse(rawCtx);
       const now = clock.now();
-      const due = [...projection.allRecords()].filter((h) => isExpiryDue(h.state, now)).map((h) => h.state.record.recordId);
-      const results = await Promise.allSettled(due.map((id) => submit<RecordResult>({ actor: ctx.actor }, null, (view, at) => {
+      const due = projection.expiryDue(now);
+      const results = await Promise.allSettled(due.map((id) => submit<RecordResult>({ actor: ctx.actor }, null, [id], (view, at) => {
         const state = existing(view, id);
         // A renewal may have landed since the sweep looked: re-check at write time.
         if (!isExpiryDue(state, new Date(at))) throw new GatewayError('CONFLICT', 'record is no longer due to expire', { recordId: id });
@@ -257,7 +276,7 @@ export async function openConsentLog(options: ConsentLogOptions): Promise<Consen
         delegationId: randomUUID(), controller: controllerId, ...parsed,
         notBefore: toIso(parsed.notBefore ?? clock.now().toISOString()), expiresAt: toIso(parsed.expiresAt),
       });
-      return submit<DelegationResult>(ctx, { op: 'delegate', input: parsed }, (view, at) => delegationPlan(view, {
+      return submit<DelegationResult>(ctx, { op: 'delegate', input: parsed }, [], (view, at) => delegationPlan(view, {
         eventId: randomUUID(), kind: 'delegation', type: 'delegate', subjectOrPartner: delegation.partner,
         recordId: delegation.delegationId, at, actor: ctx.actor, payload: delegation,
       }, ctx.actor));
@@ -266,7 +285,7 @@ export async function openConsentLog(options: ConsentLogOptions): Promise<Consen
       const ctx = CommandContext.parse(rawCtx);
       const id = RecordId.parse(delegationId);
       const payload = reason === undefined ? {} : { reason };
-      return submit<DelegationResult>(ctx, { op: 'revoke-delegation', delegationId: id, payload }, (view, at) => {
+      return submit<DelegationResult>(ctx, { op: 'revoke-delegation', delegationId: id, payload }, [], (view, at) => {
         const state = view.delegation(id);
         if (state === undefined) throw new GatewayError('NOT_FOUND', 'no such delegation', { delegationId: id });
         return delegationPlan(view, {
@@ -284,9 +303,9 @@ export async function openConsentLog(options: ConsentLogOptions): Promise<Consen
     },
     appendAudit: audit,
     async getRecord(recordId) {
-      const history = projection.getRecord(RecordId.parse(recordId));
-      if (history === undefined) throw new GatewayError('NOT_FOUND', 'no such consent record', { recordId });
-      return { record: history.state.record, current: describeState(history.state, clock.now()), events: await eventsAt(history.seqs) };
+      const [found] = await readRecords([RecordId.parse(recordId)]);
+      if (found === undefined) throw new GatewayError('NOT_FOUND', 'no such consent record', { recordId });
+      return { record: found.state.record, current: describeState(found.state, clock.now()), events: found.events };
     },
     async getDelegation(delegationId) {
       const history = projection.getDelegation(RecordId.parse(delegationId));
@@ -297,14 +316,9 @@ export async function openConsentLog(options: ConsentLogOptions): Promise<Consen
     },
     async subjectHistory(subject) {
       const now = clock.now();
-      const histories = projection.recordsOfSubject(Pseudonym.parse(subject)).sort((a, b) => (a.seqs[0] ?? 0) - (b.seqs[0] ?? 0));
-      // One read for all records; eventsAt answers in the order asked, so each record's events are its slice.
-      const events = await eventsAt(histories.flatMap((h) => h.seqs));
-      let from = 0;
-      return histories.map((h) => {
-        from += h.seqs.length;
-        return { record: h.state.record, current: describeState(h.state, now), events: events.slice(from - h.seqs.length, from) };
-      });
+      // Grant order is seq order; one read for all the subject's records.
+      const found = await readRecords(projection.recordsOfSubject(Pseudonym.parse(subject)).map((r) => r.recordId));
+      return found.map((r) => ({ record: r.state.record, current: describeState(r.state, now), events: r.events }));
     },
     eventsAt,
     filterSubjects: (subjects, purpose, recipient, at) => store.filterSubjects(subjects, purpose, recipient, at ?? clock.now()),

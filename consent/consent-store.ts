@@ -8,6 +8,7 @@ import { GENESIS_HASH } from './canonical.ts';
 import { AuditKind, verifyAuditChain, type AuditEntry } from './audit.ts';
 import { Actor, verifyEventChain, type ChainPoint, type LogEvent } from './event.ts';
 import type { ConsentState } from './lifecycle.ts';
+import type { ConsentStatus } from './record.ts';
 import { isPseudonym } from './pseudonym.ts';
 import { Instant } from './record.ts';
 
@@ -31,9 +32,22 @@ CREATE TABLE consent_current (record_id VARCHAR NOT NULL, subject VARCHAR NOT NU
 
 export type ChainHead = { seq: number; hash: string; id: string | null };
 export type IdempotencyRow = { key: string; requestHash: string; response: string; createdAt: string };
+/** A record's row of consent_current: what the bulk filter reads of its folded state. */
+export type CurrentRow = {
+  recordId: string; subject: string; controller: string; status: ConsentStatus;
+  purposes: readonly string[]; recipients: readonly string[]; notBeforeMs: number; expiresAtMs: number | null;
+};
 /** A record whose folded state changed in the batch; `isNew` when its grant is in the batch (nothing to replace). */
-export type CurrentRow = { state: ConsentState; isNew: boolean };
-export type CommitBatch = { events: LogEvent[]; audit: AuditEntry[]; idempotency: IdempotencyRow[]; current: CurrentRow[] };
+export type CurrentChange = { row: CurrentRow; isNew: boolean };
+export type CommitBatch = { events: LogEvent[]; audit: AuditEntry[]; idempotency: IdempotencyRow[]; current: CurrentChange[] };
+
+export function currentRowOf(state: ConsentState): CurrentRow {
+  const r = state.record;
+  return {
+    recordId: r.recordId, subject: r.subject, controller: r.controller, status: state.status,
+    purposes: r.purposes.map((p) => p.purpose), recipients: r.recipients.map((x) => x.id), notBeforeMs: state.notBeforeMs, expiresAtMs: state.expiresAtMs,
+  };
+}
 
 /** Audit listing filters: `from` inclusive, `to` exclusive, `afterSeq` as a cursor; results in seq order. */
 export const AuditQuery = z.object({
@@ -62,7 +76,7 @@ export type ConsentStore = {
   /** Events, their audit entries, idempotency rows and consent_current changes in ONE transaction. */
   commit(batch: CommitBatch): Promise<void>;
   /** Rebuilds consent_current from folded states when its row count disagrees with the log's. */
-  syncCurrent(states: Iterable<ConsentState>, recordCount: number): Promise<boolean>;
+  syncCurrent(rows: Iterable<CurrentRow>, recordCount: number): Promise<boolean>;
   filterSubjects(subjects: readonly string[], purpose: string, recipient: string, at: Date): Promise<string[]>;
   listAudit(query: AuditQuery): Promise<AuditEntry[]>;
   verifyChains(publicKey: Uint8Array): Promise<ChainVerification>;
@@ -97,15 +111,14 @@ function rowToAudit(r: Record<string, unknown>): AuditEntry {
   };
 }
 
-async function appendCurrent(tx: Transaction, states: Iterable<ConsentState>): Promise<void> {
+async function appendCurrent(tx: Transaction, rows: Iterable<CurrentRow>): Promise<void> {
   const a = await tx.appender('consent_current');
-  for (const s of states) {
-    const r = s.record;
-    a.appendVarchar(r.recordId); a.appendVarchar(r.subject); a.appendVarchar(r.controller); a.appendVarchar(s.status);
-    a.appendList(listValue(r.purposes.map((p) => p.purpose)), VARCHAR_LIST);
-    a.appendList(listValue(r.recipients.map((x) => x.id)), VARCHAR_LIST);
-    a.appendTimestampTZ(micros(r.notBefore));
-    if (s.expiresAt === null) a.appendNull(); else a.appendTimestampTZ(micros(s.expiresAt));
+  for (const r of rows) {
+    a.appendVarchar(r.recordId); a.appendVarchar(r.subject); a.appendVarchar(r.controller); a.appendVarchar(r.status);
+    a.appendList(listValue([...r.purposes]), VARCHAR_LIST);
+    a.appendList(listValue([...r.recipients]), VARCHAR_LIST);
+    a.appendTimestampTZ(timestampTZValue(BigInt(r.notBeforeMs) * 1000n));
+    if (r.expiresAtMs === null) a.appendNull(); else a.appendTimestampTZ(timestampTZValue(BigInt(r.expiresAtMs) * 1000n));
     a.endRow();
   }
   a.closeSync();
@@ -142,11 +155,11 @@ async function appendBatch(tx: Transaction, batch: CommitBatch): Promise<void> {
     a.closeSync();
   }
   // Ids are UUIDs, so a comma-joined string is an unambiguous list parameter.
-  const replaced = batch.current.filter((c) => !c.isNew).map((c) => c.state.record.recordId);
+  const replaced = batch.current.filter((c) => !c.isNew).map((c) => c.row.recordId);
   if (replaced.length > 0) {
     await tx.run('DELETE FROM consent_current WHERE record_id IN (SELECT unnest(string_split($1, \',\')))', [replaced.join(',')]);
   }
-  if (batch.current.length > 0) await appendCurrent(tx, batch.current.map((c) => c.state));
+  if (batch.current.length > 0) await appendCurrent(tx, batch.current.map((c) => c.row));
 }
 
 async function readHead(db: Database, table: 'events' | 'audit', idColumn: string): Promise<ChainHead> {
@@ -198,12 +211,12 @@ export async function openConsentStore(db: Database): Promise<ConsentStore> {
       const lastAudit = batch.audit.at(-1);
       if (lastAudit !== undefined) heads.audit = { seq: lastAudit.seq, hash: lastAudit.hash, id: lastAudit.entryId };
     },
-    async syncCurrent(states, recordCount) {
+    async syncCurrent(rows, recordCount) {
       const [row] = await db.all('SELECT count(*) AS n FROM consent_current');
       if (Number(row?.n ?? -1) === recordCount) return false;
       await db.transaction(async (tx) => {
         await tx.run('DELETE FROM consent_current');
-        await appendCurrent(tx, states);
+        await appendCurrent(tx, rows);
       });
       return true;
     },

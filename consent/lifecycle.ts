@@ -21,9 +21,8 @@ export const SupersedePayload = z.object({ supersededBy: RecordId }).strict();
  */
 export type TerminalReason = 'withdrawn' | 'revoked' | 'superseded';
 
-export type ConsentState = {
-  /** The record as granted and signed; never mutated, so its signature keeps verifying. */
-  record: ConsentRecord;
+/** What events change about a record after its grant: everything the lifecycle reads, the record itself aside. */
+export type ConsentCore = {
   /** Status after the last event. Implicit expiry by time is applied by `statusAt`, not stored. */
   status: ConsentStatus;
   /** Current expiry after renewals (the record keeps the original). */
@@ -36,32 +35,39 @@ export type ConsentState = {
   expiresAtMs: number | null;
 };
 
+export type ConsentState = ConsentCore & {
+  /** The record as granted and signed; never mutated, so its signature keeps verifying. */
+  record: ConsentRecord;
+};
+
 type EventBody = Pick<UnsealedEvent, 'type' | 'recordId' | 'subjectOrPartner' | 'at' | 'payload'>;
 
-const conflict = (message: string, state: ConsentState) =>
-  new GatewayError('CONFLICT', message, { recordId: state.record.recordId, status: state.status });
+const conflict = (message: string, recordId: string, core: ConsentCore) =>
+  new GatewayError('CONFLICT', message, { recordId, status: core.status });
+
+/** The state a grant event starts: its record, validated against the event. */
+export function grantedState(event: EventBody): ConsentState {
+  const record = parseConsentRecord(event.payload);
+  if (record.recordId !== event.recordId || record.subject !== event.subjectOrPartner || record.status !== 'Given') {
+    throw new GatewayError('BAD_INPUT', 'grant event does not match its record', { recordId: event.recordId });
+  }
+  return {
+    record, status: 'Given', expiresAt: record.expiresAt, terminalReason: null, supersededBy: null, updatedAt: event.at,
+    notBeforeMs: Date.parse(record.notBefore), expiresAtMs: record.expiresAt === null ? null : Date.parse(record.expiresAt),
+  };
+}
 
 /**
- * Applies one consent event. Throws CONFLICT for a transition the lifecycle forbids (withdraw twice, renew a
- * withdrawn record, expire before expiresAt), NOT_FOUND for an event on an unknown record, BAD_INPUT for a
- * payload that does not fit its type. The same function validates new writes and replays the log.
+ * Applies one event after the grant to the core of record `event.recordId`. Throws CONFLICT for a transition the
+ * lifecycle forbids (withdraw twice, renew a withdrawn record, expire before expiresAt), BAD_INPUT for a payload
+ * that does not fit its type. The compact projection replays the log through this same function.
  */
-export function applyConsentEvent(state: ConsentState | undefined, event: EventBody): ConsentState {
-  if (event.type === 'grant') {
-    if (state !== undefined) throw conflict('record already exists', state);
-    const record = parseConsentRecord(event.payload);
-    if (record.recordId !== event.recordId || record.subject !== event.subjectOrPartner || record.status !== 'Given') {
-      throw new GatewayError('BAD_INPUT', 'grant event does not match its record', { recordId: event.recordId });
-    }
-    return {
-      record, status: 'Given', expiresAt: record.expiresAt, terminalReason: null, supersededBy: null, updatedAt: event.at,
-      notBeforeMs: Date.parse(record.notBefore), expiresAtMs: record.expiresAt === null ? null : Date.parse(record.expiresAt),
-    };
-  }
-  if (state === undefined) throw new GatewayError('NOT_FOUND', 'no such consent record', { recordId: event.recordId });
-  if (state.terminalReason !== null) throw conflict(`record is already ${state.terminalReason}`, state);
+export function advanceConsent<T extends ConsentCore>(core: T, event: EventBody): T {
+  const id = event.recordId;
+  if (event.type === 'grant') throw conflict('record already exists', id, core);
+  if (core.terminalReason !== null) throw conflict(`record is already ${core.terminalReason}`, id, core);
   const at = Date.parse(event.at);
-  const next = (change: Partial<ConsentState>): ConsentState => ({ ...state, ...change, updatedAt: event.at });
+  const next = (change: Partial<ConsentCore>): T => ({ ...core, ...change, updatedAt: event.at });
   switch (event.type) {
     case 'withdraw':
       WithdrawPayload.parse(event.payload);
@@ -71,27 +77,41 @@ export function applyConsentEvent(state: ConsentState | undefined, event: EventB
       return next({ status: 'Revoked', terminalReason: 'revoked' });
     case 'supersede': {
       const { supersededBy } = SupersedePayload.parse(event.payload);
-      if (supersededBy === state.record.recordId) throw conflict('a record cannot supersede itself', state);
+      if (supersededBy === id) throw conflict('a record cannot supersede itself', id, core);
       return next({ status: 'Revoked', terminalReason: 'superseded', supersededBy });
     }
     case 'expire': {
       const { expiresAt } = ExpirePayload.parse(event.payload);
-      if (state.status === 'Expired') throw conflict('record is already expired', state);
-      if (state.expiresAtMs === null || expiresAt !== state.expiresAt) throw conflict('expire names a different expiresAt', state);
-      if (at < state.expiresAtMs) throw conflict('record has not reached expiresAt', state);
+      if (core.status === 'Expired') throw conflict('record is already expired', id, core);
+      if (core.expiresAtMs === null || expiresAt !== core.expiresAt) throw conflict('expire names a different expiresAt', id, core);
+      if (at < core.expiresAtMs) throw conflict('record has not reached expiresAt', id, core);
       return next({ status: 'Expired' });
     }
     case 'renew': {
       const payload = RenewPayload.parse(event.payload);
-      if (state.expiresAt === null) throw conflict('record has no expiry to renew', state);
-      if (payload.previousExpiresAt !== state.expiresAt) throw conflict('renewal is based on a stale expiresAt', state);
+      if (core.expiresAt === null) throw conflict('record has no expiry to renew', id, core);
+      if (payload.previousExpiresAt !== core.expiresAt) throw conflict('renewal is based on a stale expiresAt', id, core);
       const until = Date.parse(payload.expiresAt);
-      if (until <= (state.expiresAtMs ?? 0) || until <= at) throw conflict('renewal must move expiresAt later, into the future', state);
+      if (until <= (core.expiresAtMs ?? 0) || until <= at) throw conflict('renewal must move expiresAt later, into the future', id, core);
       return next({ status: 'Renewed', expiresAt: payload.expiresAt, expiresAtMs: until });
     }
     default:
       throw new GatewayError('BAD_INPUT', `event type ${event.type} is not a consent event`);
   }
+}
+
+/**
+ * Applies one consent event. Throws CONFLICT for a transition the lifecycle forbids, NOT_FOUND for an event on an
+ * unknown record, BAD_INPUT for a payload that does not fit its type. The same function validates new writes and
+ * folds histories read back from the log.
+ */
+export function applyConsentEvent(state: ConsentState | undefined, event: EventBody): ConsentState {
+  if (event.type === 'grant') {
+    if (state !== undefined) throw conflict('record already exists', state.record.recordId, state);
+    return grantedState(event);
+  }
+  if (state === undefined) throw new GatewayError('NOT_FOUND', 'no such consent record', { recordId: event.recordId });
+  return advanceConsent(state, event);
 }
 
 /** Folds a record's events in order. */
@@ -132,7 +152,7 @@ export function planRenewal(state: ConsentState, input: RenewInput): z.infer<typ
     throw new GatewayError('CONFLICT', 'changing these terms needs a new grant that supersedes this record',
       { recordId: state.record.recordId, changed });
   }
-  if (state.expiresAt === null) throw conflict('record has no expiry to renew', state);
+  if (state.expiresAt === null) throw conflict('record has no expiry to renew', state.record.recordId, state);
   return { expiresAt: new Date(input.expiresAt).toISOString(), previousExpiresAt: state.expiresAt };
 }
 
@@ -142,5 +162,5 @@ export function checkSupersede(old: ConsentState, replacement: ConsentRecord): v
     throw new GatewayError('CONFLICT', 'a record can only be superseded by one for the same subject and controller',
       { recordId: old.record.recordId });
   }
-  if (old.terminalReason !== null) throw conflict(`record is already ${old.terminalReason}`, old);
+  if (old.terminalReason !== null) throw conflict(`record is already ${old.terminalReason}`, old.record.recordId, old);
 }

@@ -1,21 +1,21 @@
 // The in-memory read model of the consent log (CQRS projection): events applied one by one, at write time and on
-// replay at start, into per-subject and per-partner indexes so each authorization lookup is a few map reads.
-// It holds each record's folded state and the seqs of its events, not the events: histories are read from the
-// store by seq (a primary-key lookup), so memory grows by a few hundred bytes per record, not by its signed log.
+// replay at start, into indexes so each authorization lookup is a few reads. Consent records live in typed-array
+// columns outside the JS heap (consent-columns.ts): per record what authorization and the expiry sweep read, plus
+// the seqs of its events. The record and its history are read back from the store by seq (a primary-key lookup)
+// and folded when asked for. Delegations are few and stay as objects.
 import { GatewayError } from '../gateway/errors.ts';
 import type { ActiveDelegation, ActiveGrant, AuthorizationView } from './authorization-view.ts';
+import { createConsentColumns, type GrantTerms } from './consent-columns.ts';
 import { applyDelegationEvent, isDelegationActiveAt, type DelegationState } from './delegation.ts';
 import type { LogEvent } from './event.ts';
-import { applyConsentEvent, isActiveAt, type ConsentState } from './lifecycle.ts';
+import { advanceConsent, grantedState, type ConsentState } from './lifecycle.ts';
+import type { CurrentRow } from './consent-store.ts';
 import { consentTerms } from './value-interner.ts';
 
-/** A record's folded state and the seqs of its events, oldest first. */
-export type RecordHistory = { state: ConsentState; seqs: readonly number[] };
 export type DelegationHistory = { state: DelegationState; seqs: readonly number[] };
 
-// One event (the common case: a grant never changed) is kept as a bare number.
+// One event (the common case: a delegation never changed) is kept as a bare number.
 type Seqs = number | number[];
-type RecordEntry = { state: ConsentState; seqs: Seqs; grant: ActiveGrant };
 type DelegationEntry = { state: DelegationState; seqs: Seqs; active: ActiveDelegation };
 
 /** How many of the newest events stay in memory, so a write's answer and its receipt need no read. */
@@ -26,30 +26,29 @@ export type ConsentProjection = AuthorizationView & {
   apply(event: LogEvent): void;
   /** The seq of the last applied event (0 before any). */
   readonly lastSeq: number;
-  consentState(recordId: string): ConsentState | undefined;
+  readonly recordCount: number;
+  /** The seqs of a consent record's events, oldest first; undefined for an unknown record. */
+  recordSeqs(recordId: string): readonly number[] | undefined;
+  /** The records of `subject` with their event seqs, in grant order. */
+  recordsOfSubject(subject: string): { recordId: string; seqs: readonly number[] }[];
+  /** Ids of the records an expire event may be written for at `at`. */
+  expiryDue(at: Date): string[];
+  /** Every record's consent_current row, for rebuilding that table. */
+  currentRows(): IterableIterator<CurrentRow>;
   delegationState(delegationId: string): DelegationState | undefined;
-  getRecord(recordId: string): RecordHistory | undefined;
   getDelegation(delegationId: string): DelegationHistory | undefined;
-  recordsOfSubject(subject: string): RecordHistory[];
-  /** Every record, for sweeps such as the expiry job and rebuilding the SQL projection. */
-  allRecords(): IterableIterator<RecordHistory>;
   /** One of the newest RECENT_EVENTS events, or undefined (then read it from the store). */
   recentEvent(seq: number): LogEvent | undefined;
 };
 
-/** The view the decision point reads: shared, frozen objects so callers cannot alter the projection. */
-export function toActiveGrant(state: ConsentState): ActiveGrant {
-  const r = state.record;
-  return Object.freeze({
-    recordId: r.recordId,
-    subject: r.subject,
-    controller: r.controller,
-    purposes: consentTerms.intern(r.purposes.map((p) => p.purpose)),
-    recipients: consentTerms.intern(r.recipients.map((x) => x.id)),
-    // Already shared and frozen: the record's minimization terms are interned (record.ts).
-    fieldAllowlist: r.minimization.fieldAllowlist,
-    precision: r.minimization.precision,
-    expiresAt: state.expiresAt,
+/** The terms of a grant the decision point reads, shared and frozen so callers cannot alter the projection. */
+function grantTermsOf(record: ConsentState['record']): GrantTerms {
+  return consentTerms.intern({
+    controller: record.controller,
+    purposes: record.purposes.map((p) => p.purpose),
+    recipients: record.recipients.map((x) => x.id),
+    fieldAllowlist: record.minimization.fieldAllowlist,
+    precision: record.minimization.precision,
   });
 }
 
@@ -65,42 +64,48 @@ const seqList = (seqs: Seqs): readonly number[] => (typeof seqs === 'number' ? [
 const addSeq = (seqs: Seqs | undefined, seq: number): Seqs => (seqs === undefined ? seq : [...seqList(seqs), seq]);
 
 export function createProjection(): ConsentProjection {
-  const records = new Map<string, RecordEntry>();
-  const bySubject = new Map<string, string | string[]>();
+  const records = createConsentColumns();
   const delegations = new Map<string, DelegationEntry>();
   const byPartner = new Map<string, string | string[]>();
   const recent = new Map<number, LogEvent>();
   let lastSeq = 0;
 
-  const index = (map: Map<string, string | string[]>, key: string, id: string) => {
-    const ids = map.get(key);
-    if (ids === undefined) map.set(key, id);
-    else if (typeof ids === 'string') map.set(key, [ids, id]);
-    else ids.push(id);
-  };
-  const idsOf = (map: Map<string, string | string[]>, key: string): readonly string[] => {
-    const ids = map.get(key);
-    return ids === undefined ? [] : typeof ids === 'string' ? [ids] : ids;
-  };
-
   const applyConsent = (event: LogEvent) => {
-    const entry = records.get(event.recordId);
-    const state = applyConsentEvent(entry?.state, event);
-    records.set(event.recordId, { state, seqs: addSeq(entry?.seqs, event.seq), grant: toActiveGrant(state) });
-    if (entry === undefined) index(bySubject, state.record.subject, event.recordId);
+    if (event.type === 'grant') {
+      const state = grantedState(event);
+      if (records.rowOf(event.recordId) >= 0) throw new GatewayError('INTERNAL', 'consent log grants a record twice', { recordId: event.recordId, seq: event.seq });
+      records.add(event.recordId, state.record.subject, grantTermsOf(state.record), state, event.seq);
+      return;
+    }
+    const row = records.rowOf(event.recordId);
+    if (row < 0) throw new GatewayError('INTERNAL', 'consent log changes a record it never granted', { recordId: event.recordId, seq: event.seq });
+    records.setCore(row, advanceConsent(records.core(row), event));
+    records.addSeq(row, event.seq);
   };
 
   const applyDelegation = (event: LogEvent) => {
     const entry = delegations.get(event.recordId);
     const state = applyDelegationEvent(entry?.state, event);
     delegations.set(event.recordId, { state, seqs: addSeq(entry?.seqs, event.seq), active: toActiveDelegation(state) });
-    if (entry === undefined) index(byPartner, state.delegation.partner, event.recordId);
+    if (entry === undefined) {
+      const ids = byPartner.get(state.delegation.partner);
+      if (ids === undefined) byPartner.set(state.delegation.partner, event.recordId);
+      else if (typeof ids === 'string') byPartner.set(state.delegation.partner, [ids, event.recordId]);
+      else ids.push(event.recordId);
+    }
   };
 
-  const history = (entry: RecordEntry): RecordHistory => ({ state: entry.state, seqs: seqList(entry.seqs) });
+  const currentRow = (row: number): CurrentRow => {
+    const terms = records.terms(row);
+    return {
+      recordId: records.recordId(row), subject: records.subject(row), controller: terms.controller, status: records.status(row),
+      purposes: terms.purposes, recipients: terms.recipients, notBeforeMs: records.notBeforeMs(row), expiresAtMs: records.expiresAtMs(row),
+    };
+  };
 
   return {
     get lastSeq() { return lastSeq; },
+    get recordCount() { return records.size; },
     apply(event) {
       if (event.seq !== lastSeq + 1) {
         // At start-up this is a hole (or a repeat) in the stored log: name the seq so an operator can find the row.
@@ -114,40 +119,45 @@ export function createProjection(): ConsentProjection {
     },
     grantsFor(subject, purpose, at) {
       const out: ActiveGrant[] = [];
-      for (const id of idsOf(bySubject, subject)) {
-        const entry = records.get(id);
-        if (entry !== undefined && entry.grant.purposes.includes(purpose) && isActiveAt(entry.state, at)) out.push(entry.grant);
+      const atMs = at.getTime();
+      for (let row = records.firstOfSubject(subject); row >= 0; row = records.nextOfSubject(row)) {
+        const terms = records.terms(row);
+        if (!terms.purposes.includes(purpose) || !records.isActiveAt(row, atMs)) continue;
+        out.push(Object.freeze({ recordId: records.recordId(row), subject, ...terms, expiresAt: records.expiresAt(row) }));
       }
       return out;
     },
     delegationsFor(partner, purpose, at) {
       const out: ActiveDelegation[] = [];
-      for (const id of idsOf(byPartner, partner)) {
+      const ids = byPartner.get(partner);
+      for (const id of ids === undefined ? [] : typeof ids === 'string' ? [ids] : ids) {
         const entry = delegations.get(id);
         if (entry !== undefined && entry.active.purposes.includes(purpose) && isDelegationActiveAt(entry.state, at)) out.push(entry.active);
       }
       return out;
     },
-    consentState: (recordId) => records.get(recordId)?.state,
-    delegationState: (delegationId) => delegations.get(delegationId)?.state,
-    getRecord(recordId) {
-      const entry = records.get(recordId);
-      return entry === undefined ? undefined : history(entry);
+    recordSeqs(recordId) {
+      const row = records.rowOf(recordId);
+      return row < 0 ? undefined : records.seqs(row);
     },
+    recordsOfSubject(subject) {
+      const out: { recordId: string; seqs: readonly number[] }[] = [];
+      for (let row = records.firstOfSubject(subject); row >= 0; row = records.nextOfSubject(row)) out.push({ recordId: records.recordId(row), seqs: records.seqs(row) });
+      return out;
+    },
+    expiryDue(at) {
+      const atMs = at.getTime();
+      const due: string[] = [];
+      for (let row = 0; row < records.size; row++) if (records.isExpiryDue(row, atMs)) due.push(records.recordId(row));
+      return due;
+    },
+    *currentRows() {
+      for (let row = 0; row < records.size; row++) yield currentRow(row);
+    },
+    delegationState: (delegationId) => delegations.get(delegationId)?.state,
     getDelegation(delegationId) {
       const entry = delegations.get(delegationId);
       return entry === undefined ? undefined : { state: entry.state, seqs: seqList(entry.seqs) };
-    },
-    recordsOfSubject(subject) {
-      const out: RecordHistory[] = [];
-      for (const id of idsOf(bySubject, subject)) {
-        const entry = records.get(id);
-        if (entry !== undefined) out.push(history(entry));
-      }
-      return out;
-    },
-    *allRecords() {
-      for (const entry of records.values()) yield history(entry);
     },
     recentEvent: (seq) => recent.get(seq),
   };

@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { GatewayError } from '../gateway/errors.ts';
 import { sealAuditEntry, type AuditEntry, type AuditInput } from './audit.ts';
 import type { Clock } from './clock.ts';
-import type { ChainHead, CommitBatch, ConsentStore } from './consent-store.ts';
+import { currentRowOf, type ChainHead, type CommitBatch, type ConsentStore } from './consent-store.ts';
 import { applyDelegationEvent, type DelegationState } from './delegation.ts';
 import { attachSignature, hashEvent, signingBytes, type HashedEvent, type UnsealedEvent } from './event.ts';
 import { applyConsentEvent, type ConsentState } from './lifecycle.ts';
@@ -29,23 +29,42 @@ export type Plan = {
 export type WriteIntent = {
   /** Scoped key and hash of the request; a repeat with the same hash replays the stored response. */
   idempotency: { key: string; requestHash: string } | null;
+  /**
+   * Ids of the existing consent records `plan` reads through the view. Their states are read from the log (one
+   * read per batch) before the batch is sequenced: the projection keeps no record objects.
+   */
+  touches: readonly string[];
   /** Builds the write from current state; throws (e.g. CONFLICT) to reject this write alone. `at` is the write time. */
   plan(view: StagedView, at: string): Plan;
 };
 
 export type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
 
-export type SequencerDeps = { store: ConsentStore; projection: ConsentProjection; signer: Signer; clock: Clock };
+export type SequencerDeps = {
+  store: ConsentStore;
+  projection: ConsentProjection;
+  signer: Signer;
+  clock: Clock;
+  /** The current states of these records, folded from the log; unknown ids are left out. */
+  loadStates(recordIds: readonly string[]): Promise<Map<string, ConsentState>>;
+};
 
 type StagedConsent = { state: ConsentState; isNew: boolean };
 
 const SIGN_CHUNK = 128;
 
 /** Returns the group committer's flush: one outcome per intent, in order; throws only if the COMMIT fails. */
-export function createSequencer({ store, projection, signer, clock }: SequencerDeps): (intents: WriteIntent[]) => Promise<Outcome[]> {
+export function createSequencer({ store, projection, signer, clock, loadStates }: SequencerDeps): (intents: WriteIntent[]) => Promise<Outcome[]> {
   return async (intents) => {
     const keys = [...new Set(intents.flatMap((i) => (i.idempotency === null ? [] : [i.idempotency.key])))];
     const known = await store.findIdempotency(keys);
+    const loaded = await loadStates([...new Set(intents.flatMap((i) => i.touches))]);
+    const stored = (id: string): ConsentState | undefined => {
+      const state = loaded.get(id);
+      // A plan that reads a record it did not declare would see "no such record": a bug, not the client's error.
+      if (state === undefined && projection.recordSeqs(id) !== undefined) throw new GatewayError('INTERNAL', 'a write read a consent record it did not declare', { recordId: id });
+      return state;
+    };
     let eventHead: ChainHead = { ...store.heads.events };
     let auditHead: ChainHead = { ...store.heads.audit };
     const consents = new Map<string, StagedConsent>();
@@ -62,7 +81,7 @@ export function createSequencer({ store, projection, signer, clock }: SequencerD
     };
     const batch: CommitBatch = { events: [], audit: [], idempotency: [], current: [] };
     const view: StagedView = {
-      consent: (id) => consents.get(id)?.state ?? projection.consentState(id),
+      consent: (id) => consents.get(id)?.state ?? stored(id),
       delegation: (id) => delegations.get(id) ?? projection.delegationState(id),
     };
 
@@ -84,7 +103,7 @@ export function createSequencer({ store, projection, signer, clock }: SequencerD
       for (const event of plan.events) {
         if (event.kind === 'consent') {
           const before = nextConsents.get(event.recordId) ?? consents.get(event.recordId);
-          const state = before?.state ?? projection.consentState(event.recordId);
+          const state = before?.state ?? stored(event.recordId);
           nextConsents.set(event.recordId, { state: applyConsentEvent(state, event), isNew: before?.isNew ?? state === undefined });
         } else {
           const state = nextDelegations.get(event.recordId) ?? view.delegation(event.recordId);
@@ -138,7 +157,7 @@ export function createSequencer({ store, projection, signer, clock }: SequencerD
       const signatures = signer.signBatch === undefined ? hashed.map((e) => signer.sign(signingBytes(e))) : (await Promise.all(signed)).flat();
       if (signatures.length !== hashed.length) throw new GatewayError('INTERNAL', 'signer returned the wrong number of signatures');
       batch.events = hashed.map((e, i) => attachSignature(e, signatures[i] as Uint8Array));
-      batch.current = [...consents.values()];
+      batch.current = [...consents.values()].map(({ state, isNew }) => ({ row: currentRowOf(state), isNew }));
       await store.commit(batch);
       // Only committed events reach the read side: a failed COMMIT leaves projection and heads untouched.
       for (const event of batch.events) projection.apply(event);

@@ -69,6 +69,7 @@ export function createConsentColumns(initialCapacity = 1024): ConsentColumns {
   const oddExpiries = new Map<number, string>();
   const termTable: GrantTerms[] = [];
   const termIndex = new Map<string, number>();
+  const termByIdentity = new WeakMap<GrantTerms, number>();
   const byId = createFixedKeyIndex(ID_BYTES, () => ids);
   const bySubject = createFixedKeyIndex(SUBJECT_BYTES, () => subjects); // first row of each subject
   const idKey = Buffer.alloc(ID_BYTES);
@@ -103,12 +104,18 @@ export function createConsentColumns(initialCapacity = 1024): ConsentColumns {
     return true;
   };
   const internTerms = (terms: GrantTerms): number => {
+    // Terms usually arrive as the interner's shared copy, found by identity without serializing them again.
+    const same = termByIdentity.get(terms);
+    if (same !== undefined) return same;
     const key = JSON.stringify(terms);
-    const known = termIndex.get(key);
-    if (known !== undefined) return known;
-    termTable.push(terms);
-    termIndex.set(key, termTable.length - 1);
-    return termTable.length - 1;
+    let ref = termIndex.get(key);
+    if (ref === undefined) {
+      termTable.push(terms);
+      ref = termTable.length - 1;
+      termIndex.set(key, ref);
+    }
+    termByIdentity.set(terms, ref);
+    return ref;
   };
   const writeCore = (row: number, core: ConsentCore) => {
     statuses[row] = STATUSES.indexOf(core.status);

@@ -15,6 +15,11 @@ export type Database = {
   /** Runs `work` inside BEGIN/COMMIT, one at a time; rolls back on throw. COMMIT fsyncs the WAL. */
   transaction<T>(work: (tx: Transaction) => Promise<T>): Promise<T>;
   migrate(owner: string, migrations: Migration[]): Promise<void>;
+  /**
+   * Drops the blocks DuckDB keeps cached from earlier scans (best effort): a full read, such as the consent log's
+   * replay at start, otherwise holds up to memory_limit of RSS for data the running gateway reads by key.
+   */
+  dropCache(): Promise<void>;
   close(): Promise<void>;
   readonly path: string;
 };
@@ -36,6 +41,8 @@ export type DatabaseOptions = {
   /** DuckDB memory_limit, e.g. '256MB'; absent: DuckDB's default (80% of RAM). */
   memoryLimit?: string;
 };
+
+const CACHE_FLOOR = '16MB';
 
 /** Opens (creating if needed) the DuckDB file. `:memory:` gives a throwaway database for tests. */
 export async function openDatabase(path: string, options: DatabaseOptions = {}): Promise<Database> {
@@ -95,6 +102,17 @@ export async function openDatabase(path: string, options: DatabaseOptions = {}):
         });
       }
     },
+    dropCache: () => serialize(async () => {
+      try {
+        // Lowering the limit makes the buffer manager evict unpinned blocks to fit; they are on disk already.
+        await connection.run(`SET memory_limit = '${CACHE_FLOOR}'`);
+      } catch {
+        // Blocks in use cannot be evicted: nothing to gain now, and nothing lost.
+      } finally {
+        // The configured text again (DuckDB prints the limit rounded): each drop must leave it exactly as it was.
+        await connection.run(options.memoryLimit === undefined ? 'RESET memory_limit' : `SET memory_limit = '${checkedMemoryLimit(options.memoryLimit)}'`);
+      }
+    }),
     close: async () => {
       await serialize(async () => {
         isClosed = true;

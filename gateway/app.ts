@@ -8,6 +8,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import pkg from '../package.json' with { type: 'json' };
 import { traceRequest } from './trace.ts';
+import { rateLimitKey, rateLimitMax } from './rate-limit-key.ts';
 import { createAuthHook, warnOnMissingPolicy } from './auth.ts';
 import type { GatewayContext } from './context.ts';
 import { GatewayError } from './errors.ts';
@@ -75,7 +76,8 @@ export async function buildApp(ctx: GatewayContext): Promise<FastifyInstance> {
 
   await app.register(rateLimit, {
     global: false,
-    max: ctx.config.rateLimit.max,
+    keyGenerator: rateLimitKey((id) => ctx.peers.registry.get(id) !== undefined),
+    max: rateLimitMax(ctx.config.rateLimit),
     timeWindow: ctx.config.rateLimit.windowMs,
     errorResponseBuilder: (_request, limit) => new GatewayError('RATE_LIMITED',
       `rate limit of ${limit.max} requests exceeded; retry in ${limit.after}`, { retryAfterSeconds: Math.ceil(limit.ttl / 1000) }),

@@ -16,6 +16,8 @@ const intIn = (min: number, max: number) => {
 
 export const RateLimitConfig = z.strictObject({
   max: intIn(1, 1_000_000).default(300),
+  /** Per registered partner gateway (and its address): a PSI job's frames, progress and notices. */
+  peerMax: intIn(1, 10_000_000).default(60_000),
   windowMs: intIn(1_000, 86_400_000).default(60_000),
 });
 
@@ -84,6 +86,7 @@ export const ENV_VARS = {
   bodyLimitBytes: 'SEALGATE_BODY_LIMIT_BYTES',
   dbMemoryLimit: 'SEALGATE_DB_MEMORY_LIMIT',
   'rateLimit.max': 'SEALGATE_RATE_LIMIT_MAX',
+  'rateLimit.peerMax': 'SEALGATE_PEER_RATE_LIMIT_MAX',
   'rateLimit.windowMs': 'SEALGATE_RATE_LIMIT_WINDOW_MS',
   passphrase: 'SEALGATE_PASSPHRASE',
   env: 'SEALGATE_ENV',
@@ -98,7 +101,7 @@ export const ENV_VARS = {
 type ConfigPath = keyof typeof ENV_VARS;
 
 const NUMERIC_PATHS: ReadonlySet<ConfigPath> = new Set([
-  'port', 'bodyLimitBytes', 'rateLimit.max', 'rateLimit.windowMs',
+  'port', 'bodyLimitBytes', 'rateLimit.max', 'rateLimit.peerMax', 'rateLimit.windowMs',
   'ledger.batchMaxRecords', 'ledger.batchIntervalMs', 'ledger.stateIntervalSeconds',
 ]);
 

@@ -25,7 +25,7 @@ describe('loadConfig', () => {
       partyId: 'sealgate-local',
       logLevel: 'info',
       bodyLimitBytes: 1024 * 1024,
-      rateLimit: { max: 300, windowMs: 60_000 },
+      rateLimit: { max: 300, peerMax: 60_000, windowMs: 60_000 },
       env: 'development',
       trustProxy: false, dbMemoryLimit: '256MB',
       ledger: { mode: 'local', batchMaxRecords: 10_000, batchIntervalMs: 5_000, stateIntervalSeconds: 5 },
@@ -35,7 +35,7 @@ describe('loadConfig', () => {
   it('reads every setting from the environment', () => {
     const config = loadConfig({
       PORT: '9090', HOST: '0.0.0.0', SEALGATE_DATA_DIR: '/var/lib/sealgate', SEALGATE_PARTY_ID: 'insurer-1',
-      SEALGATE_LOG_LEVEL: 'debug', SEALGATE_BODY_LIMIT_BYTES: '2048', SEALGATE_RATE_LIMIT_MAX: '5',
+      SEALGATE_LOG_LEVEL: 'debug', SEALGATE_BODY_LIMIT_BYTES: '2048', SEALGATE_RATE_LIMIT_MAX: '5', SEALGATE_PEER_RATE_LIMIT_MAX: '700',
       SEALGATE_RATE_LIMIT_WINDOW_MS: '1000', SEALGATE_PASSPHRASE: 'a long enough passphrase', SEALGATE_ENV: 'production',
       SEALGATE_TRUST_PROXY: '10.0.0.0/8', SEALGATE_LEDGER: 'external', SEALGATE_RPC_URL: 'https://chain.example:8545',
       SEALGATE_LEDGER_ADDRESSES: '/etc/sealgate/deployment.json', SEALGATE_ANCHOR_BATCH_MAX: '500',
@@ -43,7 +43,7 @@ describe('loadConfig', () => {
     });
     expect(config).toEqual({
       port: 9090, host: '0.0.0.0', dataDir: '/var/lib/sealgate', partyId: 'insurer-1', logLevel: 'debug',
-      bodyLimitBytes: 2048, rateLimit: { max: 5, windowMs: 1000 }, passphrase: 'a long enough passphrase',
+      bodyLimitBytes: 2048, rateLimit: { max: 5, peerMax: 700, windowMs: 1000 }, passphrase: 'a long enough passphrase',
       env: 'production', trustProxy: '10.0.0.0/8', dbMemoryLimit: '2GB',
       ledger: {
         mode: 'external', rpcUrl: 'https://chain.example:8545', addresses: '/etc/sealgate/deployment.json',

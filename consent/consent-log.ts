@@ -84,6 +84,8 @@ export type ConsentLog = {
   /** The events with these seqs, in the order given: the newest from memory, older ones from the store. */
   eventsAt(seqs: readonly number[]): Promise<LogEvent[]>;
   filterSubjects(subjects: readonly string[], purpose: string, recipient: string, at?: Date): Promise<string[]>;
+  /** The subjects of `subjects` NOT covered: few when most consent holds, so little comes back from the store. */
+  uncoveredSubjects(subjects: readonly string[], purpose: string, recipient: string, at?: Date): Promise<string[]>;
   listAudit(query: AuditQuery): Promise<AuditEntry[]>;
   verify(): Promise<ChainVerification>;
   /** The in-memory projection: what the decision point reads for single requests. */
@@ -322,6 +324,7 @@ export async function openConsentLog(options: ConsentLogOptions): Promise<Consen
     },
     eventsAt,
     filterSubjects: (subjects, purpose, recipient, at) => store.filterSubjects(subjects, purpose, recipient, at ?? clock.now()),
+    uncoveredSubjects: (subjects, purpose, recipient, at) => store.uncoveredSubjects(subjects, purpose, recipient, at ?? clock.now()),
     listAudit: (query) => store.listAudit(query),
     verify: () => store.verifyChains(signer.publicKey),
     view: projection,

@@ -78,6 +78,8 @@ export type ConsentStore = {
   /** Rebuilds consent_current from folded states when its row count disagrees with the log's. */
   syncCurrent(rows: Iterable<CurrentRow>, recordCount: number): Promise<boolean>;
   filterSubjects(subjects: readonly string[], purpose: string, recipient: string, at: Date): Promise<string[]>;
+  /** The complement: the distinct subjects whose consent does not cover (purpose, recipient) at `at`, in input order. */
+  uncoveredSubjects(subjects: readonly string[], purpose: string, recipient: string, at: Date): Promise<string[]>;
   listAudit(query: AuditQuery): Promise<AuditEntry[]>;
   verifyChains(publicKey: Uint8Array): Promise<ChainVerification>;
 };
@@ -209,6 +211,34 @@ export async function openConsentStore(db: Database): Promise<ConsentStore> {
   const readAudit = async (afterSeq: number, limit: number) =>
     (await readChainPage(db, 'audit', AUDIT_COLUMNS, heads.audit.seq, afterSeq, limit)).map(rowToAudit);
 
+  /** The distinct subjects of `subjects` whose consent does (or, with `isCovered` false, does not) cover the use. */
+  const subjectsByCoverage = async (subjects: readonly string[], purpose: string, recipient: string, at: Date, isCovered: boolean): Promise<string[]> => {
+    if (subjects.length > MAX_FILTER_SUBJECTS) throw new GatewayError('PAYLOAD_TOO_LARGE', `at most ${MAX_FILTER_SUBJECTS} subjects per filter`);
+    const bad = subjects.findIndex((s) => !isPseudonym(s));
+    // Name the position only: a non-pseudonym here may well be a raw identifier.
+    if (bad >= 0) throw new GatewayError('BAD_INPUT', 'subjects must be pseudonyms', { index: bad });
+    if (Number.isNaN(at.getTime())) throw new GatewayError('BAD_INPUT', 'at is not a valid time');
+    if (subjects.length === 0) return [];
+    return db.transaction(async (tx) => {
+      // Temp tables are per connection and the database has one serialized connection, so this is private.
+      await tx.run('CREATE TEMP TABLE IF NOT EXISTS filter_candidates (ord INTEGER, subject VARCHAR)');
+      await tx.run('DELETE FROM filter_candidates');
+      const a = await tx.appender('filter_candidates');
+      subjects.forEach((s, i) => { a.appendInteger(i); a.appendVarchar(s); a.endRow(); });
+      a.closeSync();
+      // One set operation: a (anti-)semi-join of the candidates with the records in force at `at` (same rule as isActiveAt).
+      const rows = await tx.all(`
+        SELECT c.subject, min(c.ord) AS ord FROM filter_candidates c
+        WHERE c.subject ${isCovered ? 'IN' : 'NOT IN'} (
+          SELECT g.subject FROM consent_current g
+          WHERE g.status IN ('Given', 'Renewed') AND list_contains(g.purposes, $1) AND list_contains(g.recipients, $2)
+            AND g.not_before <= $3::TIMESTAMPTZ AND (g.expires_at IS NULL OR g.expires_at > $3::TIMESTAMPTZ))
+        GROUP BY c.subject ORDER BY ord`, [purpose, recipient, at.toISOString()]);
+      await tx.run('DELETE FROM filter_candidates');
+      return rows.map((r) => String(r.subject));
+    });
+  };
+
   return {
     heads,
     readEvents,
@@ -246,32 +276,8 @@ export async function openConsentStore(db: Database): Promise<ConsentStore> {
       });
       return true;
     },
-    async filterSubjects(subjects, purpose, recipient, at) {
-      if (subjects.length > MAX_FILTER_SUBJECTS) throw new GatewayError('PAYLOAD_TOO_LARGE', `at most ${MAX_FILTER_SUBJECTS} subjects per filter`);
-      const bad = subjects.findIndex((s) => !isPseudonym(s));
-      // Name the position only: a non-pseudonym here may well be a raw identifier.
-      if (bad >= 0) throw new GatewayError('BAD_INPUT', 'subjects must be pseudonyms', { index: bad });
-      if (Number.isNaN(at.getTime())) throw new GatewayError('BAD_INPUT', 'at is not a valid time');
-      if (subjects.length === 0) return [];
-      return db.transaction(async (tx) => {
-        // Temp tables are per connection and the database has one serialized connection, so this is private.
-        await tx.run('CREATE TEMP TABLE IF NOT EXISTS filter_candidates (ord INTEGER, subject VARCHAR)');
-        await tx.run('DELETE FROM filter_candidates');
-        const a = await tx.appender('filter_candidates');
-        subjects.forEach((s, i) => { a.appendInteger(i); a.appendVarchar(s); a.endRow(); });
-        a.closeSync();
-        // One set operation: semi-join the candidates with the records in force at `at` (same rule as isActiveAt).
-        const rows = await tx.all(`
-          SELECT c.subject, min(c.ord) AS ord FROM filter_candidates c
-          WHERE c.subject IN (
-            SELECT g.subject FROM consent_current g
-            WHERE g.status IN ('Given', 'Renewed') AND list_contains(g.purposes, $1) AND list_contains(g.recipients, $2)
-              AND g.not_before <= $3::TIMESTAMPTZ AND (g.expires_at IS NULL OR g.expires_at > $3::TIMESTAMPTZ))
-          GROUP BY c.subject ORDER BY ord`, [purpose, recipient, at.toISOString()]);
-        await tx.run('DELETE FROM filter_candidates');
-        return rows.map((r) => String(r.subject));
-      });
-    },
+    filterSubjects: (subjects, purpose, recipient, at) => subjectsByCoverage(subjects, purpose, recipient, at, true),
+    uncoveredSubjects: (subjects, purpose, recipient, at) => subjectsByCoverage(subjects, purpose, recipient, at, false),
     async listAudit(query) {
       const q = AuditQuery.parse(query);
       const where: string[] = [];

@@ -11,7 +11,7 @@ import type { JobStore } from './job-store.ts';
 
 export type JobInputDeps = {
   connectors: Connectors;
-  consent: Pick<ConsentLog, 'filterSubjects'>;
+  consent: Pick<ConsentLog, 'filterSubjects' | 'uncoveredSubjects'>;
   store: JobStore;
   subjectKey: Uint8Array;
   now: () => Date;
@@ -30,14 +30,15 @@ function partyFor(spec: JobSpec, self: string): JobParty {
 /** Consent filter recipients at `self`: every other party learns something derived from its subjects. */
 export const recipientsOf = (spec: JobSpec, self: string): string[] => spec.parties.map((p) => p.id).filter((id) => id !== self);
 
-/** The subjects of `subjects` whose consent covers `purpose` for every recipient at `at`. */
-async function admitted(consent: JobInputDeps['consent'], subjects: readonly string[], purpose: string, recipients: readonly string[], at: Date): Promise<Set<string>> {
-  let current: readonly string[] = subjects;
-  for (const recipient of recipients) {
-    if (current.length === 0) break;
-    current = await consent.filterSubjects(current, purpose, recipient, at);
-  }
-  return new Set(current);
+/**
+ * The subjects of `subjects` whose consent does not cover `purpose` for some recipient at `at`: the bulk filter's
+ * complement. Both steps ask for the few subjects left out rather than the many let in, so a million admitted rows
+ * do not come back from DuckDB as a million strings, row objects and set entries, all garbage soon after.
+ */
+async function lapsed(consent: JobInputDeps['consent'], subjects: readonly string[], purpose: string, recipients: readonly string[], at: Date): Promise<Set<string>> {
+  const out = new Set<string>();
+  for (const recipient of recipients) for (const s of await consent.uncoveredSubjects(subjects, purpose, recipient, at)) out.add(s);
+  return out;
 }
 
 /**
@@ -56,11 +57,11 @@ export async function filterInputs(deps: JobInputDeps, spec: JobSpec, self: stri
       if (key === null) counts.withoutKey++;
       else candidates.push({ at: i, subject: pseudonymize(deps.subjectKey, chunk.subjectIds[i] as string) });
     });
-    const allowed = await admitted(deps.consent, candidates.map((c) => c.subject), spec.purpose, recipients, deps.now());
+    const refused = await lapsed(deps.consent, candidates.map((c) => c.subject), spec.purpose, recipients, deps.now());
     const ordinals: number[] = [];
     const subjects: string[] = [];
     for (const c of candidates) {
-      if (!allowed.has(c.subject)) continue;
+      if (refused.has(c.subject)) continue;
       ordinals.push(counts.rowsRead + c.at);
       subjects.push(c.subject);
     }
@@ -124,9 +125,9 @@ export function exchangeInput(deps: JobInputDeps, spec: JobSpec, self: string, s
       }
       if (picked.length === 0) continue;
       // Consent is checked again now: a withdrawal since the filter step takes effect before anything is sent.
-      const allowed = await admitted(deps.consent, picked.map((p) => p.subject), spec.purpose, recipients, deps.now());
+      const gone = await lapsed(deps.consent, picked.map((p) => p.subject), spec.purpose, recipients, deps.now());
       for (const p of picked) {
-        if (!allowed.has(p.subject)) { withdrawn++; continue; }
+        if (gone.has(p.subject)) { withdrawn++; continue; }
         keep(p.inputRow);
         yield p.key;
       }

@@ -78,6 +78,8 @@ describe('filterSubjects', () => {
           const candidates = candidateIds.map((n) => pseudonymize(SUBJECT_KEY, `customer-${n}`));
           const naive = [...new Set(candidates)].filter((s) => h.log.view.grantsFor(s, purpose, at).some((g) => g.recipients.includes(recipient)));
           expect(await h.log.filterSubjects(candidates, purpose, recipient, at)).toEqual(naive);
+          // The complement (what a PSI job re-checks before sending): every other distinct candidate, in input order.
+          expect(await h.log.uncoveredSubjects(candidates, purpose, recipient, at)).toEqual([...new Set(candidates)].filter((c) => !naive.includes(c)));
           if (naive.length > 0) nonEmpty++;
         } finally {
           await h.close();

@@ -3,7 +3,7 @@
 // seqs of its events; about 110 bytes, where a record's objects on the heap cost about a kilobyte and made the
 // garbage collector walk a million of them. The record itself, and its full history, are read back from the log.
 import { createFixedKeyIndex } from './fixed-key-index.ts';
-import type { ConsentCore, TerminalReason } from './lifecycle.ts';
+import { isExpiryDueAt, isInForceAt, type ConsentCore, type TerminalReason } from './lifecycle.ts';
 import { ConsentStatus } from './record.ts';
 
 /** What a grant says, in the shape the decision point reads; one frozen copy per distinct combination. */
@@ -46,9 +46,9 @@ export type ConsentColumns = {
   expiresAt(row: number): string | null;
   notBeforeMs(row: number): number;
   expiresAtMs(row: number): number | null;
-  /** Given or Renewed, notBefore reached, expiresAt not reached (lifecycle.isActiveAt on the columns). */
+  /** lifecycle.isInForceAt on the row's fields. */
   isActiveAt(row: number, atMs: number): boolean;
-  /** An explicit expire event may be written now (lifecycle.isExpiryDue on the columns). */
+  /** lifecycle.isExpiryDueAt on the row's fields. */
   isExpiryDue(row: number, atMs: number): boolean;
 };
 
@@ -136,6 +136,7 @@ export function createConsentColumns(initialCapacity = 1024): ConsentColumns {
     return ms === null ? null : new Date(ms).toISOString();
   };
   const status = (row: number): ConsentStatus => STATUSES[statuses[row] as number] as ConsentStatus;
+  const reason = (row: number): TerminalReason | null => REASONS[reasons[row] as number] ?? null;
 
   return {
     get size() { return size; },
@@ -166,7 +167,7 @@ export function createConsentColumns(initialCapacity = 1024): ConsentColumns {
     firstOfSubject: (subject) => (encodeSubject(subject) ? bySubject.find(subjectKey) : NONE),
     nextOfSubject: (row) => nextSame[row] as number,
     core: (row) => ({
-      status: status(row), expiresAt: expiresAt(row), terminalReason: REASONS[reasons[row] as number] ?? null,
+      status: status(row), expiresAt: expiresAt(row), terminalReason: reason(row),
       supersededBy: null, updatedAt: '', notBeforeMs: notBefore[row] as number, expiresAtMs: expiresAtMs(row),
     }),
     setCore: writeCore,
@@ -186,20 +187,7 @@ export function createConsentColumns(initialCapacity = 1024): ConsentColumns {
     expiresAt,
     notBeforeMs: (row) => notBefore[row] as number,
     expiresAtMs,
-    isActiveAt(row, atMs) {
-      if (Number.isNaN(atMs)) return false;
-      const s = statuses[row] as number;
-      if (s !== GIVEN && s !== RENEWED) return false;
-      const until = expires[row] as number;
-      return (notBefore[row] as number) <= atMs && (Number.isNaN(until) || atMs < until);
-    },
-    isExpiryDue(row, atMs) {
-      const until = expires[row] as number;
-      return reasons[row] === 0 && statuses[row] !== EXPIRED && !Number.isNaN(until) && atMs >= until;
-    },
+    isActiveAt: (row, atMs) => isInForceAt(status(row), notBefore[row] as number, expiresAtMs(row), atMs),
+    isExpiryDue: (row, atMs) => isExpiryDueAt(reason(row), status(row), expiresAtMs(row), atMs),
   };
 }
-
-const GIVEN = STATUSES.indexOf('Given');
-const RENEWED = STATUSES.indexOf('Renewed');
-const EXPIRED = STATUSES.indexOf('Expired');

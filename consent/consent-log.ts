@@ -160,7 +160,6 @@ export async function openConsentLog(options: ConsentLogOptions): Promise<Consen
     return outcome.value as T;
   };
 
-
   const existing = (view: StagedView, recordId: string): ConsentState => {
     const state = view.consent(recordId);
     if (state === undefined) throw new GatewayError('NOT_FOUND', 'no such consent record', { recordId });

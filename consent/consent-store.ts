@@ -91,7 +91,8 @@ const EVENT_COLUMNS = 'seq, event_id, kind, type, subject_or_partner, record_id,
 const AUDIT_COLUMNS = 'seq, entry_id, occurred_at, kind, actor, action, outcome, refs, detail, prev_hash, hash';
 const VARCHAR_LIST = LIST(VARCHAR);
 
-const micros = (iso: string) => timestampTZValue(BigInt(Date.parse(iso)) * 1000n);
+const microsAt = (ms: number) => timestampTZValue(BigInt(ms) * 1000n);
+const micros = (iso: string) => microsAt(Date.parse(iso));
 const iso = (value: unknown) => (value instanceof Date ? value.toISOString() : String(value));
 // A row edited into invalid JSON still has to come back as a value so the hash check can name it.
 const parseJson = (text: unknown): unknown => { try { return JSON.parse(String(text)); } catch { return String(text); } };
@@ -119,8 +120,8 @@ async function appendCurrent(tx: Transaction, rows: Iterable<CurrentRow>): Promi
     a.appendVarchar(r.recordId); a.appendVarchar(r.subject); a.appendVarchar(r.controller); a.appendVarchar(r.status);
     a.appendList(listValue([...r.purposes]), VARCHAR_LIST);
     a.appendList(listValue([...r.recipients]), VARCHAR_LIST);
-    a.appendTimestampTZ(timestampTZValue(BigInt(r.notBeforeMs) * 1000n));
-    if (r.expiresAtMs === null) a.appendNull(); else a.appendTimestampTZ(timestampTZValue(BigInt(r.expiresAtMs) * 1000n));
+    a.appendTimestampTZ(microsAt(r.notBeforeMs));
+    if (r.expiresAtMs === null) a.appendNull(); else a.appendTimestampTZ(microsAt(r.expiresAtMs));
     a.endRow();
   }
   a.closeSync();

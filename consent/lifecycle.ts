@@ -128,17 +128,27 @@ export function statusAt(state: ConsentState, at: Date): ConsentStatus {
   return state.status;
 }
 
-/** In force at `at`: Given or Renewed, notBefore reached, expiresAt not reached. Fail closed on anything else. */
-export function isActiveAt(state: ConsentState, at: Date): boolean {
-  const t = at.getTime();
-  if (Number.isNaN(t)) return false;
-  if (state.status !== 'Given' && state.status !== 'Renewed') return false;
-  return state.notBeforeMs <= t && (state.expiresAtMs === null || t < state.expiresAtMs);
+/**
+ * In force at `atMs`: Given or Renewed, notBefore reached, expiresAt not reached. Fail closed on anything else.
+ * On fields rather than a state, so the projection's columns apply the same rule without building one.
+ */
+export function isInForceAt(status: ConsentStatus, notBeforeMs: number, expiresAtMs: number | null, atMs: number): boolean {
+  if (Number.isNaN(atMs)) return false;
+  if (status !== 'Given' && status !== 'Renewed') return false;
+  return notBeforeMs <= atMs && (expiresAtMs === null || atMs < expiresAtMs);
 }
 
-/** True when an explicit expire event may be written now. */
+export function isActiveAt(state: ConsentState, at: Date): boolean {
+  return isInForceAt(state.status, state.notBeforeMs, state.expiresAtMs, at.getTime());
+}
+
+/** True when an explicit expire event may be written at `atMs` (on fields, as isInForceAt). */
+export function isExpiryDueAt(terminalReason: TerminalReason | null, status: ConsentStatus, expiresAtMs: number | null, atMs: number): boolean {
+  return terminalReason === null && status !== 'Expired' && expiresAtMs !== null && atMs >= expiresAtMs;
+}
+
 export function isExpiryDue(state: ConsentState, at: Date): boolean {
-  return state.terminalReason === null && state.status !== 'Expired' && state.expiresAtMs !== null && at.getTime() >= state.expiresAtMs;
+  return isExpiryDueAt(state.terminalReason, state.status, state.expiresAtMs, at.getTime());
 }
 
 /**

@@ -11,7 +11,7 @@ import type { JobStore } from './job-store.ts';
 
 export type JobInputDeps = {
   connectors: Connectors;
-  consent: Pick<ConsentLog, 'filterSubjects' | 'uncoveredSubjects'>;
+  consent: Pick<ConsentLog, 'uncoveredSubjects'>;
   store: JobStore;
   subjectKey: Uint8Array;
   now: () => Date;

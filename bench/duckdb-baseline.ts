@@ -16,7 +16,8 @@ const TABLE = `CREATE TABLE events (seq BIGINT PRIMARY KEY, event_id VARCHAR NOT
 /** Appends `rows` rows carrying `payload` (a real grant record's JSON) and returns durable rows per second. */
 export async function measureRawDurableInserts(rows: number, payload: string): Promise<{ rows: number; rowsPerSecond: number; seconds: number }> {
   const dir = mkdtempSync(join(tmpdir(), 'sealgate-bench-duckdb-'));
-  const db = await openDatabase(join(dir, 'baseline.duckdb'));
+  // The gateway database's own settings (gateway/context.ts), so the floor is like for like.
+  const db = await openDatabase(join(dir, 'baseline.duckdb'), { threads: 1 });
   try {
     await db.migrate('bench', [{ id: '001-events', sql: TABLE }]);
     const hash = 'f'.repeat(64);

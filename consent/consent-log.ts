@@ -234,12 +234,10 @@ export async function openConsentLog(options: ConsentLogOptions): Promise<Consen
     respond: (sealed) => delegationResult(view, event.recordId, sealed),
   });
 
-  const audit = async (input: AuditInput): Promise<AuditRef> => {
-    const parsed = AuditInput.parse(input);
-    return submit<AuditRef>({ actor: parsed.actor }, null, [], () => ({
-      events: [], audit: () => [parsed], respond: (_sealed, entries) => ({ seq: entries[0]?.seq, entryId: entries[0]?.entryId, hash: entries[0]?.hash }),
-    }));
-  };
+  // Not parsed here: sealAuditEntry validates every entry as it is sequenced, and a malformed one fails its own write.
+  const audit = async (input: AuditInput): Promise<AuditRef> => submit<AuditRef>({ actor: input.actor }, null, [], () => ({
+    events: [], audit: () => [input], respond: (_sealed, entries) => ({ seq: entries[0]?.seq, entryId: entries[0]?.entryId, hash: entries[0]?.hash }),
+  }));
 
   return {
     grant,

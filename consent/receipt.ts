@@ -14,6 +14,7 @@ import { Bytes32Hex, EvmAccount, TxHash } from './ledger-port.ts';
 import { createLruCache } from './lru-cache.ts';
 import { buildMerkleTree, verifyMerkleProof, type MerkleTree } from './merkle.ts';
 import { Sha256Hex } from './record.ts';
+import { coalescingSign } from './sign-coalescer.ts';
 import type { Signer } from './signer.ts';
 
 export const RECEIPT_VERSION = 1;
@@ -108,7 +109,7 @@ export type ReceiptIssuer = {
   /** Anchored when the batch is, pending otherwise. */
   issueReceipt(ref: RecordRef): Promise<Receipt>;
   /** The pending receipt for an event this process just committed and still holds: no store read. */
-  pendingReceiptFor(event: LogEvent): Receipt;
+  pendingReceiptFor(event: LogEvent): Promise<Receipt>;
 };
 
 const tampered = (ref: RecordRef, reason: string, extra: Record<string, unknown> = {}) =>
@@ -125,6 +126,7 @@ export function createReceiptIssuer(options: ReceiptIssuerOptions): ReceiptIssue
     partyId: options.partyId, keyId: signer.keyId, publicKey: Buffer.from(signer.publicKey).toString('hex'), evmAccount: options.evmAccount,
   });
   const trees = createLruCache<MerkleTree>(options.treeCacheSize ?? 8);
+  const signSoon = coalescingSign(signer);
 
   const readRecord = async (ref: RecordRef): Promise<ReceiptRecord> => {
     if (ref.chain === 'events') {
@@ -195,9 +197,12 @@ export function createReceiptIssuer(options: ReceiptIssuerOptions): ReceiptIssue
       const record = await readRecord(ref);
       return (await anchored(ref, record)) ?? signReceipt(unsigned(record), signer);
     },
-    pendingReceiptFor(event) {
-      // Issued "at" the event's own time, so a replayed idempotent write gets the byte-identical receipt.
-      return signReceipt({ ...unsigned({ chain: 'events', seq: event.seq, hash: event.hash, event }), issuedAt: event.at }, signer);
+    async pendingReceiptFor(event) {
+      // Issued "at" the event's own time, so a replayed idempotent write gets the byte-identical receipt. The event
+      // is one this gateway just committed, typed LogEvent, so the receipt is not parsed again; its signature is made
+      // off the request thread, with the other receipts of the same commit.
+      const body: UnsignedReceipt = { ...unsigned({ chain: 'events', seq: event.seq, hash: event.hash, event }), issuedAt: event.at };
+      return { ...body, signature: Buffer.from(await signSoon(receiptDigest(body))).toString('hex') };
     },
   };
 }

@@ -7,7 +7,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import pkg from '../package.json' with { type: 'json' };
-import { traceRequest } from './trace.ts';
+import { traceLoggerFactory, traceRequest } from './trace.ts';
 import { rateLimitKey, rateLimitMax } from './rate-limit-key.ts';
 import { createAuthHook, warnOnMissingPolicy } from './auth.ts';
 import type { GatewayContext } from './context.ts';
@@ -54,6 +54,7 @@ export async function buildApp(ctx: GatewayContext): Promise<FastifyInstance> {
 
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
+  app.setChildLoggerFactory(traceLoggerFactory);
   app.setErrorHandler(handleError);
   app.decorateRequest('principal', null);
   app.decorateRequest('trace', null);

@@ -65,7 +65,9 @@ export async function createContext(config: GatewayConfig, options: ContextOptio
   const log = createLogger(config, options.logDestination);
   // Keys first: a wrong passphrase should stop start-up before anything else is opened.
   const identity = await loadOrCreateIdentity(config, log);
-  const db = await openDatabase(options.databasePath ?? join(config.dataDir, DATABASE_FILE), { memoryLimit: config.dbMemoryLimit });
+  // The gateway database serves short transactions (a commit per group of writes or decisions) far more than scans,
+  // so it runs DuckDB on one thread; the partner data in connectors keeps one per core for imports and joins.
+  const db = await openDatabase(options.databasePath ?? join(config.dataDir, DATABASE_FILE), { memoryLimit: config.dbMemoryLimit, threads: 1 });
   const signer = createWorkerSigner(identity.ed25519.privateKey);
   let tokens: TokenStore;
   let consent: ConsentLog;

@@ -40,12 +40,22 @@ export function checkedMemoryLimit(limit: string): string {
 export type DatabaseOptions = {
   /** DuckDB memory_limit, e.g. '256MB'; absent: DuckDB's default (80% of RAM). */
   memoryLimit?: string;
+  /**
+   * DuckDB worker threads; absent: DuckDB's default (one per core). A database that serves many small transactions
+   * wants 1: with more, every statement pays to schedule and join parallel tasks (measured on 2 cores: an empty
+   * BEGIN/COMMIT takes 0.47 ms of CPU with 1 thread and 0.88 ms with 2; a 1M-row anti-join, 2.4 s and 2.1–2.5 s).
+   */
+  threads?: number;
 };
 
 const CACHE_FLOOR = '16MB';
 
 /** Opens (creating if needed) the DuckDB file. `:memory:` gives a throwaway database for tests. */
 export async function openDatabase(path: string, options: DatabaseOptions = {}): Promise<Database> {
+  // Checked before the file is opened: it is written into a SET statement.
+  if (options.threads !== undefined && (!Number.isSafeInteger(options.threads) || options.threads < 1 || options.threads > 256)) {
+    throw new GatewayError('BAD_INPUT', 'database threads must be an integer from 1 to 256');
+  }
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
   let instance: DuckDBInstance;
   try {
@@ -55,6 +65,7 @@ export async function openDatabase(path: string, options: DatabaseOptions = {}):
   }
   const connection = await instance.connect();
   if (options.memoryLimit !== undefined) await connection.run(`SET memory_limit = '${checkedMemoryLimit(options.memoryLimit)}'`);
+  if (options.threads !== undefined) await connection.run(`SET threads = ${options.threads}`);
   let queue: Promise<unknown> = Promise.resolve();
   let isClosed = false;
 

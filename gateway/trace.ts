@@ -1,7 +1,8 @@
 // W3C Trace Context (Recommendation, §3.2 `traceparent`): parse, generate and propagate the trace id
 // so one joint job can be followed through every party's logs and timeline.
 import { randomFillSync } from 'node:crypto';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { IncomingMessage } from 'node:http';
+import type { FastifyBaseLogger, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 
 export const TRACEPARENT_HEADER = 'traceparent';
@@ -83,13 +84,36 @@ export function childSpan(trace: TraceContext): TraceContext {
   return { traceId: trace.traceId, spanId: randomHex(8), parentSpanId: trace.spanId, flags: trace.flags };
 }
 
+// The trace each request's logger was bound with, by raw request; read back when the request is routed.
+const tracesByRequest = new WeakMap<IncomingMessage, TraceContext>();
+type ChildBindings = Parameters<FastifyBaseLogger['child']>[0];
+type ChildOptions = Parameters<FastifyBaseLogger['child']>[1];
+
 /**
- * Gives the request its trace context and binds `traceId` (and `spanId`) to its logger, so every line
- * the request writes, "request completed" included, can be joined with the other parties' logs.
- * Idempotent: the first caller wins, whichever hook that is.
+ * Fastify's child-logger factory: the one child logger fastify makes per request carries the trace ids beside the
+ * request id. Binding them later needs a second child, and a pino child costs about as much as the route's own work.
+ */
+export function traceLoggerFactory(
+  logger: FastifyBaseLogger, bindings: ChildBindings, options: ChildOptions, raw: IncomingMessage,
+): FastifyBaseLogger {
+  const trace = continueTrace(raw.headers[TRACEPARENT_HEADER]);
+  tracesByRequest.set(raw, trace);
+  return logger.child({ ...bindings, traceId: trace.traceId, spanId: trace.spanId }, options);
+}
+
+/**
+ * Gives the request its trace context, with `traceId` (and `spanId`) bound to its logger, so every line the
+ * request writes, "request completed" included, can be joined with the other parties' logs. Idempotent: the first
+ * caller wins, whichever hook that is. The context is normally made with the logger (`traceLoggerFactory`); an app
+ * built without that factory gets a second child logger here.
  */
 export function bindTrace(request: FastifyRequest, reply: FastifyReply): TraceContext {
   if (request.trace !== null && request.trace !== undefined) return request.trace;
+  const bound = tracesByRequest.get(request.raw);
+  if (bound !== undefined) {
+    request.trace = bound;
+    return bound;
+  }
   const trace = continueTrace(request.headers[TRACEPARENT_HEADER]);
   request.trace = trace;
   request.log = request.log.child({ traceId: trace.traceId, spanId: trace.spanId });

@@ -45,6 +45,21 @@ describe('audit chain', () => {
     expect(() => sealAuditEntry({ ...input(0), entryId: randomUUID(), at: 'yesterday' }, GENESIS_HASH, 1)).toThrow();
   });
 
+  it('takes only plain JSON as detail, up to 4096 characters of it', () => {
+    const accepts = (detail: Record<string, unknown>) => AuditInput.safeParse({ ...input(0), detail }).success;
+    const cycle: Record<string, unknown> = {};
+    cycle.self = cycle;
+    for (const bad of [{ a: undefined }, { a: Number.NaN }, { a: [1, Infinity] }, { a: () => 1 }, { a: 1n }, { a: new Date() }, cycle, { a: { b: [Symbol('s')] } }]) {
+      expect(accepts(bad)).toBe(false);
+    }
+    expect(accepts({ a: null, b: [1, 'x', true, { c: -0.5 }], d: Object.create(null) as object })).toBe(true);
+    // The limit counts the JSON text, escapes included: 4,085 characters of value plus the 11 of {"blob":""} make 4,096.
+    expect(accepts({ blob: 'x'.repeat(4085) })).toBe(true);
+    expect(accepts({ blob: 'x'.repeat(4086) })).toBe(false);
+    expect(accepts({ blob: '"'.repeat(2042) })).toBe(true);
+    expect(accepts({ blob: '"'.repeat(2043) })).toBe(false);
+  });
+
   it('detects a change to any entry at that entry (property)', () => {
     fc.assert(fc.property(fc.integer({ min: 1, max: 10 }), fc.nat(), fc.constantFrom('actor', 'action', 'refs', 'at'), (n, pick, field) => {
       const entries = chain(n);

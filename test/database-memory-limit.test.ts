@@ -16,6 +16,13 @@ describe('database memory limit', () => {
     gw = await makeTestGateway({ SEALGATE_DB_MEMORY_LIMIT: '1GB' });
     expect(await limitOf(gw)).toMatch(/^9[0-9]{2}(\.\d+)? MiB$/);
   });
+
+  it('runs the gateway database on one DuckDB thread and refuses a bad thread count', async () => {
+    gw = await makeTestGateway();
+    expect(Number((await gw.ctx.db.all("SELECT current_setting('threads') AS t"))[0]?.t)).toBe(1);
+    const { openDatabase } = await import('../gateway/database.ts');
+    for (const threads of [0, 1.5, 1000]) await expect(openDatabase(':memory:', { threads })).rejects.toMatchObject({ code: 'BAD_INPUT' });
+  });
 });
 
 describe('dropping the scan cache', () => {

@@ -35,7 +35,7 @@ export function registerConsentRoutes(app: FastifyInstance, ctx: GatewayContext)
     const last = result.events.at(-1);
     // The write's own event is among the newest, so this is a memory read (a replayed write may read the store).
     const event = last === undefined ? undefined : (await consent.eventsAt([last.seq]))[0];
-    return event === undefined ? result : { ...result, receipt: ctx.ledger.receipts.pendingReceiptFor(event) };
+    return event === undefined ? result : { ...result, receipt: await ctx.ledger.receipts.pendingReceiptFor(event) };
   };
 
   api.post('/v1/consents', {

@@ -2,8 +2,9 @@
 // processes (`gateway/cli.ts serve`) on loopback, N × N customers with 50% overlap, each imported through the
 // connectors and consented, one consent-filtered PSI job over signed HTTP. Printed beside the floor measured in the
 // same run (4N X25519 multiplies over the cores × one multiply). Figures, not a test: only the intersection size is
-// checked. Set-up (CSV, import, N consents per party) runs once per --dir and is reused by later runs. --heap-mb
-// sets the gateways' V8 heap limit, to see how much head room a run needs (the consent projection is off the heap).
+// checked. Set-up (CSV, import, N consents per party) runs once per --dir and is reused by later runs. The gateways
+// get the V8 heap limit `npm start` gives a gateway (package.json); --heap-mb sets another, to see how much head
+// room a run needs (the consent projection is off the heap).
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { once } from 'node:events';
@@ -25,6 +26,12 @@ const { values } = parseArgs({
 const rows = Number(values.rows);
 if (!Number.isInteger(rows) || rows < 2) throw new Error('--rows expects an integer ≥ 2');
 const stepMs = Number(values['step-ms']);
+// The heap limit of `npm start`, read from package.json so the benchmark runs the gateway as an operator does.
+const startScript = String((JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { scripts: Record<string, string> }).scripts.start);
+const startHeapMb = Number(/--max-old-space-size=(\d+)/.exec(startScript)?.[1]);
+if (!Number.isInteger(startHeapMb)) throw new Error('npm start no longer sets --max-old-space-size: give --heap-mb');
+const heapMb = values['heap-mb'] === undefined ? startHeapMb : Number(values['heap-mb']);
+if (!Number.isInteger(heapMb) || heapMb < 64) throw new Error('--heap-mb expects an integer number of megabytes ≥ 64');
 const cores = availableParallelism();
 const PASSPHRASE = 'test-passphrase-not-secret';
 const PURPOSE = 'customer-alignment';
@@ -161,7 +168,7 @@ try {
       dataDir: join(root, PARTIES[i] as string),
       env: {
         PORT: String(ports[i]), SEALGATE_PARTY_ID: PARTIES[i] as string, SEALGATE_RATE_LIMIT_MAX: '1000000',
-        ...(values['heap-mb'] === undefined ? {} : { NODE_OPTIONS: `--max-old-space-size=${Number(values['heap-mb'])}` }),
+        NODE_OPTIONS: `--max-old-space-size=${heapMb}`,
       },
       timeoutMs: 900_000,
     }));
@@ -219,7 +226,7 @@ try {
     `  bytes (guest):  out ${mb(step('exchange', 'dealer-4s')?.bytesOut ?? 0)}, in ${mb(step('exchange', 'dealer-4s')?.bytesIn ?? 0)}`,
     `floor:            ${fmt(floor, 2)} s  = ${group(multiplies)} multiplies / ${cores} cores × ${fmt(multiply.wall)} µs`,
     `measured / floor: ${fmt(wall / floor, 2)}`,
-    `peak RSS:         guest ${mb(guestStats.peakRss)}, host ${mb(hostStats.peakRss)} (whole gateway processes; before the job: guest ${mb(before[0].rss)}, host ${mb(before[1].rss)})`,
+    `peak RSS:         guest ${mb(guestStats.peakRss)}, host ${mb(hostStats.peakRss)} (whole gateway processes, V8 heap limit ${heapMb} MB${values['heap-mb'] === undefined ? ' as npm start' : ''}; before the job: guest ${mb(before[0].rss)}, host ${mb(before[1].rss)})`,
     `CPU in the job:   guest ${fmt(guestStats.cpuSeconds - before[0].cpuSeconds, 1)} s, host ${fmt(hostStats.cpuSeconds - before[1].cpuSeconds, 1)} s; the multiplies alone need ${fmt((multiplies * multiply.cpu) / 1e6, 1)} s`,
   ].join('\n'));
 } catch (error) {

@@ -73,6 +73,11 @@ export type Anchoring = {
   stop(): Promise<void>;
   /** Batches everything committed so far and tries to anchor it now, ignoring the retry backoff. */
   flushNow(): Promise<FlushResult>;
+  /**
+   * The chain may have lost blocks (an embedded chain restarted from its last state dump): the next cycle, without
+   * waiting for a retry backoff, checks the recorded anchors against it and sends the missing ones again.
+   */
+  reconcileSoon(): void;
   status(): AnchoringStatus;
 };
 
@@ -305,6 +310,10 @@ export function createAnchoring(options: AnchoringOptions): Anchoring {
         .catch((error: unknown) => options.log?.warn({ code: toGatewayError(error).code }, 'anchoring stopped with work in flight'));
     },
     flushNow: () => exclusive(() => cycle(true)),
+    reconcileSoon() {
+      isReconciled = false;
+      nextRetryAt = null;
+    },
     status: () => status,
   };
 }

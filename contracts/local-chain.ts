@@ -7,9 +7,10 @@
 //     anvil runs under a small /bin/sh supervisor whose stdin is a pipe from the gateway; when the
 //     pipe closes (stop(), or the kernel closing it because the gateway died) the supervisor sends
 //     anvil SIGTERM, and anvil writes its full state before it exits.
-//   - SIGKILL (or OOM kill) of anvil itself: at most the last `stateIntervalSeconds` of blocks are
-//     lost, because anvil also rewrites the state file on that interval. Anchors lost this way are
-//     missing on chain; the anchor store must re-anchor them (see contracts/ledger-bootstrap.ts).
+//   - SIGKILL (or OOM kill, or crash) of anvil itself: at most the last `stateIntervalSeconds` of blocks
+//     are lost, because anvil also rewrites the state file on that interval. The gateway starts anvil
+//     again from that file on the same port (see startLocalChain), and the anchoring service, told of
+//     the restart, finds the lost anchors missing on chain and sends them again (consent/anchoring.ts).
 //     The rewrite is the whole file, idle or not, at about 7 KB per anchor transaction (measured:
 //     300 anchors, 2.0 MB), so the interval trades loss window against disk and CPU; long-lived
 //     deployments belong on an external chain.
@@ -55,13 +56,19 @@ export type LocalChainOptions = {
   startTimeoutMs?: number;
   /** Deadline for anvil to write its state and exit before it is killed. */
   stopTimeoutMs?: number;
+  /** Pause before restarting an anvil that died on its own; doubles (up to 30 s) while restarts fail. */
+  restartDelayMs?: number;
 };
 
 export type LocalChain = {
   readonly rpcUrl: string;
   readonly chainId: number;
-  /** anvil's own process id (the supervisor's child). */
+  /** anvil's own process id (the supervisor's child); a new one after each restart. */
   readonly pid: number;
+  /** How many times anvil was started again after dying on its own. */
+  readonly restarts: number;
+  /** Calls `listener` after each restart: blocks after the last state dump are gone from the chain. */
+  onRestarted(listener: () => void): void;
   readonly statePath: string;
   /** False on a first start, when no state file existed. */
   readonly hasLoadedState: boolean;
@@ -179,13 +186,100 @@ function readPid(child: ChildProcess, timeoutMs: number): Promise<number> {
   });
 }
 
-/** Starts anvil (loading state.json if present) and waits until it answers with the right chain id. */
+/** One anvil under its supervisor: the first at start, then one per restart. */
+type Launch = {
+  /** anvil's own pid (the supervisor's child). */
+  pid: number;
+  rpcUrl: string;
+  /** Resolves when the supervisor (and so anvil) has exited. */
+  exited: Promise<number | null>;
+  /** undefined while running, then the supervisor's exit code (null when killed or never spawned). */
+  exitCode(): number | null | undefined;
+  /** Closes the lifeline: anvil gets SIGTERM and writes its state. */
+  endLifeline(): void;
+  /** SIGKILL for anvil (or the supervisor, before anvil's pid is known). */
+  kill(): void;
+};
+
+type LaunchContext = {
+  binary: string; args: string[]; chainDir: string; logPath: string; chainId: number; startTimeoutMs: number; log: ChainLog;
+};
+
+/**
+ * Spawns the supervisor and anvil on `port` (0: the kernel picks one) and waits until anvil listens and serves
+ * `chainId`. The log is truncated on the first launch and appended to on a restart, so the crash stays readable;
+ * the port is read only from what this launch wrote. On failure anvil is killed and the error is thrown.
+ */
+async function launchAnvil(ctx: LaunchContext, port: number, isRestart: boolean): Promise<Launch> {
+  const { log, logPath } = ctx;
+  const logFd = openSync(logPath, isRestart ? 'a' : 'w', 0o600);
+  const logOffset = isRestart ? (await stat(logPath)).size : 0;
+  let child: ChildProcess;
+  try {
+    child = spawn('/bin/sh', ['-c', SUPERVISOR, ctx.binary, ...ctx.args, '--port', String(port)], {
+      stdio: ['pipe', 'pipe', logFd],
+      // Own process group: a terminal's Ctrl-C reaches the gateway only, which stops the chain last.
+      detached: true,
+      // HOME inside the chain dir keeps anvil's caches there; nothing else of ours is inherited.
+      env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: ctx.chainDir, NO_COLOR: '1' },
+    });
+  } finally {
+    closeSync(logFd);
+  }
+  let exitCode: number | null | undefined;
+  const exited = new Promise<number | null>((resolve) => {
+    child.once('exit', (code) => { exitCode = code; resolve(code); });
+    // A failed spawn emits 'error' and no 'exit'; an unhandled 'error' event would crash the gateway.
+    child.once('error', (cause) => { log.error({ err: cause }, 'local chain supervisor failed'); exitCode ??= null; resolve(null); });
+  });
+  child.stdin?.on('error', () => { /* EPIPE after the supervisor died: exit is handled above */ });
+  let pid: number | undefined;
+  // Kills anvil only: the supervisor then reaps it and exits, so `exited` means anvil is gone too.
+  // Before anvil's pid is known the supervisor goes, and the closed lifeline stops anvil.
+  const kill = (): void => {
+    child.stdin?.end();
+    try { process.kill(pid ?? child.pid!, 'SIGKILL'); } catch { /* already gone */ }
+  };
+  try {
+    const deadline = Date.now() + ctx.startTimeoutMs;
+    pid = await readPid(child, ctx.startTimeoutMs);
+    let listening: string | undefined;
+    while (listening === undefined) {
+      if (exitCode !== undefined) throw new GatewayError('LEDGER_UNAVAILABLE', 'the local chain exited during start; see chain/anvil.log', { reason: 'start-failed' });
+      if (Date.now() > deadline) throw new GatewayError('LEDGER_UNAVAILABLE', 'the local chain did not start in time', { reason: 'timeout' });
+      listening = LISTENING.exec((await readFile(logPath)).subarray(logOffset).toString('utf8'))?.[1];
+      if (listening === undefined) await delay(20);
+    }
+    const rpcUrl = `http://127.0.0.1:${listening}`;
+    const servedId = Number(await callRpc(rpcUrl, 'eth_chainId', [], Math.max(deadline - Date.now(), 1_000)));
+    if (servedId !== ctx.chainId) throw new GatewayError('LEDGER_UNAVAILABLE', 'the local chain serves another chain id', { reason: 'wrong-chain', chainId: servedId, expectedChainId: ctx.chainId });
+    // anvil logs every RPC method by default; the log file would grow without bound.
+    await callRpc(rpcUrl, 'anvil_setLoggingEnabled', [false], 5_000);
+    const anvilPid = pid;
+    return { pid: anvilPid, rpcUrl, exited, exitCode: () => exitCode, endLifeline: () => child.stdin?.end(), kill };
+  } catch (error) {
+    kill();
+    await exited;
+    log.error({ logPath, tail: (await readFile(logPath, 'utf8').catch(() => '')).slice(-2_000) }, 'local chain failed to start');
+    throw error;
+  }
+}
+
+/**
+ * Starts anvil (loading state.json if present) and waits until it answers with the right chain id. If anvil then
+ * dies on its own (a crash, an OOM kill), it is started again on the same port, so every client's URL stays good,
+ * from its last state dump, after a pause that doubles from `restartDelayMs` up to 30 s while restarts fail.
+ * Anchors in blocks after that dump are gone from the chain; the anchoring service finds them missing and sends
+ * them again (consent/anchoring.ts). A state file that is absent or torn by then is not restarted from: an empty
+ * chain would be a different ledger, so it stays down and says why, as a gateway start would.
+ */
 export async function startLocalChain(options: LocalChainOptions): Promise<LocalChain> {
   const { log } = options;
   const chainId = options.chainId ?? LOCAL_CHAIN_ID;
   const stateInterval = options.stateIntervalSeconds ?? DEFAULT_STATE_INTERVAL_SECONDS;
   const startTimeoutMs = options.startTimeoutMs ?? 20_000;
   const stopTimeoutMs = options.stopTimeoutMs ?? 30_000;
+  const restartDelayMs = options.restartDelayMs ?? 1_000;
   if (!Number.isSafeInteger(stateInterval) || stateInterval < 1) {
     throw new GatewayError('BAD_INPUT', 'stateIntervalSeconds must be a positive integer', { field: 'stateIntervalSeconds' });
   }
@@ -199,89 +293,85 @@ export async function startLocalChain(options: LocalChainOptions): Promise<Local
 
   const args = [
     '--host', '127.0.0.1', // explicit, so ANVIL_IP_ADDR can never widen it
-    '--port', '0', // the kernel picks a free port; anvil prints it
     '--chain-id', String(chainId),
     '--accounts', '0', // no well-known dev keys: the gateway's own key is funded instead
     '--state', statePath,
     '--state-interval', String(stateInterval),
     '--color', 'never',
   ];
-  const logFd = openSync(logPath, 'w', 0o600);
-  let child: ChildProcess;
-  try {
-    child = spawn('/bin/sh', ['-c', SUPERVISOR, binary, ...args], {
-      stdio: ['pipe', 'pipe', logFd],
-      // Own process group: a terminal's Ctrl-C reaches the gateway only, which stops the chain last.
-      detached: true,
-      // HOME inside the chain dir keeps anvil's caches there; nothing else of ours is inherited.
-      env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: chainDir, NO_COLOR: '1' },
-    });
-  } finally {
-    closeSync(logFd);
-  }
-  let exitCode: number | null | undefined;
-  const exited = new Promise<number | null>((resolve) => {
-    child.once('exit', (code) => { exitCode = code; resolve(code); });
-    // A failed spawn emits 'error' and no 'exit'; an unhandled 'error' event would crash the gateway.
-    child.once('error', (cause) => { log.error({ err: cause }, 'local chain supervisor failed'); exitCode ??= null; resolve(null); });
-  });
-  child.stdin?.on('error', () => { /* EPIPE after the supervisor died: exit is handled above */ });
-  let isStopping = false;
-  let isStarted = false;
-  void exited.then((code) => {
-    // Before start completes, the start itself reports the failure.
-    if (isStarted && !isStopping) log.error({ code, logPath }, 'local chain exited unexpectedly');
-  });
-  // Kills anvil only: the supervisor then reaps it and exits, so `exited` means anvil is gone too.
-  // Before anvil's pid is known the supervisor goes, and the closed lifeline stops anvil.
-  const killTree = (pid: number | undefined): void => {
-    child.stdin?.end();
-    try { process.kill(pid ?? child.pid!, 'SIGKILL'); } catch { /* already gone */ }
-  };
+  const ctx: LaunchContext = { binary, args, chainDir, logPath, chainId, startTimeoutMs, log };
+  let current = await launchAnvil(ctx, 0, false);
+  const rpcUrl = current.rpcUrl;
+  const port = Number(new URL(rpcUrl).port);
+  log.info({ rpcUrl, chainId, pid: current.pid, statePath, stateIntervalSeconds: stateInterval, hasLoadedState }, 'local chain started');
 
-  let pid: number | undefined;
-  let rpcUrl: string;
-  try {
-    const deadline = Date.now() + startTimeoutMs;
-    pid = await readPid(child, startTimeoutMs);
-    let port: string | undefined;
-    while (port === undefined) {
-      if (exitCode !== undefined) throw new GatewayError('LEDGER_UNAVAILABLE', 'the local chain exited during start; see chain/anvil.log', { reason: 'start-failed' });
-      if (Date.now() > deadline) throw new GatewayError('LEDGER_UNAVAILABLE', 'the local chain did not start in time', { reason: 'timeout' });
-      port = LISTENING.exec(await readFile(logPath, 'utf8'))?.[1];
-      if (port === undefined) await delay(20);
+  let isStopping = false;
+  let restartTimer: ReturnType<typeof setTimeout> | undefined;
+  let restarting: Promise<void> | undefined;
+  let restarts = 0;
+  const restartListeners: (() => void)[] = [];
+
+  const restart = async (attempt: number): Promise<void> => {
+    try {
+      // Refused like a start would be: a chain without its state is another ledger.
+      if ((await checkStateFile(statePath)) !== 'complete') {
+        log.error({ statePath }, 'local chain not restarted: it never wrote its state; restart the gateway to recover');
+        return;
+      }
+      const next = await launchAnvil(ctx, port, true);
+      if (isStopping) {
+        next.kill();
+        await next.exited;
+        return;
+      }
+      current = next;
+      restarts++;
+      watch(next);
+      log.warn({ rpcUrl, pid: next.pid, restarts }, 'local chain restarted from its last state dump');
+      for (const listener of restartListeners) listener();
+    } catch (error) {
+      if (isStopping) return;
+      const delayMs = Math.min(30_000, restartDelayMs * 2 ** attempt);
+      log.error({ err: error, attempt, retryInMs: delayMs }, 'local chain restart failed');
+      schedule(attempt + 1, delayMs);
     }
-    rpcUrl = `http://127.0.0.1:${port}`;
-    const servedId = Number(await callRpc(rpcUrl, 'eth_chainId', [], Math.max(deadline - Date.now(), 1_000)));
-    if (servedId !== chainId) throw new GatewayError('LEDGER_UNAVAILABLE', 'the local chain serves another chain id', { reason: 'wrong-chain', chainId: servedId, expectedChainId: chainId });
-    // anvil logs every RPC method by default; the log file would grow without bound.
-    await callRpc(rpcUrl, 'anvil_setLoggingEnabled', [false], 5_000);
-  } catch (error) {
-    isStopping = true;
-    killTree(pid);
-    await exited;
-    log.error({ logPath, tail: (await readFile(logPath, 'utf8').catch(() => '')).slice(-2_000) }, 'local chain failed to start');
-    throw error;
-  }
-  const anvilPid = pid;
-  isStarted = true;
-  log.info({ rpcUrl, chainId, pid: anvilPid, statePath, stateIntervalSeconds: stateInterval, hasLoadedState }, 'local chain started');
+  };
+  const schedule = (attempt: number, delayMs: number) => {
+    // Unref'd: a pending restart must not keep a gateway that is exiting alive.
+    restartTimer = setTimeout(() => {
+      restartTimer = undefined;
+      if (!isStopping) restarting = restart(attempt);
+    }, delayMs);
+    restartTimer.unref();
+  };
+  const watch = (launch: Launch) => {
+    void launch.exited.then((code) => {
+      if (isStopping || launch !== current) return;
+      log.error({ code, logPath }, 'local chain exited unexpectedly');
+      schedule(0, restartDelayMs);
+    });
+  };
+  watch(current);
 
   let stopping: Promise<void> | undefined;
   const halt = (isGraceful: boolean): Promise<void> => {
     stopping ??= (async () => {
       isStopping = true;
-      if (exitCode === undefined) {
-        if (isGraceful) child.stdin?.end(); // the lifeline: anvil gets SIGTERM and dumps its state
-        else killTree(anvilPid);
+      if (restartTimer !== undefined) clearTimeout(restartTimer);
+      await restarting;
+      const running = current;
+      if (running.exitCode() === undefined) {
+        if (isGraceful) running.endLifeline(); // anvil gets SIGTERM and dumps its state
+        else running.kill();
         // Unref'd: a pending deadline must not keep a gateway that is exiting alive for stopTimeoutMs.
-        const isLate = await Promise.race([exited.then(() => false), delay(stopTimeoutMs, true, { ref: false })]);
+        const isLate = await Promise.race([running.exited.then(() => false), delay(stopTimeoutMs, true, { ref: false })]);
         if (isLate) {
           log.error({ stopTimeoutMs }, 'local chain did not exit in time; killed');
-          killTree(anvilPid);
-          await exited;
+          running.kill();
+          await running.exited;
         }
       }
+      const exitCode = running.exitCode();
       if (isGraceful && exitCode === 0 && (await checkStateFile(statePath).catch(() => 'absent')) === 'complete') {
         // anvil never fsyncs; a clean stop is the moment the file is known complete, so keep it durable.
         await fsyncPath(statePath);
@@ -295,10 +385,12 @@ export async function startLocalChain(options: LocalChainOptions): Promise<Local
   return {
     rpcUrl,
     chainId,
-    pid: anvilPid,
+    get pid() { return current.pid; },
     statePath,
     hasLoadedState,
-    isRunning: () => exitCode === undefined,
+    get restarts() { return restarts; },
+    isRunning: () => current.exitCode() === undefined,
+    onRestarted: (listener) => { restartListeners.push(listener); },
     async fund(address) {
       const balance = BigInt(String(await callRpc(rpcUrl, 'eth_getBalance', [address, 'latest'], 5_000)));
       if (balance < MIN_BALANCE_WEI) await callRpc(rpcUrl, 'anvil_setBalance', [address, `0x${FUNDED_WEI.toString(16)}`], 5_000);

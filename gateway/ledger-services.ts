@@ -71,6 +71,8 @@ export async function openLedgerServices(deps: {
     await ledger.stop();
     throw error;
   }
+  // An embedded chain restarted after a crash has lost the blocks since its last state dump.
+  ledger.localChain?.onRestarted(() => anchoring.reconcileSoon());
   // The embedded chain's loopback URL is what an officer passes to `npm run verify`; an external URL
   // may carry credentials, so it is never logged.
   log.info({

@@ -72,8 +72,9 @@ trap 'exit 143' TERM
 start_gateway() { # PARTY PORT
   mkdir -p "$WORK/$1"
   # SEALGATE_LEDGER=off: anchoring on a chain is independent of this flow, and `local` would start one anvil chain
-  # per gateway. The rate limit is per client address, and here every client (this script, the job watcher and
-  # the partner gateway) is 127.0.0.1, so the default of 300 a minute is raised.
+  # per gateway. The client rate limit is per address, and this script sends up to a few hundred calls a minute to
+  # each gateway from 127.0.0.1 (grants eight at a time, then the job watch), so the default of 300 a minute is
+  # raised. The partner gateway's signed calls have their own budget (SEALGATE_PEER_RATE_LIMIT_MAX).
   PORT=$2 SEALGATE_PARTY_ID=$1 SEALGATE_DATA_DIR="$WORK/$1" SEALGATE_LEDGER=off SEALGATE_RATE_LIMIT_MAX=100000 \
     node gateway/cli.ts serve >"$WORK/$1.log" 2>&1 &
   PIDS+=("$!")

@@ -165,6 +165,9 @@ const SUPERVISOR = [
 ].join('\n');
 
 const LISTENING = /Listening on 127\.0\.0\.1:(\d+)/;
+const MAX_RESTART_DELAY_MS = 30_000;
+/** An anvil that ran this long before dying was not crash-looping. */
+const STABLE_AFTER_MS = 60_000;
 
 /** Reads the first line the supervisor prints: anvil's pid. */
 function readPid(child: ChildProcess, timeoutMs: number): Promise<number> {
@@ -268,7 +271,8 @@ async function launchAnvil(ctx: LaunchContext, port: number, isRestart: boolean)
 /**
  * Starts anvil (loading state.json if present) and waits until it answers with the right chain id. If anvil then
  * dies on its own (a crash, an OOM kill), it is started again on the same port, so every client's URL stays good,
- * from its last state dump, after a pause that doubles from `restartDelayMs` up to 30 s while restarts fail.
+ * from its last state dump, after a pause that doubles from `restartDelayMs` up to 30 s while restarts fail or it
+ * keeps dying within a minute of one.
  * Anchors in blocks after that dump are gone from the chain; the anchoring service finds them missing and sends
  * them again (consent/anchoring.ts). A state file that is absent or torn by then is not restarted from: an empty
  * chain would be a different ledger, so it stays down and says why, as a gateway start would.
@@ -331,7 +335,7 @@ export async function startLocalChain(options: LocalChainOptions): Promise<Local
       for (const listener of restartListeners) listener();
     } catch (error) {
       if (isStopping) return;
-      const delayMs = Math.min(30_000, restartDelayMs * 2 ** attempt);
+      const delayMs = Math.min(MAX_RESTART_DELAY_MS, restartDelayMs * 2 ** attempt);
       log.error({ err: error, attempt, retryInMs: delayMs }, 'local chain restart failed');
       schedule(attempt + 1, delayMs);
     }
@@ -344,11 +348,15 @@ export async function startLocalChain(options: LocalChainOptions): Promise<Local
     }, delayMs);
     restartTimer.unref();
   };
+  // A chain that dies again soon after a restart is crash-looping: its pauses keep doubling instead of starting over.
+  let crashes = 0;
   const watch = (launch: Launch) => {
+    const startedAt = Date.now();
     void launch.exited.then((code) => {
       if (isStopping || launch !== current) return;
+      crashes = Date.now() - startedAt < STABLE_AFTER_MS ? crashes + 1 : 0;
       log.error({ code, logPath }, 'local chain exited unexpectedly');
-      schedule(0, restartDelayMs);
+      schedule(crashes, Math.min(MAX_RESTART_DELAY_MS, restartDelayMs * 2 ** crashes));
     });
   };
   watch(current);

@@ -317,9 +317,11 @@ export async function startLocalChain(options: LocalChainOptions): Promise<Local
 
   const restart = async (attempt: number): Promise<void> => {
     try {
-      // Refused like a start would be: a chain without its state is another ledger.
-      if ((await checkStateFile(statePath)) !== 'complete') {
-        log.error({ statePath }, 'local chain not restarted: it never wrote its state; restart the gateway to recover');
+      // Refused like a start would be: a chain without its state is another ledger, and a torn file stays torn.
+      const state = await checkStateFile(statePath).catch((error: unknown) => error);
+      if (state !== 'complete') {
+        const why = state === 'absent' ? 'it never wrote its state' : 'its state file is torn (chain/state.backup.json is the last clean copy)';
+        log.error({ statePath }, `local chain not restarted: ${why}; restart the gateway to recover`);
         return;
       }
       const next = await launchAnvil(ctx, port, true);

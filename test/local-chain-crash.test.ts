@@ -1,6 +1,7 @@
 // An embedded anvil that dies on its own (crash, OOM kill) under a running gateway is started again on the same
 // URL from its last state dump, and anchors it lost with the blocks after that dump are sent again. These tests
 // run the real pinned anvil binary and SIGKILL it.
+import { readFileSync, writeFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../gateway/config.ts';
 import { createContext, type GatewayContext } from '../gateway/context.ts';
@@ -21,10 +22,10 @@ async function rpc(url: string, method: string, params: unknown[] = []): Promise
   return body.result;
 }
 
-async function startChain(stateIntervalSeconds: number): Promise<{ chain: LocalChain; log: ReturnType<typeof captureChainLog> }> {
+async function startChain(stateIntervalSeconds: number, restartDelayMs = 100): Promise<{ chain: LocalChain; log: ReturnType<typeof captureChainLog> }> {
   const dir = makeChainDataDir();
   const log = captureChainLog();
-  const chain = await startLocalChain({ dataDir: dir.dataDir, log, stateIntervalSeconds, restartDelayMs: 100 });
+  const chain = await startLocalChain({ dataDir: dir.dataDir, log, stateIntervalSeconds, restartDelayMs });
   cleanups.push(dir.remove, () => chain.stop());
   return { chain, log };
 }
@@ -64,6 +65,19 @@ describe('embedded chain that dies on its own', () => {
     expect(dumpedBlockNumber(chain.statePath)).toBe(-1);
     process.kill(chain.pid, 'SIGKILL');
     await waitUntil('the refusal to restart', () => log.messages('error').includes('local chain not restarted: it never wrote its state; restart the gateway to recover'));
+    expect(chain.isRunning()).toBe(false);
+    expect(chain.restarts).toBe(0);
+  });
+
+  it('is not started again from a torn state file', async () => {
+    const { chain, log } = await startChain(1, 1_000);
+    await waitUntil('a state dump', () => dumpedBlockNumber(chain.statePath) >= 0);
+    process.kill(chain.pid, 'SIGKILL');
+    await waitUntil('anvil to die', () => !chain.isRunning());
+    // As if the kill had come in the middle of anvil rewriting the file.
+    const text = readFileSync(chain.statePath, 'utf8');
+    writeFileSync(chain.statePath, text.slice(0, Math.floor(text.length / 2)));
+    await waitUntil('the refusal to restart', () => log.messages('error').some((m) => m.startsWith('local chain not restarted: its state file is torn')), 5_000);
     expect(chain.isRunning()).toBe(false);
     expect(chain.restarts).toBe(0);
   });

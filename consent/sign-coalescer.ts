@@ -13,7 +13,17 @@ export function coalescingSign(signer: Signer): (message: Uint8Array) => Promise
     waiting = [];
     signBatch(batch.map((w) => w.message)).then(
       (signatures) => batch.forEach((w, i) => w.resolve(signatures[i] as Uint8Array)),
-      (error: unknown) => { for (const w of batch) w.reject(error); },
+      // The worker is gone (it crashed, or the gateway is closing): sign here. The writes these signatures are for
+      // are already committed, and a failed answer would invite a client to repeat a write that happened.
+      () => {
+        for (const w of batch) {
+          try {
+            w.resolve(signer.sign(w.message));
+          } catch (error) {
+            w.reject(error);
+          }
+        }
+      },
     );
   };
 

@@ -34,11 +34,22 @@ describe('coalescingSign', () => {
     expect(batches).toEqual([5, 1]);
   });
 
-  it('rejects every request of a failed batch', async () => {
-    const { signer } = recordingSigner(true);
+  it('signs a failed batch here instead: the writes it signs for are already committed', async () => {
+    const { signer, batches } = recordingSigner(true);
     const sign = coalescingSign(signer);
-    const results = await Promise.allSettled([sign(message(0)), sign(message(1))]);
-    expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected']);
+    const signatures = await Promise.all([sign(message(0)), sign(message(1))]);
+    expect(batches).toEqual([2]);
+    signatures.forEach((s, i) => expect(verifySignature(local.publicKey, message(i), s)).toBe(true));
+  });
+
+  it('rejects only when signing here fails too', async () => {
+    const broken: Signer = {
+      ...local,
+      sign: () => { throw new Error('no key'); },
+      signBatch: () => Promise.reject(new Error('worker gone')),
+    };
+    const results = await Promise.allSettled([coalescingSign(broken)(message(0))]);
+    expect(results[0]?.status).toBe('rejected');
   });
 
   it('signs at once with a signer that has no bulk path', async () => {

@@ -37,7 +37,13 @@ export const recipientsOf = (spec: JobSpec, self: string): string[] => spec.part
  */
 async function lapsed(consent: JobInputDeps['consent'], subjects: readonly string[], purpose: string, recipients: readonly string[], at: Date): Promise<Set<string>> {
   const out = new Set<string>();
-  for (const recipient of recipients) for (const s of await consent.uncoveredSubjects(subjects, purpose, recipient, at)) out.add(s);
+  let undecided = subjects;
+  for (const recipient of recipients) {
+    for (const s of await consent.uncoveredSubjects(undecided, purpose, recipient, at)) out.add(s);
+    // A subject refused for one recipient is out: the next recipient is asked only about the rest.
+    if (out.size > 0) undecided = undecided.filter((s) => !out.has(s));
+    if (undecided.length === 0) break;
+  }
   return out;
 }
 

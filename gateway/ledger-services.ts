@@ -82,7 +82,8 @@ export async function openLedgerServices(deps: {
   return {
     anchors, anchoring, ledger, receipts,
     chainReader: chainReaderOf(ledger.client),
-    readiness: () => anchoring.status().state,
+    // A stopped embedded chain is degraded at once, not only after the next anchoring attempt fails on it.
+    readiness: () => (ledger.localChain !== null && !ledger.localChain.isRunning() ? 'degraded' : anchoring.status().state),
     stop: async () => {
       await anchoring.stop();
       await ledger.stop();

@@ -115,7 +115,10 @@ describe('anchoring across a crash of the embedded chain', () => {
     const client = ctx.ledger.ledger!.client;
     expect(await client.lastRootOf('dealer-4s')).toBe(lost.root);
 
+    expect(ctx.ledger.readiness()).toBe('ok');
     process.kill(chain.pid, 'SIGKILL');
+    await waitUntil('anvil to die', () => !chain.isRunning());
+    expect(ctx.ledger.readiness()).toBe('degraded');
     await waitUntil('anvil to be started again', () => chain.restarts === 1 && chain.isRunning(), 20_000);
     // The restarted chain is the dumped one: it has the first anchor and not the second.
     expect(await client.lastRootOf('dealer-4s')).toBe(kept.root);
@@ -129,5 +132,6 @@ describe('anchoring across a crash of the embedded chain', () => {
     const found = await client.findAnchorTx(lost.root);
     expect(found?.txHash).toBe(again.txHash);
     expect(await rpc(chain.rpcUrl, 'eth_getTransactionReceipt', [again.txHash])).toMatchObject({ status: '0x1' });
+    expect(ctx.ledger.readiness()).toBe('ok');
   });
 });

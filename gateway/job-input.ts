@@ -37,12 +37,11 @@ export const recipientsOf = (spec: JobSpec, self: string): string[] => spec.part
  */
 async function lapsed(consent: JobInputDeps['consent'], subjects: readonly string[], purpose: string, recipients: readonly string[], at: Date): Promise<Set<string>> {
   const out = new Set<string>();
-  let undecided = subjects;
   for (const recipient of recipients) {
-    for (const s of await consent.uncoveredSubjects(undecided, purpose, recipient, at)) out.add(s);
     // A subject refused for one recipient is out: the next recipient is asked only about the rest.
-    if (out.size > 0) undecided = undecided.filter((s) => !out.has(s));
+    const undecided = out.size === 0 ? subjects : subjects.filter((s) => !out.has(s));
     if (undecided.length === 0) break;
+    for (const s of await consent.uncoveredSubjects(undecided, purpose, recipient, at)) out.add(s);
   }
   return out;
 }

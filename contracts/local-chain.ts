@@ -314,6 +314,7 @@ export async function startLocalChain(options: LocalChainOptions): Promise<Local
   let restarting: Promise<void> | undefined;
   let restarts = 0;
   const restartListeners: (() => void)[] = [];
+  const backoffMs = (n: number) => Math.min(MAX_RESTART_DELAY_MS, restartDelayMs * 2 ** n);
 
   const restart = async (attempt: number): Promise<void> => {
     try {
@@ -337,7 +338,7 @@ export async function startLocalChain(options: LocalChainOptions): Promise<Local
       for (const listener of restartListeners) listener();
     } catch (error) {
       if (isStopping) return;
-      const delayMs = Math.min(MAX_RESTART_DELAY_MS, restartDelayMs * 2 ** attempt);
+      const delayMs = backoffMs(attempt);
       log.error({ err: error, attempt, retryInMs: delayMs }, 'local chain restart failed');
       schedule(attempt + 1, delayMs);
     }
@@ -358,7 +359,7 @@ export async function startLocalChain(options: LocalChainOptions): Promise<Local
       if (isStopping || launch !== current) return;
       crashes = Date.now() - startedAt < STABLE_AFTER_MS ? crashes + 1 : 0;
       log.error({ code, logPath }, 'local chain exited unexpectedly');
-      schedule(crashes, Math.min(MAX_RESTART_DELAY_MS, restartDelayMs * 2 ** crashes));
+      schedule(crashes, backoffMs(crashes));
     });
   };
   watch(current);

@@ -2,10 +2,10 @@
 // and all-zero values are refused, later versions are read forward-compatibly, and a continued trace
 // keeps its trace id while opening a new span.
 import fc from 'fast-check';
-import Fastify from 'fastify';
+import Fastify, { type FastifyBaseLogger } from 'fastify';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import { childSpan, continueTrace, formatTraceparent, parseTraceparent, startTrace, traceRequest } from '../gateway/trace.ts';
+import { childSpan, continueTrace, formatTraceparent, parseTraceparent, startTrace, traceLoggerFactory, traceRequest } from '../gateway/trace.ts';
 import { captureLog } from './gateway-fixture.ts';
 
 // Source: W3C Trace Context, §3.2.2.5 / Examples of HTTP traceparent headers.
@@ -70,9 +70,16 @@ describe('traceparent', () => {
 });
 
 describe('the traceRequest hook', () => {
-  it('binds the incoming trace id to every log line of the request, "request completed" included', async () => {
+  // The gateway binds the trace in the request's one child logger (traceLoggerFactory); without the factory the hook
+  // binds it with a second child. Both must give every line the trace.
+  it.each([
+    ['with the trace logger factory', true],
+    ['without it', false],
+  ])('binds the incoming trace id to every log line of the request, "request completed" included (%s)', async (_name, hasFactory) => {
     const log = captureLog();
-    const app = Fastify({ loggerInstance: pino(log.stream) });
+    const loggerInstance: FastifyBaseLogger = pino(log.stream);
+    const app = Fastify({ loggerInstance });
+    if (hasFactory) app.setChildLoggerFactory(traceLoggerFactory);
     app.decorateRequest('trace', null);
     app.addHook('onRequest', traceRequest);
     app.get('/work', async (request) => {

@@ -7,6 +7,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import pkg from '../package.json' with { type: 'json' };
+import { AccessLogController } from './logger.ts';
 import { traceLoggerFactory, traceRequest } from './trace.ts';
 import { rateLimitKey, rateLimitMax } from './rate-limit-key.ts';
 import { createAuthHook, warnOnMissingPolicy } from './auth.ts';
@@ -40,6 +41,7 @@ function checkBodyEncoding(request: FastifyRequest): void {
 export async function buildApp(ctx: GatewayContext): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: ctx.log,
+    logController: new AccessLogController(),
     bodyLimit: ctx.config.bodyLimitBytes,
     trustProxy: ctx.config.trustProxy,
     requestIdHeader: false,

@@ -1,6 +1,7 @@
 // Logs never carry credentials, keys or consent payloads, request lines carry the request id and
 // a well-formed traceparent, and raw URLs (which may hold identifiers) are not logged.
 import { afterEach, describe, expect, it } from 'vitest';
+import { GatewayError } from '../gateway/errors.ts';
 import { createLogger, REDACTED } from '../gateway/logger.ts';
 import { bearer, captureLog, makeTestGateway, type TestGateway } from './gateway-fixture.ts';
 
@@ -25,6 +26,28 @@ describe('log redaction', () => {
     }
     expect(text).toContain(REDACTED);
     expect(JSON.parse(log.lines[0] ?? '{}')).toMatchObject({ partyId: 'insurer-1', msg: 'event' });
+  });
+
+  it('censors sensitive keys in child-logger bindings and in an error and its detail', () => {
+    const log = captureLog();
+    const logger = createLogger({ logLevel: 'info', partyId: 'insurer-1' }, log.stream);
+    logger.child({ token: 'sgt_child', job: 'job-1' }).info('bound');
+    const error = Object.assign(new GatewayError('BAD_INPUT', 'no such subject', { subject: 'dave@example.com', index: 3 }), { token: 'sgt_err' });
+    logger.error({ err: error }, 'failed');
+    const text = log.text();
+    for (const secret of ['sgt_child', 'dave@example.com', 'sgt_err']) expect(text, secret).not.toContain(secret);
+    const [bound, failed] = log.lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(bound).toMatchObject({ token: REDACTED, job: 'job-1', msg: 'bound' });
+    expect(failed?.err).toMatchObject({ message: 'no such subject', token: REDACTED, detail: { subject: REDACTED, index: 3 } });
+  });
+
+  it('a request writes one access line, when it completes, with its route, status and time', async () => {
+    gw = await makeTestGateway();
+    await gw.app.inject({ method: 'GET', url: '/health', headers: { 'x-request-id': 'req-44' } });
+    const lines = gw.log.lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.reqId === 'req-44');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatchObject({ msg: 'request completed', req: { method: 'GET', route: '/health' }, res: { statusCode: 200 } });
+    expect(lines[0]?.responseTime).toEqual(expect.any(Number));
   });
 
   it('request logs carry the request id and traceparent, the route pattern, and no token or query', async () => {

@@ -6,6 +6,7 @@ import { GatewayError } from '../gateway/errors.ts';
 import type { Database, SqlValue, Transaction } from '../gateway/database.ts';
 import { GENESIS_HASH } from './canonical.ts';
 import { AuditKind, verifyAuditChain, type AuditEntry } from './audit.ts';
+import { JOURNAL_COLUMNS, openAuditJournal, type AuditJournal } from './audit-journal.ts';
 import { Actor, verifyEventChain, type ChainPoint, type LogEvent } from './event.ts';
 import type { ConsentState } from './lifecycle.ts';
 import type { ConsentStatus } from './record.ts';
@@ -66,15 +67,29 @@ export type ChainVerification =
   | { ok: false; chain: 'events' | 'audit'; seq: number; id: string | null; reason: 'hash-mismatch' | 'bad-signature' | 'broken-link' | 'seq-gap' | 'truncated' };
 
 export type ConsentStore = {
-  /** Chain heads as committed; updated after each successful commit. */
+  /** Chain heads as durable (audit entries in the journal included); updated after each successful commit. */
   readonly heads: { events: ChainHead; audit: ChainHead };
+  /** What start-up found in the audit journal: entries moved into the table, bytes of a cut-short append dropped. */
+  readonly journalRecovery: { moved: number; discardedBytes: number };
   readEvents(afterSeq: number, limit: number): Promise<LogEvent[]>;
   /** The events with these seqs, in seq order (seqs that do not exist are simply absent). */
   readEventsBySeq(seqs: readonly number[]): Promise<LogEvent[]>;
   streamEvents(): AsyncGenerator<LogEvent>;
   findIdempotency(keys: string[]): Promise<Map<string, { requestHash: string; response: string }>>;
-  /** Events, their audit entries, idempotency rows and consent_current changes in ONE transaction. */
+  /**
+   * Events, their audit entries, idempotency rows and consent_current changes in ONE transaction. A batch of audit
+   * entries alone (decisions, messages, token uses) goes to the audit journal instead, when the store has one.
+   */
   commit(batch: CommitBatch): Promise<void>;
+  /**
+   * Moves the journaled audit entries into the audit table. Every read of the table here does it first; a reader of
+   * the table outside this module (anchoring) calls it before reading up to `heads.audit`.
+   */
+  settle(): Promise<void>;
+  /** The heads' seqs once settled: what a reader of both tables (anchoring) may read up to. */
+  settledHeads(): Promise<{ events: number; audit: number }>;
+  /** Moves what is journaled and closes the journal; the database stays open. */
+  close(): Promise<void>;
   /** Rebuilds consent_current from folded states when its row count disagrees with the log's. */
   syncCurrent(rows: Iterable<CurrentRow>, recordCount: number): Promise<boolean>;
   filterSubjects(subjects: readonly string[], purpose: string, recipient: string, at: Date): Promise<string[]>;
@@ -202,15 +217,77 @@ async function readHead(db: Database, table: 'events' | 'audit', idColumn: strin
   return row === undefined ? { seq: 0, hash: GENESIS_HASH, id: null } : { seq: Number(row.seq), hash: String(row.hash), id: String(row.id) };
 }
 
-/** Migrates (owner 'consent') and reads the chain heads. Throws STORE_UNAVAILABLE if the database is closed. */
+// When the journal moves into the table even without a reader asking: a bound on its size, and on how long the
+// table lags behind. A move of a few thousand rows costs DuckDB about 10 µs of CPU each, on its own thread.
+const MOVE_AT_ENTRIES = 4096;
+const MOVE_AFTER_MS = 1000;
+
+/** The audit journal of a database file: beside it, as DuckDB's own WAL. An in-memory database has none. */
+export const auditJournalPathOf = (db: Database): string | null => (db.path === ':memory:' ? null : `${db.path}.audit-journal`);
+
+/**
+ * Migrates (owner 'consent'), reads the chain heads and recovers the audit journal (audit-journal.ts) into the audit
+ * table. Throws STORE_UNAVAILABLE if the database is closed.
+ */
 export async function openConsentStore(db: Database): Promise<ConsentStore> {
   await db.migrate('consent', MIGRATIONS);
   const heads = { events: await readHead(db, 'events', 'event_id'), audit: await readHead(db, 'audit', 'entry_id') };
+  // The audit table's last seq; `heads.audit` runs ahead of it by what the journal holds.
+  let tableAuditSeq = heads.audit.seq;
+  const journalPath = auditJournalPathOf(db);
+  const opened = journalPath === null ? null : await openAuditJournal(journalPath, heads.audit);
+  const journal: AuditJournal | null = opened?.journal ?? null;
+  const recovered = opened?.contents.entries ?? [];
+  const lastRecovered = recovered.at(-1);
+  if (lastRecovered !== undefined) heads.audit = { seq: lastRecovered.seq, hash: lastRecovered.hash, id: lastRecovered.entryId };
+
+  // Journal appends, moves and commits run one at a time: a move takes exactly what the journal holds.
+  let lane: Promise<unknown> = Promise.resolve();
+  const inLane = <T>(work: () => Promise<T>): Promise<T> => {
+    const next = lane.then(work, work);
+    lane = next.catch(() => undefined);
+    return next;
+  };
+
+  /** Inside a transaction: the journal's entries after the table's head, parsed by DuckDB from the file. */
+  const insertJournaled = async (tx: Transaction, journaled: AuditJournal, throughSeq: number): Promise<void> => {
+    await tx.run(`INSERT INTO audit SELECT seq, entryId, "at"::TIMESTAMPTZ, kind, actor, action, outcome, refs, detail, prevHash, hash
+      FROM read_json($1, format = 'newline_delimited', columns = ${JOURNAL_COLUMNS}) WHERE seq > $2`, [journaled.path, tableAuditSeq]);
+    const [row] = await tx.all('SELECT max(seq) AS seq FROM audit');
+    // The file is what this process wrote and fdatasync'd; anything else in it is damage, and must not be half moved.
+    if (Number(row?.seq ?? 0) !== throughSeq) {
+      throw new GatewayError('INTERNAL', 'the audit journal did not move whole into the audit table', { expectedSeq: throughSeq, tableSeq: Number(row?.seq ?? 0) });
+    }
+  };
+
+  const move = async (): Promise<void> => {
+    if (journal === null || journal.pending === 0) return;
+    const throughSeq = heads.audit.seq;
+    await db.transaction((tx) => insertJournaled(tx, journal, throughSeq));
+    tableAuditSeq = throughSeq;
+    await journal.clear();
+  };
+  const settle = (): Promise<void> => (journal === null || journal.pending === 0 ? Promise.resolve() : inLane(move));
+
+  let moveTimer: ReturnType<typeof setTimeout> | undefined;
+  const scheduleMove = (pending: number): void => {
+    // A failed move leaves the journal as it was; the next reader's settle() retries it and reports the error.
+    if (pending >= MOVE_AT_ENTRIES) void settle().catch(() => undefined);
+    else if (moveTimer === undefined) {
+      moveTimer = setTimeout(() => {
+        moveTimer = undefined;
+        void settle().catch(() => undefined);
+      }, MOVE_AFTER_MS);
+      moveTimer.unref();
+    }
+  };
+
+  if (recovered.length > 0) await move();
 
   const readEvents = async (afterSeq: number, limit: number) =>
     (await readChainPage(db, 'events', EVENT_COLUMNS, heads.events.seq, afterSeq, limit)).map(rowToEvent);
   const readAudit = async (afterSeq: number, limit: number) =>
-    (await readChainPage(db, 'audit', AUDIT_COLUMNS, heads.audit.seq, afterSeq, limit)).map(rowToAudit);
+    (await readChainPage(db, 'audit', AUDIT_COLUMNS, tableAuditSeq, afterSeq, limit)).map(rowToAudit);
 
   /** The distinct subjects of `subjects` whose consent does (or, with `isCovered` false, does not) cover the use. */
   const subjectsByCoverage = async (subjects: readonly string[], purpose: string, recipient: string, at: Date, isCovered: boolean): Promise<string[]> => {
@@ -242,6 +319,7 @@ export async function openConsentStore(db: Database): Promise<ConsentStore> {
 
   return {
     heads,
+    journalRecovery: { moved: recovered.length, discardedBytes: opened?.contents.discardedBytes ?? 0 },
     readEvents,
     async readEventsBySeq(seqs) {
       if (seqs.length === 0) return [];
@@ -261,12 +339,42 @@ export async function openConsentStore(db: Database): Promise<ConsentStore> {
       for (const r of rows) found.set(String(r.key), { requestHash: String(r.request_hash), response: String(r.response) });
       return found;
     },
-    async commit(batch) {
-      await db.transaction((tx) => appendBatch(tx, batch));
+    commit: (batch) => inLane(async () => {
+      const lastAudit = batch.audit.at(-1);
+      const isAuditOnly = batch.events.length === 0 && batch.idempotency.length === 0 && batch.current.length === 0;
+      if (journal !== null && isAuditOnly) {
+        await journal.append(batch.audit);
+        if (lastAudit !== undefined) heads.audit = { seq: lastAudit.seq, hash: lastAudit.hash, id: lastAudit.entryId };
+        scheduleMove(journal.pending);
+        return;
+      }
+      // The journal's entries come first in the same transaction: the table's chain stays gapless.
+      const journaled = journal !== null && journal.pending > 0 ? journal : null;
+      const journaledSeq = heads.audit.seq;
+      await db.transaction(async (tx) => {
+        if (journaled !== null) await insertJournaled(tx, journaled, journaledSeq);
+        await appendBatch(tx, batch);
+      });
       const lastEvent = batch.events.at(-1);
       if (lastEvent !== undefined) heads.events = { seq: lastEvent.seq, hash: lastEvent.hash, id: lastEvent.eventId };
-      const lastAudit = batch.audit.at(-1);
       if (lastAudit !== undefined) heads.audit = { seq: lastAudit.seq, hash: lastAudit.hash, id: lastAudit.entryId };
+      tableAuditSeq = heads.audit.seq;
+      if (journaled !== null) await journaled.clear();
+    }),
+    settle,
+    async settledHeads() {
+      await settle();
+      return { events: heads.events.seq, audit: tableAuditSeq };
+    },
+    async close() {
+      if (moveTimer !== undefined) clearTimeout(moveTimer);
+      moveTimer = undefined;
+      try {
+        await settle();
+      } finally {
+        // Whatever did not move stays in the file, durable, for the next start to move.
+        await journal?.close();
+      }
     },
     async syncCurrent(rows, recordCount) {
       const [row] = await db.all('SELECT count(*) AS n FROM consent_current');
@@ -281,6 +389,7 @@ export async function openConsentStore(db: Database): Promise<ConsentStore> {
     uncoveredSubjects: (subjects, purpose, recipient, at) => subjectsByCoverage(subjects, purpose, recipient, at, false),
     async listAudit(query) {
       const q = AuditQuery.parse(query);
+      await settle();
       const where: string[] = [];
       const params: SqlValue[] = [];
       const add = (clause: string, value: SqlValue) => { params.push(value); where.push(clause.replace('?', `$${params.length}`)); };
@@ -295,6 +404,7 @@ export async function openConsentStore(db: Database): Promise<ConsentStore> {
       return (await db.all(sql, params)).map(rowToAudit);
     },
     async verifyChains(publicKey) {
+      await settle();
       let from: ChainPoint = { seq: 0, hash: GENESIS_HASH };
       for await (const page of pagesInSeqOrder(readEvents, heads.events.seq)) {
         const result = verifyEventChain(page, publicKey, from);
@@ -306,13 +416,13 @@ export async function openConsentStore(db: Database): Promise<ConsentStore> {
       if (from.seq < heads.events.seq) return { ok: false, chain: 'events', seq: from.seq + 1, id: null, reason: 'truncated' };
       const eventCount = from.seq;
       from = { seq: 0, hash: GENESIS_HASH };
-      for await (const page of pagesInSeqOrder(readAudit, heads.audit.seq)) {
+      for await (const page of pagesInSeqOrder(readAudit, tableAuditSeq)) {
         const result = verifyAuditChain(page, from);
         if (!result.ok) return { ok: false, chain: 'audit', seq: result.seq, id: result.entryId, reason: result.reason };
         const last = page.at(-1);
         if (last !== undefined) from = { seq: last.seq, hash: last.hash };
       }
-      if (from.seq < heads.audit.seq) return { ok: false, chain: 'audit', seq: from.seq + 1, id: null, reason: 'truncated' };
+      if (from.seq < tableAuditSeq) return { ok: false, chain: 'audit', seq: from.seq + 1, id: null, reason: 'truncated' };
       // After a restart the heads come from the same file, so a cut-off tail looks like a shorter valid chain. Each
       // write commits its events together with a consent-write audit entry naming their hashes, so each chain
       // vouches for the other's tail: an audited hash with no event, or an event no entry names, is a cut.

@@ -10,7 +10,7 @@ import { createLogger } from './logger.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { createTokenStore, type TokenStore } from './token-store.ts';
 import { openConsentLog, type ConsentLog } from '../consent/consent-log.ts';
-import { openConsentStore } from '../consent/consent-store.ts';
+import { openConsentStore, type ConsentStore } from '../consent/consent-store.ts';
 import { openPolicyHolder, type PolicyHolder } from '../consent/policy-holder.ts';
 import { createWorkerSigner } from '../consent/signing-worker.ts';
 import { openLedgerServices, type LedgerServices } from './ledger-services.ts';
@@ -70,6 +70,7 @@ export async function createContext(config: GatewayConfig, options: ContextOptio
   const db = await openDatabase(options.databasePath ?? join(config.dataDir, DATABASE_FILE), { memoryLimit: config.dbMemoryLimit, threads: 1 });
   const signer = createWorkerSigner(identity.ed25519.privateKey);
   let tokens: TokenStore;
+  let consentStore: ConsentStore | undefined;
   let consent: ConsentLog;
   let policies: PolicyHolder;
   let ledger: LedgerServices;
@@ -80,7 +81,11 @@ export async function createContext(config: GatewayConfig, options: ContextOptio
     tokens = await createTokenStore(db, clock);
     // Policies before consent: a bundle that does not validate stops start-up with POLICY_INVALID.
     policies = await openPolicyHolder(join(config.dataDir, POLICY_DIR));
-    const consentStore = await openConsentStore(db);
+    consentStore = await openConsentStore(db);
+    if (consentStore.journalRecovery.discardedBytes > 0) {
+      log.warn({ component: 'consent', ...consentStore.journalRecovery },
+        'audit journal: dropped the unfinished end of an append cut short by a crash; it was never acknowledged');
+    }
     consent = await openConsentLog({ store: consentStore, signer, clock, controllerId: config.partyId, subjectKey: identity.subjectKey });
     // The replay scanned the whole log into DuckDB's cache (about 240 MB at a million consents); later reads are by seq.
     await db.dropCache();
@@ -91,6 +96,7 @@ export async function createContext(config: GatewayConfig, options: ContextOptio
     jobs = await openJobRunner(db, { partyId: config.partyId, clock, log, consent, policies, peers, connectors, subjectKey: identity.subjectKey });
   } catch (error) {
     await connectors?.close();
+    await consentStore?.close().catch(() => undefined);
     await signer.close();
     await db.close();
     throw error;
@@ -125,6 +131,7 @@ export async function createContext(config: GatewayConfig, options: ContextOptio
       // Anchoring first: it reads the log, and the embedded chain writes its state as it stops.
       await ledger.stop();
       await consent.close();
+      await consentStore.close();
       await signer.close();
       await db.close();
     },

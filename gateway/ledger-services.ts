@@ -61,7 +61,8 @@ export async function openLedgerServices(deps: {
     ledger: ledgerPortOf(ledger.client, config.partyId),
     clock,
     log: log.child({ component: 'anchoring' }),
-    readHeads: () => ({ events: consentStore.heads.events.seq, audit: consentStore.heads.audit.seq }),
+    // Settled: a batch reads the audit table up to this head, and the journal's tail is not in the table yet.
+    readHeads: () => consentStore.settledHeads(),
     maxRecords: config.ledger.batchMaxRecords,
     intervalMs: config.ledger.batchIntervalMs,
   });

@@ -1,8 +1,9 @@
 // Bearer tokens for people and services (RFC 6750). Only SHA-256 digests are stored: a copy of the
 // database never yields a usable token. Each token carries exactly one role.
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import type { Clock } from '../consent/clock.ts';
+import { sha256Hex } from '../consent/canonical.ts';
 import type { Database } from './database.ts';
 import { GatewayError } from './errors.ts';
 
@@ -52,7 +53,7 @@ const MIGRATIONS = [{
   )`,
 }];
 
-export const hashToken = (token: string): string => createHash('sha256').update(token, 'utf8').digest('hex');
+export const hashToken = (token: string): string => sha256Hex(token);
 
 export async function createTokenStore(db: Database, clock: Clock): Promise<TokenStore> {
   await db.migrate('tokens', MIGRATIONS);

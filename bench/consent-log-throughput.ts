@@ -16,8 +16,9 @@ const concurrency = Number(process.argv[3] ?? 4096);
 const dir = mkdtempSync(join(tmpdir(), 'sealgate-bench-'));
 const db = await openDatabase(join(dir, 'bench.duckdb'));
 const signer = createWorkerSigner(generateKeyPairSync('ed25519').privateKey);
+const store = await openConsentStore(db);
 const log = await openConsentLog({
-  store: await openConsentStore(db),
+  store,
   signer,
   clock: systemClock,
   controllerId: 'dealer',
@@ -43,6 +44,7 @@ await Promise.all(Array.from({ length: concurrency }, async () => {
 const seconds = (performance.now() - started) / 1000;
 const verified = await log.verify();
 await log.close();
+await store.close();
 await signer.close();
 await db.close();
 rmSync(dir, { recursive: true, force: true });

@@ -65,8 +65,9 @@ export async function measureDecisionLatency(options: DecisionLatencyOptions): P
   const dir = mkdtempSync(join(tmpdir(), 'sealgate-bench-decide-'));
   const db = await openDatabase(join(dir, 'bench.duckdb'));
   const signer = createWorkerSigner(generateKeyPairSync('ed25519').privateKey);
+  const store = await openConsentStore(db);
   const log = await openConsentLog({
-    store: await openConsentStore(db), signer, clock: systemClock, controllerId: CONTROLLER, subjectKey: randomBytes(32),
+    store, signer, clock: systemClock, controllerId: CONTROLLER, subjectKey: randomBytes(32),
   });
   try {
     const started = performance.now();
@@ -113,6 +114,7 @@ export async function measureDecisionLatency(options: DecisionLatencyOptions): P
     };
   } finally {
     await log.close();
+    await store.close();
     await signer.close();
     await db.close();
     rmSync(dir, { recursive: true, force: true });

@@ -2,9 +2,10 @@
 // and move into the audit table in bulk. Every read of the table sees them, a consent write moves them first in its
 // own transaction, and a restart moves what a crash left, dropping only the unfinished end of an unacknowledged append.
 import { appendFileSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { sealAuditEntry, type AuditEntry } from '../consent/audit.ts';
 import { journalLine, readJournal } from '../consent/audit-journal.ts';
 import { GENESIS_HASH } from '../consent/canonical.ts';
@@ -128,6 +129,29 @@ describe('a consent store with an audit journal', () => {
     const next = await h.log.recordDecision(decision(9));
     expect(next.seq).toBe(7);
     expect(await h.log.verify()).toEqual({ ok: true, events: 1, audit: 7 });
+  });
+
+  it('a failed append answers an error, leaves the file as it was, and the next append continues the chain', async () => {
+    await h.log.recordDecision(decision(0));
+    const before = readFileSync(journal);
+    const probe = await open(join(dir, 'probe'), 'w');
+    type WriteBytes = (this: FileHandle, bytes: Uint8Array) => Promise<unknown>;
+    const proto = Object.getPrototypeOf(probe) as { write: WriteBytes };
+    await probe.close();
+    const write = proto.write;
+    // Half the append reaches the file, then the disk is full.
+    const spy = vi.spyOn(proto, 'write').mockImplementationOnce(async function (this: FileHandle, bytes: Uint8Array) {
+      await write.call(this, bytes.subarray(0, bytes.length >> 1));
+      throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+    });
+    try {
+      await expect(h.log.recordDecision(decision(1))).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE' });
+    } finally {
+      spy.mockRestore();
+    }
+    expect(readFileSync(journal)).toEqual(before);
+    expect((await h.log.recordDecision(decision(2))).seq).toBe(2);
+    expect(await h.log.verify()).toEqual({ ok: true, events: 0, audit: 2 });
   });
 
   it('refuses to start over a journal that does not continue the table', async () => {

@@ -16,7 +16,7 @@ import { checkSupersede, foldConsentEvents, isActiveAt, isExpiryDue, planRenewal
 import { createProjection } from './projection.ts';
 import { pseudonymize } from './pseudonym.ts';
 import {
-  Pseudonym, RecordId, RenewInput, buildGrantRecord,
+  ConsentGrantInput, Pseudonym, RecordId, RenewInput, buildGrantRecordParsed,
   type ConsentRecord, type ConsentStatus,
 } from './record.ts';
 import { createSequencer, type Outcome, type Plan, type StagedView, type WriteIntent } from './sequencer.ts';
@@ -65,6 +65,11 @@ export type ConsentLogOptions = {
 
 export type ConsentLog = {
   grant(input: unknown, ctx: CommandContext): Promise<RecordResult>;
+  /**
+   * grant() for `input` that is ConsentGrantInput's parse output already, as a route's validated body is: parsing
+   * the same request twice was about a twentieth of a durable write's CPU.
+   */
+  grantParsed(input: ConsentGrantInput, ctx: CommandContext): Promise<RecordResult>;
   /** A grant whose `supersedes` is `recordId`: the way to change purpose, data categories or notice. */
   supersede(recordId: string, input: unknown, ctx: CommandContext): Promise<RecordResult>;
   withdraw(recordId: string, ctx: CommandContext, reason?: string): Promise<RecordResult>;
@@ -189,13 +194,15 @@ export async function openConsentLog(options: ConsentLogOptions): Promise<Consen
       recordPlan(view, id, ctx.actor, at, [consentEvent(existing(view, id), type, ctx.actor, at, payload)], type));
   };
 
-  const grant = async (rawInput: unknown, rawCtx: CommandContext): Promise<RecordResult> => {
+  const grant = async (rawInput: unknown, rawCtx: CommandContext): Promise<RecordResult> => grantParsed(ConsentGrantInput.parse(rawInput), rawCtx);
+
+  const grantParsed = async (parsed: ConsentGrantInput, rawCtx: CommandContext): Promise<RecordResult> => {
     const ctx = CommandContext.parse(rawCtx);
     // Stored unsigned: the signed, hash-chained grant event is the record's proof of origin, and one Ed25519
     // signature per grant instead of two is a large share of the write path's CPU. Receipts handed to subjects
     // get detached signatures from record-signature.ts.
     const now = clock.now();
-    const { input, record } = buildGrantRecord(rawInput, (i) => {
+    const { input, record } = buildGrantRecordParsed(parsed, (i) => {
       if (i.subjectId !== undefined && subjectKey === undefined) throw new GatewayError('BAD_INPUT', 'this gateway accepts pseudonyms only');
       if (i.expiresAt !== null && Date.parse(i.expiresAt) <= now.getTime()) throw new GatewayError('BAD_INPUT', 'expiresAt is already past', { path: ['expiresAt'] });
       return {
@@ -239,6 +246,7 @@ export async function openConsentLog(options: ConsentLogOptions): Promise<Consen
 
   return {
     grant,
+    grantParsed,
     supersede: async (recordId, input, ctx) => grant({ ...(input as object), supersedes: RecordId.parse(recordId) }, ctx),
     withdraw: (recordId, ctx, reason) => change('withdraw', recordId, ctx, reason),
     revoke: (recordId, ctx, reason) => change('revoke', recordId, ctx, reason),

@@ -239,7 +239,11 @@ const RecordFillSchema = z.object({
  * so the hot write path does not parse the whole record twice. The result is frozen and counts as validated.
  */
 export function buildGrantRecord(rawInput: unknown, fill: (input: ConsentGrantInput) => RecordFill): { input: ConsentGrantInput; record: ConsentRecord } {
-  const input = ConsentGrantInput.parse(rawInput);
+  return buildGrantRecordParsed(ConsentGrantInput.parse(rawInput), fill);
+}
+
+/** buildGrantRecord for `input` that is ConsentGrantInput's parse output already (a route's validated body). */
+export function buildGrantRecordParsed(input: ConsentGrantInput, fill: (input: ConsentGrantInput) => RecordFill): { input: ConsentGrantInput; record: ConsentRecord } {
   const f = RecordFillSchema.parse(fill(input));
   if (f.expiresAt !== null && Date.parse(f.expiresAt) <= Date.parse(f.notBefore)) {
     throw new GatewayError('BAD_INPUT', 'expiresAt must be after notBefore', { path: ['expiresAt'] });

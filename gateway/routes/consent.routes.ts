@@ -44,7 +44,7 @@ export function registerConsentRoutes(app: FastifyInstance, ctx: GatewayContext)
       summary: 'Grant consent. Give subjectId (pseudonymized here, never stored) or subject. 201 means the signed event is on disk.',
       tags, headers: IdempotencyHeaders, body: ConsentGrantInput, response: { 201: ConsentWriteResult },
     },
-  }, async (request, reply) => reply.code(201).send(await withReceipt(await consent.grant(request.body, commandContext(request)))));
+  }, async (request, reply) => reply.code(201).send(await withReceipt(await consent.grantParsed(request.body, commandContext(request)))));
 
   api.get('/v1/consents/:id', {
     config: READ,

@@ -180,7 +180,7 @@ grant_consent() { # URL COLLECTOR PARTY ID
     notice: { url: "https://dealer.example/privacy", hash: ("a" * 64), version: "2026-01" },
     indication: { method: "app", by: "subject", at: "2026-11-01T09:00:00.000Z" },
     separateConsent: { sharing: true, sensitive: false, crossBorder: false },
-    expiresAt: "2027-11-01T00:00:00.000Z" }' \
+    expiresAt: "2099-11-01T00:00:00.000Z" }' \
     | api POST "$1/v1/consents" "$2" -H "idempotency-key: walkthrough-$3-$4" --data-binary @- >"$WORK/consents-$3/$4.json"
 }
 export -f api grant_consent

@@ -33,7 +33,7 @@ describe('consent flow over HTTP', () => {
     expect(noDelegation.json().reasons[0].code).toBe('NO_DELEGATION');
 
     const delegated = await post('/v1/delegations', steward, {
-      partner: 'insurer-a', purposes: ['joint-modeling-clv'], fieldAllowlist: ['customer_age', 'vehicle_model'], expiresAt: '2027-06-01T00:00:00.000Z',
+      partner: 'insurer-a', purposes: ['joint-modeling-clv'], fieldAllowlist: ['customer_age', 'vehicle_model'], expiresAt: '2099-06-01T00:00:00.000Z',
     });
     expect(delegated.statusCode, delegated.body).toBe(201);
 

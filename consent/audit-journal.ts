@@ -98,6 +98,8 @@ export type AuditJournal = {
   readonly path: string;
   /** Entries appended since the file was last emptied. */
   readonly pending: number;
+  /** False once a failed write could not be cut off: appends are refused until a restart reads the file again. */
+  readonly isWritable: boolean;
   /** Appends the entries and fdatasyncs; resolved means durable. A failed append leaves the file as it was. */
   append(entries: readonly AuditEntry[]): Promise<void>;
   /** Empties the file (durably), once the audit table holds everything in it. */
@@ -143,6 +145,7 @@ export async function openAuditJournal(path: string, head: ChainPoint): Promise<
   const journal: AuditJournal = {
     path,
     get pending() { return pending; },
+    get isWritable() { return broken === null && !isClosed; },
     async append(entries) {
       usable();
       if (entries.length === 0) return;

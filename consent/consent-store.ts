@@ -69,6 +69,8 @@ export type ChainVerification =
 export type ConsentStore = {
   /** Chain heads as durable (audit entries in the journal included); updated after each successful commit. */
   readonly heads: { events: ChainHead; audit: ChainHead };
+  /** False when the audit journal refuses appends after a write it could not undo (see audit-journal.ts). */
+  readonly isJournalWritable: boolean;
   /** What start-up found in the audit journal: entries moved into the table, bytes of a cut-short append dropped. */
   readonly journalRecovery: { moved: number; discardedBytes: number };
   readEvents(afterSeq: number, limit: number): Promise<LogEvent[]>;
@@ -319,6 +321,7 @@ export async function openConsentStore(db: Database): Promise<ConsentStore> {
 
   return {
     heads,
+    get isJournalWritable() { return journal === null || journal.isWritable; },
     journalRecovery: { moved: recovered.length, discardedBytes: opened?.contents.discardedBytes ?? 0 },
     readEvents,
     async readEventsBySeq(seqs) {
@@ -371,8 +374,9 @@ export async function openConsentStore(db: Database): Promise<ConsentStore> {
       moveTimer = undefined;
       try {
         await settle();
+      } catch {
+        // Nothing to do about it at shutdown: what did not move stays in the file, durable, for the next start.
       } finally {
-        // Whatever did not move stays in the file, durable, for the next start to move.
         await journal?.close();
       }
     },

@@ -106,6 +106,8 @@ export async function createContext(config: GatewayConfig, options: ContextOptio
   const readiness = new Map<string, ReadinessCheck>([
     ['database', () => probeDatabase(db, () => isClosed)],
     ['ledger', () => ledger.readiness()],
+    // Down until a restart: every decision and audited request would answer 503 (audit-journal.ts).
+    ['audit-journal', () => (consentStore?.isJournalWritable === false ? 'down' : 'ok')],
   ]);
   return {
     config,

@@ -154,6 +154,31 @@ describe('a consent store with an audit journal', () => {
     expect(await h.log.verify()).toEqual({ ok: true, events: 0, audit: 2 });
   });
 
+  it('refuses appends until a restart once a move could not empty the file, and a restart recovers', async () => {
+    await h.log.recordDecision(decision(0));
+    const probe = await open(join(dir, 'probe'), 'w');
+    const proto = Object.getPrototypeOf(probe) as { truncate: (this: FileHandle, length?: number) => Promise<void> };
+    await probe.close();
+    const spy = vi.spyOn(proto, 'truncate').mockRejectedValue(Object.assign(new Error('EIO: i/o error, ftruncate'), { code: 'EIO' }));
+    try {
+      // The move commits to DuckDB, then cannot empty the journal: the listing fails rather than answer from a
+      // table whose journal state is unknown.
+      await expect(h.log.listAudit({})).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE' });
+      expect(h.store.isJournalWritable).toBe(false);
+      await expect(h.log.recordDecision(decision(1))).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE' });
+    } finally {
+      spy.mockRestore();
+    }
+    await h.log.close();
+    await h.store.close();
+    await h.db.close();
+    h = await openHarness({ path: join(dir, 'gateway.duckdb'), signer: h.signer });
+    expect(h.store.isJournalWritable).toBe(true);
+    expect(h.store.journalRecovery.moved).toBe(0);
+    expect((await h.log.recordDecision(decision(2))).seq).toBe(2);
+    expect(await h.log.verify()).toEqual({ ok: true, events: 0, audit: 2 });
+  });
+
   it('refuses to start over a journal that does not continue the table', async () => {
     await h.log.recordDecision(decision(0));
     await h.log.close();

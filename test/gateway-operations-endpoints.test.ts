@@ -1,7 +1,10 @@
 // The operations surface: /docs/json is an OpenAPI 3.1 document of the registered routes,
 // /metrics speaks Prometheus text format, /ready reflects every component.
-import { afterEach, describe, expect, it } from 'vitest';
-import { bearer, makeTestGateway, type TestGateway } from './gateway-fixture.ts';
+import { open, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { decisionBody } from './fixtures/consent-bodies.ts';
+import { bearer, makeDataDir, makeTestGateway, type TestGateway } from './gateway-fixture.ts';
 
 let gw: TestGateway | undefined;
 afterEach(async () => { await gw?.close(); gw = undefined; });
@@ -89,12 +92,12 @@ describe('operations endpoints', () => {
     // The fixture runs with SEALGATE_LEDGER=off: not anchoring is reported, but does not make the gateway unready.
     const off = await gw.app.inject({ method: 'GET', url: '/ready' });
     expect(off.statusCode).toBe(200);
-    expect(off.json()).toEqual({ status: 'degraded', components: { database: 'ok', ledger: 'degraded' }, degraded: ['ledger'], down: [] });
+    expect(off.json()).toEqual({ status: 'degraded', components: { database: 'ok', ledger: 'degraded', 'audit-journal': 'ok' }, degraded: ['ledger'], down: [] });
 
     gw.ctx.readiness.set('ledger', () => 'ok');
     const ok = await gw.app.inject({ method: 'GET', url: '/ready' });
     expect(ok.statusCode).toBe(200);
-    expect(ok.json()).toEqual({ status: 'ok', components: { database: 'ok', ledger: 'ok' }, degraded: [], down: [] });
+    expect(ok.json()).toEqual({ status: 'ok', components: { database: 'ok', ledger: 'ok', 'audit-journal': 'ok' }, degraded: [], down: [] });
   });
 
   it('/ready is 503 when any component is down or its probe throws', async () => {
@@ -104,7 +107,7 @@ describe('operations endpoints', () => {
     const res = await gw.app.inject({ method: 'GET', url: '/ready' });
     expect(res.statusCode).toBe(503);
     expect(res.json()).toEqual({
-      status: 'down', components: { database: 'ok', ledger: 'ok', 'peer-client': 'down' }, degraded: [], down: ['peer-client'],
+      status: 'down', components: { database: 'ok', ledger: 'ok', 'audit-journal': 'ok', 'peer-client': 'down' }, degraded: [], down: ['peer-client'],
     });
   });
 
@@ -115,6 +118,34 @@ describe('operations endpoints', () => {
     const res = await gw.app.inject({ method: 'GET', url: '/ready' });
     expect(res.statusCode).toBe(503);
     expect(res.json().components).toMatchObject({ database: 'down' });
+  });
+
+  it('/ready reports the audit journal down once it refuses appends', async () => {
+    const dir = makeDataDir();
+    const probe = await open(join(dir.dataDir, 'probe'), 'w');
+    const proto = Object.getPrototypeOf(probe) as { truncate: (this: FileHandle, length?: number) => Promise<void> };
+    await probe.close();
+    try {
+      gw = await makeTestGateway({}, { databasePath: join(dir.dataDir, 'sealgate.duckdb') });
+      const [steward, officer] = [await gw.tokenFor('data-steward'), await gw.tokenFor('compliance-officer')];
+      const decided = await gw.app.inject({ method: 'POST', url: '/v1/decisions', headers: bearer(steward), payload: decisionBody(`sp_${'a'.repeat(43)}`) });
+      expect(decided.statusCode).toBe(200);
+      expect((await gw.app.inject({ method: 'GET', url: '/ready' })).json().components).toMatchObject({ 'audit-journal': 'ok' });
+
+      const spy = vi.spyOn(proto, 'truncate').mockRejectedValue(Object.assign(new Error('EIO: i/o error, ftruncate'), { code: 'EIO' }));
+      try {
+        expect((await gw.app.inject({ method: 'GET', url: '/v1/audit', headers: bearer(officer) })).statusCode).toBe(503);
+      } finally {
+        spy.mockRestore();
+      }
+      const ready = await gw.app.inject({ method: 'GET', url: '/ready' });
+      expect(ready.statusCode).toBe(503);
+      expect(ready.json()).toMatchObject({ status: 'down', components: { 'audit-journal': 'down' }, down: ['audit-journal'] });
+    } finally {
+      await gw?.close().catch(() => undefined);
+      gw = undefined;
+      dir.remove();
+    }
   });
 
   it('/health is liveness only', async () => {

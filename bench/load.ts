@@ -29,6 +29,11 @@ export type LoadResult = {
   statusCodes: Record<string, number>;
   /** CPU time of the server process (all its threads) per 2xx answer, µs; null where /proc is not available. */
   serverCpuUsPerRequest: number | null;
+  /**
+   * The same for its main thread alone (user + system, so socket reads and writes count): the thread that runs
+   * every request's JavaScript, and so the bound on what one process can answer.
+   */
+  serverMainThreadCpuUsPerRequest: number | null;
   /** 1-minute load average when the run started: a busy machine explains a slow run. */
   loadAverage: number;
 };
@@ -36,10 +41,11 @@ export type LoadResult = {
 // /proc/<pid>/stat fields 14 and 15 (utime, stime) count USER_HZ ticks, which Linux fixes at 100 per second for
 // user space; the command name (field 2) may hold spaces, so fields are counted after its closing parenthesis.
 const USER_HZ = 100;
-function processCpuMs(pid: number | undefined): number | null {
+// The main thread's task id is the process id, so /proc/<pid>/task/<pid>/stat counts that thread alone.
+function processCpuMs(pid: number | undefined, isMainThreadOnly = false): number | null {
   if (pid === undefined) return null;
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const stat = readFileSync(isMainThreadOnly ? `/proc/${pid}/task/${pid}/stat` : `/proc/${pid}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     return (Number(fields[11]) + Number(fields[12])) * (1000 / USER_HZ);
   } catch {
@@ -47,13 +53,19 @@ function processCpuMs(pid: number | undefined): number | null {
   }
 }
 
-function toResult(r: Result, serverCpuMs: number | null, loadAverage: number): LoadResult {
+type CpuSample = { all: number | null; main: number | null };
+const cpuSample = (pid: number | undefined): CpuSample => ({ all: processCpuMs(pid), main: processCpuMs(pid, true) });
+const elapsed = (before: number | null, after: number | null) => (before === null || after === null ? null : after - before);
+
+function toResult(r: Result, before: CpuSample, after: CpuSample, loadAverage: number): LoadResult {
+  const perRequest = (ms: number | null) => (ms === null || r['2xx'] === 0 ? null : (ms * 1000) / r['2xx']);
   return {
     rps: r['2xx'] / r.duration,
     ok: r['2xx'], non2xx: r.non2xx, errors: r.errors, timeouts: r.timeouts, seconds: r.duration,
     latencyP50Ms: r.latency.p50, latencyP99Ms: r.latency.p99,
     statusCodes: Object.fromEntries(Object.entries(r.statusCodeStats).map(([code, s]) => [code, s.count])),
-    serverCpuUsPerRequest: serverCpuMs === null || r['2xx'] === 0 ? null : (serverCpuMs * 1000) / r['2xx'],
+    serverCpuUsPerRequest: perRequest(elapsed(before.all, after.all)),
+    serverMainThreadCpuUsPerRequest: perRequest(elapsed(before.main, after.main)),
     loadAverage,
   };
 }
@@ -62,7 +74,7 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
   let sent = 0;
   const request: AutocannonRequest = { setupRequest: () => spec.request(sent++) };
   const loadAverage = loadavg()[0] ?? 0;
-  const cpuBefore = processCpuMs(spec.serverPid);
+  const cpuBefore = cpuSample(spec.serverPid);
   const result = await autocannon({
     url: spec.url,
     connections: spec.connections,
@@ -71,8 +83,7 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
     requests: [request],
     ...(spec.amount === undefined ? { duration: spec.duration } : { amount: spec.amount }),
   });
-  const cpuAfter = processCpuMs(spec.serverPid);
-  return toResult(result, cpuBefore === null || cpuAfter === null ? null : cpuAfter - cpuBefore, loadAverage);
+  return toResult(result, cpuBefore, cpuSample(spec.serverPid), loadAverage);
 }
 
 /** The run with the highest 2xx rate: the least disturbed by whatever else the machine was doing. */

@@ -64,9 +64,10 @@ export function formatReport(s: BenchSummary): string {
       + `latency p50/p99 gateway ${t.gateway.latencyP50Ms}/${t.gateway.latencyP99Ms} ms, bare ${t.bare.latencyP50Ms}/${t.bare.latencyP99Ms} ms; `
       + `rounds gateway [${t.rounds.gateway.map((r) => Math.round(r.rps)).join(', ')}], bare [${t.rounds.bare.map((r) => Math.round(r.rps)).join(', ')}] req/s; `
       + `server CPU per request gateway ${cpuUs(t.gateway.serverCpuUsPerRequest)}, bare ${cpuUs(t.bare.serverCpuUsPerRequest)}; `
+      + `of it on the main thread gateway ${cpuUs(t.gateway.serverMainThreadCpuUsPerRequest)}, bare ${cpuUs(t.bare.serverMainThreadCpuUsPerRequest)}; `
       + `load average ${load(t.gateway.loadAverage)} / ${load(t.bare.loadAverage)}`,
     `3: ${w.gateway.ok.toLocaleString('en-US')} grants in ${w.gateway.seconds.toFixed(1)} s, latency p50/p99 ${w.gateway.latencyP50Ms}/${w.gateway.latencyP99Ms} ms, `
-      + `gateway CPU ${cpuUs(w.gateway.serverCpuUsPerRequest)} per write, load average ${load(w.gateway.loadAverage)}; `
+      + `gateway CPU ${cpuUs(w.gateway.serverCpuUsPerRequest)} per write (main thread ${cpuUs(w.gateway.serverMainThreadCpuUsPerRequest)}), load average ${load(w.gateway.loadAverage)}; `
       + `chains verified from disk in ${w.check.seconds.toFixed(1)} s (${w.check.verification.events} events, ${w.check.verification.audit} audit entries); `
       + `baseline wrote the same ${w.baseline.rows.toLocaleString('en-US')} rows in ${w.baseline.seconds.toFixed(1)} s`,
   ];

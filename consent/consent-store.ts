@@ -251,6 +251,13 @@ export async function openConsentStore(db: Database): Promise<ConsentStore> {
     return next;
   };
 
+  /**
+   * Empties the journal once the table holds all of it. If that fails, the table is still whole and what was
+   * committed stays answered: the journal refuses appends from then on (readiness reports it), and a restart skips
+   * its lines by seq.
+   */
+  const emptyMoved = (moved: AuditJournal): Promise<void> => moved.clear().catch(() => undefined);
+
   /** Inside a transaction: the journal's entries after the table's head, parsed by DuckDB from the file. */
   const insertJournaled = async (tx: Transaction, journaled: AuditJournal, throughSeq: number): Promise<void> => {
     await tx.run(`INSERT INTO audit SELECT seq, entryId, "at"::TIMESTAMPTZ, kind, actor, action, outcome, refs, detail, prevHash, hash
@@ -267,7 +274,7 @@ export async function openConsentStore(db: Database): Promise<ConsentStore> {
     const throughSeq = heads.audit.seq;
     await db.transaction((tx) => insertJournaled(tx, journal, throughSeq));
     tableAuditSeq = throughSeq;
-    await journal.clear();
+    await emptyMoved(journal);
   };
   const settle = (): Promise<void> => (journal === null || journal.pending === 0 ? Promise.resolve() : inLane(move));
 
@@ -362,7 +369,7 @@ export async function openConsentStore(db: Database): Promise<ConsentStore> {
       if (lastEvent !== undefined) heads.events = { seq: lastEvent.seq, hash: lastEvent.hash, id: lastEvent.eventId };
       if (lastAudit !== undefined) heads.audit = { seq: lastAudit.seq, hash: lastAudit.hash, id: lastAudit.entryId };
       tableAuditSeq = heads.audit.seq;
-      if (journaled !== null) await journaled.clear();
+      if (journaled !== null) await emptyMoved(journaled);
     }),
     settle,
     async settledHeads() {
@@ -409,24 +416,28 @@ export async function openConsentStore(db: Database): Promise<ConsentStore> {
     },
     async verifyChains(publicKey) {
       await settle();
+      // The heads as of now: rows committed while the walk runs are beyond them, and do not make a shorter chain
+      // look cut off.
+      const eventsHead = heads.events.seq;
+      const auditHead = tableAuditSeq;
       let from: ChainPoint = { seq: 0, hash: GENESIS_HASH };
-      for await (const page of pagesInSeqOrder(readEvents, heads.events.seq)) {
+      for await (const page of pagesInSeqOrder(readEvents, eventsHead)) {
         const result = verifyEventChain(page, publicKey, from);
         if (!result.ok) return { ok: false, chain: 'events', seq: result.seq, id: result.eventId, reason: result.reason };
         const last = page.at(-1);
         if (last !== undefined) from = { seq: last.seq, hash: last.hash };
       }
       // Rows cut from the end leave a valid but shorter chain: compare with the head this process committed.
-      if (from.seq < heads.events.seq) return { ok: false, chain: 'events', seq: from.seq + 1, id: null, reason: 'truncated' };
+      if (from.seq < eventsHead) return { ok: false, chain: 'events', seq: from.seq + 1, id: null, reason: 'truncated' };
       const eventCount = from.seq;
       from = { seq: 0, hash: GENESIS_HASH };
-      for await (const page of pagesInSeqOrder(readAudit, tableAuditSeq)) {
+      for await (const page of pagesInSeqOrder(readAudit, auditHead)) {
         const result = verifyAuditChain(page, from);
         if (!result.ok) return { ok: false, chain: 'audit', seq: result.seq, id: result.entryId, reason: result.reason };
         const last = page.at(-1);
         if (last !== undefined) from = { seq: last.seq, hash: last.hash };
       }
-      if (from.seq < tableAuditSeq) return { ok: false, chain: 'audit', seq: from.seq + 1, id: null, reason: 'truncated' };
+      if (from.seq < auditHead) return { ok: false, chain: 'audit', seq: from.seq + 1, id: null, reason: 'truncated' };
       // After a restart the heads come from the same file, so a cut-off tail looks like a shorter valid chain. Each
       // write commits its events together with a consent-write audit entry naming their hashes, so each chain
       // vouches for the other's tail: an audited hash with no event, or an event no entry names, is a cut.

@@ -134,13 +134,17 @@ describe('operations endpoints', () => {
 
       const spy = vi.spyOn(proto, 'truncate').mockRejectedValue(Object.assign(new Error('EIO: i/o error, ftruncate'), { code: 'EIO' }));
       try {
-        expect((await gw.app.inject({ method: 'GET', url: '/v1/audit', headers: bearer(officer) })).statusCode).toBe(503);
+        // The listing moves the journal into the table, which succeeds; emptying the journal then fails.
+        expect((await gw.app.inject({ method: 'GET', url: '/v1/audit', headers: bearer(officer) })).statusCode).toBe(200);
       } finally {
         spy.mockRestore();
       }
       const ready = await gw.app.inject({ method: 'GET', url: '/ready' });
       expect(ready.statusCode).toBe(503);
       expect(ready.json()).toMatchObject({ status: 'down', components: { 'audit-journal': 'down' }, down: ['audit-journal'] });
+      const refused = await gw.app.inject({ method: 'POST', url: '/v1/decisions', headers: bearer(steward), payload: decisionBody(`sp_${'b'.repeat(43)}`) });
+      expect(refused.statusCode).toBe(503);
+      expect(refused.headers['content-type']).toMatch(/^application\/problem\+json/);
     } finally {
       await gw?.close().catch(() => undefined);
       gw = undefined;

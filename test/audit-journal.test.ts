@@ -101,6 +101,23 @@ describe('a consent store with an audit journal', () => {
     expect(await h.log.verify()).toEqual({ ok: true, events: 1, audit: 3 });
   });
 
+  it('keeps one gapless chain under concurrent decisions, grants, listings and verifies', async () => {
+    const work: Promise<unknown>[] = [];
+    for (let i = 0; i < 600; i++) {
+      if (i % 6 === 0) work.push(h.log.grant(grantInput({ subjectId: `customer-${i}` }), { actor: 'token:steward' }));
+      else if (i % 50 === 1) work.push(h.log.verify().then((v) => expect(v.ok).toBe(true)));
+      else if (i % 25 === 2) work.push(h.log.listAudit({ limit: 1000 }));
+      else work.push(h.log.recordDecision(decision(i)));
+    }
+    await Promise.all(work);
+    // i % 6 === 0: 100 grants; of the rest, 12 verifies and 20 listings; 468 decisions.
+    const grants = 100;
+    const decisions = 468;
+    expect(await h.log.verify()).toEqual({ ok: true, events: grants, audit: grants + decisions });
+    const seqs = (await h.db.all('SELECT seq FROM audit ORDER BY seq')).map((r) => Number(r.seq));
+    expect(seqs).toEqual(Array.from({ length: grants + decisions }, (_, i) => i + 1));
+  });
+
   it('moves on its own within a few seconds when nobody reads', async () => {
     await h.log.recordDecision(decision(0));
     const deadline = Date.now() + 5_000;

@@ -55,6 +55,28 @@ describe('reading a journal against the table head', () => {
     expect(read.keptBytes).toBe(text(entries.slice(0, 2)).length);
   });
 
+  it('never takes a damaged line: random corruption keeps a verified prefix or is refused', () => {
+    const entries = chainOf(8);
+    const whole = text(entries);
+    let seed = 42;
+    const random = (n: number) => { seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31; return seed % n; };
+    for (let trial = 0; trial < 300; trial++) {
+      const damaged = Buffer.from(whole);
+      for (let flips = 1 + random(4); flips > 0; flips--) damaged[random(damaged.length)] = random(256);
+      let read;
+      try {
+        read = readJournal(damaged, { seq: 0, hash: GENESIS_HASH });
+      } catch (error) {
+        // Only the one refusal readJournal makes on purpose.
+        expect(String(error)).toMatch(/does not continue the audit table/);
+        continue;
+      }
+      // Whatever is kept is a prefix of the true chain, entry for entry.
+      expect(read.entries).toEqual(entries.slice(0, read.entries.length));
+      expect(read.keptBytes + read.discardedBytes).toBe(damaged.length);
+    }
+  });
+
   it('refuses a journal that skips seqs after the table head', () => {
     const entries = chainOf(5);
     expect(() => readJournal(text(entries.slice(3)), { seq: 2, hash: entries[1]!.hash })).toThrow(/does not continue the audit table/);

@@ -5,6 +5,9 @@ import { z } from 'zod';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { PROBLEM_CONTENT_TYPE, problemType } from '../gateway/problem.ts';
 import { STATUS, TITLE, type ErrorCode } from '../gateway/errors.ts';
+import { declaredFieldsSerializer, declaredFieldsSerializerCompiler } from '../gateway/response-serializer.ts';
+import { ConsentWriteResult } from '../gateway/routes/consent-schemas.ts';
+import { grantBody } from './fixtures/consent-bodies.ts';
 import { bearer, makeTestGateway, type TestGateway } from './gateway-fixture.ts';
 
 let gw: TestGateway | undefined;
@@ -142,6 +145,28 @@ describe('problem+json responses', () => {
     }, async () => ({ id: 'r1', subjectRawId: 'alice@example.com' }) as { id: string });
     const res = await gw.app.inject({ method: 'GET', url: '/test/leaky' });
     expect(res.json()).toEqual({ id: 'r1' });
+  });
+
+  it('a route with the compiled serializer strips undeclared fields too, at any depth, and writes what zod would', async () => {
+    gw = await makeTestGateway();
+    gw.app.withTypeProvider<ZodTypeProvider>().get('/test/leaky-compiled', {
+      config: { public: true },
+      serializerCompiler: declaredFieldsSerializerCompiler,
+      schema: { response: { 200: z.object({ id: z.string(), nested: z.object({ n: z.int() }) }) } },
+    }, async () => ({ id: 'r1', nested: { n: 1, token: 'sgt_x' }, subjectRawId: 'alice@example.com' }) as { id: string; nested: { n: number } });
+    const steward = await gw.tokenFor('data-steward');
+    const granted = await gw.app.inject({ method: 'POST', url: '/v1/consents', headers: bearer(steward), payload: grantBody('alice') });
+    expect(granted.statusCode).toBe(201);
+    // The route's own answer is what fastify-type-provider-zod's serializer writes, byte for byte.
+    expect(granted.body).toBe(JSON.stringify(ConsentWriteResult.encode(granted.json())));
+
+    const serialize = declaredFieldsSerializer(ConsentWriteResult);
+    const answer = granted.json() as { record: Record<string, unknown> };
+    const leaky = { ...answer, subjectRawId: 'alice@example.com', record: { ...answer.record, rawIds: ['alice@example.com'] } };
+    expect(serialize(leaky)).toBe(granted.body);
+
+    const res = await gw.app.inject({ method: 'GET', url: '/test/leaky-compiled' });
+    expect(res.json()).toEqual({ id: 'r1', nested: { n: 1 } });
   });
 
   it('a well-formed x-request-id is echoed; a hostile one is replaced', async () => {

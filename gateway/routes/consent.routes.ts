@@ -10,6 +10,7 @@ import {
   PseudonymResponse, ReasonBody, RecordIdParams, SubjectHistory, SubjectParams,
 } from './consent-schemas.ts';
 import { ConsentGrantInput, RenewInput } from '../../consent/record.ts';
+import { declaredFieldsSerializerCompiler } from '../response-serializer.ts';
 
 /** Collectors record consent; stewards and admins manage it; officers read it. */
 const WRITE = { roles: ['collector', 'data-steward', 'admin'] } as const;
@@ -40,6 +41,8 @@ export function registerConsentRoutes(app: FastifyInstance, ctx: GatewayContext)
 
   api.post('/v1/consents', {
     config: WRITE,
+    // Built by the consent log's typed code: written with the declared fields only, not re-validated.
+    serializerCompiler: declaredFieldsSerializerCompiler,
     schema: {
       summary: 'Grant consent. Give subjectId (pseudonymized here, never stored) or subject. 201 means the signed event is on disk.',
       tags, headers: IdempotencyHeaders, body: ConsentGrantInput, response: { 201: ConsentWriteResult },
@@ -53,21 +56,25 @@ export function registerConsentRoutes(app: FastifyInstance, ctx: GatewayContext)
 
   api.post('/v1/consents/:id/withdraw', {
     config: WRITE,
+    serializerCompiler: declaredFieldsSerializerCompiler,
     schema: { summary: 'Withdraw consent (by or for the subject); effective at the next decision', tags, params: RecordIdParams, headers: IdempotencyHeaders, body: ReasonBody.optional(), response: { 200: ConsentWriteResult } },
   }, async (request) => withReceipt(await consent.withdraw(request.params.id, commandContext(request), request.body?.reason)));
 
   api.post('/v1/consents/:id/revoke', {
     config: STEWARD,
+    serializerCompiler: declaredFieldsSerializerCompiler,
     schema: { summary: 'Revoke consent (by the controller)', tags, params: RecordIdParams, headers: IdempotencyHeaders, body: ReasonBody.optional(), response: { 200: ConsentWriteResult } },
   }, async (request) => withReceipt(await consent.revoke(request.params.id, commandContext(request), request.body?.reason)));
 
   api.post('/v1/consents/:id/renew', {
     config: WRITE,
+    serializerCompiler: declaredFieldsSerializerCompiler,
     schema: { summary: 'Move expiresAt; purposes, categories and notice cannot change here (use supersede)', tags, params: RecordIdParams, headers: IdempotencyHeaders, body: RenewInput, response: { 200: ConsentWriteResult } },
   }, async (request) => withReceipt(await consent.renew(request.params.id, request.body, commandContext(request))));
 
   api.post('/v1/consents/:id/supersede', {
     config: WRITE,
+    serializerCompiler: declaredFieldsSerializerCompiler,
     schema: { summary: 'Grant fresh consent that replaces this record (needed to change purpose, data categories or notice version)', tags, params: RecordIdParams, headers: IdempotencyHeaders, body: ConsentGrantInput, response: { 201: ConsentWriteResult } },
   }, async (request, reply) => reply.code(201).send(await withReceipt(await consent.supersede(request.params.id, request.body, commandContext(request)))));
 

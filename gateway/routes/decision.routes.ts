@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { Decision, DecisionRequest, decideParsed } from '../../consent/decision.ts';
 import type { GatewayContext } from '../context.ts';
+import { declaredFieldsSerializerCompiler } from '../response-serializer.ts';
 
 const DECIDE = { roles: ['data-steward', 'exchange', 'admin'] } as const;
 
@@ -13,8 +14,8 @@ export function registerDecisionRoutes(app: FastifyInstance, ctx: GatewayContext
   api.post('/v1/decisions', {
     config: DECIDE,
     // The answer is built only by decideParsed, typed as Decision, so re-validating it on the way out (about a tenth
-    // of this route's CPU) guards nothing; the schema below still documents it in OpenAPI.
-    serializerCompiler: () => (data) => JSON.stringify(data),
+    // of this route's CPU) guards nothing; it is still written with the declared fields only.
+    serializerCompiler: declaredFieldsSerializerCompiler,
     schema: {
       summary: 'Decide (principal, action, resource, context): permit or deny, reasons, records relied on, allowed fields',
       tags: ['decisions'], body: DecisionRequest, response: { 200: Decision },

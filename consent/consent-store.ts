@@ -69,6 +69,8 @@ export type ChainVerification =
 export type ConsentStore = {
   /** Chain heads as durable (audit entries in the journal included); updated after each successful commit. */
   readonly heads: { events: ChainHead; audit: ChainHead };
+  /** Audit entries in the journal and not yet in the audit table. */
+  readonly journalPending: number;
   /** False when the audit journal refuses appends after a write it could not undo (see audit-journal.ts). */
   readonly isJournalWritable: boolean;
   /** What start-up found in the audit journal: entries moved into the table, bytes of a cut-short append dropped. */
@@ -224,6 +226,11 @@ async function readHead(db: Database, table: 'events' | 'audit', idColumn: strin
 const MOVE_AT_ENTRIES = 4096;
 const MOVE_AFTER_MS = 1000;
 
+export type ConsentStoreOptions = {
+  /** How long after the first pending entry the journal moves on its own (default 1 s). */
+  moveAfterMs?: number;
+};
+
 /** The audit journal of a database file: beside it, as DuckDB's own WAL. An in-memory database has none. */
 export const auditJournalPathOf = (db: Database): string | null => (db.path === ':memory:' ? null : `${db.path}.audit-journal`);
 
@@ -231,7 +238,9 @@ export const auditJournalPathOf = (db: Database): string | null => (db.path === 
  * Migrates (owner 'consent'), reads the chain heads and recovers the audit journal (audit-journal.ts) into the audit
  * table. Throws STORE_UNAVAILABLE if the database is closed.
  */
-export async function openConsentStore(db: Database): Promise<ConsentStore> {
+export async function openConsentStore(db: Database, options: ConsentStoreOptions = {}): Promise<ConsentStore> {
+  const moveAfterMs = options.moveAfterMs ?? MOVE_AFTER_MS;
+  if (!Number.isFinite(moveAfterMs) || moveAfterMs <= 0) throw new GatewayError('BAD_INPUT', 'moveAfterMs must be a positive number of ms');
   await db.migrate('consent', MIGRATIONS);
   const heads = { events: await readHead(db, 'events', 'event_id'), audit: await readHead(db, 'audit', 'entry_id') };
   // The audit table's last seq; `heads.audit` runs ahead of it by what the journal holds.
@@ -286,7 +295,7 @@ export async function openConsentStore(db: Database): Promise<ConsentStore> {
       moveTimer = setTimeout(() => {
         moveTimer = undefined;
         void settle().catch(() => undefined);
-      }, MOVE_AFTER_MS);
+      }, moveAfterMs);
       moveTimer.unref();
     }
   };
@@ -328,6 +337,7 @@ export async function openConsentStore(db: Database): Promise<ConsentStore> {
 
   return {
     heads,
+    get journalPending() { return journal?.pending ?? 0; },
     get isJournalWritable() { return journal === null || journal.isWritable; },
     journalRecovery: { moved: recovered.length, discardedBytes: opened?.contents.discardedBytes ?? 0 },
     readEvents,

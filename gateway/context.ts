@@ -116,7 +116,7 @@ export async function createContext(config: GatewayConfig, options: ContextOptio
     tokens,
     clock,
     log,
-    metrics: createMetrics(config.partyId),
+    metrics: createMetrics(config.partyId, { auditJournalPending: () => consentStore?.journalPending ?? 0 }),
     readiness,
     consent,
     policies,

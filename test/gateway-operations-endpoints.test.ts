@@ -3,6 +3,7 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { createMetrics } from '../gateway/metrics.ts';
 import { decisionBody } from './fixtures/consent-bodies.ts';
 import { bearer, makeDataDir, makeTestGateway, type TestGateway } from './gateway-fixture.ts';
 
@@ -120,6 +121,17 @@ describe('operations endpoints', () => {
     expect(res.json().components).toMatchObject({ database: 'down' });
   });
 
+  it('/metrics shows the audit entries waiting in the journal', async () => {
+    let pending = 0;
+    const metrics = createMetrics('insurer-1', { auditJournalPending: () => pending });
+    pending = 3;
+    expect(await metrics.registry.metrics()).toMatch(/^sealgate_audit_journal_pending_entries\{party="insurer-1"\} 3$/m);
+    pending = 0;
+    expect(await metrics.registry.metrics()).toMatch(/^sealgate_audit_journal_pending_entries\{party="insurer-1"\} 0$/m);
+    gw = await makeTestGateway();
+    expect((await gw.app.inject({ method: 'GET', url: '/metrics' })).body).toMatch(/^sealgate_audit_journal_pending_entries\{party="[^"]+"\} 0$/m);
+  });
+
   it('/ready reports the audit journal down once it refuses appends', async () => {
     const dir = makeDataDir();
     const probe = await open(join(dir.dataDir, 'probe'), 'w');
@@ -128,13 +140,14 @@ describe('operations endpoints', () => {
     try {
       gw = await makeTestGateway({}, { databasePath: join(dir.dataDir, 'sealgate.duckdb') });
       const [steward, officer] = [await gw.tokenFor('data-steward'), await gw.tokenFor('compliance-officer')];
-      const decided = await gw.app.inject({ method: 'POST', url: '/v1/decisions', headers: bearer(steward), payload: decisionBody(`sp_${'a'.repeat(43)}`) });
-      expect(decided.statusCode).toBe(200);
       expect((await gw.app.inject({ method: 'GET', url: '/ready' })).json().components).toMatchObject({ 'audit-journal': 'ok' });
 
       const spy = vi.spyOn(proto, 'truncate').mockRejectedValue(Object.assign(new Error('EIO: i/o error, ftruncate'), { code: 'EIO' }));
       try {
-        // The listing moves the journal into the table, which succeeds; emptying the journal then fails.
+        const decided = await gw.app.inject({ method: 'POST', url: '/v1/decisions', headers: bearer(steward), payload: decisionBody(`sp_${'a'.repeat(43)}`) });
+        expect(decided.statusCode).toBe(200);
+        // The listing (or the timer, if it came first) moves the journal into the table, which succeeds; emptying
+        // the journal then fails.
         expect((await gw.app.inject({ method: 'GET', url: '/v1/audit', headers: bearer(officer) })).statusCode).toBe(200);
       } finally {
         spy.mockRestore();

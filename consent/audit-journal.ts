@@ -10,6 +10,7 @@ import { constants } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { GatewayError } from '../gateway/errors.ts';
+import { fsyncPath } from '../gateway/fsync.ts';
 import { verifyAuditChain, type AuditEntry } from './audit.ts';
 import type { ChainPoint } from './event.ts';
 
@@ -84,16 +85,6 @@ export function readJournal(bytes: Buffer, head: ChainPoint): JournalContents {
   return { entries, keptBytes, discardedBytes: bytes.length - keptBytes };
 }
 
-/** Makes the journal's directory entry durable: fdatasync on the file alone does not, for a file just created. */
-async function syncDirectoryOf(path: string): Promise<void> {
-  const directory = await open(dirname(path), 'r');
-  try {
-    await directory.sync();
-  } finally {
-    await directory.close();
-  }
-}
-
 export type AuditJournal = {
   readonly path: string;
   /** Entries appended since the file was last emptied. */
@@ -121,7 +112,8 @@ export async function openAuditJournal(path: string, head: ChainPoint): Promise<
   }
   let contents: JournalContents;
   try {
-    await syncDirectoryOf(path);
+    // The directory entry too: fdatasync on the file alone does not make a file just created durable.
+    await fsyncPath(dirname(path));
     contents = readJournal(await handle.readFile(), head);
     // A cut-short append is dropped now, so the next append continues the last whole line.
     if (contents.discardedBytes > 0) {

@@ -5,6 +5,7 @@ import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { GatewayError } from '../gateway/errors.ts';
+import { fsyncPath } from '../gateway/fsync.ts';
 import { DEFAULT_POLICY_BUNDLE } from './default-policy-bundle.ts';
 import { PurposeCatalog } from './purpose.ts';
 
@@ -60,15 +61,6 @@ export async function loadPolicyBundle(dir: string): Promise<PolicyBundle> {
   return parsed.data;
 }
 
-async function fsyncDirectory(dir: string): Promise<void> {
-  const handle = await open(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
-
 async function writeTemp(dir: string, name: string, text: string): Promise<string> {
   const temp = join(dir, `.${name}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
   const handle = await open(temp, 'wx', 0o640);
@@ -102,7 +94,7 @@ export async function writePolicyBundle(dir: string, bundle: PolicyBundle): Prom
     for (const [name, text] of contents) temps.push([await writeTemp(dir, name, text), name]);
     for (const [temp, name] of temps) await rename(temp, join(dir, name));
     temps.length = 0;
-    await fsyncDirectory(dir);
+    await fsyncPath(dir);
   } finally {
     for (const [temp] of temps) await rm(temp, { force: true });
   }

@@ -4,16 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { copyFile, open, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-
-/** Flushes a file's data (or a directory's entries) to stable storage. */
-export async function fsyncPath(path: string): Promise<void> {
-  const handle = await open(path, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
+import { fsyncPath } from '../gateway/fsync.ts';
 
 // The temp file sits next to the target so the rename never crosses a file system.
 const tempPathFor = (path: string): string => join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);

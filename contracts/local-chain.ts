@@ -30,7 +30,8 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { GatewayError } from '../gateway/errors.ts';
-import { copyFileDurably, fsyncPath } from './durable-file.ts';
+import { fsyncPath } from '../gateway/fsync.ts';
+import { copyFileDurably } from './durable-file.ts';
 
 /** The conventional id of local development chains (Hardhat, anvil): no public network uses it. */
 export const LOCAL_CHAIN_ID = 31_337;

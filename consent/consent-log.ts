@@ -16,7 +16,7 @@ import { checkSupersede, foldConsentEvents, isActiveAt, isExpiryDue, planRenewal
 import { createProjection } from './projection.ts';
 import { pseudonymize } from './pseudonym.ts';
 import {
-  ConsentGrantInput, Pseudonym, RecordId, RenewInput, buildGrantRecordParsed,
+  ConsentGrantInput, Pseudonym, RecordId, RenewInput, buildGrantRecord,
   type ConsentRecord, type ConsentStatus,
 } from './record.ts';
 import { createSequencer, type Outcome, type Plan, type StagedView, type WriteIntent } from './sequencer.ts';
@@ -196,13 +196,13 @@ export async function openConsentLog(options: ConsentLogOptions): Promise<Consen
 
   const grant = async (rawInput: unknown, rawCtx: CommandContext): Promise<RecordResult> => grantParsed(ConsentGrantInput.parse(rawInput), rawCtx);
 
-  const grantParsed = async (parsed: ConsentGrantInput, rawCtx: CommandContext): Promise<RecordResult> => {
+  const grantParsed = async (input: ConsentGrantInput, rawCtx: CommandContext): Promise<RecordResult> => {
     const ctx = CommandContext.parse(rawCtx);
     // Stored unsigned: the signed, hash-chained grant event is the record's proof of origin, and one Ed25519
     // signature per grant instead of two is a large share of the write path's CPU. Receipts handed to subjects
     // get detached signatures from record-signature.ts.
     const now = clock.now();
-    const { input, record } = buildGrantRecordParsed(parsed, (i) => {
+    const record = buildGrantRecord(input, (i) => {
       if (i.subjectId !== undefined && subjectKey === undefined) throw new GatewayError('BAD_INPUT', 'this gateway accepts pseudonyms only');
       if (i.expiresAt !== null && Date.parse(i.expiresAt) <= now.getTime()) throw new GatewayError('BAD_INPUT', 'expiresAt is already past', { path: ['expiresAt'] });
       return {

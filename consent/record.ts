@@ -234,16 +234,11 @@ const RecordFillSchema = z.object({
 }).strict();
 
 /**
- * Parses a grant request and builds its record in one validation pass: the terms are checked once by
- * ConsentGrantInput (the same schemas and cross-field rules as ConsentRecord), the gateway's fill separately,
- * so the hot write path does not parse the whole record twice. The result is frozen and counts as validated.
+ * Builds a grant's record from its request, already parsed by ConsentGrantInput (the same schemas and cross-field
+ * rules as ConsentRecord; a route's validated body is that parse), and the gateway's fill, checked here, so the hot
+ * write path does not parse the whole record again. The result is frozen and counts as validated.
  */
-export function buildGrantRecord(rawInput: unknown, fill: (input: ConsentGrantInput) => RecordFill): { input: ConsentGrantInput; record: ConsentRecord } {
-  return buildGrantRecordParsed(ConsentGrantInput.parse(rawInput), fill);
-}
-
-/** buildGrantRecord for `input` that is ConsentGrantInput's parse output already (a route's validated body). */
-export function buildGrantRecordParsed(input: ConsentGrantInput, fill: (input: ConsentGrantInput) => RecordFill): { input: ConsentGrantInput; record: ConsentRecord } {
+export function buildGrantRecord(input: ConsentGrantInput, fill: (input: ConsentGrantInput) => RecordFill): ConsentRecord {
   const f = RecordFillSchema.parse(fill(input));
   if (f.expiresAt !== null && Date.parse(f.expiresAt) <= Date.parse(f.notBefore)) {
     throw new GatewayError('BAD_INPUT', 'expiresAt must be after notBefore', { path: ['expiresAt'] });
@@ -255,5 +250,5 @@ export function buildGrantRecordParsed(input: ConsentGrantInput, fill: (input: C
     status: 'Given', notBefore: f.notBefore, expiresAt: f.expiresAt, supersedes: f.supersedes, signatures: [], anchor: null,
   });
   validatedRecords.add(record);
-  return { input, record };
+  return record;
 }

@@ -68,7 +68,7 @@ describe('PrecisionRule', () => {
 
 describe('buildGrantRecord', () => {
   it('builds a record that ConsentRecord accepts, frozen, with status Given and no anchor yet', () => {
-    const { record } = buildGrantRecord(grantInput(), () => fill);
+    const record = buildGrantRecord(ConsentGrantInput.parse(grantInput()), () => fill);
     expect(ConsentRecord.parse(record)).toEqual(record);
     expect(record).toMatchObject({ status: 'Given', anchor: null, signatures: [], supersedes: null, controller: 'dealer' });
     expect(Object.isFrozen(record.minimization.precision)).toBe(true);
@@ -76,7 +76,7 @@ describe('buildGrantRecord', () => {
   });
 
   it('rejects a fill whose expiry is not after notBefore', () => {
-    expect(() => buildGrantRecord(grantInput(), () => ({ ...fill, notBefore: '2027-01-01T00:00:00.000Z' }))).toThrow(expect.objectContaining({ code: 'BAD_INPUT' }));
+    expect(() => buildGrantRecord(ConsentGrantInput.parse(grantInput()), () => ({ ...fill, notBefore: '2027-01-01T00:00:00.000Z' }))).toThrow(expect.objectContaining({ code: 'BAD_INPUT' }));
   });
 });
 

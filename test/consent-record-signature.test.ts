@@ -1,14 +1,14 @@
 // Detached Ed25519 signatures on a consent record verify on their own, survive anchoring, and break on any edit.
 import { generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { buildGrantRecord, type ConsentRecord } from '../consent/record.ts';
+import { ConsentGrantInput, buildGrantRecord, type ConsentRecord } from '../consent/record.ts';
 import { hasValidRecordSignature, signRecord } from '../consent/record-signature.ts';
 import { createSigner } from '../consent/signer.ts';
 import { grantInput } from './fixtures/consent-log-fixture.ts';
 
 const signer = createSigner(generateKeyPairSync('ed25519').privateKey);
 const other = createSigner(generateKeyPairSync('ed25519').privateKey);
-const { record } = buildGrantRecord(grantInput(), () => ({
+const record = buildGrantRecord(ConsentGrantInput.parse(grantInput()), () => ({
   recordId: '0b7f3f0e-8c1a-4f7e-9a51-2f8d2d7f6a10', subject: 'sp_' + 'a'.repeat(43), controller: 'dealer',
   notBefore: '2025-03-01T00:00:00.000Z', expiresAt: '2026-03-01T00:00:00.000Z', supersedes: null,
 }));

@@ -216,6 +216,8 @@ async function* pagesInSeqOrder<T extends { seq: number }>(read: (afterSeq: numb
   }
 }
 
+const auditHeadOf = (e: AuditEntry): ChainHead => ({ seq: e.seq, hash: e.hash, id: e.entryId });
+
 async function readHead(db: Database, table: 'events' | 'audit', idColumn: string): Promise<ChainHead> {
   const [row] = await db.all(`SELECT seq, hash, ${idColumn} AS id FROM ${table} ORDER BY seq DESC LIMIT 1`);
   return row === undefined ? { seq: 0, hash: GENESIS_HASH, id: null } : { seq: Number(row.seq), hash: String(row.hash), id: String(row.id) };
@@ -250,7 +252,7 @@ export async function openConsentStore(db: Database, options: ConsentStoreOption
   const journal: AuditJournal | null = opened?.journal ?? null;
   const recovered = opened?.contents.entries ?? [];
   const lastRecovered = recovered.at(-1);
-  if (lastRecovered !== undefined) heads.audit = { seq: lastRecovered.seq, hash: lastRecovered.hash, id: lastRecovered.entryId };
+  if (lastRecovered !== undefined) heads.audit = auditHeadOf(lastRecovered);
 
   // Journal appends, moves and commits run one at a time: a move takes exactly what the journal holds.
   let lane: Promise<unknown> = Promise.resolve();
@@ -364,7 +366,7 @@ export async function openConsentStore(db: Database, options: ConsentStoreOption
       const isAuditOnly = batch.events.length === 0 && batch.idempotency.length === 0 && batch.current.length === 0;
       if (journal !== null && isAuditOnly) {
         await journal.append(batch.audit);
-        if (lastAudit !== undefined) heads.audit = { seq: lastAudit.seq, hash: lastAudit.hash, id: lastAudit.entryId };
+        if (lastAudit !== undefined) heads.audit = auditHeadOf(lastAudit);
         scheduleMove(journal.pending);
         return;
       }
@@ -377,7 +379,7 @@ export async function openConsentStore(db: Database, options: ConsentStoreOption
       });
       const lastEvent = batch.events.at(-1);
       if (lastEvent !== undefined) heads.events = { seq: lastEvent.seq, hash: lastEvent.hash, id: lastEvent.eventId };
-      if (lastAudit !== undefined) heads.audit = { seq: lastAudit.seq, hash: lastAudit.hash, id: lastAudit.entryId };
+      if (lastAudit !== undefined) heads.audit = auditHeadOf(lastAudit);
       tableAuditSeq = heads.audit.seq;
       if (journaled !== null) await emptyMoved(journaled);
     }),

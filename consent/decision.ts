@@ -19,8 +19,11 @@ import type { PurposeCatalog } from './purpose.ts';
 const EntityId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$/, 'ids are letters, digits, . _ : @ -');
 const AttrName = z.string().regex(/^[A-Za-z][A-Za-z0-9_]{0,63}$/);
 /** Cedar attribute values: String, Long (a safe integer) or Boolean. */
+const MAX_ATTRS = 32;
 const Attrs = z.record(AttrName, z.union([z.string().max(256), z.int(), z.boolean()]))
-  .refine((attrs) => Object.keys(attrs).length <= 32, 'at most 32 attributes');
+  .refine((attrs) => Object.keys(attrs).length <= MAX_ATTRS, `at most ${MAX_ATTRS} attributes`)
+  // The refinement as JSON Schema states it, so the route's compiled validator enforces it too (request-validator.ts).
+  .meta({ maxProperties: MAX_ATTRS });
 /** A subject pseudonym (HMAC of the raw id, never the raw id itself). */
 export const SubjectPseudonym = z.string().regex(/^sp_[A-Za-z0-9_-]{16,128}$/, 'subjects are pseudonyms sp_...');
 export const SceneName = z.string().regex(/^[a-z][a-z0-9-]{0,63}$/, 'scenes are lowercase letters, digits and -');

@@ -2,14 +2,15 @@
 // bearer auth and RFC 9457 problem documents. Built here, started elsewhere (server.ts).
 import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
-import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import { jsonSchemaTransform, serializerCompiler } from 'fastify-type-provider-zod';
 import pkg from '../package.json' with { type: 'json' };
 import { AccessLogController } from './logger.ts';
 import { traceLoggerFactory, traceRequest } from './trace.ts';
 import { rateLimitKey, rateLimitMax } from './rate-limit-key.ts';
+import { createRateLimiter } from './rate-limiter.ts';
+import { requestValidatorCompiler } from './request-validator.ts';
 import { createAuthHook, warnOnMissingPolicy } from './auth.ts';
 import type { GatewayContext } from './context.ts';
 import { GatewayError } from './errors.ts';
@@ -38,6 +39,16 @@ function checkBodyEncoding(request: FastifyRequest): void {
   }
 }
 
+/** Refuses a body the JSON routes cannot read: compressed, not UTF-8, or not JSON where the route takes one. */
+function checkMediaType(request: FastifyRequest): void {
+  checkBodyEncoding(request);
+  if (request.routeOptions.schema?.body === undefined) return;
+  const type = request.headers['content-type'];
+  if (type === undefined || !JSON_MEDIA_TYPE.test(type)) {
+    throw new GatewayError('UNSUPPORTED_MEDIA_TYPE', 'request body must be application/json');
+  }
+}
+
 export async function buildApp(ctx: GatewayContext): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: ctx.log,
@@ -54,7 +65,7 @@ export async function buildApp(ctx: GatewayContext): Promise<FastifyInstance> {
     },
   }) as unknown as FastifyInstance;
 
-  app.setValidatorCompiler(validatorCompiler);
+  app.setValidatorCompiler(requestValidatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   app.setChildLoggerFactory(traceLoggerFactory);
   app.setErrorHandler(handleError);
@@ -77,41 +88,43 @@ export async function buildApp(ctx: GatewayContext): Promise<FastifyInstance> {
     warnOnMissingPolicy(route, ctx.log);
   });
 
-  await app.register(rateLimit, {
-    global: false,
-    keyGenerator: rateLimitKey((id) => ctx.peers.registry.get(id) !== undefined),
-    max: rateLimitMax(ctx.config.rateLimit),
-    timeWindow: ctx.config.rateLimit.windowMs,
-    errorResponseBuilder: (_request, limit) => new GatewayError('RATE_LIMITED',
-      `rate limit of ${limit.max} requests exceeded; retry in ${limit.after}`, { retryAfterSeconds: Math.ceil(limit.ttl / 1000) }),
+  const rateLimiter = createRateLimiter({
+    keyOf: rateLimitKey((id) => ctx.peers.registry.get(id) !== undefined),
+    maxOf: rateLimitMax(ctx.config.rateLimit),
+    windowMs: ctx.config.rateLimit.windowMs,
   });
+  app.addHook('onClose', (_instance, done) => { rateLimiter.close(); done(); });
   // Order matters: rate limiting runs before authentication, so token guessing is throttled too;
   // authentication runs before the media-type check and body parsing.
   // Trace first, so even a throttled or refused request logs under its W3C trace id.
   app.addHook('onRequest', traceRequest);
-  const limitRate = app.rateLimit();
-  app.addHook('onRequest', limitRate);
+  app.addHook('onRequest', rateLimiter.hook);
   app.addHook('onRequest', createAuthHook(ctx.tokens));
-  app.addHook('onRequest', async (request: FastifyRequest) => {
-    checkBodyEncoding(request);
-    if (request.routeOptions.schema?.body === undefined) return;
-    const type = request.headers['content-type'];
-    if (type === undefined || !JSON_MEDIA_TYPE.test(type)) {
-      throw new GatewayError('UNSUPPORTED_MEDIA_TYPE', 'request body must be application/json');
+  // The hooks below never wait, so they are callback style: an async hook costs a promise and a microtask on every
+  // request.
+  app.addHook('onRequest', (request: FastifyRequest, _reply, done) => {
+    try {
+      checkMediaType(request);
+    } catch (error) {
+      done(error as Error);
+      return;
     }
+    done();
   });
-  app.addHook('onSend', async (request, reply) => {
+  app.addHook('onSend', (request, reply, payload, done) => {
     reply.header('x-request-id', request.id);
     reply.header('x-content-type-options', 'nosniff');
     // Authenticated answers can carry tokens or consent data: no shared or browser cache keeps them.
     if (request.principal !== null) reply.header('cache-control', 'no-store');
+    done(null, payload);
   });
-  app.addHook('onResponse', async (request, reply) => {
+  app.addHook('onResponse', (request, reply, done) => {
     ctx.metrics.httpRequestDuration.observe({
       route: request.is404 ? 'unmatched' : (request.routeOptions.url ?? 'unmatched'),
       method: request.method,
       status_code: String(reply.statusCode),
     }, reply.elapsedTime / 1000);
+    done();
   });
   app.setNotFoundHandler(handleNotFound);
 

@@ -1,7 +1,7 @@
 // Route access control: each route states its policy in `config` (`roles`, `public` or `peer`) and
 // one onRequest hook enforces it: RFC 6750 bearer tokens for roles, the signed peer protocol
 // (docs/peer-protocol.md) for peer routes. A route that states nothing, or more than one, is denied.
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 import type { Logger } from 'pino';
 import { GatewayError } from './errors.ts';
 import type { Principal, Role, TokenStore } from './token-store.ts';
@@ -42,40 +42,70 @@ function policyOf(config: PolicyConfig): RoutePolicy {
 
 const BEARER = /^Bearer ([A-Za-z0-9._~+/=-]+)$/i;
 
-/** The onRequest hook. Runs before the body is read, so unauthenticated callers cannot make us parse it. */
-export function createAuthHook(tokens: TokenStore) {
-  return async function authenticateRequest(request: FastifyRequest, reply: FastifyReply): Promise<void> {
-    request.principal = null;
-    // Unmatched URLs go to the not-found handler, which reveals nothing a 401 would protect.
-    if (request.is404) return;
-    const policy = policyOf(request.routeOptions.config);
-    if (policy.kind === 'public') return;
-    if (policy.kind === 'none') {
-      request.log.error({ route: request.routeOptions.url }, 'route declares no access policy; denying');
+/** Admits `principal` to a roles route, or throws the 401 or 403 answer. */
+function admit(request: FastifyRequest, reply: FastifyReply, roles: readonly Role[], principal: Principal | null): void {
+  if (principal === null) {
+    reply.header('www-authenticate', 'Bearer realm="sealgate", error="invalid_token"');
+    throw new GatewayError('UNAUTHENTICATED', 'invalid or revoked bearer token');
+  }
+  if (!roles.includes(principal.role)) {
+    throw new GatewayError('FORBIDDEN', `role ${principal.role} may not use this route`, { allowedRoles: [...roles] });
+  }
+  request.principal = principal;
+}
+
+/**
+ * Decides the request's access: returns when that is settled at once (a public route, a cached token, a
+ * refusal), or a promise when it waits (a peer signature check, a token not yet cached).
+ */
+function authenticate(request: FastifyRequest, reply: FastifyReply, tokens: TokenStore): Promise<void> | undefined {
+  request.principal = null;
+  // Unmatched URLs go to the not-found handler, which reveals nothing a 401 would protect.
+  if (request.is404) return undefined;
+  const policy = policyOf(request.routeOptions.config);
+  if (policy.kind === 'public') return undefined;
+  if (policy.kind === 'none') {
+    request.log.error({ route: request.routeOptions.url }, 'route declares no access policy; denying');
+    throw new GatewayError('FORBIDDEN', 'route declares no access policy');
+  }
+  if (policy.kind === 'peer') {
+    // Fail closed: a peer route outside a peer scope has nobody to check its signature.
+    const guard = request.routeOptions.config.peerGuard;
+    if (typeof guard !== 'function') {
+      request.log.error({ route: request.routeOptions.url }, 'peer route has no signature verifier; denying');
       throw new GatewayError('FORBIDDEN', 'route declares no access policy');
     }
-    if (policy.kind === 'peer') {
-      // Fail closed: a peer route outside a peer scope has nobody to check its signature.
-      const guard = request.routeOptions.config.peerGuard;
-      if (typeof guard !== 'function') {
-        request.log.error({ route: request.routeOptions.url }, 'peer route has no signature verifier; denying');
-        throw new GatewayError('FORBIDDEN', 'route declares no access policy');
-      }
-      return guard(request, reply);
-    }
+    return guard(request, reply);
+  }
 
-    const header = request.headers.authorization;
-    if (header === undefined) throw new GatewayError('UNAUTHENTICATED', 'missing bearer token');
-    const match = BEARER.exec(header);
-    const principal = match?.[1] === undefined ? null : await tokens.authenticate(match[1]);
-    if (principal === null) {
-      reply.header('www-authenticate', 'Bearer realm="sealgate", error="invalid_token"');
-      throw new GatewayError('UNAUTHENTICATED', 'invalid or revoked bearer token');
+  const header = request.headers.authorization;
+  if (header === undefined) throw new GatewayError('UNAUTHENTICATED', 'missing bearer token');
+  const token = BEARER.exec(header)?.[1];
+  // A header that is not a bearer token is refused like an unknown token.
+  const cached = token === undefined ? null : tokens.cachedPrincipal(token);
+  if (cached !== undefined || token === undefined) {
+    admit(request, reply, policy.roles, cached ?? null);
+    return undefined;
+  }
+  return tokens.authenticate(token).then((principal) => admit(request, reply, policy.roles, principal));
+}
+
+/**
+ * The onRequest hook. Runs before the body is read, so unauthenticated callers cannot make us parse it. Callback
+ * style: most requests carry a cached token and are decided without waiting, and an async hook would cost a
+ * promise and a microtask on each of them.
+ */
+export function createAuthHook(tokens: TokenStore) {
+  return function authenticateRequest(request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void {
+    let waiting: Promise<void> | undefined;
+    try {
+      waiting = authenticate(request, reply, tokens);
+    } catch (error) {
+      done(error as Error);
+      return;
     }
-    if (!policy.roles.includes(principal.role)) {
-      throw new GatewayError('FORBIDDEN', `role ${principal.role} may not use this route`, { allowedRoles: [...policy.roles] });
-    }
-    request.principal = principal;
+    if (waiting === undefined) done();
+    else waiting.then(() => done(), done);
   };
 }
 

@@ -31,6 +31,11 @@ export type TokenStore = {
   createToken(role: Role, label?: string): Promise<TokenInfo & { token: string }>;
   /** The principal for a live token, or null for anything else (unknown, revoked, malformed). */
   authenticate(token: string): Promise<Principal | null>;
+  /**
+   * `authenticate` without waiting, where the answer is known in memory: the principal of a live token already
+   * seen, null for a malformed one, undefined when only the database can tell.
+   */
+  cachedPrincipal(token: string): Principal | null | undefined;
   /** Revokes at once for every later `authenticate`. Throws NOT_FOUND for an unknown id; revoking twice is a no-op. */
   revokeToken(id: string): Promise<TokenInfo>;
   /** Every token ever issued, revoked ones included. */
@@ -69,6 +74,13 @@ export async function createTokenStore(db: Database, clock: Clock): Promise<Toke
     return rows[0] === undefined ? undefined : toInfo(rows[0]);
   };
 
+  const cachedPrincipal = (token: string): Principal | null | undefined => {
+    // Checking the shape first keeps junk out of the hash and the database. Lookup is by digest,
+    // so any timing difference reveals bits of a SHA-256 output, never of the token.
+    if (typeof token !== 'string' || !TOKEN_PATTERN.test(token)) return null;
+    return cache.get(hashToken(token));
+  };
+
   const lookup = async (hash: string): Promise<Principal | null> => {
     const rows = await db.all('SELECT id, role FROM api_tokens WHERE hash = $1 AND revoked_at IS NULL', [hash]);
     const row = rows[0];
@@ -93,13 +105,12 @@ export async function createTokenStore(db: Database, clock: Clock): Promise<Toke
       return { id, role, label, createdAt, revokedAt: null, token };
     },
 
+    cachedPrincipal,
+
     async authenticate(token) {
-      // Checking the shape first keeps junk out of the hash and the database. Lookup is by digest,
-      // so any timing difference reveals bits of a SHA-256 output, never of the token.
-      if (typeof token !== 'string' || !TOKEN_PATTERN.test(token)) return null;
-      const hash = hashToken(token);
-      const cached = cache.get(hash);
+      const cached = cachedPrincipal(token);
       if (cached !== undefined) return cached;
+      const hash = hashToken(token);
       for (let attempt = 0; attempt < 3; attempt++) {
         const seen = generation;
         const principal = await lookup(hash);

@@ -76,7 +76,8 @@ function budgetAddress(address: string): string {
  */
 export function rateLimitKey(isRegisteredPeer: (id: string) => boolean): (request: FastifyRequest) => string {
   return (request) => {
-    const address = budgetAddress(request.ip);
+    // A socket already closed has no remote address any more; such requests share one budget.
+    const address = typeof request.ip === 'string' ? budgetAddress(request.ip) : 'unknown';
     if (!request.url.startsWith(PEER_PATH)) return address;
     const peer = request.headers[PEER_HEADERS.peer];
     if (typeof peer !== 'string' || !isRegisteredPeer(peer)) return address;

@@ -8,7 +8,7 @@
 //
 // A schema is compiled only when its JSON Schema says all that zod would check and zod's output would equal its
 // input (`isPlainDataSchema`): strict objects, strings with lengths and unflagged patterns, safe integers and
-// bounded numbers, booleans, literals, enums, arrays, records, unions, optional and nullable. Anything else (a
+// bounded numbers, booleans, literals, enums, arrays, records, unions, optional and nullable, unknown. Anything else (a
 // transform, a default, a coercion, a format, a refinement, an object that strips unknown keys) keeps plain zod.
 // A refinement may be declared equivalent by giving the JSON Schema keyword it enforces in `.meta()`, such as
 // `maxProperties`; the tests check each such schema against zod on generated input.
@@ -62,6 +62,9 @@ export function isPlainDataSchema(schema: unknown, depth = 0): boolean {
     }
     case 'boolean': case 'null':
       return def.coerce !== true && checksAllowed(node, new Set());
+    case 'unknown': case 'any':
+      // Any JSON value, returned as it is: the JSON Schema {}.
+      return checksAllowed(node, new Set());
     case 'literal':
       return (def.values as unknown[]).every((v) => ['string', 'number', 'boolean'].includes(typeof v)) && checksAllowed(node, new Set());
     case 'enum':
@@ -78,8 +81,9 @@ export function isPlainDataSchema(schema: unknown, depth = 0): boolean {
     case 'array':
       return checksAllowed(node, ARRAY_CHECKS) && inner(def.element);
     case 'record': {
+      // String keys only: a zod record keyed by an enum requires every key, which propertyNames does not say.
       const key = def.keyType as ZodNode;
-      if (!['string', 'enum'].includes(key._zod.def.type)) return false;
+      if (key._zod.def.type !== 'string') return false;
       return checksAllowed(node, new Set()) && inner(key) && inner(def.valueType);
     }
     case 'union':
@@ -97,9 +101,14 @@ type Validate = ((data: unknown) => boolean) & { errors?: unknown };
  */
 export function compilePlainDataValidator(schema: unknown): Validate | null {
   if (!isPlainDataSchema(schema)) return null;
-  const jsonSchema = z.toJSONSchema(schema as z.ZodType, { target: 'draft-07', io: 'input', unrepresentable: 'throw' });
-  const ajv = new Ajv({ unicodeRegExp: false, strict: true, allErrors: false, validateFormats: false });
-  return ajv.compile(jsonSchema) as Validate;
+  try {
+    const jsonSchema = z.toJSONSchema(schema as z.ZodType, { target: 'draft-07', io: 'input', unrepresentable: 'throw' });
+    const ajv = new Ajv({ unicodeRegExp: false, strict: true, allErrors: false, validateFormats: false });
+    return ajv.compile(jsonSchema) as Validate;
+  } catch {
+    // Something the JSON Schema or ajv's strict mode cannot take: zod alone validates, which is only slower.
+    return null;
+  }
 }
 
 /**

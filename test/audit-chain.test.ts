@@ -2,8 +2,9 @@
 import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { AuditInput, sealAuditEntry, verifyAuditChain, type AuditEntry } from '../consent/audit.ts';
+import { AuditInput, checkedUnsealed, sealAuditEntry, UnsealedAuditEntry, verifyAuditChain, type AuditEntry } from '../consent/audit.ts';
 import { GENESIS_HASH, canonicalHash } from '../consent/canonical.ts';
+import { mutate, prng } from './fixtures/json-mutations.ts';
 
 const input = (i: number): AuditInput => ({
   kind: 'decision', actor: 'tok_9', action: 'read', outcome: i % 2 === 0 ? 'permit' : 'deny',
@@ -68,5 +69,35 @@ describe('audit chain', () => {
       entries[i] = { ...entries[i]!, [field]: value };
       expect(verifyAuditChain(entries)).toMatchObject({ ok: false, seq: i + 1, reason: 'hash-mismatch' });
     }), { numRuns: 50 });
+  });
+});
+
+describe('checking an entry as it is sealed', () => {
+  const valid = { ...input(0), entryId: randomUUID(), at: '2025-01-01T00:00:00.000Z' };
+  const accepts = (candidate: unknown) => {
+    try { checkedUnsealed(candidate as UnsealedAuditEntry); return true; } catch { return false; }
+  };
+
+  it('passes a valid entry through the compiled validator, and agrees with zod on 5,000 seeded mutations', () => {
+    // The same object back: zod would have returned a copy, so the compiled path is the one taken.
+    expect(checkedUnsealed(valid)).toBe(valid);
+    const rand = prng(27560);
+    let accepted = 0;
+    for (let i = 0; i < 5_000; i++) {
+      let candidate: unknown = valid;
+      for (let k = 1 + Math.floor(rand() * 2); k > 0; k--) candidate = mutate(candidate, rand);
+      const expected = UnsealedAuditEntry.safeParse(candidate).success;
+      if (expected) accepted++;
+      expect(accepts(candidate), JSON.stringify(candidate).slice(0, 200)).toBe(expected);
+    }
+    expect(accepted).toBeGreaterThan(100);
+  });
+
+  it('keeps the detail to plain JSON of at most 4,096 characters', () => {
+    expect(accepts({ ...valid, detail: { note: 'x'.repeat(4_000) } })).toBe(true);
+    expect(accepts({ ...valid, detail: { note: 'x'.repeat(4_100) } })).toBe(false);
+    expect(accepts({ ...valid, detail: { at: new Date(0) } })).toBe(false);
+    expect(accepts({ ...valid, detail: { n: Number.NaN } })).toBe(false);
+    expect(accepts({ ...valid, detail: { missing: undefined } })).toBe(false);
   });
 });

@@ -1,6 +1,33 @@
 // RFC 8785 (JSON Canonicalization Scheme) vectors for the canonical form every consent and audit hash is taken over.
 import { describe, expect, it } from 'vitest';
+import canonicalizeJcs from 'canonicalize';
 import { canonicalHash, canonicalize, sha256Hex } from '../consent/canonical.ts';
+import { prng } from './fixtures/json-mutations.ts';
+
+// Keys and values where a fast writer could part from the library: array-index keys (which objects enumerate
+// first), a __proto__ member, ordering by UTF-16 code units, escapes, lone surrogates, edge doubles, members that
+// JSON leaves out, and objects that are not plain data.
+const KEYS = ['a', 'b', 'B', '', '1', '10', '9', '01', '4294967295', '-1', '1.5', '__proto__', 'é', '€', '\ud83d\ude00', '\ufb33', '\r', 'key with space', 'toJSON'];
+const LEAVES: unknown[] = [
+  0, -0, 1, -1, 1.5, 1e21, 1e-7, 5e-324, Number.MAX_VALUE, 2 ** 53, Number('333333333.33333329'), Number.NaN, Number.POSITIVE_INFINITY,
+  '', 'x', 'quote " and \\ backslash', 'line\nbreak', '\u0000\u001f', '€$', '\ud83d\ude00', '\ud800', 'a\udc00b', true, false, null,
+  undefined, new Date(0), new Map([[1, 2]]), Object.create(null) as object,
+];
+
+function randomValue(rand: () => number, depth: number): unknown {
+  const roll = rand();
+  if (depth > 3 || roll < 0.45) return LEAVES[Math.floor(rand() * LEAVES.length)];
+  if (roll < 0.65) return Array.from({ length: Math.floor(rand() * 4) }, () => randomValue(rand, depth + 1));
+  // Through JSON.parse where possible, so a "__proto__" key is an own member, as in a parsed request body.
+  const entries = Array.from({ length: Math.floor(rand() * 5) }, () => [KEYS[Math.floor(rand() * KEYS.length)] as string, randomValue(rand, depth + 1)] as const);
+  const object: Record<string, unknown> = JSON.parse('{}');
+  for (const [key, value] of entries) Object.defineProperty(object, key, { value, enumerable: true, writable: true, configurable: true });
+  return object;
+}
+
+const outcome = (write: () => string | undefined): string => {
+  try { return `ok ${write()}`; } catch { return 'refused'; }
+};
 
 describe('canonical JSON (RFC 8785)', () => {
   it('serializes numbers as in the §3.2.2 example', () => {
@@ -47,6 +74,20 @@ describe('canonical JSON (RFC 8785)', () => {
   it('refuses NaN and Infinity (Appendix B) with BAD_INPUT', () => {
     expect(() => canonicalize(Number.NaN)).toThrow(expect.objectContaining({ code: 'BAD_INPUT' }));
     expect(() => canonicalize({ a: Number.POSITIVE_INFINITY })).toThrow(expect.objectContaining({ code: 'BAD_INPUT' }));
+  });
+
+  it('writes exactly what the canonicalize library writes, and refuses what it refuses, on 20,000 seeded values', () => {
+    const rand = prng(8785);
+    let written = 0;
+    for (let i = 0; i < 20_000; i++) {
+      const value = randomValue(rand, 0);
+      const expected = outcome(() => canonicalizeJcs(value));
+      const actual = outcome(() => canonicalize(value));
+      // The library returns undefined for a top-level undefined; the gateway refuses it.
+      expect(actual, String(i)).toBe(expected === 'ok undefined' ? 'refused' : expected);
+      if (actual.startsWith('ok')) written++;
+    }
+    expect(written).toBeGreaterThan(5_000);
   });
 
   it('hashes equal JSON values equally regardless of key order', () => {

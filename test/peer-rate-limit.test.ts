@@ -21,6 +21,10 @@ describe('rate-limit keys', () => {
     expect(key(request('/peer/v1/ping', 'insurer', '10.9.9.9'))).toBe('peer:insurer@10.9.9.9');
   });
 
+  it('gives requests without a remote address (a socket already closed) one shared budget', () => {
+    expect(key({ url: '/v1/consents', ip: undefined, headers: {} } as unknown as FastifyRequest)).toBe('unknown');
+  });
+
   it('keeps the address budget for client paths, unknown peers and missing claims', () => {
     for (const r of [request('/v1/consents', 'insurer'), request('/peer/v1/ping', 'stranger'), request('/peer/v1/ping'), request('/peerx/v1', 'insurer')]) {
       const k = key(r);

@@ -9,51 +9,9 @@ import { z } from 'zod';
 import { DecisionRequest } from '../consent/decision.ts';
 import { compilePlainDataValidator, isPlainDataSchema, requestValidatorCompiler } from '../gateway/request-validator.ts';
 import { registerRoutes } from '../gateway/routes/index.ts';
+import { mutate, prng, REPLACEMENTS } from './fixtures/json-mutations.ts';
 import { malformedRequests, type OpenApiDocument } from './fixtures/malformed.ts';
 import { makeTestGateway, type TestGateway } from './gateway-fixture.ts';
-
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => { s = (s + 0x6d2b79f5) >>> 0; let t = s; t = Math.imul(t ^ (t >>> 15), t | 1); t ^= t + Math.imul(t ^ (t >>> 7), t | 61); return ((t ^ (t >>> 14)) >>> 0) / 4294967296; };
-}
-
-const LENGTHS = [0, 1, 15, 16, 63, 64, 65, 127, 128, 129, 255, 256, 257];
-/** Replacement values aimed at the places JSON Schema and zod could disagree. */
-const REPLACEMENTS: unknown[] = [
-  null, true, false, 0, -0, 1, -1, 1.5, 2 ** 53 - 1, 2 ** 53, -(2 ** 53 - 1), -(2 ** 53), 1e308, '', 'a', 'A', 'sp_' + 'A'.repeat(43),
-  'join', 'Dataset', 'Partner', 'joint-modeling-clv', '😀', 'é', '\u0000', '\ud800', 'a\nb', [], [null], {}, { zz: 1 },
-  ...LENGTHS.flatMap((n) => ['a'.repeat(n), '😀'.repeat(Math.ceil(n / 2)), `sp_${'A'.repeat(n)}`]),
-];
-
-/** One seeded change somewhere in `value`: a key dropped or added, a value replaced, an array or record grown. */
-function mutate(value: unknown, rand: () => number, depth = 0): unknown {
-  const pick = <T>(items: readonly T[]): T => items[Math.floor(rand() * items.length)] as T;
-  if (depth > 6 || value === null || typeof value !== 'object' || rand() < 0.2) return pick(REPLACEMENTS);
-  if (Array.isArray(value)) {
-    const copy = [...value];
-    const roll = rand();
-    if (roll < 0.3) return Array.from({ length: pick([0, 1, 255, 256, 257]) }, (_v, i) => copy[i % Math.max(1, copy.length)] ?? 'a');
-    if (copy.length === 0) return [pick(REPLACEMENTS)];
-    const i = Math.floor(rand() * copy.length);
-    copy[i] = mutate(copy[i], rand, depth + 1);
-    return copy;
-  }
-  const copy: Record<string, unknown> = { ...(value as Record<string, unknown>) };
-  const keys = Object.keys(copy);
-  const roll = rand();
-  if (roll < 0.1 && keys.length > 0) { delete copy[pick(keys)]; return copy; }
-  if (roll < 0.2) { copy[pick(['zz', 'extra', 'Attr9', '__proto__x'])] = pick(REPLACEMENTS); return copy; }
-  if (roll < 0.3) {
-    // A record at its size boundary.
-    const size = pick([31, 32, 33]);
-    for (let i = 0; i < size; i++) copy[`k${i}`] = 'v';
-    return copy;
-  }
-  if (keys.length === 0) return copy;
-  const key = pick(keys);
-  copy[key] = mutate(copy[key], rand, depth + 1);
-  return copy;
-}
 
 const zodAccepts = (schema: z.ZodType, input: unknown) => schema.safeParse(input).success;
 
@@ -78,6 +36,7 @@ describe('which schemas are compiled', () => {
       ['a discriminated union', z.discriminatedUnion('k', [z.strictObject({ k: z.literal('a') }), z.strictObject({ k: z.literal('b') })])],
       ['a tuple', z.tuple([z.string()])],
       ['an unsafe-integer format', z.int32()],
+      ['a record keyed by an enum, which needs every key', z.record(z.enum(['a', 'b']), z.string())],
     ];
     for (const [name, schema] of notPlain) expect(isPlainDataSchema(schema), name).toBe(false);
   });

@@ -9,6 +9,16 @@ const MAX_FAST_DEPTH = 64;
 /** Keys a JS object enumerates before all others, in numeric order, whatever order they were added in. */
 const ARRAY_INDEX_KEY = /^(?:0|[1-9]\d*)$/;
 
+/** A fresh object holding `record`'s members that come before `stop` in `keys`, to go on copying from there. */
+function copyOf(record: Record<string, unknown>, keys: readonly string[], stop: string): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const key of keys) {
+    if (key === stop) break;
+    out[key] = record[key];
+  }
+  return out;
+}
+
 /**
  * `value` with every object's members re-inserted in RFC 8785 order (UTF-16 code units), so that one
  * JSON.stringify writes the canonical form: JSON.stringify's numbers and strings are exactly JCS's. Shares what
@@ -42,16 +52,30 @@ function sortedForJcs(value: unknown, depth: number): unknown {
       const proto: unknown = Object.getPrototypeOf(value);
       if ((proto !== Object.prototype && proto !== null) || typeof (value as { toJSON?: unknown }).toJSON === 'function') throw NOT_PLAIN;
       const record = value as Record<string, unknown>;
-      const out: Record<string, unknown> = {};
-      for (const key of Object.keys(record).sort()) {
+      const keys = Object.keys(record);
+      // An object already in order, whose members need no change, is written as it is: no copy.
+      let isInOrder = true;
+      for (let i = 0; i < keys.length; i++) {
+        const key = keys[i] as string;
+        const first = key.charCodeAt(0);
         // `out.__proto__ = x` would set a prototype, not add a member.
-        if (key === '__proto__' || ARRAY_INDEX_KEY.test(key) || !key.isWellFormed()) throw NOT_PLAIN;
-        const member = record[key];
-        // JSON and JCS both leave these members out.
-        if (member === undefined || typeof member === 'function' || typeof member === 'symbol') continue;
-        out[key] = sortedForJcs(member, depth + 1);
+        if ((first >= 48 && first <= 57 && ARRAY_INDEX_KEY.test(key)) || key === '__proto__' || !key.isWellFormed()) throw NOT_PLAIN;
+        if (i > 0 && (keys[i - 1] as string) >= key) isInOrder = false;
       }
-      return out;
+      if (!isInOrder) keys.sort();
+      let out: Record<string, unknown> | null = isInOrder ? null : {};
+      for (const key of keys) {
+        const member = record[key];
+        if (member === undefined || typeof member === 'function' || typeof member === 'symbol') {
+          // JSON and JCS both leave these members out.
+          out ??= copyOf(record, keys, key);
+          continue;
+        }
+        const sorted = sortedForJcs(member, depth + 1);
+        if (out === null && sorted !== member) out = copyOf(record, keys, key);
+        if (out !== null) out[key] = sorted;
+      }
+      return out ?? record;
     }
     default:
       throw NOT_PLAIN;

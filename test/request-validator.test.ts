@@ -27,8 +27,8 @@ describe('which schemas are compiled', () => {
       ['a transform', z.string().transform((s) => s.length)],
       ['a trim', z.string().trim()],
       ['a coercion', z.coerce.number()],
-      ['a format checked in code', z.email()],
-      ['a date-time', z.iso.datetime()],
+      ['a format checked in code', z.url()],
+      ['an e-mail address', z.email()],
       ['a pattern with a flag', z.string().regex(/^x$/i)],
       ['a refinement', z.string().refine((s) => s !== 'x')],
       ['a refinement inside an array', z.array(z.int().refine((n) => n % 2 === 0))],
@@ -39,6 +39,20 @@ describe('which schemas are compiled', () => {
       ['a record keyed by an enum, which needs every key', z.record(z.enum(['a', 'b']), z.string())],
     ];
     for (const [name, schema] of notPlain) expect(isPlainDataSchema(schema), name).toBe(false);
+  });
+
+  it('formats zod checks by pattern alone compile, and agree with zod', () => {
+    const schemas: [z.ZodType, string[]][] = [
+      [z.iso.datetime({ offset: true }), ['2026-02-28T10:00:00Z', '2024-02-29T00:00:00.123+08:00', '2026-02-29T10:00:00Z', '2026-13-01T00:00:00Z', '2026-01-01T24:00:00Z', '2026-01-01 10:00:00Z', '2026-01-01T10:00:00', '2026-01-01t10:00:00z', '']],
+      [z.iso.datetime(), ['2026-01-01T10:00:00Z', '2026-01-01T10:00:00+01:00', '2026-01-01T10:00:00.5Z']],
+      [z.iso.date(), ['2026-01-31', '2026-02-30', '2026-1-1', '20260101']],
+      [z.uuid(), ['123e4567-e89b-42d3-a456-426614174000', '123E4567-E89B-42D3-A456-426614174000', '123e4567-e89b-02d3-a456-426614174000', '123e4567e89b42d3a456426614174000']],
+    ];
+    for (const [schema, samples] of schemas) {
+      const validate = compilePlainDataValidator(schema);
+      expect(validate, String(schema.def.type)).not.toBeNull();
+      for (const sample of samples) expect(validate?.(sample), sample).toBe(zodAccepts(schema, sample));
+    }
   });
 
   it('a refinement counts only where .meta() states its JSON Schema keyword, and then the keyword is enforced', () => {

@@ -3,56 +3,22 @@
 // address's: otherwise one job of a partner behind a shared address, or on the same host, would be throttled into
 // PEER_TIMEOUT by the ordinary client limit.
 import type { FastifyRequest } from 'fastify';
+import ipaddr from 'ipaddr.js';
 import { PEER_HEADERS } from './peer-signature.ts';
 
 const PEER_KEY = 'peer:';
 const PEER_PATH = '/peer/';
-
-const IPV4_MAPPED = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i;
-const IPV4_TAIL = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
-
-/** The eight 16-bit groups of an IPv6 address (zone dropped, `::` expanded, an IPv4 tail split), or null. */
-function ipv6Groups(address: string): number[] | null {
-  const text = address.split('%')[0] as string;
-  const halves = text.split('::');
-  if (halves.length > 2) return null;
-  const parse = (part: string): number[] | null => {
-    if (part === '') return [];
-    const groups: number[] = [];
-    const pieces = part.split(':');
-    for (const [i, piece] of pieces.entries()) {
-      const v4 = i === pieces.length - 1 ? IPV4_TAIL.exec(piece) : null;
-      if (v4 !== null) {
-        const [a, b, c, d] = v4.slice(1).map(Number) as [number, number, number, number];
-        if ([a, b, c, d].some((n) => n > 255)) return null;
-        groups.push((a << 8) | b, (c << 8) | d);
-      } else if (/^[0-9a-f]{1,4}$/i.test(piece)) {
-        groups.push(parseInt(piece, 16));
-      } else {
-        return null;
-      }
-    }
-    return groups;
-  };
-  const head = parse(halves[0] as string);
-  const tail = halves.length === 2 ? parse(halves[1] as string) : [];
-  if (head === null || tail === null) return null;
-  const missing = 8 - head.length - tail.length;
-  if (halves.length === 2 ? missing < 1 : missing !== 0) return null;
-  return [...head, ...new Array<number>(missing).fill(0), ...tail];
-}
 
 /**
  * The budget's address: IPv4 as is, an IPv4-mapped IPv6 address as its IPv4 form, and other IPv6 addresses as
  * their /64 network, the block one host is usually given, so one host cannot take a fresh budget per address.
  */
 export function normalizeAddress(address: string): string {
-  if (!address.includes(':')) return address.toLowerCase();
-  const mapped = IPV4_MAPPED.exec(address);
-  if (mapped !== null) return mapped[1] as string;
-  const groups = ipv6Groups(address);
-  if (groups === null) return address.toLowerCase();
-  return `${groups.slice(0, 4).map((g) => g.toString(16)).join(':')}::/64`;
+  // Anything that is not an IPv6 address (IPv4, or something a proxy header made up) is its own budget, as it is.
+  if (!ipaddr.IPv6.isValid(address)) return address.toLowerCase();
+  const ip = ipaddr.IPv6.parse(address);
+  if (ip.isIPv4MappedAddress()) return ip.toIPv4Address().toString();
+  return `${ip.parts.slice(0, 4).map((group) => group.toString(16)).join(':')}::/64`;
 }
 
 // Normalized forms by raw address: a client sends many requests from one address, and most gateways see few.

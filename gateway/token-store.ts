@@ -74,11 +74,13 @@ export async function createTokenStore(db: Database, clock: Clock): Promise<Toke
     return rows[0] === undefined ? undefined : toInfo(rows[0]);
   };
 
+  // Checking the shape first keeps junk out of the hash and the database. Lookup is by digest,
+  // so any timing difference reveals bits of a SHA-256 output, never of the token.
+  const digestOf = (token: string): string | null => (typeof token === 'string' && TOKEN_PATTERN.test(token) ? hashToken(token) : null);
+
   const cachedPrincipal = (token: string): Principal | null | undefined => {
-    // Checking the shape first keeps junk out of the hash and the database. Lookup is by digest,
-    // so any timing difference reveals bits of a SHA-256 output, never of the token.
-    if (typeof token !== 'string' || !TOKEN_PATTERN.test(token)) return null;
-    return cache.get(hashToken(token));
+    const hash = digestOf(token);
+    return hash === null ? null : cache.get(hash);
   };
 
   const lookup = async (hash: string): Promise<Principal | null> => {
@@ -108,9 +110,10 @@ export async function createTokenStore(db: Database, clock: Clock): Promise<Toke
     cachedPrincipal,
 
     async authenticate(token) {
-      const cached = cachedPrincipal(token);
+      const hash = digestOf(token);
+      if (hash === null) return null;
+      const cached = cache.get(hash);
       if (cached !== undefined) return cached;
-      const hash = hashToken(token);
       for (let attempt = 0; attempt < 3; attempt++) {
         const seen = generation;
         const principal = await lookup(hash);

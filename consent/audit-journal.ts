@@ -6,7 +6,7 @@
 // The file is a redo log, as a database's WAL: the table holds the chain up to its last seq and the file the entries
 // after it. Moving commits the rows to DuckDB first and then empties the file, so a crash between the two leaves
 // lines the table already has; recovery skips those by seq.
-import { constants } from 'node:fs';
+import fs, { constants } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { GatewayError } from '../gateway/errors.ts';
@@ -143,7 +143,10 @@ export async function openAuditJournal(path: string, head: ChainPoint): Promise<
       if (entries.length === 0) return;
       const bytes = Buffer.from(entries.map(journalLine).join(''));
       try {
-        const { bytesWritten } = await handle.write(bytes);
+        // A synchronous write: it only copies into the page cache (about 4 µs here), while an asynchronous one is a
+        // thread-pool round trip that cost this machine's request thread about 50 µs of CPU. The fdatasync, which
+        // waits for the disk, stays asynchronous.
+        const bytesWritten = fs.writeSync(handle.fd, bytes);
         if (bytesWritten !== bytes.length) throw new GatewayError('STORE_UNAVAILABLE', 'the audit journal took a short write');
         await handle.datasync();
       } catch (error) {

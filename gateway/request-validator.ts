@@ -116,15 +116,32 @@ type Validate = ((data: unknown) => boolean) & { errors?: unknown };
 let sharedAjv: Ajv | undefined;
 const ajv = (): Ajv => (sharedAjv ??= new Ajv({ unicodeRegExp: false, strict: true, allErrors: false, validateFormats: false }));
 
+// Each zod schema is compiled once per process, and ajv is told to forget it: a process that builds many apps (the
+// tests, the two-gateway demo) would otherwise keep one more compiled copy of every route schema per build. Keyed
+// weakly, so a schema made at run time and dropped takes its validator with it.
+const compiledBySchema = new WeakMap<object, Validate | null>();
+
 /**
  * The JSON Schema validator for a plain-data zod schema, or null for any other. Patterns are read without the `u`
  * flag, as zod reads them; lengths count code points, as both zod and ajv do by default.
  */
 export function compilePlainDataValidator(schema: unknown): Validate | null {
+  if (typeof schema !== 'object' || schema === null) return null;
+  const known = compiledBySchema.get(schema);
+  if (known !== undefined) return known;
+  const compiled = compileOnce(schema);
+  compiledBySchema.set(schema, compiled);
+  return compiled;
+}
+
+function compileOnce(schema: object): Validate | null {
   if (!isPlainDataSchema(schema)) return null;
   try {
     const jsonSchema = z.toJSONSchema(schema as z.ZodType, { target: 'draft-07', io: 'input', unrepresentable: 'throw' });
-    return ajv().compile(jsonSchema) as Validate;
+    const validate = ajv().compile(jsonSchema) as Validate;
+    // The function keeps working once ajv's cache lets go of it; only this module holds it from here on.
+    ajv().removeSchema(jsonSchema);
+    return validate;
   } catch {
     // Something the JSON Schema or ajv's strict mode cannot take: zod alone validates, which is only slower.
     return null;

@@ -1,7 +1,7 @@
 // The audit journal: audit entries written alone (decisions, messages) are durable in a file beside the database
 // and move into the audit table in bulk. Every read of the table sees them, a consent write moves them first in its
 // own transaction, and a restart moves what a crash left, dropping only the unfinished end of an unacknowledged append.
-import { appendFileSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import fs, { appendFileSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -178,14 +178,11 @@ describe('a consent store with an audit journal', () => {
   it('a failed append answers an error, leaves the file as it was, and the next append continues the chain', async () => {
     await h.log.recordDecision(decision(0));
     const before = readFileSync(journal);
-    const probe = await open(join(dir, 'probe'), 'w');
-    type WriteBytes = (this: FileHandle, bytes: Uint8Array) => Promise<unknown>;
-    const proto = Object.getPrototypeOf(probe) as { write: WriteBytes };
-    await probe.close();
-    const write = proto.write;
+    const writeSync = fs.writeSync;
     // Half the append reaches the file, then the disk is full.
-    const spy = vi.spyOn(proto, 'write').mockImplementationOnce(async function (this: FileHandle, bytes: Uint8Array) {
-      await write.call(this, bytes.subarray(0, bytes.length >> 1));
+    const spy = vi.spyOn(fs, 'writeSync').mockImplementationOnce((fd: number, bytes: unknown) => {
+      const whole = bytes as Uint8Array;
+      writeSync(fd, whole.subarray(0, whole.length >> 1));
       throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
     });
     try {

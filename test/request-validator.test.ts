@@ -63,6 +63,22 @@ describe('which schemas are compiled', () => {
     expect(validate?.({ a: 'x', b: 'y', c: 'z' })).toBe(false);
     expect(compilePlainDataValidator(z.record(z.string(), z.string()).refine(() => true))).toBeNull();
   });
+
+  it('compiles each schema once per process, so building app after app keeps no new copies', () => {
+    const schema = z.strictObject({ name: z.string().max(8), tags: z.array(z.string()).max(2) });
+    const first = compilePlainDataValidator(schema);
+    expect(first).not.toBeNull();
+    // Compiled again for another schema in between: ajv has forgotten the first, and it still validates.
+    compilePlainDataValidator(z.strictObject({ other: z.boolean() }));
+    expect(compilePlainDataValidator(schema)).toBe(first);
+    expect(first?.({ name: 'ok', tags: ['a'] })).toBe(true);
+    expect(first?.({ name: 'too long a name', tags: [] })).toBe(false);
+    expect(first?.({ name: 'ok', tags: [], extra: 1 })).toBe(false);
+    // A schema that does not compile is remembered as such, not tried again.
+    const refined = z.string().refine(() => true);
+    expect(compilePlainDataValidator(refined)).toBeNull();
+    expect(compilePlainDataValidator(refined)).toBeNull();
+  });
 });
 
 describe('the decision request', () => {

@@ -36,7 +36,7 @@ const options = {
   writeConnections: 100,
   duration,
   warmup: isQuick ? 1 : 2,
-  rounds: isQuick ? 1 : 2,
+  rounds: isQuick ? 1 : 4,
   ledger,
 };
 

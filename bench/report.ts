@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import type { DecisionLatencyResult } from './decision-latency.ts';
 import type { DecisionThroughputResult } from './decision-throughput.ts';
 import type { DurableWritesResult } from './durable-writes.ts';
+import type { LoadResult } from './load.ts';
 import { resultTable, type ResultRow } from './table.ts';
 
 export const TARGETS = { decisionP50Us: 50, decisionP99Us: 1_000, httpRatio: 0.5, writesPerSecond: 5_000 } as const;
@@ -65,6 +66,7 @@ export function formatReport(s: BenchSummary): string {
       + `rounds gateway [${t.rounds.gateway.map((r) => Math.round(r.rps)).join(', ')}], bare [${t.rounds.bare.map((r) => Math.round(r.rps)).join(', ')}] req/s; `
       + `server CPU per request gateway ${cpuUs(t.gateway.serverCpuUsPerRequest)}, bare ${cpuUs(t.bare.serverCpuUsPerRequest)}; `
       + `of it on the main thread gateway ${cpuUs(t.gateway.serverMainThreadCpuUsPerRequest)}, bare ${cpuUs(t.bare.serverMainThreadCpuUsPerRequest)}; `
+      + `${mainThreadRatios(t.rounds)}; `
       + `load average ${load(t.gateway.loadAverage)} / ${load(t.bare.loadAverage)}`,
     `3: ${w.gateway.ok.toLocaleString('en-US')} grants in ${w.gateway.seconds.toFixed(1)} s, latency p50/p99 ${w.gateway.latencyP50Ms}/${w.gateway.latencyP99Ms} ms, `
       + `gateway CPU ${cpuUs(w.gateway.serverCpuUsPerRequest)} per write (main thread ${cpuUs(w.gateway.serverMainThreadCpuUsPerRequest)}), load average ${load(w.gateway.loadAverage)}; `
@@ -75,6 +77,24 @@ export function formatReport(s: BenchSummary): string {
   const header = `sealgate consent benchmark (${s.mode}) ${s.startedAt}, node ${env.node}, ${env.cpus} × ${env.cpuModel}, `
     + `load average at start ${load(env.loadAverage)}, gateway ledger ${String(s.options.ledger)}`;
   return [header, '', resultTable(rows), '', ...notes].join('\n');
+}
+
+/**
+ * The per-round ratio of main-thread CPU per request, gateway ÷ bare, and its median. Each server answers on one
+ * thread, so this ratio is the inverse of the throughput ratio; it varies less between rounds than req/s does, because
+ * the load generator's own share of the two cores cancels out. 50 % of the bare route needs a ratio of 2 or less.
+ */
+function mainThreadRatios(rounds: { gateway: readonly LoadResult[]; bare: readonly LoadResult[] }): string {
+  const ratios = rounds.gateway.flatMap((g, i) => {
+    const gateway = g.serverMainThreadCpuUsPerRequest;
+    const bare = rounds.bare[i]?.serverMainThreadCpuUsPerRequest ?? null;
+    return gateway === null || bare === null || bare === 0 ? [] : [gateway / bare];
+  });
+  if (ratios.length === 0) return 'main-thread CPU ratio not available';
+  const sorted = [...ratios].sort((a, b) => a - b);
+  const middle = sorted.length / 2;
+  const median = sorted.length % 2 === 1 ? sorted[Math.floor(middle)] as number : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
+  return `main-thread CPU per request gateway ÷ bare by round [${ratios.map((r) => r.toFixed(2)).join(', ')}], median ${median.toFixed(2)} (≤ 2.00 for 50 %)`;
 }
 
 /** Writes the summary to the OS temp directory and returns its path. */

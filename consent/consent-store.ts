@@ -83,8 +83,12 @@ export type ConsentStore = {
   /**
    * Events, their audit entries, idempotency rows and consent_current changes in ONE transaction. A batch of audit
    * entries alone (decisions, messages, token uses) goes to the audit journal instead, when the store has one.
+   * A batch still being made (its events waiting for their signatures) may be passed as a promise: the transaction
+   * begins at once and takes the rows when they are ready, so BEGIN's round trip, which under load waits its turn
+   * behind the request thread's other work for milliseconds, overlaps the signing. Such a batch always goes to the
+   * database, so a batch of audit entries alone should be passed as it is.
    */
-  commit(batch: CommitBatch): Promise<void>;
+  commit(batch: CommitBatch | Promise<CommitBatch>): Promise<void>;
   /**
    * Moves the journaled audit entries into the audit table. Every read of the table here does it first; a reader of
    * the table outside this module (anchoring) calls it before reading up to `heads.audit`.
@@ -145,6 +149,8 @@ async function appendCurrent(tx: Transaction, rows: Iterable<CurrentRow>): Promi
   }
   a.closeSync();
 }
+
+const isAuditOnly = (batch: CommitBatch): boolean => batch.events.length === 0 && batch.idempotency.length === 0 && batch.current.length === 0;
 
 async function appendBatch(tx: Transaction, batch: CommitBatch): Promise<void> {
   if (batch.events.length > 0) {
@@ -361,22 +367,26 @@ export async function openConsentStore(db: Database, options: ConsentStoreOption
       for (const r of rows) found.set(String(r.key), { requestHash: String(r.request_hash), response: String(r.response) });
       return found;
     },
-    commit: (batch) => inLane(async () => {
-      const lastAudit = batch.audit.at(-1);
-      const isAuditOnly = batch.events.length === 0 && batch.idempotency.length === 0 && batch.current.length === 0;
-      if (journal !== null && isAuditOnly) {
-        await journal.append(batch.audit);
-        if (lastAudit !== undefined) heads.audit = auditHeadOf(lastAudit);
+    commit: (pending) => inLane(async () => {
+      const ready = pending instanceof Promise ? null : pending;
+      if (journal !== null && ready !== null && isAuditOnly(ready)) {
+        const lastJournaled = ready.audit.at(-1);
+        await journal.append(ready.audit);
+        if (lastJournaled !== undefined) heads.audit = auditHeadOf(lastJournaled);
         scheduleMove(journal.pending);
         return;
       }
       // The journal's entries come first in the same transaction: the table's chain stays gapless.
       const journaled = journal !== null && journal.pending > 0 ? journal : null;
       const journaledSeq = heads.audit.seq;
-      await db.transaction(async (tx) => {
+      const batch = await db.transaction(async (tx) => {
         if (journaled !== null) await insertJournaled(tx, journaled, journaledSeq);
-        await appendBatch(tx, batch);
+        // BEGIN (and any move of the journal) ran while the batch was still being signed.
+        const complete = await pending;
+        await appendBatch(tx, complete);
+        return complete;
       });
+      const lastAudit = batch.audit.at(-1);
       const lastEvent = batch.events.at(-1);
       if (lastEvent !== undefined) heads.events = { seq: lastEvent.seq, hash: lastEvent.hash, id: lastEvent.eventId };
       if (lastAudit !== undefined) heads.audit = auditHeadOf(lastAudit);

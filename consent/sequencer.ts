@@ -154,11 +154,22 @@ export function createSequencer({ store, projection, signer, clock, loadStates }
     if (hashed.length > 0 || batch.audit.length > 0 || batch.idempotency.length > 0) {
       // Signatures do not feed the chain (prevHash links hashes), so they can be made in parallel with hashing.
       sendChunk();
-      const signatures = signer.signBatch === undefined ? hashed.map((e) => signer.sign(signingBytes(e))) : (await Promise.all(signed)).flat();
-      if (signatures.length !== hashed.length) throw new GatewayError('INTERNAL', 'signer returned the wrong number of signatures');
-      batch.events = hashed.map((e, i) => attachSignature(e, signatures[i] as Uint8Array));
-      batch.current = [...consents.values()].map(({ state, isNew }) => ({ row: currentRowOf(state), isNew }));
-      await store.commit(batch);
+      const signedBatch = async (): Promise<CommitBatch> => {
+        const signatures = signer.signBatch === undefined ? hashed.map((e) => signer.sign(signingBytes(e))) : (await Promise.all(signed)).flat();
+        if (signatures.length !== hashed.length) throw new GatewayError('INTERNAL', 'signer returned the wrong number of signatures');
+        batch.events = hashed.map((e, i) => attachSignature(e, signatures[i] as Uint8Array));
+        batch.current = [...consents.values()].map(({ state, isNew }) => ({ row: currentRowOf(state), isNew }));
+        return batch;
+      };
+      if (hashed.length === 0) {
+        await store.commit(await signedBatch());
+      } else {
+        // The store begins its transaction while the signatures are made (ConsentStore.commit).
+        const pending = signedBatch();
+        // A store that fails before taking the rows leaves this unawaited; the failure is the store's to report.
+        pending.catch(() => undefined);
+        await store.commit(pending);
+      }
       // Only committed events reach the read side: a failed COMMIT leaves projection and heads untouched.
       for (const event of batch.events) projection.apply(event);
     }

@@ -1,8 +1,9 @@
 // Concurrent writers: seq and prevHash are assigned at flush time in submission order, so any interleaving yields
 // one gapless, verifiable chain, and conflicting writes in one batch are decided in order.
 import { generateKeyPairSync } from 'node:crypto';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { pseudonymize } from '../consent/pseudonym.ts';
+import { createSigner, type Signer } from '../consent/signer.ts';
 import { createWorkerSigner } from '../consent/signing-worker.ts';
 import { SUBJECT_KEY, grantInput, openHarness } from './fixtures/consent-log-fixture.ts';
 
@@ -58,6 +59,41 @@ describe('concurrent submits', () => {
       for (const i of [1, 2, 3]) expect(h.log.view.grantsFor(pseudonymize(SUBJECT_KEY, `customer-${i}`), 'joint-modeling', h.clock.now())).toEqual([]);
       expect(h.log.view.grantsFor(next.record.subject, 'joint-modeling', h.clock.now())).toHaveLength(1);
       expect(await h.log.verify()).toEqual({ ok: true, events: 2, audit: 2 });
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('begins the transaction while the batch is signed, and rolls it back when signing fails', async () => {
+    const inner = createSigner(generateKeyPairSync('ed25519').privateKey);
+    // A bulk signer held until the test releases it, or told to fail.
+    let release: (outcome: 'sign' | 'fail') => void = () => undefined;
+    const signer: Signer = {
+      ...inner,
+      signBatch: (messages) => new Promise((resolve, reject) => {
+        release = (outcome) => (outcome === 'sign' ? resolve(messages.map((m) => inner.sign(m))) : reject(new Error('signing worker died')));
+      }),
+    };
+    const h = await openHarness({ signer });
+    try {
+      const statements: string[] = [];
+      const transaction = h.db.transaction.bind(h.db);
+      (h.db as { transaction: typeof transaction }).transaction = (work) => {
+        statements.push('begin');
+        return transaction(work);
+      };
+      const failing = h.log.grant(grantInput({ subjectId: 'customer-1' }), ctx);
+      await vi.waitFor(() => expect(statements).toEqual(['begin']));
+      // The transaction is open and the signature still outstanding.
+      release('fail');
+      await expect(failing).rejects.toThrow('signing worker died');
+
+      const next = h.log.grant(grantInput({ subjectId: 'customer-2' }), ctx);
+      await vi.waitFor(() => expect(statements).toEqual(['begin', 'begin']));
+      release('sign');
+      expect((await next).events[0]!.seq).toBe(1);
+      expect(h.log.view.grantsFor(pseudonymize(SUBJECT_KEY, 'customer-1'), 'joint-modeling', h.clock.now())).toEqual([]);
+      expect(await h.log.verify()).toEqual({ ok: true, events: 1, audit: 1 });
     } finally {
       await h.close();
     }

@@ -5,7 +5,7 @@ import { GatewayError } from '../gateway/errors.ts';
 import { compilePlainDataValidator } from '../gateway/request-validator.ts';
 import { canonicalHash, GENESIS_HASH } from './canonical.ts';
 import { Actor, UtcTimestamp, type ChainPoint } from './event.ts';
-import { RecordId, Sha256Hex } from './record.ts';
+import { RecordId, SHA256_HEX, Sha256Hex } from './record.ts';
 
 export const AuditKind = z.enum(['consent-write', 'decision', 'policy-change', 'token', 'message', 'anchor', 'job', 'key', 'admin', 'connector']);
 export type AuditKind = z.infer<typeof AuditKind>;
@@ -90,7 +90,7 @@ export function checkedUnsealed(unsealed: UnsealedAuditEntry): UnsealedAuditEntr
 /** Links and hashes an entry: hash = SHA-256(RFC 8785(entry without hash)). Throws BAD_INPUT on a malformed entry. */
 export function sealAuditEntry(unsealed: UnsealedAuditEntry, prevHash: string, seq: number): AuditEntry {
   if (!Number.isSafeInteger(seq) || seq < 1) throw new GatewayError('BAD_INPUT', 'seq must be a positive integer');
-  if (!Sha256Hex.safeParse(prevHash).success) throw new GatewayError('BAD_INPUT', 'prevHash must be a hex SHA-256 digest');
+  if (typeof prevHash !== 'string' || !SHA256_HEX.test(prevHash)) throw new GatewayError('BAD_INPUT', 'prevHash must be a hex SHA-256 digest');
   const body = { seq, ...checkedUnsealed(unsealed), prevHash };
   return { ...body, hash: canonicalHash(body) };
 }

@@ -30,7 +30,9 @@ export const FieldName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_.]{0,127}$/, 'ex
 /** ISO 8601 / RFC 3339 date-time with an explicit offset; local times are ambiguous and rejected. */
 export const Instant = z.iso.datetime({ offset: true });
 
-export const Sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'expected a lower-case hex SHA-256 digest');
+/** The pattern alone, for hot paths where a zod parse would allocate a result per check. */
+export const SHA256_HEX = /^[0-9a-f]{64}$/;
+export const Sha256Hex = z.string().regex(SHA256_HEX, 'expected a lower-case hex SHA-256 digest');
 
 /** Precision a field may be released at: band:N (bucket width), truncate:N (keep N chars), round:N (decimals), exact. */
 export const PrecisionRule = z.string().regex(/^(band:\d+|truncate:\d+|round:-?\d+|exact)$/, 'expected band:N, truncate:N, round:N or exact');

@@ -4,6 +4,7 @@ import { randomFillSync } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { FastifyBaseLogger, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 import { z } from 'zod';
+import { lazyChildLogger } from './request-logger.ts';
 
 export const TRACEPARENT_HEADER = 'traceparent';
 
@@ -91,14 +92,15 @@ type ChildOptions = Parameters<FastifyBaseLogger['child']>[1];
 
 /**
  * Fastify's child-logger factory: the one child logger fastify makes per request carries the trace ids beside the
- * request id. Binding them later needs a second child, and a pino child costs about as much as the route's own work.
+ * request id. Binding them later needs a second child. The child is made when the request first writes a line
+ * (request-logger.ts), so a request that logs nothing, as most do at level warn, never pays for one.
  */
 export function traceLoggerFactory(
   logger: FastifyBaseLogger, bindings: ChildBindings, options: ChildOptions, raw: IncomingMessage,
 ): FastifyBaseLogger {
   const trace = continueTrace(raw.headers[TRACEPARENT_HEADER]);
   tracesByRequest.set(raw, trace);
-  return logger.child({ ...bindings, traceId: trace.traceId, spanId: trace.spanId }, options);
+  return lazyChildLogger(logger, { ...bindings, traceId: trace.traceId, spanId: trace.spanId }, options);
 }
 
 /**

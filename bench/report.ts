@@ -53,23 +53,10 @@ export function formatReport(s: BenchSummary): string {
       times(l.cold.p99Us / raw.p99Us), '(shows the memo)', '-'],
     ['2', `POST /v1/decisions, ${s.options.decisionConnections} conn`, rate(t.gateway.rps, 'req/s'), `bare Fastify POST ${rate(t.bare.rps, 'req/s')}`,
       pct(t.ratio), `≥ ${pct(TARGETS.httpRatio)}`, met(t.ratio >= TARGETS.httpRatio)],
-    ['3', `POST /v1/consents durable, ${s.options.writeConnections} conn`, rate(w.gateway.rps, 'writes/s'),
-      `raw DuckDB appender ${w.baseline.rowsPerTransaction} rows/tx ${rate(w.baseline.rowsPerSecond, 'rows/s')}`,
-      times(w.ratio), `≥ ${TARGETS.writesPerSecond.toLocaleString('en-US')}/s`, met(w.gateway.rps >= TARGETS.writesPerSecond)],
-    ['3', 'check: /v1/audit/verify ok, new events = 201s', `ok=${w.check.verification.ok}, events +${w.check.newEvents}`,
-      `201 responses ${w.check.acknowledged}, non-2xx ${w.gateway.non2xx}`, '-', 'equal, ok', met(w.check.isOk)],
+    ...writeRows(w, s.options.writeConnections, 'check: /v1/audit/verify ok, new events = 201s'),
   ];
   const ws = s.writesAtSaturation;
-  if (ws !== null) {
-    const connections = String(s.options.saturationConnections);
-    rows.push(
-      ['3', `POST /v1/consents durable, ${connections} conn`, rate(ws.gateway.rps, 'writes/s'),
-        `raw DuckDB appender ${ws.baseline.rowsPerTransaction} rows/tx ${rate(ws.baseline.rowsPerSecond, 'rows/s')}`,
-        times(ws.ratio), `≥ ${TARGETS.writesPerSecond.toLocaleString('en-US')}/s`, met(ws.gateway.rps >= TARGETS.writesPerSecond)],
-      ['3', 'check: the same, after that run', `ok=${ws.check.verification.ok}, events +${ws.check.newEvents}`,
-        `201 responses ${ws.check.acknowledged}, non-2xx ${ws.gateway.non2xx}`, '-', 'equal, ok', met(ws.check.isOk)],
-    );
-  }
+  if (ws !== null) rows.push(...writeRows(ws, s.options.saturationConnections, 'check: the same, after that run'));
   const notes = [
     `1: ${l.warm.count.toLocaleString('en-US')} warm / ${l.cold.count.toLocaleString('en-US')} cold decisions over ${l.subjects.toLocaleString('en-US')} granted subjects `
       + `(mean ${us(l.warm.meanUs)} warm, ${us(l.cold.meanUs)} cold; max ${us(l.warm.maxUs)} warm); memo ${l.memo.hits} hits / ${l.memo.misses} misses, ${l.memo.size} keys; `
@@ -95,6 +82,17 @@ export function formatReport(s: BenchSummary): string {
   const header = `sealgate consent benchmark (${s.mode}) ${s.startedAt}, node ${env.node}, ${env.cpus} × ${env.cpuModel}, `
     + `load average at start ${load(env.loadAverage)}, gateway ledger ${String(s.options.ledger)}`;
   return [header, '', resultTable(rows), '', ...notes].join('\n');
+}
+
+/** A durable-writes run's two rows: the rate against its DuckDB baseline, and its verify and exact-count check. */
+function writeRows(w: DurableWritesResult, connections: unknown, checkLabel: string): ResultRow[] {
+  return [
+    ['3', `POST /v1/consents durable, ${String(connections)} conn`, rate(w.gateway.rps, 'writes/s'),
+      `raw DuckDB appender ${w.baseline.rowsPerTransaction} rows/tx ${rate(w.baseline.rowsPerSecond, 'rows/s')}`,
+      times(w.ratio), `≥ ${TARGETS.writesPerSecond.toLocaleString('en-US')}/s`, met(w.gateway.rps >= TARGETS.writesPerSecond)],
+    ['3', checkLabel, `ok=${w.check.verification.ok}, events +${w.check.newEvents}`,
+      `201 responses ${w.check.acknowledged}, non-2xx ${w.gateway.non2xx}`, '-', 'equal, ok', met(w.check.isOk)],
+  ];
 }
 
 /**

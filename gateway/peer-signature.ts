@@ -4,6 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { sha256Hex } from '../consent/canonical.ts';
+import { SHA256_HEX } from '../consent/record.ts';
 import { verifySignature, type Signer } from '../consent/signer.ts';
 import { GatewayError } from './errors.ts';
 
@@ -31,7 +32,6 @@ const METHOD = /^[A-Z]{1,10}$/;
 const PATH = /^\/(?!\/)[\x21-\x7e]{0,2047}$/;
 const TIMESTAMP = /^(0|[1-9][0-9]{0,15})$/;
 const NONCE = /^[A-Za-z0-9_-]{22}$/;
-const SHA256_HEX = /^[0-9a-f]{64}$/;
 const SIGNATURE = /^[A-Za-z0-9_-]{86}$/;
 const NONCE_BYTES = 16;
 

@@ -67,31 +67,34 @@ export type ChainVerification =
   | { ok: false; chain: 'events' | 'audit'; seq: number; id: string | null; reason: 'hash-mismatch' | 'bad-signature' | 'broken-link' | 'seq-gap' | 'truncated' };
 
 export type ConsentStore = {
-  /** Chain heads as durable (audit entries in the journal included); updated after each successful commit. */
+  /** Chain heads as durable (what the journal holds included); updated after each successful commit. */
   readonly heads: { events: ChainHead; audit: ChainHead };
-  /** Audit entries in the journal and not yet in the audit table. */
+  /** Chain entries (audit entries and events) in the journal and not yet in the tables. */
   readonly journalPending: number;
   /** False when the audit journal refuses appends after a write it could not undo (see audit-journal.ts). */
   readonly isJournalWritable: boolean;
-  /** What start-up found in the audit journal: entries moved into the table, bytes of a cut-short append dropped. */
-  readonly journalRecovery: { moved: number; discardedBytes: number };
+  /**
+   * What start-up found in the audit journal: audit entries and events moved into the tables, bytes of a cut-short
+   * append dropped.
+   */
+  readonly journalRecovery: { moved: number; movedEvents: number; discardedBytes: number };
   readEvents(afterSeq: number, limit: number): Promise<LogEvent[]>;
   /** The events with these seqs, in seq order (seqs that do not exist are simply absent). */
   readEventsBySeq(seqs: readonly number[]): Promise<LogEvent[]>;
   streamEvents(): AsyncGenerator<LogEvent>;
   findIdempotency(keys: string[]): Promise<Map<string, { requestHash: string; response: string }>>;
   /**
-   * Events, their audit entries, idempotency rows and consent_current changes in ONE transaction. A batch of audit
-   * entries alone (decisions, messages, token uses) goes to the audit journal instead, when the store has one.
-   * A batch still being made (its events waiting for their signatures) may be passed as a promise: the transaction
-   * begins at once and takes the rows when they are ready, so BEGIN's round trip, which under load waits its turn
-   * behind the request thread's other work for milliseconds, overlaps the signing. Such a batch always goes to the
-   * database, so a batch of audit entries alone should be passed as it is.
+   * Makes a batch durable as a whole: events, their audit entries, idempotency rows and consent_current changes.
+   * With a journal (a database file) that is one journal line; the rows move into the tables later, all of them in
+   * one transaction. Without one (an in-memory database) it is one transaction. Commits take effect in call order,
+   * which is seq order. A batch still being made (its events waiting for their signatures) may be passed as a
+   * promise: the in-memory store begins its transaction while the signatures are made.
    */
   commit(batch: CommitBatch | Promise<CommitBatch>): Promise<void>;
   /**
-   * Moves the journaled audit entries into the audit table. Every read of the table here does it first; a reader of
-   * the table outside this module (anchoring) calls it before reading up to `heads.audit`.
+   * Moves what is journaled into the tables. Every read of a table here does it first (a lookup by seq or
+   * idempotency key reads what is journaled from memory instead); a reader of the tables outside this module
+   * (anchoring) calls it before reading up to `settledHeads()`.
    */
   settle(): Promise<void>;
   /** The heads' seqs once settled: what a reader of both tables (anchoring) may read up to. */
@@ -152,7 +155,7 @@ async function appendCurrent(tx: Transaction, rows: Iterable<CurrentRow>): Promi
 
 const isAuditOnly = (batch: CommitBatch): boolean => batch.events.length === 0 && batch.idempotency.length === 0 && batch.current.length === 0;
 
-async function appendBatch(tx: Transaction, batch: CommitBatch): Promise<void> {
+async function insertBatch(tx: Transaction, batch: CommitBatch): Promise<void> {
   if (batch.events.length > 0) {
     const a = await tx.appender('events');
     for (const e of batch.events) {
@@ -191,6 +194,23 @@ async function appendBatch(tx: Transaction, batch: CommitBatch): Promise<void> {
 }
 
 /**
+ * Journaled batches as one, for one move. A record changed in several keeps its last row; it replaces a row of the
+ * table only if it was already there before the first of them (`isNew` of its first change).
+ */
+export function mergeBatches(batches: readonly CommitBatch[]): CommitBatch {
+  const current = new Map<string, CurrentChange>();
+  for (const change of batches.flatMap((b) => b.current)) {
+    current.set(change.row.recordId, { row: change.row, isNew: current.get(change.row.recordId)?.isNew ?? change.isNew });
+  }
+  return {
+    events: batches.flatMap((b) => b.events),
+    audit: batches.flatMap((b) => b.audit),
+    idempotency: batches.flatMap((b) => b.idempotency),
+    current: [...current.values()],
+  };
+}
+
+/**
  * Up to `limit` rows of a chain table after `afterSeq`, in seq order. Up to the committed head the seqs are gapless
  * (each entry links to seq - 1), so such a page is a seq range, which DuckDB answers from its zone maps; the general
  * "seq > x ORDER BY seq LIMIT n" sorts every later row and made reading a whole log quadratic (minutes at 1M).
@@ -223,42 +243,77 @@ async function* pagesInSeqOrder<T extends { seq: number }>(read: (afterSeq: numb
 }
 
 const auditHeadOf = (e: AuditEntry): ChainHead => ({ seq: e.seq, hash: e.hash, id: e.entryId });
+const eventHeadOf = (e: LogEvent): ChainHead => ({ seq: e.seq, hash: e.hash, id: e.eventId });
 
 async function readHead(db: Database, table: 'events' | 'audit', idColumn: string): Promise<ChainHead> {
   const [row] = await db.all(`SELECT seq, hash, ${idColumn} AS id FROM ${table} ORDER BY seq DESC LIMIT 1`);
   return row === undefined ? { seq: 0, hash: GENESIS_HASH, id: null } : { seq: Number(row.seq), hash: String(row.hash), id: String(row.id) };
 }
 
-// When the journal moves into the table even without a reader asking: a bound on its size, and on how long the
-// table lags behind. A move of a few thousand rows costs DuckDB about 10 µs of CPU each, on its own thread.
+// When the journal moves into the tables even without a reader asking: a bound on its size, and on how long the
+// tables lag behind. A move of a few thousand rows costs DuckDB about 10 µs of CPU each (audit entries written alone
+// are parsed on its own thread; a consent batch's rows are appended from memory). What is journaled is also held in
+// memory until it moves, so this bounds that memory too: about 3 KB per consent write.
 const MOVE_AT_ENTRIES = 4096;
+/**
+ * While moves fail (DuckDB's disk full, say), appends would still succeed and what is held in memory would grow
+ * without bound. At this many times the move size a commit moves first, and fails if the move does.
+ */
+const HOLD_AT_MOST_MOVES = 4;
+/** DuckDB read_json's default maximum_object_size. */
+const JSON_OBJECT_LIMIT = 16 * 1024 * 1024;
 const MOVE_AFTER_MS = 1000;
 
 export type ConsentStoreOptions = {
   /** How long after the first pending entry the journal moves on its own (default 1 s). */
   moveAfterMs?: number;
+  /** How many chain entries the journal holds before it moves on its own (default 4,096). */
+  moveAtEntries?: number;
 };
 
 /** The audit journal of a database file: beside it, as DuckDB's own WAL. An in-memory database has none. */
 export const auditJournalPathOf = (db: Database): string | null => (db.path === ':memory:' ? null : `${db.path}.audit-journal`);
 
 /**
- * Migrates (owner 'consent'), reads the chain heads and recovers the audit journal (audit-journal.ts) into the audit
- * table. Throws STORE_UNAVAILABLE if the database is closed.
+ * Migrates (owner 'consent'), reads the chain heads and recovers the audit journal (audit-journal.ts) into the
+ * tables. Throws STORE_UNAVAILABLE if the database is closed.
  */
 export async function openConsentStore(db: Database, options: ConsentStoreOptions = {}): Promise<ConsentStore> {
   const moveAfterMs = options.moveAfterMs ?? MOVE_AFTER_MS;
   if (!Number.isFinite(moveAfterMs) || moveAfterMs <= 0) throw new GatewayError('BAD_INPUT', 'moveAfterMs must be a positive number of ms');
+  const moveAtEntries = options.moveAtEntries ?? MOVE_AT_ENTRIES;
+  if (!Number.isSafeInteger(moveAtEntries) || moveAtEntries < 1) throw new GatewayError('BAD_INPUT', 'moveAtEntries must be a positive integer');
   await db.migrate('consent', MIGRATIONS);
   const heads = { events: await readHead(db, 'events', 'event_id'), audit: await readHead(db, 'audit', 'entry_id') };
-  // The audit table's last seq; `heads.audit` runs ahead of it by what the journal holds.
+  // The tables' last seqs; `heads` run ahead of them by what the journal holds.
   let tableAuditSeq = heads.audit.seq;
+  let tableEventsSeq = heads.events.seq;
   const journalPath = auditJournalPathOf(db);
-  const opened = journalPath === null ? null : await openAuditJournal(journalPath, heads.audit);
+  const opened = journalPath === null ? null : await openAuditJournal(journalPath, heads);
   const journal: AuditJournal | null = opened?.journal ?? null;
-  const recovered = opened?.contents.entries ?? [];
-  const lastRecovered = recovered.at(-1);
-  if (lastRecovered !== undefined) heads.audit = auditHeadOf(lastRecovered);
+
+  // The journal's consent batches, in memory until they move: the move appends their rows from here, and a lookup
+  // by seq or idempotency key answers from here without waiting for a move.
+  let journaledBatches: CommitBatch[] = [];
+  const journaledEvents = new Map<number, LogEvent>();
+  const journaledIdempotency = new Map<string, IdempotencyRow>();
+  const holdJournaled = (batch: CommitBatch): void => {
+    journaledBatches.push(batch);
+    for (const e of batch.events) journaledEvents.set(e.seq, e);
+    for (const r of batch.idempotency) journaledIdempotency.set(r.key, r);
+    const lastEvent = batch.events.at(-1);
+    const lastAudit = batch.audit.at(-1);
+    if (lastEvent !== undefined) heads.events = eventHeadOf(lastEvent);
+    if (lastAudit !== undefined) heads.audit = auditHeadOf(lastAudit);
+  };
+
+  // Recovery: the journal's lines in file order. Entries written alone and batches interleave in seq order.
+  const recovered = opened?.contents ?? { entries: [], batches: [] };
+  for (const batch of recovered.batches) holdJournaled(batch);
+  const lastAlone = recovered.entries.at(-1);
+  if (lastAlone !== undefined && lastAlone.seq > heads.audit.seq) heads.audit = auditHeadOf(lastAlone);
+  const recoveredAudit = recovered.entries.length + recovered.batches.reduce((n, b) => n + b.audit.length, 0);
+  const recoveredEvents = journaledEvents.size;
 
   // Journal appends, moves and commits run one at a time: a move takes exactly what the journal holds.
   let lane: Promise<unknown> = Promise.resolve();
@@ -275,22 +330,37 @@ export async function openConsentStore(db: Database, options: ConsentStoreOption
    */
   const emptyMoved = (moved: AuditJournal): Promise<void> => moved.clear().catch(() => undefined);
 
-  /** Inside a transaction: the journal's entries after the table's head, parsed by DuckDB from the file. */
-  const insertJournaled = async (tx: Transaction, journaled: AuditJournal, throughSeq: number): Promise<void> => {
+  /**
+   * Inside a transaction: everything journaled. Audit entries written alone are parsed by DuckDB from the file; the
+   * batches' rows are appended from memory, one appender per table for all of them.
+   */
+  const insertJournaled = async (tx: Transaction, journaled: AuditJournal, through: { events: number; audit: number }): Promise<void> => {
+    // read_json refuses a line longer than maximum_object_size (16 MB unless told); a batch line of 2,048 large
+    // grants can be longer, and a refused move would stop every read. No line is longer than the file.
+    const maxLine = Math.max(JSON_OBJECT_LIMIT, journaled.bytes);
     await tx.run(`INSERT INTO audit SELECT seq, entryId, "at"::TIMESTAMPTZ, kind, actor, action, outcome, refs, detail, prevHash, hash
-      FROM read_json($1, format = 'newline_delimited', columns = ${JOURNAL_COLUMNS}) WHERE seq > $2`, [journaled.path, tableAuditSeq]);
-    const [row] = await tx.all('SELECT max(seq) AS seq FROM audit');
+      FROM read_json($1, format = 'newline_delimited', columns = ${JOURNAL_COLUMNS}, maximum_object_size = ${maxLine}) WHERE seq > $2`,
+    [journaled.path, tableAuditSeq]);
+    await insertBatch(tx, mergeBatches(journaledBatches));
+    const [row] = await tx.all('SELECT (SELECT max(seq) FROM audit) AS audit, (SELECT max(seq) FROM events) AS events');
+    const moved = { events: Number(row?.events ?? 0), audit: Number(row?.audit ?? 0) };
     // The file is what this process wrote and fdatasync'd; anything else in it is damage, and must not be half moved.
-    if (Number(row?.seq ?? 0) !== throughSeq) {
-      throw new GatewayError('INTERNAL', 'the audit journal did not move whole into the audit table', { expectedSeq: throughSeq, tableSeq: Number(row?.seq ?? 0) });
+    if (moved.audit !== through.audit || moved.events !== through.events) {
+      throw new GatewayError('INTERNAL', 'the audit journal did not move whole into the tables', {
+        expectedSeq: through.audit, tableSeq: moved.audit, expectedEventSeq: through.events, tableEventSeq: moved.events,
+      });
     }
   };
 
   const move = async (): Promise<void> => {
     if (journal === null || journal.pending === 0) return;
-    const throughSeq = heads.audit.seq;
-    await db.transaction((tx) => insertJournaled(tx, journal, throughSeq));
-    tableAuditSeq = throughSeq;
+    const through = { events: heads.events.seq, audit: heads.audit.seq };
+    await db.transaction((tx) => insertJournaled(tx, journal, through));
+    tableAuditSeq = through.audit;
+    tableEventsSeq = through.events;
+    journaledBatches = [];
+    journaledEvents.clear();
+    journaledIdempotency.clear();
     await emptyMoved(journal);
   };
   const settle = (): Promise<void> => (journal === null || journal.pending === 0 ? Promise.resolve() : inLane(move));
@@ -298,7 +368,7 @@ export async function openConsentStore(db: Database, options: ConsentStoreOption
   let moveTimer: ReturnType<typeof setTimeout> | undefined;
   const scheduleMove = (pending: number): void => {
     // A failed move leaves the journal as it was; the next reader's settle() retries it and reports the error.
-    if (pending >= MOVE_AT_ENTRIES) void settle().catch(() => undefined);
+    if (pending >= moveAtEntries) void settle().catch(() => undefined);
     else if (moveTimer === undefined) {
       moveTimer = setTimeout(() => {
         moveTimer = undefined;
@@ -308,10 +378,12 @@ export async function openConsentStore(db: Database, options: ConsentStoreOption
     }
   };
 
-  if (recovered.length > 0) await move();
+  if (journal !== null && journal.pending > 0) await move();
 
-  const readEvents = async (afterSeq: number, limit: number) =>
-    (await readChainPage(db, 'events', EVENT_COLUMNS, heads.events.seq, afterSeq, limit)).map(rowToEvent);
+  const readEvents = async (afterSeq: number, limit: number) => {
+    await settle();
+    return (await readChainPage(db, 'events', EVENT_COLUMNS, tableEventsSeq, afterSeq, limit)).map(rowToEvent);
+  };
   const readAudit = async (afterSeq: number, limit: number) =>
     (await readChainPage(db, 'audit', AUDIT_COLUMNS, tableAuditSeq, afterSeq, limit)).map(rowToAudit);
 
@@ -323,6 +395,7 @@ export async function openConsentStore(db: Database, options: ConsentStoreOption
     if (bad >= 0) throw new GatewayError('BAD_INPUT', 'subjects must be pseudonyms', { index: bad });
     if (Number.isNaN(at.getTime())) throw new GatewayError('BAD_INPUT', 'at is not a valid time');
     if (subjects.length === 0) return [];
+    await settle();
     return db.transaction(async (tx) => {
       // Temp tables are per connection and the database has one serialized connection, so this is private.
       await tx.run('CREATE TEMP TABLE IF NOT EXISTS filter_candidates (ord INTEGER, subject VARCHAR)');
@@ -347,56 +420,68 @@ export async function openConsentStore(db: Database, options: ConsentStoreOption
     heads,
     get journalPending() { return journal?.pending ?? 0; },
     get isJournalWritable() { return journal === null || journal.isWritable; },
-    journalRecovery: { moved: recovered.length, discardedBytes: opened?.contents.discardedBytes ?? 0 },
+    journalRecovery: { moved: recoveredAudit, movedEvents: recoveredEvents, discardedBytes: opened?.contents.discardedBytes ?? 0 },
     readEvents,
     async readEventsBySeq(seqs) {
-      if (seqs.length === 0) return [];
+      // Taken from memory before the query: a move that commits meanwhile has put them in the table first.
+      const journaled = seqs.flatMap((seq) => journaledEvents.get(seq) ?? []);
+      const inTable = seqs.filter((seq) => !journaledEvents.has(seq));
+      if (inTable.length === 0) return journaled.sort((a, b) => a.seq - b.seq);
       // Seqs are integers, so a comma-joined string is an unambiguous list parameter.
       const rows = await db.all(`SELECT ${EVENT_COLUMNS} FROM events WHERE seq IN (SELECT unnest(string_split($1, ','))::BIGINT) ORDER BY seq`,
-        [seqs.map((n) => String(Math.trunc(n))).join(',')]);
-      return rows.map(rowToEvent);
+        [inTable.map((n) => String(Math.trunc(n))).join(',')]);
+      return [...rows.map(rowToEvent), ...journaled].sort((a, b) => a.seq - b.seq);
     },
     async *streamEvents() {
       for await (const page of pagesInSeqOrder(readEvents, heads.events.seq)) yield* page;
     },
     async findIdempotency(keys) {
       const found = new Map<string, { requestHash: string; response: string }>();
-      if (keys.length === 0) return found;
+      // As readEventsBySeq: what is journaled first, from memory.
+      for (const key of keys) {
+        const row = journaledIdempotency.get(key);
+        if (row !== undefined) found.set(key, { requestHash: row.requestHash, response: row.response });
+      }
+      const inTable = keys.filter((key) => !found.has(key));
+      if (inTable.length === 0) return found;
       // Keys are hex digests, so a comma-joined string is an unambiguous list parameter.
-      const rows = await db.all('SELECT key, request_hash, response FROM idempotency WHERE key IN (SELECT unnest(string_split($1, \',\')))', [keys.join(',')]);
+      const rows = await db.all('SELECT key, request_hash, response FROM idempotency WHERE key IN (SELECT unnest(string_split($1, \',\')))', [inTable.join(',')]);
       for (const r of rows) found.set(String(r.key), { requestHash: String(r.request_hash), response: String(r.response) });
       return found;
     },
     commit: (pending) => inLane(async () => {
-      const ready = pending instanceof Promise ? null : pending;
-      if (journal !== null && ready !== null && isAuditOnly(ready)) {
-        const lastJournaled = ready.audit.at(-1);
-        await journal.append(ready.audit);
-        if (lastJournaled !== undefined) heads.audit = auditHeadOf(lastJournaled);
+      if (journal !== null) {
+        // In the lane already, so the move runs here, before this batch.
+        if (journal.pending >= moveAtEntries * HOLD_AT_MOST_MOVES) await move();
+        const batch = await pending;
+        if (isAuditOnly(batch)) {
+          const lastAlone = batch.audit.at(-1);
+          await journal.append(batch.audit);
+          if (lastAlone !== undefined) heads.audit = auditHeadOf(lastAlone);
+        } else {
+          await journal.appendBatch(batch);
+          holdJournaled(batch);
+        }
         scheduleMove(journal.pending);
         return;
       }
-      // The journal's entries come first in the same transaction: the table's chain stays gapless.
-      const journaled = journal !== null && journal.pending > 0 ? journal : null;
-      const journaledSeq = heads.audit.seq;
       const batch = await db.transaction(async (tx) => {
-        if (journaled !== null) await insertJournaled(tx, journaled, journaledSeq);
-        // BEGIN (and any move of the journal) ran while the batch was still being signed.
+        // BEGIN ran while the batch was still being signed.
         const complete = await pending;
-        await appendBatch(tx, complete);
+        await insertBatch(tx, complete);
         return complete;
       });
       const lastAudit = batch.audit.at(-1);
       const lastEvent = batch.events.at(-1);
-      if (lastEvent !== undefined) heads.events = { seq: lastEvent.seq, hash: lastEvent.hash, id: lastEvent.eventId };
+      if (lastEvent !== undefined) heads.events = eventHeadOf(lastEvent);
       if (lastAudit !== undefined) heads.audit = auditHeadOf(lastAudit);
       tableAuditSeq = heads.audit.seq;
-      if (journaled !== null) await emptyMoved(journaled);
+      tableEventsSeq = heads.events.seq;
     }),
     settle,
     async settledHeads() {
       await settle();
-      return { events: heads.events.seq, audit: tableAuditSeq };
+      return { events: tableEventsSeq, audit: tableAuditSeq };
     },
     async close() {
       if (moveTimer !== undefined) clearTimeout(moveTimer);
@@ -410,6 +495,7 @@ export async function openConsentStore(db: Database, options: ConsentStoreOption
       }
     },
     async syncCurrent(rows, recordCount) {
+      await settle();
       const [row] = await db.all('SELECT count(*) AS n FROM consent_current');
       if (Number(row?.n ?? -1) === recordCount) return false;
       await db.transaction(async (tx) => {
@@ -440,7 +526,7 @@ export async function openConsentStore(db: Database, options: ConsentStoreOption
       await settle();
       // The heads as of now: rows committed while the walk runs are beyond them, and do not make a shorter chain
       // look cut off.
-      const eventsHead = heads.events.seq;
+      const eventsHead = tableEventsSeq;
       const auditHead = tableAuditSeq;
       let from: ChainPoint = { seq: 0, hash: GENESIS_HASH };
       for await (const page of pagesInSeqOrder(readEvents, eventsHead)) {

@@ -30,7 +30,7 @@ export function createMetrics(partyId: string, sources: MetricSources = {}): Met
   if (auditJournalPending !== undefined) {
     new Gauge({
       name: 'sealgate_audit_journal_pending_entries',
-      help: 'Audit entries durable in the journal beside the database and not yet moved into its audit table; a value that keeps growing means moves are failing',
+      help: 'Chain entries (audit entries and consent events) durable in the journal beside the database and not yet moved into its tables; a value that keeps growing means moves are failing',
       registers: [registry],
       collect() { this.set(auditJournalPending()); },
     });

@@ -5,13 +5,16 @@ import { describe, expect, it, vi } from 'vitest';
 import { pseudonymize } from '../consent/pseudonym.ts';
 import { createSigner, type Signer } from '../consent/signer.ts';
 import { createWorkerSigner } from '../consent/signing-worker.ts';
-import { SUBJECT_KEY, grantInput, openHarness } from './fixtures/consent-log-fixture.ts';
+import { SUBJECT_KEY, grantInput, openHarness, openJournaledHarness } from './fixtures/consent-log-fixture.ts';
 
 const ctx = { actor: 'tok_collector' };
 
 describe('concurrent submits', () => {
-  it('produce a gapless, verified chain across many small batches', async () => {
-    const h = await openHarness({ maxBatch: 16 });
+  it.each([
+    { storage: 'in memory', open: openHarness },
+    { storage: 'journaled', open: openJournaledHarness },
+  ])('produce a gapless, verified chain across many small batches ($storage)', async ({ open }) => {
+    const h = await open({ maxBatch: 16 });
     try {
       const grants = await Promise.all(Array.from({ length: 300 }, (_, i) => h.log.grant(grantInput({ subjectId: `customer-${i}` }), ctx)));
       // Interleave withdrawals, renewals, decisions and new grants.
@@ -21,6 +24,7 @@ describe('concurrent submits', () => {
         ...Array.from({ length: 50 }, (_, i) => h.log.recordDecision({ actor: 'tok_pdp', action: 'read', outcome: 'permit', purpose: 'joint-modeling', reasons: [], consentIds: [grants[i]!.record.recordId], delegationIds: [] })),
         ...Array.from({ length: 100 }, (_, i) => h.log.grant(grantInput({ subjectId: `late-${i}` }), ctx)),
       ]);
+      await h.store.settle();
       const seqs = (await h.db.all('SELECT seq FROM events ORDER BY seq')).map((r) => Number(r.seq));
       expect(seqs).toEqual(Array.from({ length: 500 }, (_, i) => i + 1));
       expect(await h.log.verify()).toEqual({ ok: true, events: 500, audit: 550 });

@@ -1,15 +1,24 @@
 // Idempotency keys: a repeat of the same request returns the original result and writes nothing; the same key
 // with a different request is IDEMPOTENCY_MISMATCH; keys are scoped per actor.
+import { readFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { grantInput, openHarness, type LogHarness } from './fixtures/consent-log-fixture.ts';
+import { auditJournalPathOf } from '../consent/consent-store.ts';
+import { grantInput, openHarness, openJournaledHarness, type LogHarness } from './fixtures/consent-log-fixture.ts';
 
-let h: LogHarness;
-beforeEach(async () => { h = await openHarness(); });
-afterEach(async () => { await h.close(); });
+// Over a file, a repeat is answered from the journal's rows in memory until they move; counting rows moves them.
+describe.each([
+  { storage: 'in memory', open: openHarness },
+  { storage: 'journaled', open: openJournaledHarness },
+])('idempotent commands ($storage)', ({ open }) => {
+  let h: LogHarness;
+  beforeEach(async () => { h = await open(); });
+  afterEach(async () => { await h.close(); });
 
-const count = async (table: string) => Number((await h.db.all(`SELECT count(*) AS n FROM ${table}`))[0]!.n);
+  const count = async (table: string) => {
+    await h.store.settle();
+    return Number((await h.db.all(`SELECT count(*) AS n FROM ${table}`))[0]!.n);
+  };
 
-describe('idempotent commands', () => {
   it('replays a repeated grant with the original result and writes no event, audit entry or row', async () => {
     const ctx = { actor: 'tok_collector', idempotencyKey: 'order-1' };
     const first = await h.log.grant(grantInput(), ctx);
@@ -69,8 +78,13 @@ describe('idempotent commands', () => {
 
   it('never stores the raw subject id, not even in the idempotency row', async () => {
     await h.log.grant(grantInput({ subjectId: 'phone:13800138000' }), { actor: 'tok_collector', idempotencyKey: 'pii' });
+    const journal = auditJournalPathOf(h.db);
+    if (journal !== null) expect(readFileSync(journal, 'utf8')).toMatch(/^\{"batch":[^\n]*\n$/);
+    if (journal !== null) expect(readFileSync(journal, 'utf8')).not.toContain('13800138000');
+    await h.store.settle();
     for (const table of ['events', 'audit', 'idempotency', 'consent_current']) {
       const rows = await h.db.all(`SELECT * FROM ${table}`);
+      expect(rows).toHaveLength(1);
       expect(JSON.stringify(rows, (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v))).not.toContain('13800138000');
     }
   });

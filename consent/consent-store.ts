@@ -197,7 +197,7 @@ async function insertBatch(tx: Transaction, batch: CommitBatch): Promise<void> {
  * Journaled batches as one, for one move. A record changed in several keeps its last row; it replaces a row of the
  * table only if it was already there before the first of them (`isNew` of its first change).
  */
-export function mergeBatches(batches: readonly CommitBatch[]): CommitBatch {
+function mergeBatches(batches: readonly CommitBatch[]): CommitBatch {
   const current = new Map<string, CurrentChange>();
   for (const change of batches.flatMap((b) => b.current)) {
     current.set(change.row.recordId, { row: change.row, isNew: current.get(change.row.recordId)?.isNew ?? change.isNew });
@@ -251,9 +251,9 @@ async function readHead(db: Database, table: 'events' | 'audit', idColumn: strin
 }
 
 // When the journal moves into the tables even without a reader asking: a bound on its size, and on how long the
-// tables lag behind. A move of a few thousand rows costs DuckDB about 10 µs of CPU each (audit entries written alone
-// are parsed on its own thread; a consent batch's rows are appended from memory). What is journaled is also held in
-// memory until it moves, so this bounds that memory too: about 3 KB per consent write.
+// tables lag behind. A move of a few thousand rows costs about 10 µs of CPU per audit entry written alone (parsed on
+// DuckDB's own thread) and 20–35 µs per row of a consent batch (appended from memory, on the request thread). What
+// is journaled is also held in memory until it moves, so this bounds that memory too: about 3 KB per consent write.
 const MOVE_AT_ENTRIES = 4096;
 /**
  * While moves fail (DuckDB's disk full, say), appends would still succeed and what is held in memory would grow

@@ -86,6 +86,9 @@ export async function createContext(config: GatewayConfig, options: ContextOptio
       log.warn({ component: 'consent', ...consentStore.journalRecovery },
         'audit journal: dropped the unfinished end of an append cut short by a crash; it was never acknowledged');
     }
+    if (consentStore.journalRecovery.moved > 0) {
+      log.info({ component: 'consent', ...consentStore.journalRecovery }, 'audit journal: moved what the last run left into the tables');
+    }
     consent = await openConsentLog({ store: consentStore, signer, clock, controllerId: config.partyId, subjectKey: identity.subjectKey });
     // The replay scanned the whole log into DuckDB's cache (about 240 MB at a million consents); later reads are by seq.
     await db.dropCache();

@@ -75,6 +75,15 @@ export type JournalContents = {
   discardedBytes: number;
 };
 
+/** A check of a line that parsed as JSON but is malformed inside (a member missing, null, of another type) fails. */
+function verifies(check: () => boolean): boolean {
+  try {
+    return check();
+  } catch {
+    return false;
+  }
+}
+
 /** The tables' last entries: where the journal's lines continue the chains. */
 export type TableHeads = { events: ChainPoint; audit: ChainPoint };
 
@@ -109,7 +118,7 @@ export function readJournal(bytes: Buffer, heads: TableHeads): JournalContents {
       const entry = line.audit;
       if (entry.seq > heads.audit.seq) {
         if (isFirst() && entry.seq > heads.audit.seq + 1) throw notContinuing(heads, line);
-        if (!verifyAuditChain([entry], audit).ok) break;
+        if (!verifies(() => verifyAuditChain([entry], audit).ok)) break;
         entries.push(entry);
         audit = { seq: entry.seq, hash: entry.hash };
       }
@@ -125,7 +134,7 @@ export function readJournal(bytes: Buffer, heads: TableHeads): JournalContents {
         if (!isWhole) throw notContinuing(heads, line);
       } else {
         if (isFirst() && ((firstAudit ?? 0) > heads.audit.seq + 1 || (firstEvent ?? 0) > heads.events.seq + 1)) throw notContinuing(heads, line);
-        if (!verifyAuditChain(batch.audit, audit).ok || !verifyEventLinks(batch.events, events).ok) break;
+        if (!verifies(() => verifyAuditChain(batch.audit, audit).ok && verifyEventLinks(batch.events, events).ok)) break;
         batches.push(batch);
         const lastAudit = batch.audit.at(-1);
         const lastEvent = batch.events.at(-1);

@@ -133,6 +133,17 @@ describe('reading consent batches in a journal', () => {
     expect(read.keptBytes).toBe(kept.length);
   });
 
+  it('takes a batch line malformed inside for the end of the journal, without throwing', async () => {
+    const j = await interleaved();
+    const kept = Buffer.from(batchLine(j.first) + journalLine(j.alone));
+    for (const events of [[null], [{ seq: 2 }], [{ ...j.second.events[0]!, payload: undefined }]]) {
+      const line = Buffer.from(`${JSON.stringify({ batch: { ...j.second, events } })}\n`);
+      const read = readJournal(Buffer.concat([kept, line]), { events: EMPTY, audit: EMPTY });
+      expect(read.batches).toEqual([j.first]);
+      expect(read.discardedBytes).toBe(line.length);
+    }
+  });
+
   it('refuses a batch half in the tables, and a first batch that skips seqs', async () => {
     const j = await interleaved();
     expect(() => readJournal(j.bytes, { events: j.afterFirst.events, audit: EMPTY })).toThrow(/does not continue the audit table/);

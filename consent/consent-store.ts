@@ -87,8 +87,8 @@ export type ConsentStore = {
    * Makes a batch durable as a whole: events, their audit entries, idempotency rows and consent_current changes.
    * With a journal (a database file) that is one journal line; the rows move into the tables later, all of them in
    * one transaction. Without one (an in-memory database) it is one transaction. Commits take effect in call order,
-   * which is seq order. A batch still being made (its events waiting for their signatures) may be passed as a
-   * promise: the in-memory store begins its transaction while the signatures are made.
+   * which is seq order, so a batch still being made (its events waiting for their signatures) is passed as a
+   * promise: its turn is taken at the call. The in-memory store begins its transaction while the signatures are made.
    */
   commit(batch: CommitBatch | Promise<CommitBatch>): Promise<void>;
   /**
@@ -297,14 +297,18 @@ export async function openConsentStore(db: Database, options: ConsentStoreOption
   let journaledBatches: CommitBatch[] = [];
   const journaledEvents = new Map<number, LogEvent>();
   const journaledIdempotency = new Map<string, IdempotencyRow>();
-  const holdJournaled = (batch: CommitBatch): void => {
-    journaledBatches.push(batch);
-    for (const e of batch.events) journaledEvents.set(e.seq, e);
-    for (const r of batch.idempotency) journaledIdempotency.set(r.key, r);
+  /** Moves the heads past a batch made durable. */
+  const advanceHeads = (batch: CommitBatch): void => {
     const lastEvent = batch.events.at(-1);
     const lastAudit = batch.audit.at(-1);
     if (lastEvent !== undefined) heads.events = eventHeadOf(lastEvent);
     if (lastAudit !== undefined) heads.audit = auditHeadOf(lastAudit);
+  };
+  const holdJournaled = (batch: CommitBatch): void => {
+    journaledBatches.push(batch);
+    for (const e of batch.events) journaledEvents.set(e.seq, e);
+    for (const r of batch.idempotency) journaledIdempotency.set(r.key, r);
+    advanceHeads(batch);
   };
 
   // Recovery: the journal's lines in file order. Entries written alone and batches interleave in seq order.
@@ -455,9 +459,8 @@ export async function openConsentStore(db: Database, options: ConsentStoreOption
         if (journal.pending >= moveAtEntries * HOLD_AT_MOST_MOVES) await move();
         const batch = await pending;
         if (isAuditOnly(batch)) {
-          const lastAlone = batch.audit.at(-1);
           await journal.append(batch.audit);
-          if (lastAlone !== undefined) heads.audit = auditHeadOf(lastAlone);
+          advanceHeads(batch);
         } else {
           await journal.appendBatch(batch);
           holdJournaled(batch);
@@ -471,10 +474,7 @@ export async function openConsentStore(db: Database, options: ConsentStoreOption
         await insertBatch(tx, complete);
         return complete;
       });
-      const lastAudit = batch.audit.at(-1);
-      const lastEvent = batch.events.at(-1);
-      if (lastEvent !== undefined) heads.events = eventHeadOf(lastEvent);
-      if (lastAudit !== undefined) heads.audit = auditHeadOf(lastAudit);
+      advanceHeads(batch);
       tableAuditSeq = heads.audit.seq;
       tableEventsSeq = heads.events.seq;
     }),

@@ -161,15 +161,11 @@ export function createSequencer({ store, projection, signer, clock, loadStates }
         batch.current = [...consents.values()].map(({ state, isNew }) => ({ row: currentRowOf(state), isNew }));
         return batch;
       };
-      if (hashed.length === 0) {
-        await store.commit(await signedBatch());
-      } else {
-        // The store begins its transaction while the signatures are made (ConsentStore.commit).
-        const pending = signedBatch();
-        // A store that fails before taking the rows leaves this unawaited; the failure is the store's to report.
-        pending.catch(() => undefined);
-        await store.commit(pending);
-      }
+      // Handed over unsigned: the store takes its turn in seq order now and the rows once signed (ConsentStore.commit).
+      const pending = signedBatch();
+      // A store that fails before taking the rows leaves this unawaited; the failure is the store's to report.
+      pending.catch(() => undefined);
+      await store.commit(pending);
       // Only committed events reach the read side: a failed COMMIT leaves projection and heads untouched.
       for (const event of batch.events) projection.apply(event);
     }

@@ -8,7 +8,7 @@ import { buildMerkleTree, verifyMerkleProof, type MerkleTree } from '../consent/
 import { connectAttestationBaseline } from '../contracts/attestation-baseline-client.ts';
 import { deployAttestationBaseline } from '../contracts/ledger-deploy.ts';
 import type { LedgerClient } from '../contracts/ledger-client.ts';
-import { deployFreshLedger, type SimulatedChain } from '../test/contracts-fixture.ts';
+import { deployFreshLedger, type SimulatedChain } from '../test/fixtures/contracts-fixture.ts';
 import { msSince, summarizeMs } from './anchor-timing.ts';
 
 /** EIP-7825 per-transaction gas cap (active from Osaka, Hardhat's default L1 hardfork). */

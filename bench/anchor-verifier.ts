@@ -4,7 +4,7 @@
 // RFC 8785 canonical hash, Merkle path) and fully (plus the ConsentAnchor and GatewayRegistry reads).
 import { loadavg } from 'node:os';
 import { verifyReceipt, type CheckName } from '../consent/receipt-verifier.ts';
-import { deployFreshLedger, type SimulatedChain } from '../test/contracts-fixture.ts';
+import { deployFreshLedger, type SimulatedChain } from '../test/fixtures/contracts-fixture.ts';
 import { openAnchoringHarness, writeGrants } from '../test/fixtures/anchoring-fixture.ts';
 import { msSince, summarizeMs, type TimingSummary } from './anchor-timing.ts';
 

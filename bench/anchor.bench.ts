@@ -4,7 +4,7 @@
 // Figures, not a test: nothing here asserts a target, only that each measured thing is sound.
 import { createRequire } from 'node:module';
 import { parseArgs } from 'node:util';
-import { startSimulatedChain } from '../test/contracts-fixture.ts';
+import { startSimulatedChain } from '../test/fixtures/contracts-fixture.ts';
 import { measureGas } from './anchor-gas.ts';
 import { environment, formatAnchorReport, proofSizes, writeAnchorSummary, type AnchorBenchSummary } from './anchor-report.ts';
 import { measureTreeBuild } from './anchor-tree-build.ts';

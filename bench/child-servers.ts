@@ -1,5 +1,5 @@
 // The servers under load run as child processes on loopback, as an operator runs them: the real gateway
-// (`gateway/cli.ts serve`, through the test fixture) and the bare Fastify baseline. Every child is tracked and
+// (`gateway/cli/cli.ts serve`, through the test fixture) and the bare Fastify baseline. Every child is tracked and
 // killed when the benchmark exits, fails or is interrupted, so no server outlives a run.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';

@@ -54,7 +54,7 @@ try {
     subjects: options.subjects, decisions: options.decisions, coldDecisions: options.coldDecisions, warmup: options.decisionWarmup,
   });
 
-  log('starting the gateway child (gateway/cli.ts serve)');
+  log('starting the gateway child (gateway/cli/cli.ts serve)');
   const gateway = await startGatewayChild(dataDir, {
     SEALGATE_PARTY_ID: CONTROLLER,
     SEALGATE_LOG_LEVEL: 'warn',

@@ -7,13 +7,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { preparsePolicySet, preparseSchema, statefulIsAuthorized } from '@cedar-policy/cedar-wasm/nodejs';
 import { compilePolicyBundle, type Authorizer } from '../consent/cedar.ts';
-import { systemClock } from '../consent/clock.ts';
+import { systemClock } from '../core/clock.ts';
 import { openConsentLog, type ConsentLog } from '../consent/consent-log.ts';
 import { openConsentStore } from '../consent/consent-store.ts';
 import { decide, type DecisionRequest } from '../consent/decision.ts';
 import { DEFAULT_POLICY_BUNDLE } from '../consent/default-policy-bundle.ts';
 import { createWorkerSigner } from '../consent/signing-worker.ts';
-import { openDatabase } from '../gateway/database.ts';
+import { openDatabase } from '../core/database.ts';
 import { measure, type LatencySummary } from './latency.ts';
 import { CONTROLLER, decisionBody, delegationBody, grantBody } from './request-bodies.ts';
 

@@ -1,5 +1,5 @@
 // A reference for durable consent writes: raw DuckDB appends of rows shaped like the `events` table, 100 rows per
-// transaction, each COMMIT fsynced, through gateway/database.ts, with no hashing, signing, validation or HTTP. It was
+// transaction, each COMMIT fsynced, through core/database.ts, with no hashing, signing, validation or HTTP. It was
 // the floor while each write batch committed its own transaction; the gateway now journals the batch and moves its
 // rows a thousand or more at a time (consent-store.ts), which costs DuckDB less per row than this.
 import { randomUUID } from 'node:crypto';
@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { timestampTZValue } from '@duckdb/node-api';
-import { openDatabase } from '../gateway/database.ts';
+import { openDatabase } from '../core/database.ts';
 
 export const ROWS_PER_TRANSACTION = 100;
 
@@ -18,7 +18,7 @@ const TABLE = `CREATE TABLE events (seq BIGINT PRIMARY KEY, event_id VARCHAR NOT
 /** Appends `rows` rows carrying `payload` (a real grant record's JSON) and returns durable rows per second. */
 export async function measureRawDurableInserts(rows: number, payload: string): Promise<{ rows: number; rowsPerSecond: number; seconds: number }> {
   const dir = mkdtempSync(join(tmpdir(), 'sealgate-bench-duckdb-'));
-  // The gateway database's own settings (gateway/context.ts), so the floor is like for like.
+  // The gateway database's own settings (gateway/services/context.ts), so the floor is like for like.
   const db = await openDatabase(join(dir, 'baseline.duckdb'), { threads: 1 });
   try {
     await db.migrate('bench', [{ id: '001-events', sql: TABLE }]);

@@ -5,10 +5,10 @@
 import { randomBytes } from 'node:crypto';
 import { availableParallelism, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
-import { runTwoPartyPsiInProcess } from '../mpc/psi-in-process.ts';
-import { createPsiParty } from '../mpc/psi-party.ts';
-import { x25519PrivateKey, x25519ViaJwk, x25519ViaSpki } from '../mpc/x25519.ts';
-import { createX25519Pool } from '../mpc/x25519-pool.ts';
+import { runTwoPartyPsiInProcess } from '../mpc/psi/psi-in-process.ts';
+import { createPsiParty } from '../mpc/psi/psi-party.ts';
+import { x25519PrivateKey, x25519ViaJwk, x25519ViaSpki } from '../mpc/psi/x25519.ts';
+import { createX25519Pool } from '../mpc/psi/x25519-pool.ts';
 
 const { values } = parseArgs({ options: { rows: { type: 'string', default: '100000' }, pool: { type: 'string' } }, strict: true });
 const rows = Number(values.rows);
@@ -50,7 +50,7 @@ const loadBefore = loadavg();
 const measured = measureMultiply({ jwk: x25519ViaJwk, spki: x25519ViaSpki }, 15, 1000);
 const jwk = measured.jwk as PerMultiply;
 const spki = measured.spki as PerMultiply;
-// The floor uses the path the core uses (mpc/x25519.ts: the JWK import).
+// The floor uses the path the core uses (mpc/psi/x25519.ts: the JWK import).
 const multiply = jwk;
 
 const pool = createX25519Pool({ size: cores });

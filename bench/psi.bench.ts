@@ -1,5 +1,5 @@
 // The PSI job benchmark (`npm run bench:psi -- --rows N [--dir DIR] [--step-ms MS]`): two real gateways as child
-// processes (`gateway/cli.ts serve`) on loopback, N × N customers with 50% overlap, each imported through the
+// processes (`gateway/cli/cli.ts serve`) on loopback, N × N customers with 50% overlap, each imported through the
 // connectors and consented, one consent-filtered PSI job over signed HTTP. Printed beside the floor measured in the
 // same run (4N X25519 multiplies over the cores × one multiply). Figures, not a test: only the intersection size is
 // checked. Set-up (CSV, import, N consents per party) runs once per --dir and is reused by later runs. The gateways
@@ -12,10 +12,10 @@ import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../gateway/config.ts';
-import { createContext, type GatewayContext } from '../gateway/context.ts';
-import { renderProgress } from '../gateway/job-watch.ts';
-import { JobView } from '../gateway/job-view.ts';
-import { x25519PrivateKey, x25519ViaJwk } from '../mpc/x25519.ts';
+import { createContext, type GatewayContext } from '../gateway/services/context.ts';
+import { renderProgress } from '../gateway/cli/job-watch.ts';
+import { JobView } from '../mpc/jobs/view.ts';
+import { x25519PrivateKey, x25519ViaJwk } from '../mpc/psi/x25519.ts';
 import { startChildGateway, type ChildGateway } from '../test/fixtures/child-gateway.ts';
 import { freePort } from '../test/fixtures/free-port.ts';
 

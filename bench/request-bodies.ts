@@ -1,4 +1,4 @@
-// Request bodies the consent benchmarks send, the same shapes as test/flow-consent-decision.test.ts: a grant of
+// Request bodies the consent benchmarks send, the same shapes as test/flows/flow-consent-decision.test.ts: a grant of
 // the CLV joint-modeling purpose to the insurer and the charging network, the controller's delegation to the
 // insurer, and the insurer's decision requests spread over subjects, actions and regional datasets.
 

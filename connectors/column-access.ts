@@ -3,7 +3,7 @@
 // and each value at the precision the purpose fixes. All or nothing: one denied column denies the read.
 import { precisionFor } from '../consent/precision.ts';
 import { findPurpose, type PurposeCatalog } from '../consent/purpose.ts';
-import { GatewayError } from '../gateway/errors.ts';
+import { GatewayError } from '../core/errors.ts';
 import { SUBJECT_COLUMN, type ConnectorView } from './view.ts';
 
 export type DenialReason = 'purpose-unknown' | 'undeclared' | 'identifier' | 'not-in-allowlist' | 'sensitive-not-listed';

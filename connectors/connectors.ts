@@ -2,7 +2,7 @@
 // importer, the purpose-checked reader and the signed event ingest. The gateway opens this once at
 // start-up (GatewayContext.connectors) and closes it on shutdown.
 import { join } from 'node:path';
-import type { Clock } from '../consent/clock.ts';
+import type { Clock } from '../core/clock.ts';
 import type { PurposeCatalog } from '../consent/purpose.ts';
 import { openDataStore, type DataStore } from './data-store.ts';
 import { openImportRoots } from './import-root.ts';

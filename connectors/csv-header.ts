@@ -3,7 +3,7 @@
 // ourselves lets the data be read with fixed positional columns and no sniffing, so a malformed row
 // can never change how the rest of the file is interpreted.
 import { closeSync, openSync, readSync } from 'node:fs';
-import { GatewayError } from '../gateway/errors.ts';
+import { GatewayError } from '../core/errors.ts';
 
 const MAX_HEADER_BYTES = 1024 * 1024;
 const MAX_COLUMNS = 4096;

@@ -9,8 +9,8 @@ import {
   type DuckDBAppender, type DuckDBConnection, type DuckDBValue,
 } from '@duckdb/node-api';
 import { pseudonymize } from '../consent/pseudonym.ts';
-import { GatewayError } from '../gateway/errors.ts';
-import { checkedMemoryLimit } from '../gateway/database.ts';
+import { GatewayError } from '../core/errors.ts';
+import { checkedMemoryLimit } from '../core/database.ts';
 import { quotePathLiteral } from './sql-name.ts';
 
 export type Row = Record<string, unknown>;

@@ -3,7 +3,7 @@
 // import applied. Raw values never leave DuckDB: the detail says which rule failed, not what the value was.
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { GatewayError } from '../gateway/errors.ts';
+import { GatewayError } from '../core/errors.ts';
 import type { ColumnPlan } from './column-plan.ts';
 import type { Session } from './data-store.ts';
 import type { ConfinedPath } from './import-root.ts';

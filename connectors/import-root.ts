@@ -2,7 +2,7 @@
 // CWE-59 link following). A path is checked lexically, then again after every symlink is resolved.
 import { mkdirSync, realpathSync, statSync } from 'node:fs';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
-import { GatewayError } from '../gateway/errors.ts';
+import { GatewayError } from '../core/errors.ts';
 import { quotePathLiteral } from './sql-name.ts';
 
 /** A source file that passed confinement: `path` is canonical (no symlinks), `display` is safe to report. */

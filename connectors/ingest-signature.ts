@@ -3,7 +3,7 @@
 // (HMAC per RFC 2104 with SHA-256, FIPS 180-4). The timestamp bounds replay of a captured request;
 // eventIds stop replay inside that window. Several v1 entries may be sent; one match suffices.
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { GatewayError } from '../gateway/errors.ts';
+import { GatewayError } from '../core/errors.ts';
 
 export const SIGNATURE_HEADER = 'x-sealgate-signature';
 export const DEFAULT_TOLERANCE_SECONDS = 300;

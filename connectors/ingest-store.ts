@@ -3,9 +3,9 @@
 // eventId already stored rejects the whole batch (409), so a producer's retry can never duplicate.
 import { blobValue, listValue, timestampTZValue, type DuckDBAppender } from '@duckdb/node-api';
 import { z } from 'zod';
-import type { Clock } from '../consent/clock.ts';
+import type { Clock } from '../core/clock.ts';
 import { pseudonymize } from '../consent/pseudonym.ts';
-import { GatewayError } from '../gateway/errors.ts';
+import { GatewayError } from '../core/errors.ts';
 import { DUCKDB_TYPE } from './column-type.ts';
 import type { DataStore, Row } from './data-store.ts';
 import { deriveStreamSecret, newStreamSalt } from './stream-secret.ts';

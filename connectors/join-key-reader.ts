@@ -1,7 +1,7 @@
 // Join keys for private set intersection: a view's shared identifier column (a phone number, a VIN), read from the
 // view's own source at job time, because identifier columns are never stored (view.ts). The source must still be
 // byte-identical to what was imported (SHA-256 as recorded), so every key lines up with the stored pseudonyms.
-import { GatewayError } from '../gateway/errors.ts';
+import { GatewayError } from '../core/errors.ts';
 import { subjectText } from './column-plan.ts';
 import type { DataStore } from './data-store.ts';
 import { confineSourcePath } from './import-root.ts';

@@ -1,7 +1,7 @@
 // How each source kind is read through DuckDB (read_csv, read_json, read_parquet, ATTACH READ_ONLY):
 // the schema it exposes, and the SQL relation an import selects from. Paths arrive already confined
 // and are spliced in only through quotePathLiteral; every other name goes through quoteName.
-import { GatewayError } from '../gateway/errors.ts';
+import { GatewayError } from '../core/errors.ts';
 import { readCsvHeader } from './csv-header.ts';
 import type { ConfinedPath } from './import-root.ts';
 import type { Session } from './data-store.ts';

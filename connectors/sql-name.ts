@@ -2,7 +2,7 @@
 // string literals). Values always travel as parameters; only names and file paths are ever spliced
 // into SQL, and only after they pass a strict allowlist here.
 import { z } from 'zod';
-import { GatewayError } from '../gateway/errors.ts';
+import { GatewayError } from '../core/errors.ts';
 
 /**
  * A view, stream or column name: a letter, then letters, digits and `_`. Narrow on purpose: it is

@@ -3,7 +3,7 @@
 // stored, so the connector database holds nothing that verifies or forges a signature by itself,
 // and the gateway can still recompute the secret to verify each request.
 import { hkdfSync, randomBytes } from 'node:crypto';
-import { GatewayError } from '../gateway/errors.ts';
+import { GatewayError } from '../core/errors.ts';
 
 /** RFC 5869 §3.2: `info` separates this use of the key from pseudonyms and from every other stream. */
 const INFO_PREFIX = 'sealgate/ingest-stream-secret/v1\0';

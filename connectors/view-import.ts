@@ -3,7 +3,7 @@
 // dropped, every value is checked against its declared type, and the new table replaces the old one
 // only at COMMIT. Any failure rolls back and is then located to a file, row and column.
 import { randomBytes } from 'node:crypto';
-import { GatewayError, isGatewayError } from '../gateway/errors.ts';
+import { GatewayError, isGatewayError } from '../core/errors.ts';
 import { columnPlans, createTableSql, subjectText, type ColumnPlan } from './column-plan.ts';
 import { isCompatibleSourceType } from './column-type.ts';
 import { PSEUDONYM_UDF, type Session } from './data-store.ts';

@@ -4,7 +4,7 @@
 import { applyPrecision } from '../consent/precision.ts';
 import { isPseudonym } from '../consent/pseudonym.ts';
 import type { PurposeCatalog } from '../consent/purpose.ts';
-import { GatewayError } from '../gateway/errors.ts';
+import { GatewayError } from '../core/errors.ts';
 import { authorizeColumns, type ColumnGrant } from './column-access.ts';
 import type { DataStore, Row, Session } from './data-store.ts';
 import { quoteGeneratedName, quoteName } from './sql-name.ts';

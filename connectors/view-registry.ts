@@ -4,8 +4,8 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { z } from 'zod';
-import type { Clock } from '../consent/clock.ts';
-import { GatewayError } from '../gateway/errors.ts';
+import type { Clock } from '../core/clock.ts';
+import { GatewayError } from '../core/errors.ts';
 import type { DataStore, Row, Session } from './data-store.ts';
 import { confineSourcePath, type ConfinedPath } from './import-root.ts';
 import { ObjectName } from './sql-name.ts';

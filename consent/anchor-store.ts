@@ -6,8 +6,8 @@
 // chain and that chain's head, so it survives any crash by construction. Batches cover contiguous,
 // non-overlapping seq ranges (checked on insert), which is what makes "anchored exactly once" hold.
 import { z } from 'zod';
-import { GatewayError } from '../gateway/errors.ts';
-import type { Database } from '../gateway/database.ts';
+import { GatewayError } from '../core/errors.ts';
+import type { Database } from '../core/database.ts';
 import { Bytes32Hex, ZERO_ROOT, type AnchorSent } from './ledger-port.ts';
 
 const MIGRATIONS = [{

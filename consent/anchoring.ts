@@ -12,10 +12,10 @@
 // and an anchor the chain lost (a local chain that lost state) is sent again, never a root twice.
 // The service is asynchronous to consent writes: a dead RPC only delays anchoring and turns readiness to
 // 'degraded'; retries back off exponentially with jitter up to a cap.
-import { GatewayError } from '../gateway/errors.ts';
+import { GatewayError } from '../core/errors.ts';
 import { countOf, type AnchorBatch, type AnchorStore, type ChainHeads } from './anchor-store.ts';
-import { systemClock, type Clock } from './clock.ts';
-import { systemTimers, withDeadline, type Timers } from './deadline.ts';
+import { systemClock, type Clock } from '../core/clock.ts';
+import { systemTimers, withDeadline, type Timers } from '../core/deadline.ts';
 import { ZERO_ROOT, type LedgerPort, type OnChainAnchor } from './ledger-port.ts';
 import { buildMerkleTree } from './merkle.ts';
 

@@ -11,8 +11,8 @@
 import fs, { constants } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { GatewayError } from '../gateway/errors.ts';
-import { fsyncPath } from '../gateway/fsync.ts';
+import { GatewayError } from '../core/errors.ts';
+import { fsyncPath } from '../core/fsync.ts';
 import { verifyAuditChain, type AuditEntry } from './audit.ts';
 import type { CommitBatch } from './consent-store.ts';
 import { verifyEventLinks, type ChainPoint } from './event.ts';

@@ -1,8 +1,8 @@
 // Audit log entries: a SHA-256 hash chain over RFC 8785 canonical JSON, one entry per consent write, decision,
 // policy change, token use or cross-party message, so a compliance officer can prove nothing was dropped or edited.
 import { z } from 'zod';
-import { GatewayError } from '../gateway/errors.ts';
-import { compilePlainDataValidator } from '../gateway/request-validator.ts';
+import { GatewayError } from '../core/errors.ts';
+import { compilePlainDataValidator } from '../gateway/http/request-validator.ts';
 import { canonicalHash, GENESIS_HASH } from './canonical.ts';
 import { Actor, UtcTimestamp, type ChainPoint } from './event.ts';
 import { RecordId, SHA256_HEX, Sha256Hex } from './record.ts';
@@ -76,8 +76,8 @@ export type AuditChainBreak = 'hash-mismatch' | 'broken-link' | 'seq-gap';
 export type AuditChainResult = { ok: true; count: number } | { ok: false; seq: number; entryId: string; reason: AuditChainBreak };
 
 // Every entry is checked as it is sealed, on the request path, where zod's generic walk cost about as much as the
-// entry's hash. So the entry's structure also runs as a compiled validator (gateway/request-validator.ts), with the
-// detail's size bound checked beside it; zod still words every refusal. test/audit-chain.test.ts holds the two to
+// entry's hash. So the entry's structure also runs as a compiled validator (gateway/http/request-validator.ts), with the
+// detail's size bound checked beside it; zod still words every refusal. test/consent/audit-chain.test.ts holds the two to
 // the same verdicts.
 const isWellFormedStructure = compilePlainDataValidator(UnsealedAuditEntry.extend({ detail: DetailRecord }));
 

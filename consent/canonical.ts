@@ -1,7 +1,7 @@
 // Canonical JSON (RFC 8785, JCS) and the SHA-256 digests every signed record and chain link uses.
 import { hash } from 'node:crypto';
 import canonicalizeJcs from 'canonicalize';
-import { GatewayError } from '../gateway/errors.ts';
+import { GatewayError } from '../core/errors.ts';
 
 /** Thrown inside the fast path for anything it does not handle itself; the library then serializes the whole value. */
 const NOT_PLAIN = Symbol('not plain JSON data');

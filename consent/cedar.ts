@@ -15,7 +15,7 @@ import {
   statefulIsAuthorized, validate,
 } from '@cedar-policy/cedar-wasm/nodejs';
 import type { AuthorizationAnswer, DetailedError } from '@cedar-policy/cedar-wasm/nodejs';
-import { GatewayError } from '../gateway/errors.ts';
+import { GatewayError } from '../core/errors.ts';
 import { canonicalHash } from './canonical.ts';
 import { createLruCache } from './lru-cache.ts';
 import { POLICY_FILES, PolicyBundle } from './policy-set.ts';

@@ -3,11 +3,11 @@
 // follow the IETF draft "The Idempotency-Key HTTP Header Field".
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { GatewayError } from '../gateway/errors.ts';
+import { GatewayError } from '../core/errors.ts';
 import type { AuditEntry, AuditInput } from './audit.ts';
 import { canonicalHash, canonicalize, sha256Hex } from './canonical.ts';
 import type { AuthorizationView } from './authorization-view.ts';
-import type { Clock } from './clock.ts';
+import type { Clock } from '../core/clock.ts';
 import type { AuditQuery, ChainVerification, ConsentStore } from './consent-store.ts';
 import { Delegation, DelegationInput, isDelegationActiveAt, type DelegationState } from './delegation.ts';
 import { Actor, type HashedEvent, type LogEvent, type UnsealedEvent } from './event.ts';

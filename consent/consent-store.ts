@@ -2,8 +2,8 @@
 // projection table. The only consent module that speaks SQL. Chains follow event.ts / audit.ts (RFC 8785 + SHA-256).
 import { LIST, VARCHAR, listValue, timestampTZValue } from '@duckdb/node-api';
 import { z } from 'zod';
-import { GatewayError } from '../gateway/errors.ts';
-import type { Database, SqlValue, Transaction } from '../gateway/database.ts';
+import { GatewayError } from '../core/errors.ts';
+import type { Database, SqlValue, Transaction } from '../core/database.ts';
 import { GENESIS_HASH } from './canonical.ts';
 import { AuditKind, verifyAuditChain, type AuditEntry } from './audit.ts';
 import { JOURNAL_COLUMNS, openAuditJournal, type AuditJournal } from './audit-journal.ts';

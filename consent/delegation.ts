@@ -1,7 +1,7 @@
 // Controller -> partner delegations (GDPR Art. 26/28 arrangements, PIPL Art. 20/21): which partner may use this
 // controller's consented data, for which purposes and fields, until when. Stored as events in the consent log.
 import { z } from 'zod';
-import { GatewayError } from '../gateway/errors.ts';
+import { GatewayError } from '../core/errors.ts';
 import type { UnsealedEvent } from './event.ts';
 import { FieldName, Instant, PartyId, RecordId, TermId } from './record.ts';
 

@@ -1,7 +1,7 @@
 // The envelope of the one append-only, hash-chained and Ed25519-signed log (RFC 8785 canonical JSON, SHA-256,
 // RFC 8032) holding every consent and delegation event of this gateway.
 import { z } from 'zod';
-import { GatewayError } from '../gateway/errors.ts';
+import { GatewayError } from '../core/errors.ts';
 import { canonicalHash, GENESIS_HASH } from './canonical.ts';
 import { RecordId, Sha256Hex } from './record.ts';
 import { keyIdOf, verifySignature, type Signer } from './signer.ts';

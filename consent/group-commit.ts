@@ -1,6 +1,6 @@
 // Group commit (as in database WAL writers): concurrent writers share one durable COMMIT, so throughput is bounded
 // by batches per fsync rather than by fsyncs per write. Generic over the item and result types.
-import { GatewayError } from '../gateway/errors.ts';
+import { GatewayError } from '../core/errors.ts';
 
 export type GroupCommitOptions<T, R> = {
   /** Makes a batch durable; returns one result per item, in order. A throw rejects every item of the batch. */

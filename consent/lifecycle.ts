@@ -1,7 +1,7 @@
 // Consent lifecycle: the pure rules that fold a record's events into its current state (ISO/IEC TS 27560 status
 // values; GDPR Art. 7(3) withdrawal; PIPL Art. 14 fresh consent on change of purpose). Time is always passed in.
 import { z } from 'zod';
-import { GatewayError } from '../gateway/errors.ts';
+import { GatewayError } from '../core/errors.ts';
 import { canonicalize } from './canonical.ts';
 import type { UnsealedEvent } from './event.ts';
 import { FRESH_CONSENT_FIELDS, Instant, RecordId, parseConsentRecord, type ConsentRecord, type ConsentStatus, type RenewInput } from './record.ts';

@@ -5,7 +5,7 @@
 // machine, almost all of it call overhead, so a 1,000,000-leaf tree (≈2,000,000 digests) takes
 // ≈4.2 s. These two shapes have fixed padding, so the message schedule is built straight from the
 // input words and the whole digest runs in ~0.7 µs (leaf) / ~1.0 µs (node) without allocating.
-// Equality with node:crypto is checked by property tests (test/merkle-tree.test.ts).
+// Equality with node:crypto is checked by property tests (test/consent/merkle-tree.test.ts).
 
 /** FIPS 180-4 §4.2.2: first 32 bits of the fractional parts of the cube roots of the first 64 primes. */
 const K = new Int32Array([

@@ -14,7 +14,7 @@
 // Levels live in contiguous Buffers (32 bytes per node): a million-leaf tree is ~64 MB of flat
 // memory and no per-node objects.
 import { hash } from 'node:crypto';
-import { GatewayError } from '../gateway/errors.ts';
+import { GatewayError } from '../core/errors.ts';
 import { sha256Prefixed32, sha256Prefixed64 } from './merkle-sha256.ts';
 
 export const HASH_BYTES = 32;

@@ -4,8 +4,8 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { GatewayError } from '../gateway/errors.ts';
-import { fsyncPath } from '../gateway/fsync.ts';
+import { GatewayError } from '../core/errors.ts';
+import { fsyncPath } from '../core/fsync.ts';
 import { DEFAULT_POLICY_BUNDLE } from './default-policy-bundle.ts';
 import { PurposeCatalog } from './purpose.ts';
 

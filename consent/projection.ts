@@ -3,7 +3,7 @@
 // columns outside the JS heap (consent-columns.ts): per record what authorization and the expiry sweep read, plus
 // the seqs of its events. The record and its history are read back from the store by seq (a primary-key lookup)
 // and folded when asked for. Delegations are few and stay as objects.
-import { GatewayError } from '../gateway/errors.ts';
+import { GatewayError } from '../core/errors.ts';
 import type { ActiveDelegation, ActiveGrant, AuthorizationView } from './authorization-view.ts';
 import { createConsentColumns, type GrantTerms } from './consent-columns.ts';
 import { applyDelegationEvent, isDelegationActiveAt, type DelegationState } from './delegation.ts';

@@ -1,7 +1,7 @@
 // Subject pseudonyms: keyed HMAC-SHA256 (RFC 2104) of the raw identifier, base64url (RFC 4648 §5) without padding,
 // so the raw id is never stored and nobody without the subject key can link a pseudonym back to a person.
 import { createHmac } from 'node:crypto';
-import { GatewayError } from '../gateway/errors.ts';
+import { GatewayError } from '../core/errors.ts';
 import { Pseudonym } from './record.ts';
 
 // Domain separation: a pseudonym can never collide with another HMAC use of the same key.

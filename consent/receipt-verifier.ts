@@ -2,10 +2,10 @@
 // chain RPC URL can verify it"): Ed25519 (RFC 8032) over RFC 8785 JSON, the Merkle path of docs/merkle.md,
 // and the anchor, registry entry and inclusion view of ConsentAnchor / GatewayRegistry read through a
 // ChainReader. It trusts nothing the gateway says that the chain or the signatures do not confirm.
-import { GatewayError } from '../gateway/errors.ts';
+import { GatewayError } from '../core/errors.ts';
 import { AuditEntry } from './audit.ts';
 import { canonicalHash } from './canonical.ts';
-import { systemTimers, withDeadline, type Timers } from './deadline.ts';
+import { systemTimers, withDeadline, type Timers } from '../core/deadline.ts';
 import { verifyEvent } from './event.ts';
 import type { Bytes32Hex, OnChainAnchor, OnChainAnchorTx } from './ledger-port.ts';
 import { verifyMerkleProof } from './merkle.ts';

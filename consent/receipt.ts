@@ -3,11 +3,11 @@
 // batch is on chain. Signed with Ed25519 (RFC 8032) over the 32 raw bytes of the SHA-256 of the RFC 8785 form
 // of the receipt without `signature`. Proofs follow docs/merkle.md and are rebuilt from the batch's leaves.
 import { z } from 'zod';
-import { GatewayError } from '../gateway/errors.ts';
+import { GatewayError } from '../core/errors.ts';
 import { AuditEntry } from './audit.ts';
 import { RecordChain, type AnchorBatch, type AnchorStore } from './anchor-store.ts';
 import { canonicalHash } from './canonical.ts';
-import type { Clock } from './clock.ts';
+import type { Clock } from '../core/clock.ts';
 import type { ConsentStore } from './consent-store.ts';
 import { LogEvent, UtcTimestamp, verifyEvent } from './event.ts';
 import { Bytes32Hex, EvmAccount, TxHash } from './ledger-port.ts';

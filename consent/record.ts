@@ -1,7 +1,7 @@
 // The consent record: Kantara Consent Receipt v1.1, ISO/IEC TS 27560:2023 and W3C DPV terms, with the
 // separate-consent rules of PIPL Arts. 23, 29 and 39 and GDPR Art. 7. The zod schemas are the types.
 import { z } from 'zod';
-import { GatewayError } from '../gateway/errors.ts';
+import { GatewayError } from '../core/errors.ts';
 import { consentTerms, deepFreeze } from './value-interner.ts';
 
 /** Bumped when the record shape changes; stored in every record so old receipts stay readable. */

@@ -2,9 +2,9 @@
 // before it, then assigns seq and prevHash in submission order, seals, and commits the whole batch at once, so the
 // event and audit chains stay gapless under any concurrency (a single-writer log, as in Kafka or a WAL).
 import { randomUUID } from 'node:crypto';
-import { GatewayError } from '../gateway/errors.ts';
+import { GatewayError } from '../core/errors.ts';
 import { sealAuditEntry, type AuditEntry, type AuditInput } from './audit.ts';
-import type { Clock } from './clock.ts';
+import type { Clock } from '../core/clock.ts';
 import { currentRowOf, type ChainHead, type CommitBatch, type ConsentStore } from './consent-store.ts';
 import { applyDelegationEvent, type DelegationState } from './delegation.ts';
 import { attachSignature, hashEvent, signingBytes, type HashedEvent, type UnsealedEvent } from './event.ts';

@@ -1,7 +1,7 @@
 // Ed25519 signing identity (RFC 8032) over node:crypto. Keys travel as 32 raw bytes; node wants KeyObjects, so
 // raw public keys are wrapped in the fixed 12-byte SPKI DER prefix of RFC 8410 §4.
 import { createHash, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
-import { GatewayError } from '../gateway/errors.ts';
+import { GatewayError } from '../core/errors.ts';
 
 export type Signer = {
   /** First 16 hex characters of SHA-256(publicKey): short, stable, and derivable by any verifier. */

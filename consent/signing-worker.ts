@@ -2,7 +2,7 @@
 // batch there while the event loop goes on parsing and hashing the next requests.
 import type { KeyObject } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
-import { GatewayError } from '../gateway/errors.ts';
+import { GatewayError } from '../core/errors.ts';
 import { createSigner, type Signer } from './signer.ts';
 
 export type WorkerSigner = Signer & {

@@ -2,7 +2,7 @@
 // calling them at runtime needs no Solidity compiler. Produced by contracts/compile.ts.
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { GatewayError } from '../gateway/errors.ts';
+import { GatewayError } from '../core/errors.ts';
 
 export const LEDGER_CONTRACT_NAMES = ['GatewayRegistry', 'ConsentAnchor', 'DataPackageRegistry', 'AttestationBaseline'] as const;
 export const LedgerContractName = z.enum(LEDGER_CONTRACT_NAMES);

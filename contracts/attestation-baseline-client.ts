@@ -1,6 +1,6 @@
 // Client for AttestationBaseline.sol, the EAS-style one-attestation-per-record baseline. Exists only
 // so benchmarks can compare its gas with ConsentAnchor's one root per batch; the gateway never uses it.
-import { GatewayError } from '../gateway/errors.ts';
+import { GatewayError } from '../core/errors.ts';
 import { openLedgerConnection } from './ledger-connection.ts';
 import type { LedgerEndpoint } from './ledger-connection.ts';
 import { bindLedgerContract, txSummaryOf } from './ledger-contract.ts';

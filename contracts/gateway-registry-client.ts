@@ -1,5 +1,5 @@
 // Typed calls to GatewayRegistry.sol: register, rotate and revoke partner gateways, and read them.
-import { GatewayError } from '../gateway/errors.ts';
+import { GatewayError } from '../core/errors.ts';
 import { txSummaryOf } from './ledger-contract.ts';
 import type { LedgerContract } from './ledger-contract.ts';
 import type { Bytes32Input, GatewayEntry, TxSummary } from './ledger-values.ts';

@@ -22,9 +22,9 @@
 // local-chain.ts) is anchored again with the same root, count and prevRoot, in order.
 import { join } from 'node:path';
 import { getCreateAddress } from 'ethers';
-import { GatewayError } from '../gateway/errors.ts';
-import { systemClock } from '../consent/clock.ts';
-import type { Clock } from '../consent/clock.ts';
+import { GatewayError } from '../core/errors.ts';
+import { systemClock } from '../core/clock.ts';
+import type { Clock } from '../core/clock.ts';
 import { connectLedger } from './ledger-client.ts';
 import type { LedgerClient } from './ledger-client.ts';
 import type { LedgerConnection } from './ledger-connection.ts';

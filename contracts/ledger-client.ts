@@ -6,7 +6,7 @@
 // re-sending, call findAnchorTx(root): if it returns a transaction, the root is anchored and the
 // retry must not happen; anchorRoot itself refuses duplicates with ANCHOR_DUPLICATE.
 import type { z } from 'zod';
-import { GatewayError } from '../gateway/errors.ts';
+import { GatewayError } from '../core/errors.ts';
 import { openLedgerConnection } from './ledger-connection.ts';
 import type { LedgerEndpoint } from './ledger-connection.ts';
 import { bindLedgerContract, txSummaryOf } from './ledger-contract.ts';

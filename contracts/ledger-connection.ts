@@ -3,7 +3,7 @@
 import { BrowserProvider, FetchRequest, JsonRpcProvider, Network, Wallet } from 'ethers';
 import type { AbstractProvider, Eip1193Provider, JsonRpcApiProvider, Signer } from 'ethers';
 import { z } from 'zod';
-import { GatewayError } from '../gateway/errors.ts';
+import { GatewayError } from '../core/errors.ts';
 import { toLedgerError } from './ledger-error.ts';
 import { EvmAddress, toAddress } from './ledger-values.ts';
 

@@ -2,7 +2,7 @@
 // within the deadline and mapped to catalogue errors (ethers v6 Contract over the committed ABI).
 import { Contract } from 'ethers';
 import type { Log, Result, TransactionReceipt } from 'ethers';
-import { GatewayError } from '../gateway/errors.ts';
+import { GatewayError } from '../core/errors.ts';
 import { loadCompiledContract } from './artifacts.ts';
 import type { LedgerContractName } from './artifacts.ts';
 import type { LedgerConnection } from './ledger-connection.ts';

@@ -2,8 +2,8 @@
 // once, atomically, after the first deployment) and the operator-given addresses of an external chain.
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
-import { GatewayError } from '../gateway/errors.ts';
-import { writeFileDurably } from './durable-file.ts';
+import { GatewayError } from '../core/errors.ts';
+import { writeFileDurably } from '../core/durable-file.ts';
 import { EvmAddress, LedgerAddresses } from './ledger-values.ts';
 
 export const DEPLOYMENT_FILE = 'deployment.json';

@@ -1,8 +1,8 @@
 // Maps ethers v6 / JSON-RPC failures and the ledger contracts' custom errors (Solidity ≥0.8.4
 // `error` selectors) onto the gateway error catalogue, without leaking RPC URLs or keys.
 import { Interface, isError } from 'ethers';
-import type { ErrorCode } from '../gateway/errors.ts';
-import { GatewayError } from '../gateway/errors.ts';
+import type { ErrorCode } from '../core/errors.ts';
+import { GatewayError } from '../core/errors.ts';
 import { LEDGER_CONTRACT_NAMES, loadCompiledContract } from './artifacts.ts';
 
 /** Every custom error declared by the ledger contracts, and the code it becomes. */

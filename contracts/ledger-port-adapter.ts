@@ -2,7 +2,7 @@
 // anchoring service's LedgerPort and the offline receipt verifier's ChainReader (DESIGN.md §4-5).
 import type { LedgerPort, OnChainAnchor, OnChainAnchorTx } from '../consent/ledger-port.ts';
 import type { ChainReader } from '../consent/receipt-verifier.ts';
-import { GatewayError } from '../gateway/errors.ts';
+import { GatewayError } from '../core/errors.ts';
 import { connectLedger } from './ledger-client.ts';
 import type { LedgerClient } from './ledger-client.ts';
 import { openLedgerConnection } from './ledger-connection.ts';

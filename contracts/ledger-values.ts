@@ -2,7 +2,7 @@
 // shapes the ledger client returns (Solidity ABI types bytes32/address/uint64, EIP-55 addresses).
 import { decodeBytes32String, encodeBytes32String, getAddress } from 'ethers';
 import { z } from 'zod';
-import { GatewayError } from '../gateway/errors.ts';
+import { GatewayError } from '../core/errors.ts';
 
 export const ZERO_BYTES32 = `0x${'0'.repeat(64)}`;
 

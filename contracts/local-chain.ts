@@ -29,9 +29,9 @@ import { mkdir, open, readFile, stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import { GatewayError } from '../gateway/errors.ts';
-import { fsyncPath } from '../gateway/fsync.ts';
-import { copyFileDurably } from './durable-file.ts';
+import { GatewayError } from '../core/errors.ts';
+import { fsyncPath } from '../core/fsync.ts';
+import { copyFileDurably } from '../core/durable-file.ts';
 
 /** The conventional id of local development chains (Hardhat, anvil): no public network uses it. */
 export const LOCAL_CHAIN_ID = 31_337;

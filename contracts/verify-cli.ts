@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { verifyReceipt, type ChainReader } from '../consent/receipt-verifier.ts';
-import { GatewayError } from '../gateway/errors.ts';
+import { GatewayError } from '../core/errors.ts';
 import { openChainReader } from './ledger-port-adapter.ts';
 
 const USAGE = 'usage: node contracts/verify-cli.ts RECEIPT.json --rpc URL [--anchor ADDRESS] [--registry ADDRESS] [--timeout-ms N]';

@@ -9,7 +9,7 @@
 #   bash examples/two-gateway-psi.sh            # WORK, PORT_A, PORT_B and SEALGATE_PASSPHRASE may be set
 #
 # Needs only curl, jq and the repository's own Node 24 (npm ci). `npm test` runs this script
-# (test/readme-walkthrough.test.ts), which also reads the files it leaves in $WORK.
+# (test/flows/readme-walkthrough.test.ts), which also reads the files it leaves in $WORK.
 set -euo pipefail
 
 REPO=$(cd "$(dirname "$0")/.." && pwd)
@@ -76,7 +76,7 @@ start_gateway() { # PARTY PORT
   # each gateway from 127.0.0.1 (grants eight at a time, then the job watch), so the default of 300 a minute is
   # raised. The partner gateway's signed calls have their own budget (SEALGATE_PEER_RATE_LIMIT_MAX).
   PORT=$2 SEALGATE_PARTY_ID=$1 SEALGATE_DATA_DIR="$WORK/$1" SEALGATE_LEDGER=off SEALGATE_RATE_LIMIT_MAX=100000 \
-    node gateway/cli.ts serve >"$WORK/$1.log" 2>&1 &
+    node gateway/cli/cli.ts serve >"$WORK/$1.log" 2>&1 &
   PIDS+=("$!")
 }
 
@@ -211,7 +211,7 @@ JOB=$(api POST "$A/v1/jobs" "$A_STEWARD" -d '{
   "deadlines": { "acceptMs": 30000, "stepMs": 60000 } }' | jq -r .id)
 echo "job $JOB"
 # The watcher ends when the job does; the job's own deadlines bound it, and `timeout` bounds the watcher too.
-timeout 120 node gateway/cli.ts jobs watch "$JOB" --url "$A" --token "$A_STEWARD" --interval 250
+timeout 120 node gateway/cli/cli.ts jobs watch "$JOB" --url "$A" --token "$A_STEWARD" --interval 250
 
 # The insurer learns of completion from the dealer a moment later.
 deadline=$((SECONDS + 30))

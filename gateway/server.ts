@@ -2,9 +2,9 @@
 // graceful shutdown on SIGTERM/SIGINT (in-flight requests finish, then the database closes).
 import type { Writable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
-import { buildApp } from './app.ts';
+import { buildApp } from './http/app.ts';
 import type { GatewayConfig } from './config.ts';
-import { createContext, type ContextOptions, type GatewayContext } from './context.ts';
+import { createContext, type ContextOptions, type GatewayContext } from './services/context.ts';
 
 export type RunningGateway = {
   app: FastifyInstance;

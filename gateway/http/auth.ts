@@ -1,0 +1,117 @@
+// Route access control: each route states its policy in `config` (`roles`, `public` or `peer`) and
+// one onRequest hook enforces it: RFC 6750 bearer tokens for roles, the signed peer protocol
+// (docs/peer-protocol.md) for peer routes. A route that states nothing, or more than one, is denied.
+import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
+import type { Logger } from 'pino';
+import { GatewayError } from '../../core/errors.ts';
+import type { Principal, Role, TokenStore } from '../identity/token-store.ts';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** Roles allowed to call the route. An empty list admits nobody. */
+    roles?: readonly Role[];
+    /** No authentication at all: only liveness, readiness, metrics and the API docs. */
+    public?: boolean;
+    /** Gateway-to-gateway route: authenticated by the peer's request signature, never by a bearer token. */
+    peer?: boolean;
+    /** Set on every route of a peer scope (peer-auth.ts); a peer route without it denies everyone. */
+    peerGuard?: PeerGuard;
+  }
+  interface FastifyRequest {
+    /** Set by the auth hook on every authenticated request; null on public routes. */
+    principal: Principal | null;
+  }
+}
+
+/** Verifies a signed peer request before its body is read; throws to refuse it. */
+export type PeerGuard = (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
+
+type RoutePolicy = { kind: 'public' } | { kind: 'roles'; roles: readonly Role[] } | { kind: 'peer' } | { kind: 'none' };
+type PolicyConfig = { roles?: unknown; public?: unknown; peer?: unknown } | undefined;
+
+function policyOf(config: PolicyConfig): RoutePolicy {
+  const hasRoles = Array.isArray(config?.roles);
+  const isPublic = config?.public === true;
+  const isPeer = config?.peer === true;
+  // Two at once is ambiguous; ambiguity is treated like no policy, which is deny.
+  if (Number(hasRoles) + Number(isPublic) + Number(isPeer) !== 1) return { kind: 'none' };
+  if (isPublic) return { kind: 'public' };
+  if (isPeer) return { kind: 'peer' };
+  return { kind: 'roles', roles: config?.roles as Role[] };
+}
+
+const BEARER = /^Bearer ([A-Za-z0-9._~+/=-]+)$/i;
+
+/** Admits `principal` to a roles route, or throws the 401 or 403 answer. */
+function admit(request: FastifyRequest, reply: FastifyReply, roles: readonly Role[], principal: Principal | null): void {
+  if (principal === null) {
+    reply.header('www-authenticate', 'Bearer realm="sealgate", error="invalid_token"');
+    throw new GatewayError('UNAUTHENTICATED', 'invalid or revoked bearer token');
+  }
+  if (!roles.includes(principal.role)) {
+    throw new GatewayError('FORBIDDEN', `role ${principal.role} may not use this route`, { allowedRoles: [...roles] });
+  }
+  request.principal = principal;
+}
+
+/**
+ * Decides the request's access: returns when that is settled at once (a public route, a cached token, a
+ * refusal), or a promise when it waits (a peer signature check, a token not yet cached).
+ */
+function authenticate(request: FastifyRequest, reply: FastifyReply, tokens: TokenStore): Promise<void> | undefined {
+  request.principal = null;
+  // Unmatched URLs go to the not-found handler, which reveals nothing a 401 would protect.
+  if (request.is404) return undefined;
+  const policy = policyOf(request.routeOptions.config);
+  if (policy.kind === 'public') return undefined;
+  if (policy.kind === 'none') {
+    request.log.error({ route: request.routeOptions.url }, 'route declares no access policy; denying');
+    throw new GatewayError('FORBIDDEN', 'route declares no access policy');
+  }
+  if (policy.kind === 'peer') {
+    // Fail closed: a peer route outside a peer scope has nobody to check its signature.
+    const guard = request.routeOptions.config.peerGuard;
+    if (typeof guard !== 'function') {
+      request.log.error({ route: request.routeOptions.url }, 'peer route has no signature verifier; denying');
+      throw new GatewayError('FORBIDDEN', 'route declares no access policy');
+    }
+    return guard(request, reply);
+  }
+
+  const header = request.headers.authorization;
+  if (header === undefined) throw new GatewayError('UNAUTHENTICATED', 'missing bearer token');
+  const token = BEARER.exec(header)?.[1];
+  // A header that is not a bearer token is refused like an unknown token.
+  const cached = token === undefined ? null : tokens.cachedPrincipal(token);
+  if (cached !== undefined || token === undefined) {
+    admit(request, reply, policy.roles, cached ?? null);
+    return undefined;
+  }
+  return tokens.authenticate(token).then((principal) => admit(request, reply, policy.roles, principal));
+}
+
+/**
+ * The onRequest hook. Runs before the body is read, so unauthenticated callers cannot make us parse it. Callback
+ * style: most requests carry a cached token and are decided without waiting, and an async hook would cost a
+ * promise and a microtask on each of them.
+ */
+export function createAuthHook(tokens: TokenStore) {
+  return function authenticateRequest(request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void {
+    let waiting: Promise<void> | undefined;
+    try {
+      waiting = authenticate(request, reply, tokens);
+    } catch (error) {
+      done(error as Error);
+      return;
+    }
+    if (waiting === undefined) done();
+    else waiting.then(() => done(), done);
+  };
+}
+
+/** For an onRoute hook: says at start-up, not at first request, that a route will deny everyone. */
+export function warnOnMissingPolicy(route: { method: string | string[]; url: string; config?: unknown }, log: Logger): void {
+  if (policyOf(route.config as PolicyConfig).kind === 'none') {
+    log.warn({ method: route.method, route: route.url }, 'route declares not exactly one of config.roles, config.public and config.peer; it will deny every request');
+  }
+}

@@ -1,0 +1,61 @@
+// Response and request shapes shared by the consent, delegation and audit routes. Response schemas
+// strip undeclared fields on the way out, which is a privacy control in its own right.
+import { z } from 'zod';
+import { ConsentRecord, ConsentStatus, Pseudonym, RecordId } from '../../../consent/record.ts';
+import { Delegation } from '../../../consent/delegation.ts';
+import { LogEvent } from '../../../consent/event.ts';
+import { Receipt } from '../../../consent/receipt.ts';
+
+export const IdempotencyHeaders = z.object({
+  'idempotency-key': z.string().regex(/^[A-Za-z0-9._:-]{1,128}$/, 'expected 1-128 characters of A-Z a-z 0-9 . _ : -').optional(),
+});
+
+export const RecordIdParams = z.strictObject({ id: RecordId });
+export const SubjectParams = z.strictObject({ subject: Pseudonym });
+
+export const EventRef = z.object({ seq: z.number().int(), eventId: z.string(), hash: z.string() });
+
+export const CurrentStatus = z.object({
+  status: ConsentStatus,
+  isActive: z.boolean(),
+  expiresAt: z.string().nullable(),
+  terminalReason: z.enum(['withdrawn', 'revoked', 'superseded']).nullable(),
+  supersededBy: z.string().nullable(),
+  updatedAt: z.string(),
+});
+
+/** The answer to a consent write: the signed record, its status now, and the events the write appended. */
+export const ConsentWriteResult = z.object({
+  record: ConsentRecord, current: CurrentStatus, events: z.array(EventRef),
+  /** Signed at once for the event just written; upgraded with its Merkle proof at GET /v1/consents/{id}/proof once anchored. */
+  receipt: Receipt.optional(),
+});
+
+/** A record with its full event history (each event signed and chained). */
+export const ConsentRecordView = z.object({ record: ConsentRecord, current: CurrentStatus, events: z.array(LogEvent).readonly() });
+
+export const SubjectHistory = z.object({ subject: Pseudonym, records: z.array(ConsentRecordView) });
+
+export const DelegationView = z.object({
+  delegation: Delegation,
+  isRevoked: z.boolean(),
+  isActive: z.boolean().optional(),
+  events: z.array(z.union([LogEvent, EventRef])).readonly(),
+});
+
+export const ReasonBody = z.strictObject({ reason: z.string().min(1).max(512).optional() });
+
+export const PseudonymRequest = z.strictObject({ subjectIds: z.array(z.string().min(1).max(256)).min(1).max(10_000) });
+export const PseudonymResponse = z.object({ subjects: z.array(Pseudonym) });
+
+export const FilterRequest = z.strictObject({
+  subjects: z.array(Pseudonym).max(100_000),
+  purpose: z.string().min(1).max(256),
+  recipient: z.string().min(1).max(128),
+  /** Defaults to now; lets an auditor ask "who was covered at time T". */
+  at: z.iso.datetime({ offset: true }).optional(),
+});
+export const FilterResponse = z.object({
+  purpose: z.string(), recipient: z.string(), at: z.string(),
+  requested: z.number().int(), covered: z.number().int(), subjects: z.array(Pseudonym),
+});

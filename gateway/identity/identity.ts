@@ -1,0 +1,210 @@
+// The party identity: an Ed25519 signing key (RFC 8032), a secp256k1 EVM account and the
+// subject-pseudonym HMAC key, created on first start and kept sealed in <dataDir>/keys.json.
+import { createHash, createPrivateKey, createPublicKey, randomBytes, type KeyObject } from 'node:crypto';
+import { closeSync, existsSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import type { Logger } from 'pino';
+import { z } from 'zod';
+import { GatewayError } from '../../core/errors.ts';
+import { evmAddressOf, generateEvmPrivateKey } from './evm-account.ts';
+import { openSecret, sealSecret } from './key-vault.ts';
+import type { GatewayConfig } from '../config.ts';
+
+export const KEYS_FILE = 'keys.json';
+export const DEV_PASSPHRASE_FILE = 'passphrase';
+
+export type Identity = {
+  partyId: string;
+  ed25519: { privateKey: KeyObject; publicKey: KeyObject; publicKeyRaw: Uint8Array; keyId: string };
+  /** `privateKeyHex` is non-enumerable: JSON.stringify, spreads and loggers never see it. */
+  evm: { address: string; privateKeyHex: string };
+  /** Non-enumerable on the identity for the same reason. 32 bytes. */
+  subjectKey: Uint8Array;
+};
+
+/** What `keys show` and peers may see. */
+export const PublicIdentity = z.object({
+  partyId: z.string(),
+  ed25519PublicKeyHex: z.string().regex(/^[0-9a-f]{64}$/),
+  keyId: z.string(),
+  evmAddress: z.string().regex(/^0x[0-9a-fA-F]{40}$/),
+});
+export type PublicIdentity = z.infer<typeof PublicIdentity>;
+
+const b64 = (bytes: number) => z.string().refine((s) => /^[A-Za-z0-9_-]+$/.test(s) && Buffer.from(s, 'base64url').length === bytes);
+
+/** The plaintext inside the sealed envelope. */
+const StoredKeys = z.strictObject({
+  v: z.literal(1),
+  partyId: z.string(),
+  createdAt: z.string(),
+  ed25519Seed: b64(32),
+  evmPrivateKey: z.string().regex(/^0x[0-9a-f]{64}$/),
+  subjectKey: b64(32),
+});
+type StoredKeys = z.infer<typeof StoredKeys>;
+
+// RFC 8410 §7: PKCS#8 for Ed25519 is this fixed DER prefix followed by the 32-byte seed.
+const ED25519_PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
+
+/** Rebuilds an Ed25519 key pair from its RFC 8032 32-byte seed. */
+export function ed25519FromSeed(seed: Uint8Array): { privateKey: KeyObject; publicKey: KeyObject; publicKeyRaw: Uint8Array } {
+  if (!(seed instanceof Uint8Array) || seed.length !== 32) throw new GatewayError('BAD_INPUT', 'seed must be 32 bytes');
+  const privateKey = createPrivateKey({ key: Buffer.concat([ED25519_PKCS8_PREFIX, seed]), format: 'der', type: 'pkcs8' });
+  const publicKey = createPublicKey(privateKey);
+  const jwk = publicKey.export({ format: 'jwk' });
+  return { privateKey, publicKey, publicKeyRaw: new Uint8Array(Buffer.from(String(jwk.x), 'base64url')) };
+}
+
+/** RFC 7638 JWK thumbprint of an Ed25519 public key (RFC 8037 §2 member set), base64url. */
+export function ed25519KeyId(publicKeyRaw: Uint8Array): string {
+  const x = Buffer.from(publicKeyRaw).toString('base64url');
+  return createHash('sha256').update(`{"crv":"Ed25519","kty":"OKP","x":"${x}"}`).digest('base64url');
+}
+
+export function describeIdentity(identity: Identity): PublicIdentity {
+  return {
+    partyId: identity.partyId,
+    ed25519PublicKeyHex: Buffer.from(identity.ed25519.publicKeyRaw).toString('hex'),
+    keyId: identity.ed25519.keyId,
+    evmAddress: identity.evm.address,
+  };
+}
+
+type IdentityOptions = Pick<GatewayConfig, 'dataDir' | 'partyId' | 'passphrase' | 'env'>;
+
+/**
+ * Loads the sealed keys from `dataDir`, creating them on first start. Throws KEYSTORE_LOCKED when
+ * they cannot be unlocked, BAD_INPUT when production has no passphrase, CONFLICT when the keys
+ * belong to another party id.
+ */
+export async function loadOrCreateIdentity(options: IdentityOptions, log: Logger): Promise<Identity> {
+  mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
+  const keysPath = join(options.dataDir, KEYS_FILE);
+  const passphrase = resolvePassphrase(options, existsSync(keysPath), log);
+
+  if (!existsSync(keysPath)) {
+    const fresh = generateKeys(options.partyId);
+    const envelope = await sealSecret(JSON.stringify(fresh), passphrase);
+    if (writeFileExclusive(keysPath, `${JSON.stringify(envelope, null, 2)}\n`)) {
+      log.info({ keysFile: keysPath }, 'created party identity keys');
+      return toIdentity(fresh);
+    }
+    // Another process created the file first: its keys win, so every process signs with one identity.
+  }
+  warnIfReadableByOthers(keysPath, log);
+  let envelope: unknown;
+  try {
+    envelope = JSON.parse(readFileSync(keysPath, 'utf8'));
+  } catch (cause) {
+    throw new GatewayError('KEYSTORE_LOCKED', `${KEYS_FILE} is not valid JSON`, {}, { cause });
+  }
+  const plaintext = await openSecret(envelope, passphrase);
+  const stored = StoredKeys.safeParse(safeJson(Buffer.from(plaintext).toString('utf8')));
+  plaintext.fill(0);
+  if (!stored.success) throw new GatewayError('KEYSTORE_LOCKED', `${KEYS_FILE} holds an unknown key format`);
+  if (stored.data.partyId !== options.partyId) {
+    // Signing as a party the keys were not created for would make every record misattributed.
+    throw new GatewayError('CONFLICT',
+      `data directory belongs to party "${stored.data.partyId}" but SEALGATE_PARTY_ID is "${options.partyId}"`);
+  }
+  return toIdentity(stored.data);
+}
+
+/** The configured passphrase, or in development a generated one kept next to the keys. */
+function resolvePassphrase(options: IdentityOptions, hasKeys: boolean, log: Logger): string {
+  if (options.passphrase !== undefined) return options.passphrase;
+  if (options.env === 'production') {
+    throw new GatewayError('BAD_INPUT', 'invalid configuration: SEALGATE_PASSPHRASE: required when SEALGATE_ENV=production');
+  }
+  const file = join(options.dataDir, DEV_PASSPHRASE_FILE);
+  if (!existsSync(file)) {
+    if (hasKeys) {
+      throw new GatewayError('KEYSTORE_LOCKED', `${KEYS_FILE} exists but no passphrase is available: set SEALGATE_PASSPHRASE`);
+    }
+    writeFileExclusive(file, `${randomBytes(32).toString('base64url')}\n`);
+  }
+  log.warn({ passphraseFile: file },
+    '!!! DEVELOPMENT ONLY: keys are sealed with a generated passphrase stored next to them, which protects nothing. '
+    + 'Set SEALGATE_PASSPHRASE (and SEALGATE_ENV=production) for any real deployment. !!!');
+  const text = readFileSync(file, 'utf8').trim();
+  if (text.length < 12) throw new GatewayError('KEYSTORE_LOCKED', `${file} does not hold a usable passphrase`);
+  return text;
+}
+
+function generateKeys(partyId: string): StoredKeys {
+  return {
+    v: 1,
+    partyId,
+    createdAt: new Date().toISOString(),
+    ed25519Seed: randomBytes(32).toString('base64url'),
+    evmPrivateKey: `0x${Buffer.from(generateEvmPrivateKey()).toString('hex')}`,
+    subjectKey: randomBytes(32).toString('base64url'),
+  };
+}
+
+function toIdentity(stored: StoredKeys): Identity {
+  const ed = ed25519FromSeed(Buffer.from(stored.ed25519Seed, 'base64url'));
+  const evmKey = Buffer.from(stored.evmPrivateKey.slice(2), 'hex');
+  const evm = { address: evmAddressOf(evmKey) } as Identity['evm'];
+  Object.defineProperty(evm, 'privateKeyHex', { value: stored.evmPrivateKey, enumerable: false });
+  const identity = {
+    partyId: stored.partyId,
+    ed25519: { ...ed, keyId: ed25519KeyId(ed.publicKeyRaw) },
+    evm,
+  } as Identity;
+  Object.defineProperty(identity, 'subjectKey', { value: new Uint8Array(Buffer.from(stored.subjectKey, 'base64url')), enumerable: false });
+  return identity;
+}
+
+/**
+ * Durable create-if-absent: write a temp file (0600), fsync it, then hard-link it into place, which
+ * fails with EEXIST instead of overwriting (a plain rename would let a racing start-up replace keys
+ * another process is already signing with). Returns false when the file already existed.
+ */
+function writeFileExclusive(path: string, data: string): boolean {
+  const temp = `${path}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
+  const fd = openSync(temp, 'wx', 0o600);
+  try {
+    writeSync(fd, data);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  let isCreated = true;
+  try {
+    linkSync(temp, path);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') isCreated = false;
+    else if (code === 'EPERM' || code === 'ENOTSUP' || code === 'EOPNOTSUPP' || code === 'ENOSYS') {
+      // File systems without hard links: fall back to rename, checking first (not atomic, best effort).
+      if (existsSync(path)) isCreated = false;
+      else { renameSync(temp, path); syncDirectory(dirname(path)); return true; }
+    } else {
+      unlinkSync(temp);
+      throw error;
+    }
+  }
+  unlinkSync(temp);
+  syncDirectory(dirname(path));
+  return isCreated;
+}
+
+function syncDirectory(dir: string): void {
+  // Makes the new directory entry durable; some platforms cannot open directories, which is harmless there.
+  try {
+    const fd = openSync(dir, 'r');
+    try { fsyncSync(fd); } finally { closeSync(fd); }
+  } catch { /* not supported on this platform */ }
+}
+
+function warnIfReadableByOthers(path: string, log: Logger): void {
+  if (process.platform !== 'win32' && (statSync(path).mode & 0o077) !== 0) {
+    log.warn({ keysFile: path }, 'keys file is readable by group or others; run chmod 600 on it');
+  }
+}
+
+function safeJson(text: string): unknown {
+  try { return JSON.parse(text); } catch { return undefined; }
+}

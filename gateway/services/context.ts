@@ -1,0 +1,159 @@
+// The gateway's dependencies as one plain object: built once at start-up, passed to buildApp and to
+// every route module. Features add their services by extending this type and createContext.
+import { join } from 'node:path';
+import type { DestinationStream, Logger } from 'pino';
+import { systemClock, type Clock } from '../../core/clock.ts';
+import type { GatewayConfig } from '../config.ts';
+import { openDatabase, type Database } from '../../core/database.ts';
+import { loadOrCreateIdentity, type Identity } from '../identity/identity.ts';
+import { createLogger } from '../http/logger.ts';
+import { createMetrics, type Metrics } from '../http/metrics.ts';
+import { createTokenStore, type TokenStore } from '../identity/token-store.ts';
+import { openConsentLog, type ConsentLog } from '../../consent/consent-log.ts';
+import { openConsentStore, type ConsentStore } from '../../consent/consent-store.ts';
+import { openPolicyHolder, type PolicyHolder } from '../../consent/policy-holder.ts';
+import { createWorkerSigner } from '../../consent/signing-worker.ts';
+import { openLedgerServices, type LedgerServices } from './ledger-services.ts';
+import { openPeerServices, type PeerServices } from './peer-services.ts';
+import { openConnectors, type Connectors } from '../../connectors/connectors.ts';
+import { openJobRunner, type JobRunner } from '../../mpc/jobs/runner.ts';
+
+export const DATABASE_FILE = 'sealgate.duckdb';
+export const POLICY_DIR = 'policies';
+
+export type ReadinessState = 'ok' | 'degraded' | 'down';
+/** A readiness probe. Throwing counts as 'down': an unknown state is not a ready one. */
+export type ReadinessCheck = () => ReadinessState | Promise<ReadinessState>;
+
+export type GatewayContext = {
+  config: GatewayConfig;
+  db: Database;
+  identity: Identity;
+  tokens: TokenStore;
+  clock: Clock;
+  log: Logger;
+  metrics: Metrics;
+  readiness: Map<string, ReadinessCheck>;
+  /** The signed, hash-chained consent and delegation log with its audit chain. */
+  consent: ConsentLog;
+  /** The Cedar policy bundle and purpose catalogue in force. */
+  policies: PolicyHolder;
+  /** Anchor batches, the anchoring service, the chain and receipts. */
+  ledger: LedgerServices;
+  /** The partner registry, the signed peer client and the guard for peer routes (docs/peer-protocol.md). */
+  peers: PeerServices;
+  /** Partner data: connector views, their purpose-checked readers and the signed event ingest (connectors/). */
+  connectors: Connectors;
+  /** Multi-party jobs (PSI): the durable runner behind /v1/jobs and /peer/v1/jobs (docs/jobs.md). */
+  jobs: JobRunner;
+  /** Releases what createContext opened (the database). Idempotent. */
+  close(): Promise<void>;
+};
+
+export type ContextOptions = {
+  clock?: Clock;
+  /** Where log lines go (tests capture them); stdout by default. */
+  logDestination?: DestinationStream;
+  /** Overrides `<dataDir>/sealgate.duckdb`, e.g. ':memory:' in tests. */
+  databasePath?: string;
+};
+
+const DB_PROBE_TIMEOUT_MS = 2_000;
+
+export async function createContext(config: GatewayConfig, options: ContextOptions = {}): Promise<GatewayContext> {
+  const clock = options.clock ?? systemClock;
+  const log = createLogger(config, options.logDestination);
+  // Keys first: a wrong passphrase should stop start-up before anything else is opened.
+  const identity = await loadOrCreateIdentity(config, log);
+  // The gateway database serves short transactions (a commit per group of writes or decisions) far more than scans,
+  // so it runs DuckDB on one thread; the partner data in connectors keeps one per core for imports and joins.
+  const db = await openDatabase(options.databasePath ?? join(config.dataDir, DATABASE_FILE), { memoryLimit: config.dbMemoryLimit, threads: 1 });
+  const signer = createWorkerSigner(identity.ed25519.privateKey);
+  let tokens: TokenStore;
+  let consentStore: ConsentStore | undefined;
+  let consent: ConsentLog;
+  let policies: PolicyHolder;
+  let ledger: LedgerServices;
+  let peers: PeerServices;
+  let connectors: Connectors | undefined;
+  let jobs: JobRunner;
+  try {
+    tokens = await createTokenStore(db, clock);
+    // Policies before consent: a bundle that does not validate stops start-up with POLICY_INVALID.
+    policies = await openPolicyHolder(join(config.dataDir, POLICY_DIR));
+    consentStore = await openConsentStore(db);
+    if (consentStore.journalRecovery.discardedBytes > 0) {
+      log.warn({ component: 'consent', ...consentStore.journalRecovery },
+        'audit journal: dropped the unfinished end of an append cut short by a crash; it was never acknowledged');
+    }
+    if (consentStore.journalRecovery.moved > 0) {
+      log.info({ component: 'consent', ...consentStore.journalRecovery }, 'audit journal: moved what the last run left into the tables');
+    }
+    consent = await openConsentLog({ store: consentStore, signer, clock, controllerId: config.partyId, subjectKey: identity.subjectKey });
+    // The replay scanned the whole log into DuckDB's cache (about 240 MB at a million consents); later reads are by seq.
+    await db.dropCache();
+    // Before the ledger, so a failure here leaves no chain running; the registry reads the ledger later.
+    peers = await openPeerServices({ db, identity, clock, log, consent, chain: () => ledger.ledger?.client ?? null });
+    ledger = await openLedgerServices({ config, db, identity, consentStore, signer, clock, log });
+    connectors = await openConnectors({ dataDir: config.dataDir, memoryLimit: config.dbMemoryLimit, subjectKey: identity.subjectKey, clock, purposes: () => policies.bundle.purposes });
+    jobs = await openJobRunner(db, { partyId: config.partyId, clock, log, consent, policies, peers, connectors, subjectKey: identity.subjectKey });
+  } catch (error) {
+    await connectors?.close();
+    await consentStore?.close().catch(() => undefined);
+    await signer.close();
+    await db.close();
+    throw error;
+  }
+
+  let isClosed = false;
+  const readiness = new Map<string, ReadinessCheck>([
+    ['database', () => probeDatabase(db, () => isClosed)],
+    ['ledger', () => ledger.readiness()],
+    // Down until a restart: every decision and audited request would answer 503 (audit-journal.ts).
+    ['audit-journal', () => (consentStore?.isJournalWritable === false ? 'down' : 'ok')],
+  ]);
+  return {
+    config,
+    db,
+    identity,
+    tokens,
+    clock,
+    log,
+    metrics: createMetrics(config.partyId, { auditJournalPending: () => consentStore?.journalPending ?? 0 }),
+    readiness,
+    consent,
+    policies,
+    ledger,
+    peers,
+    connectors,
+    jobs,
+    close: async () => {
+      if (isClosed) return;
+      isClosed = true;
+      // Jobs first: their running attempts read connectors and write the database.
+      await jobs.close();
+      await connectors.close();
+      // Anchoring first: it reads the log, and the embedded chain writes its state as it stops.
+      await ledger.stop();
+      await consent.close();
+      await consentStore.close();
+      await signer.close();
+      await db.close();
+    },
+  };
+}
+
+/** 'down' when closed or failing, 'degraded' when the serialized queue is too busy to answer quickly. */
+async function probeDatabase(db: Database, isClosed: () => boolean): Promise<ReadinessState> {
+  if (isClosed()) return 'down';
+  let timer: NodeJS.Timeout | undefined;
+  const slow = new Promise<ReadinessState>((resolve) => {
+    timer = setTimeout(() => resolve('degraded'), DB_PROBE_TIMEOUT_MS);
+    timer.unref();
+  });
+  try {
+    return await Promise.race([db.all('SELECT 1').then((): ReadinessState => 'ok', (): ReadinessState => 'down'), slow]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,201 @@
+// The coordinator (the guest) of a job (docs/jobs.md): proposes the job to every party, runs the steps one after
+// another as numbered attempts, each under the step's deadline, retries attempts that failed for reachability, and
+// takes the job to completed or failed at every party. Nothing waits without a deadline.
+import { setTimeout as sleep } from 'node:timers/promises';
+import { firstIncompleteStep, isTerminal, type JobStepName } from './job.ts';
+import { GatewayError, STATUS, isGatewayError, type ErrorCode } from '../../core/errors.ts';
+import { abortReason, blamed, createBarrier, failureError, toFailure, type JobCore, type LiveRun } from './job-core.ts';
+import {
+  JOB_PEER_PATHS, ProposalAnswer, isTransientError, peerTimeout, type JobCallOptions, type ReportBody,
+} from './job-peer.ts';
+import { createStepRun } from './step-run.ts';
+import type { JobOutputSummary, JobRecord, TimelineEntry } from './store.ts';
+
+/** Pause before a new attempt after a transient failure; doubles up to 4 s, always inside the step deadline. */
+const RETRY_BASE_MS = 250;
+
+export function createCoordinator(core: JobCore) {
+  const { self, peer, store } = core;
+  const hostsOf = (record: JobRecord) => record.spec.parties.map((p) => p.id).filter((id) => id !== self);
+  const opts = (record: JobRecord, step: string, deadlineAt: number): JobCallOptions => ({ jobId: record.spec.id, step, traceparent: record.traceparent, deadlineAt });
+
+  /** Best effort: tells `parties` something final; a party that misses it times out on its own watchdog. */
+  const notify = async (record: JobRecord, parties: readonly string[], kind: 'fail' | 'complete', body: object, step: string) => {
+    const deadlineAt = Date.now() + Math.min(record.spec.deadlines.acceptMs, 10_000);
+    const signal = core.liveOf(record.spec.id).notices.signal;
+    await Promise.all(parties.map((p) => peer.callUntil(p, JOB_PEER_PATHS[kind], { job: record.spec.id, ...body }, { ...opts(record, step, deadlineAt), signal })
+      .catch((error: unknown) => core.deps.log.warn({ job: record.spec.id, peer: p, err: error }, `could not tell a party: ${step}`))));
+  };
+
+  /** `epoch`: the run a party's failure notice belongs to; one from before the last resume is dropped. */
+  const failEverywhere = async (id: string, error: unknown, except: string | null = null, epoch?: number) => {
+    const record = await core.load(id);
+    const failure = toFailure(error, self, core.currentStep(record), core.live.get(id)?.run?.blame ?? null);
+    if (!await core.failLocal(id, failure, epoch)) return;
+    // Not awaited: a silent party would hold the job's drive for the notice's whole deadline.
+    void notify(record, hostsOf(record).filter((h) => h !== except), 'fail', { failure, epoch: record.state.epoch }, 'fail');
+  };
+
+  const proposeRound = async (record: JobRecord) => {
+    const deadlineAt = Date.now() + record.spec.deadlines.acceptMs;
+    // Every host hears the proposal before the outcome is decided, so every host can also hear a failure.
+    const answers = await Promise.allSettled(hostsOf(record).map(async (host) => {
+      const answer = ProposalAnswer.parse(await peer.callUntil(host, JOB_PEER_PATHS.propose, { spec: record.spec }, opts(record, 'propose', deadlineAt)));
+      if (answer.decision === 'declined') {
+        const code = (answer.code !== undefined && answer.code in STATUS ? answer.code : 'CONSENT_DENIED') as ErrorCode;
+        throw new GatewayError(code, `party ${host} declined the job: ${(answer.message ?? 'no reason given').slice(0, 300)}`, { party: host, peer: host, isFinal: true });
+      }
+      await core.transition(record.spec.id, { type: 'accept', party: host });
+      await core.audit(record.spec, 'job-accepted', 'ok', { party: host });
+    }));
+    const refusal = answers.find((a) => a.status === 'rejected');
+    if (refusal !== undefined) throw refusal.reason;
+  };
+
+  const admittedAtHosts = async (id: string): Promise<number | undefined> => {
+    const entries = (await store.timeline(id)).filter((e) => e.step === 'filter' && e.status === 'completed' && e.party !== self);
+    const latest = new Map<string, TimelineEntry>();
+    for (const e of entries) if ((latest.get(e.party)?.attempt ?? -1) < e.attempt) latest.set(e.party, e);
+    let total = 0;
+    for (const e of latest.values()) total += typeof e.detail.admitted === 'number' ? e.detail.admitted : 0;
+    return latest.size === 0 ? undefined : total;
+  };
+
+  /** One attempt: start it at every host, then run it here, until every party reports it done or it fails. */
+  const runAttempt = async (record: JobRecord, step: JobStepName, attempt: number, deadlineAt: number) => {
+    const id = record.spec.id;
+    const job = core.liveOf(id);
+    const controller = new AbortController();
+    const timeout = AbortSignal.timeout(Math.max(1, deadlineAt - Date.now()));
+    const signal = AbortSignal.any([controller.signal, timeout, job.stop.signal]);
+    const hosts = hostsOf(record);
+    const run = createStepRun(core.stepDeps(record, deadlineAt), record.spec, step, attempt, signal, step === 'exchange' ? await admittedAtHosts(id) : undefined);
+    const barrier = createBarrier(hosts, signal);
+    const live: LiveRun = { run, controller, barrier, blame: null };
+    job.run = live;
+    await core.recordEntry(id, core.runningEntry(run));
+    try {
+      await Promise.all(hosts.map((h) => peer.callUntil(h, JOB_PEER_PATHS.start, { job: id, step, attempt }, opts(record, `${step}.start`, deadlineAt))));
+      const [own] = await Promise.all([run.run(), barrier.promise]);
+      return own;
+    } catch (error) {
+      controller.abort(abortReason('attempt-failed'));
+      const silent = [...barrier.waiting][0] ?? null;
+      const cause = timeout.aborted && !isGatewayError(error) ? peerTimeout(silent ?? hosts[0] ?? self, step, error) : blamed(error, live.blame);
+      await core.recordEntry(id, core.failedEntry(run, isGatewayError(cause) ? cause.code : 'INTERNAL'));
+      throw cause;
+    } finally {
+      if (job.run === live) job.run = null;
+    }
+  };
+
+  const runStep = async (id: string, step: JobStepName) => {
+    let record = await core.load(id);
+    const deadlineAt = Date.now() + record.spec.deadlines.stepMs;
+    for (let retry = 0; ; retry++) {
+      const attempt = record.state.attempt + 1;
+      record = await core.transition(id, { type: 'step-start', step, attempt });
+      await core.audit(record.spec, 'job-step-start', 'ok', { step, attempt });
+      let own: { entry: TimelineEntry; output: JobOutputSummary | null };
+      try {
+        own = await runAttempt(record, step, attempt, deadlineAt);
+      } catch (error) {
+        record = await core.load(id);
+        if (isTerminal(record.state.status)) throw error;
+        await core.transition(id, { type: 'step-fail', step, attempt }).catch(() => undefined);
+        record = await core.load(id);
+        const left = deadlineAt - Date.now();
+        if (!isTransientError(error)) throw error;
+        if (left <= RETRY_BASE_MS) throw peerTimeout(isGatewayError(error) && typeof error.detail.peer === 'string' ? error.detail.peer : self, step, error);
+        core.deps.log.info({ job: id, step, attempt, code: isGatewayError(error) ? error.code : null }, 'job attempt failed transiently; trying again');
+        await sleep(Math.min(left - RETRY_BASE_MS, RETRY_BASE_MS * 2 ** Math.min(retry, 4)), undefined, { signal: core.liveOf(id).stop.signal });
+        continue;
+      }
+      await core.recordEntry(id, own.entry);
+      await core.transition(id, { type: 'step-complete', step, attempt }, own.output ?? undefined);
+      await core.audit(record.spec, 'job-step-complete', 'ok', { step, attempt, rows: own.entry.rows, bytesIn: own.entry.bytesIn, bytesOut: own.entry.bytesOut });
+      return;
+    }
+  };
+
+  const finish = async (id: string) => {
+    const record = await core.transition(id, { type: 'complete' });
+    await core.audit(record.spec, 'job-complete', 'ok', { count: record.output?.count ?? null });
+    await notify(record, hostsOf(record), 'complete', { count: record.output?.count ?? null }, 'complete');
+  };
+
+  /** Runs the job from where its state says, to its end. One drive per job at a time. */
+  const drive = async (id: string): Promise<void> => {
+    const job = core.liveOf(id);
+    if (job.isDriving) return;
+    job.isDriving = true;
+    if (job.stop.signal.aborted) job.stop = new AbortController();
+    try {
+      let record = await core.load(id);
+      if (record.state.status === 'proposed') await proposeRound(record);
+      for (;;) {
+        record = await core.load(id);
+        if (isTerminal(record.state.status)) return;
+        const step = firstIncompleteStep(record.state);
+        if (step === null) break;
+        await runStep(id, step);
+      }
+      await finish(id);
+    } catch (error) {
+      if (core.isClosing) return;
+      const record = await core.load(id).catch(() => null);
+      if (record !== null && !isTerminal(record.state.status)) {
+        await failEverywhere(id, error).catch((e: unknown) => core.deps.log.error({ err: e, job: id }, 'could not fail a job'));
+      }
+    } finally {
+      job.isDriving = false;
+    }
+  };
+
+  /**
+   * Takes a resumable job back to running from `fromStep`, here and at every party, then drives it on in the
+   * background. Resolves once every party is running again; rejects (and fails the job) if one cannot be reached.
+   */
+  const resume = async (id: string, fromStep: JobStepName): Promise<void> => {
+    const job = core.liveOf(id);
+    if (job.isDriving) throw new GatewayError('CONFLICT', 'the job is running', { job: id });
+    job.isDriving = true;
+    // Failure notices still being repeated to a silent party belong to the run that failed: drop them.
+    job.notices.abort(abortReason('superseded'));
+    job.notices = new AbortController();
+    if (job.stop.signal.aborted) job.stop = new AbortController();
+    try {
+      const record = await core.transition(id, { type: 'resume', fromStep });
+      await core.audit(record.spec, 'job-resume', 'ok', { fromStep });
+      const deadlineAt = Date.now() + record.spec.deadlines.acceptMs;
+      await Promise.all(hostsOf(record).map((h) => peer.callUntil(h, JOB_PEER_PATHS.resume, { job: id, fromStep, epoch: record.state.epoch }, opts(record, 'resume', deadlineAt))));
+    } catch (error) {
+      job.isDriving = false;
+      if (!core.isClosing) await failEverywhere(id, error).catch((e: unknown) => core.deps.log.error({ err: e, job: id }, 'could not fail a job'));
+      throw error;
+    }
+    job.isDriving = false;
+    void drive(id);
+  };
+
+  return {
+    drive,
+    resume,
+    failEverywhere,
+    /** A participant's report of an attempt: recorded in the timeline, and counted towards the attempt's end. */
+    async onReport(from: string, id: string, step: JobStepName, body: ReportBody): Promise<{ isStale: boolean }> {
+      const record = await core.load(id);
+      if (!hostsOf(record).includes(from)) throw new GatewayError('FORBIDDEN', 'only a party of the job reports on it');
+      const live = core.live.get(id)?.run;
+      await core.recordEntry(id, { ...body.entry, party: from, step, attempt: body.attempt });
+      if (live === undefined || live === null || live.run.step !== step || live.run.attempt !== body.attempt || live.barrier === null) return { isStale: true };
+      if (body.outcome === 'completed') live.barrier.settle(from);
+      else if (body.failure !== null) {
+        live.barrier.fail(body.isTransient
+          ? new GatewayError(body.failure.code in STATUS ? body.failure.code as ErrorCode : 'PEER_UNAVAILABLE', body.failure.message, { peer: body.failure.peer ?? from })
+          : failureError(body.failure));
+      }
+      return { isStale: false };
+    },
+  };
+}

@@ -1,0 +1,267 @@
+// What the coordinator and the participant sides of the job runner share (docs/jobs.md): the live state of each job
+// in this process, serialized state transitions over the durable store, local failure and cancellation, the audit
+// trail, and the job view with live progress.
+import type { Logger } from 'pino';
+import type { ConsentLog } from '../../consent/consent-log.ts';
+import type { PolicyHolder } from '../../consent/policy-holder.ts';
+import type { Connectors } from '../../connectors/connectors.ts';
+import {
+  applyJobEvent, firstIncompleteStep, isResumable, isTerminal, JobFailure,
+  type JobEvent, type JobSpec, type JobStepName,
+} from './job.ts';
+import { createX25519Pool, type X25519Pool } from '../psi/x25519-pool.ts';
+import type { Clock } from '../../core/clock.ts';
+import { GatewayError, STATUS, isGatewayError, type ErrorCode } from '../../core/errors.ts';
+import type { JobPeer } from './job-peer.ts';
+import type { StepDeps, StepRun } from './step-run.ts';
+import type { JobOutputSummary, JobRecord, JobStore, TimelineEntry } from './store.ts';
+import type { PeerServices } from '../../gateway/services/peer-services.ts';
+import { parseTraceparent } from '../../gateway/http/trace.ts';
+
+export type JobRunnerDeps = {
+  partyId: string;
+  clock: Clock;
+  log: Logger;
+  consent: ConsentLog;
+  policies: PolicyHolder;
+  peers: Pick<PeerServices, 'client'>;
+  connectors: Connectors;
+  subjectKey: Uint8Array;
+  /** X25519 worker threads; default os.availableParallelism(). */
+  poolSize?: number;
+  bucketRecords?: number;
+};
+
+/** Why an attempt was stopped from inside this process; all but 'attempt-failed' end it without a failure of its own. */
+export type AbortKind = 'superseded' | 'cancelled' | 'failed' | 'closing' | 'attempt-failed';
+export const abortReason = (kind: AbortKind) => new GatewayError('CONFLICT', `job attempt ${kind}`, { abort: kind });
+export const isQuietAbort = (signal: AbortSignal): boolean => signal.aborted && isGatewayError(signal.reason)
+  && typeof signal.reason.detail.abort === 'string' && signal.reason.detail.abort !== 'attempt-failed';
+
+export type Barrier = { waiting: Set<string>; promise: Promise<void>; settle(party: string): void; fail(error: unknown): void };
+
+export type LiveRun = {
+  run: StepRun;
+  controller: AbortController;
+  /** The coordinator's wait for every participant's report of this attempt. */
+  barrier: Barrier | null;
+  /** The peer whose message broke the exchange, for the failure record. */
+  blame: string | null;
+};
+
+export type LiveJob = {
+  lock: Promise<unknown>;
+  run: LiveRun | null;
+  watchdog: NodeJS.Timeout | null;
+  isDriving: boolean;
+  /** Aborted when the job ends here or the runner closes: stops backoffs and waits. */
+  stop: AbortController;
+  /** Aborted when the job resumes: stops repeating failure notices that no longer apply. */
+  notices: AbortController;
+  settled: ((record: JobRecord) => void)[];
+};
+
+export type JobCore = ReturnType<typeof createJobCore>;
+
+export function createBarrier(parties: readonly string[], signal: AbortSignal): Barrier {
+  const waiting = new Set(parties);
+  let resolve: () => void = () => undefined;
+  let reject: (error: unknown) => void = () => undefined;
+  const promise = new Promise<void>((res, rej) => { resolve = res; reject = rej; });
+  promise.catch(() => undefined);
+  if (waiting.size === 0) resolve();
+  signal.addEventListener('abort', () => reject(signal.reason), { once: true });
+  return {
+    waiting, promise,
+    settle(party) { waiting.delete(party); if (waiting.size === 0) resolve(); },
+    fail: (error) => reject(error),
+  };
+}
+
+/** A failure record for `error` raised at this party: its code, a safe message, and who is blamed. */
+export function toFailure(error: unknown, self: string, step: JobStepName | null, blame: string | null = null): JobFailure {
+  if (!isGatewayError(error)) return { code: 'INTERNAL', message: 'internal error', party: self, peer: blame, step };
+  const detail = error.detail;
+  const isId = (v: unknown): v is string => typeof v === 'string' && /^[a-z0-9][a-z0-9-]{1,62}$/.test(v);
+  return JobFailure.parse({
+    code: error.code,
+    message: error.message.slice(0, 500),
+    party: isId(detail.party) ? detail.party : self,
+    peer: isId(detail.peer) ? detail.peer : blame,
+    step: typeof detail.step === 'string' && (detail.step === 'filter' || detail.step === 'exchange') ? detail.step : step,
+  });
+}
+
+/** `error` with `peer` named as the party to blame, when it names nobody yet (a bad message's sender). */
+export function blamed(error: unknown, peer: string | null): unknown {
+  if (peer === null || !isGatewayError(error) || typeof error.detail.peer === 'string') return error;
+  return new GatewayError(error.code, error.message, { ...error.detail, peer }, { cause: error });
+}
+
+/** The error a failure record stands for, so a remote failure travels through the same paths as a local one. */
+export function failureError(failure: JobFailure): GatewayError {
+  const code = (failure.code in STATUS ? failure.code : 'PEER_BAD_RESPONSE') as ErrorCode;
+  return new GatewayError(code, failure.message, { party: failure.party, peer: failure.peer, step: failure.step, isFinal: true });
+}
+
+export function createJobCore(deps: JobRunnerDeps, store: JobStore, peer: JobPeer) {
+  const self = deps.partyId;
+  const live = new Map<string, LiveJob>();
+  let pool: X25519Pool | null = null;
+  let isClosing = false;
+
+  const liveOf = (id: string): LiveJob => {
+    let job = live.get(id);
+    if (job === undefined) {
+      job = { lock: Promise.resolve(), run: null, watchdog: null, isDriving: false, stop: new AbortController(), notices: new AbortController(), settled: [] };
+      live.set(id, job);
+    }
+    return job;
+  };
+
+  /** Runs `work` alone for this job: handlers of concurrent peer calls never interleave a read-modify-write. */
+  const locked = <T>(id: string, work: () => Promise<T>): Promise<T> => {
+    const job = liveOf(id);
+    const next = job.lock.then(work, work);
+    job.lock = next.catch(() => undefined);
+    return next;
+  };
+
+  const load = async (id: string): Promise<JobRecord> => {
+    const record = await store.get(id);
+    if (record === undefined) throw new GatewayError('NOT_FOUND', 'no such job', { job: id.slice(0, 64) });
+    return record;
+  };
+
+  const audit = async (spec: Pick<JobSpec, 'id'>, action: string, outcome: 'ok' | 'error' | 'rejected', detail: Record<string, unknown>, actor = self) => {
+    try {
+      await deps.consent.appendAudit({ kind: 'job', actor, action, outcome, refs: [spec.id], detail });
+    } catch (error) {
+      deps.log.error({ err: error, job: spec.id, action }, 'could not audit a job event');
+    }
+  };
+
+  const afterTerminal = async (record: JobRecord) => {
+    const job = liveOf(record.spec.id);
+    if (job.watchdog !== null) clearTimeout(job.watchdog);
+    job.watchdog = null;
+    job.stop.abort(abortReason('closing'));
+    // Inputs are kept only while the job can still resume; outputs stay with the receivers.
+    if (!isResumable(record.state)) await store.clearInputs(record.spec.id).catch((error: unknown) => deps.log.warn({ err: error }, 'could not clear job inputs'));
+    for (const waiter of job.settled.splice(0)) waiter(record);
+  };
+
+  /** Applies `event` (CONFLICT when not allowed), persists it, and settles waiters when the job ends. */
+  const apply = async (id: string, event: JobEvent, output?: JobOutputSummary): Promise<JobRecord> => {
+    const record = await load(id);
+    const state = applyJobEvent(record.spec, record.state, event, deps.clock.now());
+    if (state === record.state) return record;
+    await store.saveState(id, state, output);
+    const next = { ...record, state, ...(output === undefined ? {} : { output }) };
+    if (isTerminal(state.status)) await afterTerminal(next);
+    return next;
+  };
+  /** `apply` under the job's lock; inside a `locked` section call `apply` itself (the lock is not re-entrant). */
+  const transition = (id: string, event: JobEvent, output?: JobOutputSummary): Promise<JobRecord> => locked(id, () => apply(id, event, output));
+
+  const abortRun = (id: string, kind: AbortKind) => {
+    const job = live.get(id);
+    if (job?.run === null || job?.run === undefined) return;
+    job.run.controller.abort(abortReason(kind));
+    job.run = null;
+  };
+
+  const recordEntry = async (id: string, entry: TimelineEntry) => {
+    try {
+      await store.recordStep(id, entry);
+    } catch (error) {
+      if (!isClosing) deps.log.warn({ err: error, job: id }, 'could not record a timeline entry');
+    }
+  };
+
+  const failedEntry = (run: StepRun, code: string): TimelineEntry => {
+    const p = run.progress();
+    const endedAt = deps.clock.now().toISOString();
+    return {
+      step: run.step, party: self, attempt: run.attempt, status: 'failed', startedAt: run.startedAt, endedAt,
+      durationMs: Date.parse(endedAt) - Date.parse(run.startedAt), bytesIn: p.bytesIn, bytesOut: p.bytesOut, rows: p.rows,
+      rowsTotal: p.total, errorCode: code, detail: {},
+    };
+  };
+
+  /**
+   * Fails the job here (if it has not ended): stops the running attempt and records why. Returns false if it had
+   * ended, or if the failure belongs to an `epoch` before the job's current one (a notice of a run that a resume has
+   * since replaced). The check and the transition share one lock: a resume cannot slip in between them.
+   */
+  const failLocal = async (id: string, failure: JobFailure, epoch?: number): Promise<boolean> => {
+    if (isClosing) return false;
+    const job = liveOf(id);
+    const running = job.run;
+    let record: JobRecord;
+    try {
+      record = await locked(id, async () => {
+        const current = await load(id);
+        if (isTerminal(current.state.status) || (epoch !== undefined && epoch < current.state.epoch)) throw abortReason('failed');
+        abortRun(id, 'failed');
+        return apply(id, { type: 'fail', failure });
+      });
+    } catch (error) {
+      if (isGatewayError(error) && error.code === 'CONFLICT') return false;
+      throw error;
+    }
+    if (running !== null) await recordEntry(id, failedEntry(running.run, failure.code));
+    deps.log.warn({ job: id, code: failure.code, party: failure.party, peer: failure.peer, step: failure.step, traceId: parseTraceparent(record.traceparent)?.traceId }, 'job failed');
+    await audit(record.spec, 'job-fail', 'error', { code: failure.code, party: failure.party, peer: failure.peer, step: failure.step });
+    return true;
+  };
+
+  const cancelLocal = async (id: string, actor: string): Promise<boolean> => {
+    if (isClosing) return false;
+    try {
+      abortRun(id, 'cancelled');
+      const record = await transition(id, { type: 'cancel' });
+      await audit(record.spec, 'job-cancel', 'ok', { by: actor }, actor);
+      return true;
+    } catch (error) {
+      if (isGatewayError(error) && error.code === 'CONFLICT') return false;
+      throw error;
+    }
+  };
+
+  const stepDeps = (record: JobRecord, deadlineAt: number): StepDeps => ({
+    connectors: deps.connectors, consent: deps.consent, store, subjectKey: deps.subjectKey, now: () => deps.clock.now(),
+    self, peer, deadlineAt, traceparent: record.traceparent,
+    pool: () => (pool ??= createX25519Pool(deps.poolSize === undefined ? {} : { size: deps.poolSize })),
+    ...(deps.bucketRecords === undefined ? {} : { bucketRecords: deps.bucketRecords }),
+  });
+
+  const runningEntry = (run: StepRun): TimelineEntry => {
+    const p = run.progress();
+    return {
+      step: run.step, party: self, attempt: run.attempt, status: 'running', startedAt: run.startedAt, endedAt: null, durationMs: null,
+      bytesIn: p.bytesIn, bytesOut: p.bytesOut, rows: p.rows, rowsTotal: p.total, errorCode: null, detail: {},
+    };
+  };
+
+  return {
+    self, deps, store, peer, live, liveOf, locked, load, audit, apply, transition, abortRun, recordEntry, failLocal, cancelLocal,
+    stepDeps, runningEntry, failedEntry, afterTerminal,
+    get isClosing() { return isClosing; },
+    /** The step the job is at, for failure records. */
+    currentStep: (record: JobRecord): JobStepName | null => firstIncompleteStep(record.state),
+    async close() {
+      isClosing = true;
+      for (const job of live.values()) {
+        if (job.watchdog !== null) clearTimeout(job.watchdog);
+        job.watchdog = null;
+        job.run?.controller.abort(abortReason('closing'));
+        job.run = null;
+        job.stop.abort(abortReason('closing'));
+        job.notices.abort(abortReason('closing'));
+      }
+      await pool?.close();
+      pool = null;
+    },
+  };
+}

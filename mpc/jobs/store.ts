@@ -1,0 +1,221 @@
+// Durable job state in the gateway's DuckDB file (migrations owner 'jobs'): the agreed job record and its state
+// machine (mpc/jobs/job.ts), the step timeline of every party, the consent-filtered inputs of this party, and the outputs
+// it received. The only module that speaks SQL about jobs.
+import { z } from 'zod';
+import { JobSpec, JobState, JobStepName, PsiJobMode, StepStatus, isTerminal } from './job.ts';
+import type { Database, SqlValue } from '../../core/database.ts';
+import { GatewayError } from '../../core/errors.ts';
+
+const MIGRATIONS = [{
+  id: '001-jobs',
+  sql: `CREATE TABLE jobs (
+    id VARCHAR PRIMARY KEY,
+    spec VARCHAR NOT NULL,
+    state VARCHAR NOT NULL,
+    status VARCHAR NOT NULL,
+    traceparent VARCHAR NOT NULL,
+    output VARCHAR,
+    created_at TIMESTAMPTZ NOT NULL,
+    updated_at TIMESTAMPTZ NOT NULL
+  );
+  CREATE TABLE job_steps (
+    job_id VARCHAR NOT NULL,
+    step VARCHAR NOT NULL,
+    party VARCHAR NOT NULL,
+    attempt INTEGER NOT NULL,
+    status VARCHAR NOT NULL,
+    started_at TIMESTAMPTZ,
+    ended_at TIMESTAMPTZ,
+    bytes_in BIGINT NOT NULL,
+    bytes_out BIGINT NOT NULL,
+    rows_done BIGINT NOT NULL,
+    rows_total BIGINT,
+    error_code VARCHAR,
+    detail VARCHAR NOT NULL,
+    PRIMARY KEY (job_id, step, party, attempt)
+  );
+  CREATE TABLE job_inputs (job_id VARCHAR NOT NULL, input_row INTEGER NOT NULL, ordinal BIGINT NOT NULL, subject VARCHAR NOT NULL);
+  CREATE TABLE job_outputs (job_id VARCHAR NOT NULL, position INTEGER NOT NULL, subject VARCHAR NOT NULL)`,
+}];
+
+/** One party's record of one attempt at one step: timings, bytes on the wire, rows processed, and how it ended. */
+export const TimelineEntry = z.object({
+  step: JobStepName,
+  party: z.string(),
+  attempt: z.int(),
+  status: StepStatus,
+  startedAt: z.string().nullable(),
+  endedAt: z.string().nullable(),
+  durationMs: z.int().nullable(),
+  bytesIn: z.int(),
+  bytesOut: z.int(),
+  rows: z.int(),
+  rowsTotal: z.int().nullable(),
+  errorCode: z.string().nullable(),
+  /** Counts only (rows read, admitted, peer set sizes): never a subject, key or point. */
+  detail: z.record(z.string(), z.union([z.number(), z.string(), z.boolean(), z.null()])),
+});
+export type TimelineEntry = z.infer<typeof TimelineEntry>;
+
+/** What this party learned: a count (both modes, when it is a receiver) and the peers' set sizes PSI reveals. */
+export const JobOutputSummary = z.object({
+  mode: PsiJobMode,
+  isReceiver: z.boolean(),
+  count: z.int().nullable(),
+  peerSizes: z.record(z.string(), z.int()),
+});
+export type JobOutputSummary = z.infer<typeof JobOutputSummary>;
+
+export type JobRecord = { spec: JobSpec; state: JobState; traceparent: string; output: JobOutputSummary | null; createdAt: string; updatedAt: string };
+
+export type JobStore = {
+  /** Stores a new job; the same spec again is a no-op, another spec under the same id is CONFLICT. */
+  create(spec: JobSpec, state: JobState, traceparent: string): Promise<{ isCreated: boolean }>;
+  get(id: string): Promise<JobRecord | undefined>;
+  list(limit: number): Promise<JobRecord[]>;
+  /** Jobs not yet completed, failed or cancelled. */
+  listActive(): Promise<JobRecord[]>;
+  saveState(id: string, state: JobState, output?: JobOutputSummary): Promise<void>;
+  recordStep(jobId: string, entry: TimelineEntry): Promise<void>;
+  timeline(jobId: string): Promise<TimelineEntry[]>;
+  /** Forgets this party's filtered inputs of the job (before a filter step runs again, and once the job ends). */
+  clearInputs(jobId: string): Promise<void>;
+  /** Appends admitted rows `firstRow`, `firstRow + 1`, ... with their source ordinals and pseudonyms. */
+  appendInputs(jobId: string, firstRow: number, ordinals: readonly number[], subjects: readonly string[]): Promise<void>;
+  countInputs(jobId: string): Promise<number>;
+  /** Admitted rows `fromRow` .. `fromRow + limit - 1`, in row order. */
+  readInputs(jobId: string, fromRow: number, limit: number): Promise<{ ordinals: number[]; subjects: string[] }>;
+  /** Replaces the job's output with the subjects of `inputRows`, in that (aligned) order. Returns the count. */
+  storeIntersection(jobId: string, inputRows: Uint32Array): Promise<number>;
+  readOutput(jobId: string, offset: number, limit: number): Promise<string[]>;
+};
+
+const JOB_COLUMNS = 'id, spec, state, traceparent, output, created_at, updated_at';
+const iso = (value: unknown): string | null => (value === null || value === undefined ? null : new Date(value as Date).toISOString());
+
+function toRecord(row: Record<string, unknown>): JobRecord {
+  return {
+    spec: JobSpec.parse(JSON.parse(String(row.spec))),
+    state: JobState.parse(JSON.parse(String(row.state))),
+    traceparent: String(row.traceparent),
+    output: row.output === null ? null : JobOutputSummary.parse(JSON.parse(String(row.output))),
+    createdAt: iso(row.created_at) as string,
+    updatedAt: iso(row.updated_at) as string,
+  };
+}
+
+function toEntry(row: Record<string, unknown>): TimelineEntry {
+  const startedAt = iso(row.started_at);
+  const endedAt = iso(row.ended_at);
+  return TimelineEntry.parse({
+    step: row.step, party: row.party, attempt: Number(row.attempt), status: row.status, startedAt, endedAt,
+    durationMs: startedAt !== null && endedAt !== null ? Date.parse(endedAt) - Date.parse(startedAt) : null,
+    bytesIn: Number(row.bytes_in), bytesOut: Number(row.bytes_out), rows: Number(row.rows_done),
+    rowsTotal: row.rows_total === null ? null : Number(row.rows_total), errorCode: row.error_code ?? null,
+    detail: JSON.parse(String(row.detail)),
+  });
+}
+
+export async function openJobStore(db: Database): Promise<JobStore> {
+  await db.migrate('jobs', MIGRATIONS);
+
+  const get = async (id: string): Promise<JobRecord | undefined> => {
+    const [row] = await db.all(`SELECT ${JOB_COLUMNS} FROM jobs WHERE id = $1`, [id]);
+    return row === undefined ? undefined : toRecord(row);
+  };
+
+  return {
+    async create(spec, state, traceparent) {
+      return db.transaction(async (tx) => {
+        const [existing] = await tx.all('SELECT spec FROM jobs WHERE id = $1', [spec.id]);
+        if (existing !== undefined) {
+          if (String(existing.spec) !== JSON.stringify(spec)) throw new GatewayError('CONFLICT', 'another job already has this id', { job: spec.id });
+          return { isCreated: false };
+        }
+        await tx.run(`INSERT INTO jobs (${JOB_COLUMNS}, status) VALUES ($1, $2, $3, $4, NULL, $5::TIMESTAMPTZ, $5::TIMESTAMPTZ, $6)`,
+          [spec.id, JSON.stringify(spec), JSON.stringify(state), traceparent, state.updatedAt, state.status]);
+        return { isCreated: true };
+      });
+    },
+    get,
+    async list(limit) {
+      return (await db.all(`SELECT ${JOB_COLUMNS} FROM jobs ORDER BY created_at DESC, id LIMIT $1`, [limit])).map(toRecord);
+    },
+    async listActive() {
+      const rows = await db.all(`SELECT ${JOB_COLUMNS} FROM jobs WHERE status NOT IN ('completed', 'failed', 'cancelled') ORDER BY created_at`);
+      return rows.map(toRecord).filter((r) => !isTerminal(r.state.status));
+    },
+    async saveState(id, state, output) {
+      const params: SqlValue[] = [id, JSON.stringify(JobState.parse(state)), state.status, state.updatedAt];
+      const setOutput = output === undefined ? '' : ', output = $5';
+      if (output !== undefined) params.push(JSON.stringify(JobOutputSummary.parse(output)));
+      await db.transaction((tx) => tx.run(`UPDATE jobs SET state = $2, status = $3, updated_at = $4::TIMESTAMPTZ${setOutput} WHERE id = $1`, params));
+    },
+    async recordStep(jobId, entry) {
+      const e = TimelineEntry.parse(entry);
+      await db.transaction((tx) => tx.run(`INSERT INTO job_steps (job_id, step, party, attempt, status, started_at, ended_at, bytes_in, bytes_out, rows_done, rows_total, error_code, detail)
+        VALUES ($1, $2, $3, $4, $5, $6::TIMESTAMPTZ, $7::TIMESTAMPTZ, $8, $9, $10, $11, $12, $13)
+        ON CONFLICT (job_id, step, party, attempt) DO UPDATE SET status = excluded.status, started_at = excluded.started_at, ended_at = excluded.ended_at,
+          bytes_in = excluded.bytes_in, bytes_out = excluded.bytes_out, rows_done = excluded.rows_done, rows_total = excluded.rows_total,
+          error_code = excluded.error_code, detail = excluded.detail`,
+      [jobId, e.step, e.party, e.attempt, e.status, e.startedAt, e.endedAt, e.bytesIn, e.bytesOut, e.rows, e.rowsTotal, e.errorCode, JSON.stringify(e.detail)]));
+    },
+    async timeline(jobId) {
+      const rows = await db.all(`SELECT * FROM job_steps WHERE job_id = $1 ORDER BY started_at NULLS LAST, attempt, step, party`, [jobId]);
+      return rows.map(toEntry);
+    },
+    async clearInputs(jobId) {
+      await db.transaction((tx) => tx.run('DELETE FROM job_inputs WHERE job_id = $1', [jobId]));
+    },
+    async appendInputs(jobId, firstRow, ordinals, subjects) {
+      if (ordinals.length !== subjects.length) throw new GatewayError('INTERNAL', 'ordinals and subjects differ in length');
+      if (subjects.length === 0) return;
+      await db.transaction(async (tx) => {
+        const appender = await tx.appender('job_inputs');
+        for (let i = 0; i < subjects.length; i++) {
+          appender.appendVarchar(jobId);
+          appender.appendInteger(firstRow + i);
+          appender.appendBigInt(BigInt(ordinals[i] as number));
+          appender.appendVarchar(subjects[i] as string);
+          appender.endRow();
+        }
+        appender.closeSync();
+      });
+    },
+    async countInputs(jobId) {
+      const [row] = await db.all('SELECT count(*) AS n FROM job_inputs WHERE job_id = $1', [jobId]);
+      return Number(row?.n ?? 0);
+    },
+    async readInputs(jobId, fromRow, limit) {
+      // Two long strings instead of a row object per input: pseudonyms are base64url, so ',' never occurs in one.
+      const [row] = await db.all(`SELECT count(*) AS n, string_agg(CAST(ordinal AS VARCHAR), ',' ORDER BY input_row) AS o,
+        string_agg(subject, ',' ORDER BY input_row) AS s FROM job_inputs WHERE job_id = $1 AND input_row >= $2 AND input_row < $3`,
+      [jobId, fromRow, fromRow + limit]);
+      if (row === undefined || Number(row.n) === 0) return { ordinals: [], subjects: [] };
+      return { ordinals: String(row.o).split(',').map(Number), subjects: String(row.s).split(',') };
+    },
+    async storeIntersection(jobId, inputRows) {
+      return db.transaction(async (tx) => {
+        await tx.run('DELETE FROM job_outputs WHERE job_id = $1', [jobId]);
+        // Temp tables are per connection and the database has one serialized connection, so this one is private.
+        await tx.run('CREATE TEMP TABLE IF NOT EXISTS job_output_staging (position INTEGER, input_row INTEGER)');
+        await tx.run('DELETE FROM job_output_staging');
+        const appender = await tx.appender('job_output_staging');
+        inputRows.forEach((row, position) => { appender.appendInteger(position); appender.appendInteger(row); appender.endRow(); });
+        appender.closeSync();
+        await tx.run(`INSERT INTO job_outputs SELECT $1, s.position, i.subject FROM job_output_staging s
+          JOIN job_inputs i ON i.job_id = $1 AND i.input_row = s.input_row`, [jobId]);
+        await tx.run('DELETE FROM job_output_staging');
+        const [row] = await tx.all('SELECT count(*) AS n FROM job_outputs WHERE job_id = $1', [jobId]);
+        const count = Number(row?.n ?? -1);
+        // Every aligned row must name an admitted input: anything else means the inputs and the session disagree.
+        if (count !== inputRows.length) throw new GatewayError('INTEGRITY_VIOLATION', 'job output rows do not match the admitted inputs', { job: jobId });
+        return count;
+      });
+    },
+    async readOutput(jobId, offset, limit) {
+      const rows = await db.all('SELECT subject FROM job_outputs WHERE job_id = $1 AND position >= $2 ORDER BY position LIMIT $3', [jobId, offset, limit]);
+      return rows.map((r) => String(r.subject));
+    },
+  };
+}

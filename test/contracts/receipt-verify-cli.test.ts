@@ -1,0 +1,124 @@
+// The verifier CLI, run as a child process against an HTTP JSON-RPC endpoint (Hardhat 3's
+// network.createServer over its in-process EDR chain): a third party with a receipt file and an RPC URL.
+import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { network } from 'hardhat';
+import type { JsonRpcServer } from 'hardhat/types/network';
+import type { EthereumProvider } from 'hardhat/types/providers';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Receipt } from '../../consent/receipt.ts';
+import { signReceipt, type UnsignedReceipt } from '../../consent/receipt.ts';
+import { CHECK_NAMES } from '../../consent/receipt-verifier.ts';
+import { runVerifyCli } from '../../contracts/verify-cli.ts';
+import { deployFreshLedger, type SimulatedChain } from '../fixtures/contracts-fixture.ts';
+import { openAnchoringHarness, writeGrants, type AnchoringHarness } from '../fixtures/anchoring-fixture.ts';
+
+const REPO = fileURLToPath(new URL('../..', import.meta.url));
+
+let server: JsonRpcServer;
+let rpcUrl: string;
+let h: AnchoringHarness;
+let registry: string;
+
+/** EIP-1193 over plain HTTP JSON-RPC, so the fixtures drive the same chain the CLI reads. */
+function httpProvider(url: string): EthereumProvider {
+  let id = 0;
+  const request = async ({ method, params }: { method: string; params?: unknown }): Promise<unknown> => {
+    const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id: ++id, method, params: params ?? [] }) });
+    const body = await response.json() as { result?: unknown; error?: { message: string; code: number; data?: unknown } };
+    if (body.error !== undefined) throw Object.assign(new Error(body.error.message), { code: body.error.code, data: body.error.data });
+    return body.result;
+  };
+  return { request } as unknown as EthereumProvider;
+}
+
+type Run = { code: number | null; stdout: string; stderr: string };
+/** Asynchronous on purpose: the JSON-RPC server lives in this process and must keep answering. */
+function runCli(args: string[]): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['contracts/verify-cli.ts', ...args], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
+    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error('verify-cli did not finish')); }, 30_000);
+    child.on('close', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr }); });
+  });
+}
+
+const save = (name: string, receipt: unknown): string => {
+  const file = join(h.dir, name);
+  writeFileSync(file, JSON.stringify(receipt, null, 2));
+  return file;
+};
+
+beforeAll(async () => {
+  server = await network.createServer('default', '127.0.0.1');
+  const { address, port } = await server.listen();
+  rpcUrl = `http://${address}:${port}`;
+  const provider = httpProvider(rpcUrl);
+  const chain: SimulatedChain = { provider, accounts: (await provider.request({ method: 'eth_accounts' })) as string[], close: async () => undefined };
+  const ledger = await deployFreshLedger(chain);
+  registry = ledger.addresses.registry;
+  h = await openAnchoringHarness(chain, ledger);
+  await writeGrants(h, 4);
+  expect((await h.anchoring().flushNow()).error).toBeNull();
+});
+afterAll(async () => {
+  await h?.dispose();
+  await server?.close();
+});
+
+describe('verify-cli', () => {
+  it('a receipt verifies through the CLI against an HTTP JSON-RPC endpoint', async () => {
+    const eventFile = save('event.json', await h.issuer.issueAnchoredReceipt({ chain: 'events', seq: 2 }));
+    const auditReceipt = await h.issuer.issueAnchoredReceipt({ chain: 'audit', seq: 4 });
+    const auditFile = save('audit.json', auditReceipt);
+    const [byDefault, explicit] = await Promise.all([
+      runCli([eventFile, '--rpc', rpcUrl]),
+      runCli([auditFile, '--rpc', rpcUrl, '--anchor', auditReceipt.anchor!.contract, '--registry', registry]),
+    ]);
+    for (const run of [byDefault, explicit]) {
+      expect(run.stderr).toBe('');
+      expect(run.code).toBe(0);
+      for (const name of CHECK_NAMES.filter((n) => n !== 'not-anchored')) expect(run.stdout).toMatch(new RegExp(`✓ ${name}\\s`));
+      expect(run.stdout).toContain('verify: OK');
+    }
+    // The registry came from ConsentAnchor.registry() when not given.
+    expect(byDefault.stdout).toContain(`registry ${registry}`);
+  });
+
+  it('a forged or pending receipt exits 1 naming the failing check', async () => {
+    const receipt = await h.issuer.issueAnchoredReceipt({ chain: 'events', seq: 3 });
+    const { signature: _s, ...unsigned } = structuredClone(receipt) as Receipt;
+    const forged = signReceipt({ ...unsigned, record: { ...unsigned.record, event: { ...unsigned.record.event!, actor: 'tok_attacker' } } } as UnsignedReceipt, h.signer);
+    await writeGrants(h, 1, 40);
+    const pending = await h.issuer.issueReceipt({ chain: 'events', seq: 5 });
+    const [bad, early] = await Promise.all([
+      runCli([save('forged.json', forged), '--rpc', rpcUrl]),
+      runCli([save('pending.json', pending), '--rpc', rpcUrl]),
+    ]);
+    expect(bad.code).toBe(1);
+    expect(bad.stdout).toMatch(/✗ record-hash\s/);
+    expect(bad.stderr).toContain('FAILED at record-hash');
+    expect(early.code).toBe(1);
+    expect(early.stderr).toContain('FAILED at not-anchored');
+  });
+
+  it('an unreachable RPC fails the chain checks; bad usage exits 2', async () => {
+    const file = save('ok.json', await h.issuer.issueAnchoredReceipt({ chain: 'events', seq: 1 }));
+    const down = await runCli([file, '--rpc', 'http://127.0.0.1:9', '--timeout-ms', '3000']);
+    expect(down.code).toBe(1);
+    expect(down.stdout).toMatch(/✗ on-chain-root\s+chain read failed: LEDGER_UNAVAILABLE/);
+    expect(down.stdout).toMatch(/✓ merkle-path\s/);
+
+    const io = { lines: [] as string[], out(l: string) { this.lines.push(l); }, err(l: string) { this.lines.push(l); } };
+    expect(await runVerifyCli([file], io)).toBe(2); // no --rpc
+    expect(await runVerifyCli([file, '--rpc', 'ftp://x'], io)).toBe(2);
+    expect(await runVerifyCli([join(h.dir, 'missing.json'), '--rpc', rpcUrl], io)).toBe(2);
+    expect(await runVerifyCli([file, '--rpc', rpcUrl, '--bogus'], io)).toBe(2);
+    expect(await runVerifyCli([file, '--rpc', rpcUrl, '--registry', 'not-an-address'], io)).toBe(2);
+  });
+});

@@ -14,7 +14,7 @@ import { dirname } from 'node:path';
 import { GatewayError } from '../core/errors.ts';
 import { fsyncPath } from '../core/fsync.ts';
 import { verifyAuditChain, type AuditEntry } from './audit.ts';
-import type { CommitBatch } from './consent-store.ts';
+import type { CommitBatch } from './commit-batch.ts';
 import { verifyEventLinks, type ChainPoint } from './event.ts';
 
 /** An audit entry's line: the entry with its detail as JSON text, byte for byte what the audit table stores. */

@@ -2,7 +2,7 @@
 // policy change, token use or cross-party message, so a compliance officer can prove nothing was dropped or edited.
 import { z } from 'zod';
 import { GatewayError } from '../core/errors.ts';
-import { compilePlainDataValidator } from '../gateway/http/request-validator.ts';
+import { compilePlainDataValidator } from '../core/plain-data-validator.ts';
 import { canonicalHash, GENESIS_HASH } from './canonical.ts';
 import { Actor, UtcTimestamp, type ChainPoint } from './event.ts';
 import { RecordId, SHA256_HEX, Sha256Hex } from './record.ts';

@@ -7,9 +7,8 @@ import type { Database, SqlValue, Transaction } from '../core/database.ts';
 import { GENESIS_HASH } from './canonical.ts';
 import { AuditKind, verifyAuditChain, type AuditEntry } from './audit.ts';
 import { JOURNAL_COLUMNS, openAuditJournal, type AuditJournal } from './audit-journal.ts';
+import type { ChainHead, CommitBatch, CurrentChange, CurrentRow, IdempotencyRow } from './commit-batch.ts';
 import { Actor, verifyEventChain, type ChainPoint, type LogEvent } from './event.ts';
-import type { ConsentState } from './lifecycle.ts';
-import type { ConsentStatus } from './record.ts';
 import { isPseudonym } from './pseudonym.ts';
 import { Instant } from './record.ts';
 
@@ -30,25 +29,6 @@ CREATE TABLE consent_current (record_id VARCHAR NOT NULL, subject VARCHAR NOT NU
 // window per record) on every bulk filter. The table holds each record's folded state, written in the same
 // transaction as the events that changed it, so the filter is one hash join; it can be rebuilt from the log.
 // No primary key on consent_current: rows are replaced by DELETE + append within one transaction.
-
-export type ChainHead = { seq: number; hash: string; id: string | null };
-export type IdempotencyRow = { key: string; requestHash: string; response: string; createdAt: string };
-/** A record's row of consent_current: what the bulk filter reads of its folded state. */
-export type CurrentRow = {
-  recordId: string; subject: string; controller: string; status: ConsentStatus;
-  purposes: readonly string[]; recipients: readonly string[]; notBeforeMs: number; expiresAtMs: number | null;
-};
-/** A record whose folded state changed in the batch; `isNew` when its grant is in the batch (nothing to replace). */
-export type CurrentChange = { row: CurrentRow; isNew: boolean };
-export type CommitBatch = { events: LogEvent[]; audit: AuditEntry[]; idempotency: IdempotencyRow[]; current: CurrentChange[] };
-
-export function currentRowOf(state: ConsentState): CurrentRow {
-  const r = state.record;
-  return {
-    recordId: r.recordId, subject: r.subject, controller: r.controller, status: state.status,
-    purposes: r.purposes.map((p) => p.purpose), recipients: r.recipients.map((x) => x.id), notBeforeMs: state.notBeforeMs, expiresAtMs: state.expiresAtMs,
-  };
-}
 
 /** Audit listing filters: `from` inclusive, `to` exclusive, `afterSeq` as a cursor; results in seq order. */
 export const AuditQuery = z.object({

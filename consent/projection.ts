@@ -9,7 +9,7 @@ import { createConsentColumns, type GrantTerms } from './consent-columns.ts';
 import { applyDelegationEvent, isDelegationActiveAt, type DelegationState } from './delegation.ts';
 import type { LogEvent } from './event.ts';
 import { advanceConsent, grantedState, type ConsentState } from './lifecycle.ts';
-import type { CurrentRow } from './consent-store.ts';
+import type { CurrentRow } from './commit-batch.ts';
 import { consentTerms } from './value-interner.ts';
 
 export type DelegationHistory = { state: DelegationState; seqs: readonly number[] };

@@ -15,8 +15,8 @@ import { GatewayError, STATUS, isGatewayError, type ErrorCode } from '../../core
 import type { JobPeer } from './job-peer.ts';
 import type { StepDeps, StepRun } from './step-run.ts';
 import type { JobOutputSummary, JobRecord, JobStore, TimelineEntry } from './store.ts';
-import type { PeerServices } from '../../gateway/services/peer-services.ts';
-import { parseTraceparent } from '../../gateway/http/trace.ts';
+import type { PeerClient } from '../peers/peer-client.ts';
+import { parseTraceparent } from '../../core/trace-context.ts';
 
 export type JobRunnerDeps = {
   partyId: string;
@@ -24,7 +24,7 @@ export type JobRunnerDeps = {
   log: Logger;
   consent: ConsentLog;
   policies: PolicyHolder;
-  peers: Pick<PeerServices, 'client'>;
+  peers: { client: PeerClient };
   connectors: Connectors;
   subjectKey: Uint8Array;
   /** X25519 worker threads; default os.availableParallelism(). */

@@ -8,7 +8,7 @@ import { PSI_PROTOCOL_VERSION } from '../psi/psi-message.ts';
 import { PsiProtocolError, type PsiErrorCode } from '../psi/psi-error.ts';
 import { GatewayError, STATUS, isGatewayError } from '../../core/errors.ts';
 import { JobOutputSummary, TimelineEntry } from './store.ts';
-import type { PeerServices } from '../../gateway/services/peer-services.ts';
+import type { PeerClient } from '../peers/peer-client.ts';
 
 /**
  * Every job call names its job (and step, attempt) in the body or, for binary PSI frames, the query string: peer
@@ -102,7 +102,7 @@ function translate(error: unknown, peer: string, self: string): unknown {
   return error;
 }
 
-export function createJobPeer(peers: Pick<PeerServices, 'client'>, self: string, now: () => number = Date.now): JobPeer {
+export function createJobPeer(peers: { client: PeerClient }, self: string, now: () => number = Date.now): JobPeer {
   const call: JobPeer['call'] = async (peer, path, body, options) => {
     const remaining = Math.min(MAX_CALL_MS, Math.floor(options.deadlineAt - now()));
     if (remaining < 1) throw peerTimeout(peer, options.step);

@@ -12,7 +12,7 @@ import { createParticipant } from './participant.ts';
 import { JOB_PEER_PATHS, createJobPeer, type ProposalAnswer, type ReportBody } from './job-peer.ts';
 import { openJobStore, type JobRecord } from './store.ts';
 import { describeJob, type JobView } from './view.ts';
-import { continueTrace, formatTraceparent } from '../../gateway/http/trace.ts';
+import { continueTrace, formatTraceparent } from '../../core/trace-context.ts';
 
 export type { JobRunnerDeps } from './job-core.ts';
 

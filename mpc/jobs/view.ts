@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { JobFailure, JobSpec, JobStatus, JobStepName, StepStatus } from './job.ts';
 import { JobOutputSummary, TimelineEntry, type JobRecord } from './store.ts';
 import type { StepProgress } from './step-run.ts';
-import { parseTraceparent } from '../../gateway/http/trace.ts';
+import { parseTraceparent } from '../../core/trace-context.ts';
 
 export const JobProgress = z.object({
   step: JobStepName,

@@ -7,12 +7,12 @@ import type { AuditInput } from '../../consent/audit.ts';
 import type { Clock } from '../../core/clock.ts';
 import { createSigner } from '../../consent/signer.ts';
 import { GatewayError, isGatewayError } from '../../core/errors.ts';
-import type { Identity } from '../../gateway/identity/identity.ts';
+import type { KeyObject } from 'node:crypto';
 import type { PeerRegistry } from './peer-registry.ts';
 import {
   PEER_PROTOCOL, contentSha256, newNonce, readPeerHeaders, signRequest, verifyResponse,
 } from './peer-signature.ts';
-import { TRACEPARENT_HEADER, continueTrace, formatTraceparent } from '../../gateway/http/trace.ts';
+import { TRACEPARENT_HEADER, continueTrace, formatTraceparent } from '../../core/trace-context.ts';
 
 /** What the caller says about a message for the audit log (DESIGN.md §4 Audit). */
 export type PeerMessageMeta = {
@@ -51,8 +51,11 @@ export type PeerClient = {
   request(peerId: string, method: string, path: string, body?: unknown, options?: PeerRequestOptions): Promise<PeerResponse>;
 };
 
+/** What the client needs of the party identity: who it is and the Ed25519 key that signs its requests. */
+export type PeerSigningIdentity = { partyId: string; ed25519: { privateKey: KeyObject } };
+
 export type PeerClientOptions = {
-  identity: Identity;
+  identity: PeerSigningIdentity;
   peers: Pick<PeerRegistry, 'get'>;
   clock: Clock;
   log: Logger;

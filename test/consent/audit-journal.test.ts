@@ -10,7 +10,8 @@ import { sealAuditEntry, type AuditEntry } from '../../consent/audit.ts';
 import { batchLine, journalLine, readJournal } from '../../consent/audit-journal.ts';
 import { GENESIS_HASH } from '../../consent/canonical.ts';
 import type { DecisionAudit } from '../../consent/consent-log.ts';
-import { auditJournalPathOf, type CommitBatch } from '../../consent/consent-store.ts';
+import type { CommitBatch } from '../../consent/commit-batch.ts';
+import { auditJournalPathOf } from '../../consent/consent-store.ts';
 import { grantInput, openHarness, type LogHarness } from '../fixtures/consent-log-fixture.ts';
 
 const decision = (i: number): DecisionAudit => ({

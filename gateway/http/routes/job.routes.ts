@@ -11,7 +11,7 @@ import {
 } from '../../../mpc/jobs/job-peer.ts';
 import type { JobAskerToken, JobRunner } from '../../../mpc/jobs/runner.ts';
 import { JobList, JobView } from '../../../mpc/jobs/view.ts';
-import { formatTraceparent } from '../trace.ts';
+import { formatTraceparent } from '../../../core/trace-context.ts';
 
 /** What these routes need from the gateway context. */
 export type JobRouteContext = Pick<GatewayContext, 'peers'> & { jobs: JobRunner };

@@ -8,7 +8,7 @@ import { GatewayError } from '../../../core/errors.ts';
 import { describeIdentity, PublicIdentity } from '../../identity/identity.ts';
 import { Peer, PeerInput, PeerUpdate } from '../../../mpc/peers/peer-registry.ts';
 import { PEER_PROTOCOL, PeerId } from '../../../mpc/peers/peer-signature.ts';
-import { formatTraceparent } from '../trace.ts';
+import { formatTraceparent } from '../../../core/trace-context.ts';
 
 const ADMIN = { roles: ['admin'] } as const;
 const PEER = { peer: true } as const;

@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixedClock } from '../../../core/clock.ts';
 import { PEER_HEADERS } from '../../../mpc/peers/peer-signature.ts';
-import { formatTraceparent, startTrace } from '../../../gateway/http/trace.ts';
+import { formatTraceparent, startTrace } from '../../../core/trace-context.ts';
 import { bearer } from '../../fixtures/gateway-fixture.ts';
 import {
   clientOf, meshGateways, recordingFetch, registerPeer, resend, startBlackHole, startFlakyProxy, startGateway, type ListeningGateway,

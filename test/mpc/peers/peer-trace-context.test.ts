@@ -5,7 +5,8 @@ import fc from 'fast-check';
 import Fastify, { type FastifyBaseLogger } from 'fastify';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import { childSpan, continueTrace, formatTraceparent, parseTraceparent, startTrace, traceLoggerFactory, traceRequest } from '../../../gateway/http/trace.ts';
+import { childSpan, continueTrace, formatTraceparent, parseTraceparent, startTrace } from '../../../core/trace-context.ts';
+import { traceLoggerFactory, traceRequest } from '../../../gateway/http/trace.ts';
 import { captureLog } from '../../fixtures/gateway-fixture.ts';
 
 // Source: W3C Trace Context, §3.2.2.5 / Examples of HTTP traceparent headers.

@@ -1,102 +1,72 @@
-// The one error catalogue: every failure the gateway reports has a stable code, an HTTP status and
-// becomes an RFC 9457 problem document. A code without a status does not compile.
+// The one error catalogue: every failure the gateway reports has a stable code, an HTTP status and a title, and
+// becomes an RFC 9457 problem document. One entry per code, grouped by domain (fastify's lib/errors.js); a code
+// without a status or a title does not compile.
 
-export const STATUS = {
-  BAD_INPUT: 400,
-  UNAUTHENTICATED: 401,
-  BAD_SIGNATURE: 401,
-  PEER_UNKNOWN: 401,
-  PEER_STALE: 401,
-  PEER_REPLAY: 401,
-  PEER_BODY_MISMATCH: 401,
-  FORBIDDEN: 403,
-  CONSENT_DENIED: 403,
-  COLUMN_DENIED: 403,
-  CONNECTOR_PATH_REFUSED: 403,
-  LEDGER_UNAUTHORIZED: 403,
-  NOT_FOUND: 404,
-  CONFLICT: 409,
-  ANCHOR_DUPLICATE: 409,
-  ANCHOR_CHAIN_BROKEN: 409,
-  IDEMPOTENCY_MISMATCH: 409,
-  PEER_KEY_MISMATCH: 409,
-  PAYLOAD_TOO_LARGE: 413,
-  UNSUPPORTED_MEDIA_TYPE: 415,
-  POLICY_INVALID: 422,
-  CONNECTOR_SCHEMA_MISMATCH: 422,
-  CONNECTOR_DATA_INVALID: 422,
-  RATE_LIMITED: 429,
-  INTERNAL: 500,
-  INTEGRITY_VIOLATION: 500,
-  PEER_REJECTED: 502,
-  PEER_UNAVAILABLE: 502,
-  PEER_BAD_RESPONSE: 502,
-  STORE_UNAVAILABLE: 503,
-  KEYSTORE_LOCKED: 503,
-  LEDGER_UNAVAILABLE: 503,
-  PEER_OVERLOADED: 503,
-  PEER_TIMEOUT: 504,
-  PSI_BAD_MESSAGE: 400,
-  PSI_VERSION_UNSUPPORTED: 400,
-  PSI_WRONG_JOB: 409,
-  PSI_WRONG_PARTY: 409,
-  PSI_UNEXPECTED_STEP: 409,
-  PSI_SET_TOO_LARGE: 413,
-  PSI_COUNT_MISMATCH: 422,
-  PSI_SMALL_ORDER_POINT: 422,
-  PSI_DUPLICATE_POINT: 422,
-  PSI_DUPLICATE_INPUT: 422,
-} as const satisfies Record<string, number>;
+export const CATALOGUE = {
+  // Input and media
+  BAD_INPUT: { status: 400, title: 'Request is malformed' },
+  NOT_FOUND: { status: 404, title: 'Not found' },
+  CONFLICT: { status: 409, title: 'Conflicts with current state' },
+  PAYLOAD_TOO_LARGE: { status: 413, title: 'Payload too large' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Unsupported media type' },
+  RATE_LIMITED: { status: 429, title: 'Too many requests' },
+  IDEMPOTENCY_MISMATCH: { status: 409, title: 'Idempotency key reused with a different request' },
+  // Authentication and access
+  UNAUTHENTICATED: { status: 401, title: 'Authentication required' },
+  BAD_SIGNATURE: { status: 401, title: 'Signature does not verify' },
+  FORBIDDEN: { status: 403, title: 'Role not allowed' },
+  // Consent and policy
+  CONSENT_DENIED: { status: 403, title: 'Consent does not cover this use' },
+  COLUMN_DENIED: { status: 403, title: 'Purpose does not allow these columns' },
+  POLICY_INVALID: { status: 422, title: 'Policy set is invalid' },
+  // Connectors
+  CONNECTOR_PATH_REFUSED: { status: 403, title: 'Source path is outside the allowed import roots' },
+  CONNECTOR_SCHEMA_MISMATCH: { status: 422, title: 'Source does not match the view declaration' },
+  CONNECTOR_DATA_INVALID: { status: 422, title: 'Source has an invalid row' },
+  // Ledger and anchoring
+  LEDGER_UNAUTHORIZED: { status: 403, title: 'Account may not write to the ledger' },
+  LEDGER_UNAVAILABLE: { status: 503, title: 'Ledger unavailable' },
+  ANCHOR_DUPLICATE: { status: 409, title: 'Root is already anchored' },
+  ANCHOR_CHAIN_BROKEN: { status: 409, title: 'Previous root does not match the gateway\'s last anchor' },
+  // Peers (mpc/peers): the signed gateway-to-gateway protocol
+  PEER_UNKNOWN: { status: 401, title: 'Peer gateway is not registered or is disabled' },
+  PEER_STALE: { status: 401, title: 'Peer request timestamp is outside the accepted window' },
+  PEER_REPLAY: { status: 401, title: 'Peer request was already received' },
+  PEER_BODY_MISMATCH: { status: 401, title: 'Peer request body does not match its signed hash' },
+  PEER_KEY_MISMATCH: { status: 409, title: 'Peer key differs from the ledger registry' },
+  PEER_REJECTED: { status: 502, title: 'Peer gateway refused the request' },
+  PEER_UNAVAILABLE: { status: 502, title: 'Peer gateway is unavailable' },
+  PEER_BAD_RESPONSE: { status: 502, title: 'Peer gateway sent an invalid response' },
+  PEER_OVERLOADED: { status: 503, title: 'Too many peer requests in the replay window' },
+  PEER_TIMEOUT: { status: 504, title: 'Peer did not answer in time' },
+  // PSI (mpc/psi): every code one party may send another
+  PSI_BAD_MESSAGE: { status: 400, title: 'PSI message is malformed' },
+  PSI_VERSION_UNSUPPORTED: { status: 400, title: 'PSI protocol version is not supported' },
+  PSI_WRONG_JOB: { status: 409, title: 'PSI message belongs to another job' },
+  PSI_WRONG_PARTY: { status: 409, title: 'PSI message is from or for another party' },
+  PSI_UNEXPECTED_STEP: { status: 409, title: 'PSI message is not expected at this step' },
+  PSI_SET_TOO_LARGE: { status: 413, title: 'PSI set is larger than allowed' },
+  PSI_COUNT_MISMATCH: { status: 422, title: 'PSI message counts are inconsistent' },
+  PSI_SMALL_ORDER_POINT: { status: 422, title: 'PSI point has small order' },
+  PSI_DUPLICATE_POINT: { status: 422, title: 'PSI set repeats a point' },
+  PSI_DUPLICATE_INPUT: { status: 422, title: 'PSI input repeats an identifier' },
+  // Server and storage
+  INTERNAL: { status: 500, title: 'Internal error' },
+  INTEGRITY_VIOLATION: { status: 500, title: 'Stored record fails its integrity check' },
+  STORE_UNAVAILABLE: { status: 503, title: 'Store unavailable' },
+  KEYSTORE_LOCKED: { status: 503, title: 'Key store cannot be unlocked' },
+} as const satisfies Record<string, { status: number; title: string }>;
 
-export type ErrorCode = keyof typeof STATUS;
+export type ErrorCode = keyof typeof CATALOGUE;
 
-/** Short human titles for problem documents; `satisfies` keeps this table complete. */
-export const TITLE = {
-  BAD_INPUT: 'Request is malformed',
-  UNAUTHENTICATED: 'Authentication required',
-  BAD_SIGNATURE: 'Signature does not verify',
-  PEER_UNKNOWN: 'Peer gateway is not registered or is disabled',
-  PEER_STALE: 'Peer request timestamp is outside the accepted window',
-  PEER_REPLAY: 'Peer request was already received',
-  PEER_BODY_MISMATCH: 'Peer request body does not match its signed hash',
-  FORBIDDEN: 'Role not allowed',
-  CONSENT_DENIED: 'Consent does not cover this use',
-  COLUMN_DENIED: 'Purpose does not allow these columns',
-  CONNECTOR_PATH_REFUSED: 'Source path is outside the allowed import roots',
-  LEDGER_UNAUTHORIZED: 'Account may not write to the ledger',
-  NOT_FOUND: 'Not found',
-  CONFLICT: 'Conflicts with current state',
-  ANCHOR_DUPLICATE: 'Root is already anchored',
-  ANCHOR_CHAIN_BROKEN: 'Previous root does not match the gateway\'s last anchor',
-  IDEMPOTENCY_MISMATCH: 'Idempotency key reused with a different request',
-  PEER_KEY_MISMATCH: 'Peer key differs from the ledger registry',
-  PAYLOAD_TOO_LARGE: 'Payload too large',
-  UNSUPPORTED_MEDIA_TYPE: 'Unsupported media type',
-  POLICY_INVALID: 'Policy set is invalid',
-  CONNECTOR_SCHEMA_MISMATCH: 'Source does not match the view declaration',
-  CONNECTOR_DATA_INVALID: 'Source has an invalid row',
-  RATE_LIMITED: 'Too many requests',
-  INTERNAL: 'Internal error',
-  INTEGRITY_VIOLATION: 'Stored record fails its integrity check',
-  PEER_REJECTED: 'Peer gateway refused the request',
-  PEER_UNAVAILABLE: 'Peer gateway is unavailable',
-  PEER_BAD_RESPONSE: 'Peer gateway sent an invalid response',
-  STORE_UNAVAILABLE: 'Store unavailable',
-  KEYSTORE_LOCKED: 'Key store cannot be unlocked',
-  LEDGER_UNAVAILABLE: 'Ledger unavailable',
-  PEER_OVERLOADED: 'Too many peer requests in the replay window',
-  PEER_TIMEOUT: 'Peer did not answer in time',
-  PSI_BAD_MESSAGE: 'PSI message is malformed',
-  PSI_VERSION_UNSUPPORTED: 'PSI protocol version is not supported',
-  PSI_WRONG_JOB: 'PSI message belongs to another job',
-  PSI_WRONG_PARTY: 'PSI message is from or for another party',
-  PSI_UNEXPECTED_STEP: 'PSI message is not expected at this step',
-  PSI_SET_TOO_LARGE: 'PSI set is larger than allowed',
-  PSI_COUNT_MISMATCH: 'PSI message counts are inconsistent',
-  PSI_SMALL_ORDER_POINT: 'PSI point has small order',
-  PSI_DUPLICATE_POINT: 'PSI set repeats a point',
-  PSI_DUPLICATE_INPUT: 'PSI input repeats an identifier',
-} as const satisfies Record<ErrorCode, string>;
+/**
+ * For codes that arrive as data (a peer's answer, a stored failure, a request): own keys of the catalogue only.
+ * `'constructor' in CATALOGUE` is true, so a string from outside is never checked with `in`.
+ */
+export const isErrorCode = (value: unknown): value is ErrorCode => typeof value === 'string' && Object.hasOwn(CATALOGUE, value);
+
+/** `value` when it is a catalogued code, else `fallback`: the one way a code that arrived as data becomes an ErrorCode. */
+export const errorCodeOr = (value: unknown, fallback: ErrorCode): ErrorCode => (isErrorCode(value) ? value : fallback);
 
 export class GatewayError extends Error {
   readonly code: ErrorCode;
@@ -111,7 +81,7 @@ export class GatewayError extends Error {
   }
 
   get status(): number {
-    return STATUS[this.code];
+    return CATALOGUE[this.code].status;
   }
 }
 

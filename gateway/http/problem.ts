@@ -2,7 +2,7 @@
 // built from the error catalogue. Stacks, causes and secrets go to the log, never to the client.
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { GatewayError, STATUS, TITLE, isGatewayError, type ErrorCode } from '../../core/errors.ts';
+import { CATALOGUE, GatewayError, isGatewayError, type ErrorCode } from '../../core/errors.ts';
 
 export const PROBLEM_TYPE_BASE = 'https://sealgate.dev/problems/';
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
@@ -85,8 +85,8 @@ export function problemDocument(error: GatewayError, request: { url: string; id:
   const { errors, ...context } = error.detail;
   return {
     type: problemType(error.code),
-    title: TITLE[error.code],
-    status: STATUS[error.code],
+    title: CATALOGUE[error.code].title,
+    status: CATALOGUE[error.code].status,
     code: error.code,
     detail: error.message,
     instance: request.url.split('?')[0] ?? '/',

@@ -16,7 +16,9 @@ import { createWorkerSigner } from '../../consent/signing-worker.ts';
 import { openLedgerServices, type LedgerServices } from './ledger-services.ts';
 import { openPeerServices, type PeerServices } from './peer-services.ts';
 import { openConnectors, type Connectors } from '../../connectors/connectors.ts';
+import type { JobProtocol } from '../../mpc/jobs/protocol.ts';
 import { openJobRunner, type JobRunner } from '../../mpc/jobs/runner.ts';
+import { createPsiProtocol } from '../../mpc/psi/psi-protocol.ts';
 
 export const DATABASE_FILE = 'sealgate.duckdb';
 export const POLICY_DIR = 'policies';
@@ -56,6 +58,8 @@ export type ContextOptions = {
   logDestination?: DestinationStream;
   /** Overrides `<dataDir>/sealgate.duckdb`, e.g. ':memory:' in tests. */
   databasePath?: string;
+  /** Job protocols beside the built-in ones (PSI): tests register protocols of their own this way. */
+  protocols?: readonly JobProtocol[];
 };
 
 const DB_PROBE_TIMEOUT_MS = 2_000;
@@ -96,7 +100,8 @@ export async function createContext(config: GatewayConfig, options: ContextOptio
     peers = await openPeerServices({ db, identity, clock, log, consent, chain: () => ledger.ledger?.client ?? null });
     ledger = await openLedgerServices({ config, db, identity, consentStore, signer, clock, log });
     connectors = await openConnectors({ dataDir: config.dataDir, memoryLimit: config.dbMemoryLimit, subjectKey: identity.subjectKey, clock, purposes: () => policies.bundle.purposes });
-    jobs = await openJobRunner(db, { partyId: config.partyId, clock, log, consent, policies, peers, connectors, subjectKey: identity.subjectKey });
+    const protocols = [createPsiProtocol(), ...(options.protocols ?? [])];
+    jobs = await openJobRunner(db, { partyId: config.partyId, clock, log, consent, policies, peers, connectors, subjectKey: identity.subjectKey, protocols });
   } catch (error) {
     await connectors?.close();
     await consentStore?.close().catch(() => undefined);

@@ -7,6 +7,7 @@ import type { PolicyHolder } from '../../consent/policy-holder.ts';
 import { findPurpose } from '../../consent/purpose.ts';
 import type { Connectors } from '../../connectors/connectors.ts';
 import { partyOf, type JobSpec } from './job.ts';
+import type { JobProtocol } from './protocol.ts';
 import { GatewayError } from '../../core/errors.ts';
 
 /** Jobs join rows across partners: Cedar sees them in the joint-modeling scene, under the action 'join'. */
@@ -27,11 +28,13 @@ export type JobAsker = { type: 'Partner'; id: string; role: string } | { type: '
 /**
  * Resolves when this party may take part in `spec` as asked by `asker`. Throws CONSENT_DENIED (purpose unknown,
  * action or recipient not allowed, policy or delegation denies, a field not allowed), COLUMN_DENIED, NOT_FOUND (no
- * such view) or BAD_INPUT (not a party, not an identifier column). The decision is written to the audit chain.
+ * such view) or BAD_INPUT (not a party, not an identifier column). The decision is written to the audit chain. What
+ * this party reads (its view, identifier column and columns) is what the job's protocol declares.
  */
-export async function admitJob(deps: AdmissionDeps, spec: JobSpec, asker: JobAsker): Promise<void> {
-  const self = partyOf(spec, deps.partyId);
-  if (self === undefined) throw new GatewayError('BAD_INPUT', 'this gateway is not a party of the job', { job: spec.id });
+export async function admitJob(deps: AdmissionDeps, spec: JobSpec, asker: JobAsker, protocol: Pick<JobProtocol, 'reads'>): Promise<void> {
+  const party = partyOf(spec, deps.partyId);
+  if (party === undefined) throw new GatewayError('BAD_INPUT', 'this gateway is not a party of the job', { job: spec.id });
+  const reads = protocol.reads(spec, party);
   const denied = (message: string, reason: string) => new GatewayError('CONSENT_DENIED', message, { job: spec.id, party: deps.partyId, reason });
 
   const purpose = findPurpose(deps.policies.bundle.purposes, spec.purpose);
@@ -41,18 +44,18 @@ export async function admitJob(deps: AdmissionDeps, spec: JobSpec, asker: JobAsk
   const outsiders = spec.receivers.filter((r) => r !== deps.partyId && !purpose.allowedRecipients.includes(r));
   if (outsiders.length > 0) throw denied(`purpose ${spec.purpose} does not allow ${outsiders.join(', ')} to receive outputs at ${deps.partyId}`, 'RECIPIENT_NOT_ALLOWED');
 
-  await deps.connectors.keys.joinColumn(self.view, self.idColumn);
-  if (self.columns.length > 0) await deps.connectors.reader.readViewColumns(self.view, self.columns, spec.purpose);
-  const { declaration } = await deps.connectors.views.get(self.view);
-  const isSensitive = self.columns.some((c) => declaration.columns.find((d) => d.name === c)?.classification === 'sensitive');
+  await deps.connectors.keys.joinColumn(reads.view, reads.idColumn);
+  if (reads.columns.length > 0) await deps.connectors.reader.readViewColumns(reads.view, reads.columns, spec.purpose);
+  const { declaration } = await deps.connectors.views.get(reads.view);
+  const isSensitive = reads.columns.some((c) => declaration.columns.find((d) => d.name === c)?.classification === 'sensitive');
 
-  const fields = [self.idColumn, ...self.columns];
+  const fields = [reads.idColumn, ...reads.columns];
   const request: DecisionRequest = {
     principal: asker.type === 'Partner'
       ? { type: 'Partner', id: asker.id, attrs: { role: asker.role } }
       : { type: 'User', id: asker.id, attrs: { role: asker.role, region: 'all' } },
     action: JOB_ACTION,
-    resource: { type: 'Dataset', id: self.view, attrs: { owner: deps.partyId, region: 'all', classification: isSensitive ? 'sensitive' : 'customer' } },
+    resource: { type: 'Dataset', id: reads.view, attrs: { owner: deps.partyId, region: 'all', classification: isSensitive ? 'sensitive' : 'customer' } },
     context: { purpose: spec.purpose, scene: JOB_SCENE, fields },
   };
   const { authorizer, bundle } = deps.policies;

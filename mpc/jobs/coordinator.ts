@@ -3,19 +3,18 @@
 // takes the job to completed or failed at every party. Nothing waits without a deadline.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { firstIncompleteStep, isTerminal, type JobStepName } from './job.ts';
-import { GatewayError, STATUS, isGatewayError, type ErrorCode } from '../../core/errors.ts';
+import { GatewayError, errorCodeOr, isGatewayError } from '../../core/errors.ts';
 import { abortReason, blamed, createBarrier, failureError, toFailure, type JobCore, type LiveRun } from './job-core.ts';
 import {
   JOB_PEER_PATHS, ProposalAnswer, isTransientError, peerTimeout, type JobCallOptions, type ReportBody,
 } from './job-peer.ts';
-import { createStepRun } from './step-run.ts';
 import type { JobOutputSummary, JobRecord, TimelineEntry } from './store.ts';
 
 /** Pause before a new attempt after a transient failure; doubles up to 4 s, always inside the step deadline. */
 const RETRY_BASE_MS = 250;
 
 export function createCoordinator(core: JobCore) {
-  const { self, peer, store } = core;
+  const { self, peer } = core;
   const hostsOf = (record: JobRecord) => record.spec.parties.map((p) => p.id).filter((id) => id !== self);
   const opts = (record: JobRecord, step: string, deadlineAt: number): JobCallOptions => ({ jobId: record.spec.id, step, traceparent: record.traceparent, deadlineAt });
 
@@ -30,7 +29,7 @@ export function createCoordinator(core: JobCore) {
   /** `epoch`: the run a party's failure notice belongs to; one from before the last resume is dropped. */
   const failEverywhere = async (id: string, error: unknown, except: string | null = null, epoch?: number) => {
     const record = await core.load(id);
-    const failure = toFailure(error, self, core.currentStep(record), core.live.get(id)?.run?.blame ?? null);
+    const failure = toFailure(error, { self, step: core.currentStep(record), steps: record.state.steps, blame: core.live.get(id)?.run?.blame ?? null });
     if (!await core.failLocal(id, failure, epoch)) return;
     // Not awaited: a silent party would hold the job's drive for the notice's whole deadline.
     void notify(record, hostsOf(record).filter((h) => h !== except), 'fail', { failure, epoch: record.state.epoch }, 'fail');
@@ -42,7 +41,7 @@ export function createCoordinator(core: JobCore) {
     const answers = await Promise.allSettled(hostsOf(record).map(async (host) => {
       const answer = ProposalAnswer.parse(await peer.callUntil(host, JOB_PEER_PATHS.propose, { spec: record.spec }, opts(record, 'propose', deadlineAt)));
       if (answer.decision === 'declined') {
-        const code = (answer.code !== undefined && answer.code in STATUS ? answer.code : 'CONSENT_DENIED') as ErrorCode;
+        const code = errorCodeOr(answer.code, 'CONSENT_DENIED');
         throw new GatewayError(code, `party ${host} declined the job: ${(answer.message ?? 'no reason given').slice(0, 300)}`, { party: host, peer: host, isFinal: true });
       }
       await core.transition(record.spec.id, { type: 'accept', party: host });
@@ -50,15 +49,6 @@ export function createCoordinator(core: JobCore) {
     }));
     const refusal = answers.find((a) => a.status === 'rejected');
     if (refusal !== undefined) throw refusal.reason;
-  };
-
-  const admittedAtHosts = async (id: string): Promise<number | undefined> => {
-    const entries = (await store.timeline(id)).filter((e) => e.step === 'filter' && e.status === 'completed' && e.party !== self);
-    const latest = new Map<string, TimelineEntry>();
-    for (const e of entries) if ((latest.get(e.party)?.attempt ?? -1) < e.attempt) latest.set(e.party, e);
-    let total = 0;
-    for (const e of latest.values()) total += typeof e.detail.admitted === 'number' ? e.detail.admitted : 0;
-    return latest.size === 0 ? undefined : total;
   };
 
   /** One attempt: start it at every host, then run it here, until every party reports it done or it fails. */
@@ -69,7 +59,7 @@ export function createCoordinator(core: JobCore) {
     const timeout = AbortSignal.timeout(Math.max(1, deadlineAt - Date.now()));
     const signal = AbortSignal.any([controller.signal, timeout, job.stop.signal]);
     const hosts = hostsOf(record);
-    const run = createStepRun(core.stepDeps(record, deadlineAt), record.spec, step, attempt, signal, step === 'exchange' ? await admittedAtHosts(id) : undefined);
+    const run = core.startRun(record, step, attempt, signal, deadlineAt);
     const barrier = createBarrier(hosts, signal);
     const live: LiveRun = { run, controller, barrier, blame: null };
     job.run = live;
@@ -192,7 +182,7 @@ export function createCoordinator(core: JobCore) {
       if (body.outcome === 'completed') live.barrier.settle(from);
       else if (body.failure !== null) {
         live.barrier.fail(body.isTransient
-          ? new GatewayError(body.failure.code in STATUS ? body.failure.code as ErrorCode : 'PEER_UNAVAILABLE', body.failure.message, { peer: body.failure.peer ?? from })
+          ? new GatewayError(errorCodeOr(body.failure.code, 'PEER_UNAVAILABLE'), body.failure.message, { peer: body.failure.peer ?? from })
           : failureError(body.failure));
       }
       return { isStale: false };

@@ -9,11 +9,11 @@ import {
   applyJobEvent, firstIncompleteStep, isResumable, isTerminal, JobFailure,
   type JobEvent, type JobSpec, type JobStepName,
 } from './job.ts';
-import { createX25519Pool, type X25519Pool } from '../psi/x25519-pool.ts';
 import type { Clock } from '../../core/clock.ts';
-import { GatewayError, STATUS, isGatewayError, type ErrorCode } from '../../core/errors.ts';
+import { GatewayError, errorCodeOr, isGatewayError } from '../../core/errors.ts';
 import type { JobPeer } from './job-peer.ts';
-import type { StepDeps, StepRun } from './step-run.ts';
+import { createProtocolRegistry, type JobProtocol } from './protocol.ts';
+import { createStepRun, type StepRun } from './step-run.ts';
 import type { JobOutputSummary, JobRecord, JobStore, TimelineEntry } from './store.ts';
 import type { PeerClient } from '../peers/peer-client.ts';
 import { parseTraceparent } from '../../core/trace-context.ts';
@@ -27,9 +27,8 @@ export type JobRunnerDeps = {
   peers: { client: PeerClient };
   connectors: Connectors;
   subjectKey: Uint8Array;
-  /** X25519 worker threads; default os.availableParallelism(). */
-  poolSize?: number;
-  bucketRecords?: number;
+  /** The protocols this gateway runs (PSI is mpc/psi/psi-protocol.ts); the runner closes them when it closes. */
+  protocols: readonly JobProtocol[];
 };
 
 /** Why an attempt was stopped from inside this process; all but 'attempt-failed' end it without a failure of its own. */
@@ -78,8 +77,17 @@ export function createBarrier(parties: readonly string[], signal: AbortSignal): 
   };
 }
 
+export type FailureContext = {
+  self: string;
+  /** The job's step when the error names none of the job's steps itself. */
+  step: JobStepName | null;
+  /** The job's steps: a `step` in an error's detail counts only when it is one of them (a PSI error names its own). */
+  steps: readonly { name: JobStepName }[];
+  blame?: string | null;
+};
+
 /** A failure record for `error` raised at this party: its code, a safe message, and who is blamed. */
-export function toFailure(error: unknown, self: string, step: JobStepName | null, blame: string | null = null): JobFailure {
+export function toFailure(error: unknown, { self, step, steps, blame = null }: FailureContext): JobFailure {
   if (!isGatewayError(error)) return { code: 'INTERNAL', message: 'internal error', party: self, peer: blame, step };
   const detail = error.detail;
   const isId = (v: unknown): v is string => typeof v === 'string' && /^[a-z0-9][a-z0-9-]{1,62}$/.test(v);
@@ -88,7 +96,7 @@ export function toFailure(error: unknown, self: string, step: JobStepName | null
     message: error.message.slice(0, 500),
     party: isId(detail.party) ? detail.party : self,
     peer: isId(detail.peer) ? detail.peer : blame,
-    step: typeof detail.step === 'string' && (detail.step === 'filter' || detail.step === 'exchange') ? detail.step : step,
+    step: steps.some((s) => s.name === detail.step) ? detail.step : step,
   });
 }
 
@@ -100,14 +108,13 @@ export function blamed(error: unknown, peer: string | null): unknown {
 
 /** The error a failure record stands for, so a remote failure travels through the same paths as a local one. */
 export function failureError(failure: JobFailure): GatewayError {
-  const code = (failure.code in STATUS ? failure.code : 'PEER_BAD_RESPONSE') as ErrorCode;
-  return new GatewayError(code, failure.message, { party: failure.party, peer: failure.peer, step: failure.step, isFinal: true });
+  return new GatewayError(errorCodeOr(failure.code, 'PEER_BAD_RESPONSE'), failure.message, { party: failure.party, peer: failure.peer, step: failure.step, isFinal: true });
 }
 
 export function createJobCore(deps: JobRunnerDeps, store: JobStore, peer: JobPeer) {
   const self = deps.partyId;
   const live = new Map<string, LiveJob>();
-  let pool: X25519Pool | null = null;
+  const protocols = createProtocolRegistry(deps.protocols);
   let isClosing = false;
 
   const liveOf = (id: string): LiveJob => {
@@ -229,11 +236,13 @@ export function createJobCore(deps: JobRunnerDeps, store: JobStore, peer: JobPee
     }
   };
 
-  const stepDeps = (record: JobRecord, deadlineAt: number): StepDeps => ({
-    connectors: deps.connectors, consent: deps.consent, store, subjectKey: deps.subjectKey, now: () => deps.clock.now(),
-    self, peer, deadlineAt, traceparent: record.traceparent,
-    pool: () => (pool ??= createX25519Pool(deps.poolSize === undefined ? {} : { size: deps.poolSize })),
-    ...(deps.bucketRecords === undefined ? {} : { bucketRecords: deps.bucketRecords }),
+  /** One attempt at `step` of `record`'s job at this party, under `signal` and the attempt's deadline. */
+  const startRun = (record: JobRecord, step: JobStepName, attempt: number, signal: AbortSignal, deadlineAt: number): StepRun => createStepRun({
+    deps: {
+      connectors: deps.connectors, consent: deps.consent, store, subjectKey: deps.subjectKey, now: () => deps.clock.now(),
+      self, peer, deadlineAt, traceparent: record.traceparent,
+    },
+    protocol: protocols.get(record.spec.protocol), spec: record.spec, step, attempt, signal, isCoordinator: record.spec.coordinator === self,
   });
 
   const runningEntry = (run: StepRun): TimelineEntry => {
@@ -246,7 +255,7 @@ export function createJobCore(deps: JobRunnerDeps, store: JobStore, peer: JobPee
 
   return {
     self, deps, store, peer, live, liveOf, locked, load, audit, apply, transition, abortRun, recordEntry, failLocal, cancelLocal,
-    stepDeps, runningEntry, failedEntry, afterTerminal,
+    protocols, startRun, runningEntry, failedEntry, afterTerminal,
     get isClosing() { return isClosing; },
     /** The step the job is at, for failure records. */
     currentStep: (record: JobRecord): JobStepName | null => firstIncompleteStep(record.state),
@@ -260,8 +269,7 @@ export function createJobCore(deps: JobRunnerDeps, store: JobStore, peer: JobPee
         job.stop.abort(abortReason('closing'));
         job.notices.abort(abortReason('closing'));
       }
-      await pool?.close();
-      pool = null;
+      await protocols.close();
     },
   };
 }

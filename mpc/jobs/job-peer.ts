@@ -4,14 +4,12 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
 import { JobFailure, JobId, JobSpec, JobStepName } from './job.ts';
-import { PSI_PROTOCOL_VERSION } from '../psi/psi-message.ts';
-import { PsiProtocolError, type PsiErrorCode } from '../psi/psi-error.ts';
-import { GatewayError, STATUS, isGatewayError } from '../../core/errors.ts';
+import { GatewayError, isGatewayError } from '../../core/errors.ts';
 import { JobOutputSummary, TimelineEntry } from './store.ts';
 import type { PeerClient } from '../peers/peer-client.ts';
 
 /**
- * Every job call names its job (and step, attempt) in the body or, for binary PSI frames, the query string: peer
+ * Every job call names its job (and step, attempt) in the body or, for binary protocol frames, the query string: peer
  * paths carry no parameters, so a malformed one is refused by the signature check like any unsigned call.
  */
 export const JOB_PEER_PATHS = {
@@ -25,7 +23,7 @@ export const JOB_PEER_PATHS = {
   resume: '/peer/v1/jobs/resume',
 } as const;
 
-/** The path of one PSI frame of attempt `attempt` of job `job`. */
+/** The path of one protocol frame (a PSI bucket, say) of attempt `attempt` of job `job`. */
 export const messagePath = (job: string, attempt: number) => `${JOB_PEER_PATHS.messages}?job=${encodeURIComponent(job)}&attempt=${attempt}`;
 
 export const ProposalBody = z.strictObject({ spec: JobSpec });
@@ -67,6 +65,7 @@ export type JobCallOptions = {
   /** Absolute time (ms since epoch, performance-independent) by which the call must have been answered. */
   deadlineAt: number;
   isBlinded?: boolean;
+  isEncrypted?: boolean;
   /** Extra attempts inside one peer-client call. */
   retries?: number;
   /** Stops repeating (callUntil): a notice that no longer applies is dropped. */
@@ -74,7 +73,7 @@ export type JobCallOptions = {
 };
 
 export type JobPeer = {
-  /** One signed call with what is left of the deadline. Throws what the peer client throws, PSI codes translated. */
+  /** One signed call with what is left of the deadline. Throws what the peer client throws. */
   call(peer: string, path: string, body: unknown, options: JobCallOptions): Promise<unknown>;
   /** Repeats transient failures (backing off) until the deadline; then PEER_TIMEOUT naming `peer`. */
   callUntil(peer: string, path: string, body: unknown, options: JobCallOptions): Promise<unknown>;
@@ -87,35 +86,16 @@ export function peerTimeout(peer: string, step: string | null, cause?: unknown):
   return new GatewayError('PEER_TIMEOUT', `party ${peer} did not answer within the deadline`, { peer, step, isFinal: true }, cause === undefined ? undefined : { cause });
 }
 
-/**
- * A refusal the peer explained with a PSI code (a message it found malformed) becomes that PSI error here, so both
- * ends of the exchange fail with the same stable code and the same record: the peer caught it (`party`) and this
- * gateway, the sender, is blamed (`peer`). Whichever of the two failure notices reaches the others first, they
- * then tell one story.
- */
-function translate(error: unknown, peer: string, self: string): unknown {
-  if (!isGatewayError(error) || error.code !== 'PEER_REJECTED') return error;
-  const code = error.detail.peerCode;
-  if (typeof code === 'string' && code.startsWith('PSI_') && code in STATUS) {
-    return new PsiProtocolError(code as PsiErrorCode, `party ${peer} rejected a PSI message from ${self}`, { party: peer, peer: self, protocolVersion: PSI_PROTOCOL_VERSION }, { cause: error });
-  }
-  return error;
-}
-
-export function createJobPeer(peers: { client: PeerClient }, self: string, now: () => number = Date.now): JobPeer {
+export function createJobPeer(peers: { client: PeerClient }, now: () => number = Date.now): JobPeer {
   const call: JobPeer['call'] = async (peer, path, body, options) => {
     const remaining = Math.min(MAX_CALL_MS, Math.floor(options.deadlineAt - now()));
     if (remaining < 1) throw peerTimeout(peer, options.step);
-    try {
-      // Read the client at call time: an operator (or a test) may swap the peer services' client.
-      const answer = await peers.client.request(peer, 'POST', path, body, {
-        deadlineMs: remaining, traceparent: options.traceparent, jobId: options.jobId, step: options.step,
-        isBlinded: options.isBlinded ?? false, isEncrypted: false, ...(options.retries === undefined ? {} : { retries: options.retries }),
-      });
-      return answer.body;
-    } catch (error) {
-      throw translate(error, peer, self);
-    }
+    // Read the client at call time: an operator (or a test) may swap the peer services' client.
+    const answer = await peers.client.request(peer, 'POST', path, body, {
+      deadlineMs: remaining, traceparent: options.traceparent, jobId: options.jobId, step: options.step,
+      isBlinded: options.isBlinded ?? false, isEncrypted: options.isEncrypted ?? false, ...(options.retries === undefined ? {} : { retries: options.retries }),
+    });
+    return answer.body;
   };
 
   return {

@@ -29,9 +29,16 @@ export const JobParty = z.strictObject({
 });
 export type JobParty = z.infer<typeof JobParty>;
 
-export const PsiJobMode = z.enum(['intersection', 'cardinality']);
-export const PsiJobParams = z.strictObject({ mode: PsiJobMode });
-export type PsiJobParams = z.infer<typeof PsiJobParams>;
+/**
+ * A protocol's name and a step's name: lower-case words joined by hyphens. The protocol is registered with the runner
+ * (protocol.ts); the steps are its own, in order.
+ */
+export const ProtocolName = z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, 'expected a protocol name (lower-case letters, digits, hyphens)');
+export const JobStepName = z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, 'expected a step name (lower-case letters, digits, hyphens)');
+export type JobStepName = z.infer<typeof JobStepName>;
+
+/** The protocol's own parameters: an object each protocol checks with its own schema (protocol.ts). */
+export const JobParams = z.record(z.string().max(64), z.unknown());
 
 export const JobDeadlines = z.strictObject({
   /** Every proposal and resume round: how long a party may take to answer. */
@@ -44,24 +51,21 @@ export const JobDeadlines = z.strictObject({
 });
 export type JobDeadlines = z.infer<typeof JobDeadlines>;
 
-/** The steps of each protocol, in order. PSI: the consent filter, then the blinded exchange (docs/jobs.md). */
-export const PROTOCOL_STEPS = { psi: ['filter', 'exchange'] } as const;
-export type JobStepName = (typeof PROTOCOL_STEPS)['psi'][number];
-export const JobStepName = z.enum(PROTOCOL_STEPS.psi);
-
 const requestShape = {
-  protocol: z.literal('psi'),
+  protocol: ProtocolName,
   purpose: PurposeId,
   parties: z.array(JobParty).min(2).max(16),
-  params: PsiJobParams,
-  /** Who learns the output: the guest alone, or every party (the PSI core offers exactly these two). */
+  params: JobParams,
+  /** Who learns the output: parties of the job; each protocol says which sets it offers. */
   receivers: z.array(PeerId).min(1).max(16),
   deadlines: JobDeadlines.prefault({}),
 };
 
-type RequestLike = { parties: JobParty[]; receivers: string[]; params: PsiJobParams };
+/** The parts of a request every protocol's own rules may look at. */
+export type JobRequestLike = { protocol: string; parties: JobParty[]; receivers: string[]; params: Record<string, unknown> };
 
-function checkJob(job: RequestLike, ctx: z.RefinementCtx): void {
+/** The rules of every job, whatever its protocol; a protocol adds its own (protocol.ts). */
+function checkJob(job: JobRequestLike, ctx: z.RefinementCtx): void {
   const ids = job.parties.map((p) => p.id);
   if (new Set(ids).size !== ids.length) ctx.addIssue({ code: 'custom', path: ['parties'], message: 'party ids must be unique' });
   const guests = job.parties.filter((p) => p.role === 'guest');
@@ -70,14 +74,6 @@ function checkJob(job: RequestLike, ctx: z.RefinementCtx): void {
   job.receivers.forEach((r, i) => {
     if (!ids.includes(r)) ctx.addIssue({ code: 'custom', path: ['receivers', i], message: 'a receiver must be a party of the job' });
   });
-  const guest = guests[0]?.id;
-  // The initiator always learns the output; the responders learn it all together or not at all (docs/psi.md).
-  const isGuestOnly = job.receivers.length === 1 && job.receivers[0] === guest;
-  const isEveryone = job.receivers.length === ids.length && ids.every((id) => job.receivers.includes(id));
-  if (!isGuestOnly && !isEveryone) ctx.addIssue({ code: 'custom', path: ['receivers'], message: 'receivers must be the guest alone or every party' });
-  if (job.params.mode === 'cardinality' && job.parties.length !== 2) {
-    ctx.addIssue({ code: 'custom', path: ['params', 'mode'], message: 'cardinality mode supports exactly two parties' });
-  }
 }
 
 /** What a data steward submits (POST /v1/jobs); the coordinator adds id, coordinator and createdAt. */
@@ -165,11 +161,12 @@ export function partyOf(spec: Pick<JobSpec, 'parties'>, id: string): JobParty | 
   return spec.parties.find((p) => p.id === id);
 }
 
-export function initialJobState(spec: JobSpec, at: Date): JobState {
+/** The state of a job just proposed: `steps` are its protocol's, in order. */
+export function initialJobState(spec: JobSpec, steps: readonly JobStepName[], at: Date): JobState {
   return {
     status: 'proposed',
     acceptedBy: [spec.coordinator],
-    steps: PROTOCOL_STEPS[spec.protocol].map((name) => ({ name, status: 'pending' as const, attempt: 0 })),
+    steps: steps.map((name) => ({ name, status: 'pending' as const, attempt: 0 })),
     attempt: 0,
     failure: null,
     epoch: 0,

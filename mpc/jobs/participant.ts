@@ -1,12 +1,11 @@
 // A participant (a host) of a job (docs/jobs.md): decides on the proposal under its own rules, runs the attempts the
 // coordinator starts, reports each one, and follows the coordinator's final word. A watchdog bounds every wait for
 // the coordinator: silence for a step's deadline fails the job here with PEER_TIMEOUT naming the coordinator.
-import { JobSpec, isResumable, isTerminal, partyOf, type JobStepName } from './job.ts';
+import { isResumable, isTerminal, partyOf, type JobStepName } from './job.ts';
 import { admitJob } from './admission.ts';
 import { GatewayError, isGatewayError } from '../../core/errors.ts';
 import { isQuietAbort, toFailure, type JobCore, type LiveRun } from './job-core.ts';
 import { JOB_PEER_PATHS, isTransientError, peerTimeout, type ProposalAnswer, type ReportBody } from './job-peer.ts';
-import { createStepRun } from './step-run.ts';
 import type { JobRecord } from './store.ts';
 import { initialJobState, applyJobEvent } from './job.ts';
 
@@ -28,7 +27,7 @@ export function createParticipant(core: JobCore) {
 
   const failAndTell = async (id: string, error: unknown, step: JobStepName | null, blame: string | null) => {
     const record = await core.load(id);
-    const failure = toFailure(error, self, step, blame);
+    const failure = toFailure(error, { self, step, steps: record.state.steps, blame });
     if (await core.failLocal(id, failure)) await tellCoordinator(record, 'fail', { failure, epoch: record.state.epoch }, 'fail');
   };
 
@@ -62,7 +61,7 @@ export function createParticipant(core: JobCore) {
       await tellCoordinator(done, 'report', report, `${run.step}.report`);
     } catch (error) {
       if (isQuietAbort(controller.signal) || core.isClosing) return;
-      const failure = toFailure(error, self, run.step, live.blame);
+      const failure = toFailure(error, { self, step: run.step, steps: record.state.steps, blame: live.blame });
       if (!isTransientError(error)) return failAndTell(id, error, run.step, live.blame);
       if (job.run === live) job.run = null;
       await core.recordEntry(id, core.failedEntry(run, failure.code));
@@ -76,7 +75,7 @@ export function createParticipant(core: JobCore) {
     armWatchdog,
     failAndTell,
     async onPropose(from: string, input: unknown, traceparent: string): Promise<ProposalAnswer> {
-      const spec = JobSpec.parse(input);
+      const spec = core.protocols.spec.parse(input);
       if (from !== spec.coordinator) throw new GatewayError('FORBIDDEN', 'only the guest proposes a job', { job: spec.id });
       if (partyOf(spec, self) === undefined || spec.coordinator === self) throw new GatewayError('BAD_INPUT', 'this gateway is not a host of the job', { job: spec.id });
       const existing = await store.get(spec.id);
@@ -86,16 +85,18 @@ export function createParticipant(core: JobCore) {
         return failure !== null && existing.state.acceptedBy.length < 2 ? { decision: 'declined', code: failure.code, message: failure.message } : { decision: 'accepted' };
       }
       const now = deps.clock.now();
+      const protocol = core.protocols.get(spec.protocol);
       try {
-        await admitJob({ partyId: self, policies: deps.policies, consent: deps.consent, connectors: deps.connectors, now: () => deps.clock.now() }, spec, { type: 'Partner', id: from, role: 'guest' });
+        await admitJob({ partyId: self, policies: deps.policies, consent: deps.consent, connectors: deps.connectors, now: () => deps.clock.now() },
+          spec, { type: 'Partner', id: from, role: 'guest' }, protocol);
       } catch (error) {
         if (!isGatewayError(error) || error.status >= 500) throw error;
-        const failure = toFailure(error, self, null);
-        await store.create(spec, applyJobEvent(spec, initialJobState(spec, now), { type: 'fail', failure }, now), traceparent);
+        const failure = toFailure(error, { self, step: null, steps: [] });
+        await store.create(spec, applyJobEvent(spec, initialJobState(spec, protocol.steps, now), { type: 'fail', failure }, now), traceparent);
         await core.audit(spec, 'job-decline', 'rejected', { code: error.code, proposer: from }, self);
         return { decision: 'declined', code: error.code, message: error.message.slice(0, 300) };
       }
-      const state = applyJobEvent(spec, initialJobState(spec, now), { type: 'accept', party: self }, now);
+      const state = applyJobEvent(spec, initialJobState(spec, protocol.steps, now), { type: 'accept', party: self }, now);
       await store.create(spec, state, traceparent);
       await core.audit(spec, 'job-accept', 'ok', { proposer: from, purpose: spec.purpose });
       armWatchdog({ spec, state, traceparent, output: null, createdAt: now.toISOString(), updatedAt: now.toISOString() }, spec.deadlines.acceptMs + spec.deadlines.stepMs);
@@ -120,7 +121,7 @@ export function createParticipant(core: JobCore) {
         record = await core.apply(id, { type: 'step-start', step, attempt });
         const deadlineAt = Date.now() + record.spec.deadlines.stepMs;
         const controller = new AbortController();
-        const run = createStepRun(core.stepDeps(record, deadlineAt), record.spec, step, attempt, AbortSignal.any([controller.signal, job.stop.signal]));
+        const run = core.startRun(record, step, attempt, AbortSignal.any([controller.signal, job.stop.signal]), deadlineAt);
         const live: LiveRun = { run, controller, barrier: null, blame: null };
         job.run = live;
         armWatchdog(record, record.spec.deadlines.stepMs);

@@ -2,7 +2,7 @@
 // resume, read the output) and the handlers of the signed peer calls between gateways. Jobs persist in the gateway's
 // DuckDB file; after a restart the coordinator resumes its interrupted jobs from the last completed step.
 import { randomUUID } from 'node:crypto';
-import { JobRequest, JobSpec, firstIncompleteStep, initialJobState, isResumable, isTerminal, type JobFailure, type JobStepName } from './job.ts';
+import { JobSpec, firstIncompleteStep, initialJobState, isResumable, isTerminal, type JobFailure, type JobState, type JobStepName } from './job.ts';
 import type { Database } from '../../core/database.ts';
 import { GatewayError } from '../../core/errors.ts';
 import { admitJob } from './admission.ts';
@@ -16,7 +16,14 @@ import { continueTrace, formatTraceparent } from '../../core/trace-context.ts';
 
 export type { JobRunnerDeps } from './job-core.ts';
 
-export type JobOutput = { id: string; mode: 'intersection' | 'cardinality'; count: number | null; offset: number; subjects: string[] | null };
+/** Where a resume starts: the first step not completed (the last, when all are: the job then only completes). */
+const resumeStep = (state: JobState): JobStepName => firstIncompleteStep(state) ?? (state.steps.at(-1)?.name as JobStepName);
+
+/**
+ * A receiver's output: the protocol's mode and count, its numeric results when it has some, and a page of the rows it
+ * learned (PSI: this gateway's own pseudonyms, in the order every receiver shares), or null when it has none.
+ */
+export type JobOutput = { id: string; mode: string; count: number | null; offset: number; subjects: string[] | null; values?: Record<string, number> };
 export type JobAskerToken = { tokenId: string; role: string };
 
 export type JobRunner = {
@@ -28,7 +35,7 @@ export type JobRunner = {
   cancel(id: string, asker: JobAskerToken): Promise<JobView>;
   /** Coordinator only: resumes a job that failed for reachability, from its last completed step. */
   resume(id: string, asker: JobAskerToken): Promise<JobView>;
-  /** The intersection (pseudonyms, aligned order) or cardinality; receivers of a completed job only. */
+  /** The output at this receiver (PSI: the intersection as pseudonyms in aligned order, or the cardinality). */
   output(id: string, offset: number, limit: number, asker: JobAskerToken): Promise<JobOutput>;
   /** Resolves once the job has ended at this party (tests and the CLI; nothing in the runner waits on it). */
   settled(id: string): Promise<JobView>;
@@ -49,7 +56,7 @@ export type JobRunner = {
 
 export async function openJobRunner(db: Database, deps: JobRunnerDeps): Promise<JobRunner> {
   const store = await openJobStore(db);
-  const core = createJobCore(deps, store, createJobPeer(deps.peers, deps.partyId));
+  const core = createJobCore(deps, store, createJobPeer(deps.peers));
   const coordinator = createCoordinator(core);
   const participant = createParticipant(core);
   const { self } = core;
@@ -66,15 +73,17 @@ export async function openJobRunner(db: Database, deps: JobRunnerDeps): Promise<
 
   return {
     async submit(input, asker, traceparent) {
-      const request = JobRequest.parse(input);
+      const request = core.protocols.request.parse(input);
+      const protocol = core.protocols.get(request.protocol);
       const guest = request.parties.find((p) => p.role === 'guest');
       if (guest?.id !== self) throw new GatewayError('BAD_INPUT', `this gateway (${self}) must be the job's guest: it coordinates the jobs it submits`);
       const now = deps.clock.now();
       const spec = JobSpec.parse({ ...request, id: randomUUID(), coordinator: self, createdAt: now.toISOString() });
       await admitJob({ partyId: self, policies: deps.policies, consent: deps.consent, connectors: deps.connectors, now: () => deps.clock.now() },
-        spec, { type: 'User', id: asker.tokenId, role: asker.role });
-      await store.create(spec, initialJobState(spec, now), formatTraceparent(continueTrace(traceparent)));
-      await core.audit(spec, 'job-propose', 'ok', { purpose: spec.purpose, parties: spec.parties.map((p) => p.id), mode: spec.params.mode }, `token:${asker.tokenId}`);
+        spec, { type: 'User', id: asker.tokenId, role: asker.role }, protocol);
+      await store.create(spec, initialJobState(spec, protocol.steps, now), formatTraceparent(continueTrace(traceparent)));
+      const detail = { purpose: spec.purpose, parties: spec.parties.map((p) => p.id), ...protocol.auditDetail?.(spec) };
+      await core.audit(spec, 'job-propose', 'ok', detail, `token:${asker.tokenId}`);
       void coordinator.drive(spec.id);
       return view(await core.load(spec.id));
     },
@@ -96,16 +105,18 @@ export async function openJobRunner(db: Database, deps: JobRunnerDeps): Promise<
       if (core.liveOf(id).isDriving) throw new GatewayError('CONFLICT', 'the job is running', { job: id });
       if (!isResumable(record.state)) throw new GatewayError('CONFLICT', `a job that has ${record.state.status}${record.state.failure === null ? '' : ` with ${record.state.failure.code}`} cannot resume`, { job: id });
       await core.audit(record.spec, 'job-resume-request', 'ok', {}, `token:${asker.tokenId}`);
-      await coordinator.resume(id, firstIncompleteStep(record.state) ?? 'exchange');
+      await coordinator.resume(id, resumeStep(record.state));
       return view(await core.load(id));
     },
     async output(id, offset, limit, asker) {
       const record = await core.load(id);
       if (record.state.status !== 'completed') throw new GatewayError('CONFLICT', `the job has not completed (it is ${record.state.status})`, { job: id });
       if (record.output === null || !record.output.isReceiver) throw new GatewayError('NOT_FOUND', 'this party is not a receiver of the job\'s output', { job: id });
-      const subjects = record.output.mode === 'intersection' ? await store.readOutput(id, offset, limit) : null;
+      const hasRows = core.protocols.get(record.spec.protocol).hasOutputRows(record.output);
+      const subjects = hasRows ? await store.readOutput(id, offset, limit) : null;
       await core.audit(record.spec, 'job-output-read', 'ok', { offset, returned: subjects?.length ?? 0 }, `token:${asker.tokenId}`);
-      return { id, mode: record.output.mode, count: record.output.count, offset, subjects };
+      const { mode, count, values } = record.output;
+      return { id, mode, count, offset, subjects, ...(values === undefined ? {} : { values }) };
     },
     async settled(id) {
       const record = await core.load(id);
@@ -119,7 +130,7 @@ export async function openJobRunner(db: Database, deps: JobRunnerDeps): Promise<
         if (!isCoordinator(record)) {
           participant.armWatchdog(record, record.spec.deadlines.stepMs);
         } else if (record.state.status === 'running') {
-          void coordinator.resume(id, firstIncompleteStep(record.state) ?? 'exchange')
+          void coordinator.resume(id, resumeStep(record.state))
             .catch((error: unknown) => deps.log.warn({ job: id, err: error }, 'could not resume an interrupted job'));
         } else {
           void coordinator.drive(id);
@@ -138,9 +149,9 @@ export async function openJobRunner(db: Database, deps: JobRunnerDeps): Promise<
         // the sender told so: its attempt is over, which is the coordinator's business, not a failure of the job.
         // An exchange that has already failed takes nothing more either: its first error is the job's, and a later
         // frame must not hand its sender a second, different code.
-        if (live === null || live.run.exchange === null || live.run.attempt !== attempt || live.run.exchange.hasFailed) return { isDuplicate: false, isStale: true };
+        if (live === null || live.run.deliver === undefined || live.run.attempt !== attempt || live.run.hasFailed) return { isDuplicate: false, isStale: true };
         try {
-          return { ...(await live.run.exchange.deliver(from, frame)), isStale: false };
+          return { ...(await live.run.deliver(from, frame)), isStale: false };
         } catch (error) {
           live.blame ??= from;
           // The exchange failed on another party's frame while this one was on its way: the session now repeats

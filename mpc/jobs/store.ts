@@ -2,7 +2,7 @@
 // machine (mpc/jobs/job.ts), the step timeline of every party, the consent-filtered inputs of this party, and the outputs
 // it received. The only module that speaks SQL about jobs.
 import { z } from 'zod';
-import { JobSpec, JobState, JobStepName, PsiJobMode, StepStatus, isTerminal } from './job.ts';
+import { JobSpec, JobState, JobStepName, StepStatus, isTerminal } from './job.ts';
 import type { Database, SqlValue } from '../../core/database.ts';
 import { GatewayError } from '../../core/errors.ts';
 
@@ -57,12 +57,17 @@ export const TimelineEntry = z.object({
 });
 export type TimelineEntry = z.infer<typeof TimelineEntry>;
 
-/** What this party learned: a count (both modes, when it is a receiver) and the peers' set sizes PSI reveals. */
+/**
+ * What this party learned, as its protocol reports it: the output's mode (PSI: intersection or cardinality), a count
+ * (when it is a receiver), the peers' input sizes the protocol reveals, and numeric results when the output is a few
+ * numbers rather than rows. Rows, when there are some, live in job_outputs.
+ */
 export const JobOutputSummary = z.object({
-  mode: PsiJobMode,
+  mode: z.string().regex(/^[a-z][a-z0-9-]{0,31}$/),
   isReceiver: z.boolean(),
   count: z.int().nullable(),
   peerSizes: z.record(z.string(), z.int()),
+  values: z.record(z.string().max(64), z.number()).optional(),
 });
 export type JobOutputSummary = z.infer<typeof JobOutputSummary>;
 

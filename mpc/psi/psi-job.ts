@@ -3,6 +3,7 @@
 // of order over concurrent HTTP requests and are put back in order before the session sees them.
 import { GatewayError } from '../../core/errors.ts';
 import { guestOf, type JobSpec } from '../jobs/job.ts';
+import { PsiJobParams } from './psi-params.ts';
 import { PsiProtocolError } from './psi-error.ts';
 import { decodePsiMessage, encodePsiMessage, type PsiHeader, type PsiMessage } from './psi-message.ts';
 import { createPsiParty } from './psi-party.ts';
@@ -62,7 +63,7 @@ export function createPsiExchange(options: PsiExchangeOptions): PsiExchange {
   const party: PsiParty = createPsiParty({
     jobId: spec.id,
     role: isGuest ? 'initiator' : 'responder',
-    mode: spec.params.mode,
+    mode: PsiJobParams.parse(spec.params).mode,
     self,
     peers: isGuest ? spec.parties.filter((p) => p.id !== guest).map((p) => p.id) : [guest],
     outputTo: spec.receivers.length > 1 ? 'all' : 'initiator',

@@ -10,6 +10,7 @@ import {
   CancelBody, CompleteBody, FailBody, JOB_PEER_PATHS, MessageQuery, PeerAck, ProposalAnswer, ProposalBody, ReportBody, ResumeBody, StartBody,
 } from '../../../mpc/jobs/job-peer.ts';
 import type { JobAskerToken, JobRunner } from '../../../mpc/jobs/runner.ts';
+import { JobOutputSummary } from '../../../mpc/jobs/store.ts';
 import { JobList, JobView } from '../../../mpc/jobs/view.ts';
 import { formatTraceparent } from '../../../core/trace-context.ts';
 
@@ -25,11 +26,14 @@ const ListQuery = z.strictObject({ limit: z.coerce.number().int().min(1).max(500
 const OutputQuery = z.strictObject({ offset: z.coerce.number().int().min(0).default(0), limit: z.coerce.number().int().min(1).max(100_000).default(10_000) });
 export const JobOutputView = z.object({
   id: z.string(),
-  mode: z.enum(['intersection', 'cardinality']),
+  /** The protocol's output mode (PSI: intersection or cardinality). */
+  mode: z.string(),
   count: z.int().nullable(),
   offset: z.int(),
-  /** Pseudonyms of this gateway's own subjects in the intersection, in the order shared by every receiver. */
+  /** Rows of the output, as pseudonyms of this gateway's own subjects (PSI: the intersection, in the shared order). */
   subjects: z.array(z.string()).nullable(),
+  /** Numeric results, for a protocol whose output is a few numbers. */
+  values: JobOutputSummary.shape.values,
 });
 
 const askerOf = (request: FastifyRequest): JobAskerToken => ({ tokenId: request.principal?.tokenId ?? 'unknown', role: request.principal?.role ?? 'unknown' });

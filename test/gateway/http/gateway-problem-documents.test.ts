@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { PROBLEM_CONTENT_TYPE, problemType } from '../../../gateway/http/problem.ts';
-import { STATUS, TITLE, type ErrorCode } from '../../../core/errors.ts';
+import { CATALOGUE, type ErrorCode } from '../../../core/errors.ts';
 import { declaredFieldsSerializer, declaredFieldsSerializerCompiler } from '../../../gateway/http/response-serializer.ts';
 import { ConsentWriteResult } from '../../../gateway/http/routes/consent-schemas.ts';
 import { grantBody } from '../../fixtures/consent-bodies.ts';
@@ -14,10 +14,10 @@ let gw: TestGateway | undefined;
 afterEach(async () => { await gw?.close(); gw = undefined; });
 
 function expectProblem(res: { statusCode: number; headers: Record<string, unknown>; json(): unknown }, code: ErrorCode, instance: string) {
-  expect(res.statusCode).toBe(STATUS[code]);
+  expect(res.statusCode).toBe(CATALOGUE[code].status);
   expect(String(res.headers['content-type']).split(';')[0]).toBe(PROBLEM_CONTENT_TYPE);
   const body = res.json() as Record<string, unknown>;
-  expect(body).toMatchObject({ type: problemType(code), title: TITLE[code], status: STATUS[code], code, instance });
+  expect(body).toMatchObject({ type: problemType(code), title: CATALOGUE[code].title, status: CATALOGUE[code].status, code, instance });
   expect(typeof body.detail).toBe('string');
   expect(body.requestId).toBe(res.headers['x-request-id']);
   return body;

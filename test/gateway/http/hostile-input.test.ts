@@ -4,7 +4,7 @@
 // is an RFC 9457 problem document from the catalogue; the gateway is intact afterwards.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixedClock } from '../../../core/clock.ts';
-import { STATUS, type ErrorCode } from '../../../core/errors.ts';
+import { CATALOGUE, isErrorCode, type ErrorCode } from '../../../core/errors.ts';
 import { PEER_HEADERS } from '../../../mpc/peers/peer-signature.ts';
 import { PROBLEM_CONTENT_TYPE } from '../../../gateway/http/problem.ts';
 import type { Role } from '../../../gateway/identity/token-store.ts';
@@ -53,8 +53,8 @@ function fault(a: Answer): string | null {
   if (a.status < 400) return null;
   if (!a.contentType.startsWith(PROBLEM_CONTENT_TYPE)) return `${where}: content-type ${a.contentType}`;
   const { code, status } = a.body;
-  if (typeof code !== 'string' || !(code in STATUS)) return `${where}: code ${String(code)} is not in the catalogue`;
-  if (status !== a.status || STATUS[code as ErrorCode] !== a.status) return `${where}: status ${String(status)} disagrees with ${code}`;
+  if (!isErrorCode(code)) return `${where}: code ${String(code)} is not in the catalogue`;
+  if (status !== a.status || CATALOGUE[code].status !== a.status) return `${where}: status ${String(status)} disagrees with ${code}`;
   return null;
 }
 

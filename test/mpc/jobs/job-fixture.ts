@@ -10,7 +10,7 @@ import { pseudonymize } from '../../../consent/pseudonym.ts';
 import { buildApp } from '../../../gateway/http/app.ts';
 import { loadConfig } from '../../../gateway/config.ts';
 import { createContext, type GatewayContext } from '../../../gateway/services/context.ts';
-import { createPeerClient } from '../../../mpc/peers/peer-client.ts';
+import { createPeerClient, type PeerResponse } from '../../../mpc/peers/peer-client.ts';
 import type { JobView } from '../../../mpc/jobs/view.ts';
 import type { JobRequestInput } from '../../../mpc/jobs/job.ts';
 import { grantBody } from '../../fixtures/consent-bodies.ts';
@@ -219,17 +219,22 @@ export type PeerCall = { peer: string; method: string; path: string; body: unkno
 
 /**
  * Wraps the gateway's peer client: `before` may replace a call's body before it is signed (a hostile gateway),
- * `after` sees each call once it was answered. Returns a function that puts the original client back.
+ * `answer` may replace the peer's verified answer (what a hostile peer could have signed), `after` sees each call
+ * once it was answered. Returns a function that puts the original client back.
  */
-export function interceptPeerCalls(gw: JobGateway, hooks: { before?: (call: PeerCall) => unknown; after?: (call: PeerCall) => void }): () => void {
+export function interceptPeerCalls(gw: JobGateway, hooks: {
+  before?: (call: PeerCall) => unknown;
+  answer?: (call: PeerCall, response: PeerResponse) => PeerResponse;
+  after?: (call: PeerCall) => void;
+}): () => void {
   const original = gw.ctx.peers.client;
   gw.ctx.peers.client = {
     async request(peer, method, path, body, options) {
       const call = { peer, method, path, body };
       const sent = hooks.before === undefined ? body : hooks.before(call);
-      const answer = await original.request(peer, method, path, sent, options);
+      const response = await original.request(peer, method, path, sent, options);
       hooks.after?.(call);
-      return answer;
+      return hooks.answer === undefined ? response : hooks.answer(call, response);
     },
   };
   return () => { gw.ctx.peers.client = original; };

@@ -2,7 +2,8 @@
 // a payload of the wrong length, a frame of another job) and sends them in a real job. The receiver rejects the
 // frame with the PSI code, and the job fails cleanly with that same code at every party: the one that caught it
 // (naming the sender), the sender, and the third party that never saw the frame. Both a hostile guest and a
-// hostile host are tried.
+// hostile host are tried. A host that declines with a code named after an Object.prototype member ('constructor' in
+// an object is true) is a decline like any other: CONSENT_DENIED at every party, never a job left proposed.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodePsiMessage, encodePsiMessage } from '../../../mpc/psi/psi-message.ts';
 import {
@@ -93,6 +94,31 @@ describe('a hostile peer in a PSI job', () => {
       expect(views.map((v) => [v.self, v.status, v.failure?.code])).toEqual(PARTIES.map((p) => [p, 'failed', 'PSI_SMALL_ORDER_POINT']));
       // The sender itself, told by the guest's refusal, records it the same way: the guest caught it, naming the host.
       for (const v of views) expect(v.failure, v.self).toMatchObject({ party: 'dealer-4s', peer: 'insurer-a', step: 'exchange' });
+    } finally {
+      restore();
+    }
+  });
+});
+
+describe('a hostile host that declines with a code named after an Object.prototype member', () => {
+  it.each(['constructor', 'toString', '__proto__', 'hasOwnProperty', 'valueOf'])('declining with %s fails the job with CONSENT_DENIED at every party', async (code) => {
+    const [dealer] = gateways as [JobGateway];
+    const restore = interceptPeerCalls(dealer, {
+      answer: (call, response) => (call.peer === 'insurer-a' && call.path === '/peer/v1/jobs'
+        ? { ...response, body: { decision: 'declined', code, message: 'declined with a prototype member' } }
+        : response),
+    });
+    try {
+      const submitted = await submitJob(dealer, {
+        protocol: 'psi', purpose: 'customer-alignment', params: { mode: 'intersection' }, receivers: PARTIES,
+        parties: PARTIES.map((id) => ({ id, role: id === 'dealer-4s' ? 'guest' : 'host', view: 'customers', idColumn: 'vin' })),
+        deadlines: { stepMs: 60_000 },
+      });
+      expect(submitted.status, JSON.stringify(submitted.body)).toBe(201);
+      const id = String(submitted.body.id);
+      const views = await Promise.all(gateways.map((gw) => settled(gw, id, 30_000)));
+      expect(views.map((v) => [v.self, v.status, v.failure?.code])).toEqual(PARTIES.map((p) => [p, 'failed', 'CONSENT_DENIED']));
+      for (const v of views) expect(v.failure, v.self).toMatchObject({ party: 'insurer-a', peer: 'insurer-a' });
     } finally {
       restore();
     }

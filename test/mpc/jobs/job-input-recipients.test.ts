@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { pseudonymize } from '../../../consent/pseudonym.ts';
 import type { Connectors } from '../../../connectors/connectors.ts';
-import { filterInputs, type JobInputDeps } from '../../../mpc/jobs/job-input.ts';
+import { filterInputs, type JobInputDeps } from '../../../mpc/jobs/consent-filter.ts';
 import type { JobStore } from '../../../mpc/jobs/store.ts';
 import type { JobSpec } from '../../../mpc/jobs/job.ts';
 

@@ -4,9 +4,15 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
-  JobRequest, JobSpec, applyJobEvent, firstIncompleteStep, initialJobState, isTerminal,
+  JobSpec, applyJobEvent, firstIncompleteStep, initialJobState, isTerminal,
   type JobEvent, type JobFailure, type JobState,
 } from '../../../mpc/jobs/job.ts';
+import { createProtocolRegistry } from '../../../mpc/jobs/protocol.ts';
+import { createPsiProtocol } from '../../../mpc/psi/psi-protocol.ts';
+
+// Parsing a request checks every job's rules and the named protocol's (PSI here): the registry makes the schema.
+const psi = createPsiProtocol();
+const JobRequest = createProtocolRegistry([psi]).request;
 
 const at = (s: number) => new Date(Date.UTC(2026, 10, 1, 9, 0, s));
 
@@ -25,7 +31,7 @@ const request = {
 const spec = JobSpec.parse({ ...request, id: '3f2c3a52-1b7e-4c55-9d7e-2f6f2b1f0c11', coordinator: 'dealer-4s', createdAt: at(0).toISOString() });
 const failure = (code: string): JobFailure => ({ code, message: 'x', party: 'insurer-a', peer: 'charging-net', step: 'exchange' });
 
-function run(events: JobEvent[], state = initialJobState(spec, at(0))): JobState {
+function run(events: JobEvent[], state = initialJobState(spec, psi.steps, at(0))): JobState {
   return events.reduce((s, e, i) => applyJobEvent(spec, s, e, at(i + 1)), state);
 }
 
@@ -116,7 +122,7 @@ describe('job state machine', () => {
       fc.constantFrom('PEER_TIMEOUT', 'CONSENT_DENIED', 'PSI_WRONG_JOB').map((code): JobEvent => ({ type: 'fail', failure: failure(code) })),
     );
     fc.assert(fc.property(fc.array(event, { maxLength: 40 }), (events) => {
-      let state = initialJobState(spec, at(0));
+      let state = initialJobState(spec, psi.steps, at(0));
       events.forEach((e, i) => {
         let next: JobState;
         try {

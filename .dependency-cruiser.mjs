@@ -12,7 +12,7 @@ const only = (name, from, allowed) => ({
   to: { path: '^(core|gateway|consent|connectors|contracts|mpc|valuation|exchange)/', pathNot: `^(${[from, ...allowed].join('|')})/` },
 });
 
-module.exports = {
+export default {
   forbidden: [
     { name: 'no-circular', severity: 'error', comment: 'Modules form no import circle.', from: {}, to: { circular: true } },
     {

@@ -13,6 +13,7 @@ import { createContext, type GatewayContext } from '../../../gateway/services/co
 import { createPeerClient, type PeerResponse } from '../../../mpc/peers/peer-client.ts';
 import type { JobView } from '../../../mpc/jobs/view.ts';
 import type { JobRequestInput } from '../../../mpc/jobs/job.ts';
+import type { JobProtocol } from '../../../mpc/jobs/protocol.ts';
 import { grantBody } from '../../fixtures/consent-bodies.ts';
 import { captureLog, TEST_PASSPHRASE, bearer } from '../../fixtures/gateway-fixture.ts';
 
@@ -38,15 +39,22 @@ export type JobGateway = {
 
 type Tokens = { adminToken: string; stewardToken: string; collectorToken: string };
 
-/** Starts (or, given `dataDir`, `port` and `tokens`, restarts) a gateway; tokens live in its DuckDB file. */
-export async function startJobGateway(partyId: string, restart?: { dataDir: string; port: number; tokens: Tokens }): Promise<JobGateway> {
+/**
+ * Starts (or, given `dataDir`, `port` and `tokens`, restarts) a gateway; tokens live in its DuckDB file. `protocols`
+ * run beside the built-in ones.
+ */
+export async function startJobGateway(
+  partyId: string,
+  restart?: { dataDir: string; port: number; tokens: Tokens },
+  protocols: readonly JobProtocol[] = [],
+): Promise<JobGateway> {
   const dataDir = restart?.dataDir ?? mkdtempSync(join(tmpdir(), `sealgate-job-${partyId}-`));
   const log = captureLog();
   const config = loadConfig({
     SEALGATE_DATA_DIR: dataDir, SEALGATE_PASSPHRASE: TEST_PASSPHRASE, SEALGATE_LOG_LEVEL: 'info', SEALGATE_LEDGER: 'off',
     SEALGATE_PARTY_ID: partyId, SEALGATE_RATE_LIMIT_MAX: '1000000',
   });
-  const ctx = await createContext(config, { logDestination: log.stream });
+  const ctx = await createContext(config, { logDestination: log.stream, protocols });
   const app = await buildApp(ctx);
   await app.listen({ port: restart?.port ?? 0, host: '127.0.0.1' });
   const { port } = app.server.address() as AddressInfo;

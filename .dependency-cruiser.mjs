@@ -9,12 +9,21 @@ const only = (name, from, allowed) => ({
   name,
   severity: 'error',
   from: { path: `^${from}/` },
-  to: { path: '^(core|gateway|consent|connectors|contracts|mpc|valuation|exchange)/', pathNot: `^(${[from, ...allowed].join('|')})/` },
+  to: {
+    path: '^(core|gateway|consent|connectors|contracts|mpc|valuation|exchange)/',
+    pathNot: `^(${[from, ...allowed].join('|')})/`,
+  },
 });
 
 export default {
   forbidden: [
-    { name: 'no-circular', severity: 'error', comment: 'Modules form no import circle.', from: {}, to: { circular: true } },
+    {
+      name: 'no-circular',
+      severity: 'error',
+      comment: 'Modules form no import circle.',
+      from: {},
+      to: { circular: true },
+    },
     {
       name: 'nothing-imports-the-shell',
       severity: 'error',

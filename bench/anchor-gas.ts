@@ -86,10 +86,20 @@ function proofShapeOf(tree: MerkleTree, flat: Buffer, samples: number): ProofSha
     min = Math.min(min, proof.length);
     if (proof.length > longest.length) longest = proof;
   }
-  return { minSiblings: min, maxSiblings: longest.length, longestProof: longest.map(hex), verifyMedianUs: summarizeMs(verifyMs).medianMs * 1000 };
+  return {
+    minSiblings: min,
+    maxSiblings: longest.length,
+    longestProof: longest.map(hex),
+    verifyMedianUs: summarizeMs(verifyMs).medianMs * 1000,
+  };
 }
 
-async function anchorTree(gateway: LedgerClient, records: number, prevRoot: string | null, proofSamples: number): Promise<AnchorMeasurement & { root: string }> {
+async function anchorTree(
+  gateway: LedgerClient,
+  records: number,
+  prevRoot: string | null,
+  proofSamples: number,
+): Promise<AnchorMeasurement & { root: string }> {
   const flat = randomBytes(records * 32);
   const start = process.hrtime.bigint();
   const tree = buildMerkleTree(flat);
@@ -103,37 +113,62 @@ async function anchorTree(gateway: LedgerClient, records: number, prevRoot: stri
     throw new Error(`ConsentAnchor.verifyInclusion rejects a proof from the ${records}-record tree`);
   }
   return {
-    records, root, gasUsed: sent.gasUsed, gasPerRecord: sent.gasUsed / records, txHash: sent.txHash, blockNumber: sent.blockNumber,
-    treeBuildMs, proof: proofShapeOf(tree, flat, proofSamples),
+    records,
+    root,
+    gasUsed: sent.gasUsed,
+    gasPerRecord: sent.gasUsed / records,
+    txHash: sent.txHash,
+    blockNumber: sent.blockNumber,
+    treeBuildMs,
+    proof: proofShapeOf(tree, flat, proofSamples),
   };
 }
 
-async function measureBaseline(chain: SimulatedChain, chainId: number, sample: number, log: (line: string) => void): Promise<BaselineMeasurement> {
+async function measureBaseline(
+  chain: SimulatedChain,
+  chainId: number,
+  sample: number,
+  log: (line: string) => void,
+): Promise<BaselineMeasurement> {
   const account = chain.accounts[0]!;
   const address = await deployAttestationBaseline({ provider: chain.provider, account });
   const baseline = connectAttestationBaseline({ provider: chain.provider, account, address, chainId });
   try {
     const schema = randomBytes(32);
     const single = await baseline.attestRecord(schema, randomBytes(32));
-    const latest = (await chain.provider.request({ method: 'eth_getBlockByNumber', params: ['latest', false] })) as { gasLimit: string };
+    const latest = (await chain.provider.request({ method: 'eth_getBlockByNumber', params: ['latest', false] })) as {
+      gasLimit: string;
+    };
     const txGasLimit = Math.min(Number(BigInt(latest.gasLimit)), EIP_7825_TX_GAS_CAP);
     // Sized from the single-record cost, an upper bound on a batched record's cost, with 10 % headroom.
     const chunk = Math.max(1, Math.floor((0.9 * txGasLimit) / single.gasUsed));
-    log(`  baseline: attest() ${single.gasUsed} gas; multiAttest in chunks of ${chunk} (tx limit ${txGasLimit.toLocaleString('en-US')} gas)`);
+    log(
+      `  baseline: attest() ${single.gasUsed} gas; multiAttest in chunks of ${chunk} (tx limit ${txGasLimit.toLocaleString('en-US')} gas)`,
+    );
     let gasUsed = 0;
     let maxTxGas = 0;
     let transactions = 0;
     for (let done = 0; done < sample; done += chunk) {
       const hashes = Array.from({ length: Math.min(chunk, sample - done) }, () => randomBytes(32));
       const sent = await baseline.attestRecords(schema, hashes);
-      if (sent.uids.length !== hashes.length || new Set(sent.uids).size !== hashes.length) throw new Error('multiAttest did not store one attestation per record');
+      if (sent.uids.length !== hashes.length || new Set(sent.uids).size !== hashes.length)
+        throw new Error('multiAttest did not store one attestation per record');
       const first = await baseline.getAttestation(sent.uids[0]!);
       if (first?.data !== hex(hashes[0]!)) throw new Error('the stored attestation does not carry the record hash');
       gasUsed += sent.gasUsed;
       maxTxGas = Math.max(maxTxGas, sent.gasUsed);
       transactions++;
     }
-    return { singleGasUsed: single.gasUsed, records: sample, transactions, chunk, txGasLimit, gasUsed, gasPerRecord: gasUsed / sample, maxTxGas };
+    return {
+      singleGasUsed: single.gasUsed,
+      records: sample,
+      transactions,
+      chunk,
+      txGasLimit,
+      gasUsed,
+      gasPerRecord: gasUsed / sample,
+      maxTxGas,
+    };
   } finally {
     baseline.close();
   }
@@ -157,7 +192,9 @@ export async function measureGas(
       const { root, ...measured } = await anchorTree(gateway, records, prevRoot, proofSamples);
       prevRoot = root;
       anchors.push(measured);
-      log(`  anchored ${records.toLocaleString('en-US')} records: tree ${measured.treeBuildMs.toFixed(0)} ms, ${measured.gasUsed} gas`);
+      log(
+        `  anchored ${records.toLocaleString('en-US')} records: tree ${measured.treeBuildMs.toFixed(0)} ms, ${measured.gasUsed} gas`,
+      );
     }
     const baseline = await measureBaseline(chain, ledger.addresses.chainId, baselineSample, log);
     const rows = anchors.map((a): GasRow => ({
@@ -168,7 +205,13 @@ export async function measureGas(
       isBaselineExtrapolated: a.records > baseline.records,
       ratio: baseline.gasPerRecord / a.gasPerRecord,
     }));
-    return { firstAnchor: { records: first.records, gasUsed: first.gasUsed }, anchors, baseline, rows, loadAverage: { before, after: loadavg()[0] ?? 0 } };
+    return {
+      firstAnchor: { records: first.records, gasUsed: first.gasUsed },
+      anchors,
+      baseline,
+      rows,
+      loadAverage: { before, after: loadavg()[0] ?? 0 },
+    };
   } finally {
     gateway.close();
     ledger.admin.close();

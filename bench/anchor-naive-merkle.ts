@@ -25,7 +25,8 @@ const viaOneShot: Digest = (prefix, a, b) =>
 
 /** The root over `flat` (n·32 concatenated record hashes), computed node by node. */
 export function buildNaiveMerkleRoot(flat: Uint8Array, via: NaiveHash): Buffer {
-  if (flat.length === 0 || flat.length % HASH_BYTES !== 0) throw new RangeError('flat must hold n ≥ 1 hashes of 32 bytes');
+  if (flat.length === 0 || flat.length % HASH_BYTES !== 0)
+    throw new RangeError('flat must hold n ≥ 1 hashes of 32 bytes');
   const digest = via === 'createHash' ? viaCreateHash : viaOneShot;
   const n = flat.length / HASH_BYTES;
   let level: Buffer[] = new Array<Buffer>(n);

@@ -12,7 +12,13 @@ import { resultTable, type ResultRow } from './table.ts';
 export const TREE_BUILD_TARGET_MS = 3_000;
 export const TARGET_LEAVES = 1_000_000;
 
-export type AnchorEnvironment = { node: string; cpus: number; cpuModel: string; platform: string; loadAverage: number[] };
+export type AnchorEnvironment = {
+  node: string;
+  cpus: number;
+  cpuModel: string;
+  platform: string;
+  loadAverage: number[];
+};
 
 export type AnchorBenchSummary = {
   mode: 'full' | 'quick';
@@ -22,14 +28,24 @@ export type AnchorBenchSummary = {
   options: Record<string, unknown>;
   treeBuild: TreeBuildResult;
   gas: GasResult;
-  proofs: { records: number; minSiblings: number; maxSiblings: number; proofBytes: number; receiptJsonBytes: number; verifyMedianUs: number }[];
+  proofs: {
+    records: number;
+    minSiblings: number;
+    maxSiblings: number;
+    proofBytes: number;
+    receiptJsonBytes: number;
+    verifyMedianUs: number;
+  }[];
   verifier: Omit<VerifierResult, 'sampleReceiptJson'>;
   openZeppelinMerkleTree: 'not installed' | 'installed (not measured)';
 };
 
 export function environment(): AnchorEnvironment {
   return {
-    node: process.version, cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', platform: `${process.platform}-${process.arch}`,
+    node: process.version,
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model ?? 'unknown',
+    platform: `${process.platform}-${process.arch}`,
     loadAverage: loadavg().map((v) => Math.round(v * 100) / 100),
   };
 }
@@ -37,8 +53,12 @@ export function environment(): AnchorEnvironment {
 /** Proof and receipt sizes per anchored tree; the receipt is the real one with its proof swapped in. */
 export function proofSizes(gas: GasResult, verifier: VerifierResult): AnchorBenchSummary['proofs'] {
   return gas.anchors.map((a) => ({
-    records: a.records, minSiblings: a.proof.minSiblings, maxSiblings: a.proof.maxSiblings, proofBytes: a.proof.maxSiblings * 32,
-    receiptJsonBytes: receiptBytesWithProof(verifier.sampleReceiptJson, a.proof.longestProof), verifyMedianUs: a.proof.verifyMedianUs,
+    records: a.records,
+    minSiblings: a.proof.minSiblings,
+    maxSiblings: a.proof.maxSiblings,
+    proofBytes: a.proof.maxSiblings * 32,
+    receiptJsonBytes: receiptBytesWithProof(verifier.sampleReceiptJson, a.proof.longestProof),
+    verifyMedianUs: a.proof.verifyMedianUs,
   }));
 }
 
@@ -48,8 +68,12 @@ const ms = (v: number) => (v >= 100 ? `${int(v)} ms` : `${v.toPrecision(3)} ms`)
 const sec = (v: number) => `${(v / 1000).toFixed(2)} s`;
 const times = (v: number) => `${v >= 100 ? int(v) : v.toPrecision(3)}×`;
 const load = (v: readonly number[]) => v.map((x) => x.toFixed(2)).join(' ');
-const n = (v: number) => (v >= 1_000_000 && v % 1_000_000 === 0 ? `${v / 1_000_000}M` : v >= 1_000 && v % 1_000 === 0 ? `${v / 1_000}k` : int(v));
-
+const n = (v: number) =>
+  v >= 1_000_000 && v % 1_000_000 === 0
+    ? `${v / 1_000_000}M`
+    : v >= 1_000 && v % 1_000 === 0
+      ? `${v / 1_000}k`
+      : int(v);
 
 export function formatAnchorReport(s: AnchorBenchSummary): string {
   const { treeBuild: t, gas: g, verifier: v } = s;
@@ -60,8 +84,15 @@ export function formatAnchorReport(s: AnchorBenchSummary): string {
     const basis = r.isBaselineExtrapolated
       ? `EXTRAPOLATED ${gas(r.baselineGasPerRecord)} gas/rec (measured/rec × ${n(r.records)} = ${int(r.baselineTotalGas)} gas)`
       : `${gas(r.baselineGasPerRecord)} gas/rec (measured, ${int(b.records)} attestations, ${b.transactions} tx)`;
-    rows.push(['1', `gas per record, batch ${n(r.records)} (anchor tx ${int(a.gasUsed)} gas)`, `${gas(r.anchoredGasPerRecord)} gas/rec`, basis,
-      `${times(r.ratio)} (baseline/anchored)`, '-', '-']);
+    rows.push([
+      '1',
+      `gas per record, batch ${n(r.records)} (anchor tx ${int(a.gasUsed)} gas)`,
+      `${gas(r.anchoredGasPerRecord)} gas/rec`,
+      basis,
+      `${times(r.ratio)} (baseline/anchored)`,
+      '-',
+      '-',
+    ]);
   }
   const isTargetSize = t.leaves === TARGET_LEAVES;
   const build = t.sealgate.summary.medianMs;
@@ -70,53 +101,98 @@ export function formatAnchorReport(s: AnchorBenchSummary): string {
   const isMet = (v: number) => (isTargetSize ? (v <= TREE_BUILD_TARGET_MS ? 'yes' : 'NO') : '-');
   for (const via of ['crypto.hash', 'createHash'] as const) {
     const naive = t.naive[via].summary.medianMs;
-    rows.push(['2', `Merkle build ${n(t.leaves)} leaves, wall, median of ${t.runs}`, sec(build), `naive node:crypto ${via} per node ${sec(naive)}`,
-      `${times(naive / build)} faster`, target, isMet(build)]);
+    rows.push([
+      '2',
+      `Merkle build ${n(t.leaves)} leaves, wall, median of ${t.runs}`,
+      sec(build),
+      `naive node:crypto ${via} per node ${sec(naive)}`,
+      `${times(naive / build)} faster`,
+      target,
+      isMet(build),
+    ]);
   }
   const naiveCpu = t.naive['crypto.hash'].cpuSummary.medianMs;
-  rows.push(['2', `Merkle build ${n(t.leaves)} leaves, process CPU, median of ${t.runs}`, sec(buildCpu), `naive node:crypto crypto.hash per node ${sec(naiveCpu)}`,
-    `${times(naiveCpu / buildCpu)} faster`, target, isMet(buildCpu)]);
-  rows.push(['2', '@openzeppelin/merkle-tree', '-', `${s.openZeppelinMerkleTree}, not measured: ~74 s per 1M per the issue`, '-', '-', '-']);
+  rows.push([
+    '2',
+    `Merkle build ${n(t.leaves)} leaves, process CPU, median of ${t.runs}`,
+    sec(buildCpu),
+    `naive node:crypto crypto.hash per node ${sec(naiveCpu)}`,
+    `${times(naiveCpu / buildCpu)} faster`,
+    target,
+    isMet(buildCpu),
+  ]);
+  rows.push([
+    '2',
+    '@openzeppelin/merkle-tree',
+    '-',
+    `${s.openZeppelinMerkleTree}, not measured: ~74 s per 1M per the issue`,
+    '-',
+    '-',
+    '-',
+  ]);
   for (const p of s.proofs) {
-    rows.push(['3', `proof size, batch ${n(p.records)}`, `${p.maxSiblings} × 32 B = ${int(p.proofBytes)} B`,
-      `EAS-style: no path, 32-byte uid per record`, '-', '-', '-']);
+    rows.push([
+      '3',
+      `proof size, batch ${n(p.records)}`,
+      `${p.maxSiblings} × 32 B = ${int(p.proofBytes)} B`,
+      `EAS-style: no path, 32-byte uid per record`,
+      '-',
+      '-',
+      '-',
+    ]);
     rows.push(['3', `receipt JSON, batch ${n(p.records)}`, `${int(p.receiptJsonBytes)} B`, '-', '-', '-', '-']);
   }
-  rows.push(['4', `verify receipt offline (sig, RFC 8785 hash, path): median / p95`, `${ms(v.offline.medianMs)} / ${ms(v.offline.p95Ms)}`, '-', '-', '-', '-']);
-  rows.push(['4', `verify receipt full (+ chain reads, in-process EDR): median / p95`, `${ms(v.full.medianMs)} / ${ms(v.full.p95Ms)}`,
-    `offline only ${ms(v.offline.medianMs)} (median)`, `${times(v.full.medianMs / v.offline.medianMs)} (full/offline)`, '-', '-']);
+  rows.push([
+    '4',
+    `verify receipt offline (sig, RFC 8785 hash, path): median / p95`,
+    `${ms(v.offline.medianMs)} / ${ms(v.offline.p95Ms)}`,
+    '-',
+    '-',
+    '-',
+    '-',
+  ]);
+  rows.push([
+    '4',
+    `verify receipt full (+ chain reads, in-process EDR): median / p95`,
+    `${ms(v.full.medianMs)} / ${ms(v.full.p95Ms)}`,
+    `offline only ${ms(v.offline.medianMs)} (median)`,
+    `${times(v.full.medianMs / v.offline.medianMs)} (full/offline)`,
+    '-',
+    '-',
+  ]);
 
   const blocks1M = (b.gasPerRecord * 1_000_000) / b.txGasLimit;
   const notes = [
-    `1: each batch is a real buildMerkleTree over random 32-byte record hashes, anchored with ConsentAnchor.anchor(root, count, prevRoot) on the in-process `
-      + `Hardhat EDR chain (Osaka); gasUsed from the receipt. The stored count and ConsentAnchor.verifyInclusion of one proof were checked on chain for every batch. `
-      + `Anchor gas does not depend on the batch size (only the root is stored), so per-record gas falls as 1/N. `
-      + `Every measured anchor links to the gateway's previous root; its first-ever anchor (prevRoot = 0, so a different storage and calldata cost) `
-      + `of ${int(g.firstAnchor.records)} records cost ${int(g.firstAnchor.gasUsed)} gas and is excluded from the rows.`,
-    `1: baseline AttestationBaseline (EAS-style, one stored attestation per record): attest() of one record ${int(b.singleGasUsed)} gas/tx; multiAttest of `
-      + `${int(b.records)} records in ${b.transactions} tx of ≤ ${b.chunk} records (sized for min(block gas limit, EIP-7825 cap) = ${int(b.txGasLimit)} gas; largest tx `
-      + `${int(b.maxTxGas)} gas) = ${int(b.gasUsed)} gas, ${gas(b.gasPerRecord)} gas/record. Ratios use the batched (cheaper) baseline; vs single-record tx they are `
-      + `${(b.singleGasUsed / b.gasPerRecord).toFixed(2)}× higher. Rows marked EXTRAPOLATED were not sent: one stored struct per record makes the cost `
-      + `linear, so the figure is the measured per-record gas × N (1M records would need ≈ ${int(blocks1M)} full ${int(b.txGasLimit)}-gas transactions).`,
-    `2: all variants run on the same ${n(t.leaves)} random leaves, interleaved, and produced the same root (${t.root.slice(0, 18)}…); samples ms: `
-      + `buildMerkleTree wall [${t.sealgate.samplesMs.map(int).join(', ')}] CPU [${t.sealgate.cpuSamplesMs.map(int).join(', ')}], `
-      + `naive crypto.hash wall [${t.naive['crypto.hash'].samplesMs.map(int).join(', ')}] CPU [${t.naive['crypto.hash'].cpuSamplesMs.map(int).join(', ')}], `
-      + `naive createHash wall [${t.naive['createHash'].samplesMs.map(int).join(', ')}] CPU [${t.naive['createHash'].cpuSamplesMs.map(int).join(', ')}]; `
-      + `load average ${t.loadAverage.before.toFixed(2)} → ${t.loadAverage.after.toFixed(2)} on ${s.environment.start.cpus} cores: wall above CPU is time spent waiting for a core.`,
-    `3: siblings = longest proof among ${s.options.proofSamples} sampled leaves (shortest: ${s.proofs.map((p) => `${n(p.records)} ${p.minSiblings}`).join(', ')}); `
-      + `verifyMerkleProof median ${s.proofs.map((p) => `${n(p.records)} ${p.verifyMedianUs.toFixed(1)} µs`).join(', ')}. Receipt JSON = a real anchored event `
-      + `receipt (${int(v.receiptBytes.min)}-${int(v.receiptBytes.max)} B with its own ${v.proofSiblings.min}-${v.proofSiblings.max}-sibling proof) with the `
-      + `longest proof of that batch size swapped in (size only; the swapped receipt is not re-verified).`,
-    `4: ${v.receipts} real anchored event receipts (batch of ${v.batchRecords} records: consent log on DuckDB, anchoring service, ${v.proofSiblings.min}-${v.proofSiblings.max} `
-      + `siblings), verified from their JSON after ${v.warmup} warm-up rounds, offline and full interleaved. Offline = verifyReceipt(receipt, null): Zod parse, `
-      + `receipt and event Ed25519 signatures, RFC 8785 hash, Merkle path; its 4 chain checks failed exactly as expected ("no chain to check against") every time. `
-      + `Full = verifyReceipt with chainReaderOf(LedgerClient): getAnchor, findAnchorTx (event log), getGateway, verifyInclusion eth_calls; ok every time. `
-      + `p95 / max: offline ${ms(v.offline.p95Ms)} / ${ms(v.offline.maxMs)}, full ${ms(v.full.p95Ms)} / ${ms(v.full.maxMs)}; `
-      + `load average ${v.loadAverage.before.toFixed(2)} → ${v.loadAverage.after.toFixed(2)}.`,
+    `1: each batch is a real buildMerkleTree over random 32-byte record hashes, anchored with ConsentAnchor.anchor(root, count, prevRoot) on the in-process ` +
+      `Hardhat EDR chain (Osaka); gasUsed from the receipt. The stored count and ConsentAnchor.verifyInclusion of one proof were checked on chain for every batch. ` +
+      `Anchor gas does not depend on the batch size (only the root is stored), so per-record gas falls as 1/N. ` +
+      `Every measured anchor links to the gateway's previous root; its first-ever anchor (prevRoot = 0, so a different storage and calldata cost) ` +
+      `of ${int(g.firstAnchor.records)} records cost ${int(g.firstAnchor.gasUsed)} gas and is excluded from the rows.`,
+    `1: baseline AttestationBaseline (EAS-style, one stored attestation per record): attest() of one record ${int(b.singleGasUsed)} gas/tx; multiAttest of ` +
+      `${int(b.records)} records in ${b.transactions} tx of ≤ ${b.chunk} records (sized for min(block gas limit, EIP-7825 cap) = ${int(b.txGasLimit)} gas; largest tx ` +
+      `${int(b.maxTxGas)} gas) = ${int(b.gasUsed)} gas, ${gas(b.gasPerRecord)} gas/record. Ratios use the batched (cheaper) baseline; vs single-record tx they are ` +
+      `${(b.singleGasUsed / b.gasPerRecord).toFixed(2)}× higher. Rows marked EXTRAPOLATED were not sent: one stored struct per record makes the cost ` +
+      `linear, so the figure is the measured per-record gas × N (1M records would need ≈ ${int(blocks1M)} full ${int(b.txGasLimit)}-gas transactions).`,
+    `2: all variants run on the same ${n(t.leaves)} random leaves, interleaved, and produced the same root (${t.root.slice(0, 18)}…); samples ms: ` +
+      `buildMerkleTree wall [${t.sealgate.samplesMs.map(int).join(', ')}] CPU [${t.sealgate.cpuSamplesMs.map(int).join(', ')}], ` +
+      `naive crypto.hash wall [${t.naive['crypto.hash'].samplesMs.map(int).join(', ')}] CPU [${t.naive['crypto.hash'].cpuSamplesMs.map(int).join(', ')}], ` +
+      `naive createHash wall [${t.naive['createHash'].samplesMs.map(int).join(', ')}] CPU [${t.naive['createHash'].cpuSamplesMs.map(int).join(', ')}]; ` +
+      `load average ${t.loadAverage.before.toFixed(2)} → ${t.loadAverage.after.toFixed(2)} on ${s.environment.start.cpus} cores: wall above CPU is time spent waiting for a core.`,
+    `3: siblings = longest proof among ${s.options.proofSamples} sampled leaves (shortest: ${s.proofs.map((p) => `${n(p.records)} ${p.minSiblings}`).join(', ')}); ` +
+      `verifyMerkleProof median ${s.proofs.map((p) => `${n(p.records)} ${p.verifyMedianUs.toFixed(1)} µs`).join(', ')}. Receipt JSON = a real anchored event ` +
+      `receipt (${int(v.receiptBytes.min)}-${int(v.receiptBytes.max)} B with its own ${v.proofSiblings.min}-${v.proofSiblings.max}-sibling proof) with the ` +
+      `longest proof of that batch size swapped in (size only; the swapped receipt is not re-verified).`,
+    `4: ${v.receipts} real anchored event receipts (batch of ${v.batchRecords} records: consent log on DuckDB, anchoring service, ${v.proofSiblings.min}-${v.proofSiblings.max} ` +
+      `siblings), verified from their JSON after ${v.warmup} warm-up rounds, offline and full interleaved. Offline = verifyReceipt(receipt, null): Zod parse, ` +
+      `receipt and event Ed25519 signatures, RFC 8785 hash, Merkle path; its 4 chain checks failed exactly as expected ("no chain to check against") every time. ` +
+      `Full = verifyReceipt with chainReaderOf(LedgerClient): getAnchor, findAnchorTx (event log), getGateway, verifyInclusion eth_calls; ok every time. ` +
+      `p95 / max: offline ${ms(v.offline.p95Ms)} / ${ms(v.offline.maxMs)}, full ${ms(v.full.p95Ms)} / ${ms(v.full.maxMs)}; ` +
+      `load average ${v.loadAverage.before.toFixed(2)} → ${v.loadAverage.after.toFixed(2)}.`,
   ];
   const env = s.environment;
-  const header = `sealgate ledger benchmark (${s.mode}) ${s.startedAt} → ${s.finishedAt}, node ${env.start.node}, ${env.start.cpus} × ${env.start.cpuModel}, `
-    + `load average (1/5/15 min) at start ${load(env.start.loadAverage)}, at end ${load(env.end.loadAverage)}`;
+  const header =
+    `sealgate ledger benchmark (${s.mode}) ${s.startedAt} → ${s.finishedAt}, node ${env.start.node}, ${env.start.cpus} × ${env.start.cpuModel}, ` +
+    `load average (1/5/15 min) at start ${load(env.start.loadAverage)}, at end ${load(env.end.loadAverage)}`;
   return [header, '', resultTable(rows), '', ...notes].join('\n');
 }
 

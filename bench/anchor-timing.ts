@@ -1,7 +1,14 @@
 // Timing statistics for the ledger benchmark: wall-clock samples from process.hrtime.bigint(), the median,
 // and exact nearest-rank percentiles (no interpolation, no histogram buckets).
 
-export type TimingSummary = { count: number; medianMs: number; p95Ms: number; minMs: number; maxMs: number; meanMs: number };
+export type TimingSummary = {
+  count: number;
+  medianMs: number;
+  p95Ms: number;
+  minMs: number;
+  maxMs: number;
+  meanMs: number;
+};
 
 /** Nearest-rank percentile (q in (0, 1]) of ascending samples. */
 export function nearestRank(sorted: readonly number[], q: number): number {

@@ -8,7 +8,12 @@ import { buildMerkleTree } from '../consent/merkle.ts';
 import { NAIVE_HASHES, buildNaiveMerkleRoot, type NaiveHash } from './anchor-naive-merkle.ts';
 import { msSince, summarizeMs, type TimingSummary } from './anchor-timing.ts';
 
-export type BuildTiming = { samplesMs: number[]; summary: TimingSummary; cpuSamplesMs: number[]; cpuSummary: TimingSummary };
+export type BuildTiming = {
+  samplesMs: number[];
+  summary: TimingSummary;
+  cpuSamplesMs: number[];
+  cpuSummary: TimingSummary;
+};
 
 export type TreeBuildResult = {
   leaves: number;
@@ -22,7 +27,12 @@ export type TreeBuildResult = {
 
 const hex = (b: Uint8Array): string => `0x${Buffer.from(b).toString('hex')}`;
 type Samples = { wall: number[]; cpu: number[] };
-const timingOf = ({ wall, cpu }: Samples): BuildTiming => ({ samplesMs: wall, summary: summarizeMs(wall), cpuSamplesMs: cpu, cpuSummary: summarizeMs(cpu) });
+const timingOf = ({ wall, cpu }: Samples): BuildTiming => ({
+  samplesMs: wall,
+  summary: summarizeMs(wall),
+  cpuSamplesMs: cpu,
+  cpuSummary: summarizeMs(cpu),
+});
 
 /** Runs `work`, appending its wall and process CPU (user + system) milliseconds to `into`. */
 function sample<T>(into: Samples, work: () => T): T {
@@ -37,26 +47,38 @@ function sample<T>(into: Samples, work: () => T): T {
 const last = (s: Samples): string => `${s.wall.at(-1)!.toFixed(0)} ms (CPU ${s.cpu.at(-1)!.toFixed(0)} ms)`;
 
 /** Builds the `leaves`-leaf tree `runs` times per variant; throws if any variant disagrees on the root. */
-export function measureTreeBuild(options: { leaves: number; runs: number; log: (line: string) => void }): TreeBuildResult {
+export function measureTreeBuild(options: {
+  leaves: number;
+  runs: number;
+  log: (line: string) => void;
+}): TreeBuildResult {
   const { leaves, runs, log } = options;
   const before = loadavg()[0] ?? 0;
   const flat = randomBytes(leaves * 32);
   const sealgate: Samples = { wall: [], cpu: [] };
-  const naive: Record<NaiveHash, Samples> = { 'createHash': { wall: [], cpu: [] }, 'crypto.hash': { wall: [], cpu: [] } };
+  const naive: Record<NaiveHash, Samples> = {
+    'createHash': { wall: [], cpu: [] },
+    'crypto.hash': { wall: [], cpu: [] },
+  };
   let root: string | null = null;
   const agree = (got: string, variant: string): void => {
     root ??= got;
-    if (got !== root) throw new Error(`${variant} built root ${got}, expected ${root}: the variants do not compute the same tree`);
+    if (got !== root)
+      throw new Error(`${variant} built root ${got}, expected ${root}: the variants do not compute the same tree`);
   };
 
   for (let run = 1; run <= runs; run++) {
     agree(hex(sample(sealgate, () => buildMerkleTree(flat)).root), 'buildMerkleTree');
-    for (const via of NAIVE_HASHES) agree(hex(sample(naive[via], () => buildNaiveMerkleRoot(flat, via))), `naive ${via}`);
-    log(`  run ${run}/${runs} (load ${(loadavg()[0] ?? 0).toFixed(2)}): buildMerkleTree ${last(sealgate)}, `
-      + NAIVE_HASHES.map((via) => `naive ${via} ${last(naive[via])}`).join(', '));
+    for (const via of NAIVE_HASHES)
+      agree(hex(sample(naive[via], () => buildNaiveMerkleRoot(flat, via))), `naive ${via}`);
+    log(
+      `  run ${run}/${runs} (load ${(loadavg()[0] ?? 0).toFixed(2)}): buildMerkleTree ${last(sealgate)}, ` +
+        NAIVE_HASHES.map((via) => `naive ${via} ${last(naive[via])}`).join(', '),
+    );
   }
   return {
-    leaves, runs,
+    leaves,
+    runs,
     sealgate: timingOf(sealgate),
     naive: { 'createHash': timingOf(naive['createHash']), 'crypto.hash': timingOf(naive['crypto.hash']) },
     root: root!,

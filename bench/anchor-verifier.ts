@@ -9,7 +9,12 @@ import { openAnchoringHarness, writeGrants } from '../test/fixtures/anchoring-fi
 import { msSince, summarizeMs, type TimingSummary } from './anchor-timing.ts';
 
 /** With no chain reader these checks must fail ("no chain to check against") and only these. */
-export const CHAIN_CHECKS: readonly CheckName[] = ['on-chain-root', 'anchoring-account', 'block-time', 'on-chain-inclusion'];
+export const CHAIN_CHECKS: readonly CheckName[] = [
+  'on-chain-root',
+  'anchoring-account',
+  'block-time',
+  'on-chain-inclusion',
+];
 
 export type VerifierResult = {
   receipts: number;
@@ -31,7 +36,8 @@ export function receiptBytesWithProof(receiptJson: string, proof: readonly strin
   return Buffer.byteLength(JSON.stringify({ ...receipt, anchor: { ...receipt.anchor, proof } }));
 }
 
-const sameNames = (a: readonly string[], b: readonly string[]): boolean => a.length === b.length && a.every((n, i) => n === b[i]);
+const sameNames = (a: readonly string[], b: readonly string[]): boolean =>
+  a.length === b.length && a.every((n, i) => n === b[i]);
 
 /** Issues `receipts` anchored event receipts and times both verifications of each, after `warmup` untimed rounds. */
 export async function measureVerifier(
@@ -44,18 +50,22 @@ export async function measureVerifier(
   try {
     await writeGrants(h, receipts);
     const flush = await h.anchoring({ maxRecords: 10_000 }).flushNow();
-    if (flush.error !== null || flush.anchored !== 1) throw new Error(`anchoring failed: ${flush.error?.code ?? `${flush.anchored} batches`}`);
+    if (flush.error !== null || flush.anchored !== 1)
+      throw new Error(`anchoring failed: ${flush.error?.code ?? `${flush.anchored} batches`}`);
     const batch = await h.anchors.getBatch(1);
     if (batch === null) throw new Error('the anchored batch is missing');
     const batchRecords = batch.count;
 
     const jsons: string[] = [];
-    for (let seq = 1; seq <= receipts; seq++) jsons.push(JSON.stringify(await h.issuer.issueAnchoredReceipt({ chain: 'events', seq })));
+    for (let seq = 1; seq <= receipts; seq++)
+      jsons.push(JSON.stringify(await h.issuer.issueAnchoredReceipt({ chain: 'events', seq })));
     // What a third party holds is the JSON file, so verify parsed copies, not the issuer's objects.
     const held = jsons.map((j) => JSON.parse(j) as unknown);
     const siblings = held.map((r) => (r as { anchor: { proof: unknown[] } }).anchor.proof.length);
     const bytes = jsons.map((j) => Buffer.byteLength(j));
-    log(`  ${receipts} anchored receipts from a batch of ${batchRecords} records (${Math.min(...siblings)}-${Math.max(...siblings)} siblings), ${Math.min(...bytes)}-${Math.max(...bytes)} bytes`);
+    log(
+      `  ${receipts} anchored receipts from a batch of ${batchRecords} records (${Math.min(...siblings)}-${Math.max(...siblings)} siblings), ${Math.min(...bytes)}-${Math.max(...bytes)} bytes`,
+    );
 
     const before = loadavg()[0] ?? 0;
     const offline: number[] = [];
@@ -69,7 +79,10 @@ export async function measureVerifier(
       const checked = await verifyReceipt(receipt, h.reader);
       const fullMs = msSince(start);
       const failed = alone.checks.filter((c) => !c.ok).map((c) => c.name);
-      if (!sameNames(failed, CHAIN_CHECKS) || alone.checks.some((c) => !c.ok && c.detail !== 'no chain to check against')) {
+      if (
+        !sameNames(failed, CHAIN_CHECKS) ||
+        alone.checks.some((c) => !c.ok && c.detail !== 'no chain to check against')
+      ) {
         throw new Error(`offline verification failed other checks than the chain ones: ${failed.join(', ')}`);
       }
       if (!checked.ok) throw new Error(`full verification failed: ${checked.failure?.name ?? '?'}`);
@@ -79,7 +92,9 @@ export async function measureVerifier(
       }
     }
     return {
-      receipts, warmup, batchRecords,
+      receipts,
+      warmup,
+      batchRecords,
       proofSiblings: { min: Math.min(...siblings), max: Math.max(...siblings) },
       receiptBytes: { min: Math.min(...bytes), max: Math.max(...bytes) },
       sampleReceiptJson: jsons[0]!,

@@ -6,7 +6,13 @@ import { createRequire } from 'node:module';
 import { parseArgs } from 'node:util';
 import { startSimulatedChain } from '../test/fixtures/contracts-fixture.ts';
 import { measureGas } from './anchor-gas.ts';
-import { environment, formatAnchorReport, proofSizes, writeAnchorSummary, type AnchorBenchSummary } from './anchor-report.ts';
+import {
+  environment,
+  formatAnchorReport,
+  proofSizes,
+  writeAnchorSummary,
+  type AnchorBenchSummary,
+} from './anchor-report.ts';
 import { measureTreeBuild } from './anchor-tree-build.ts';
 import { measureVerifier } from './anchor-verifier.ts';
 
@@ -38,13 +44,22 @@ const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
 const startedAt = new Date().toISOString();
 const startEnvironment = environment();
 
-log(`1/3 Merkle build: ${options.treeLeaves.toLocaleString('en-US')} leaves × ${options.treeRuns} runs, buildMerkleTree vs naive node:crypto`);
+log(
+  `1/3 Merkle build: ${options.treeLeaves.toLocaleString('en-US')} leaves × ${options.treeRuns} runs, buildMerkleTree vs naive node:crypto`,
+);
 const treeBuild = measureTreeBuild({ leaves: options.treeLeaves, runs: options.treeRuns, log });
 
 const chain = await startSimulatedChain();
 try {
-  log(`2/3 gas: anchors of ${options.gasSizes.map((s) => s.toLocaleString('en-US')).join(' / ')} records, baseline ${options.baselineSample} attestations`);
-  const gas = await measureGas(chain, { sizes: options.gasSizes, baselineSample: options.baselineSample, proofSamples: options.proofSamples, log });
+  log(
+    `2/3 gas: anchors of ${options.gasSizes.map((s) => s.toLocaleString('en-US')).join(' / ')} records, baseline ${options.baselineSample} attestations`,
+  );
+  const gas = await measureGas(chain, {
+    sizes: options.gasSizes,
+    baselineSample: options.baselineSample,
+    proofSamples: options.proofSamples,
+    log,
+  });
 
   log(`3/3 receipt verification: ${options.receipts} anchored receipts, offline and full`);
   const verifier = await measureVerifier(chain, { receipts: options.receipts, warmup: options.verifyWarmup, log });

@@ -30,26 +30,34 @@ declare module 'autocannon' {
   };
 
   export type Histogram = {
-    average: number; mean: number; stddev: number; min: number; max: number; total: number;
-    p50: number; p90: number; p99: number; p99_9?: number;
+    average: number;
+    mean: number;
+    stddev: number;
+    min: number;
+    max: number;
+    total: number;
+    p50: number;
+    p90: number;
+    p99: number;
+    p99_9?: number;
   };
 
   export type Result = {
     /** Seconds actually run. */
-    duration: number;
-    errors: number;
-    timeouts: number;
-    non2xx: number;
-    resets: number;
+    'duration': number;
+    'errors': number;
+    'timeouts': number;
+    'non2xx': number;
+    'resets': number;
     '2xx': number;
     '4xx': number;
     '5xx': number;
-    statusCodeStats: Record<string, { count: number }>;
+    'statusCodeStats': Record<string, { count: number }>;
     /** Milliseconds. */
-    latency: Histogram;
+    'latency': Histogram;
     /** Requests per second samples; `total` is the number of completed requests, `sent` those written. */
-    requests: Histogram & { sent: number };
-    throughput: Histogram;
+    'requests': Histogram & { sent: number };
+    'throughput': Histogram;
   };
 
   export default function autocannon(options: Options): Promise<Result>;

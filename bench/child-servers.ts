@@ -35,7 +35,10 @@ export function stopChild(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => {
     if (child.exitCode !== null || child.signalCode !== null) return resolve();
     const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
-    child.once('exit', () => { clearTimeout(timer); resolve(); });
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
     child.kill('SIGTERM');
   });
 }
@@ -44,18 +47,32 @@ export type BareServer = { url: string; process: ChildProcess };
 
 /** bench/bare-server.ts answering POST /bare with `body`. */
 export async function startBareServer(body: string): Promise<BareServer> {
-  const child = spawn(process.execPath, [BARE_SERVER], { env: { ...process.env, BARE_BODY: body }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [BARE_SERVER], {
+    env: { ...process.env, BARE_BODY: body },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   track(child);
   let out = '';
-  child.stderr.on('data', (b: Buffer) => { out += b.toString(); });
+  child.stderr.on('data', (b: Buffer) => {
+    out += b.toString();
+  });
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`bare server did not start:\n${out}`)); }, START_TIMEOUT_MS);
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`bare server did not start:\n${out}`));
+    }, START_TIMEOUT_MS);
     child.stdout.on('data', (b: Buffer) => {
       out += b.toString();
       const match = /bare listening on (http:\/\/\S+)/.exec(out);
-      if (match?.[1] !== undefined) { clearTimeout(timer); resolve(match[1]); }
+      if (match?.[1] !== undefined) {
+        clearTimeout(timer);
+        resolve(match[1]);
+      }
     });
-    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`bare server exited with ${code}:\n${out}`)); });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`bare server exited with ${code}:\n${out}`));
+    });
   });
   return { url, process: child };
 }

@@ -26,21 +26,24 @@ const log = await openConsentLog({
 });
 
 // The tests' valid grant, with the subject, indication time and expiry of a grant written today.
-const grantFor = (i: number) => grantInput({
-  subjectId: `customer-${i}`,
-  indication: { method: 'app', by: 'subject', at: new Date().toISOString() },
-  expiresAt: '2030-01-01T00:00:00Z',
-});
+const grantFor = (i: number) =>
+  grantInput({
+    subjectId: `customer-${i}`,
+    indication: { method: 'app', by: 'subject', at: new Date().toISOString() },
+    expiresAt: '2030-01-01T00:00:00Z',
+  });
 
 const started = performance.now();
 let next = 0;
 // A fixed number of in-flight clients, each granting one record after another, as HTTP handlers would.
-await Promise.all(Array.from({ length: concurrency }, async () => {
-  while (next < count) {
-    const i = next++;
-    await log.grant(grantFor(i), { actor: 'bench', idempotencyKey: `k-${i}` });
-  }
-}));
+await Promise.all(
+  Array.from({ length: concurrency }, async () => {
+    while (next < count) {
+      const i = next++;
+      await log.grant(grantFor(i), { actor: 'bench', idempotencyKey: `k-${i}` });
+    }
+  }),
+);
 const seconds = (performance.now() - started) / 1000;
 const verified = await log.verify();
 await log.close();
@@ -48,4 +51,6 @@ await store.close();
 await signer.close();
 await db.close();
 rmSync(dir, { recursive: true, force: true });
-process.stdout.write(`${count} durable grants in ${seconds.toFixed(2)} s = ${Math.round(count / seconds)} grants/s; chain ${JSON.stringify(verified)}\n`);
+process.stdout.write(
+  `${count} durable grants in ${seconds.toFixed(2)} s = ${Math.round(count / seconds)} grants/s; chain ${JSON.stringify(verified)}\n`,
+);

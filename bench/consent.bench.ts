@@ -15,7 +15,10 @@ import { CONTROLLER } from './request-bodies.ts';
 
 const { values } = parseArgs({
   options: {
-    quick: { type: 'boolean', default: false }, duration: { type: 'string' }, profile: { type: 'string' }, ledger: { type: 'string' },
+    quick: { type: 'boolean', default: false },
+    duration: { type: 'string' },
+    profile: { type: 'string' },
+    ledger: { type: 'string' },
   },
   strict: true,
 });
@@ -49,9 +52,14 @@ const startEnvironment = environment();
 const dataDir = mkdtempSync(join(tmpdir(), 'sealgate-bench-gateway-'));
 
 try {
-  log(`1/3 decision latency in process: ${options.subjects} subjects, ${options.decisions} warm + ${options.coldDecisions} cold decisions`);
+  log(
+    `1/3 decision latency in process: ${options.subjects} subjects, ${options.decisions} warm + ${options.coldDecisions} cold decisions`,
+  );
   const latency = await measureDecisionLatency({
-    subjects: options.subjects, decisions: options.decisions, coldDecisions: options.coldDecisions, warmup: options.decisionWarmup,
+    subjects: options.subjects,
+    decisions: options.decisions,
+    coldDecisions: options.coldDecisions,
+    warmup: options.decisionWarmup,
   });
 
   log('starting the gateway child (gateway/cli/cli.ts serve)');
@@ -70,32 +78,60 @@ try {
     const { subjects, sampleRecord } = await grantSubjects(gateway.url, tokens, options.httpSubjects);
     await delegate(gateway.url, tokens);
 
-    log(`2/3 POST /v1/decisions vs bare Fastify: ${options.decisionConnections} connections, ${options.rounds} × ${duration} s each`);
+    log(
+      `2/3 POST /v1/decisions vs bare Fastify: ${options.decisionConnections} connections, ${options.rounds} × ${duration} s each`,
+    );
     const server = { url: gateway.url, pid: gateway.process.pid };
     const throughput = await measureDecisionThroughput(server, tokens, subjects, {
-      connections: options.decisionConnections, duration, warmup: options.warmup, rounds: options.rounds,
+      connections: options.decisionConnections,
+      duration,
+      warmup: options.warmup,
+      rounds: options.rounds,
     });
 
     log(`3/3 durable POST /v1/consents: ${options.writeConnections} connections, ~${duration} s`);
-    const writes = await measureDurableWrites(server, tokens, {
-      connections: options.writeConnections, duration, warmup: options.warmup,
-    }, JSON.stringify(sampleRecord));
+    const writes = await measureDurableWrites(
+      server,
+      tokens,
+      {
+        connections: options.writeConnections,
+        duration,
+        warmup: options.warmup,
+      },
+      JSON.stringify(sampleRecord),
+    );
 
     let writesAtSaturation: BenchSummary['writesAtSaturation'] = null;
     if (options.saturationConnections !== null) {
       log(`3/3 again with ${options.saturationConnections} connections, ~${duration} s`);
-      writesAtSaturation = await measureDurableWrites(server, tokens, {
-        connections: options.saturationConnections, duration, warmup: options.warmup,
-      }, JSON.stringify(sampleRecord));
+      writesAtSaturation = await measureDurableWrites(
+        server,
+        tokens,
+        {
+          connections: options.saturationConnections,
+          duration,
+          warmup: options.warmup,
+        },
+        JSON.stringify(sampleRecord),
+      );
     }
 
     const summary: BenchSummary = {
-      mode: isQuick ? 'quick' : 'full', startedAt, environment: startEnvironment, options, latency, throughput, writes, writesAtSaturation,
+      mode: isQuick ? 'quick' : 'full',
+      startedAt,
+      environment: startEnvironment,
+      options,
+      latency,
+      throughput,
+      writes,
+      writesAtSaturation,
     };
     process.stdout.write(`\n${formatReport(summary)}\n\nJSON summary: ${writeSummary(summary)}\n`);
   } catch (error) {
     // The gateway's own words are usually the explanation of a failed run.
-    log(`run failed; last gateway output (exit code ${gateway.process.exitCode}, signal ${gateway.process.signalCode}):\n${gateway.output().slice(-4000)}`);
+    log(
+      `run failed; last gateway output (exit code ${gateway.process.exitCode}, signal ${gateway.process.signalCode}):\n${gateway.output().slice(-4000)}`,
+    );
     throw error;
   } finally {
     await stopChild(gateway.process);

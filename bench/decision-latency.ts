@@ -35,12 +35,14 @@ const POPULATE_CONCURRENCY = 1024;
 async function populate(log: ConsentLog, count: number): Promise<string[]> {
   const subjects = new Array<string>(count);
   let next = 0;
-  await Promise.all(Array.from({ length: Math.min(POPULATE_CONCURRENCY, count) }, async () => {
-    while (next < count) {
-      const i = next++;
-      subjects[i] = (await log.grant(grantBody(`bench-subject-${i}`), { actor: 'bench' })).record.subject;
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: Math.min(POPULATE_CONCURRENCY, count) }, async () => {
+      while (next < count) {
+        const i = next++;
+        subjects[i] = (await log.grant(grantBody(`bench-subject-${i}`), { actor: 'bench' })).record.subject;
+      }
+    }),
+  );
   return subjects;
 }
 
@@ -52,8 +54,16 @@ function rawCedarCall(engineId: string, request: DecisionRequest) {
     resource: { type: request.resource.type, id: request.resource.id },
     context: { purpose: request.context.purpose, scene: request.context.scene },
     entities: [
-      { uid: { type: request.principal.type, id: request.principal.id }, attrs: { ...request.principal.attrs }, parents: [] },
-      { uid: { type: request.resource.type, id: request.resource.id }, attrs: { ...request.resource.attrs }, parents: [] },
+      {
+        uid: { type: request.principal.type, id: request.principal.id },
+        attrs: { ...request.principal.attrs },
+        parents: [],
+      },
+      {
+        uid: { type: request.resource.type, id: request.resource.id },
+        attrs: { ...request.resource.attrs },
+        parents: [],
+      },
     ],
     preparsedPolicySetId: engineId,
     preparsedSchemaName: engineId,
@@ -67,7 +77,11 @@ export async function measureDecisionLatency(options: DecisionLatencyOptions): P
   const signer = createWorkerSigner(generateKeyPairSync('ed25519').privateKey);
   const store = await openConsentStore(db);
   const log = await openConsentLog({
-    store, signer, clock: systemClock, controllerId: CONTROLLER, subjectKey: randomBytes(32),
+    store,
+    signer,
+    clock: systemClock,
+    controllerId: CONTROLLER,
+    subjectKey: randomBytes(32),
   });
   try {
     const started = performance.now();
@@ -78,12 +92,20 @@ export async function measureDecisionLatency(options: DecisionLatencyOptions): P
     const bundle = DEFAULT_POLICY_BUNDLE;
     const warmAuthorizer = compilePolicyBundle(bundle);
     const coldAuthorizer = compilePolicyBundle(bundle, { memoSize: 0 });
-    const requests: DecisionRequest[] = Array.from({ length: Math.max(options.decisions, options.coldDecisions) }, (_, i) => decisionBody(subjects, i));
+    const requests: DecisionRequest[] = Array.from(
+      { length: Math.max(options.decisions, options.coldDecisions) },
+      (_, i) => decisionBody(subjects, i),
+    );
     const at = (i: number) => requests[i % requests.length] as DecisionRequest;
     // As the route does: the dependencies, including the decision time, are gathered per request.
-    const decideWith = (authorizer: Authorizer) => (i: number) => decide(at(i), {
-      authorizer, purposes: bundle.purposes, view: log.view, controllerId: CONTROLLER, now: new Date(),
-    });
+    const decideWith = (authorizer: Authorizer) => (i: number) =>
+      decide(at(i), {
+        authorizer,
+        purposes: bundle.purposes,
+        view: log.view,
+        controllerId: CONTROLLER,
+        now: new Date(),
+      });
     const isPermit = (d: unknown) => (d as { decision: string }).decision === 'permit';
 
     // Warm-up: JIT tiers, the memo's handful of keys, and a first check that this is the permit path.
@@ -96,21 +118,28 @@ export async function measureDecisionLatency(options: DecisionLatencyOptions): P
     const coldDecide = decideWith(coldAuthorizer);
     for (let i = 0; i < Math.min(options.warmup, 2_000); i++) coldDecide(i);
     const cold = measure(options.coldDecisions, coldDecide);
-    if (![...warm.sink, ...cold.sink].every(isPermit)) throw new Error('benchmark set-up is wrong: a measured decision was not a permit');
+    if (![...warm.sink, ...cold.sink].every(isPermit))
+      throw new Error('benchmark set-up is wrong: a measured decision was not a permit');
 
     const engineId = `bench-raw-${warmAuthorizer.version}`;
     const pset = preparsePolicySet(engineId, { staticPolicies: bundle.policies });
     const schema = preparseSchema(engineId, bundle.schema);
-    if (pset.type !== 'success' || schema.type !== 'success') throw new Error('raw Cedar baseline: bundle did not preparse');
+    if (pset.type !== 'success' || schema.type !== 'success')
+      throw new Error('raw Cedar baseline: bundle did not preparse');
     const raw = (i: number) => rawCedarCall(engineId, at(i));
     for (let i = 0; i < Math.min(options.warmup, 2_000); i++) raw(i);
     const rawCedar = measure(options.coldDecisions, raw);
-    const isAllow = (a: unknown) => (a as { type: string; response?: { decision: string } }).response?.decision === 'allow';
+    const isAllow = (a: unknown) =>
+      (a as { type: string; response?: { decision: string } }).response?.decision === 'allow';
     if (!rawCedar.sink.every(isAllow)) throw new Error('raw Cedar baseline: a call did not allow');
 
     return {
-      subjects: subjects.length, populateGrantsPerSecond,
-      warm: warm.summary, cold: cold.summary, rawCedar: rawCedar.summary, memo: warmAuthorizer.memoStats(),
+      subjects: subjects.length,
+      populateGrantsPerSecond,
+      warm: warm.summary,
+      cold: cold.summary,
+      rawCedar: rawCedar.summary,
+      memo: warmAuthorizer.memoStats(),
     };
   } finally {
     await log.close();

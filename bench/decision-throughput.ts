@@ -20,16 +20,23 @@ export type DecisionThroughputResult = {
 export type ServerUnderTest = { url: string; pid: number | undefined };
 
 export async function measureDecisionThroughput(
-  gateway: ServerUnderTest, tokens: Tokens, subjects: readonly string[], options: DecisionThroughputOptions,
+  gateway: ServerUnderTest,
+  tokens: Tokens,
+  subjects: readonly string[],
+  options: DecisionThroughputOptions,
 ): Promise<DecisionThroughputResult> {
   const sample = await sampleDecision(gateway.url, tokens, subjects);
   const bare = await startBareServer(sample);
   try {
     const headers = jsonHeaders(tokens.steward);
-    const load = (server: ServerUnderTest, path: string, duration: number) => runLoad({
-      url: server.url, serverPid: server.pid, connections: options.connections, duration,
-      request: (i) => ({ method: 'POST', path, headers, body: JSON.stringify(decisionBody(subjects, i)) }),
-    });
+    const load = (server: ServerUnderTest, path: string, duration: number) =>
+      runLoad({
+        url: server.url,
+        serverPid: server.pid,
+        connections: options.connections,
+        duration,
+        request: (i) => ({ method: 'POST', path, headers, body: JSON.stringify(decisionBody(subjects, i)) }),
+      });
     const gatewayRun = (duration: number) => load(gateway, '/v1/decisions', duration);
     const bareRun = (duration: number) => load({ url: bare.url, pid: bare.process.pid }, '/bare', duration);
 
@@ -47,7 +54,8 @@ export async function measureDecisionThroughput(
       }
     }
     const failed = [...rounds.gateway, ...rounds.bare].find((r) => r.non2xx > 0 || r.errors > 0);
-    if (failed !== undefined) throw new Error(`decision load saw failures: ${JSON.stringify(failed.statusCodes)}, ${failed.errors} errors`);
+    if (failed !== undefined)
+      throw new Error(`decision load saw failures: ${JSON.stringify(failed.statusCodes)}, ${failed.errors} errors`);
     const g = best(rounds.gateway);
     const b = best(rounds.bare);
     return { gateway: g, bare: b, ratio: g.rps / b.rps, responseBytes: Buffer.byteLength(sample), rounds };

@@ -16,7 +16,10 @@ const TABLE = `CREATE TABLE events (seq BIGINT PRIMARY KEY, event_id VARCHAR NOT
   payload VARCHAR NOT NULL, prev_hash VARCHAR NOT NULL, hash VARCHAR NOT NULL, signature VARCHAR NOT NULL, key_id VARCHAR NOT NULL)`;
 
 /** Appends `rows` rows carrying `payload` (a real grant record's JSON) and returns durable rows per second. */
-export async function measureRawDurableInserts(rows: number, payload: string): Promise<{ rows: number; rowsPerSecond: number; seconds: number }> {
+export async function measureRawDurableInserts(
+  rows: number,
+  payload: string,
+): Promise<{ rows: number; rowsPerSecond: number; seconds: number }> {
   const dir = mkdtempSync(join(tmpdir(), 'sealgate-bench-duckdb-'));
   // The gateway database's own settings (gateway/services/context.ts), so the floor is like for like.
   const db = await openDatabase(join(dir, 'baseline.duckdb'), { threads: 1 });
@@ -30,10 +33,19 @@ export async function measureRawDurableInserts(rows: number, payload: string): P
       await db.transaction(async (tx) => {
         const a = await tx.appender('events');
         for (let seq = first; seq <= last; seq++) {
-          a.appendBigInt(BigInt(seq)); a.appendVarchar(randomUUID()); a.appendVarchar('consent'); a.appendVarchar('grant');
-          a.appendVarchar(`sp_${String(seq).padStart(43, '0')}`); a.appendVarchar(randomUUID());
-          a.appendTimestampTZ(timestampTZValue(BigInt(Date.now()) * 1000n)); a.appendVarchar('token:bench');
-          a.appendVarchar(payload); a.appendVarchar(hash); a.appendVarchar(hash); a.appendVarchar(signature); a.appendVarchar('0123456789abcdef');
+          a.appendBigInt(BigInt(seq));
+          a.appendVarchar(randomUUID());
+          a.appendVarchar('consent');
+          a.appendVarchar('grant');
+          a.appendVarchar(`sp_${String(seq).padStart(43, '0')}`);
+          a.appendVarchar(randomUUID());
+          a.appendTimestampTZ(timestampTZValue(BigInt(Date.now()) * 1000n));
+          a.appendVarchar('token:bench');
+          a.appendVarchar(payload);
+          a.appendVarchar(hash);
+          a.appendVarchar(hash);
+          a.appendVarchar(signature);
+          a.appendVarchar('0123456789abcdef');
           a.endRow();
         }
         a.closeSync();
@@ -41,7 +53,8 @@ export async function measureRawDurableInserts(rows: number, payload: string): P
     }
     const seconds = (performance.now() - started) / 1000;
     const [count] = await db.all('SELECT count(*) AS n FROM events');
-    if (Number(count?.n) !== rows) throw new Error(`raw DuckDB baseline wrote ${String(count?.n)} rows, expected ${rows}`);
+    if (Number(count?.n) !== rows)
+      throw new Error(`raw DuckDB baseline wrote ${String(count?.n)} rows, expected ${rows}`);
     return { rows, rowsPerSecond: rows / seconds, seconds };
   } finally {
     await db.close();

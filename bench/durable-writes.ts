@@ -25,14 +25,26 @@ async function verified(url: string, tokens: Tokens): Promise<Verification & { e
 }
 
 export async function measureDurableWrites(
-  server: ServerUnderTest, tokens: Tokens, options: DurableWritesOptions, samplePayload: string,
+  server: ServerUnderTest,
+  tokens: Tokens,
+  options: DurableWritesOptions,
+  samplePayload: string,
 ): Promise<DurableWritesResult> {
   const { url } = server;
   const headers = jsonHeaders(tokens.collector);
-  const load = (prefix: string, spec: { duration: number; amount?: number }) => runLoad({
-    url, serverPid: server.pid, connections: options.connections, ...spec,
-    request: (i) => ({ method: 'POST', path: '/v1/consents', headers, body: JSON.stringify(grantBody(`${prefix}-${i}`)) }),
-  });
+  const load = (prefix: string, spec: { duration: number; amount?: number }) =>
+    runLoad({
+      url,
+      serverPid: server.pid,
+      connections: options.connections,
+      ...spec,
+      request: (i) => ({
+        method: 'POST',
+        path: '/v1/consents',
+        headers,
+        body: JSON.stringify(grantBody(`${prefix}-${i}`)),
+      }),
+    });
 
   const warm = await load('warmup-subject', { duration: options.warmup });
   // Requests cut off when the warm-up stopped still finish on the server: let them land before counting.
@@ -46,7 +58,8 @@ export async function measureDurableWrites(
   const after = await verified(url, tokens);
   const seconds = (performance.now() - verifyStarted) / 1000;
   const newEvents = after.events - before.events;
-  const isOk = after.ok && gateway.non2xx === 0 && gateway.errors === 0 && newEvents === gateway.ok && gateway.ok === amount;
+  const isOk =
+    after.ok && gateway.non2xx === 0 && gateway.errors === 0 && newEvents === gateway.ok && gateway.ok === amount;
 
   const baseline = await measureRawDurableInserts(gateway.ok, samplePayload);
   return {

@@ -55,14 +55,20 @@ function processCpuMs(pid: number | undefined, isMainThreadOnly = false): number
 
 type CpuSample = { all: number | null; main: number | null };
 const cpuSample = (pid: number | undefined): CpuSample => ({ all: processCpuMs(pid), main: processCpuMs(pid, true) });
-const elapsed = (before: number | null, after: number | null) => (before === null || after === null ? null : after - before);
+const elapsed = (before: number | null, after: number | null) =>
+  before === null || after === null ? null : after - before;
 
 function toResult(r: Result, before: CpuSample, after: CpuSample, loadAverage: number): LoadResult {
   const perRequest = (ms: number | null) => (ms === null || r['2xx'] === 0 ? null : (ms * 1000) / r['2xx']);
   return {
     rps: r['2xx'] / r.duration,
-    ok: r['2xx'], non2xx: r.non2xx, errors: r.errors, timeouts: r.timeouts, seconds: r.duration,
-    latencyP50Ms: r.latency.p50, latencyP99Ms: r.latency.p99,
+    ok: r['2xx'],
+    non2xx: r.non2xx,
+    errors: r.errors,
+    timeouts: r.timeouts,
+    seconds: r.duration,
+    latencyP50Ms: r.latency.p50,
+    latencyP99Ms: r.latency.p99,
     statusCodes: Object.fromEntries(Object.entries(r.statusCodeStats).map(([code, s]) => [code, s.count])),
     serverCpuUsPerRequest: perRequest(elapsed(before.all, after.all)),
     serverMainThreadCpuUsPerRequest: perRequest(elapsed(before.main, after.main)),

@@ -20,14 +20,22 @@ import { startChildGateway, type ChildGateway } from '../test/fixtures/child-gat
 import { freePort } from '../test/fixtures/free-port.ts';
 
 const { values } = parseArgs({
-  options: { rows: { type: 'string', default: '100000' }, dir: { type: 'string' }, 'step-ms': { type: 'string', default: '3600000' }, 'heap-mb': { type: 'string' } },
+  options: {
+    'rows': { type: 'string', default: '100000' },
+    'dir': { type: 'string' },
+    'step-ms': { type: 'string', default: '3600000' },
+    'heap-mb': { type: 'string' },
+  },
   strict: true,
 });
 const rows = Number(values.rows);
 if (!Number.isInteger(rows) || rows < 2) throw new Error('--rows expects an integer ≥ 2');
 const stepMs = Number(values['step-ms']);
 // The heap limit of `npm start`, read from package.json so the benchmark runs the gateway as an operator does.
-const startScript = String((JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { scripts: Record<string, string> }).scripts.start);
+const startScript = String(
+  (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { scripts: Record<string, string> })
+    .scripts.start,
+);
 const startHeapMb = Number(/--max-old-space-size=(\d+)/.exec(startScript)?.[1]);
 if (!Number.isInteger(startHeapMb)) throw new Error('npm start no longer sets --max-old-space-size: give --heap-mb');
 const heapMb = values['heap-mb'] === undefined ? startHeapMb : Number(values['heap-mb']);
@@ -46,7 +54,10 @@ type Setup = { rows: number; tokens: Record<string, { admin: string; steward: st
 
 async function withContext<T>(party: string, work: (ctx: GatewayContext) => Promise<T>): Promise<T> {
   const config = loadConfig({
-    SEALGATE_DATA_DIR: join(root, party), SEALGATE_PASSPHRASE: PASSPHRASE, SEALGATE_LEDGER: 'off', SEALGATE_PARTY_ID: party,
+    SEALGATE_DATA_DIR: join(root, party),
+    SEALGATE_PASSPHRASE: PASSPHRASE,
+    SEALGATE_LEDGER: 'off',
+    SEALGATE_PARTY_ID: party,
     SEALGATE_LOG_LEVEL: 'warn',
   });
   const ctx = await createContext(config);
@@ -77,35 +88,70 @@ async function setUpParty(index: number, setup: Setup): Promise<void> {
   await withContext(party, async (ctx) => {
     const t0 = performance.now();
     setup.keys[party] = Buffer.from(ctx.identity.ed25519.publicKeyRaw).toString('hex');
-    setup.tokens[party] = { admin: (await ctx.tokens.createToken('admin', 'bench')).token, steward: (await ctx.tokens.createToken('data-steward', 'bench')).token };
+    setup.tokens[party] = {
+      admin: (await ctx.tokens.createToken('admin', 'bench')).token,
+      steward: (await ctx.tokens.createToken('data-steward', 'bench')).token,
+    };
     const bundle = ctx.policies.bundle;
-    await ctx.policies.replace({ ...bundle, purposes: { ...bundle.purposes, [PURPOSE]: { description: 'Align customers across partners', fieldAllowlist: ['vin'], precision: {}, kThreshold: 1, allowedRecipients: [...PARTIES], actions: ['join'] } } });
-    if (index === 1) await ctx.consent.delegate({ partner: other, purposes: [PURPOSE], fieldAllowlist: ['vin'], expiresAt: '2035-01-01T00:00:00.000Z' }, { actor: 'bench' });
+    await ctx.policies.replace({
+      ...bundle,
+      purposes: {
+        ...bundle.purposes,
+        [PURPOSE]: {
+          description: 'Align customers across partners',
+          fieldAllowlist: ['vin'],
+          precision: {},
+          kThreshold: 1,
+          allowedRecipients: [...PARTIES],
+          actions: ['join'],
+        },
+      },
+    });
+    if (index === 1)
+      await ctx.consent.delegate(
+        { partner: other, purposes: [PURPOSE], fieldAllowlist: ['vin'], expiresAt: '2035-01-01T00:00:00.000Z' },
+        { actor: 'bench' },
+      );
     await writeCsv(join(ctx.connectors.importRoots[0] as string, 'customers.csv'), index);
     await ctx.connectors.views.register({
-      name: 'customers', source: { kind: 'csv', path: 'customers.csv' }, subjectColumn: 'id',
-      columns: [{ name: 'id', type: 'string', classification: 'identifier' }, { name: 'vin', type: 'string', classification: 'identifier' }],
+      name: 'customers',
+      source: { kind: 'csv', path: 'customers.csv' },
+      subjectColumn: 'id',
+      columns: [
+        { name: 'id', type: 'string', classification: 'identifier' },
+        { name: 'vin', type: 'string', classification: 'identifier' },
+      ],
     });
     log(`${party}: ${group(rows)} rows imported in ${fmt((performance.now() - t0) / 1000)} s; granting consents`);
     const first = index === 0 ? 0 : Math.floor(rows / 2);
     let next = 0;
     let done = 0;
     const t1 = performance.now();
-    await Promise.all(Array.from({ length: 4096 }, async () => {
-      while (next < rows) {
-        const n = first + next++;
-        await ctx.consent.grant({
-          subjectId: `c${index}-${n}`, jurisdiction: 'CN', recipients: [{ id: other, role: 'joint-controller' }],
-          purposes: [{ purpose: PURPOSE, legalBasis: 'dpv:Consent' }], dataCategories: [{ category: 'dpv:Vehicle', sensitive: false }],
-          minimization: { fieldAllowlist: ['vin'], precision: {}, localOnly: false, crossBorder: false },
-          notice: { url: 'https://dealer.example/privacy', hash: 'a'.repeat(64), version: '1' },
-          indication: { method: 'app', by: 'subject', at: new Date().toISOString() },
-          separateConsent: { sharing: true, sensitive: false, crossBorder: false }, expiresAt: '2035-01-01T00:00:00.000Z',
-        }, { actor: 'bench' });
-        done += 1;
-        if (done % 100_000 === 0 || done === rows) log(`${party}: ${group(done)} consents (${fmt(done / ((performance.now() - t1) / 1000), 0)}/s)`);
-      }
-    }));
+    await Promise.all(
+      Array.from({ length: 4096 }, async () => {
+        while (next < rows) {
+          const n = first + next++;
+          await ctx.consent.grant(
+            {
+              subjectId: `c${index}-${n}`,
+              jurisdiction: 'CN',
+              recipients: [{ id: other, role: 'joint-controller' }],
+              purposes: [{ purpose: PURPOSE, legalBasis: 'dpv:Consent' }],
+              dataCategories: [{ category: 'dpv:Vehicle', sensitive: false }],
+              minimization: { fieldAllowlist: ['vin'], precision: {}, localOnly: false, crossBorder: false },
+              notice: { url: 'https://dealer.example/privacy', hash: 'a'.repeat(64), version: '1' },
+              indication: { method: 'app', by: 'subject', at: new Date().toISOString() },
+              separateConsent: { sharing: true, sensitive: false, crossBorder: false },
+              expiresAt: '2035-01-01T00:00:00.000Z',
+            },
+            { actor: 'bench' },
+          );
+          done += 1;
+          if (done % 100_000 === 0 || done === rows)
+            log(`${party}: ${group(done)} consents (${fmt(done / ((performance.now() - t1) / 1000), 0)}/s)`);
+        }
+      }),
+    );
   });
 }
 
@@ -134,26 +180,43 @@ function processStats(pid: number): { rss: number; peakRss: number; cpuSeconds: 
   return { rss, peakRss, cpuSeconds: ticks / 100 };
 }
 
-async function call(url: string, token: string, method: string, path: string, body?: unknown): Promise<Record<string, unknown>> {
+async function call(
+  url: string,
+  token: string,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<Record<string, unknown>> {
   const res = await fetch(`${url}${path}`, {
-    method, headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    method,
+    headers: {
+      authorization: `Bearer ${token}`,
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
-  const json = await res.json() as Record<string, unknown>;
+  const json = (await res.json()) as Record<string, unknown>;
   if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(json)}`);
   return json;
 }
 
 const children: ChildGateway[] = [];
-const killAll = () => { for (const c of children) c.process.kill('SIGKILL'); };
+const killAll = () => {
+  for (const c of children) c.process.kill('SIGKILL');
+};
 process.once('exit', killAll);
-for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => { killAll(); process.exit(130); });
+for (const signal of ['SIGINT', 'SIGTERM'] as const)
+  process.once(signal, () => {
+    killAll();
+    process.exit(130);
+  });
 
 try {
   mkdirSync(root, { recursive: true });
   const marker = join(root, 'setup.json');
-  let setup: Setup | null = existsSync(marker) ? JSON.parse(readFileSync(marker, 'utf8')) as Setup : null;
-  if (setup !== null && setup.rows !== rows) throw new Error(`${root} was set up for --rows ${setup.rows}; use another --dir`);
+  let setup: Setup | null = existsSync(marker) ? (JSON.parse(readFileSync(marker, 'utf8')) as Setup) : null;
+  if (setup !== null && setup.rows !== rows)
+    throw new Error(`${root} was set up for --rows ${setup.rows}; use another --dir`);
   if (setup === null) {
     const fresh: Setup = { rows, tokens: {}, keys: {} };
     const t0 = performance.now();
@@ -164,14 +227,18 @@ try {
   }
   const ports = [await freePort(), await freePort()];
   for (let i = 0; i < PARTIES.length; i++) {
-    children.push(await startChildGateway({
-      dataDir: join(root, PARTIES[i] as string),
-      env: {
-        PORT: String(ports[i]), SEALGATE_PARTY_ID: PARTIES[i] as string, SEALGATE_RATE_LIMIT_MAX: '1000000',
-        NODE_OPTIONS: `--max-old-space-size=${heapMb}`,
-      },
-      timeoutMs: 900_000,
-    }));
+    children.push(
+      await startChildGateway({
+        dataDir: join(root, PARTIES[i] as string),
+        env: {
+          PORT: String(ports[i]),
+          SEALGATE_PARTY_ID: PARTIES[i] as string,
+          SEALGATE_RATE_LIMIT_MAX: '1000000',
+          NODE_OPTIONS: `--max-old-space-size=${heapMb}`,
+        },
+        timeoutMs: 900_000,
+      }),
+    );
   }
   // The registry names each partner's current URL (the ports are new on every run).
   for (let i = 0; i < PARTIES.length; i++) {
@@ -180,7 +247,8 @@ try {
     const at = (children[i] as ChildGateway).url;
     const baseUrl = (children[1 - i] as ChildGateway).url;
     const known = await fetch(`${at}/v1/peers/${other}`, { headers: { authorization: `Bearer ${admin}` } });
-    if (known.status === 404) await call(at, admin, 'POST', '/v1/peers', { id: other, baseUrl, ed25519PublicKey: setup.keys[other] });
+    if (known.status === 404)
+      await call(at, admin, 'POST', '/v1/peers', { id: other, baseUrl, ed25519PublicKey: setup.keys[other] });
     else await call(at, admin, 'PATCH', `/v1/peers/${other}`, { baseUrl });
   }
   const [guest, host] = children as [ChildGateway, ChildGateway];
@@ -191,8 +259,14 @@ try {
   const before = [processStats(guest.process.pid as number), processStats(host.process.pid as number)] as const;
   const t0 = performance.now();
   const submitted = await call(guest.url, steward, 'POST', '/v1/jobs', {
-    protocol: 'psi', purpose: PURPOSE, params: { mode: 'intersection' }, receivers: ['dealer-4s'],
-    parties: [{ id: 'dealer-4s', role: 'guest', view: 'customers', idColumn: 'vin' }, { id: 'insurer-a', role: 'host', view: 'customers', idColumn: 'vin' }],
+    protocol: 'psi',
+    purpose: PURPOSE,
+    params: { mode: 'intersection' },
+    receivers: ['dealer-4s'],
+    parties: [
+      { id: 'dealer-4s', role: 'guest', view: 'customers', idColumn: 'vin' },
+      { id: 'insurer-a', role: 'host', view: 'customers', idColumn: 'vin' },
+    ],
     deadlines: { stepMs, acceptMs: 60_000 },
   });
   const id = String(submitted.id);
@@ -209,28 +283,35 @@ try {
   const [guestStats, hostStats] = [processStats(guest.process.pid as number), processStats(host.process.pid as number)];
   if (view.status !== 'completed') throw new Error(`job ${view.status}: ${JSON.stringify(view.failure)}`);
   const half = Math.floor(rows / 2);
-  if (view.output?.count !== rows - half) throw new Error(`intersection has ${view.output?.count} rows, expected ${rows - half}`);
+  if (view.output?.count !== rows - half)
+    throw new Error(`intersection has ${view.output?.count} rows, expected ${rows - half}`);
 
   const multiplies = 4 * rows;
-  const floor = (multiplies / cores) * multiply.wall / 1e6;
+  const floor = ((multiplies / cores) * multiply.wall) / 1e6;
   const mb = (bytes: number) => `${fmt(bytes / 2 ** 20, bytes < 2 ** 30 ? 1 : 0)} MiB`;
-  const step = (name: string, party: string) => view.timeline.find((e) => e.step === name && e.party === party && e.status === 'completed');
+  const step = (name: string, party: string) =>
+    view.timeline.find((e) => e.step === name && e.party === party && e.status === 'completed');
   const seconds = (ms: number | null | undefined) => (ms === null || ms === undefined ? '?' : fmt(ms / 1000, 2));
-  console.log([
-    `PSI job: ${group(rows)} × ${group(rows)} rows, ${group(rows - half)} in common, two gateways as child processes over loopback HTTP, ${cores} cores (Node ${process.version})`,
-    `load average before: ${loadBefore.map((x) => fmt(x, 2)).join(' ')}   after: ${loadavg().map((x) => fmt(x, 2)).join(' ')}`,
-    `one X25519 multiply (this process, median of 11 × 300): ${fmt(multiply.wall)} µs wall / ${fmt(multiply.cpu)} µs CPU`,
-    `wall time:        ${fmt(wall, 2)} s  submit → completed (${fmt(rows / wall / cores, 0)} rows/s per core; SecretFlow ECDH-PSI ≈ 4,700)`,
-    `  steps (guest):  consent filter ${seconds(step('filter', 'dealer-4s')?.durationMs)} s, exchange ${seconds(step('exchange', 'dealer-4s')?.durationMs)} s`,
-    `  steps (host):   consent filter ${seconds(step('filter', 'insurer-a')?.durationMs)} s, exchange ${seconds(step('exchange', 'insurer-a')?.durationMs)} s`,
-    `  bytes (guest):  out ${mb(step('exchange', 'dealer-4s')?.bytesOut ?? 0)}, in ${mb(step('exchange', 'dealer-4s')?.bytesIn ?? 0)}`,
-    `floor:            ${fmt(floor, 2)} s  = ${group(multiplies)} multiplies / ${cores} cores × ${fmt(multiply.wall)} µs`,
-    `measured / floor: ${fmt(wall / floor, 2)}`,
-    `peak RSS:         guest ${mb(guestStats.peakRss)}, host ${mb(hostStats.peakRss)} (whole gateway processes, V8 heap limit ${heapMb} MB${values['heap-mb'] === undefined ? ' as npm start' : ''}; before the job: guest ${mb(before[0].rss)}, host ${mb(before[1].rss)})`,
-    `CPU in the job:   guest ${fmt(guestStats.cpuSeconds - before[0].cpuSeconds, 1)} s, host ${fmt(hostStats.cpuSeconds - before[1].cpuSeconds, 1)} s; the multiplies alone need ${fmt((multiplies * multiply.cpu) / 1e6, 1)} s`,
-  ].join('\n'));
+  console.log(
+    [
+      `PSI job: ${group(rows)} × ${group(rows)} rows, ${group(rows - half)} in common, two gateways as child processes over loopback HTTP, ${cores} cores (Node ${process.version})`,
+      `load average before: ${loadBefore.map((x) => fmt(x, 2)).join(' ')}   after: ${loadavg()
+        .map((x) => fmt(x, 2))
+        .join(' ')}`,
+      `one X25519 multiply (this process, median of 11 × 300): ${fmt(multiply.wall)} µs wall / ${fmt(multiply.cpu)} µs CPU`,
+      `wall time:        ${fmt(wall, 2)} s  submit → completed (${fmt(rows / wall / cores, 0)} rows/s per core; SecretFlow ECDH-PSI ≈ 4,700)`,
+      `  steps (guest):  consent filter ${seconds(step('filter', 'dealer-4s')?.durationMs)} s, exchange ${seconds(step('exchange', 'dealer-4s')?.durationMs)} s`,
+      `  steps (host):   consent filter ${seconds(step('filter', 'insurer-a')?.durationMs)} s, exchange ${seconds(step('exchange', 'insurer-a')?.durationMs)} s`,
+      `  bytes (guest):  out ${mb(step('exchange', 'dealer-4s')?.bytesOut ?? 0)}, in ${mb(step('exchange', 'dealer-4s')?.bytesIn ?? 0)}`,
+      `floor:            ${fmt(floor, 2)} s  = ${group(multiplies)} multiplies / ${cores} cores × ${fmt(multiply.wall)} µs`,
+      `measured / floor: ${fmt(wall / floor, 2)}`,
+      `peak RSS:         guest ${mb(guestStats.peakRss)}, host ${mb(hostStats.peakRss)} (whole gateway processes, V8 heap limit ${heapMb} MB${values['heap-mb'] === undefined ? ' as npm start' : ''}; before the job: guest ${mb(before[0].rss)}, host ${mb(before[1].rss)})`,
+      `CPU in the job:   guest ${fmt(guestStats.cpuSeconds - before[0].cpuSeconds, 1)} s, host ${fmt(hostStats.cpuSeconds - before[1].cpuSeconds, 1)} s; the multiplies alone need ${fmt((multiplies * multiply.cpu) / 1e6, 1)} s`,
+    ].join('\n'),
+  );
 } catch (error) {
-  for (const child of children) log(`--- ${child.url} output (last 3000 characters) ---\n${child.output().slice(-3000)}`);
+  for (const child of children)
+    log(`--- ${child.url} output (last 3000 characters) ---\n${child.output().slice(-3000)}`);
   throw error;
 } finally {
   for (const child of children) await child.kill('SIGTERM');

@@ -25,12 +25,16 @@ export type BenchSummary = {
 
 export function environment(): BenchSummary['environment'] {
   return {
-    node: process.version, cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', platform: `${process.platform}-${process.arch}`,
+    node: process.version,
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model ?? 'unknown',
+    platform: `${process.platform}-${process.arch}`,
     loadAverage: loadavg()[0] ?? 0,
   };
 }
 
-const us = (v: number) => `${v < 10 ? v.toFixed(2) : v < 100 ? v.toFixed(1) : Math.round(v).toLocaleString('en-US')} µs`;
+const us = (v: number) =>
+  `${v < 10 ? v.toFixed(2) : v < 100 ? v.toFixed(1) : Math.round(v).toLocaleString('en-US')} µs`;
 const rate = (v: number, unit: string) => `${Math.round(v).toLocaleString('en-US')} ${unit}`;
 const times = (v: number) => `${v < 0.1 ? v.toFixed(3) : v.toFixed(2)}×`;
 const pct = (v: number) => `${(v * 100).toFixed(1)} %`;
@@ -38,60 +42,110 @@ const met = (isMet: boolean) => (isMet ? 'yes' : 'NO');
 const cpuUs = (v: number | null) => (v === null ? 'n/a' : `${Math.round(v).toLocaleString('en-US')} µs`);
 const load = (v: number) => v.toFixed(1);
 
-
 export function formatReport(s: BenchSummary): string {
   const { latency: l, throughput: t, writes: w } = s;
   const raw = l.rawCedar;
   const rows: ResultRow[] = [
-    ['1', 'decide() + consent chain, Cedar memo warm: p50', us(l.warm.p50Us), `raw statefulIsAuthorized p50 ${us(raw.p50Us)}`,
-      times(l.warm.p50Us / raw.p50Us), `≤ ${TARGETS.decisionP50Us} µs`, met(l.warm.p50Us <= TARGETS.decisionP50Us)],
-    ['1', 'decide() + consent chain, Cedar memo warm: p99', us(l.warm.p99Us), `raw statefulIsAuthorized p99 ${us(raw.p99Us)}`,
-      times(l.warm.p99Us / raw.p99Us), `≤ ${TARGETS.decisionP99Us.toLocaleString('en-US')} µs`, met(l.warm.p99Us <= TARGETS.decisionP99Us)],
-    ['1', 'decide() cold (memo off, first-seen): p50', us(l.cold.p50Us), `raw statefulIsAuthorized p50 ${us(raw.p50Us)}`,
-      times(l.cold.p50Us / raw.p50Us), '(shows the memo)', '-'],
-    ['1', 'decide() cold (memo off, first-seen): p99', us(l.cold.p99Us), `raw statefulIsAuthorized p99 ${us(raw.p99Us)}`,
-      times(l.cold.p99Us / raw.p99Us), '(shows the memo)', '-'],
-    ['2', `POST /v1/decisions, ${s.options.decisionConnections} conn`, rate(t.gateway.rps, 'req/s'), `bare Fastify POST ${rate(t.bare.rps, 'req/s')}`,
-      pct(t.ratio), `≥ ${pct(TARGETS.httpRatio)}`, met(t.ratio >= TARGETS.httpRatio)],
+    [
+      '1',
+      'decide() + consent chain, Cedar memo warm: p50',
+      us(l.warm.p50Us),
+      `raw statefulIsAuthorized p50 ${us(raw.p50Us)}`,
+      times(l.warm.p50Us / raw.p50Us),
+      `≤ ${TARGETS.decisionP50Us} µs`,
+      met(l.warm.p50Us <= TARGETS.decisionP50Us),
+    ],
+    [
+      '1',
+      'decide() + consent chain, Cedar memo warm: p99',
+      us(l.warm.p99Us),
+      `raw statefulIsAuthorized p99 ${us(raw.p99Us)}`,
+      times(l.warm.p99Us / raw.p99Us),
+      `≤ ${TARGETS.decisionP99Us.toLocaleString('en-US')} µs`,
+      met(l.warm.p99Us <= TARGETS.decisionP99Us),
+    ],
+    [
+      '1',
+      'decide() cold (memo off, first-seen): p50',
+      us(l.cold.p50Us),
+      `raw statefulIsAuthorized p50 ${us(raw.p50Us)}`,
+      times(l.cold.p50Us / raw.p50Us),
+      '(shows the memo)',
+      '-',
+    ],
+    [
+      '1',
+      'decide() cold (memo off, first-seen): p99',
+      us(l.cold.p99Us),
+      `raw statefulIsAuthorized p99 ${us(raw.p99Us)}`,
+      times(l.cold.p99Us / raw.p99Us),
+      '(shows the memo)',
+      '-',
+    ],
+    [
+      '2',
+      `POST /v1/decisions, ${s.options.decisionConnections} conn`,
+      rate(t.gateway.rps, 'req/s'),
+      `bare Fastify POST ${rate(t.bare.rps, 'req/s')}`,
+      pct(t.ratio),
+      `≥ ${pct(TARGETS.httpRatio)}`,
+      met(t.ratio >= TARGETS.httpRatio),
+    ],
     ...writeRows(w, s.options.writeConnections, 'check: /v1/audit/verify ok, new events = 201s'),
   ];
   const ws = s.writesAtSaturation;
   if (ws !== null) rows.push(...writeRows(ws, s.options.saturationConnections, 'check: the same, after that run'));
   const notes = [
-    `1: ${l.warm.count.toLocaleString('en-US')} warm / ${l.cold.count.toLocaleString('en-US')} cold decisions over ${l.subjects.toLocaleString('en-US')} granted subjects `
-      + `(mean ${us(l.warm.meanUs)} warm, ${us(l.cold.meanUs)} cold; max ${us(l.warm.maxUs)} warm); memo ${l.memo.hits} hits / ${l.memo.misses} misses, ${l.memo.size} keys; `
-      + `log populated in process at ${rate(l.populateGrantsPerSecond, 'grants/s')}`,
-    `2: best of ${t.rounds.gateway.length} alternating rounds of ${s.options.duration} s after ${s.options.warmup} s warm-up each; response ${t.responseBytes} bytes; `
-      + `latency p50/p99 gateway ${t.gateway.latencyP50Ms}/${t.gateway.latencyP99Ms} ms, bare ${t.bare.latencyP50Ms}/${t.bare.latencyP99Ms} ms; `
-      + `rounds gateway [${t.rounds.gateway.map((r) => Math.round(r.rps)).join(', ')}], bare [${t.rounds.bare.map((r) => Math.round(r.rps)).join(', ')}] req/s; `
-      + `server CPU per request gateway ${cpuUs(t.gateway.serverCpuUsPerRequest)}, bare ${cpuUs(t.bare.serverCpuUsPerRequest)}; `
-      + `of it on the main thread gateway ${cpuUs(t.gateway.serverMainThreadCpuUsPerRequest)}, bare ${cpuUs(t.bare.serverMainThreadCpuUsPerRequest)}; `
-      + `${mainThreadRatios(t.rounds)}; `
-      + `load average ${load(t.gateway.loadAverage)} / ${load(t.bare.loadAverage)}`,
-    `3: ${w.gateway.ok.toLocaleString('en-US')} grants in ${w.gateway.seconds.toFixed(1)} s, latency p50/p99 ${w.gateway.latencyP50Ms}/${w.gateway.latencyP99Ms} ms, `
-      + `gateway CPU ${cpuUs(w.gateway.serverCpuUsPerRequest)} per write (main thread ${cpuUs(w.gateway.serverMainThreadCpuUsPerRequest)}), load average ${load(w.gateway.loadAverage)}; `
-      + `chains verified from disk in ${w.check.seconds.toFixed(1)} s (${w.check.verification.events} events, ${w.check.verification.audit} audit entries); `
-      + `baseline wrote the same ${w.baseline.rows.toLocaleString('en-US')} rows in ${w.baseline.seconds.toFixed(1)} s`,
-    ...(ws === null ? [] : [
-      `3 (${String(s.options.saturationConnections)} connections): ${ws.gateway.ok.toLocaleString('en-US')} grants in ${ws.gateway.seconds.toFixed(1)} s, `
-        + `latency p50/p99 ${ws.gateway.latencyP50Ms}/${ws.gateway.latencyP99Ms} ms, gateway CPU ${cpuUs(ws.gateway.serverCpuUsPerRequest)} per write `
-        + `(main thread ${cpuUs(ws.gateway.serverMainThreadCpuUsPerRequest)}), load average ${load(ws.gateway.loadAverage)}`,
-    ]),
+    `1: ${l.warm.count.toLocaleString('en-US')} warm / ${l.cold.count.toLocaleString('en-US')} cold decisions over ${l.subjects.toLocaleString('en-US')} granted subjects ` +
+      `(mean ${us(l.warm.meanUs)} warm, ${us(l.cold.meanUs)} cold; max ${us(l.warm.maxUs)} warm); memo ${l.memo.hits} hits / ${l.memo.misses} misses, ${l.memo.size} keys; ` +
+      `log populated in process at ${rate(l.populateGrantsPerSecond, 'grants/s')}`,
+    `2: best of ${t.rounds.gateway.length} alternating rounds of ${s.options.duration} s after ${s.options.warmup} s warm-up each; response ${t.responseBytes} bytes; ` +
+      `latency p50/p99 gateway ${t.gateway.latencyP50Ms}/${t.gateway.latencyP99Ms} ms, bare ${t.bare.latencyP50Ms}/${t.bare.latencyP99Ms} ms; ` +
+      `rounds gateway [${t.rounds.gateway.map((r) => Math.round(r.rps)).join(', ')}], bare [${t.rounds.bare.map((r) => Math.round(r.rps)).join(', ')}] req/s; ` +
+      `server CPU per request gateway ${cpuUs(t.gateway.serverCpuUsPerRequest)}, bare ${cpuUs(t.bare.serverCpuUsPerRequest)}; ` +
+      `of it on the main thread gateway ${cpuUs(t.gateway.serverMainThreadCpuUsPerRequest)}, bare ${cpuUs(t.bare.serverMainThreadCpuUsPerRequest)}; ` +
+      `${mainThreadRatios(t.rounds)}; ` +
+      `load average ${load(t.gateway.loadAverage)} / ${load(t.bare.loadAverage)}`,
+    `3: ${w.gateway.ok.toLocaleString('en-US')} grants in ${w.gateway.seconds.toFixed(1)} s, latency p50/p99 ${w.gateway.latencyP50Ms}/${w.gateway.latencyP99Ms} ms, ` +
+      `gateway CPU ${cpuUs(w.gateway.serverCpuUsPerRequest)} per write (main thread ${cpuUs(w.gateway.serverMainThreadCpuUsPerRequest)}), load average ${load(w.gateway.loadAverage)}; ` +
+      `chains verified from disk in ${w.check.seconds.toFixed(1)} s (${w.check.verification.events} events, ${w.check.verification.audit} audit entries); ` +
+      `baseline wrote the same ${w.baseline.rows.toLocaleString('en-US')} rows in ${w.baseline.seconds.toFixed(1)} s`,
+    ...(ws === null
+      ? []
+      : [
+          `3 (${String(s.options.saturationConnections)} connections): ${ws.gateway.ok.toLocaleString('en-US')} grants in ${ws.gateway.seconds.toFixed(1)} s, ` +
+            `latency p50/p99 ${ws.gateway.latencyP50Ms}/${ws.gateway.latencyP99Ms} ms, gateway CPU ${cpuUs(ws.gateway.serverCpuUsPerRequest)} per write ` +
+            `(main thread ${cpuUs(ws.gateway.serverMainThreadCpuUsPerRequest)}), load average ${load(ws.gateway.loadAverage)}`,
+        ]),
   ];
   const env = s.environment;
-  const header = `sealgate consent benchmark (${s.mode}) ${s.startedAt}, node ${env.node}, ${env.cpus} × ${env.cpuModel}, `
-    + `load average at start ${load(env.loadAverage)}, gateway ledger ${String(s.options.ledger)}`;
+  const header =
+    `sealgate consent benchmark (${s.mode}) ${s.startedAt}, node ${env.node}, ${env.cpus} × ${env.cpuModel}, ` +
+    `load average at start ${load(env.loadAverage)}, gateway ledger ${String(s.options.ledger)}`;
   return [header, '', resultTable(rows), '', ...notes].join('\n');
 }
 
 /** A durable-writes run's two rows: the rate against its DuckDB baseline, and its verify and exact-count check. */
 function writeRows(w: DurableWritesResult, connections: unknown, checkLabel: string): ResultRow[] {
   return [
-    ['3', `POST /v1/consents durable, ${String(connections)} conn`, rate(w.gateway.rps, 'writes/s'),
+    [
+      '3',
+      `POST /v1/consents durable, ${String(connections)} conn`,
+      rate(w.gateway.rps, 'writes/s'),
       `raw DuckDB appender ${w.baseline.rowsPerTransaction} rows/tx ${rate(w.baseline.rowsPerSecond, 'rows/s')}`,
-      times(w.ratio), `≥ ${TARGETS.writesPerSecond.toLocaleString('en-US')}/s`, met(w.gateway.rps >= TARGETS.writesPerSecond)],
-    ['3', checkLabel, `ok=${w.check.verification.ok}, events +${w.check.newEvents}`,
-      `201 responses ${w.check.acknowledged}, non-2xx ${w.gateway.non2xx}`, '-', 'equal, ok', met(w.check.isOk)],
+      times(w.ratio),
+      `≥ ${TARGETS.writesPerSecond.toLocaleString('en-US')}/s`,
+      met(w.gateway.rps >= TARGETS.writesPerSecond),
+    ],
+    [
+      '3',
+      checkLabel,
+      `ok=${w.check.verification.ok}, events +${w.check.newEvents}`,
+      `201 responses ${w.check.acknowledged}, non-2xx ${w.gateway.non2xx}`,
+      '-',
+      'equal, ok',
+      met(w.check.isOk),
+    ],
   ];
 }
 
@@ -109,7 +163,10 @@ function mainThreadRatios(rounds: { gateway: readonly LoadResult[]; bare: readon
   if (ratios.length === 0) return 'main-thread CPU ratio not available';
   const sorted = [...ratios].sort((a, b) => a - b);
   const middle = sorted.length / 2;
-  const median = sorted.length % 2 === 1 ? sorted[Math.floor(middle)] as number : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
+  const median =
+    sorted.length % 2 === 1
+      ? (sorted[Math.floor(middle)] as number)
+      : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
   return `main-thread CPU per request gateway ÷ bare by round [${ratios.map((r) => r.toFixed(2)).join(', ')}], median ${median.toFixed(2)} (≤ 2.00 for 50 %)`;
 }
 

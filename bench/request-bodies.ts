@@ -13,11 +13,20 @@ export function grantBody(subjectId: string): Record<string, unknown> {
   return {
     subjectId,
     jurisdiction: 'CN',
-    recipients: [{ id: PARTNER, role: 'joint-controller' }, { id: 'charging-net', role: 'joint-controller' }],
+    recipients: [
+      { id: PARTNER, role: 'joint-controller' },
+      { id: 'charging-net', role: 'joint-controller' },
+    ],
     purposes: [{ purpose: PURPOSE, legalBasis: 'dpv:Consent' }],
-    dataCategories: [{ category: 'dpv:Age', sensitive: false }, { category: 'dpv:Vehicle', sensitive: false }],
+    dataCategories: [
+      { category: 'dpv:Age', sensitive: false },
+      { category: 'dpv:Vehicle', sensitive: false },
+    ],
     minimization: {
-      fieldAllowlist: ['customer_age', 'vehicle_model', 'region_code'], precision: { customer_age: 'band:10' }, localOnly: false, crossBorder: false,
+      fieldAllowlist: ['customer_age', 'vehicle_model', 'region_code'],
+      precision: { customer_age: 'band:10' },
+      localOnly: false,
+      crossBorder: false,
     },
     notice: { url: 'https://dealer.example/privacy', hash: 'a'.repeat(64), version: '2026-01' },
     indication: { method: 'app', by: 'subject', at: new Date().toISOString() },
@@ -27,7 +36,12 @@ export function grantBody(subjectId: string): Record<string, unknown> {
 }
 
 export function delegationBody(): Record<string, unknown> {
-  return { partner: PARTNER, purposes: [PURPOSE], fieldAllowlist: ['customer_age', 'vehicle_model'], expiresAt: inAYear() };
+  return {
+    partner: PARTNER,
+    purposes: [PURPOSE],
+    fieldAllowlist: ['customer_age', 'vehicle_model'],
+    expiresAt: inAYear(),
+  };
 }
 
 const ACTIONS = ['join', 'model', 'aggregate'] as const;
@@ -44,11 +58,15 @@ export function decisionBody(subjects: readonly string[], i: number) {
     principal: { type: 'Partner' as const, id: PARTNER, attrs: { role: 'insurer' } },
     action,
     resource: {
-      type: 'Dataset' as const, id: `crm-${region}`, attrs: { owner: CONTROLLER, region, classification: 'customer' },
+      type: 'Dataset' as const,
+      id: `crm-${region}`,
+      attrs: { owner: CONTROLLER, region, classification: 'customer' },
       subject: subjects[i % subjects.length] as string,
     },
     context: {
-      purpose: PURPOSE, scene: 'joint-modeling', fields: ['customer_age', 'vehicle_model', 'policy_premium'],
+      purpose: PURPOSE,
+      scene: 'joint-modeling',
+      fields: ['customer_age', 'vehicle_model', 'policy_premium'],
       ...(action === 'aggregate' ? { cohortSize: 100 } : {}),
     },
   };

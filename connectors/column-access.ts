@@ -6,7 +6,8 @@ import { findPurpose, type PurposeCatalog } from '../consent/purpose.ts';
 import { GatewayError } from '../core/errors.ts';
 import { SUBJECT_COLUMN, type ConnectorView } from './view.ts';
 
-export type DenialReason = 'purpose-unknown' | 'undeclared' | 'identifier' | 'not-in-allowlist' | 'sensitive-not-listed';
+export type DenialReason =
+  'purpose-unknown' | 'undeclared' | 'identifier' | 'not-in-allowlist' | 'sensitive-not-listed';
 export type ColumnDenial = { column: string; reason: DenialReason };
 
 /** Allowed columns with the precision rule each is read at. */
@@ -19,11 +20,19 @@ export type ColumnGrant = { view: string; purpose: string; columns: { name: stri
 const namesFor = (view: string, column: string) => [column, `${view}.${column}`];
 
 /** Throws COLUMN_DENIED listing every denied column and why; returns the grant otherwise. */
-export function authorizeColumns(view: ConnectorView, requested: readonly string[], purposeId: string, catalog: PurposeCatalog): ColumnGrant {
+export function authorizeColumns(
+  view: ConnectorView,
+  requested: readonly string[],
+  purposeId: string,
+  catalog: PurposeCatalog,
+): ColumnGrant {
   const purpose = findPurpose(catalog, purposeId);
   if (purpose === undefined) {
-    throw new GatewayError('COLUMN_DENIED', `purpose ${String(purposeId).slice(0, 64)} is not in the policy bundle`,
-      { view: view.name, purpose: String(purposeId).slice(0, 64), denied: [{ column: '*', reason: 'purpose-unknown' }] });
+    throw new GatewayError('COLUMN_DENIED', `purpose ${String(purposeId).slice(0, 64)} is not in the policy bundle`, {
+      view: view.name,
+      purpose: String(purposeId).slice(0, 64),
+      denied: [{ column: '*', reason: 'purpose-unknown' }],
+    });
   }
   const denied: ColumnDenial[] = [];
   const columns: ColumnGrant['columns'] = [];
@@ -36,18 +45,26 @@ export function authorizeColumns(view: ConnectorView, requested: readonly string
     const isListed = namesFor(view.name, name).some((n) => purpose.fieldAllowlist.includes(n));
     if (declared === undefined) denied.push({ column: name, reason: 'undeclared' });
     else if (declared.classification === 'identifier') denied.push({ column: name, reason: 'identifier' });
-    else if (!isListed) denied.push({ column: name, reason: declared.classification === 'sensitive' ? 'sensitive-not-listed' : 'not-in-allowlist' });
+    else if (!isListed)
+      denied.push({
+        column: name,
+        reason: declared.classification === 'sensitive' ? 'sensitive-not-listed' : 'not-in-allowlist',
+      });
     else {
       const [bare, qualified] = namesFor(view.name, name) as [string, string];
-      const rules = [bare, qualified].map((key) => (Object.hasOwn(purpose.precision, key) ? { [name]: purpose.precision[key] as string } : {}));
+      const rules = [bare, qualified].map((key) =>
+        Object.hasOwn(purpose.precision, key) ? { [name]: purpose.precision[key] as string } : {},
+      );
       // Both a bare and a qualified rule may apply; the coarser one wins (precisionFor joins them).
       columns.push({ name, rule: precisionFor(name, ...rules) });
     }
   }
   if (denied.length > 0) {
-    throw new GatewayError('COLUMN_DENIED',
+    throw new GatewayError(
+      'COLUMN_DENIED',
       `purpose ${purposeId} may not read ${denied.map((d) => `${d.column} (${d.reason})`).join(', ')} of view ${view.name}`,
-      { view: view.name, purpose: purposeId, denied });
+      { view: view.name, purpose: purposeId, denied },
+    );
   }
   return { view: view.name, purpose: purposeId, columns };
 }

@@ -2,12 +2,23 @@
 // and how the subject id becomes its pseudonym. The import and the failure diagnosis share these
 // expressions, so the row a diagnosis names is exactly the row the import refused.
 import {
-  DUCKDB_TYPE, describeTypeRule, textValueCheck, textValueConversion, typedValueCheck, typedValueConversion,
+  DUCKDB_TYPE,
+  describeTypeRule,
+  textValueCheck,
+  textValueConversion,
+  typedValueCheck,
+  typedValueConversion,
 } from './column-type.ts';
 import { PSEUDONYM_UDF } from './data-store.ts';
 import type { SourcePlan } from './source-relation.ts';
 import { quoteName } from './sql-name.ts';
-import { SUBJECT_COLUMN, storedColumns, subjectDeclaration, type ColumnDeclaration, type ConnectorView } from './view.ts';
+import {
+  SUBJECT_COLUMN,
+  storedColumns,
+  subjectDeclaration,
+  type ColumnDeclaration,
+  type ConnectorView,
+} from './view.ts';
 
 export type ColumnPlan = {
   /** The declared column name ('subject' plan carries the subject column's name). */
@@ -43,7 +54,8 @@ export function subjectPlan(plan: SourcePlan, view: ConnectorView): ColumnPlan {
     isNull: `(${plan.raw(column.name)} IS NULL)`,
     valid: `(${pseudonym} IS NOT NULL)`,
     stored: `coalesce(${pseudonym}, ${ABORT})`,
-    rule: (isNull) => (isNull ? 'the subject id is missing' : `the subject id is not a valid ${column.type} id of 1 to 256 characters`),
+    rule: (isNull) =>
+      isNull ? 'the subject id is missing' : `the subject id is not a valid ${column.type} id of 1 to 256 characters`,
   };
 }
 

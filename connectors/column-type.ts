@@ -19,7 +19,18 @@ export const DUCKDB_TYPE = {
 /** Integers must survive the trip to a JS number exactly (Number.MAX_SAFE_INTEGER). */
 export const MAX_SAFE = '9007199254740991';
 
-const INTEGER_TYPES = ['TINYINT', 'SMALLINT', 'INTEGER', 'BIGINT', 'HUGEINT', 'UTINYINT', 'USMALLINT', 'UINTEGER', 'UBIGINT', 'UHUGEINT'];
+const INTEGER_TYPES = [
+  'TINYINT',
+  'SMALLINT',
+  'INTEGER',
+  'BIGINT',
+  'HUGEINT',
+  'UTINYINT',
+  'USMALLINT',
+  'UINTEGER',
+  'UBIGINT',
+  'UHUGEINT',
+];
 
 /**
  * Source types (as DuckDB names them) that hold each declared type without loss. Anything else is a
@@ -41,31 +52,44 @@ export function isCompatibleSourceType(declared: ColumnType, sourceType: string)
 /** Whether `raw` holds an acceptable value of `type`. Never NULL: NULL handling is the caller's. */
 export function textValueCheck(type: ColumnType, raw: string): string {
   switch (type) {
-    case 'string': return 'true';
+    case 'string':
+      return 'true';
     // Digits only (no exponent, no fraction), and small enough to be an exact JS number.
-    case 'integer': return `coalesce(regexp_full_match(${raw}, '\\s*[+-]?[0-9]{1,16}\\s*') AND abs(TRY_CAST(${raw} AS BIGINT)) <= ${MAX_SAFE}, false)`;
-    case 'double': return `coalesce(isfinite(TRY_CAST(${raw} AS DOUBLE)), false)`;
-    case 'boolean': return `coalesce(lower(trim(${raw})) IN ('true', 'false', '1', '0'), false)`;
-    case 'date': return `(TRY_CAST(${raw} AS DATE) IS NOT NULL)`;
-    case 'timestamp': return `(TRY_CAST(${raw} AS TIMESTAMPTZ) IS NOT NULL)`;
+    case 'integer':
+      return `coalesce(regexp_full_match(${raw}, '\\s*[+-]?[0-9]{1,16}\\s*') AND abs(TRY_CAST(${raw} AS BIGINT)) <= ${MAX_SAFE}, false)`;
+    case 'double':
+      return `coalesce(isfinite(TRY_CAST(${raw} AS DOUBLE)), false)`;
+    case 'boolean':
+      return `coalesce(lower(trim(${raw})) IN ('true', 'false', '1', '0'), false)`;
+    case 'date':
+      return `(TRY_CAST(${raw} AS DATE) IS NOT NULL)`;
+    case 'timestamp':
+      return `(TRY_CAST(${raw} AS TIMESTAMPTZ) IS NOT NULL)`;
   }
 }
 
 export function textValueConversion(type: ColumnType, raw: string): string {
   switch (type) {
-    case 'string': return raw;
-    case 'integer': return `CAST(trim(${raw}) AS BIGINT)`;
-    case 'boolean': return `(lower(trim(${raw})) IN ('true', '1'))`;
-    default: return `CAST(${raw} AS ${DUCKDB_TYPE[type]})`;
+    case 'string':
+      return raw;
+    case 'integer':
+      return `CAST(trim(${raw}) AS BIGINT)`;
+    case 'boolean':
+      return `(lower(trim(${raw})) IN ('true', '1'))`;
+    default:
+      return `CAST(${raw} AS ${DUCKDB_TYPE[type]})`;
   }
 }
 
 /** For typed sources (Parquet, DuckDB) whose column type already passed isCompatibleSourceType. */
 export function typedValueCheck(type: ColumnType, raw: string): string {
   switch (type) {
-    case 'integer': return `coalesce(${raw} BETWEEN -${MAX_SAFE} AND ${MAX_SAFE}, false)`;
-    case 'double': return `coalesce(isfinite(CAST(${raw} AS DOUBLE)), false)`;
-    default: return 'true';
+    case 'integer':
+      return `coalesce(${raw} BETWEEN -${MAX_SAFE} AND ${MAX_SAFE}, false)`;
+    case 'double':
+      return `coalesce(isfinite(CAST(${raw} AS DOUBLE)), false)`;
+    default:
+      return 'true';
   }
 }
 
@@ -76,11 +100,17 @@ export function typedValueConversion(type: ColumnType, raw: string): string {
 /** What a failed check means, in words that name the rule and never the value. */
 export function describeTypeRule(type: ColumnType): string {
   switch (type) {
-    case 'string': return 'not text';
-    case 'integer': return `not an integer within ±${MAX_SAFE}`;
-    case 'double': return 'not a finite number';
-    case 'boolean': return 'not a boolean (true, false, 1 or 0)';
-    case 'date': return 'not a date (YYYY-MM-DD)';
-    case 'timestamp': return 'not a timestamp (ISO 8601)';
+    case 'string':
+      return 'not text';
+    case 'integer':
+      return `not an integer within ±${MAX_SAFE}`;
+    case 'double':
+      return 'not a finite number';
+    case 'boolean':
+      return 'not a boolean (true, false, 1 or 0)';
+    case 'date':
+      return 'not a date (YYYY-MM-DD)';
+    case 'timestamp':
+      return 'not a timestamp (ISO 8601)';
   }
 }

@@ -45,7 +45,9 @@ export async function openConnectors(options: ConnectorOptions): Promise<Connect
   const importRoots = openImportRoots(join(options.dataDir, IMPORTS_DIR), options.importRoots ?? []);
   const dataPath = join(options.dataDir, DATA_FILE);
   const store: DataStore = await openDataStore({
-    path: dataPath, allowedDirectories: importRoots, subjectKey: options.subjectKey,
+    path: dataPath,
+    allowedDirectories: importRoots,
+    subjectKey: options.subjectKey,
     ...(options.memoryLimit === undefined ? {} : { memoryLimit: options.memoryLimit }),
   });
   try {
@@ -54,7 +56,8 @@ export async function openConnectors(options: ConnectorOptions): Promise<Connect
       await s.run(STREAM_CATALOG_SQL);
     });
     const streams = await openIngestStreams(store, {
-      subjectKey: options.subjectKey, clock: options.clock,
+      subjectKey: options.subjectKey,
+      clock: options.clock,
       ...(options.ingestToleranceSeconds === undefined ? {} : { toleranceSeconds: options.ingestToleranceSeconds }),
     });
     const views = createViewRegistry(store, importRoots, options.clock);

@@ -9,7 +9,12 @@ const MAX_HEADER_BYTES = 1024 * 1024;
 const MAX_COLUMNS = 4096;
 
 function headerError(display: string, reason: string): GatewayError {
-  return new GatewayError('CONNECTOR_DATA_INVALID', `CSV file ${display} has an unreadable header: ${reason}`, { file: display, row: 0, line: 1, reason });
+  return new GatewayError('CONNECTOR_DATA_INVALID', `CSV file ${display} has an unreadable header: ${reason}`, {
+    file: display,
+    row: 0,
+    line: 1,
+    reason,
+  });
 }
 
 /** The header's field names, in order. Throws CONNECTOR_DATA_INVALID naming line 1. */
@@ -36,14 +41,30 @@ export function parseHeaderRecord(text: string, delimiter: string, display = 'in
   for (let i = 0; i < text.length; i++) {
     const ch = text[i];
     if (isQuoted) {
-      if (ch === '"' && text[i + 1] === '"') { field += '"'; i++; continue; }
-      if (ch === '"') { isQuoted = false; continue; }
+      if (ch === '"' && text[i + 1] === '"') {
+        field += '"';
+        i++;
+        continue;
+      }
+      if (ch === '"') {
+        isQuoted = false;
+        continue;
+      }
       if (ch === '\n' || ch === '\r') throw headerError(display, 'a column name contains a line break');
       field += ch;
       continue;
     }
-    if (ch === '"' && atFieldStart) { isQuoted = true; atFieldStart = false; continue; }
-    if (ch === delimiter) { fields.push(field); field = ''; atFieldStart = true; continue; }
+    if (ch === '"' && atFieldStart) {
+      isQuoted = true;
+      atFieldStart = false;
+      continue;
+    }
+    if (ch === delimiter) {
+      fields.push(field);
+      field = '';
+      atFieldStart = true;
+      continue;
+    }
     if (ch === '\n' || ch === '\r') {
       fields.push(field);
       return checked(fields, display);

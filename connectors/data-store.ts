@@ -5,8 +5,12 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import {
-  DuckDBInstance, DuckDBScalarFunction, VARCHAR,
-  type DuckDBAppender, type DuckDBConnection, type DuckDBValue,
+  DuckDBInstance,
+  DuckDBScalarFunction,
+  VARCHAR,
+  type DuckDBAppender,
+  type DuckDBConnection,
+  type DuckDBValue,
 } from '@duckdb/node-api';
 import { pseudonymize } from '../consent/pseudonym.ts';
 import { GatewayError } from '../core/errors.ts';
@@ -63,7 +67,9 @@ export const PSEUDONYM_UDF = 'sg_pseudonym';
 
 function createSession(connection: DuckDBConnection): Session {
   return {
-    run: async (sql, params) => { await connection.run(sql, params); },
+    run: async (sql, params) => {
+      await connection.run(sql, params);
+    },
     all: async (sql, params) => (await connection.runAndReadAll(sql, params)).getRowObjectsJS() as Row[],
     appender: (table) => connection.createAppender(table),
   };
@@ -80,41 +86,48 @@ function createLane(connection: DuckDBConnection, isClosed: () => boolean): Lane
   };
   return {
     session: (work) => serialize(() => work(session)),
-    transaction: (work) => serialize(async () => {
-      await connection.run('BEGIN TRANSACTION');
-      try {
-        const result = await work(session);
-        await connection.run('COMMIT');
-        return result;
-      } catch (error) {
-        await connection.run('ROLLBACK').catch(() => undefined);
-        throw error;
-      }
-    }),
+    transaction: (work) =>
+      serialize(async () => {
+        await connection.run('BEGIN TRANSACTION');
+        try {
+          const result = await work(session);
+          await connection.run('COMMIT');
+          return result;
+        } catch (error) {
+          await connection.run('ROLLBACK').catch(() => undefined);
+          throw error;
+        }
+      }),
     all: (sql, params) => serialize(() => session.all(sql, params)),
   };
 }
 
 function registerPseudonymUdf(connection: DuckDBConnection, subjectKey: Uint8Array): void {
-  connection.registerScalarFunction(DuckDBScalarFunction.create({
-    name: PSEUDONYM_UDF,
-    returnType: VARCHAR,
-    parameterTypes: [VARCHAR],
-    mainFunction: (_info, input, output) => {
-      const ids = input.getColumnVector(0);
-      for (let row = 0; row < input.rowCount; row++) {
-        const raw = ids.getItem(row);
-        let pseudonym: string | null = null;
-        // Exactly consent's rule for raw ids: whatever pseudonymize refuses becomes NULL, and the
-        // import turns NULL into an error that names the row.
-        if (typeof raw === 'string') {
-          try { pseudonym = pseudonymize(subjectKey, raw); } catch { pseudonym = null; }
+  connection.registerScalarFunction(
+    DuckDBScalarFunction.create({
+      name: PSEUDONYM_UDF,
+      returnType: VARCHAR,
+      parameterTypes: [VARCHAR],
+      mainFunction: (_info, input, output) => {
+        const ids = input.getColumnVector(0);
+        for (let row = 0; row < input.rowCount; row++) {
+          const raw = ids.getItem(row);
+          let pseudonym: string | null = null;
+          // Exactly consent's rule for raw ids: whatever pseudonymize refuses becomes NULL, and the
+          // import turns NULL into an error that names the row.
+          if (typeof raw === 'string') {
+            try {
+              pseudonym = pseudonymize(subjectKey, raw);
+            } catch {
+              pseudonym = null;
+            }
+          }
+          output.setItem(row, pseudonym);
         }
-        output.setItem(row, pseudonym);
-      }
-      output.flush();
-    },
-  }));
+        output.flush();
+      },
+    }),
+  );
 }
 
 export async function openDataStore(options: DataStoreOptions): Promise<DataStore> {
@@ -123,24 +136,34 @@ export async function openDataStore(options: DataStoreOptions): Promise<DataStor
   try {
     instance = await DuckDBInstance.create(options.path);
   } catch (cause) {
-    throw new GatewayError('STORE_UNAVAILABLE', 'cannot open the connector database', { file: 'data.duckdb' }, { cause });
+    throw new GatewayError(
+      'STORE_UNAVAILABLE',
+      'cannot open the connector database',
+      { file: 'data.duckdb' },
+      { cause },
+    );
   }
   const tempDirectory = `${options.path}.tmp`;
   const setup = await instance.connect();
   try {
-    const allowed = [...options.allowedDirectories, tempDirectory].map((d) => quotePathLiteral(d.endsWith('/') ? d : `${d}/`));
+    const allowed = [...options.allowedDirectories, tempDirectory].map((d) =>
+      quotePathLiteral(d.endsWith('/') ? d : `${d}/`),
+    );
     // Order matters: the allowlist is set before external access is switched off, and the whole
     // configuration is locked last, so no later statement (ours or a bug's) can widen it.
     for (const statement of [
       `SET GLOBAL temp_directory = ${quotePathLiteral(tempDirectory)}`,
       "SET GLOBAL TimeZone = 'UTC'",
-      ...(options.memoryLimit === undefined ? [] : [`SET GLOBAL memory_limit = '${checkedMemoryLimit(options.memoryLimit)}'`]),
+      ...(options.memoryLimit === undefined
+        ? []
+        : [`SET GLOBAL memory_limit = '${checkedMemoryLimit(options.memoryLimit)}'`]),
       'SET GLOBAL autoinstall_known_extensions = false',
       'SET GLOBAL autoload_known_extensions = false',
       `SET GLOBAL allowed_directories = [${allowed.join(', ')}]`,
       'SET GLOBAL enable_external_access = false',
       'SET GLOBAL lock_configuration = true',
-    ]) await setup.run(statement);
+    ])
+      await setup.run(statement);
   } catch (cause) {
     setup.closeSync();
     instance.closeSync();

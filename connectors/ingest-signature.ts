@@ -31,7 +31,13 @@ const reject = (reason: string, message: string) => new GatewayError('BAD_SIGNAT
  * Throws BAD_SIGNATURE (401) unless `header` carries a timestamp within `toleranceSeconds` of `now`
  * and a v1 HMAC of exactly `rawBody` under `secret`. The comparison is constant-time.
  */
-export function verifyIngestSignature(secret: string, header: string | undefined, rawBody: Uint8Array, now: Date, toleranceSeconds = DEFAULT_TOLERANCE_SECONDS): void {
+export function verifyIngestSignature(
+  secret: string,
+  header: string | undefined,
+  rawBody: Uint8Array,
+  now: Date,
+  toleranceSeconds = DEFAULT_TOLERANCE_SECONDS,
+): void {
   if (typeof header !== 'string' || header.length === 0) throw reject('missing', `missing ${SIGNATURE_HEADER} header`);
   if (header.length > MAX_HEADER_LENGTH) throw reject('malformed', `${SIGNATURE_HEADER} header is too long`);
   let timestamp: string | undefined;
@@ -42,7 +48,8 @@ export function verifyIngestSignature(secret: string, header: string | undefined
     const value = part.slice(eq + 1).trim();
     if (eq < 1) throw reject('malformed', `${SIGNATURE_HEADER} header is malformed`);
     if (key === 't') {
-      if (timestamp !== undefined || !/^\d{1,12}$/.test(value)) throw reject('malformed', `${SIGNATURE_HEADER} needs exactly one t=<unix seconds>`);
+      if (timestamp !== undefined || !/^\d{1,12}$/.test(value))
+        throw reject('malformed', `${SIGNATURE_HEADER} needs exactly one t=<unix seconds>`);
       timestamp = value;
     } else if (key === 'v1') {
       // A malformed v1 cannot match; it is skipped rather than compared.

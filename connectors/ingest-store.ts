@@ -41,7 +41,13 @@ export type IngestStreams = {
 export const STREAM_CATALOG_SQL = `CREATE TABLE IF NOT EXISTS ingest_streams (
   name VARCHAR PRIMARY KEY, declaration VARCHAR NOT NULL, table_name VARCHAR NOT NULL, secret_salt BLOB NOT NULL, created_at TIMESTAMPTZ NOT NULL)`;
 
-type OpenStream = { declaration: IngestStreamDeclaration; table: string; secret: string; schema: z.ZodType; createdAt: string };
+type OpenStream = {
+  declaration: IngestStreamDeclaration;
+  table: string;
+  secret: string;
+  schema: z.ZodType;
+  createdAt: string;
+};
 
 export type IngestOptions = { subjectKey: Uint8Array; clock: Clock; toleranceSeconds?: number; maxBatch?: number };
 
@@ -50,17 +56,24 @@ const micros = (iso: string) => timestampTZValue(BigInt(Date.parse(iso)) * 1000n
 function appendField(appender: DuckDBAppender, field: IngestField, value: unknown): void {
   if (value === null || value === undefined) return appender.appendNull();
   switch (field.type) {
-    case 'string': return appender.appendVarchar(value as string);
-    case 'integer': return appender.appendBigInt(BigInt(value as number));
-    case 'double': return appender.appendDouble(value as number);
-    case 'boolean': return appender.appendBoolean(value as boolean);
-    case 'date': return appender.appendVarchar(value as string);
+    case 'string':
+      return appender.appendVarchar(value as string);
+    case 'integer':
+      return appender.appendBigInt(BigInt(value as number));
+    case 'double':
+      return appender.appendDouble(value as number);
+    case 'boolean':
+      return appender.appendBoolean(value as boolean);
+    case 'date':
+      return appender.appendVarchar(value as string);
     // Through epoch micros: DuckDB's text cast would ignore a +hh:mm offset.
-    case 'timestamp': return appender.appendTimestampTZ(micros(value as string));
+    case 'timestamp':
+      return appender.appendTimestampTZ(micros(value as string));
   }
 }
 
-const pointer = (path: readonly PropertyKey[]) => path.map((p) => `/${String(p).replaceAll('~', '~0').replaceAll('/', '~1')}`).join('');
+const pointer = (path: readonly PropertyKey[]) =>
+  path.map((p) => `/${String(p).replaceAll('~', '~0').replaceAll('/', '~1')}`).join('');
 
 /**
  * Field errors in the shape route validation uses (`in: body`, RFC 6901 pointers, one entry per
@@ -69,10 +82,15 @@ const pointer = (path: readonly PropertyKey[]) => path.map((p) => `/${String(p).
 function eventErrors(error: z.ZodError, isBatch: boolean): GatewayError {
   const errors = error.issues.slice(0, 50).flatMap((issue) => {
     const path = isBatch ? issue.path : issue.path.slice(1);
-    if (issue.code === 'unrecognized_keys') return issue.keys.map((key) => ({ in: 'body', pointer: pointer([...path, key]), detail: 'unknown field' }));
+    if (issue.code === 'unrecognized_keys')
+      return issue.keys.map((key) => ({ in: 'body', pointer: pointer([...path, key]), detail: 'unknown field' }));
     return [{ in: 'body', pointer: pointer(path), detail: issue.message }];
   });
-  return new GatewayError('BAD_INPUT', `invalid events: ${errors.map((e) => `${e.pointer || '/'} ${e.detail}`).join('; ')}`, { errors });
+  return new GatewayError(
+    'BAD_INPUT',
+    `invalid events: ${errors.map((e) => `${e.pointer || '/'} ${e.detail}`).join('; ')}`,
+    { errors },
+  );
 }
 
 export async function openIngestStreams(store: DataStore, options: IngestOptions): Promise<IngestStreams> {
@@ -83,16 +101,21 @@ export async function openIngestStreams(store: DataStore, options: IngestOptions
   const open = (row: Row): OpenStream => {
     const declaration = IngestStreamDeclaration.parse(JSON.parse(String(row.declaration)));
     return {
-      declaration, table: String(row.table_name), schema: eventSchemaFor(declaration),
+      declaration,
+      table: String(row.table_name),
+      schema: eventSchemaFor(declaration),
       secret: deriveStreamSecret(subjectKey, declaration.name, row.secret_salt as Uint8Array),
       createdAt: new Date(row.created_at as Date).toISOString(),
     };
   };
-  for (const row of await store.ingest.all('SELECT name, declaration, table_name, secret_salt, created_at FROM ingest_streams')) {
+  for (const row of await store.ingest.all(
+    'SELECT name, declaration, table_name, secret_salt, created_at FROM ingest_streams',
+  )) {
     const stream = open(row);
     streams.set(stream.declaration.name, stream);
   }
-  const countEvents = async (table: string) => Number((await store.reads.all(`SELECT count(*) AS n FROM ${quoteGeneratedName(table)}`))[0]?.n ?? 0);
+  const countEvents = async (table: string) =>
+    Number((await store.reads.all(`SELECT count(*) AS n FROM ${quoteGeneratedName(table)}`))[0]?.n ?? 0);
 
   return {
     create: async (input) => {
@@ -101,27 +124,51 @@ export async function openIngestStreams(store: DataStore, options: IngestOptions
       const salt = newStreamSalt();
       const createdAt = clock.now().toISOString();
       await store.ingest.transaction(async (s) => {
-        if (streams.has(declaration.name) || (await s.all('SELECT 1 FROM ingest_streams WHERE name = $1', [declaration.name])).length > 0) {
+        if (
+          streams.has(declaration.name) ||
+          (await s.all('SELECT 1 FROM ingest_streams WHERE name = $1', [declaration.name])).length > 0
+        ) {
           throw new GatewayError('CONFLICT', `stream ${declaration.name} already exists`, { stream: declaration.name });
         }
-        const fields = declaration.fields.map((f) => `, ${quoteName(f.name)} ${DUCKDB_TYPE[f.type]}${f.isNullable ? '' : ' NOT NULL'}`).join('');
+        const fields = declaration.fields
+          .map((f) => `, ${quoteName(f.name)} ${DUCKDB_TYPE[f.type]}${f.isNullable ? '' : ' NOT NULL'}`)
+          .join('');
         await s.run(`CREATE TABLE ${quoteGeneratedName(table)} (event_id VARCHAR PRIMARY KEY, subject VARCHAR NOT NULL,
           occurred_at TIMESTAMPTZ NOT NULL, received_at TIMESTAMPTZ NOT NULL${fields})`);
-        await s.run('INSERT INTO ingest_streams VALUES ($1, $2, $3, $4, $5::TIMESTAMPTZ)',
-          [declaration.name, JSON.stringify(declaration), table, blobValue(salt), createdAt]);
+        await s.run('INSERT INTO ingest_streams VALUES ($1, $2, $3, $4, $5::TIMESTAMPTZ)', [
+          declaration.name,
+          JSON.stringify(declaration),
+          table,
+          blobValue(salt),
+          createdAt,
+        ]);
       });
-      const stream = { declaration, table, schema: eventSchemaFor(declaration), secret: deriveStreamSecret(subjectKey, declaration.name, salt), createdAt };
+      const stream = {
+        declaration,
+        table,
+        schema: eventSchemaFor(declaration),
+        secret: deriveStreamSecret(subjectKey, declaration.name, salt),
+        createdAt,
+      };
       streams.set(declaration.name, stream);
       return { stream: { declaration, events: 0, createdAt }, secret: stream.secret };
     },
 
-    list: async () => Promise.all([...streams.values()]
-      .sort((a, b) => a.declaration.name.localeCompare(b.declaration.name))
-      .map(async (s) => ({ declaration: s.declaration, events: await countEvents(s.table), createdAt: s.createdAt }))),
+    list: async () =>
+      Promise.all(
+        [...streams.values()]
+          .sort((a, b) => a.declaration.name.localeCompare(b.declaration.name))
+          .map(async (s) => ({
+            declaration: s.declaration,
+            events: await countEvents(s.table),
+            createdAt: s.createdAt,
+          })),
+      ),
 
     ingest: async (name, rawBody, signature) => {
       const stream = ObjectName.safeParse(name).success ? streams.get(name) : undefined;
-      if (stream === undefined) throw new GatewayError('NOT_FOUND', `no ingest stream named ${String(name).slice(0, 48)}`);
+      if (stream === undefined)
+        throw new GatewayError('NOT_FOUND', `no ingest stream named ${String(name).slice(0, 48)}`);
       // Authenticity first: nothing about an unsigned body is parsed or echoed.
       verifyIngestSignature(stream.secret, signature, rawBody, clock.now(), tolerance);
       let body: unknown;
@@ -133,25 +180,40 @@ export async function openIngestStreams(store: DataStore, options: IngestOptions
       const batch = Array.isArray(body) ? body : [body];
       if (batch.length === 0) throw new GatewayError('BAD_INPUT', 'the batch holds no events');
       if (batch.length > maxBatch) {
-        throw new GatewayError('PAYLOAD_TOO_LARGE', `a batch holds at most ${maxBatch} events; this one has ${batch.length}`, { maxEvents: maxBatch, events: batch.length });
+        throw new GatewayError(
+          'PAYLOAD_TOO_LARGE',
+          `a batch holds at most ${maxBatch} events; this one has ${batch.length}`,
+          { maxEvents: maxBatch, events: batch.length },
+        );
       }
       const parsed = z.array(stream.schema).safeParse(batch);
       if (!parsed.success) throw eventErrors(parsed.error, Array.isArray(body));
       const events = parsed.data as IngestEvent[];
       const ids = events.map((e) => e.eventId);
       const repeated = ids.filter((id, i) => ids.indexOf(id) !== i);
-      if (repeated.length > 0) throw new GatewayError('BAD_INPUT', 'an eventId appears twice in the batch', { repeated: [...new Set(repeated)].slice(0, MAX_REPORTED_DUPLICATES) });
+      if (repeated.length > 0)
+        throw new GatewayError('BAD_INPUT', 'an eventId appears twice in the batch', {
+          repeated: [...new Set(repeated)].slice(0, MAX_REPORTED_DUPLICATES),
+        });
       // Pseudonymized before the database sees anything: raw subject ids are never written.
       const subjects = events.map((e) => pseudonymize(subjectKey, e.subjectId));
       const receivedAt = clock.now().toISOString();
       const table = quoteGeneratedName(stream.table);
 
       await store.ingest.transaction(async (s) => {
-        const stored = await s.all(`SELECT event_id FROM ${table} WHERE event_id IN (SELECT unnest($1::VARCHAR[]))`, [listValue(ids)]);
+        const stored = await s.all(`SELECT event_id FROM ${table} WHERE event_id IN (SELECT unnest($1::VARCHAR[]))`, [
+          listValue(ids),
+        ]);
         if (stored.length > 0) {
-          throw new GatewayError('CONFLICT', `${stored.length} of the batch's eventIds are already stored; nothing was appended`, {
-            stream: name, duplicates: stored.slice(0, MAX_REPORTED_DUPLICATES).map((r) => String(r.event_id)), duplicateCount: stored.length,
-          });
+          throw new GatewayError(
+            'CONFLICT',
+            `${stored.length} of the batch's eventIds are already stored; nothing was appended`,
+            {
+              stream: name,
+              duplicates: stored.slice(0, MAX_REPORTED_DUPLICATES).map((r) => String(r.event_id)),
+              duplicateCount: stored.length,
+            },
+          );
         }
         const appender = await s.appender(stream.table);
         events.forEach((event, i) => {

@@ -15,35 +15,51 @@ export const IngestField = ColumnDeclaration.extend({
 });
 export type IngestField = z.infer<typeof IngestField>;
 
-export const IngestStreamDeclaration = z.strictObject({
-  name: ObjectName,
-  description: z.string().max(1000).optional(),
-  fields: z.array(IngestField).max(256),
-}).superRefine((stream, ctx) => {
-  const seen = new Set<string>();
-  stream.fields.forEach((field, i) => {
-    const folded = field.name.toLowerCase();
-    if (RESERVED.includes(folded)) ctx.addIssue({ code: 'custom', path: ['fields', i, 'name'], message: 'reserved for the event envelope' });
-    if (seen.has(folded)) ctx.addIssue({ code: 'custom', path: ['fields', i, 'name'], message: 'duplicate field name (names are case-insensitive)' });
-    seen.add(folded);
+export const IngestStreamDeclaration = z
+  .strictObject({
+    name: ObjectName,
+    description: z.string().max(1000).optional(),
+    fields: z.array(IngestField).max(256),
+  })
+  .superRefine((stream, ctx) => {
+    const seen = new Set<string>();
+    stream.fields.forEach((field, i) => {
+      const folded = field.name.toLowerCase();
+      if (RESERVED.includes(folded))
+        ctx.addIssue({ code: 'custom', path: ['fields', i, 'name'], message: 'reserved for the event envelope' });
+      if (seen.has(folded))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['fields', i, 'name'],
+          message: 'duplicate field name (names are case-insensitive)',
+        });
+      seen.add(folded);
+    });
   });
-});
 export type IngestStreamDeclaration = z.infer<typeof IngestStreamDeclaration>;
 export type IngestStreamInput = z.input<typeof IngestStreamDeclaration>;
 
 /** Producer-chosen, unique per stream: the replay and idempotency key. */
-export const EventId = z.string().regex(/^[A-Za-z0-9._:-]{1,128}$/, 'eventId is 1-128 characters of A-Z a-z 0-9 . _ : -');
+export const EventId = z
+  .string()
+  .regex(/^[A-Za-z0-9._:-]{1,128}$/, 'eventId is 1-128 characters of A-Z a-z 0-9 . _ : -');
 
 const MAX_SAFE = Number.MAX_SAFE_INTEGER;
 
 function valueSchema(type: ColumnType): z.ZodType {
   switch (type) {
-    case 'string': return z.string().max(4096);
-    case 'integer': return z.int().min(-MAX_SAFE).max(MAX_SAFE);
-    case 'double': return z.number();
-    case 'boolean': return z.boolean();
-    case 'date': return z.iso.date();
-    case 'timestamp': return z.iso.datetime({ offset: true });
+    case 'string':
+      return z.string().max(4096);
+    case 'integer':
+      return z.int().min(-MAX_SAFE).max(MAX_SAFE);
+    case 'double':
+      return z.number();
+    case 'boolean':
+      return z.boolean();
+    case 'date':
+      return z.iso.date();
+    case 'timestamp':
+      return z.iso.datetime({ offset: true });
   }
 }
 

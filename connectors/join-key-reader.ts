@@ -34,10 +34,23 @@ export function createJoinKeyReader(store: DataStore, roots: readonly string[], 
   const joinColumn = async (name: string, column: string): Promise<ColumnDeclaration> => {
     const { declaration } = await views.get(name);
     const declared = declaration.columns.find((c) => c.name === column);
-    if (declared === undefined || declared.classification !== 'identifier' || (declared.type !== 'string' && declared.type !== 'integer')) {
-      throw new GatewayError('BAD_INPUT', `column ${String(column).slice(0, 64)} of view ${name} is not a string or integer identifier column`, { view: name, column: String(column).slice(0, 64) });
+    if (
+      declared === undefined ||
+      declared.classification !== 'identifier' ||
+      (declared.type !== 'string' && declared.type !== 'integer')
+    ) {
+      throw new GatewayError(
+        'BAD_INPUT',
+        `column ${String(column).slice(0, 64)} of view ${name} is not a string or integer identifier column`,
+        { view: name, column: String(column).slice(0, 64) },
+      );
     }
-    if (!declaration.isSubjectUnique) throw new GatewayError('BAD_INPUT', `view ${name} may list a subject more than once; align on a one-row-per-subject view`, { view: name });
+    if (!declaration.isSubjectUnique)
+      throw new GatewayError(
+        'BAD_INPUT',
+        `view ${name} may list a subject more than once; align on a one-row-per-subject view`,
+        { view: name },
+      );
     return declared;
   };
 
@@ -50,7 +63,11 @@ export function createJoinKeyReader(store: DataStore, roots: readonly string[], 
       const file = confineSourcePath(roots, view.source.path);
       const digest = await digestFile(file.path);
       if (digest.sha256 !== description.source.sha256) {
-        throw new GatewayError('CONFLICT', `the source of view ${name} changed since it was imported; refresh the view first`, { view: name, file: file.display });
+        throw new GatewayError(
+          'CONFLICT',
+          `the source of view ${name} changed since it was imported; refresh the view first`,
+          { view: name, file: file.display },
+        );
       }
       const tag = `jk_${Math.random().toString(36).slice(2, 10)}`;
       let keys: (string | null)[] = [];
@@ -59,7 +76,13 @@ export function createJoinKeyReader(store: DataStore, roots: readonly string[], 
       // than thousands of short ones. A value holding U+001F itself shows up as a wrong count and is refused.
       for await (const rows of store.stream(async (s) => {
         const header = await describeSource(s, view.source, file, tag);
-        const plan = planSource(view.source, file, header, view.columns.map((c) => c.name), tag);
+        const plan = planSource(
+          view.source,
+          file,
+          header,
+          view.columns.map((c) => c.name),
+          tag,
+        );
         for (const statement of plan.setup) await s.run(statement);
         const columns = `${subjectText(plan, subjectDeclaration(view))} AS s, ${subjectText(plan, keyColumn)} AS k`;
         if (plan.numbered === null) return { sql: `SELECT ${columns} FROM ${plan.from}`, params: [] };
@@ -79,10 +102,13 @@ export function createJoinKeyReader(store: DataStore, roots: readonly string[], 
           const n = Number(row.n);
           const s = String(row.s).split('\x1f');
           const k = String(row.k).split('\x1f');
-          if (s.length !== n || k.length !== n) throw new GatewayError('BAD_INPUT', `view ${name} has an identifier holding the control character U+001F`, { view: name });
+          if (s.length !== n || k.length !== n)
+            throw new GatewayError('BAD_INPUT', `view ${name} has an identifier holding the control character U+001F`, {
+              view: name,
+            });
           for (let i = 0; i < n; i++) {
             subjectIds.push(s[i] as string);
-            keys.push(k[i] === '' ? null : k[i] as string);
+            keys.push(k[i] === '' ? null : (k[i] as string));
           }
         }
         if (keys.length >= chunkRows) {

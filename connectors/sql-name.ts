@@ -13,12 +13,15 @@ export const SqlName = z.string().regex(NAME, 'names are a letter, then letters,
 export type SqlName = z.infer<typeof SqlName>;
 
 /** Catalogue objects (views, streams) are lower case so that DuckDB's case folding cannot alias two of them. */
-export const ObjectName = z.string().regex(/^[a-z][a-z0-9_]{0,47}$/, 'names are a lowercase letter, then a-z, 0-9 and _ (at most 48)');
+export const ObjectName = z
+  .string()
+  .regex(/^[a-z][a-z0-9_]{0,47}$/, 'names are a lowercase letter, then a-z, 0-9 and _ (at most 48)');
 export type ObjectName = z.infer<typeof ObjectName>;
 
 /** `"name"`, after re-checking the allowlist: a caller that skipped the schema still cannot inject. */
 export function quoteName(name: string): string {
-  if (!NAME.test(name)) throw new GatewayError('BAD_INPUT', 'not a valid SQL name', { name: String(name).slice(0, 64) });
+  if (!NAME.test(name))
+    throw new GatewayError('BAD_INPUT', 'not a valid SQL name', { name: String(name).slice(0, 64) });
   return `"${name}"`;
 }
 
@@ -41,7 +44,10 @@ const PATH = /^\/[\p{L}\p{N} ._+=,@/-]*$/u;
 /** A file path as a single-quoted literal for a DuckDB table function or ATTACH. Throws CONNECTOR_PATH_REFUSED. */
 export function quotePathLiteral(path: string): string {
   if (!PATH.test(path) || path.includes('/../') || path.endsWith('/..') || path.length > 4096) {
-    throw new GatewayError('CONNECTOR_PATH_REFUSED', 'source path contains characters the gateway does not pass to DuckDB');
+    throw new GatewayError(
+      'CONNECTOR_PATH_REFUSED',
+      'source path contains characters the gateway does not pass to DuckDB',
+    );
   }
   // The allowlist already excludes quotes; doubling them is kept so this stays correct if it widens.
   return `'${path.replaceAll("'", "''")}'`;
@@ -49,6 +55,7 @@ export function quotePathLiteral(path: string): string {
 
 /** A string from our own fixed vocabulary (a DuckDB type, an option value) as a literal. */
 export function quoteLiteral(text: string): string {
-  if (!/^[A-Za-z0-9_ ,.()-]{0,128}$/.test(text)) throw new GatewayError('INTERNAL', 'literal outside the fixed vocabulary');
+  if (!/^[A-Za-z0-9_ ,.()-]{0,128}$/.test(text))
+    throw new GatewayError('INTERNAL', 'literal outside the fixed vocabulary');
   return `'${text}'`;
 }

@@ -16,8 +16,10 @@ export function newStreamSalt(): Buffer {
 
 /** `sgi_` + base64url(32 bytes). The whole string, as UTF-8, is the HMAC key clients sign with. */
 export function deriveStreamSecret(subjectKey: Uint8Array, stream: string, salt: Uint8Array): string {
-  if (!(subjectKey instanceof Uint8Array) || subjectKey.length !== 32) throw new GatewayError('INTERNAL', 'subject key must be 32 bytes');
-  if (!(salt instanceof Uint8Array) || salt.length !== SALT_BYTES) throw new GatewayError('INTERNAL', `stream salt must be ${SALT_BYTES} bytes`);
+  if (!(subjectKey instanceof Uint8Array) || subjectKey.length !== 32)
+    throw new GatewayError('INTERNAL', 'subject key must be 32 bytes');
+  if (!(salt instanceof Uint8Array) || salt.length !== SALT_BYTES)
+    throw new GatewayError('INTERNAL', `stream salt must be ${SALT_BYTES} bytes`);
   const okm = Buffer.from(hkdfSync('sha256', subjectKey, salt, Buffer.from(INFO_PREFIX + stream, 'utf8'), 32));
   return SECRET_PREFIX + okm.toString('base64url');
 }

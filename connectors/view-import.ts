@@ -9,7 +9,13 @@ import { isCompatibleSourceType } from './column-type.ts';
 import { PSEUDONYM_UDF, type Session } from './data-store.ts';
 import type { ConfinedPath } from './import-root.ts';
 import {
-  dropRejectTables, firstRejectedLine, locateInvalidRow, locateMalformedJsonLine, locateSubjectRows, rowError, unreadableError,
+  dropRejectTables,
+  firstRejectedLine,
+  locateInvalidRow,
+  locateMalformedJsonLine,
+  locateSubjectRows,
+  rowError,
+  unreadableError,
 } from './import-diagnosis.ts';
 import { describeSource, planSource, type SourceColumn, type SourcePlan } from './source-relation.ts';
 import { quoteGeneratedName, quoteName } from './sql-name.ts';
@@ -27,14 +33,19 @@ export type ImportTarget = { table: string; previousTable: string | null };
 export function checkSourceSchema(view: ConnectorView, file: ConfinedPath, columns: readonly SourceColumn[]): void {
   const missing = view.columns.filter((d) => !columns.some((c) => c.name === d.name)).map((d) => d.name);
   if (missing.length > 0) {
-    throw new GatewayError('CONNECTOR_SCHEMA_MISMATCH',
+    throw new GatewayError(
+      'CONNECTOR_SCHEMA_MISMATCH',
       `${file.display} has no column ${missing.join(', ')} (declared in view ${view.name}); nothing was imported`,
-      { file: file.display, missing });
+      { file: file.display, missing },
+    );
   }
   const repeated = view.columns.filter((d) => columns.filter((c) => c.name === d.name).length > 1).map((d) => d.name);
   if (repeated.length > 0) {
-    throw new GatewayError('CONNECTOR_SCHEMA_MISMATCH', `${file.display} has more than one column named ${repeated.join(', ')}`,
-      { file: file.display, repeated });
+    throw new GatewayError(
+      'CONNECTOR_SCHEMA_MISMATCH',
+      `${file.display} has more than one column named ${repeated.join(', ')}`,
+      { file: file.display, repeated },
+    );
   }
   // CSV and JSON carry text whose type is checked per row; typed sources must match up front.
   if (view.source.kind === 'csv' || view.source.kind === 'json') return;
@@ -43,9 +54,11 @@ export function checkSourceSchema(view: ConnectorView, file: ConfinedPath, colum
     return isCompatibleSourceType(d.type, found) ? [] : [{ column: d.name, declared: d.type, found }];
   });
   if (incompatible.length > 0) {
-    throw new GatewayError('CONNECTOR_SCHEMA_MISMATCH',
+    throw new GatewayError(
+      'CONNECTOR_SCHEMA_MISMATCH',
       `${file.display}: ${incompatible.map((i) => `column ${i.column} is ${i.found}, which cannot hold ${i.declared}`).join('; ')}`,
-      { file: file.display, incompatible });
+      { file: file.display, incompatible },
+    );
   }
 }
 
@@ -54,7 +67,10 @@ export function checkSourceSchema(view: ConnectorView, file: ConfinedPath, colum
  * so the catalogue entry and the table it names commit together.
  */
 export async function importIntoTable(
-  session: Session, view: ConnectorView, file: ConfinedPath, target: ImportTarget,
+  session: Session,
+  view: ConnectorView,
+  file: ConfinedPath,
+  target: ImportTarget,
   writeMetadata: (counts: ImportCounts) => Promise<void>,
 ): Promise<ImportCounts> {
   const tag = randomBytes(6).toString('hex').replace(/^\d/, 'a');
@@ -63,7 +79,13 @@ export async function importIntoTable(
     throw (await locateJsonRecord(view, file)) ?? error;
   });
   checkSourceSchema(view, file, header);
-  const plan = planSource(view.source, file, header, view.columns.map((c) => c.name), tag);
+  const plan = planSource(
+    view.source,
+    file,
+    header,
+    view.columns.map((c) => c.name),
+    tag,
+  );
   const plans = columnPlans(plan, view);
   const table = quoteGeneratedName(target.table);
 
@@ -80,7 +102,8 @@ export async function importIntoTable(
       }
       counts = await countRows(session, table);
       if (view.isSubjectUnique && counts.subjects !== counts.rows) throw await duplicateSubjectSignal(session, table);
-      if (target.previousTable !== null) await session.run(`DROP TABLE IF EXISTS ${quoteGeneratedName(target.previousTable)}`);
+      if (target.previousTable !== null)
+        await session.run(`DROP TABLE IF EXISTS ${quoteGeneratedName(target.previousTable)}`);
       await writeMetadata(counts);
       await session.run('COMMIT');
     } catch (error) {
@@ -95,7 +118,9 @@ export async function importIntoTable(
 }
 
 async function countRows(session: Session, table: string): Promise<ImportCounts> {
-  const [row] = await session.all(`SELECT count(*) AS n, count(DISTINCT ${quoteName(SUBJECT_COLUMN)}) AS s FROM ${table}`);
+  const [row] = await session.all(
+    `SELECT count(*) AS n, count(DISTINCT ${quoteName(SUBJECT_COLUMN)}) AS s FROM ${table}`,
+  );
   return { rows: Number(row?.n ?? 0), subjects: Number(row?.s ?? 0) };
 }
 
@@ -110,21 +135,32 @@ class DuplicateSubject extends Error {
 
 async function duplicateSubjectSignal(session: Session, table: string): Promise<DuplicateSubject> {
   const subject = quoteName(SUBJECT_COLUMN);
-  const [row] = await session.all(`SELECT ${subject} AS s FROM ${table} GROUP BY ${subject} HAVING count(*) > 1 LIMIT 1`);
+  const [row] = await session.all(
+    `SELECT ${subject} AS s FROM ${table} GROUP BY ${subject} HAVING count(*) > 1 LIMIT 1`,
+  );
   return new DuplicateSubject(String(row?.s ?? ''));
 }
 
 async function explainFailure(
-  session: Session, error: unknown, view: ConnectorView, file: ConfinedPath, plan: SourcePlan,
-  header: readonly SourceColumn[], plans: readonly ColumnPlan[],
+  session: Session,
+  error: unknown,
+  view: ConnectorView,
+  file: ConfinedPath,
+  plan: SourcePlan,
+  header: readonly SourceColumn[],
+  plans: readonly ColumnPlan[],
 ): Promise<GatewayError> {
   if (isGatewayError(error)) return error;
   if (error instanceof DuplicateSubject) {
     const expression = `${PSEUDONYM_UDF}(${subjectText(plan, subjectDeclaration(view))})`;
     const rows = await locateSubjectRows(session, plan, expression, error.subject, 2).catch(() => []);
     return rowError(file, {
-      row: rows[1] ?? null, column: view.subjectColumn,
-      reason: rows[0] === undefined ? 'a subject id appears more than once' : `the subject id of row ${rows[0]} appears again`,
+      row: rows[1] ?? null,
+      column: view.subjectColumn,
+      reason:
+        rows[0] === undefined
+          ? 'a subject id appears more than once'
+          : `the subject id of row ${rows[0]} appears again`,
     });
   }
   try {
@@ -140,5 +176,7 @@ async function explainFailure(
 async function locateJsonRecord(view: ConnectorView, file: ConfinedPath): Promise<GatewayError | null> {
   if (view.source.kind !== 'json' || view.source.format !== 'newline_delimited') return null;
   const record = await locateMalformedJsonLine(file.path).catch(() => null);
-  return record === null ? null : rowError(file, { row: record, column: null, reason: 'the record is not a well-formed JSON object' });
+  return record === null
+    ? null
+    : rowError(file, { row: record, column: null, reason: 'the record is not a well-formed JSON object' });
 }

@@ -35,7 +35,8 @@ const MAX_CHUNK = 1_000_000;
 
 function checkedChunk(size: number | undefined): number {
   const n = size ?? DEFAULT_CHUNK;
-  if (!Number.isSafeInteger(n) || n < 1 || n > MAX_CHUNK) throw new GatewayError('BAD_INPUT', `chunk size must be 1..${MAX_CHUNK}`);
+  if (!Number.isSafeInteger(n) || n < 1 || n > MAX_CHUNK)
+    throw new GatewayError('BAD_INPUT', `chunk size must be 1..${MAX_CHUNK}`);
   return n;
 }
 
@@ -44,7 +45,10 @@ async function resolveIn(session: Session, name: string): Promise<{ view: Connec
   const row = ObjectName.safeParse(name).success
     ? (await session.all('SELECT declaration, table_name FROM connector_views WHERE name = $1', [name]))[0]
     : undefined;
-  if (row === undefined) throw new GatewayError('NOT_FOUND', `no view named ${String(name).slice(0, 64)}`, { view: String(name).slice(0, 64) });
+  if (row === undefined)
+    throw new GatewayError('NOT_FOUND', `no view named ${String(name).slice(0, 64)}`, {
+      view: String(name).slice(0, 64),
+    });
   return { view: ConnectorView.parse(JSON.parse(String(row.declaration))), table: String(row.table_name) };
 }
 
@@ -97,7 +101,8 @@ export function createViewReader(store: DataStore, purposes: () => PurposeCatalo
     readColumnsFor: async function* readColumnsFor(grant, subjects, chunkSize) {
       if (!issued.has(grant)) throw new GatewayError('FORBIDDEN', 'column access must come from readViewColumns');
       const size = checkedChunk(chunkSize);
-      if (subjects !== undefined && !subjects.every(isPseudonym)) throw new GatewayError('BAD_INPUT', 'subjects must be pseudonyms sp_…');
+      if (subjects !== undefined && !subjects.every(isPseudonym))
+        throw new GatewayError('BAD_INPUT', 'subjects must be pseudonyms sp_…');
       const names = grant.columns.map((c) => c.name);
       let rules: ColumnGrant['columns'] = [];
       for await (const rows of store.stream(async (s) => {
@@ -105,12 +110,18 @@ export function createViewReader(store: DataStore, purposes: () => PurposeCatalo
         // Re-checked in the read's own snapshot: a purpose narrowed since the grant, or a column
         // reclassified by a refresh, denies now.
         rules = authorizeColumns(view, names, grant.purpose, purposes()).columns;
-        const selected = rules.map((r) => selectExpression(view.columns.find((c) => c.name === r.name) as ColumnDeclaration));
+        const selected = rules.map((r) =>
+          selectExpression(view.columns.find((c) => c.name === r.name) as ColumnDeclaration),
+        );
         const columns = [`t.${quoteName(SUBJECT_COLUMN)}`, ...selected].join(', ');
         if (subjects === undefined) return { sql: `SELECT ${columns} FROM ${quoteGeneratedName(table)} t`, params: [] };
         await s.run('CREATE TEMP TABLE sg_wanted (ord BIGINT, subject VARCHAR)');
         const appender = await s.appender('sg_wanted');
-        subjects.forEach((subject, i) => { appender.appendBigInt(BigInt(i)); appender.appendVarchar(subject); appender.endRow(); });
+        subjects.forEach((subject, i) => {
+          appender.appendBigInt(BigInt(i));
+          appender.appendVarchar(subject);
+          appender.endRow();
+        });
         appender.closeSync();
         return {
           sql: `SELECT ${columns} FROM ${quoteGeneratedName(table)} t JOIN sg_wanted w ON t.${quoteName(SUBJECT_COLUMN)} = w.subject ORDER BY w.ord`,

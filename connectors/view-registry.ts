@@ -43,7 +43,8 @@ export const VIEW_CATALOG_SQL = `CREATE TABLE IF NOT EXISTS connector_views (
   row_count BIGINT NOT NULL, subject_count BIGINT NOT NULL, source_file VARCHAR NOT NULL, source_sha256 VARCHAR NOT NULL,
   source_bytes BIGINT NOT NULL, registered_at TIMESTAMPTZ NOT NULL, imported_at TIMESTAMPTZ NOT NULL)`;
 
-const COLUMNS = 'name, declaration, table_name, generation, row_count, subject_count, source_file, source_sha256, source_bytes, registered_at, imported_at';
+const COLUMNS =
+  'name, declaration, table_name, generation, row_count, subject_count, source_file, source_sha256, source_bytes, registered_at, imported_at';
 
 const tableFor = (name: string, generation: number) => `view_${name}_g${generation}`;
 
@@ -75,47 +76,86 @@ export function createViewRegistry(store: DataStore, roots: readonly string[], c
     (await session.all(`SELECT ${COLUMNS} FROM connector_views WHERE name = $1`, [name]))[0];
 
   /** One import, start to finish, holding the imports lane so register/refresh of a name cannot race. */
-  const runImport = (view: ConnectorView, isNew: boolean): Promise<ViewDescription> => store.imports.session(async (session) => {
-    const existing = await findRow(session, view.name);
-    if (isNew && existing !== undefined) throw new GatewayError('CONFLICT', `view ${view.name} is already registered; refresh it instead`, { view: view.name });
-    if (!isNew && existing === undefined) throw new GatewayError('NOT_FOUND', `no view named ${view.name}`, { view: view.name });
-    const file: ConfinedPath = confineSourcePath(roots, view.source.path);
-    const digest = await digestFile(file.path);
-    const generation = existing === undefined ? 1 : Number(existing.generation) + 1;
-    const table = tableFor(view.name, generation);
-    const now = clock.now().toISOString();
-    const registeredAt = existing === undefined ? now : new Date(existing.registered_at as Date).toISOString();
+  const runImport = (view: ConnectorView, isNew: boolean): Promise<ViewDescription> =>
+    store.imports.session(async (session) => {
+      const existing = await findRow(session, view.name);
+      if (isNew && existing !== undefined)
+        throw new GatewayError('CONFLICT', `view ${view.name} is already registered; refresh it instead`, {
+          view: view.name,
+        });
+      if (!isNew && existing === undefined)
+        throw new GatewayError('NOT_FOUND', `no view named ${view.name}`, { view: view.name });
+      const file: ConfinedPath = confineSourcePath(roots, view.source.path);
+      const digest = await digestFile(file.path);
+      const generation = existing === undefined ? 1 : Number(existing.generation) + 1;
+      const table = tableFor(view.name, generation);
+      const now = clock.now().toISOString();
+      const registeredAt = existing === undefined ? now : new Date(existing.registered_at as Date).toISOString();
 
-    const write = async (counts: ImportCounts) => {
-      const values = [JSON.stringify(view), table, generation, counts.rows, counts.subjects, file.display, digest.sha256, digest.bytes, now];
-      if (existing === undefined) {
-        await session.run(`INSERT INTO connector_views (${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::TIMESTAMPTZ, $10::TIMESTAMPTZ)`, [view.name, ...values]);
-      } else {
-        await session.run(`UPDATE connector_views SET declaration = $2, table_name = $3, generation = $4, row_count = $5, subject_count = $6,
-          source_file = $7, source_sha256 = $8, source_bytes = $9, imported_at = $10::TIMESTAMPTZ WHERE name = $1`, [view.name, ...values]);
-      }
-    };
-    const counts = await importIntoTable(session, view, file, { table, previousTable: existing === undefined ? null : String(existing.table_name) }, write);
-    return {
-      declaration: view, rows: counts.rows, subjects: counts.subjects, generation,
-      source: { file: file.display, ...digest }, registeredAt, importedAt: now,
-    };
-  });
+      const write = async (counts: ImportCounts) => {
+        const values = [
+          JSON.stringify(view),
+          table,
+          generation,
+          counts.rows,
+          counts.subjects,
+          file.display,
+          digest.sha256,
+          digest.bytes,
+          now,
+        ];
+        if (existing === undefined) {
+          await session.run(
+            `INSERT INTO connector_views (${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::TIMESTAMPTZ, $10::TIMESTAMPTZ)`,
+            [view.name, ...values],
+          );
+        } else {
+          await session.run(
+            `UPDATE connector_views SET declaration = $2, table_name = $3, generation = $4, row_count = $5, subject_count = $6,
+          source_file = $7, source_sha256 = $8, source_bytes = $9, imported_at = $10::TIMESTAMPTZ WHERE name = $1`,
+            [view.name, ...values],
+          );
+        }
+      };
+      const counts = await importIntoTable(
+        session,
+        view,
+        file,
+        { table, previousTable: existing === undefined ? null : String(existing.table_name) },
+        write,
+      );
+      return {
+        declaration: view,
+        rows: counts.rows,
+        subjects: counts.subjects,
+        generation,
+        source: { file: file.display, ...digest },
+        registeredAt,
+        importedAt: now,
+      };
+    });
 
   const get = async (name: string): Promise<ViewDescription> => {
     const row = ObjectName.safeParse(name).success ? await findRow(store.reads, name) : undefined;
-    if (row === undefined) throw new GatewayError('NOT_FOUND', `no view named ${String(name).slice(0, 64)}`, { view: String(name).slice(0, 64) });
+    if (row === undefined)
+      throw new GatewayError('NOT_FOUND', `no view named ${String(name).slice(0, 64)}`, {
+        view: String(name).slice(0, 64),
+      });
     return toDescription(row);
   };
 
   return {
     register: (input) => runImport(ConnectorView.parse(input), true),
     refresh: async (name) => runImport((await get(name)).declaration, false),
-    list: async () => (await store.reads.all(`SELECT ${COLUMNS} FROM connector_views ORDER BY name`)).map(toDescription),
+    list: async () =>
+      (await store.reads.all(`SELECT ${COLUMNS} FROM connector_views ORDER BY name`)).map(toDescription),
     get,
     resolve: async (name) => {
       const row = ObjectName.safeParse(name).success ? await findRow(store.reads, name) : undefined;
-      if (row === undefined) throw new GatewayError('NOT_FOUND', `no view named ${String(name).slice(0, 64)}`, { view: String(name).slice(0, 64) });
+      if (row === undefined)
+        throw new GatewayError('NOT_FOUND', `no view named ${String(name).slice(0, 64)}`, {
+          view: String(name).slice(0, 64),
+        });
       return { view: ConnectorView.parse(JSON.parse(String(row.declaration))), table: String(row.table_name) };
     },
   };

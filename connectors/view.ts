@@ -33,40 +33,67 @@ const SourcePath = z.string().min(1).max(1024);
 export const ConnectorSource = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('csv'), path: SourcePath, delimiter: z.enum([',', ';', '\t', '|']).default(',') }),
   z.strictObject({ kind: z.literal('parquet'), path: SourcePath }),
-  z.strictObject({ kind: z.literal('json'), path: SourcePath, format: z.enum(['newline_delimited', 'array']).default('newline_delimited') }),
+  z.strictObject({
+    kind: z.literal('json'),
+    path: SourcePath,
+    format: z.enum(['newline_delimited', 'array']).default('newline_delimited'),
+  }),
   z.strictObject({ kind: z.literal('duckdb'), path: SourcePath, schema: SqlName.default('main'), table: SqlName }),
 ]);
 export type ConnectorSource = z.infer<typeof ConnectorSource>;
 
-export const ConnectorView = z.strictObject({
-  name: ObjectName,
-  description: z.string().max(1000).optional(),
-  source: ConnectorSource,
-  /** The column holding the raw subject id; it must be declared with classification `identifier`. */
-  subjectColumn: SqlName,
-  /** One row per subject (a customer table) unless false (an event log). */
-  isSubjectUnique: z.boolean().default(true),
-  columns: z.array(ColumnDeclaration).min(1).max(512),
-}).superRefine((view, ctx) => {
-  const seen = new Set<string>();
-  view.columns.forEach((column, i) => {
-    // DuckDB folds identifier case, so X0 and x0 would be one column there.
-    const folded = column.name.toLowerCase();
-    if (seen.has(folded)) ctx.addIssue({ code: 'custom', path: ['columns', i, 'name'], message: 'duplicate column name (names are case-insensitive)' });
-    seen.add(folded);
-    if (folded === SUBJECT_COLUMN && column.classification !== 'identifier') {
-      ctx.addIssue({ code: 'custom', path: ['columns', i, 'name'], message: `"${SUBJECT_COLUMN}" is reserved for the stored pseudonym` });
+export const ConnectorView = z
+  .strictObject({
+    name: ObjectName,
+    description: z.string().max(1000).optional(),
+    source: ConnectorSource,
+    /** The column holding the raw subject id; it must be declared with classification `identifier`. */
+    subjectColumn: SqlName,
+    /** One row per subject (a customer table) unless false (an event log). */
+    isSubjectUnique: z.boolean().default(true),
+    columns: z.array(ColumnDeclaration).min(1).max(512),
+  })
+  .superRefine((view, ctx) => {
+    const seen = new Set<string>();
+    view.columns.forEach((column, i) => {
+      // DuckDB folds identifier case, so X0 and x0 would be one column there.
+      const folded = column.name.toLowerCase();
+      if (seen.has(folded))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['columns', i, 'name'],
+          message: 'duplicate column name (names are case-insensitive)',
+        });
+      seen.add(folded);
+      if (folded === SUBJECT_COLUMN && column.classification !== 'identifier') {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['columns', i, 'name'],
+          message: `"${SUBJECT_COLUMN}" is reserved for the stored pseudonym`,
+        });
+      }
+    });
+    const subject = view.columns.find((c) => c.name === view.subjectColumn);
+    if (subject === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['subjectColumn'],
+        message: 'subjectColumn must be one of the declared columns',
+      });
+    } else if (subject.classification !== 'identifier') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['subjectColumn'],
+        message: 'the subject column must be classified identifier',
+      });
+    } else if (subject.type !== 'string' && subject.type !== 'integer') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['subjectColumn'],
+        message: 'the subject column must be a string or integer',
+      });
     }
   });
-  const subject = view.columns.find((c) => c.name === view.subjectColumn);
-  if (subject === undefined) {
-    ctx.addIssue({ code: 'custom', path: ['subjectColumn'], message: 'subjectColumn must be one of the declared columns' });
-  } else if (subject.classification !== 'identifier') {
-    ctx.addIssue({ code: 'custom', path: ['subjectColumn'], message: 'the subject column must be classified identifier' });
-  } else if (subject.type !== 'string' && subject.type !== 'integer') {
-    ctx.addIssue({ code: 'custom', path: ['subjectColumn'], message: 'the subject column must be a string or integer' });
-  }
-});
 export type ConnectorView = z.infer<typeof ConnectorView>;
 export type ConnectorViewInput = z.input<typeof ConnectorView>;
 

@@ -10,15 +10,17 @@ import { GatewayError } from '../core/errors.ts';
 import type { Database } from '../core/database.ts';
 import { Bytes32Hex, ZERO_ROOT, type AnchorSent } from './ledger-port.ts';
 
-const MIGRATIONS = [{
-  id: '001-anchor-batches',
-  sql: `
+const MIGRATIONS = [
+  {
+    id: '001-anchor-batches',
+    sql: `
 CREATE TABLE anchor_batches (batch_no BIGINT PRIMARY KEY, events_from BIGINT NOT NULL, events_to BIGINT NOT NULL,
   audit_from BIGINT NOT NULL, audit_to BIGINT NOT NULL, count INTEGER NOT NULL, root VARCHAR NOT NULL UNIQUE,
   prev_root VARCHAR NOT NULL, status VARCHAR NOT NULL, tx_hash VARCHAR, block_number BIGINT, block_time BIGINT,
   gas_used BIGINT, chain_id BIGINT, contract VARCHAR, built_at TIMESTAMPTZ NOT NULL, anchored_at TIMESTAMPTZ,
   attempts INTEGER NOT NULL, last_error VARCHAR)`,
-}];
+  },
+];
 
 export const RecordChain = z.enum(['events', 'audit']);
 export type RecordChain = z.infer<typeof RecordChain>;
@@ -54,7 +56,10 @@ export const AnchorBatch = z.object({
 });
 export type AnchorBatch = z.infer<typeof AnchorBatch>;
 
-export type NewBatch = Pick<AnchorBatch, 'batchNo' | 'eventsFrom' | 'eventsTo' | 'auditFrom' | 'auditTo' | 'root' | 'prevRoot'>;
+export type NewBatch = Pick<
+  AnchorBatch,
+  'batchNo' | 'eventsFrom' | 'eventsTo' | 'auditFrom' | 'auditTo' | 'root' | 'prevRoot'
+>;
 export type AnchoredAt = Omit<AnchorSent, 'gasUsed'> & { gasUsed: number | null; chainId: number; contract: string };
 export type ChainHeads = { events: number; audit: number };
 
@@ -91,21 +96,36 @@ const MAX_ERROR_CHARS = 500;
 
 const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
 const str = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
-const iso = (v: unknown): string | null => (v === null || v === undefined ? null : v instanceof Date ? v.toISOString() : new Date(String(v)).toISOString());
+const iso = (v: unknown): string | null =>
+  v === null || v === undefined ? null : v instanceof Date ? v.toISOString() : new Date(String(v)).toISOString();
 
 function rowToBatch(r: Record<string, unknown>): AnchorBatch {
   return AnchorBatch.parse({
-    batchNo: num(r.batch_no), eventsFrom: num(r.events_from), eventsTo: num(r.events_to), auditFrom: num(r.audit_from),
-    auditTo: num(r.audit_to), count: num(r.count), root: str(r.root), prevRoot: str(r.prev_root), status: str(r.status),
-    txHash: str(r.tx_hash), blockNumber: num(r.block_number), blockTime: num(r.block_time), gasUsed: num(r.gas_used),
-    chainId: num(r.chain_id), contract: str(r.contract), builtAt: iso(r.built_at), anchoredAt: iso(r.anchored_at),
-    attempts: num(r.attempts), lastError: str(r.last_error),
+    batchNo: num(r.batch_no),
+    eventsFrom: num(r.events_from),
+    eventsTo: num(r.events_to),
+    auditFrom: num(r.audit_from),
+    auditTo: num(r.audit_to),
+    count: num(r.count),
+    root: str(r.root),
+    prevRoot: str(r.prev_root),
+    status: str(r.status),
+    txHash: str(r.tx_hash),
+    blockNumber: num(r.block_number),
+    blockTime: num(r.block_time),
+    gasUsed: num(r.gas_used),
+    chainId: num(r.chain_id),
+    contract: str(r.contract),
+    builtAt: iso(r.built_at),
+    anchoredAt: iso(r.anchored_at),
+    attempts: num(r.attempts),
+    lastError: str(r.last_error),
   });
 }
 
 /** Records in a batch from its ranges; the ranges are authoritative, `count` is what goes on chain. */
 export const countOf = (b: Pick<AnchorBatch, 'eventsFrom' | 'eventsTo' | 'auditFrom' | 'auditTo'>): number =>
-  (b.eventsTo - b.eventsFrom + 1) + (b.auditTo - b.auditFrom + 1);
+  b.eventsTo - b.eventsFrom + 1 + (b.auditTo - b.auditFrom + 1);
 
 /** Migrates (owner 'anchor'). Open it after openConsentStore: it reads the `events` and `audit` tables. */
 export async function openAnchorStore(db: Database): Promise<AnchorStore> {
@@ -120,80 +140,160 @@ export async function openAnchorStore(db: Database): Promise<AnchorStore> {
     const rows = await db.all(`SELECT seq, hash FROM ${table} WHERE seq BETWEEN $1 AND $2 ORDER BY seq`, [from, to]);
     rows.forEach((r, i) => {
       // Both chains are gapless by construction; a gap means rows were deleted, and a proof over it would lie.
-      if (Number(r.seq) !== from + i) throw new GatewayError('INTERNAL', `the ${table} chain has a gap`, { chain: table, seq: from + i, reason: 'seq-gap' });
+      if (Number(r.seq) !== from + i)
+        throw new GatewayError('INTERNAL', `the ${table} chain has a gap`, {
+          chain: table,
+          seq: from + i,
+          reason: 'seq-gap',
+        });
     });
-    if (rows.length !== to - from + 1) throw new GatewayError('INTERNAL', `the ${table} chain has a gap`, { chain: table, seq: from + rows.length, reason: 'seq-gap' });
+    if (rows.length !== to - from + 1)
+      throw new GatewayError('INTERNAL', `the ${table} chain has a gap`, {
+        chain: table,
+        seq: from + rows.length,
+        reason: 'seq-gap',
+      });
     return rows.map((r) => String(r.hash));
   };
 
   return {
     async readHeads() {
-      const [row] = await db.all('SELECT (SELECT coalesce(max(seq), 0) FROM events) AS e, (SELECT coalesce(max(seq), 0) FROM audit) AS a');
+      const [row] = await db.all(
+        'SELECT (SELECT coalesce(max(seq), 0) FROM events) AS e, (SELECT coalesce(max(seq), 0) FROM audit) AS a',
+      );
       return { events: Number(row?.e ?? 0), audit: Number(row?.a ?? 0) };
     },
     async readBatchedUpTo() {
-      const [row] = await db.all('SELECT coalesce(max(events_to), 0) AS e, coalesce(max(audit_to), 0) AS a FROM anchor_batches');
+      const [row] = await db.all(
+        'SELECT coalesce(max(events_to), 0) AS e, coalesce(max(audit_to), 0) AS a FROM anchor_batches',
+      );
       return { events: Number(row?.e ?? 0), audit: Number(row?.a ?? 0) };
     },
     lastBatch: () => one('ORDER BY batch_no DESC'),
-    lastAnchoredBatch: () => one('WHERE status = \'anchored\' ORDER BY batch_no DESC'),
+    lastAnchoredBatch: () => one("WHERE status = 'anchored' ORDER BY batch_no DESC"),
     getBatch: (batchNo) => one('WHERE batch_no = $1', [batchNo]),
     findBatchByRoot: (root) => one('WHERE root = $1', [root.toLowerCase()]),
     findBatchOf(chain, seq) {
-      const range = RecordChain.parse(chain) === 'events' ? 'events_from <= $1 AND events_to >= $1' : 'audit_from <= $1 AND audit_to >= $1';
+      const range =
+        RecordChain.parse(chain) === 'events'
+          ? 'events_from <= $1 AND events_to >= $1'
+          : 'audit_from <= $1 AND audit_to >= $1';
       return one(`WHERE ${range}`, [seq]);
     },
     async listBatches(afterBatchNo, limit) {
-      const rows = await db.all(`SELECT ${COLUMNS} FROM anchor_batches WHERE batch_no > $1 ORDER BY batch_no LIMIT $2`, [afterBatchNo, limit]);
+      const rows = await db.all(
+        `SELECT ${COLUMNS} FROM anchor_batches WHERE batch_no > $1 ORDER BY batch_no LIMIT $2`,
+        [afterBatchNo, limit],
+      );
       return rows.map(rowToBatch);
     },
     async listBuilt() {
-      return (await db.all(`SELECT ${COLUMNS} FROM anchor_batches WHERE status = 'built' ORDER BY batch_no`)).map(rowToBatch);
+      return (await db.all(`SELECT ${COLUMNS} FROM anchor_batches WHERE status = 'built' ORDER BY batch_no`)).map(
+        rowToBatch,
+      );
     },
     async hasRecordedAnchors() {
-      const [row] = await db.all('SELECT count(*) AS n FROM anchor_batches WHERE status = \'anchored\'');
+      const [row] = await db.all("SELECT count(*) AS n FROM anchor_batches WHERE status = 'anchored'");
       return Number(row?.n ?? 0) > 0;
     },
     readLeafHashes,
     async readBatchLeaves(batch) {
-      return [...await readLeafHashes('events', batch.eventsFrom, batch.eventsTo), ...await readLeafHashes('audit', batch.auditFrom, batch.auditTo)];
+      return [
+        ...(await readLeafHashes('events', batch.eventsFrom, batch.eventsTo)),
+        ...(await readLeafHashes('audit', batch.auditFrom, batch.auditTo)),
+      ];
     },
     async insertBatch(batch, builtAt) {
       const root = Bytes32Hex.parse(batch.root);
       const count = countOf(batch);
       if (count < 1 || batch.eventsTo < batch.eventsFrom - 1 || batch.auditTo < batch.auditFrom - 1) {
-        throw new GatewayError('BAD_INPUT', 'a batch needs at least one record and well-formed ranges', { batchNo: batch.batchNo });
+        throw new GatewayError('BAD_INPUT', 'a batch needs at least one record and well-formed ranges', {
+          batchNo: batch.batchNo,
+        });
       }
       return db.transaction(async (tx) => {
         // Re-read inside the write transaction: the continuity check and the insert are one atomic step.
-        const [last] = await tx.all(`SELECT batch_no, events_to, audit_to, root FROM anchor_batches ORDER BY batch_no DESC LIMIT 1`);
-        const expected = last === undefined
-          ? { batchNo: 1, eventsFrom: 1, auditFrom: 1, prevRoot: ZERO_ROOT }
-          : { batchNo: Number(last.batch_no) + 1, eventsFrom: Number(last.events_to) + 1, auditFrom: Number(last.audit_to) + 1, prevRoot: String(last.root) };
-        if (batch.batchNo !== expected.batchNo || batch.eventsFrom !== expected.eventsFrom || batch.auditFrom !== expected.auditFrom || batch.prevRoot !== expected.prevRoot) {
-          throw new GatewayError('CONFLICT', 'batch does not continue the last batch', { batchNo: batch.batchNo, expectedBatchNo: expected.batchNo });
+        const [last] = await tx.all(
+          `SELECT batch_no, events_to, audit_to, root FROM anchor_batches ORDER BY batch_no DESC LIMIT 1`,
+        );
+        const expected =
+          last === undefined
+            ? { batchNo: 1, eventsFrom: 1, auditFrom: 1, prevRoot: ZERO_ROOT }
+            : {
+                batchNo: Number(last.batch_no) + 1,
+                eventsFrom: Number(last.events_to) + 1,
+                auditFrom: Number(last.audit_to) + 1,
+                prevRoot: String(last.root),
+              };
+        if (
+          batch.batchNo !== expected.batchNo ||
+          batch.eventsFrom !== expected.eventsFrom ||
+          batch.auditFrom !== expected.auditFrom ||
+          batch.prevRoot !== expected.prevRoot
+        ) {
+          throw new GatewayError('CONFLICT', 'batch does not continue the last batch', {
+            batchNo: batch.batchNo,
+            expectedBatchNo: expected.batchNo,
+          });
         }
-        await tx.run(`INSERT INTO anchor_batches (${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'built', NULL, NULL, NULL, NULL, NULL, NULL,
+        await tx.run(
+          `INSERT INTO anchor_batches (${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'built', NULL, NULL, NULL, NULL, NULL, NULL,
           $9::TIMESTAMPTZ, NULL, 0, NULL)`,
-        [batch.batchNo, batch.eventsFrom, batch.eventsTo, batch.auditFrom, batch.auditTo, count, root, batch.prevRoot, builtAt.toISOString()]);
+          [
+            batch.batchNo,
+            batch.eventsFrom,
+            batch.eventsTo,
+            batch.auditFrom,
+            batch.auditTo,
+            count,
+            root,
+            batch.prevRoot,
+            builtAt.toISOString(),
+          ],
+        );
         return {
-          ...batch, root, count, status: 'built' as const, txHash: null, blockNumber: null, blockTime: null, gasUsed: null,
-          chainId: null, contract: null, builtAt: builtAt.toISOString(), anchoredAt: null, attempts: 0, lastError: null,
+          ...batch,
+          root,
+          count,
+          status: 'built' as const,
+          txHash: null,
+          blockNumber: null,
+          blockTime: null,
+          gasUsed: null,
+          chainId: null,
+          contract: null,
+          builtAt: builtAt.toISOString(),
+          anchoredAt: null,
+          attempts: 0,
+          lastError: null,
         };
       });
     },
     async markAnchored(batchNo, a, at) {
-      await db.transaction((tx) => tx.run(`UPDATE anchor_batches SET status = 'anchored', tx_hash = $2, block_number = $3, block_time = $4,
+      await db.transaction((tx) =>
+        tx.run(
+          `UPDATE anchor_batches SET status = 'anchored', tx_hash = $2, block_number = $3, block_time = $4,
         gas_used = $5, chain_id = $6, contract = $7, anchored_at = $8::TIMESTAMPTZ, last_error = NULL WHERE batch_no = $1`,
-      [batchNo, a.txHash, a.blockNumber, a.blockTime, a.gasUsed, a.chainId, a.contract, at.toISOString()]));
+          [batchNo, a.txHash, a.blockNumber, a.blockTime, a.gasUsed, a.chainId, a.contract, at.toISOString()],
+        ),
+      );
     },
     async recordFailure(batchNo, error) {
-      await db.transaction((tx) => tx.run('UPDATE anchor_batches SET attempts = attempts + 1, last_error = $2 WHERE batch_no = $1',
-        [batchNo, error.slice(0, MAX_ERROR_CHARS)]));
+      await db.transaction((tx) =>
+        tx.run('UPDATE anchor_batches SET attempts = attempts + 1, last_error = $2 WHERE batch_no = $1', [
+          batchNo,
+          error.slice(0, MAX_ERROR_CHARS),
+        ]),
+      );
     },
     async resetToBuilt(batchNo, reason) {
-      await db.transaction((tx) => tx.run(`UPDATE anchor_batches SET status = 'built', tx_hash = NULL, block_number = NULL, block_time = NULL,
-        gas_used = NULL, chain_id = NULL, contract = NULL, anchored_at = NULL, last_error = $2 WHERE batch_no = $1`, [batchNo, reason.slice(0, MAX_ERROR_CHARS)]));
+      await db.transaction((tx) =>
+        tx.run(
+          `UPDATE anchor_batches SET status = 'built', tx_hash = NULL, block_number = NULL, block_time = NULL,
+        gas_used = NULL, chain_id = NULL, contract = NULL, anchored_at = NULL, last_error = $2 WHERE batch_no = $1`,
+          [batchNo, reason.slice(0, MAX_ERROR_CHARS)],
+        ),
+      );
     },
   };
 }

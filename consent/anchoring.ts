@@ -83,7 +83,8 @@ export type Anchoring = {
 
 const toGatewayError = (error: unknown): GatewayError =>
   error instanceof GatewayError ? error : new GatewayError('INTERNAL', 'anchoring failed', {}, { cause: error });
-const reasonOf = (e: GatewayError): string => (typeof e.detail['reason'] === 'string' ? `${e.code}: ${e.detail['reason']}` : e.code);
+const reasonOf = (e: GatewayError): string =>
+  typeof e.detail['reason'] === 'string' ? `${e.code}: ${e.detail['reason']}` : e.code;
 
 export function createAnchoring(options: AnchoringOptions): Anchoring {
   const { store, ledger } = options;
@@ -97,9 +98,18 @@ export function createAnchoring(options: AnchoringOptions): Anchoring {
   const retryBaseMs = options.retryBaseMs ?? 1_000;
   const retryMaxMs = options.retryMaxMs ?? 60_000;
   const stopTimeoutMs = options.stopTimeoutMs ?? 10_000;
-  if (!Number.isSafeInteger(maxRecords) || maxRecords < 1) throw new GatewayError('BAD_INPUT', 'maxRecords must be a positive integer', { field: 'maxRecords' });
-  for (const [field, ms] of Object.entries({ intervalMs, pollMs, rpcTimeoutMs, retryBaseMs, retryMaxMs, stopTimeoutMs })) {
-    if (!Number.isFinite(ms) || ms <= 0) throw new GatewayError('BAD_INPUT', `${field} must be a positive number of ms`, { field });
+  if (!Number.isSafeInteger(maxRecords) || maxRecords < 1)
+    throw new GatewayError('BAD_INPUT', 'maxRecords must be a positive integer', { field: 'maxRecords' });
+  for (const [field, ms] of Object.entries({
+    intervalMs,
+    pollMs,
+    rpcTimeoutMs,
+    retryBaseMs,
+    retryMaxMs,
+    stopTimeoutMs,
+  })) {
+    if (!Number.isFinite(ms) || ms <= 0)
+      throw new GatewayError('BAD_INPUT', `${field} must be a positive number of ms`, { field });
   }
   const readHeads = options.readHeads ?? (() => store.readHeads());
 
@@ -113,7 +123,14 @@ export function createAnchoring(options: AnchoringOptions): Anchoring {
   let nextRetryAt: number | null = null;
   let lastBuildAt = clock.now().getTime();
   let status: AnchoringStatus = {
-    state: 'ok', reason: null, pendingRecords: 0, unbatchedRecords: 0, builtBatches: 0, lastAnchoredBatch: null, nextRetryAt: null, isRunning: false,
+    state: 'ok',
+    reason: null,
+    pendingRecords: 0,
+    unbatchedRecords: 0,
+    builtBatches: 0,
+    lastAnchoredBatch: null,
+    nextRetryAt: null,
+    isRunning: false,
   };
 
   const call = <T>(operation: string, work: () => Promise<T>): Promise<T> =>
@@ -141,14 +158,20 @@ export function createAnchoring(options: AnchoringOptions): Anchoring {
       const nAudit = Math.min(audit, maxRecords - nEvents);
       const last = await store.lastBatch();
       const range = {
-        eventsFrom: upTo.events + 1, eventsTo: upTo.events + nEvents, auditFrom: upTo.audit + 1, auditTo: upTo.audit + nAudit,
+        eventsFrom: upTo.events + 1,
+        eventsTo: upTo.events + nEvents,
+        auditFrom: upTo.audit + 1,
+        auditTo: upTo.audit + nAudit,
       };
       const leaves = [
-        ...await store.readLeafHashes('events', range.eventsFrom, range.eventsTo),
-        ...await store.readLeafHashes('audit', range.auditFrom, range.auditTo),
+        ...(await store.readLeafHashes('events', range.eventsFrom, range.eventsTo)),
+        ...(await store.readLeafHashes('audit', range.auditFrom, range.auditTo)),
       ];
       const root = `0x${Buffer.from(buildMerkleTree(leaves.map((h) => Buffer.from(h, 'hex'))).root).toString('hex')}`;
-      await store.insertBatch({ batchNo: (last?.batchNo ?? 0) + 1, ...range, root, prevRoot: last?.root ?? ZERO_ROOT }, clock.now());
+      await store.insertBatch(
+        { batchNo: (last?.batchNo ?? 0) + 1, ...range, root, prevRoot: last?.root ?? ZERO_ROOT },
+        clock.now(),
+      );
       lastBuildAt = clock.now().getTime();
       built++;
     }
@@ -157,7 +180,10 @@ export function createAnchoring(options: AnchoringOptions): Anchoring {
   /** The on-chain anchor must be this gateway's and this batch's; anything else is never recorded as ours. */
   const checkOnChain = (batch: AnchorBatch, found: OnChainAnchor): void => {
     if (found.gatewayId !== ledger.gatewayId || found.count !== batch.count || found.prevRoot !== batch.prevRoot) {
-      throw new GatewayError('CONFLICT', 'the root is anchored on chain with other attributes', { batchNo: batch.batchNo, reason: 'foreign-anchor' });
+      throw new GatewayError('CONFLICT', 'the root is anchored on chain with other attributes', {
+        batchNo: batch.batchNo,
+        reason: 'foreign-anchor',
+      });
     }
   };
 
@@ -166,8 +192,15 @@ export function createAnchoring(options: AnchoringOptions): Anchoring {
     if (found === null) return false;
     checkOnChain(batch, found);
     // The gas of a transaction this process did not see mined is unknown: recorded as null, not guessed.
-    await store.markAnchored(batch.batchNo, { ...found, gasUsed: null, chainId: ledger.chainId, contract: ledger.contract }, clock.now());
-    options.log?.info({ batchNo: batch.batchNo, root: batch.root, txHash: found.txHash }, 'anchor found on chain and recorded');
+    await store.markAnchored(
+      batch.batchNo,
+      { ...found, gasUsed: null, chainId: ledger.chainId, contract: ledger.contract },
+      clock.now(),
+    );
+    options.log?.info(
+      { batchNo: batch.batchNo, root: batch.root, txHash: found.txHash },
+      'anchor found on chain and recorded',
+    );
     return true;
   };
 
@@ -182,21 +215,31 @@ export function createAnchoring(options: AnchoringOptions): Anchoring {
       const batch = await store.findBatchByRoot(lastRoot);
       if (batch === null) {
         // Another database anchors under this gateway id: sending would fork or revert, so stop and say so.
-        throw new GatewayError('ANCHOR_CHAIN_BROKEN', 'the gateway\'s last root on chain is not one of this store\'s batches', { reason: 'chain-diverged' });
+        throw new GatewayError(
+          'ANCHOR_CHAIN_BROKEN',
+          "the gateway's last root on chain is not one of this store's batches",
+          { reason: 'chain-diverged' },
+        );
       }
       onChainUpTo = batch.batchNo;
     }
     for (const batch of await store.listBuilt()) {
       if (batch.batchNo > onChainUpTo) break;
       if (!(await recordFound(batch))) {
-        throw new GatewayError('LEDGER_UNAVAILABLE', 'an anchor below the last root is missing on chain', { batchNo: batch.batchNo, reason: 'missing-anchor' });
+        throw new GatewayError('LEDGER_UNAVAILABLE', 'an anchor below the last root is missing on chain', {
+          batchNo: batch.batchNo,
+          reason: 'missing-anchor',
+        });
       }
     }
     for (let after = onChainUpTo; ;) {
       const page = await store.listBatches(after, 500);
       for (const batch of page.filter((b) => b.status === 'anchored')) {
         await store.resetToBuilt(batch.batchNo, 'anchor missing on chain; re-anchoring');
-        options.log?.warn({ batchNo: batch.batchNo, root: batch.root }, 'recorded anchor is missing on chain; it will be sent again');
+        options.log?.warn(
+          { batchNo: batch.batchNo, root: batch.root },
+          'recorded anchor is missing on chain; it will be sent again',
+        );
       }
       const last = page.at(-1);
       if (last === undefined) break;
@@ -215,8 +258,15 @@ export function createAnchoring(options: AnchoringOptions): Anchoring {
       if (error instanceof GatewayError && error.code === 'ANCHOR_CHAIN_BROKEN') isReconciled = false;
       throw error;
     }
-    await store.markAnchored(batch.batchNo, { ...sent, chainId: ledger.chainId, contract: ledger.contract }, clock.now());
-    options.log?.info({ batchNo: batch.batchNo, root: batch.root, txHash: sent.txHash, count: batch.count, gasUsed: sent.gasUsed }, 'batch anchored');
+    await store.markAnchored(
+      batch.batchNo,
+      { ...sent, chainId: ledger.chainId, contract: ledger.contract },
+      clock.now(),
+    );
+    options.log?.info(
+      { batchNo: batch.batchNo, root: batch.root, txHash: sent.txHash, count: batch.count, gasUsed: sent.gasUsed },
+      'batch anchored',
+    );
   };
 
   const refreshStatus = async (): Promise<void> => {
@@ -231,9 +281,17 @@ export function createAnchoring(options: AnchoringOptions): Anchoring {
       pendingRecords: unbatched + built.reduce((n, b) => n + countOf(b), 0),
       unbatchedRecords: unbatched,
       builtBatches: built.length,
-      lastAnchoredBatch: last === null ? null : {
-        batchNo: last.batchNo, root: last.root, txHash: last.txHash, blockNumber: last.blockNumber, anchoredAt: last.anchoredAt, count: last.count,
-      },
+      lastAnchoredBatch:
+        last === null
+          ? null
+          : {
+              batchNo: last.batchNo,
+              root: last.root,
+              txHash: last.txHash,
+              blockNumber: last.blockNumber,
+              anchoredAt: last.anchoredAt,
+              count: last.count,
+            },
       nextRetryAt: nextRetryAt === null ? null : new Date(nextRetryAt).toISOString(),
       isRunning,
     };
@@ -245,7 +303,15 @@ export function createAnchoring(options: AnchoringOptions): Anchoring {
     const ceiling = Math.min(retryMaxMs, retryBaseMs * 2 ** Math.min(failures - 1, 30));
     // "Equal jitter": at least half the delay, so a flapping RPC is not hammered.
     nextRetryAt = clock.now().getTime() + ceiling / 2 + random() * (ceiling / 2);
-    options.log?.warn({ code: error.code, reason: error.detail['reason'] ?? null, failures, retryInMs: nextRetryAt - clock.now().getTime() }, 'anchoring failed; will retry');
+    options.log?.warn(
+      {
+        code: error.code,
+        reason: error.detail['reason'] ?? null,
+        failures,
+        retryInMs: nextRetryAt - clock.now().getTime(),
+      },
+      'anchoring failed; will retry',
+    );
   };
 
   const cycle = async (isFlush: boolean): Promise<FlushResult> => {
@@ -268,7 +334,8 @@ export function createAnchoring(options: AnchoringOptions): Anchoring {
     } catch (error) {
       result.error = toGatewayError(error);
       const built = await store.listBuilt().catch(() => []);
-      if (built[0] !== undefined) await store.recordFailure(built[0].batchNo, reasonOf(result.error)).catch(() => undefined);
+      if (built[0] !== undefined)
+        await store.recordFailure(built[0].batchNo, reasonOf(result.error)).catch(() => undefined);
       fail(result.error);
     }
     await refreshStatus().catch(() => undefined);
@@ -279,7 +346,9 @@ export function createAnchoring(options: AnchoringOptions): Anchoring {
     if (!isRunning) return;
     timer = timers.setTimeout(() => {
       timer = null;
-      void exclusive(() => cycle(false)).catch(() => undefined).finally(schedule);
+      void exclusive(() => cycle(false))
+        .catch(() => undefined)
+        .finally(schedule);
     }, pollMs);
   };
 
@@ -306,8 +375,14 @@ export function createAnchoring(options: AnchoringOptions): Anchoring {
       timer = null;
       status = { ...status, isRunning: false };
       // A send in flight cannot be cancelled; if it outlives the deadline, the next start reconciles it.
-      await withDeadline(queue, { timers, ms: stopTimeoutMs, operation: 'anchoring.stop', code: 'LEDGER_UNAVAILABLE' })
-        .catch((error: unknown) => options.log?.warn({ code: toGatewayError(error).code }, 'anchoring stopped with work in flight'));
+      await withDeadline(queue, {
+        timers,
+        ms: stopTimeoutMs,
+        operation: 'anchoring.stop',
+        code: 'LEDGER_UNAVAILABLE',
+      }).catch((error: unknown) =>
+        options.log?.warn({ code: toGatewayError(error).code }, 'anchoring stopped with work in flight'),
+      );
     },
     flushNow: () => exclusive(() => cycle(true)),
     reconcileSoon() {

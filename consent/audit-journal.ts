@@ -27,13 +27,23 @@ const NEWLINE = 0x0a;
  * one INSERT … SELECT over the file, parsed on DuckDB's thread instead of the request thread. A batch line has no
  * top-level `seq`, so it reads as a row of NULLs, which the move's `seq >` filter leaves out.
  */
-export const JOURNAL_COLUMNS = "{'seq': 'BIGINT', 'entryId': 'VARCHAR', 'at': 'VARCHAR', 'kind': 'VARCHAR', 'actor': 'VARCHAR', "
-  + "'action': 'VARCHAR', 'outcome': 'VARCHAR', 'refs': 'VARCHAR[]', 'detail': 'VARCHAR', 'prevHash': 'VARCHAR', 'hash': 'VARCHAR'}";
+export const JOURNAL_COLUMNS =
+  "{'seq': 'BIGINT', 'entryId': 'VARCHAR', 'at': 'VARCHAR', 'kind': 'VARCHAR', 'actor': 'VARCHAR', " +
+  "'action': 'VARCHAR', 'outcome': 'VARCHAR', 'refs': 'VARCHAR[]', 'detail': 'VARCHAR', 'prevHash': 'VARCHAR', 'hash': 'VARCHAR'}";
 
 export function journalLine(e: AuditEntry): string {
   const line: JournalLine = {
-    seq: e.seq, entryId: e.entryId, at: e.at, kind: e.kind, actor: e.actor, action: e.action, outcome: e.outcome,
-    refs: e.refs, detail: JSON.stringify(e.detail), prevHash: e.prevHash, hash: e.hash,
+    seq: e.seq,
+    entryId: e.entryId,
+    at: e.at,
+    kind: e.kind,
+    actor: e.actor,
+    action: e.action,
+    outcome: e.outcome,
+    refs: e.refs,
+    detail: JSON.stringify(e.detail),
+    prevHash: e.prevHash,
+    hash: e.hash,
   };
   return `${JSON.stringify(line)}\n`;
 }
@@ -53,7 +63,8 @@ function lineOf(text: string): Line | undefined {
     if (line === null || typeof line !== 'object') return undefined;
     if (line.batch !== undefined) {
       const b = line.batch;
-      const isBatch = b !== null && typeof b === 'object' && [b.events, b.audit, b.idempotency, b.current].every(Array.isArray);
+      const isBatch =
+        b !== null && typeof b === 'object' && [b.events, b.audit, b.idempotency, b.current].every(Array.isArray);
       return isBatch ? { batch: b as CommitBatch } : undefined;
     }
     if (typeof line.detail !== 'string' || typeof line.seq !== 'number') return undefined;
@@ -87,12 +98,17 @@ function verifies(check: () => boolean): boolean {
 /** The tables' last entries: where the journal's lines continue the chains. */
 export type TableHeads = { events: ChainPoint; audit: ChainPoint };
 
-const notContinuing = (heads: TableHeads, line: Line) => new GatewayError('INTERNAL',
-  'the audit journal does not continue the audit table: entries are missing between them', {
-    tableSeq: heads.audit.seq, tableEventSeq: heads.events.seq,
-    journalSeq: 'audit' in line ? line.audit.seq : line.batch.audit[0]?.seq ?? null,
-    journalEventSeq: 'batch' in line ? line.batch.events[0]?.seq ?? null : null,
-  });
+const notContinuing = (heads: TableHeads, line: Line) =>
+  new GatewayError(
+    'INTERNAL',
+    'the audit journal does not continue the audit table: entries are missing between them',
+    {
+      tableSeq: heads.audit.seq,
+      tableEventSeq: heads.events.seq,
+      journalSeq: 'audit' in line ? line.audit.seq : (line.batch.audit[0]?.seq ?? null),
+      journalEventSeq: 'batch' in line ? (line.batch.events[0]?.seq ?? null) : null,
+    },
+  );
 
 /**
  * The lines of a journal's `bytes` that continue the chains from `heads` (the tables' last entries). Lines at or
@@ -133,8 +149,10 @@ export function readJournal(bytes: Buffer, heads: TableHeads): JournalContents {
         const isWhole = (isAuditInTable || firstAudit === undefined) && (isEventsInTable || firstEvent === undefined);
         if (!isWhole) throw notContinuing(heads, line);
       } else {
-        if (isFirst() && ((firstAudit ?? 0) > heads.audit.seq + 1 || (firstEvent ?? 0) > heads.events.seq + 1)) throw notContinuing(heads, line);
-        if (!verifies(() => verifyAuditChain(batch.audit, audit).ok && verifyEventLinks(batch.events, events).ok)) break;
+        if (isFirst() && ((firstAudit ?? 0) > heads.audit.seq + 1 || (firstEvent ?? 0) > heads.events.seq + 1))
+          throw notContinuing(heads, line);
+        if (!verifies(() => verifyAuditChain(batch.audit, audit).ok && verifyEventLinks(batch.events, events).ok))
+          break;
         batches.push(batch);
         const lastAudit = batch.audit.at(-1);
         const lastEvent = batch.events.at(-1);
@@ -169,7 +187,10 @@ export type AuditJournal = {
  * Opens (creating) the journal and reads what it holds against `heads`, the tables' heads. The caller moves
  * `contents` into the tables and then calls `clear()`; until then they count as pending.
  */
-export async function openAuditJournal(path: string, heads: TableHeads): Promise<{ journal: AuditJournal; contents: JournalContents }> {
+export async function openAuditJournal(
+  path: string,
+  heads: TableHeads,
+): Promise<{ journal: AuditJournal; contents: JournalContents }> {
   let handle: FileHandle;
   try {
     // O_APPEND: every write lands at the end, whatever an earlier failed write left behind (it is cut off first).
@@ -198,7 +219,13 @@ export async function openAuditJournal(path: string, heads: TableHeads): Promise
 
   const usable = (): void => {
     if (isClosed) throw new GatewayError('STORE_UNAVAILABLE', 'the audit journal is closed');
-    if (broken !== null) throw new GatewayError('STORE_UNAVAILABLE', 'the audit journal failed to write and refuses appends until a restart', {}, { cause: broken });
+    if (broken !== null)
+      throw new GatewayError(
+        'STORE_UNAVAILABLE',
+        'the audit journal failed to write and refuses appends until a restart',
+        {},
+        { cause: broken },
+      );
   };
 
   const write = async (text: string, entryCount: number): Promise<void> => {
@@ -210,7 +237,8 @@ export async function openAuditJournal(path: string, heads: TableHeads): Promise
       // thread-pool round trip that cost this machine's request thread about 50 µs of CPU. The fdatasync, which
       // waits for the disk, stays asynchronous.
       const bytesWritten = fs.writeSync(handle.fd, bytes);
-      if (bytesWritten !== bytes.length) throw new GatewayError('STORE_UNAVAILABLE', 'the audit journal took a short write');
+      if (bytesWritten !== bytes.length)
+        throw new GatewayError('STORE_UNAVAILABLE', 'the audit journal took a short write');
       await handle.datasync();
     } catch (error) {
       // Cut off whatever part of this append reached the file: the next one must continue a whole line.
@@ -220,7 +248,9 @@ export async function openAuditJournal(path: string, heads: TableHeads): Promise
       } catch (cause) {
         broken = cause;
       }
-      throw error instanceof GatewayError ? error : new GatewayError('STORE_UNAVAILABLE', 'cannot write the audit journal', {}, { cause: error });
+      throw error instanceof GatewayError
+        ? error
+        : new GatewayError('STORE_UNAVAILABLE', 'cannot write the audit journal', {}, { cause: error });
     }
     size += bytes.length;
     pending += entryCount;
@@ -228,9 +258,15 @@ export async function openAuditJournal(path: string, heads: TableHeads): Promise
 
   const journal: AuditJournal = {
     path,
-    get pending() { return pending; },
-    get bytes() { return size; },
-    get isWritable() { return broken === null && !isClosed; },
+    get pending() {
+      return pending;
+    },
+    get bytes() {
+      return size;
+    },
+    get isWritable() {
+      return broken === null && !isClosed;
+    },
     append: (entries) => write(entries.map(journalLine).join(''), entries.length),
     appendBatch: (batch) => write(batchLine(batch), chainEntriesOf(batch)),
     async clear() {

@@ -7,7 +7,18 @@ import { canonicalHash, GENESIS_HASH } from './canonical.ts';
 import { Actor, UtcTimestamp, type ChainPoint } from './event.ts';
 import { RecordId, SHA256_HEX, Sha256Hex } from './record.ts';
 
-export const AuditKind = z.enum(['consent-write', 'decision', 'policy-change', 'token', 'message', 'anchor', 'job', 'key', 'admin', 'connector']);
+export const AuditKind = z.enum([
+  'consent-write',
+  'decision',
+  'policy-change',
+  'token',
+  'message',
+  'anchor',
+  'job',
+  'key',
+  'admin',
+  'connector',
+]);
 export type AuditKind = z.infer<typeof AuditKind>;
 
 export const AuditOutcome = z.enum(['ok', 'permit', 'deny', 'error', 'rejected']);
@@ -20,8 +31,11 @@ function isPlainJson(value: unknown, depth = 0): boolean {
   // Deeper than any detail the gateway writes; also what stops a cycle.
   if (depth > 32) return false;
   switch (typeof value) {
-    case 'string': case 'boolean': return true;
-    case 'number': return Number.isFinite(value);
+    case 'string':
+    case 'boolean':
+      return true;
+    case 'number':
+      return Number.isFinite(value);
     case 'object': {
       if (value === null) return true;
       if (Array.isArray(value)) return value.every((v) => isPlainJson(v, depth + 1));
@@ -29,7 +43,8 @@ function isPlainJson(value: unknown, depth = 0): boolean {
       if (proto !== Object.prototype && proto !== null) return false;
       return Object.values(value).every((v) => isPlainJson(v, depth + 1));
     }
-    default: return false;
+    default:
+      return false;
   }
 }
 
@@ -48,18 +63,23 @@ const isDetailWithinBounds = (detail: unknown): boolean => {
 const DetailRecord = z.record(z.string().min(1).max(64), z.unknown());
 
 /** Small JSON about the entry (purpose, reasons, byte counts). Pseudonyms and ids only: never raw identifiers. */
-export const AuditDetail = DetailRecord.refine(isDetailWithinBounds, `detail must be JSON of at most ${MAX_DETAIL_CHARS} characters`);
+export const AuditDetail = DetailRecord.refine(
+  isDetailWithinBounds,
+  `detail must be JSON of at most ${MAX_DETAIL_CHARS} characters`,
+);
 
 /** What a caller supplies; the log adds entryId, at, seq and the chain link. */
-export const AuditInput = z.object({
-  kind: AuditKind,
-  actor: Actor,
-  action: z.string().regex(/^[a-z][a-z0-9:._-]{0,63}$/, 'expected an action id such as grant or read'),
-  outcome: AuditOutcome,
-  /** Event hashes, consent record ids, delegation ids, job ids the entry relies on. */
-  refs: z.array(z.string().min(1).max(128)).max(256),
-  detail: AuditDetail,
-}).strict();
+export const AuditInput = z
+  .object({
+    kind: AuditKind,
+    actor: Actor,
+    action: z.string().regex(/^[a-z][a-z0-9:._-]{0,63}$/, 'expected an action id such as grant or read'),
+    outcome: AuditOutcome,
+    /** Event hashes, consent record ids, delegation ids, job ids the entry relies on. */
+    refs: z.array(z.string().min(1).max(128)).max(256),
+    detail: AuditDetail,
+  })
+  .strict();
 export type AuditInput = z.infer<typeof AuditInput>;
 
 export const UnsealedAuditEntry = AuditInput.extend({ entryId: RecordId, at: UtcTimestamp }).strict();
@@ -73,7 +93,8 @@ export const AuditEntry = UnsealedAuditEntry.extend({
 export type AuditEntry = z.infer<typeof AuditEntry>;
 
 export type AuditChainBreak = 'hash-mismatch' | 'broken-link' | 'seq-gap';
-export type AuditChainResult = { ok: true; count: number } | { ok: false; seq: number; entryId: string; reason: AuditChainBreak };
+export type AuditChainResult =
+  { ok: true; count: number } | { ok: false; seq: number; entryId: string; reason: AuditChainBreak };
 
 // Every entry is checked as it is sealed, on the request path, where zod's generic walk cost about as much as the
 // entry's hash. So the entry's structure also runs as a compiled validator (gateway/http/request-validator.ts), with the
@@ -83,23 +104,33 @@ const isWellFormedStructure = compilePlainDataValidator(UnsealedAuditEntry.exten
 
 /** `unsealed` when it is a valid UnsealedAuditEntry; otherwise zod's ZodError. */
 export function checkedUnsealed(unsealed: UnsealedAuditEntry): UnsealedAuditEntry {
-  if (isWellFormedStructure !== null && isWellFormedStructure(unsealed) && isDetailWithinBounds(unsealed.detail)) return unsealed;
+  if (isWellFormedStructure !== null && isWellFormedStructure(unsealed) && isDetailWithinBounds(unsealed.detail))
+    return unsealed;
   return UnsealedAuditEntry.parse(unsealed);
 }
 
 /** Links and hashes an entry: hash = SHA-256(RFC 8785(entry without hash)). Throws BAD_INPUT on a malformed entry. */
 export function sealAuditEntry(unsealed: UnsealedAuditEntry, prevHash: string, seq: number): AuditEntry {
   if (!Number.isSafeInteger(seq) || seq < 1) throw new GatewayError('BAD_INPUT', 'seq must be a positive integer');
-  if (typeof prevHash !== 'string' || !SHA256_HEX.test(prevHash)) throw new GatewayError('BAD_INPUT', 'prevHash must be a hex SHA-256 digest');
+  if (typeof prevHash !== 'string' || !SHA256_HEX.test(prevHash))
+    throw new GatewayError('BAD_INPUT', 'prevHash must be a hex SHA-256 digest');
   const body = { seq, ...checkedUnsealed(unsealed), prevHash };
   return { ...body, hash: canonicalHash(body) };
 }
 
 /** Names the FIRST entry whose seq skips, whose link does not match, or whose recomputed hash differs. */
-export function verifyAuditChain(entries: readonly AuditEntry[], from: ChainPoint = { seq: 0, hash: GENESIS_HASH }): AuditChainResult {
+export function verifyAuditChain(
+  entries: readonly AuditEntry[],
+  from: ChainPoint = { seq: 0, hash: GENESIS_HASH },
+): AuditChainResult {
   let previous = from;
   for (const entry of entries) {
-    const broken = (reason: AuditChainBreak): AuditChainResult => ({ ok: false, seq: entry.seq, entryId: entry.entryId, reason });
+    const broken = (reason: AuditChainBreak): AuditChainResult => ({
+      ok: false,
+      seq: entry.seq,
+      entryId: entry.entryId,
+      reason,
+    });
     if (entry.seq !== previous.seq + 1) return broken('seq-gap');
     if (entry.prevHash !== previous.hash) return broken('broken-link');
     const { hash, ...body } = entry;

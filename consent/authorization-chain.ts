@@ -45,11 +45,25 @@ export type ChainSources = {
 /** Builds the chain link by link; a link that cannot be issued or verified is reported, never skipped. */
 export async function buildAuthorizationChain(subject: string, sources: ChainSources): Promise<AuthorizationChain> {
   const links: ChainLink[] = [];
-  const add = async (kind: ChainLinkKind, type: string, recordId: string, chain: 'events' | 'audit', seq: number, at: string, hash: string) => {
+  const add = async (
+    kind: ChainLinkKind,
+    type: string,
+    recordId: string,
+    chain: 'events' | 'audit',
+    seq: number,
+    at: string,
+    hash: string,
+  ) => {
     const receipt = await sources.issue({ chain, seq });
     const verification = await sources.verify(receipt);
     links.push({
-      kind, type, recordId, seq, chain, at, hash,
+      kind,
+      type,
+      recordId,
+      seq,
+      chain,
+      at,
+      hash,
       anchor: receipt.status,
       isVerified: verification.ok,
       failedCheck: verification.failure?.name ?? null,
@@ -58,8 +72,10 @@ export async function buildAuthorizationChain(subject: string, sources: ChainSou
     });
   };
   for (const e of sources.consentEvents) await add('consent-event', e.type, e.recordId, 'events', e.seq, e.at, e.hash);
-  for (const e of sources.delegationEvents) await add('delegation-event', e.type, e.recordId, 'events', e.seq, e.at, e.hash);
-  for (const u of sources.uses) await add('use', `${u.action}:${u.outcome}`, u.refs[0] ?? '', 'audit', u.seq, u.at, u.hash);
+  for (const e of sources.delegationEvents)
+    await add('delegation-event', e.type, e.recordId, 'events', e.seq, e.at, e.hash);
+  for (const u of sources.uses)
+    await add('use', `${u.action}:${u.outcome}`, u.refs[0] ?? '', 'audit', u.seq, u.at, u.hash);
   links.sort((a, b) => a.at.localeCompare(b.at) || a.seq - b.seq);
   const anchored = links.filter((l) => l.anchor === 'anchored').length;
   return {

@@ -50,7 +50,11 @@ function sortedForJcs(value: unknown, depth: number): unknown {
         return copy ?? value;
       }
       const proto: unknown = Object.getPrototypeOf(value);
-      if ((proto !== Object.prototype && proto !== null) || typeof (value as { toJSON?: unknown }).toJSON === 'function') throw NOT_PLAIN;
+      if (
+        (proto !== Object.prototype && proto !== null) ||
+        typeof (value as { toJSON?: unknown }).toJSON === 'function'
+      )
+        throw NOT_PLAIN;
       const record = value as Record<string, unknown>;
       const keys = Object.keys(record);
       // An object already in order, whose members need no change, is written as it is: no copy.
@@ -59,7 +63,8 @@ function sortedForJcs(value: unknown, depth: number): unknown {
         const key = keys[i] as string;
         const first = key.charCodeAt(0);
         // `out.__proto__ = x` would set a prototype, not add a member.
-        if ((first >= 48 && first <= 57 && ARRAY_INDEX_KEY.test(key)) || key === '__proto__' || !key.isWellFormed()) throw NOT_PLAIN;
+        if ((first >= 48 && first <= 57 && ARRAY_INDEX_KEY.test(key)) || key === '__proto__' || !key.isWellFormed())
+          throw NOT_PLAIN;
         if (i > 0 && (keys[i - 1] as string) >= key) isInOrder = false;
       }
       if (!isInOrder) keys.sort();

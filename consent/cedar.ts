@@ -11,8 +11,14 @@
 // because Cedar must not see subjects. Exceptions thrown by the engine are never memoized.
 // The engine keeps preparsed sets per thread: compile in the thread that authorizes (elsewhere it denies).
 import {
-  checkParseSchema, policySetTextToParts, policyToJson, preparsePolicySet, preparseSchema, schemaToJson,
-  statefulIsAuthorized, validate,
+  checkParseSchema,
+  policySetTextToParts,
+  policyToJson,
+  preparsePolicySet,
+  preparseSchema,
+  schemaToJson,
+  statefulIsAuthorized,
+  validate,
 } from '@cedar-policy/cedar-wasm/nodejs';
 import type { AuthorizationAnswer, DetailedError } from '@cedar-policy/cedar-wasm/nodejs';
 import { GatewayError } from '../core/errors.ts';
@@ -60,7 +66,11 @@ function lineOf(text: string, offset: number | undefined): number | undefined {
   return line;
 }
 
-function problem(file: string, message: string, extra: { policyId?: string | undefined; line?: number | undefined } = {}): PolicyProblem {
+function problem(
+  file: string,
+  message: string,
+  extra: { policyId?: string | undefined; line?: number | undefined } = {},
+): PolicyProblem {
   const out: PolicyProblem = { file, message };
   if (extra.policyId !== undefined) out.policyId = extra.policyId;
   if (extra.line !== undefined) out.line = extra.line;
@@ -74,7 +84,9 @@ function fileOf(path: readonly PropertyKey[]): string {
 
 function fail(problems: PolicyProblem[]): never {
   const first = problems[0];
-  const summary = first ? `${first.policyId ? `policy ${first.policyId}: ` : `${first.file}: `}${first.message}` : 'invalid';
+  const summary = first
+    ? `${first.policyId ? `policy ${first.policyId}: ` : `${first.file}: `}${first.message}`
+    : 'invalid';
   throw new GatewayError('POLICY_INVALID', `policy bundle is invalid: ${summary}`, { errors: problems });
 }
 
@@ -82,10 +94,15 @@ function fail(problems: PolicyProblem[]): never {
 function keyPoliciesById(text: string): Record<string, string> {
   const parts = policySetTextToParts(text);
   if (parts.type === 'failure') {
-    fail(parts.errors.map((e) => problem(POLICY_FILES.policies, describe(e), { line: lineOf(text, e.sourceLocations?.[0]?.start) })));
+    fail(
+      parts.errors.map((e) =>
+        problem(POLICY_FILES.policies, describe(e), { line: lineOf(text, e.sourceLocations?.[0]?.start) }),
+      ),
+    );
   }
   const problems: PolicyProblem[] = [];
-  if (parts.policy_templates.length > 0) problems.push(problem(POLICY_FILES.policies, 'policy templates are not supported'));
+  if (parts.policy_templates.length > 0)
+    problems.push(problem(POLICY_FILES.policies, 'policy templates are not supported'));
   const byId: Record<string, string> = {};
   for (const policy of parts.policies) {
     const at = text.indexOf(policy);
@@ -93,7 +110,11 @@ function keyPoliciesById(text: string): Record<string, string> {
     const json = policyToJson(policy);
     const id = json.type === 'success' ? json.json.annotations?.['id'] : undefined;
     if (id === undefined || !POLICY_ID.test(id)) {
-      problems.push(problem(POLICY_FILES.policies, 'every policy needs an @id("...") annotation of letters, digits, . _ : -', { line }));
+      problems.push(
+        problem(POLICY_FILES.policies, 'every policy needs an @id("...") annotation of letters, digits, . _ : -', {
+          line,
+        }),
+      );
     } else if (Object.hasOwn(byId, id)) {
       problems.push(problem(POLICY_FILES.policies, `duplicate @id "${id}"`, { policyId: id, line }));
     } else {
@@ -118,7 +139,12 @@ function checkSchemaCoverage(bundle: PolicyBundle): PolicyProblem[] {
   for (const [purposeId, purpose] of Object.entries(bundle.purposes)) {
     for (const action of purpose.actions) {
       if (root === undefined || !Object.hasOwn(root.actions, action)) {
-        problems.push(problem(POLICY_FILES.purposes, `purpose ${purposeId} allows action "${action}", which the schema does not declare`));
+        problems.push(
+          problem(
+            POLICY_FILES.purposes,
+            `purpose ${purposeId} allows action "${action}", which the schema does not declare`,
+          ),
+        );
       }
     }
   }
@@ -133,15 +159,27 @@ function checkSchemaCoverage(bundle: PolicyBundle): PolicyProblem[] {
 export function compilePolicyBundle(input: PolicyBundle, options: { memoSize?: number } = {}): Authorizer {
   const shape = PolicyBundle.safeParse(input);
   if (!shape.success) {
-    fail(shape.error.issues.map((issue) => problem(fileOf(issue.path), `${issue.path.map(String).join('.')}: ${issue.message}`)));
+    fail(
+      shape.error.issues.map((issue) =>
+        problem(fileOf(issue.path), `${issue.path.map(String).join('.')}: ${issue.message}`),
+      ),
+    );
   }
   const bundle = shape.data;
   const schemaCheck = checkParseSchema(bundle.schema);
   if (schemaCheck.type === 'failure') {
-    fail(schemaCheck.errors.map((e) => problem(POLICY_FILES.schema, describe(e), { line: lineOf(bundle.schema, e.sourceLocations?.[0]?.start) })));
+    fail(
+      schemaCheck.errors.map((e) =>
+        problem(POLICY_FILES.schema, describe(e), { line: lineOf(bundle.schema, e.sourceLocations?.[0]?.start) }),
+      ),
+    );
   }
   const staticPolicies = keyPoliciesById(bundle.policies);
-  const validation = validate({ schema: bundle.schema, policies: { staticPolicies }, validationSettings: { mode: 'strict' } });
+  const validation = validate({
+    schema: bundle.schema,
+    policies: { staticPolicies },
+    validationSettings: { mode: 'strict' },
+  });
   const problems: PolicyProblem[] = [];
   if (validation.type === 'failure') {
     problems.push(...validation.errors.map((e) => problem(POLICY_FILES.policies, describe(e))));
@@ -163,7 +201,10 @@ export function compilePolicyBundle(input: PolicyBundle, options: { memoSize?: n
   const preparsed = preparsePolicySet(engineId, { staticPolicies });
   const preparsedSchema = preparseSchema(engineId, bundle.schema);
   if (preparsed.type === 'failure' || preparsedSchema.type === 'failure') {
-    const errors = [...(preparsed.type === 'failure' ? preparsed.errors : []), ...(preparsedSchema.type === 'failure' ? preparsedSchema.errors : [])];
+    const errors = [
+      ...(preparsed.type === 'failure' ? preparsed.errors : []),
+      ...(preparsedSchema.type === 'failure' ? preparsedSchema.errors : []),
+    ];
     fail(errors.map((e) => problem(POLICY_FILES.policies, describe(e))));
   }
   return createAuthorizer(version, engineId, options.memoSize ?? DEFAULT_MEMO_SIZE);
@@ -179,13 +220,27 @@ function deny(errors: string[], reasons: readonly string[] = []): CedarAnswer {
  * String/Long/Boolean, so such requests are denied before reaching the engine.
  */
 function requestKey(request: CedarRequest): string | { error: string } {
-  const parts: unknown[] = [request.principal.type, request.principal.id, request.action, request.resource.type, request.resource.id];
-  for (const [label, attrs] of [['principal', request.principal.attrs], ['resource', request.resource.attrs], ['context', request.context]] as const) {
+  const parts: unknown[] = [
+    request.principal.type,
+    request.principal.id,
+    request.action,
+    request.resource.type,
+    request.resource.id,
+  ];
+  for (const [label, attrs] of [
+    ['principal', request.principal.attrs],
+    ['resource', request.resource.attrs],
+    ['context', request.context],
+  ] as const) {
     const flat: unknown[] = [];
     if (attrs !== undefined) {
       for (const name of Object.keys(attrs).sort()) {
         const value = attrs[name];
-        if (typeof value === 'number' ? !Number.isSafeInteger(value) : typeof value !== 'string' && typeof value !== 'boolean') {
+        if (
+          typeof value === 'number'
+            ? !Number.isSafeInteger(value)
+            : typeof value !== 'string' && typeof value !== 'boolean'
+        ) {
           return { error: `${label} attribute ${name} is not a Cedar String, Long or Boolean` };
         }
         flat.push(name, value);
@@ -201,7 +256,11 @@ function toAnswer(result: AuthorizationAnswer): CedarAnswer {
   const { decision, diagnostics } = result.response;
   const errors = diagnostics.errors.map((e) => `${e.policyId}: ${describe(e.error)}`);
   if (errors.length > 0 || decision !== 'allow') return deny(errors, diagnostics.reason);
-  return Object.freeze({ decision: 'allow', reasons: Object.freeze([...diagnostics.reason]), errors: Object.freeze([]) });
+  return Object.freeze({
+    decision: 'allow',
+    reasons: Object.freeze([...diagnostics.reason]),
+    errors: Object.freeze([]),
+  });
 }
 
 function createAuthorizer(version: string, engineId: string, memoSize: number): Authorizer {
@@ -227,8 +286,16 @@ function createAuthorizer(version: string, engineId: string, memoSize: number): 
           resource: { type: request.resource.type, id: request.resource.id },
           context: { ...request.context },
           entities: [
-            { uid: { type: request.principal.type, id: request.principal.id }, attrs: { ...request.principal.attrs }, parents: [] },
-            { uid: { type: request.resource.type, id: request.resource.id }, attrs: { ...request.resource.attrs }, parents: [] },
+            {
+              uid: { type: request.principal.type, id: request.principal.id },
+              attrs: { ...request.principal.attrs },
+              parents: [],
+            },
+            {
+              uid: { type: request.resource.type, id: request.resource.id },
+              attrs: { ...request.resource.attrs },
+              parents: [],
+            },
           ],
           preparsedPolicySetId: engineId,
           preparsedSchemaName: engineId,

@@ -10,17 +10,34 @@ export type ChainHead = { seq: number; hash: string; id: string | null };
 export type IdempotencyRow = { key: string; requestHash: string; response: string; createdAt: string };
 /** A record's row of consent_current: what the bulk filter reads of its folded state. */
 export type CurrentRow = {
-  recordId: string; subject: string; controller: string; status: ConsentStatus;
-  purposes: readonly string[]; recipients: readonly string[]; notBeforeMs: number; expiresAtMs: number | null;
+  recordId: string;
+  subject: string;
+  controller: string;
+  status: ConsentStatus;
+  purposes: readonly string[];
+  recipients: readonly string[];
+  notBeforeMs: number;
+  expiresAtMs: number | null;
 };
 /** A record whose folded state changed in the batch; `isNew` when its grant is in the batch (nothing to replace). */
 export type CurrentChange = { row: CurrentRow; isNew: boolean };
-export type CommitBatch = { events: LogEvent[]; audit: AuditEntry[]; idempotency: IdempotencyRow[]; current: CurrentChange[] };
+export type CommitBatch = {
+  events: LogEvent[];
+  audit: AuditEntry[];
+  idempotency: IdempotencyRow[];
+  current: CurrentChange[];
+};
 
 export function currentRowOf(state: ConsentState): CurrentRow {
   const r = state.record;
   return {
-    recordId: r.recordId, subject: r.subject, controller: r.controller, status: state.status,
-    purposes: r.purposes.map((p) => p.purpose), recipients: r.recipients.map((x) => x.id), notBeforeMs: state.notBeforeMs, expiresAtMs: state.expiresAtMs,
+    recordId: r.recordId,
+    subject: r.subject,
+    controller: r.controller,
+    status: state.status,
+    purposes: r.purposes.map((p) => p.purpose),
+    recipients: r.recipients.map((x) => x.id),
+    notBeforeMs: state.notBeforeMs,
+    expiresAtMs: state.expiresAtMs,
   };
 }

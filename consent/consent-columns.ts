@@ -77,7 +77,11 @@ export function createConsentColumns(initialCapacity = 1024): ConsentColumns {
 
   const grow = () => {
     capacity *= 2;
-    const wider = <T extends Buffer | Int32Array | Uint8Array | Float64Array | Uint32Array>(old: T, make: (n: number) => T, width = 1): T => {
+    const wider = <T extends Buffer | Int32Array | Uint8Array | Float64Array | Uint32Array>(
+      old: T,
+      make: (n: number) => T,
+      width = 1,
+    ): T => {
       const next = make(capacity * width);
       next.set(old as never);
       return next;
@@ -123,7 +127,11 @@ export function createConsentColumns(initialCapacity = 1024): ConsentColumns {
     notBefore[row] = core.notBeforeMs;
     expires[row] = core.expiresAtMs ?? Number.NaN;
     oddExpiries.delete(row);
-    if (core.expiresAt !== null && (core.expiresAtMs === null || new Date(core.expiresAtMs).toISOString() !== core.expiresAt)) oddExpiries.set(row, core.expiresAt);
+    if (
+      core.expiresAt !== null &&
+      (core.expiresAtMs === null || new Date(core.expiresAtMs).toISOString() !== core.expiresAt)
+    )
+      oddExpiries.set(row, core.expiresAt);
   };
   const expiresAtMs = (row: number): number | null => {
     const ms = expires[row] as number;
@@ -139,7 +147,9 @@ export function createConsentColumns(initialCapacity = 1024): ConsentColumns {
   const reason = (row: number): TerminalReason | null => REASONS[reasons[row] as number] ?? null;
 
   return {
-    get size() { return size; },
+    get size() {
+      return size;
+    },
     add(recordId, subject, terms, core, seq) {
       if (!encodeId(recordId)) throw new TypeError(`not a record id: ${recordId}`);
       if (!encodeSubject(subject)) throw new TypeError('not a subject pseudonym');
@@ -167,8 +177,13 @@ export function createConsentColumns(initialCapacity = 1024): ConsentColumns {
     firstOfSubject: (subject) => (encodeSubject(subject) ? bySubject.find(subjectKey) : NONE),
     nextOfSubject: (row) => nextSame[row] as number,
     core: (row) => ({
-      status: status(row), expiresAt: expiresAt(row), terminalReason: reason(row),
-      supersededBy: null, updatedAt: '', notBeforeMs: notBefore[row] as number, expiresAtMs: expiresAtMs(row),
+      status: status(row),
+      expiresAt: expiresAt(row),
+      terminalReason: reason(row),
+      supersededBy: null,
+      updatedAt: '',
+      notBeforeMs: notBefore[row] as number,
+      expiresAtMs: expiresAtMs(row),
     }),
     setCore: writeCore,
     addSeq(row, seq) {
@@ -181,7 +196,8 @@ export function createConsentColumns(initialCapacity = 1024): ConsentColumns {
       const hex = ids.toString('hex', row * ID_BYTES, (row + 1) * ID_BYTES);
       return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
     },
-    subject: (row) => `sp_${subjects.toString('base64url', row * SUBJECT_BYTES, (row + 1) * SUBJECT_BYTES).slice(0, 43)}`,
+    subject: (row) =>
+      `sp_${subjects.toString('base64url', row * SUBJECT_BYTES, (row + 1) * SUBJECT_BYTES).slice(0, 43)}`,
     terms: (row) => termTable[termRefs[row] as number] as GrantTerms,
     status,
     expiresAt,

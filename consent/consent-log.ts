@@ -12,20 +12,39 @@ import type { AuditQuery, ChainVerification, ConsentStore } from './consent-stor
 import { Delegation, DelegationInput, isDelegationActiveAt, type DelegationState } from './delegation.ts';
 import { Actor, type HashedEvent, type LogEvent, type UnsealedEvent } from './event.ts';
 import { createGroupCommitter } from './group-commit.ts';
-import { checkSupersede, foldConsentEvents, isActiveAt, isExpiryDue, planRenewal, statusAt, type ConsentState, type TerminalReason } from './lifecycle.ts';
+import {
+  checkSupersede,
+  foldConsentEvents,
+  isActiveAt,
+  isExpiryDue,
+  planRenewal,
+  statusAt,
+  type ConsentState,
+  type TerminalReason,
+} from './lifecycle.ts';
 import { createProjection } from './projection.ts';
 import { pseudonymize } from './pseudonym.ts';
 import {
-  ConsentGrantInput, Pseudonym, RecordId, RenewInput, buildGrantRecord,
-  type ConsentRecord, type ConsentStatus,
+  ConsentGrantInput,
+  Pseudonym,
+  RecordId,
+  RenewInput,
+  buildGrantRecord,
+  type ConsentRecord,
+  type ConsentStatus,
 } from './record.ts';
 import { createSequencer, type Outcome, type Plan, type StagedView, type WriteIntent } from './sequencer.ts';
 import type { Signer } from './signer.ts';
 
-export const CommandContext = z.object({
-  actor: Actor,
-  idempotencyKey: z.string().regex(/^[A-Za-z0-9._:-]{1,128}$/, 'expected an idempotency key of 1-128 safe characters').optional(),
-}).strict();
+export const CommandContext = z
+  .object({
+    actor: Actor,
+    idempotencyKey: z
+      .string()
+      .regex(/^[A-Za-z0-9._:-]{1,128}$/, 'expected an idempotency key of 1-128 safe characters')
+      .optional(),
+  })
+  .strict();
 export type CommandContext = z.infer<typeof CommandContext>;
 
 /**
@@ -34,8 +53,13 @@ export type CommandContext = z.infer<typeof CommandContext>;
  * the entry it becomes is checked when sealed, as every audit entry is (sizes, formats of actor and action).
  */
 export type DecisionAudit = {
-  actor: string; action: string; outcome: 'permit' | 'deny'; purpose: string;
-  reasons: readonly string[]; consentIds: readonly string[]; delegationIds: readonly string[];
+  actor: string;
+  action: string;
+  outcome: 'permit' | 'deny';
+  purpose: string;
+  reasons: readonly string[];
+  consentIds: readonly string[];
+  delegationIds: readonly string[];
   fields?: readonly string[];
   traceId?: string;
 };
@@ -43,8 +67,12 @@ export type DecisionAudit = {
 export type EventRef = { seq: number; eventId: string; hash: string };
 export type AuditRef = { seq: number; entryId: string; hash: string };
 export type CurrentStatus = {
-  status: ConsentStatus; isActive: boolean; expiresAt: string | null;
-  terminalReason: TerminalReason | null; supersededBy: string | null; updatedAt: string;
+  status: ConsentStatus;
+  isActive: boolean;
+  expiresAt: string | null;
+  terminalReason: TerminalReason | null;
+  supersededBy: string | null;
+  updatedAt: string;
 };
 /** A command's result: the record as signed, its current status, and the events just written. */
 export type RecordResult = { record: ConsentRecord; current: CurrentStatus; events: EventRef[] };
@@ -82,7 +110,9 @@ export type ConsentLog = {
   recordDecision(summary: DecisionAudit): Promise<AuditRef>;
   appendAudit(input: AuditInput): Promise<AuditRef>;
   getRecord(recordId: string): Promise<RecordView>;
-  getDelegation(delegationId: string): Promise<{ delegation: Delegation; isRevoked: boolean; isActive: boolean; events: readonly LogEvent[] }>;
+  getDelegation(
+    delegationId: string,
+  ): Promise<{ delegation: Delegation; isRevoked: boolean; isActive: boolean; events: readonly LogEvent[] }>;
   subjectHistory(subject: string): Promise<RecordView[]>;
   /** The events with these seqs, in the order given: the newest from memory, older ones from the store. */
   eventsAt(seqs: readonly number[]): Promise<LogEvent[]>;
@@ -97,13 +127,18 @@ export type ConsentLog = {
   close(): Promise<void>;
 };
 
-const refsOf = (events: readonly HashedEvent[]): EventRef[] => events.map((e) => ({ seq: e.seq, eventId: e.eventId, hash: e.hash }));
+const refsOf = (events: readonly HashedEvent[]): EventRef[] =>
+  events.map((e) => ({ seq: e.seq, eventId: e.eventId, hash: e.hash }));
 const toIso = (s: string) => new Date(s).toISOString();
 
 export function describeState(state: ConsentState, at: Date): CurrentStatus {
   return {
-    status: statusAt(state, at), isActive: isActiveAt(state, at), expiresAt: state.expiresAt,
-    terminalReason: state.terminalReason, supersededBy: state.supersededBy, updatedAt: state.updatedAt,
+    status: statusAt(state, at),
+    isActive: isActiveAt(state, at),
+    expiresAt: state.expiresAt,
+    terminalReason: state.terminalReason,
+    supersededBy: state.supersededBy,
+    updatedAt: state.updatedAt,
   };
 }
 
@@ -113,7 +148,8 @@ export async function openConsentLog(options: ConsentLogOptions): Promise<Consen
   const controllerId = Delegation.shape.controller.parse(options.controllerId);
   const projection = createProjection();
   for await (const event of store.streamEvents()) projection.apply(event);
-  if (projection.lastSeq !== store.heads.events.seq) throw new GatewayError('INTERNAL', 'event log replay stopped short of its head');
+  if (projection.lastSeq !== store.heads.events.seq)
+    throw new GatewayError('INTERNAL', 'event log replay stopped short of its head');
   await store.syncCurrent(projection.currentRows(), projection.recordCount);
 
   const eventsAt = async (seqs: readonly number[]): Promise<LogEvent[]> => {
@@ -123,12 +159,15 @@ export async function openConsentLog(options: ConsentLogOptions): Promise<Consen
     const events = seqs.map((seq, i) => recent[i] ?? read.get(seq));
     const lost = seqs.find((_, i) => events[i] === undefined);
     // The projection and the store come from the same commits: a seq missing from both is a damaged store.
-    if (lost !== undefined) throw new GatewayError('INTERNAL', 'an event of the projection is missing from the store', { seq: lost });
+    if (lost !== undefined)
+      throw new GatewayError('INTERNAL', 'an event of the projection is missing from the store', { seq: lost });
     return events as LogEvent[];
   };
 
   /** Records with their events and folded states, read in one go; unknown ids are left out. */
-  const readRecords = async (recordIds: readonly string[]): Promise<{ recordId: string; state: ConsentState; events: LogEvent[] }[]> => {
+  const readRecords = async (
+    recordIds: readonly string[],
+  ): Promise<{ recordId: string; state: ConsentState; events: LogEvent[] }[]> => {
     const known = recordIds.flatMap((recordId) => {
       const seqs = projection.recordSeqs(recordId);
       return seqs === undefined ? [] : [{ recordId, seqs }];
@@ -136,7 +175,7 @@ export async function openConsentLog(options: ConsentLogOptions): Promise<Consen
     const events = await eventsAt(known.flatMap((r) => r.seqs));
     let from = 0;
     return known.map(({ recordId, seqs }) => {
-      const own = events.slice(from, from += seqs.length);
+      const own = events.slice(from, (from += seqs.length));
       const state = foldConsentEvents(own);
       if (state === undefined) throw new GatewayError('INTERNAL', 'a consent record has no events', { recordId });
       return { recordId, state, events: own };
@@ -145,19 +184,30 @@ export async function openConsentLog(options: ConsentLogOptions): Promise<Consen
 
   const committer = createGroupCommitter<WriteIntent, Outcome>({
     flush: createSequencer({
-      store, projection, signer, clock,
+      store,
+      projection,
+      signer,
+      clock,
       loadStates: async (ids) => new Map((await readRecords(ids)).map((r) => [r.recordId, r.state])),
     }),
     maxBatch: options.maxBatch ?? 2048,
     ...(options.maxDelayMs === undefined ? {} : { maxDelayMs: options.maxDelayMs }),
   });
 
-  const submit = async <T>(ctx: CommandContext, request: unknown, touches: readonly string[], plan: WriteIntent['plan']): Promise<T> => {
-    const idempotency = ctx.idempotencyKey === undefined ? null : {
-      // Scoped per actor so two clients cannot collide on (or probe) each other's keys.
-      key: sha256Hex(canonicalize(['sealgate/idempotency/v1', ctx.actor, ctx.idempotencyKey])),
-      requestHash: canonicalHash(request),
-    };
+  const submit = async <T>(
+    ctx: CommandContext,
+    request: unknown,
+    touches: readonly string[],
+    plan: WriteIntent['plan'],
+  ): Promise<T> => {
+    const idempotency =
+      ctx.idempotencyKey === undefined
+        ? null
+        : {
+            // Scoped per actor so two clients cannot collide on (or probe) each other's keys.
+            key: sha256Hex(canonicalize(['sealgate/idempotency/v1', ctx.actor, ctx.idempotencyKey])),
+            requestHash: canonicalHash(request),
+          };
     const outcome = await committer.submit({ idempotency, touches, plan });
     if (!outcome.ok) throw outcome.error;
     return outcome.value as T;
@@ -169,32 +219,64 @@ export async function openConsentLog(options: ConsentLogOptions): Promise<Consen
     return state;
   };
 
-  const consentEvent = (state: ConsentState, type: UnsealedEvent['type'], actor: string, at: string, payload: unknown): UnsealedEvent => ({
-    eventId: randomUUID(), kind: 'consent', type, subjectOrPartner: state.record.subject, recordId: state.record.recordId, at, actor, payload,
+  const consentEvent = (
+    state: ConsentState,
+    type: UnsealedEvent['type'],
+    actor: string,
+    at: string,
+    payload: unknown,
+  ): UnsealedEvent => ({
+    eventId: randomUUID(),
+    kind: 'consent',
+    type,
+    subjectOrPartner: state.record.subject,
+    recordId: state.record.recordId,
+    at,
+    actor,
+    payload,
   });
 
-  const recordPlan = (view: StagedView, recordId: string, actor: string, at: string, events: UnsealedEvent[], action: string): Plan => ({
+  const recordPlan = (
+    view: StagedView,
+    recordId: string,
+    actor: string,
+    at: string,
+    events: UnsealedEvent[],
+    action: string,
+  ): Plan => ({
     events,
-    audit: (sealed) => [{
-      kind: 'consent-write', actor, action, outcome: 'ok',
-      refs: [...new Set([...sealed.map((e) => e.hash), ...sealed.map((e) => e.recordId)])],
-      detail: { types: sealed.map((e) => e.type), seqs: sealed.map((e) => e.seq) },
-    }],
+    audit: (sealed) => [
+      {
+        kind: 'consent-write',
+        actor,
+        action,
+        outcome: 'ok',
+        refs: [...new Set([...sealed.map((e) => e.hash), ...sealed.map((e) => e.recordId)])],
+        detail: { types: sealed.map((e) => e.type), seqs: sealed.map((e) => e.seq) },
+      },
+    ],
     respond: (sealed): RecordResult => {
       const state = existing(view, recordId);
       return { record: state.record, current: describeState(state, new Date(at)), events: refsOf(sealed) };
     },
   });
 
-  const change = async (type: 'withdraw' | 'revoke', recordId: string, rawCtx: CommandContext, reason?: string): Promise<RecordResult> => {
+  const change = async (
+    type: 'withdraw' | 'revoke',
+    recordId: string,
+    rawCtx: CommandContext,
+    reason?: string,
+  ): Promise<RecordResult> => {
     const ctx = CommandContext.parse(rawCtx);
     const id = RecordId.parse(recordId);
     const payload = reason === undefined ? {} : { reason };
     return submit<RecordResult>(ctx, { op: type, recordId: id, payload }, [id], (view, at) =>
-      recordPlan(view, id, ctx.actor, at, [consentEvent(existing(view, id), type, ctx.actor, at, payload)], type));
+      recordPlan(view, id, ctx.actor, at, [consentEvent(existing(view, id), type, ctx.actor, at, payload)], type),
+    );
   };
 
-  const grant = async (rawInput: unknown, rawCtx: CommandContext): Promise<RecordResult> => grantParsed(ConsentGrantInput.parse(rawInput), rawCtx);
+  const grant = async (rawInput: unknown, rawCtx: CommandContext): Promise<RecordResult> =>
+    grantParsed(ConsentGrantInput.parse(rawInput), rawCtx);
 
   const grantParsed = async (input: ConsentGrantInput, rawCtx: CommandContext): Promise<RecordResult> => {
     const ctx = CommandContext.parse(rawCtx);
@@ -203,11 +285,16 @@ export async function openConsentLog(options: ConsentLogOptions): Promise<Consen
     // get detached signatures from record-signature.ts.
     const now = clock.now();
     const record = buildGrantRecord(input, (i) => {
-      if (i.subjectId !== undefined && subjectKey === undefined) throw new GatewayError('BAD_INPUT', 'this gateway accepts pseudonyms only');
-      if (i.expiresAt !== null && Date.parse(i.expiresAt) <= now.getTime()) throw new GatewayError('BAD_INPUT', 'expiresAt is already past', { path: ['expiresAt'] });
+      if (i.subjectId !== undefined && subjectKey === undefined)
+        throw new GatewayError('BAD_INPUT', 'this gateway accepts pseudonyms only');
+      if (i.expiresAt !== null && Date.parse(i.expiresAt) <= now.getTime())
+        throw new GatewayError('BAD_INPUT', 'expiresAt is already past', { path: ['expiresAt'] });
       return {
-        recordId: randomUUID(), subject: i.subject ?? pseudonymize(subjectKey as Uint8Array, i.subjectId as string), controller: controllerId,
-        notBefore: toIso(i.notBefore ?? now.toISOString()), expiresAt: i.expiresAt === null ? null : toIso(i.expiresAt),
+        recordId: randomUUID(),
+        subject: i.subject ?? pseudonymize(subjectKey as Uint8Array, i.subjectId as string),
+        controller: controllerId,
+        notBefore: toIso(i.notBefore ?? now.toISOString()),
+        expiresAt: i.expiresAt === null ? null : toIso(i.expiresAt),
         supersedes: i.supersedes ?? null,
       };
     });
@@ -216,15 +303,31 @@ export async function openConsentLog(options: ConsentLogOptions): Promise<Consen
     // The raw subject id never reaches storage, not even inside the idempotency request hash.
     const request = { op: 'grant', subject, ...terms };
     return submit<RecordResult>(ctx, request, record.supersedes === null ? [] : [record.supersedes], (view, at) => {
-      const events: UnsealedEvent[] = [{
-        eventId: randomUUID(), kind: 'consent', type: 'grant', subjectOrPartner: subject, recordId: record.recordId, at, actor: ctx.actor, payload: record,
-      }];
+      const events: UnsealedEvent[] = [
+        {
+          eventId: randomUUID(),
+          kind: 'consent',
+          type: 'grant',
+          subjectOrPartner: subject,
+          recordId: record.recordId,
+          at,
+          actor: ctx.actor,
+          payload: record,
+        },
+      ];
       if (record.supersedes !== null) {
         const old = existing(view, record.supersedes);
         checkSupersede(old, record);
         events.push(consentEvent(old, 'supersede', ctx.actor, at, { supersededBy: record.recordId }));
       }
-      return recordPlan(view, record.recordId, ctx.actor, at, events, record.supersedes === null ? 'grant' : 'supersede');
+      return recordPlan(
+        view,
+        record.recordId,
+        ctx.actor,
+        at,
+        events,
+        record.supersedes === null ? 'grant' : 'supersede',
+      );
     });
   };
 
@@ -235,19 +338,32 @@ export async function openConsentLog(options: ConsentLogOptions): Promise<Consen
 
   const delegationPlan = (view: StagedView, event: UnsealedEvent, actor: string): Plan => ({
     events: [event],
-    audit: (sealed) => [{ kind: 'consent-write', actor, action: event.type, outcome: 'ok', refs: [...sealed.map((e) => e.hash), event.recordId], detail: { partner: event.subjectOrPartner } }],
+    audit: (sealed) => [
+      {
+        kind: 'consent-write',
+        actor,
+        action: event.type,
+        outcome: 'ok',
+        refs: [...sealed.map((e) => e.hash), event.recordId],
+        detail: { partner: event.subjectOrPartner },
+      },
+    ],
     respond: (sealed) => delegationResult(view, event.recordId, sealed),
   });
 
   // Not parsed here: sealAuditEntry validates every entry as it is sequenced, and a malformed one fails its own write.
-  const audit = async (input: AuditInput): Promise<AuditRef> => submit<AuditRef>({ actor: input.actor }, null, [], () => ({
-    events: [], audit: () => [input], respond: (_sealed, entries) => ({ seq: entries[0]?.seq, entryId: entries[0]?.entryId, hash: entries[0]?.hash }),
-  }));
+  const audit = async (input: AuditInput): Promise<AuditRef> =>
+    submit<AuditRef>({ actor: input.actor }, null, [], () => ({
+      events: [],
+      audit: () => [input],
+      respond: (_sealed, entries) => ({ seq: entries[0]?.seq, entryId: entries[0]?.entryId, hash: entries[0]?.hash }),
+    }));
 
   return {
     grant,
     grantParsed,
-    supersede: async (recordId, input, ctx) => grant({ ...(input as object), supersedes: RecordId.parse(recordId) }, ctx),
+    supersede: async (recordId, input, ctx) =>
+      grant({ ...(input as object), supersedes: RecordId.parse(recordId) }, ctx),
     withdraw: (recordId, ctx, reason) => change('withdraw', recordId, ctx, reason),
     revoke: (recordId, ctx, reason) => change('revoke', recordId, ctx, reason),
     async renew(recordId, renewal, rawCtx) {
@@ -256,21 +372,42 @@ export async function openConsentLog(options: ConsentLogOptions): Promise<Consen
       const input = RenewInput.parse(renewal);
       return submit<RecordResult>(ctx, { op: 'renew', recordId: id, input }, [id], (view, at) => {
         const state = existing(view, id);
-        return recordPlan(view, id, ctx.actor, at, [consentEvent(state, 'renew', ctx.actor, at, planRenewal(state, input))], 'renew');
+        return recordPlan(
+          view,
+          id,
+          ctx.actor,
+          at,
+          [consentEvent(state, 'renew', ctx.actor, at, planRenewal(state, input))],
+          'renew',
+        );
       });
     },
     async expireDue(rawCtx = { actor: 'system:expiry' }) {
       const ctx = CommandContext.parse(rawCtx);
       const now = clock.now();
       const due = projection.expiryDue(now);
-      const results = await Promise.allSettled(due.map((id) => submit<RecordResult>({ actor: ctx.actor }, null, [id], (view, at) => {
-        const state = existing(view, id);
-        // A renewal may have landed since the sweep looked: re-check at write time.
-        if (!isExpiryDue(state, new Date(at))) throw new GatewayError('CONFLICT', 'record is no longer due to expire', { recordId: id });
-        return recordPlan(view, id, ctx.actor, at, [consentEvent(state, 'expire', ctx.actor, at, { expiresAt: state.expiresAt })], 'expire');
-      })));
+      const results = await Promise.allSettled(
+        due.map((id) =>
+          submit<RecordResult>({ actor: ctx.actor }, null, [id], (view, at) => {
+            const state = existing(view, id);
+            // A renewal may have landed since the sweep looked: re-check at write time.
+            if (!isExpiryDue(state, new Date(at)))
+              throw new GatewayError('CONFLICT', 'record is no longer due to expire', { recordId: id });
+            return recordPlan(
+              view,
+              id,
+              ctx.actor,
+              at,
+              [consentEvent(state, 'expire', ctx.actor, at, { expiresAt: state.expiresAt })],
+              'expire',
+            );
+          }),
+        ),
+      );
       // Losing a race to a renewal is expected (CONFLICT); anything else, such as a failed COMMIT, is not.
-      const failure = results.find((r) => r.status === 'rejected' && !(r.reason instanceof GatewayError && r.reason.code === 'CONFLICT'));
+      const failure = results.find(
+        (r) => r.status === 'rejected' && !(r.reason instanceof GatewayError && r.reason.code === 'CONFLICT'),
+      );
       if (failure?.status === 'rejected') throw failure.reason;
       return due.filter((_id, i) => results[i]?.status === 'fulfilled');
     },
@@ -278,13 +415,28 @@ export async function openConsentLog(options: ConsentLogOptions): Promise<Consen
       const ctx = CommandContext.parse(rawCtx);
       const parsed = DelegationInput.parse(input);
       const delegation = Delegation.parse({
-        delegationId: randomUUID(), controller: controllerId, ...parsed,
-        notBefore: toIso(parsed.notBefore ?? clock.now().toISOString()), expiresAt: toIso(parsed.expiresAt),
+        delegationId: randomUUID(),
+        controller: controllerId,
+        ...parsed,
+        notBefore: toIso(parsed.notBefore ?? clock.now().toISOString()),
+        expiresAt: toIso(parsed.expiresAt),
       });
-      return submit<DelegationResult>(ctx, { op: 'delegate', input: parsed }, [], (view, at) => delegationPlan(view, {
-        eventId: randomUUID(), kind: 'delegation', type: 'delegate', subjectOrPartner: delegation.partner,
-        recordId: delegation.delegationId, at, actor: ctx.actor, payload: delegation,
-      }, ctx.actor));
+      return submit<DelegationResult>(ctx, { op: 'delegate', input: parsed }, [], (view, at) =>
+        delegationPlan(
+          view,
+          {
+            eventId: randomUUID(),
+            kind: 'delegation',
+            type: 'delegate',
+            subjectOrPartner: delegation.partner,
+            recordId: delegation.delegationId,
+            at,
+            actor: ctx.actor,
+            payload: delegation,
+          },
+          ctx.actor,
+        ),
+      );
     },
     async revokeDelegation(delegationId, rawCtx, reason) {
       const ctx = CommandContext.parse(rawCtx);
@@ -293,16 +445,35 @@ export async function openConsentLog(options: ConsentLogOptions): Promise<Consen
       return submit<DelegationResult>(ctx, { op: 'revoke-delegation', delegationId: id, payload }, [], (view, at) => {
         const state = view.delegation(id);
         if (state === undefined) throw new GatewayError('NOT_FOUND', 'no such delegation', { delegationId: id });
-        return delegationPlan(view, {
-          eventId: randomUUID(), kind: 'delegation', type: 'revoke-delegation', subjectOrPartner: state.delegation.partner,
-          recordId: id, at, actor: ctx.actor, payload,
-        }, ctx.actor);
+        return delegationPlan(
+          view,
+          {
+            eventId: randomUUID(),
+            kind: 'delegation',
+            type: 'revoke-delegation',
+            subjectOrPartner: state.delegation.partner,
+            recordId: id,
+            at,
+            actor: ctx.actor,
+            payload,
+          },
+          ctx.actor,
+        );
       });
     },
     async recordDecision(s) {
       return audit({
-        kind: 'decision', actor: s.actor, action: s.action, outcome: s.outcome, refs: [...s.consentIds, ...s.delegationIds],
-        detail: { purpose: s.purpose, reasons: s.reasons, ...(s.fields === undefined ? {} : { fields: s.fields }), ...(s.traceId === undefined ? {} : { traceId: s.traceId }) },
+        kind: 'decision',
+        actor: s.actor,
+        action: s.action,
+        outcome: s.outcome,
+        refs: [...s.consentIds, ...s.delegationIds],
+        detail: {
+          purpose: s.purpose,
+          reasons: s.reasons,
+          ...(s.fields === undefined ? {} : { fields: s.fields }),
+          ...(s.traceId === undefined ? {} : { traceId: s.traceId }),
+        },
       });
     },
     appendAudit: audit,
@@ -316,7 +487,12 @@ export async function openConsentLog(options: ConsentLogOptions): Promise<Consen
       if (history === undefined) throw new GatewayError('NOT_FOUND', 'no such delegation', { delegationId });
       const { state } = history;
       const events = await eventsAt(history.seqs);
-      return { delegation: state.delegation, isRevoked: state.isRevoked, isActive: isDelegationActiveAt(state, clock.now()), events };
+      return {
+        delegation: state.delegation,
+        isRevoked: state.isRevoked,
+        isActive: isDelegationActiveAt(state, clock.now()),
+        events,
+      };
     },
     async subjectHistory(subject) {
       const now = clock.now();
@@ -325,8 +501,10 @@ export async function openConsentLog(options: ConsentLogOptions): Promise<Consen
       return found.map((r) => ({ record: r.state.record, current: describeState(r.state, now), events: r.events }));
     },
     eventsAt,
-    filterSubjects: (subjects, purpose, recipient, at) => store.filterSubjects(subjects, purpose, recipient, at ?? clock.now()),
-    uncoveredSubjects: (subjects, purpose, recipient, at) => store.uncoveredSubjects(subjects, purpose, recipient, at ?? clock.now()),
+    filterSubjects: (subjects, purpose, recipient, at) =>
+      store.filterSubjects(subjects, purpose, recipient, at ?? clock.now()),
+    uncoveredSubjects: (subjects, purpose, recipient, at) =>
+      store.uncoveredSubjects(subjects, purpose, recipient, at ?? clock.now()),
     listAudit: (query) => store.listAudit(query),
     verify: () => store.verifyChains(signer.publicKey),
     view: projection,

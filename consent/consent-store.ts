@@ -12,9 +12,10 @@ import { Actor, verifyEventChain, type ChainPoint, type LogEvent } from './event
 import { isPseudonym } from './pseudonym.ts';
 import { Instant } from './record.ts';
 
-const MIGRATIONS = [{
-  id: '001-consent-log',
-  sql: `
+const MIGRATIONS = [
+  {
+    id: '001-consent-log',
+    sql: `
 CREATE TABLE events (seq BIGINT PRIMARY KEY, event_id VARCHAR NOT NULL, kind VARCHAR NOT NULL, type VARCHAR NOT NULL,
   subject_or_partner VARCHAR NOT NULL, record_id VARCHAR NOT NULL, occurred_at TIMESTAMPTZ NOT NULL, actor VARCHAR NOT NULL,
   payload VARCHAR NOT NULL, prev_hash VARCHAR NOT NULL, hash VARCHAR NOT NULL, signature VARCHAR NOT NULL, key_id VARCHAR NOT NULL);
@@ -24,27 +25,36 @@ CREATE TABLE audit (seq BIGINT PRIMARY KEY, entry_id VARCHAR NOT NULL, occurred_
 CREATE TABLE idempotency (key VARCHAR PRIMARY KEY, request_hash VARCHAR NOT NULL, response VARCHAR NOT NULL, created_at TIMESTAMPTZ NOT NULL);
 CREATE TABLE consent_current (record_id VARCHAR NOT NULL, subject VARCHAR NOT NULL, controller VARCHAR NOT NULL, status VARCHAR NOT NULL,
   purposes VARCHAR[] NOT NULL, recipients VARCHAR[] NOT NULL, not_before TIMESTAMPTZ NOT NULL, expires_at TIMESTAMPTZ)`,
-}];
+  },
+];
 // Why a table and not a view over `events`: a view would re-fold the lifecycle in SQL (JSON extraction plus a
 // window per record) on every bulk filter. The table holds each record's folded state, written in the same
 // transaction as the events that changed it, so the filter is one hash join; it can be rebuilt from the log.
 // No primary key on consent_current: rows are replaced by DELETE + append within one transaction.
 
 /** Audit listing filters: `from` inclusive, `to` exclusive, `afterSeq` as a cursor; results in seq order. */
-export const AuditQuery = z.object({
-  from: Instant.optional(),
-  to: Instant.optional(),
-  kind: AuditKind.optional(),
-  actor: Actor.optional(),
-  ref: z.string().min(1).max(128).optional(),
-  limit: z.number().int().min(1).max(1000).default(100),
-  afterSeq: z.number().int().min(0).optional(),
-}).strict();
+export const AuditQuery = z
+  .object({
+    from: Instant.optional(),
+    to: Instant.optional(),
+    kind: AuditKind.optional(),
+    actor: Actor.optional(),
+    ref: z.string().min(1).max(128).optional(),
+    limit: z.number().int().min(1).max(1000).default(100),
+    afterSeq: z.number().int().min(0).optional(),
+  })
+  .strict();
 export type AuditQuery = z.input<typeof AuditQuery>;
 
 export type ChainVerification =
   | { ok: true; events: number; audit: number }
-  | { ok: false; chain: 'events' | 'audit'; seq: number; id: string | null; reason: 'hash-mismatch' | 'bad-signature' | 'broken-link' | 'seq-gap' | 'truncated' };
+  | {
+      ok: false;
+      chain: 'events' | 'audit';
+      seq: number;
+      id: string | null;
+      reason: 'hash-mismatch' | 'bad-signature' | 'broken-link' | 'seq-gap' | 'truncated';
+    };
 
 export type ConsentStore = {
   /** Chain heads as durable (what the journal holds included); updated after each successful commit. */
@@ -93,7 +103,8 @@ export type ConsentStore = {
 // Replay and verification read the log a page at a time; small pages die young, which keeps the start-up peak low.
 const PAGE = 1000;
 const MAX_FILTER_SUBJECTS = 1_000_000;
-const EVENT_COLUMNS = 'seq, event_id, kind, type, subject_or_partner, record_id, occurred_at, actor, payload, prev_hash, hash, signature, key_id';
+const EVENT_COLUMNS =
+  'seq, event_id, kind, type, subject_or_partner, record_id, occurred_at, actor, payload, prev_hash, hash, signature, key_id';
 const AUDIT_COLUMNS = 'seq, entry_id, occurred_at, kind, actor, action, outcome, refs, detail, prev_hash, hash';
 const VARCHAR_LIST = LIST(VARCHAR);
 
@@ -101,48 +112,85 @@ const microsAt = (ms: number) => timestampTZValue(BigInt(ms) * 1000n);
 const micros = (iso: string) => microsAt(Date.parse(iso));
 const iso = (value: unknown) => (value instanceof Date ? value.toISOString() : String(value));
 // A row edited into invalid JSON still has to come back as a value so the hash check can name it.
-const parseJson = (text: unknown): unknown => { try { return JSON.parse(String(text)); } catch { return String(text); } };
+const parseJson = (text: unknown): unknown => {
+  try {
+    return JSON.parse(String(text));
+  } catch {
+    return String(text);
+  }
+};
 
 function rowToEvent(r: Record<string, unknown>): LogEvent {
   return {
-    seq: Number(r.seq), eventId: String(r.event_id), kind: String(r.kind) as LogEvent['kind'], type: String(r.type) as LogEvent['type'],
-    subjectOrPartner: String(r.subject_or_partner), recordId: String(r.record_id), at: iso(r.occurred_at), actor: String(r.actor),
-    payload: parseJson(r.payload), prevHash: String(r.prev_hash), hash: String(r.hash), signature: String(r.signature), keyId: String(r.key_id),
+    seq: Number(r.seq),
+    eventId: String(r.event_id),
+    kind: String(r.kind) as LogEvent['kind'],
+    type: String(r.type) as LogEvent['type'],
+    subjectOrPartner: String(r.subject_or_partner),
+    recordId: String(r.record_id),
+    at: iso(r.occurred_at),
+    actor: String(r.actor),
+    payload: parseJson(r.payload),
+    prevHash: String(r.prev_hash),
+    hash: String(r.hash),
+    signature: String(r.signature),
+    keyId: String(r.key_id),
   };
 }
 
 function rowToAudit(r: Record<string, unknown>): AuditEntry {
   return {
-    seq: Number(r.seq), entryId: String(r.entry_id), at: iso(r.occurred_at), kind: String(r.kind) as AuditEntry['kind'],
-    actor: String(r.actor), action: String(r.action), outcome: String(r.outcome) as AuditEntry['outcome'],
-    refs: Array.isArray(r.refs) ? r.refs.map(String) : [], detail: parseJson(r.detail) as AuditEntry['detail'],
-    prevHash: String(r.prev_hash), hash: String(r.hash),
+    seq: Number(r.seq),
+    entryId: String(r.entry_id),
+    at: iso(r.occurred_at),
+    kind: String(r.kind) as AuditEntry['kind'],
+    actor: String(r.actor),
+    action: String(r.action),
+    outcome: String(r.outcome) as AuditEntry['outcome'],
+    refs: Array.isArray(r.refs) ? r.refs.map(String) : [],
+    detail: parseJson(r.detail) as AuditEntry['detail'],
+    prevHash: String(r.prev_hash),
+    hash: String(r.hash),
   };
 }
 
 async function appendCurrent(tx: Transaction, rows: Iterable<CurrentRow>): Promise<void> {
   const a = await tx.appender('consent_current');
   for (const r of rows) {
-    a.appendVarchar(r.recordId); a.appendVarchar(r.subject); a.appendVarchar(r.controller); a.appendVarchar(r.status);
+    a.appendVarchar(r.recordId);
+    a.appendVarchar(r.subject);
+    a.appendVarchar(r.controller);
+    a.appendVarchar(r.status);
     a.appendList(listValue([...r.purposes]), VARCHAR_LIST);
     a.appendList(listValue([...r.recipients]), VARCHAR_LIST);
     a.appendTimestampTZ(microsAt(r.notBeforeMs));
-    if (r.expiresAtMs === null) a.appendNull(); else a.appendTimestampTZ(microsAt(r.expiresAtMs));
+    if (r.expiresAtMs === null) a.appendNull();
+    else a.appendTimestampTZ(microsAt(r.expiresAtMs));
     a.endRow();
   }
   a.closeSync();
 }
 
-const isAuditOnly = (batch: CommitBatch): boolean => batch.events.length === 0 && batch.idempotency.length === 0 && batch.current.length === 0;
+const isAuditOnly = (batch: CommitBatch): boolean =>
+  batch.events.length === 0 && batch.idempotency.length === 0 && batch.current.length === 0;
 
 async function insertBatch(tx: Transaction, batch: CommitBatch): Promise<void> {
   if (batch.events.length > 0) {
     const a = await tx.appender('events');
     for (const e of batch.events) {
-      a.appendBigInt(BigInt(e.seq)); a.appendVarchar(e.eventId); a.appendVarchar(e.kind); a.appendVarchar(e.type);
-      a.appendVarchar(e.subjectOrPartner); a.appendVarchar(e.recordId); a.appendTimestampTZ(micros(e.at)); a.appendVarchar(e.actor);
-      a.appendVarchar(JSON.stringify(e.payload)); a.appendVarchar(e.prevHash); a.appendVarchar(e.hash);
-      a.appendVarchar(e.signature); a.appendVarchar(e.keyId);
+      a.appendBigInt(BigInt(e.seq));
+      a.appendVarchar(e.eventId);
+      a.appendVarchar(e.kind);
+      a.appendVarchar(e.type);
+      a.appendVarchar(e.subjectOrPartner);
+      a.appendVarchar(e.recordId);
+      a.appendTimestampTZ(micros(e.at));
+      a.appendVarchar(e.actor);
+      a.appendVarchar(JSON.stringify(e.payload));
+      a.appendVarchar(e.prevHash);
+      a.appendVarchar(e.hash);
+      a.appendVarchar(e.signature);
+      a.appendVarchar(e.keyId);
       a.endRow();
     }
     a.closeSync();
@@ -150,9 +198,17 @@ async function insertBatch(tx: Transaction, batch: CommitBatch): Promise<void> {
   if (batch.audit.length > 0) {
     const a = await tx.appender('audit');
     for (const e of batch.audit) {
-      a.appendBigInt(BigInt(e.seq)); a.appendVarchar(e.entryId); a.appendTimestampTZ(micros(e.at)); a.appendVarchar(e.kind);
-      a.appendVarchar(e.actor); a.appendVarchar(e.action); a.appendVarchar(e.outcome); a.appendList(listValue(e.refs), VARCHAR_LIST);
-      a.appendVarchar(JSON.stringify(e.detail)); a.appendVarchar(e.prevHash); a.appendVarchar(e.hash);
+      a.appendBigInt(BigInt(e.seq));
+      a.appendVarchar(e.entryId);
+      a.appendTimestampTZ(micros(e.at));
+      a.appendVarchar(e.kind);
+      a.appendVarchar(e.actor);
+      a.appendVarchar(e.action);
+      a.appendVarchar(e.outcome);
+      a.appendList(listValue(e.refs), VARCHAR_LIST);
+      a.appendVarchar(JSON.stringify(e.detail));
+      a.appendVarchar(e.prevHash);
+      a.appendVarchar(e.hash);
       a.endRow();
     }
     a.closeSync();
@@ -160,7 +216,10 @@ async function insertBatch(tx: Transaction, batch: CommitBatch): Promise<void> {
   if (batch.idempotency.length > 0) {
     const a = await tx.appender('idempotency');
     for (const r of batch.idempotency) {
-      a.appendVarchar(r.key); a.appendVarchar(r.requestHash); a.appendVarchar(r.response); a.appendTimestampTZ(micros(r.createdAt));
+      a.appendVarchar(r.key);
+      a.appendVarchar(r.requestHash);
+      a.appendVarchar(r.response);
+      a.appendTimestampTZ(micros(r.createdAt));
       a.endRow();
     }
     a.closeSync();
@@ -168,9 +227,15 @@ async function insertBatch(tx: Transaction, batch: CommitBatch): Promise<void> {
   // Ids are UUIDs, so a comma-joined string is an unambiguous list parameter.
   const replaced = batch.current.filter((c) => !c.isNew).map((c) => c.row.recordId);
   if (replaced.length > 0) {
-    await tx.run('DELETE FROM consent_current WHERE record_id IN (SELECT unnest(string_split($1, \',\')))', [replaced.join(',')]);
+    await tx.run("DELETE FROM consent_current WHERE record_id IN (SELECT unnest(string_split($1, ',')))", [
+      replaced.join(','),
+    ]);
   }
-  if (batch.current.length > 0) await appendCurrent(tx, batch.current.map((c) => c.row));
+  if (batch.current.length > 0)
+    await appendCurrent(
+      tx,
+      batch.current.map((c) => c.row),
+    );
 }
 
 /**
@@ -180,7 +245,10 @@ async function insertBatch(tx: Transaction, batch: CommitBatch): Promise<void> {
 function mergeBatches(batches: readonly CommitBatch[]): CommitBatch {
   const current = new Map<string, CurrentChange>();
   for (const change of batches.flatMap((b) => b.current)) {
-    current.set(change.row.recordId, { row: change.row, isNew: current.get(change.row.recordId)?.isNew ?? change.isNew });
+    current.set(change.row.recordId, {
+      row: change.row,
+      isNew: current.get(change.row.recordId)?.isNew ?? change.isNew,
+    });
   }
   return {
     events: batches.flatMap((b) => b.events),
@@ -196,8 +264,19 @@ function mergeBatches(batches: readonly CommitBatch[]): CommitBatch {
  * "seq > x ORDER BY seq LIMIT n" sorts every later row and made reading a whole log quadratic (minutes at 1M).
  * A hole left by a deleted row only makes a range page short.
  */
-async function readChainPage(db: Database, table: 'events' | 'audit', columns: string, headSeq: number, afterSeq: number, limit: number) {
-  if (afterSeq + limit <= headSeq) return db.all(`SELECT ${columns} FROM ${table} WHERE seq > $1 AND seq <= $2 ORDER BY seq`, [afterSeq, afterSeq + limit]);
+async function readChainPage(
+  db: Database,
+  table: 'events' | 'audit',
+  columns: string,
+  headSeq: number,
+  afterSeq: number,
+  limit: number,
+) {
+  if (afterSeq + limit <= headSeq)
+    return db.all(`SELECT ${columns} FROM ${table} WHERE seq > $1 AND seq <= $2 ORDER BY seq`, [
+      afterSeq,
+      afterSeq + limit,
+    ]);
   return db.all(`SELECT ${columns} FROM ${table} WHERE seq > $1 ORDER BY seq LIMIT $2`, [afterSeq, limit]);
 }
 
@@ -206,7 +285,10 @@ async function readChainPage(db: Database, table: 'events' | 'audit', columns: s
  * The next page is asked for before the current one is handed over, so DuckDB reads it on its own thread while this
  * one folds or verifies the current page. A short page before the head is a hole, not the end: reading goes on.
  */
-async function* pagesInSeqOrder<T extends { seq: number }>(read: (afterSeq: number, limit: number) => Promise<T[]>, headSeq: number): AsyncGenerator<T[]> {
+async function* pagesInSeqOrder<T extends { seq: number }>(
+  read: (afterSeq: number, limit: number) => Promise<T[]>,
+  headSeq: number,
+): AsyncGenerator<T[]> {
   let next = read(0, PAGE);
   for (;;) {
     const page = await next;
@@ -227,7 +309,9 @@ const eventHeadOf = (e: LogEvent): ChainHead => ({ seq: e.seq, hash: e.hash, id:
 
 async function readHead(db: Database, table: 'events' | 'audit', idColumn: string): Promise<ChainHead> {
   const [row] = await db.all(`SELECT seq, hash, ${idColumn} AS id FROM ${table} ORDER BY seq DESC LIMIT 1`);
-  return row === undefined ? { seq: 0, hash: GENESIS_HASH, id: null } : { seq: Number(row.seq), hash: String(row.hash), id: String(row.id) };
+  return row === undefined
+    ? { seq: 0, hash: GENESIS_HASH, id: null }
+    : { seq: Number(row.seq), hash: String(row.hash), id: String(row.id) };
 }
 
 // When the journal moves into the tables even without a reader asking: a bound on its size, and on how long the
@@ -252,7 +336,8 @@ export type ConsentStoreOptions = {
 };
 
 /** The audit journal of a database file: beside it, as DuckDB's own WAL. An in-memory database has none. */
-export const auditJournalPathOf = (db: Database): string | null => (db.path === ':memory:' ? null : `${db.path}.audit-journal`);
+export const auditJournalPathOf = (db: Database): string | null =>
+  db.path === ':memory:' ? null : `${db.path}.audit-journal`;
 
 /**
  * Migrates (owner 'consent'), reads the chain heads and recovers the audit journal (audit-journal.ts) into the
@@ -260,9 +345,11 @@ export const auditJournalPathOf = (db: Database): string | null => (db.path === 
  */
 export async function openConsentStore(db: Database, options: ConsentStoreOptions = {}): Promise<ConsentStore> {
   const moveAfterMs = options.moveAfterMs ?? MOVE_AFTER_MS;
-  if (!Number.isFinite(moveAfterMs) || moveAfterMs <= 0) throw new GatewayError('BAD_INPUT', 'moveAfterMs must be a positive number of ms');
+  if (!Number.isFinite(moveAfterMs) || moveAfterMs <= 0)
+    throw new GatewayError('BAD_INPUT', 'moveAfterMs must be a positive number of ms');
   const moveAtEntries = options.moveAtEntries ?? MOVE_AT_ENTRIES;
-  if (!Number.isSafeInteger(moveAtEntries) || moveAtEntries < 1) throw new GatewayError('BAD_INPUT', 'moveAtEntries must be a positive integer');
+  if (!Number.isSafeInteger(moveAtEntries) || moveAtEntries < 1)
+    throw new GatewayError('BAD_INPUT', 'moveAtEntries must be a positive integer');
   await db.migrate('consent', MIGRATIONS);
   const heads = { events: await readHead(db, 'events', 'event_id'), audit: await readHead(db, 'audit', 'entry_id') };
   // The tables' last seqs; `heads` run ahead of them by what the journal holds.
@@ -318,20 +405,29 @@ export async function openConsentStore(db: Database, options: ConsentStoreOption
    * Inside a transaction: everything journaled. Audit entries written alone are parsed by DuckDB from the file; the
    * batches' rows are appended from memory, one appender per table for all of them.
    */
-  const insertJournaled = async (tx: Transaction, journaled: AuditJournal, through: { events: number; audit: number }): Promise<void> => {
+  const insertJournaled = async (
+    tx: Transaction,
+    journaled: AuditJournal,
+    through: { events: number; audit: number },
+  ): Promise<void> => {
     // read_json refuses a line longer than maximum_object_size (16 MB unless told); a batch line of 2,048 large
     // grants can be longer, and a refused move would stop every read. No line is longer than the file.
     const maxLine = Math.max(JSON_OBJECT_LIMIT, journaled.bytes);
-    await tx.run(`INSERT INTO audit SELECT seq, entryId, "at"::TIMESTAMPTZ, kind, actor, action, outcome, refs, detail, prevHash, hash
+    await tx.run(
+      `INSERT INTO audit SELECT seq, entryId, "at"::TIMESTAMPTZ, kind, actor, action, outcome, refs, detail, prevHash, hash
       FROM read_json($1, format = 'newline_delimited', columns = ${JOURNAL_COLUMNS}, maximum_object_size = ${maxLine}) WHERE seq > $2`,
-    [journaled.path, tableAuditSeq]);
+      [journaled.path, tableAuditSeq],
+    );
     await insertBatch(tx, mergeBatches(journaledBatches));
     const [row] = await tx.all('SELECT (SELECT max(seq) FROM audit) AS audit, (SELECT max(seq) FROM events) AS events');
     const moved = { events: Number(row?.events ?? 0), audit: Number(row?.audit ?? 0) };
     // The file is what this process wrote and fdatasync'd; anything else in it is damage, and must not be half moved.
     if (moved.audit !== through.audit || moved.events !== through.events) {
       throw new GatewayError('INTERNAL', 'the audit journal did not move whole into the tables', {
-        expectedSeq: through.audit, tableSeq: moved.audit, expectedEventSeq: through.events, tableEventSeq: moved.events,
+        expectedSeq: through.audit,
+        tableSeq: moved.audit,
+        expectedEventSeq: through.events,
+        tableEventSeq: moved.events,
       });
     }
   };
@@ -372,8 +468,15 @@ export async function openConsentStore(db: Database, options: ConsentStoreOption
     (await readChainPage(db, 'audit', AUDIT_COLUMNS, tableAuditSeq, afterSeq, limit)).map(rowToAudit);
 
   /** The distinct subjects of `subjects` whose consent does (or, with `isCovered` false, does not) cover the use. */
-  const subjectsByCoverage = async (subjects: readonly string[], purpose: string, recipient: string, at: Date, isCovered: boolean): Promise<string[]> => {
-    if (subjects.length > MAX_FILTER_SUBJECTS) throw new GatewayError('PAYLOAD_TOO_LARGE', `at most ${MAX_FILTER_SUBJECTS} subjects per filter`);
+  const subjectsByCoverage = async (
+    subjects: readonly string[],
+    purpose: string,
+    recipient: string,
+    at: Date,
+    isCovered: boolean,
+  ): Promise<string[]> => {
+    if (subjects.length > MAX_FILTER_SUBJECTS)
+      throw new GatewayError('PAYLOAD_TOO_LARGE', `at most ${MAX_FILTER_SUBJECTS} subjects per filter`);
     const bad = subjects.findIndex((s) => !isPseudonym(s));
     // Name the position only: a non-pseudonym here may well be a raw identifier.
     if (bad >= 0) throw new GatewayError('BAD_INPUT', 'subjects must be pseudonyms', { index: bad });
@@ -385,16 +488,23 @@ export async function openConsentStore(db: Database, options: ConsentStoreOption
       await tx.run('CREATE TEMP TABLE IF NOT EXISTS filter_candidates (ord INTEGER, subject VARCHAR)');
       await tx.run('DELETE FROM filter_candidates');
       const a = await tx.appender('filter_candidates');
-      subjects.forEach((s, i) => { a.appendInteger(i); a.appendVarchar(s); a.endRow(); });
+      subjects.forEach((s, i) => {
+        a.appendInteger(i);
+        a.appendVarchar(s);
+        a.endRow();
+      });
       a.closeSync();
       // One set operation: a (anti-)semi-join of the candidates with the records in force at `at` (same rule as isActiveAt).
-      const rows = await tx.all(`
+      const rows = await tx.all(
+        `
         SELECT c.subject, min(c.ord) AS ord FROM filter_candidates c
         WHERE c.subject ${isCovered ? 'IN' : 'NOT IN'} (
           SELECT g.subject FROM consent_current g
           WHERE g.status IN ('Given', 'Renewed') AND list_contains(g.purposes, $1) AND list_contains(g.recipients, $2)
             AND g.not_before <= $3::TIMESTAMPTZ AND (g.expires_at IS NULL OR g.expires_at > $3::TIMESTAMPTZ))
-        GROUP BY c.subject ORDER BY ord`, [purpose, recipient, at.toISOString()]);
+        GROUP BY c.subject ORDER BY ord`,
+        [purpose, recipient, at.toISOString()],
+      );
       await tx.run('DELETE FROM filter_candidates');
       return rows.map((r) => String(r.subject));
     });
@@ -402,9 +512,17 @@ export async function openConsentStore(db: Database, options: ConsentStoreOption
 
   return {
     heads,
-    get journalPending() { return journal?.pending ?? 0; },
-    get isJournalWritable() { return journal === null || journal.isWritable; },
-    journalRecovery: { moved: recoveredAudit, movedEvents: recoveredEvents, discardedBytes: opened?.contents.discardedBytes ?? 0 },
+    get journalPending() {
+      return journal?.pending ?? 0;
+    },
+    get isJournalWritable() {
+      return journal === null || journal.isWritable;
+    },
+    journalRecovery: {
+      moved: recoveredAudit,
+      movedEvents: recoveredEvents,
+      discardedBytes: opened?.contents.discardedBytes ?? 0,
+    },
     readEvents,
     async readEventsBySeq(seqs) {
       // Taken from memory before the query: a move that commits meanwhile has put them in the table first.
@@ -412,8 +530,10 @@ export async function openConsentStore(db: Database, options: ConsentStoreOption
       const inTable = seqs.filter((seq) => !journaledEvents.has(seq));
       if (inTable.length === 0) return journaled.sort((a, b) => a.seq - b.seq);
       // Seqs are integers, so a comma-joined string is an unambiguous list parameter.
-      const rows = await db.all(`SELECT ${EVENT_COLUMNS} FROM events WHERE seq IN (SELECT unnest(string_split($1, ','))::BIGINT) ORDER BY seq`,
-        [inTable.map((n) => String(Math.trunc(n))).join(',')]);
+      const rows = await db.all(
+        `SELECT ${EVENT_COLUMNS} FROM events WHERE seq IN (SELECT unnest(string_split($1, ','))::BIGINT) ORDER BY seq`,
+        [inTable.map((n) => String(Math.trunc(n))).join(',')],
+      );
       return [...rows.map(rowToEvent), ...journaled].sort((a, b) => a.seq - b.seq);
     },
     async *streamEvents() {
@@ -429,35 +549,40 @@ export async function openConsentStore(db: Database, options: ConsentStoreOption
       const inTable = keys.filter((key) => !found.has(key));
       if (inTable.length === 0) return found;
       // Keys are hex digests, so a comma-joined string is an unambiguous list parameter.
-      const rows = await db.all('SELECT key, request_hash, response FROM idempotency WHERE key IN (SELECT unnest(string_split($1, \',\')))', [inTable.join(',')]);
-      for (const r of rows) found.set(String(r.key), { requestHash: String(r.request_hash), response: String(r.response) });
+      const rows = await db.all(
+        "SELECT key, request_hash, response FROM idempotency WHERE key IN (SELECT unnest(string_split($1, ',')))",
+        [inTable.join(',')],
+      );
+      for (const r of rows)
+        found.set(String(r.key), { requestHash: String(r.request_hash), response: String(r.response) });
       return found;
     },
-    commit: (pending) => inLane(async () => {
-      if (journal !== null) {
-        // In the lane already, so the move runs here, before this batch.
-        if (journal.pending >= moveAtEntries * HOLD_AT_MOST_MOVES) await move();
-        const batch = await pending;
-        if (isAuditOnly(batch)) {
-          await journal.append(batch.audit);
-          advanceHeads(batch);
-        } else {
-          await journal.appendBatch(batch);
-          holdJournaled(batch);
+    commit: (pending) =>
+      inLane(async () => {
+        if (journal !== null) {
+          // In the lane already, so the move runs here, before this batch.
+          if (journal.pending >= moveAtEntries * HOLD_AT_MOST_MOVES) await move();
+          const batch = await pending;
+          if (isAuditOnly(batch)) {
+            await journal.append(batch.audit);
+            advanceHeads(batch);
+          } else {
+            await journal.appendBatch(batch);
+            holdJournaled(batch);
+          }
+          scheduleMove(journal.pending);
+          return;
         }
-        scheduleMove(journal.pending);
-        return;
-      }
-      const batch = await db.transaction(async (tx) => {
-        // BEGIN ran while the batch was still being signed.
-        const complete = await pending;
-        await insertBatch(tx, complete);
-        return complete;
-      });
-      advanceHeads(batch);
-      tableAuditSeq = heads.audit.seq;
-      tableEventsSeq = heads.events.seq;
-    }),
+        const batch = await db.transaction(async (tx) => {
+          // BEGIN ran while the batch was still being signed.
+          const complete = await pending;
+          await insertBatch(tx, complete);
+          return complete;
+        });
+        advanceHeads(batch);
+        tableAuditSeq = heads.audit.seq;
+        tableEventsSeq = heads.events.seq;
+      }),
     settle,
     async settledHeads() {
       await settle();
@@ -485,13 +610,17 @@ export async function openConsentStore(db: Database, options: ConsentStoreOption
       return true;
     },
     filterSubjects: (subjects, purpose, recipient, at) => subjectsByCoverage(subjects, purpose, recipient, at, true),
-    uncoveredSubjects: (subjects, purpose, recipient, at) => subjectsByCoverage(subjects, purpose, recipient, at, false),
+    uncoveredSubjects: (subjects, purpose, recipient, at) =>
+      subjectsByCoverage(subjects, purpose, recipient, at, false),
     async listAudit(query) {
       const q = AuditQuery.parse(query);
       await settle();
       const where: string[] = [];
       const params: SqlValue[] = [];
-      const add = (clause: string, value: SqlValue) => { params.push(value); where.push(clause.replace('?', `$${params.length}`)); };
+      const add = (clause: string, value: SqlValue) => {
+        params.push(value);
+        where.push(clause.replace('?', `$${params.length}`));
+      };
       if (q.afterSeq !== undefined) add('seq > ?', q.afterSeq);
       if (q.from !== undefined) add('occurred_at >= ?::TIMESTAMPTZ', q.from);
       if (q.to !== undefined) add('occurred_at < ?::TIMESTAMPTZ', q.to);
@@ -511,17 +640,20 @@ export async function openConsentStore(db: Database, options: ConsentStoreOption
       let from: ChainPoint = { seq: 0, hash: GENESIS_HASH };
       for await (const page of pagesInSeqOrder(readEvents, eventsHead)) {
         const result = verifyEventChain(page, publicKey, from);
-        if (!result.ok) return { ok: false, chain: 'events', seq: result.seq, id: result.eventId, reason: result.reason };
+        if (!result.ok)
+          return { ok: false, chain: 'events', seq: result.seq, id: result.eventId, reason: result.reason };
         const last = page.at(-1);
         if (last !== undefined) from = { seq: last.seq, hash: last.hash };
       }
       // Rows cut from the end leave a valid but shorter chain: compare with the head this process committed.
-      if (from.seq < eventsHead) return { ok: false, chain: 'events', seq: from.seq + 1, id: null, reason: 'truncated' };
+      if (from.seq < eventsHead)
+        return { ok: false, chain: 'events', seq: from.seq + 1, id: null, reason: 'truncated' };
       const eventCount = from.seq;
       from = { seq: 0, hash: GENESIS_HASH };
       for await (const page of pagesInSeqOrder(readAudit, auditHead)) {
         const result = verifyAuditChain(page, from);
-        if (!result.ok) return { ok: false, chain: 'audit', seq: result.seq, id: result.entryId, reason: result.reason };
+        if (!result.ok)
+          return { ok: false, chain: 'audit', seq: result.seq, id: result.entryId, reason: result.reason };
         const last = page.at(-1);
         if (last !== undefined) from = { seq: last.seq, hash: last.hash };
       }
@@ -529,12 +661,15 @@ export async function openConsentStore(db: Database, options: ConsentStoreOption
       // After a restart the heads come from the same file, so a cut-off tail looks like a shorter valid chain. Each
       // write commits its events together with a consent-write audit entry naming their hashes, so each chain
       // vouches for the other's tail: an audited hash with no event, or an event no entry names, is a cut.
-      const [orphanRef] = await db.all(`SELECT a.ref FROM (SELECT unnest(refs) AS ref FROM audit WHERE kind = 'consent-write') a
+      const [orphanRef] =
+        await db.all(`SELECT a.ref FROM (SELECT unnest(refs) AS ref FROM audit WHERE kind = 'consent-write') a
         WHERE regexp_full_match(a.ref, '[0-9a-f]{64}') AND a.ref NOT IN (SELECT hash FROM events) LIMIT 1`);
-      if (orphanRef !== undefined) return { ok: false, chain: 'events', seq: eventCount + 1, id: null, reason: 'truncated' };
+      if (orphanRef !== undefined)
+        return { ok: false, chain: 'events', seq: eventCount + 1, id: null, reason: 'truncated' };
       const [unaudited] = await db.all(`SELECT seq FROM events
         WHERE hash NOT IN (SELECT unnest(refs) FROM audit WHERE kind = 'consent-write') LIMIT 1`);
-      if (unaudited !== undefined) return { ok: false, chain: 'audit', seq: from.seq + 1, id: null, reason: 'truncated' };
+      if (unaudited !== undefined)
+        return { ok: false, chain: 'audit', seq: from.seq + 1, id: null, reason: 'truncated' };
       return { ok: true, events: eventCount, audit: from.seq };
     },
   };

@@ -20,7 +20,8 @@ const EntityId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$/, 'ids a
 const AttrName = z.string().regex(/^[A-Za-z][A-Za-z0-9_]{0,63}$/);
 /** Cedar attribute values: String, Long (a safe integer) or Boolean. */
 const MAX_ATTRS = 32;
-const Attrs = z.record(AttrName, z.union([z.string().max(256), z.int(), z.boolean()]))
+const Attrs = z
+  .record(AttrName, z.union([z.string().max(256), z.int(), z.boolean()]))
   .refine((attrs) => Object.keys(attrs).length <= MAX_ATTRS, `at most ${MAX_ATTRS} attributes`)
   // The refinement as JSON Schema states it, so the route's compiled validator enforces it too (request-validator.ts).
   .meta({ maxProperties: MAX_ATTRS });
@@ -31,7 +32,12 @@ export const SceneName = z.string().regex(/^[a-z][a-z0-9-]{0,63}$/, 'scenes are 
 export const DecisionRequest = z.strictObject({
   principal: z.strictObject({ type: z.enum(['Partner', 'User']), id: EntityId, attrs: Attrs.optional() }),
   action: PurposeAction,
-  resource: z.strictObject({ type: z.literal('Dataset'), id: EntityId, attrs: Attrs.optional(), subject: SubjectPseudonym.optional() }),
+  resource: z.strictObject({
+    type: z.literal('Dataset'),
+    id: EntityId,
+    attrs: Attrs.optional(),
+    subject: SubjectPseudonym.optional(),
+  }),
   context: z.strictObject({
     purpose: PurposeId,
     scene: SceneName,
@@ -42,9 +48,18 @@ export const DecisionRequest = z.strictObject({
 export type DecisionRequest = z.infer<typeof DecisionRequest>;
 
 export const DecisionReasonCode = z.enum([
-  'PERMITTED', 'FIELDS_DROPPED',
-  'INVALID_REQUEST', 'PURPOSE_UNKNOWN', 'ACTION_NOT_IN_PURPOSE', 'RECIPIENT_NOT_ALLOWED', 'CEDAR_ERROR', 'CEDAR_DENY',
-  'NO_CONSENT', 'NO_DELEGATION', 'NO_FIELDS', 'K_THRESHOLD',
+  'PERMITTED',
+  'FIELDS_DROPPED',
+  'INVALID_REQUEST',
+  'PURPOSE_UNKNOWN',
+  'ACTION_NOT_IN_PURPOSE',
+  'RECIPIENT_NOT_ALLOWED',
+  'CEDAR_ERROR',
+  'CEDAR_DENY',
+  'NO_CONSENT',
+  'NO_DELEGATION',
+  'NO_FIELDS',
+  'K_THRESHOLD',
 ]);
 export type DecisionReasonCode = z.infer<typeof DecisionReasonCode>;
 
@@ -79,19 +94,49 @@ export type DecisionDeps = {
 
 function deny(deps: DecisionDeps, kThreshold: number | null, code: DecisionReasonCode, message: string): Decision {
   return {
-    decision: 'deny', reasons: [{ code, message }], consentIds: [], delegationIds: [], policyIds: [],
-    allowedFields: [], precision: {}, kThreshold, policyVersion: deps.authorizer.version,
+    decision: 'deny',
+    reasons: [{ code, message }],
+    consentIds: [],
+    delegationIds: [],
+    policyIds: [],
+    allowedFields: [],
+    precision: {},
+    kThreshold,
+    policyVersion: deps.authorizer.version,
   };
 }
 
-function isGrantUsable(g: ActiveGrant, subject: string, purpose: string, recipient: string, controllerId: string, nowMs: number): boolean {
-  return g.subject === subject && g.controller === controllerId && g.purposes.includes(purpose)
-    && g.recipients.includes(recipient) && (g.expiresAt === null || Date.parse(g.expiresAt) > nowMs);
+function isGrantUsable(
+  g: ActiveGrant,
+  subject: string,
+  purpose: string,
+  recipient: string,
+  controllerId: string,
+  nowMs: number,
+): boolean {
+  return (
+    g.subject === subject &&
+    g.controller === controllerId &&
+    g.purposes.includes(purpose) &&
+    g.recipients.includes(recipient) &&
+    (g.expiresAt === null || Date.parse(g.expiresAt) > nowMs)
+  );
 }
 
-function isDelegationUsable(d: ActiveDelegation, partner: string, purpose: string, controllerId: string, nowMs: number): boolean {
+function isDelegationUsable(
+  d: ActiveDelegation,
+  partner: string,
+  purpose: string,
+  controllerId: string,
+  nowMs: number,
+): boolean {
   // Date.parse of a malformed timestamp is NaN, and NaN > now is false: unreadable expiry means expired.
-  return d.partner === partner && d.controller === controllerId && d.purposes.includes(purpose) && Date.parse(d.expiresAt) > nowMs;
+  return (
+    d.partner === partner &&
+    d.controller === controllerId &&
+    d.purposes.includes(purpose) &&
+    Date.parse(d.expiresAt) > nowMs
+  );
 }
 
 /**
@@ -119,14 +164,20 @@ export function decideParsed(request: DecisionRequest, deps: DecisionDeps): Deci
 
   // (a) purpose limitation
   const purpose = findPurpose(deps.purposes, context.purpose);
-  if (purpose === undefined) return deny(deps, null, 'PURPOSE_UNKNOWN', `purpose ${context.purpose} is not in the catalogue`);
+  if (purpose === undefined)
+    return deny(deps, null, 'PURPOSE_UNKNOWN', `purpose ${context.purpose} is not in the catalogue`);
   const k = purpose.kThreshold;
   if (!purpose.actions.includes(action)) {
     return deny(deps, k, 'ACTION_NOT_IN_PURPOSE', `purpose ${context.purpose} does not allow action ${action}`);
   }
   // (b) a partner must be a named recipient of the purpose; a User acts inside the controller itself
   if (isPartner && !purpose.allowedRecipients.includes(principal.id)) {
-    return deny(deps, k, 'RECIPIENT_NOT_ALLOWED', `partner ${principal.id} is not a recipient of purpose ${context.purpose}`);
+    return deny(
+      deps,
+      k,
+      'RECIPIENT_NOT_ALLOWED',
+      `partner ${principal.id} is not a recipient of purpose ${context.purpose}`,
+    );
   }
 
   // (c) scene-data-action policies: any error denies, a forbid beats any permit, no permit denies
@@ -136,9 +187,11 @@ export function decideParsed(request: DecisionRequest, deps: DecisionDeps): Deci
     resource: { type: resource.type, id: resource.id, attrs: resource.attrs },
     context: { purpose: context.purpose, scene: context.scene },
   });
-  if (answer.errors.length > 0) return deny(deps, k, 'CEDAR_ERROR', `policy evaluation failed: ${answer.errors.join('; ')}`);
+  if (answer.errors.length > 0)
+    return deny(deps, k, 'CEDAR_ERROR', `policy evaluation failed: ${answer.errors.join('; ')}`);
   if (answer.decision !== 'allow') {
-    const message = answer.reasons.length > 0 ? `forbidden by policy ${answer.reasons.join(', ')}` : 'no policy permits this';
+    const message =
+      answer.reasons.length > 0 ? `forbidden by policy ${answer.reasons.join(', ')}` : 'no policy permits this';
     return deny(deps, k, 'CEDAR_DENY', message);
   }
 
@@ -147,18 +200,26 @@ export function decideParsed(request: DecisionRequest, deps: DecisionDeps): Deci
   if (resource.subject !== undefined) {
     const subject = resource.subject;
     const recipient = isPartner ? principal.id : deps.controllerId;
-    grants = deps.view.grantsFor(subject, context.purpose, deps.now)
+    grants = deps.view
+      .grantsFor(subject, context.purpose, deps.now)
       .filter((g) => isGrantUsable(g, subject, context.purpose, recipient, deps.controllerId, nowMs));
-    if (grants.length === 0) return deny(deps, k, 'NO_CONSENT', `no consent in force covers purpose ${context.purpose} for this recipient`);
+    if (grants.length === 0)
+      return deny(deps, k, 'NO_CONSENT', `no consent in force covers purpose ${context.purpose} for this recipient`);
   }
 
   // (e) a partner acts only under a delegation from this controller
   let delegations: ActiveDelegation[] = [];
   if (isPartner) {
-    delegations = deps.view.delegationsFor(principal.id, context.purpose, deps.now)
+    delegations = deps.view
+      .delegationsFor(principal.id, context.purpose, deps.now)
       .filter((d) => isDelegationUsable(d, principal.id, context.purpose, deps.controllerId, nowMs));
     if (delegations.length === 0) {
-      return deny(deps, k, 'NO_DELEGATION', `no delegation in force from ${deps.controllerId} to ${principal.id} for purpose ${context.purpose}`);
+      return deny(
+        deps,
+        k,
+        'NO_DELEGATION',
+        `no delegation in force from ${deps.controllerId} to ${principal.id} for purpose ${context.purpose}`,
+      );
     }
   }
 
@@ -181,7 +242,12 @@ export function decideParsed(request: DecisionRequest, deps: DecisionDeps): Deci
     precision[field] = rule;
   }
   if (fields.length === 0) {
-    return deny(deps, k, 'NO_FIELDS', context.fields.length === 0 ? 'no fields requested' : 'no requested field is allowed by every link');
+    return deny(
+      deps,
+      k,
+      'NO_FIELDS',
+      context.fields.length === 0 ? 'no fields requested' : 'no requested field is allowed by every link',
+    );
   }
 
   // (g) aggregates are released only over at least k subjects
@@ -189,9 +255,14 @@ export function decideParsed(request: DecisionRequest, deps: DecisionDeps): Deci
     return deny(deps, k, 'K_THRESHOLD', `aggregate needs a cohort of at least ${k}`);
   }
 
-  const reasons: DecisionReason[] = [{ code: 'PERMITTED', message: `permitted by policy ${answer.reasons.join(', ')}` }];
+  const reasons: DecisionReason[] = [
+    { code: 'PERMITTED', message: `permitted by policy ${answer.reasons.join(', ')}` },
+  ];
   if (selection.dropped.length > 0) {
-    reasons.push({ code: 'FIELDS_DROPPED', message: selection.dropped.map((d) => `${d.field}: ${d.reason}`).join('; ') });
+    reasons.push({
+      code: 'FIELDS_DROPPED',
+      message: selection.dropped.map((d) => `${d.field}: ${d.reason}`).join('; '),
+    });
   }
   return {
     decision: 'permit',

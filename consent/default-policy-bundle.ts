@@ -82,14 +82,27 @@ when { principal.role == "compliance-officer" && context.scene == "compliance-re
 
 const PURPOSES: PurposeCatalog = {
   'joint-modeling-clv': {
-    description: 'Joint customer-lifetime-value modeling by the dealer, insurer and charging network (compute-to-data, no raw rows shared).',
-    fieldAllowlist: ['customer_age', 'vehicle_model', 'charging_kwh_month', 'policy_premium', 'region_code', 'financing_type'],
-    precision: { customer_age: 'band:5', region_code: 'truncate:4', charging_kwh_month: 'round:0', policy_premium: 'round:-2' },
+    description:
+      'Joint customer-lifetime-value modeling by the dealer, insurer and charging network (compute-to-data, no raw rows shared).',
+    fieldAllowlist: [
+      'customer_age',
+      'vehicle_model',
+      'charging_kwh_month',
+      'policy_premium',
+      'region_code',
+      'financing_type',
+    ],
+    precision: {
+      customer_age: 'band:5',
+      region_code: 'truncate:4',
+      charging_kwh_month: 'round:0',
+      policy_premium: 'round:-2',
+    },
     kThreshold: 10,
     allowedRecipients: ['dealer-4s', 'insurer-a', 'charging-net'],
     actions: ['join', 'aggregate', 'model'],
   },
-  marketing: {
+  'marketing': {
     description: 'Aggregate campaign statistics by vehicle model and coarse region.',
     fieldAllowlist: ['vehicle_model', 'region_code', 'customer_age'],
     precision: { region_code: 'truncate:2', customer_age: 'band:10' },

@@ -7,7 +7,9 @@ import { RecordId, Sha256Hex } from './record.ts';
 import { keyIdOf, verifySignature, type Signer } from './signer.ts';
 
 /** `Date#toISOString()` output: the one spelling the database round-trips byte for byte, so hashes survive reload. */
-export const UtcTimestamp = z.string().regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/, 'expected a UTC timestamp from toISOString()');
+export const UtcTimestamp = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/, 'expected a UTC timestamp from toISOString()');
 
 /** Who caused a write: a token id or principal, never a raw personal identifier. */
 export const Actor = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:@/-]{0,255}$/, 'expected an actor id');
@@ -21,8 +23,14 @@ export const EventType = z.enum([...CONSENT_EVENT_TYPES, ...DELEGATION_EVENT_TYP
 export type EventType = z.infer<typeof EventType>;
 
 const KIND_OF_TYPE: Readonly<Record<EventType, EventKind>> = {
-  grant: 'consent', withdraw: 'consent', revoke: 'consent', expire: 'consent', renew: 'consent', supersede: 'consent',
-  delegate: 'delegation', 'revoke-delegation': 'delegation',
+  'grant': 'consent',
+  'withdraw': 'consent',
+  'revoke': 'consent',
+  'expire': 'consent',
+  'renew': 'consent',
+  'supersede': 'consent',
+  'delegate': 'delegation',
+  'revoke-delegation': 'delegation',
 };
 
 const bodyShape = {
@@ -41,22 +49,29 @@ const bodyShape = {
 
 const kindMatchesType = (e: { kind: EventKind; type: EventType }) => KIND_OF_TYPE[e.type] === e.kind;
 
-export const UnsealedEvent = z.object(bodyShape).strict().refine(kindMatchesType, { message: 'type does not belong to kind', path: ['type'] });
+export const UnsealedEvent = z
+  .object(bodyShape)
+  .strict()
+  .refine(kindMatchesType, { message: 'type does not belong to kind', path: ['type'] });
 export type UnsealedEvent = z.infer<typeof UnsealedEvent>;
 
-export const LogEvent = z.object({
-  seq: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER),
-  ...bodyShape,
-  prevHash: Sha256Hex,
-  hash: Sha256Hex,
-  /** Hex Ed25519 signature over the 32 raw bytes of `hash`. */
-  signature: z.string().regex(/^[0-9a-f]{128}$/),
-  keyId: z.string().regex(/^[0-9a-f]{16}$/),
-}).strict().refine(kindMatchesType, { message: 'type does not belong to kind', path: ['type'] });
+export const LogEvent = z
+  .object({
+    seq: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER),
+    ...bodyShape,
+    prevHash: Sha256Hex,
+    hash: Sha256Hex,
+    /** Hex Ed25519 signature over the 32 raw bytes of `hash`. */
+    signature: z.string().regex(/^[0-9a-f]{128}$/),
+    keyId: z.string().regex(/^[0-9a-f]{16}$/),
+  })
+  .strict()
+  .refine(kindMatchesType, { message: 'type does not belong to kind', path: ['type'] });
 export type LogEvent = z.infer<typeof LogEvent>;
 
 export type EventChainBreak = 'hash-mismatch' | 'bad-signature' | 'broken-link' | 'seq-gap';
-export type EventChainResult = { ok: true; count: number } | { ok: false; seq: number; eventId: string; reason: EventChainBreak };
+export type EventChainResult =
+  { ok: true; count: number } | { ok: false; seq: number; eventId: string; reason: EventChainBreak };
 /** Where a chain segment starts: the seq and hash of the event before it (0 and GENESIS_HASH for a whole log). */
 export type ChainPoint = { seq: number; hash: string };
 
@@ -71,7 +86,8 @@ export type HashedEvent = Omit<LogEvent, 'signature'>;
 /** Assigns seq, link and keyId and hashes (SHA-256 over RFC 8785 JSON). Throws BAD_INPUT on a malformed event. */
 export function hashEvent(unsealed: UnsealedEvent, prevHash: string, seq: number, keyId: string): HashedEvent {
   if (!Number.isSafeInteger(seq) || seq < 1) throw new GatewayError('BAD_INPUT', 'seq must be a positive integer');
-  if (!Sha256Hex.safeParse(prevHash).success) throw new GatewayError('BAD_INPUT', 'prevHash must be a hex SHA-256 digest');
+  if (!Sha256Hex.safeParse(prevHash).success)
+    throw new GatewayError('BAD_INPUT', 'prevHash must be a hex SHA-256 digest');
   if (!/^[0-9a-f]{16}$/.test(keyId)) throw new GatewayError('BAD_INPUT', 'keyId must be 16 hex characters');
   const body = { seq, ...UnsealedEvent.parse(unsealed), prevHash, keyId };
   return { ...body, hash: hashOf(body) };
@@ -103,7 +119,11 @@ export function verifyEvent(event: LogEvent, publicKey: Uint8Array): 'hash-misma
  * Walks a chain (or a segment starting after `from`) and names the FIRST broken link: a missing seq, a prevHash
  * that does not match the previous hash, a recomputed hash that differs, or a signature that does not verify.
  */
-export function verifyEventChain(events: readonly LogEvent[], publicKey: Uint8Array, from: ChainPoint = { seq: 0, hash: GENESIS_HASH }): EventChainResult {
+export function verifyEventChain(
+  events: readonly LogEvent[],
+  publicKey: Uint8Array,
+  from: ChainPoint = { seq: 0, hash: GENESIS_HASH },
+): EventChainResult {
   return walkEventChain(events, from, (event) => verifyEvent(event, publicKey));
 }
 
@@ -126,10 +146,19 @@ function hashMismatch(event: LogEvent): 'hash-mismatch' | null {
   }
 }
 
-function walkEventChain(events: readonly LogEvent[], from: ChainPoint, check: (event: LogEvent) => EventChainBreak | null): EventChainResult {
+function walkEventChain(
+  events: readonly LogEvent[],
+  from: ChainPoint,
+  check: (event: LogEvent) => EventChainBreak | null,
+): EventChainResult {
   let previous = from;
   for (const event of events) {
-    const broken = (reason: EventChainBreak): EventChainResult => ({ ok: false, seq: event.seq, eventId: event.eventId, reason });
+    const broken = (reason: EventChainBreak): EventChainResult => ({
+      ok: false,
+      seq: event.seq,
+      eventId: event.eventId,
+      reason,
+    });
     if (event.seq !== previous.seq + 1) return broken('seq-gap');
     if (event.prevHash !== previous.hash) return broken('broken-link');
     const reason = check(event);

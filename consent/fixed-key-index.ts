@@ -19,7 +19,11 @@ function hashKey(bytes: Uint8Array, offset: number, width: number): number {
   let h = SEED;
   for (let i = 0; i + 4 <= width; i += 4) {
     const o = offset + i;
-    const word = (bytes[o] as number) | ((bytes[o + 1] as number) << 8) | ((bytes[o + 2] as number) << 16) | ((bytes[o + 3] as number) << 24);
+    const word =
+      (bytes[o] as number) |
+      ((bytes[o + 1] as number) << 8) |
+      ((bytes[o + 2] as number) << 16) |
+      ((bytes[o + 3] as number) << 24);
     h = Math.imul(h ^ word, 0xcc9e2d51);
     h = (h << 15) | (h >>> 17);
     h = Math.imul(h, 0x1b873593);
@@ -55,7 +59,9 @@ export function createFixedKeyIndex(width: number, keysOf: () => Uint8Array): Fi
   };
 
   return {
-    get size() { return size; },
+    get size() {
+      return size;
+    },
     find(key, offset = 0) {
       let i = hashKey(key, offset, width) & mask;
       for (;;) {

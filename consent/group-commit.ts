@@ -26,8 +26,10 @@ type Entry<T, R> = { item: T; resolve: (r: R) => void; reject: (e: unknown) => v
 export function createGroupCommitter<T, R>(options: GroupCommitOptions<T, R>): GroupCommitter<T, R> {
   const { flush, maxBatch } = options;
   const maxDelayMs = options.maxDelayMs ?? 0;
-  if (!Number.isSafeInteger(maxBatch) || maxBatch < 1) throw new GatewayError('BAD_INPUT', 'maxBatch must be a positive integer');
-  if (!Number.isFinite(maxDelayMs) || maxDelayMs < 0) throw new GatewayError('BAD_INPUT', 'maxDelayMs must be a non-negative number');
+  if (!Number.isSafeInteger(maxBatch) || maxBatch < 1)
+    throw new GatewayError('BAD_INPUT', 'maxBatch must be a positive integer');
+  if (!Number.isFinite(maxDelayMs) || maxDelayMs < 0)
+    throw new GatewayError('BAD_INPUT', 'maxDelayMs must be a non-negative number');
 
   const queue: Entry<T, R>[] = [];
   let isFlushing = false;
@@ -45,10 +47,16 @@ export function createGroupCommitter<T, R>(options: GroupCommitOptions<T, R>): G
 
   const run = async (): Promise<void> => {
     isScheduled = false;
-    if (timer !== undefined) { clearTimeout(timer); timer = undefined; }
+    if (timer !== undefined) {
+      clearTimeout(timer);
+      timer = undefined;
+    }
     if (isFlushing) return;
     const batch = queue.splice(0, maxBatch);
-    if (batch.length === 0) { notifyIdle(); return; }
+    if (batch.length === 0) {
+      notifyIdle();
+      return;
+    }
     isFlushing = true;
     try {
       const results = await flush(batch.map((e) => e.item));
@@ -78,11 +86,15 @@ export function createGroupCommitter<T, R>(options: GroupCommitOptions<T, R>): G
 
   const drain = (): Promise<void> => {
     if (!isFlushing && !isScheduled && queue.length === 0 && timer === undefined) return Promise.resolve();
-    return new Promise<void>((resolve) => { idleWaiters.push(resolve); });
+    return new Promise<void>((resolve) => {
+      idleWaiters.push(resolve);
+    });
   };
 
   return {
-    get pending() { return queue.length; },
+    get pending() {
+      return queue.length;
+    },
     submit(item) {
       if (isClosed) return Promise.reject(new GatewayError('STORE_UNAVAILABLE', 'commit queue is closed'));
       return new Promise<R>((resolve, reject) => {

@@ -4,7 +4,15 @@ import { z } from 'zod';
 import { GatewayError } from '../core/errors.ts';
 import { canonicalize } from './canonical.ts';
 import type { UnsealedEvent } from './event.ts';
-import { FRESH_CONSENT_FIELDS, Instant, RecordId, parseConsentRecord, type ConsentRecord, type ConsentStatus, type RenewInput } from './record.ts';
+import {
+  FRESH_CONSENT_FIELDS,
+  Instant,
+  RecordId,
+  parseConsentRecord,
+  type ConsentRecord,
+  type ConsentStatus,
+  type RenewInput,
+} from './record.ts';
 
 const Reason = z.string().min(1).max(512);
 
@@ -52,8 +60,14 @@ export function grantedState(event: EventBody): ConsentState {
     throw new GatewayError('BAD_INPUT', 'grant event does not match its record', { recordId: event.recordId });
   }
   return {
-    record, status: 'Given', expiresAt: record.expiresAt, terminalReason: null, supersededBy: null, updatedAt: event.at,
-    notBeforeMs: Date.parse(record.notBefore), expiresAtMs: record.expiresAt === null ? null : Date.parse(record.expiresAt),
+    record,
+    status: 'Given',
+    expiresAt: record.expiresAt,
+    terminalReason: null,
+    supersededBy: null,
+    updatedAt: event.at,
+    notBeforeMs: Date.parse(record.notBefore),
+    expiresAtMs: record.expiresAt === null ? null : Date.parse(record.expiresAt),
   };
 }
 
@@ -83,16 +97,19 @@ export function advanceConsent<T extends ConsentCore>(core: T, event: EventBody)
     case 'expire': {
       const { expiresAt } = ExpirePayload.parse(event.payload);
       if (core.status === 'Expired') throw conflict('record is already expired', id, core);
-      if (core.expiresAtMs === null || expiresAt !== core.expiresAt) throw conflict('expire names a different expiresAt', id, core);
+      if (core.expiresAtMs === null || expiresAt !== core.expiresAt)
+        throw conflict('expire names a different expiresAt', id, core);
       if (at < core.expiresAtMs) throw conflict('record has not reached expiresAt', id, core);
       return next({ status: 'Expired' });
     }
     case 'renew': {
       const payload = RenewPayload.parse(event.payload);
       if (core.expiresAt === null) throw conflict('record has no expiry to renew', id, core);
-      if (payload.previousExpiresAt !== core.expiresAt) throw conflict('renewal is based on a stale expiresAt', id, core);
+      if (payload.previousExpiresAt !== core.expiresAt)
+        throw conflict('renewal is based on a stale expiresAt', id, core);
       const until = Date.parse(payload.expiresAt);
-      if (until <= (core.expiresAtMs ?? 0) || until <= at) throw conflict('renewal must move expiresAt later, into the future', id, core);
+      if (until <= (core.expiresAtMs ?? 0) || until <= at)
+        throw conflict('renewal must move expiresAt later, into the future', id, core);
       return next({ status: 'Renewed', expiresAt: payload.expiresAt, expiresAtMs: until });
     }
     default:
@@ -132,7 +149,12 @@ export function statusAt(state: ConsentState, at: Date): ConsentStatus {
  * In force at `atMs`: Given or Renewed, notBefore reached, expiresAt not reached. Fail closed on anything else.
  * On fields rather than a state, so the projection's columns apply the same rule without building one.
  */
-export function isInForceAt(status: ConsentStatus, notBeforeMs: number, expiresAtMs: number | null, atMs: number): boolean {
+export function isInForceAt(
+  status: ConsentStatus,
+  notBeforeMs: number,
+  expiresAtMs: number | null,
+  atMs: number,
+): boolean {
   if (Number.isNaN(atMs)) return false;
   if (status !== 'Given' && status !== 'Renewed') return false;
   return notBeforeMs <= atMs && (expiresAtMs === null || atMs < expiresAtMs);
@@ -143,7 +165,12 @@ export function isActiveAt(state: ConsentState, at: Date): boolean {
 }
 
 /** True when an explicit expire event may be written at `atMs` (on fields, as isInForceAt). */
-export function isExpiryDueAt(terminalReason: TerminalReason | null, status: ConsentStatus, expiresAtMs: number | null, atMs: number): boolean {
+export function isExpiryDueAt(
+  terminalReason: TerminalReason | null,
+  status: ConsentStatus,
+  expiresAtMs: number | null,
+  atMs: number,
+): boolean {
   return terminalReason === null && status !== 'Expired' && expiresAtMs !== null && atMs >= expiresAtMs;
 }
 
@@ -156,11 +183,14 @@ export function isExpiryDue(state: ConsentState, at: Date): boolean {
  * minimization must equal the record's: changing any of them needs a grant that supersedes (CONFLICT otherwise).
  */
 export function planRenewal(state: ConsentState, input: RenewInput): z.infer<typeof RenewPayload> {
-  const changed = FRESH_CONSENT_FIELDS.filter((field) =>
-    input[field] !== undefined && canonicalize(input[field]) !== canonicalize(state.record[field]));
+  const changed = FRESH_CONSENT_FIELDS.filter(
+    (field) => input[field] !== undefined && canonicalize(input[field]) !== canonicalize(state.record[field]),
+  );
   if (changed.length > 0) {
-    throw new GatewayError('CONFLICT', 'changing these terms needs a new grant that supersedes this record',
-      { recordId: state.record.recordId, changed });
+    throw new GatewayError('CONFLICT', 'changing these terms needs a new grant that supersedes this record', {
+      recordId: state.record.recordId,
+      changed,
+    });
   }
   if (state.expiresAt === null) throw conflict('record has no expiry to renew', state.record.recordId, state);
   return { expiresAt: new Date(input.expiresAt).toISOString(), previousExpiresAt: state.expiresAt };
@@ -169,8 +199,9 @@ export function planRenewal(state: ConsentState, input: RenewInput): z.infer<typ
 /** A superseding grant must be for the same subject and controller, and the old record must still be replaceable. */
 export function checkSupersede(old: ConsentState, replacement: ConsentRecord): void {
   if (old.record.subject !== replacement.subject || old.record.controller !== replacement.controller) {
-    throw new GatewayError('CONFLICT', 'a record can only be superseded by one for the same subject and controller',
-      { recordId: old.record.recordId });
+    throw new GatewayError('CONFLICT', 'a record can only be superseded by one for the same subject and controller', {
+      recordId: old.record.recordId,
+    });
   }
   if (old.terminalReason !== null) throw conflict(`record is already ${old.terminalReason}`, old.record.recordId, old);
 }

@@ -43,7 +43,9 @@ function toContiguous(recordHashes: readonly Uint8Array[] | Uint8Array): Uint8Ar
   if (!Array.isArray(recordHashes)) {
     const flat = recordHashes as Uint8Array;
     if (!(flat instanceof Uint8Array) || flat.length % HASH_BYTES !== 0) {
-      throw new GatewayError('BAD_INPUT', `recordHashes must be a multiple of ${HASH_BYTES} bytes`, { field: 'recordHashes' });
+      throw new GatewayError('BAD_INPUT', `recordHashes must be a multiple of ${HASH_BYTES} bytes`, {
+        field: 'recordHashes',
+      });
     }
     return flat;
   }
@@ -89,7 +91,8 @@ function nextLevel(level: Buffer): Buffer {
 export function buildMerkleTree(recordHashes: readonly Uint8Array[] | Uint8Array): MerkleTree {
   const input = toContiguous(recordHashes);
   const size = input.length / HASH_BYTES;
-  if (size === 0) throw new GatewayError('BAD_INPUT', 'a Merkle tree needs at least one leaf', { field: 'recordHashes' });
+  if (size === 0)
+    throw new GatewayError('BAD_INPUT', 'a Merkle tree needs at least one leaf', { field: 'recordHashes' });
 
   const leaves = Buffer.allocUnsafe(input.length);
   const src = viewOf(input);
@@ -97,7 +100,7 @@ export function buildMerkleTree(recordHashes: readonly Uint8Array[] | Uint8Array
   for (let i = 0, off = 0; i < size; i++, off += HASH_BYTES) sha256Prefixed32(LEAF_PREFIX, src, off, dst, off);
 
   const levels: Buffer[] = [leaves];
-  for (let level: Buffer = leaves; level.length > HASH_BYTES; ) {
+  for (let level: Buffer = leaves; level.length > HASH_BYTES;) {
     level = nextLevel(level);
     levels.push(level);
   }

@@ -25,8 +25,12 @@ export async function openPolicyHolder(dir: string): Promise<PolicyHolder> {
   };
 
   return {
-    get bundle() { return bundle; },
-    get authorizer() { return authorizer; },
+    get bundle() {
+      return bundle;
+    },
+    get authorizer() {
+      return authorizer;
+    },
     replace: async (candidate) => {
       const next = PolicyBundle.parse(candidate);
       const compiled = compilePolicyBundle(next);

@@ -10,7 +10,10 @@ import { DEFAULT_POLICY_BUNDLE } from './default-policy-bundle.ts';
 import { PurposeCatalog } from './purpose.ts';
 
 export const PolicyBundle = z.strictObject({
-  schema: z.string().min(1).max(256 * 1024),
+  schema: z
+    .string()
+    .min(1)
+    .max(256 * 1024),
   policies: z.string().max(1024 * 1024),
   purposes: PurposeCatalog,
 });
@@ -32,7 +35,8 @@ async function readBundleFile(dir: string, name: string): Promise<string> {
   } catch (cause) {
     throw new GatewayError('POLICY_INVALID', `policy bundle file ${name} is missing`, { file: name }, { cause });
   }
-  if (size > MAX_FILE_BYTES) throw new GatewayError('POLICY_INVALID', `policy bundle file ${name} is too large`, { file: name, bytes: size });
+  if (size > MAX_FILE_BYTES)
+    throw new GatewayError('POLICY_INVALID', `policy bundle file ${name} is too large`, { file: name, bytes: size });
   return readFile(path, 'utf8');
 }
 
@@ -52,11 +56,18 @@ export async function loadPolicyBundle(dir: string): Promise<PolicyBundle> {
   try {
     purposes = JSON.parse(purposesText);
   } catch (cause) {
-    throw new GatewayError('POLICY_INVALID', `${POLICY_FILES.purposes} is not valid JSON`, { file: POLICY_FILES.purposes }, { cause });
+    throw new GatewayError(
+      'POLICY_INVALID',
+      `${POLICY_FILES.purposes} is not valid JSON`,
+      { file: POLICY_FILES.purposes },
+      { cause },
+    );
   }
   const parsed = PolicyBundle.safeParse({ schema, policies, purposes });
   if (!parsed.success) {
-    throw new GatewayError('POLICY_INVALID', 'policy bundle does not match its schema', { errors: issuesOf(parsed.error) });
+    throw new GatewayError('POLICY_INVALID', 'policy bundle does not match its schema', {
+      errors: issuesOf(parsed.error),
+    });
   }
   return parsed.data;
 }
@@ -81,7 +92,9 @@ async function writeTemp(dir: string, name: string, text: string): Promise<strin
 export async function writePolicyBundle(dir: string, bundle: PolicyBundle): Promise<void> {
   const parsed = PolicyBundle.safeParse(bundle);
   if (!parsed.success) {
-    throw new GatewayError('POLICY_INVALID', 'policy bundle does not match its schema', { errors: issuesOf(parsed.error) });
+    throw new GatewayError('POLICY_INVALID', 'policy bundle does not match its schema', {
+      errors: issuesOf(parsed.error),
+    });
   }
   await mkdir(dir, { recursive: true, mode: 0o750 });
   const contents: Array<[string, string]> = [

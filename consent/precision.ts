@@ -10,15 +10,15 @@
 // Reducing never throws: a value a rule cannot reduce becomes null, so nothing finer than allowed leaks.
 import { z } from 'zod';
 
-const RULE_PATTERN = /^(?:exact|suppress|band:[1-9]\d{0,8}|band:1000000000|truncate:(?:[1-9]\d?|1\d\d|2[0-4]\d|25[0-6])|round:(?:0|-?[1-9]))$/;
+const RULE_PATTERN =
+  /^(?:exact|suppress|band:[1-9]\d{0,8}|band:1000000000|truncate:(?:[1-9]\d?|1\d\d|2[0-4]\d|25[0-6])|round:(?:0|-?[1-9]))$/;
 
-export const PrecisionRule = z.string().regex(RULE_PATTERN, 'precision rule must be exact, suppress, band:N, truncate:N or round:N');
+export const PrecisionRule = z
+  .string()
+  .regex(RULE_PATTERN, 'precision rule must be exact, suppress, band:N, truncate:N or round:N');
 export type PrecisionRule = z.infer<typeof PrecisionRule>;
 
-export type ParsedRule =
-  | { kind: 'exact' }
-  | { kind: 'suppress' }
-  | { kind: 'band' | 'truncate' | 'round'; n: number };
+export type ParsedRule = { kind: 'exact' } | { kind: 'suppress' } | { kind: 'band' | 'truncate' | 'round'; n: number };
 
 const EXACT: ParsedRule = { kind: 'exact' };
 const SUPPRESS: ParsedRule = { kind: 'suppress' };
@@ -124,7 +124,8 @@ function applyBand(value: unknown, width: number): string | null {
 function applyTruncate(value: unknown, length: number): string | null {
   let text: string;
   if (typeof value === 'string') text = value;
-  else if (typeof value === 'bigint' || (typeof value === 'number' && Number.isSafeInteger(value))) text = String(value);
+  else if (typeof value === 'bigint' || (typeof value === 'number' && Number.isSafeInteger(value)))
+    text = String(value);
   else return null;
   // Code points, not UTF-16 units, so a surrogate pair is never split into an invalid string.
   if (text.length <= length) return text;
@@ -162,10 +163,15 @@ export function applyPrecision(value: unknown, rule: string): unknown {
   if (parsed === null) return null;
   if (value === null || value === undefined) return null;
   switch (parsed.kind) {
-    case 'exact': return value;
-    case 'suppress': return null;
-    case 'band': return applyBand(value, parsed.n);
-    case 'truncate': return applyTruncate(value, parsed.n);
-    case 'round': return applyRound(value, parsed.n);
+    case 'exact':
+      return value;
+    case 'suppress':
+      return null;
+    case 'band':
+      return applyBand(value, parsed.n);
+    case 'truncate':
+      return applyTruncate(value, parsed.n);
+    case 'round':
+      return applyRound(value, parsed.n);
   }
 }

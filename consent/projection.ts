@@ -55,8 +55,12 @@ function grantTermsOf(record: ConsentState['record']): GrantTerms {
 function toActiveDelegation(state: DelegationState): ActiveDelegation {
   const d = state.delegation;
   return Object.freeze({
-    delegationId: d.delegationId, controller: d.controller, partner: d.partner,
-    purposes: Object.freeze([...d.purposes]), fieldAllowlist: Object.freeze([...d.fieldAllowlist]), expiresAt: d.expiresAt,
+    delegationId: d.delegationId,
+    controller: d.controller,
+    partner: d.partner,
+    purposes: Object.freeze([...d.purposes]),
+    fieldAllowlist: Object.freeze([...d.fieldAllowlist]),
+    expiresAt: d.expiresAt,
   });
 }
 
@@ -73,12 +77,20 @@ export function createProjection(): ConsentProjection {
   const applyConsent = (event: LogEvent) => {
     if (event.type === 'grant') {
       const state = grantedState(event);
-      if (records.rowOf(event.recordId) >= 0) throw new GatewayError('INTERNAL', 'consent log grants a record twice', { recordId: event.recordId, seq: event.seq });
+      if (records.rowOf(event.recordId) >= 0)
+        throw new GatewayError('INTERNAL', 'consent log grants a record twice', {
+          recordId: event.recordId,
+          seq: event.seq,
+        });
       records.add(event.recordId, state.record.subject, grantTermsOf(state.record), state, event.seq);
       return;
     }
     const row = records.rowOf(event.recordId);
-    if (row < 0) throw new GatewayError('INTERNAL', 'consent log changes a record it never granted', { recordId: event.recordId, seq: event.seq });
+    if (row < 0)
+      throw new GatewayError('INTERNAL', 'consent log changes a record it never granted', {
+        recordId: event.recordId,
+        seq: event.seq,
+      });
     records.setCore(row, advanceConsent(records.core(row), event));
     records.addSeq(row, event.seq);
   };
@@ -98,18 +110,32 @@ export function createProjection(): ConsentProjection {
   const currentRow = (row: number): CurrentRow => {
     const terms = records.terms(row);
     return {
-      recordId: records.recordId(row), subject: records.subject(row), controller: terms.controller, status: records.status(row),
-      purposes: terms.purposes, recipients: terms.recipients, notBeforeMs: records.notBeforeMs(row), expiresAtMs: records.expiresAtMs(row),
+      recordId: records.recordId(row),
+      subject: records.subject(row),
+      controller: terms.controller,
+      status: records.status(row),
+      purposes: terms.purposes,
+      recipients: terms.recipients,
+      notBeforeMs: records.notBeforeMs(row),
+      expiresAtMs: records.expiresAtMs(row),
     };
   };
 
   return {
-    get lastSeq() { return lastSeq; },
-    get recordCount() { return records.size; },
+    get lastSeq() {
+      return lastSeq;
+    },
+    get recordCount() {
+      return records.size;
+    },
     apply(event) {
       if (event.seq !== lastSeq + 1) {
         // At start-up this is a hole (or a repeat) in the stored log: name the seq so an operator can find the row.
-        throw new GatewayError('INTERNAL', `consent log is not contiguous: expected event seq ${lastSeq + 1}, found ${event.seq}`, { expected: lastSeq + 1, got: event.seq });
+        throw new GatewayError(
+          'INTERNAL',
+          `consent log is not contiguous: expected event seq ${lastSeq + 1}, found ${event.seq}`,
+          { expected: lastSeq + 1, got: event.seq },
+        );
       }
       if (event.kind === 'consent') applyConsent(event);
       else applyDelegation(event);
@@ -123,7 +149,9 @@ export function createProjection(): ConsentProjection {
       for (let row = records.firstOfSubject(subject); row >= 0; row = records.nextOfSubject(row)) {
         const terms = records.terms(row);
         if (!terms.purposes.includes(purpose) || !records.isActiveAt(row, atMs)) continue;
-        out.push(Object.freeze({ recordId: records.recordId(row), subject, ...terms, expiresAt: records.expiresAt(row) }));
+        out.push(
+          Object.freeze({ recordId: records.recordId(row), subject, ...terms, expiresAt: records.expiresAt(row) }),
+        );
       }
       return out;
     },
@@ -132,7 +160,8 @@ export function createProjection(): ConsentProjection {
       const ids = byPartner.get(partner);
       for (const id of ids === undefined ? [] : typeof ids === 'string' ? [ids] : ids) {
         const entry = delegations.get(id);
-        if (entry !== undefined && entry.active.purposes.includes(purpose) && isDelegationActiveAt(entry.state, at)) out.push(entry.active);
+        if (entry !== undefined && entry.active.purposes.includes(purpose) && isDelegationActiveAt(entry.state, at))
+          out.push(entry.active);
       }
       return out;
     },
@@ -142,7 +171,8 @@ export function createProjection(): ConsentProjection {
     },
     recordsOfSubject(subject) {
       const out: { recordId: string; seqs: readonly number[] }[] = [];
-      for (let row = records.firstOfSubject(subject); row >= 0; row = records.nextOfSubject(row)) out.push({ recordId: records.recordId(row), seqs: records.seqs(row) });
+      for (let row = records.firstOfSubject(subject); row >= 0; row = records.nextOfSubject(row))
+        out.push({ recordId: records.recordId(row), seqs: records.seqs(row) });
       return out;
     },
     expiryDue(at) {

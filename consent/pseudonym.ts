@@ -16,7 +16,12 @@ export function pseudonymize(subjectKey: Uint8Array, rawId: string): string {
   if (typeof rawId !== 'string' || rawId.length < 1 || rawId.length > 256) {
     throw new GatewayError('BAD_INPUT', 'subject id must be 1 to 256 characters');
   }
-  return 'sp_' + createHmac('sha256', subjectKey).update(DOMAIN + rawId, 'utf8').digest('base64url');
+  return (
+    'sp_' +
+    createHmac('sha256', subjectKey)
+      .update(DOMAIN + rawId, 'utf8')
+      .digest('base64url')
+  );
 }
 
 export function isPseudonym(value: unknown): value is string {

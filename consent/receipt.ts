@@ -19,43 +19,56 @@ import type { Signer } from './signer.ts';
 
 export const RECEIPT_VERSION = 1;
 
-export const ReceiptGateway = z.object({
-  /** The gateway's party id, which is also its id in the GatewayRegistry. */
-  partyId: z.string().min(1).max(64),
-  /** keyIdOf(publicKey): the keyId every event this gateway signs carries. */
-  keyId: z.string().regex(/^[0-9a-f]{16}$/),
-  /** Raw 32-byte Ed25519 public key, hex. */
-  publicKey: z.string().regex(/^[0-9a-f]{64}$/),
-  /** The secp256k1 account that anchors for the gateway. */
-  evmAccount: EvmAccount,
-}).strict();
+export const ReceiptGateway = z
+  .object({
+    /** The gateway's party id, which is also its id in the GatewayRegistry. */
+    partyId: z.string().min(1).max(64),
+    /** keyIdOf(publicKey): the keyId every event this gateway signs carries. */
+    keyId: z.string().regex(/^[0-9a-f]{16}$/),
+    /** Raw 32-byte Ed25519 public key, hex. */
+    publicKey: z.string().regex(/^[0-9a-f]{64}$/),
+    /** The secp256k1 account that anchors for the gateway. */
+    evmAccount: EvmAccount,
+  })
+  .strict();
 export type ReceiptGateway = z.infer<typeof ReceiptGateway>;
 
 /** The record itself, so a verifier can recompute its canonical hash (and, for events, check its signature). */
-export const ReceiptRecord = z.object({
-  chain: RecordChain,
-  seq: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER),
-  hash: Sha256Hex,
-  event: LogEvent.optional(),
-  entry: AuditEntry.optional(),
-}).strict().refine((r) => (r.chain === 'events' ? r.event !== undefined && r.entry === undefined : r.entry !== undefined && r.event === undefined), {
-  message: 'an events record carries `event`, an audit record carries `entry`',
-});
+export const ReceiptRecord = z
+  .object({
+    chain: RecordChain,
+    seq: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER),
+    hash: Sha256Hex,
+    event: LogEvent.optional(),
+    entry: AuditEntry.optional(),
+  })
+  .strict()
+  .refine(
+    (r) =>
+      r.chain === 'events'
+        ? r.event !== undefined && r.entry === undefined
+        : r.entry !== undefined && r.event === undefined,
+    {
+      message: 'an events record carries `event`, an audit record carries `entry`',
+    },
+  );
 export type ReceiptRecord = z.infer<typeof ReceiptRecord>;
 
-export const ReceiptAnchor = z.object({
-  chainId: z.number().int().positive(),
-  /** The ConsentAnchor contract. */
-  contract: EvmAccount,
-  root: Bytes32Hex,
-  /** Sibling hashes from the leaf up (docs/merkle.md); at most ⌈log₂ n⌉ of them. */
-  proof: z.array(Bytes32Hex).max(64),
-  txHash: TxHash,
-  blockNumber: z.number().int().min(0),
-  /** Unix seconds of the anchoring block, as ConsentAnchor stored it. */
-  blockTime: z.number().int().min(0),
-  batchNo: z.number().int().min(1),
-}).strict();
+export const ReceiptAnchor = z
+  .object({
+    chainId: z.number().int().positive(),
+    /** The ConsentAnchor contract. */
+    contract: EvmAccount,
+    root: Bytes32Hex,
+    /** Sibling hashes from the leaf up (docs/merkle.md); at most ⌈log₂ n⌉ of them. */
+    proof: z.array(Bytes32Hex).max(64),
+    txHash: TxHash,
+    blockNumber: z.number().int().min(0),
+    /** Unix seconds of the anchoring block, as ConsentAnchor stored it. */
+    blockTime: z.number().int().min(0),
+    batchNo: z.number().int().min(1),
+  })
+  .strict();
 export type ReceiptAnchor = z.infer<typeof ReceiptAnchor>;
 
 const receiptShape = {
@@ -66,13 +79,17 @@ const receiptShape = {
   status: z.enum(['pending', 'anchored']),
   anchor: ReceiptAnchor.optional(),
 };
-const hasAnchorIffAnchored = (r: { status: string; anchor?: unknown }) => (r.status === 'anchored') === (r.anchor !== undefined);
+const hasAnchorIffAnchored = (r: { status: string; anchor?: unknown }) =>
+  (r.status === 'anchored') === (r.anchor !== undefined);
 const anchorRule = { message: 'an anchored receipt carries `anchor`, a pending one does not', path: ['anchor'] };
 
 export const UnsignedReceipt = z.object(receiptShape).strict().refine(hasAnchorIffAnchored, anchorRule);
 export type UnsignedReceipt = z.infer<typeof UnsignedReceipt>;
 
-export const Receipt = z.object({ ...receiptShape, signature: z.string().regex(/^[0-9a-f]{128}$/) }).strict().refine(hasAnchorIffAnchored, anchorRule);
+export const Receipt = z
+  .object({ ...receiptShape, signature: z.string().regex(/^[0-9a-f]{128}$/) })
+  .strict()
+  .refine(hasAnchorIffAnchored, anchorRule);
 export type Receipt = z.infer<typeof Receipt>;
 
 /** What gets signed: the 32 raw bytes of SHA-256(RFC 8785(receipt without `signature`)). */
@@ -86,7 +103,9 @@ export function signReceipt(unsigned: UnsignedReceipt, signer: Signer): Receipt 
   return { ...body, signature: Buffer.from(signer.sign(receiptDigest(body))).toString('hex') };
 }
 
-export const RecordRef = z.object({ chain: RecordChain, seq: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER) }).strict();
+export const RecordRef = z
+  .object({ chain: RecordChain, seq: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER) })
+  .strict();
 export type RecordRef = z.infer<typeof RecordRef>;
 
 export type ReceiptIssuerOptions = {
@@ -113,7 +132,12 @@ export type ReceiptIssuer = {
 };
 
 const tampered = (ref: RecordRef, reason: string, extra: Record<string, unknown> = {}) =>
-  new GatewayError('INTEGRITY_VIOLATION', `stored ${ref.chain} record ${ref.seq} fails its integrity check`, { chain: ref.chain, seq: ref.seq, reason, ...extra });
+  new GatewayError('INTEGRITY_VIOLATION', `stored ${ref.chain} record ${ref.seq} fails its integrity check`, {
+    chain: ref.chain,
+    seq: ref.seq,
+    reason,
+    ...extra,
+  });
 
 /**
  * Builds receipts from the stores. Fails closed: a record whose stored form no longer matches its hash or
@@ -123,7 +147,10 @@ const tampered = (ref: RecordRef, reason: string, extra: Record<string, unknown>
 export function createReceiptIssuer(options: ReceiptIssuerOptions): ReceiptIssuer {
   const { anchors, records, signer, clock } = options;
   const gateway = ReceiptGateway.parse({
-    partyId: options.partyId, keyId: signer.keyId, publicKey: Buffer.from(signer.publicKey).toString('hex'), evmAccount: options.evmAccount,
+    partyId: options.partyId,
+    keyId: signer.keyId,
+    publicKey: Buffer.from(signer.publicKey).toString('hex'),
+    evmAccount: options.evmAccount,
   });
   const trees = createLruCache<MerkleTree>(options.treeCacheSize ?? 8);
   const signSoon = coalescingSign(signer);
@@ -131,7 +158,8 @@ export function createReceiptIssuer(options: ReceiptIssuerOptions): ReceiptIssue
   const readRecord = async (ref: RecordRef): Promise<ReceiptRecord> => {
     if (ref.chain === 'events') {
       const [event] = await records.readEvents(ref.seq - 1, 1);
-      if (event === undefined || event.seq !== ref.seq) throw new GatewayError('NOT_FOUND', 'no such event', { chain: ref.chain, seq: ref.seq });
+      if (event === undefined || event.seq !== ref.seq)
+        throw new GatewayError('NOT_FOUND', 'no such event', { chain: ref.chain, seq: ref.seq });
       const parsed = LogEvent.safeParse(event);
       if (!parsed.success) throw tampered(ref, 'malformed');
       const reason = verifyEvent(parsed.data, signer.publicKey);
@@ -139,7 +167,8 @@ export function createReceiptIssuer(options: ReceiptIssuerOptions): ReceiptIssue
       return { chain: 'events', seq: ref.seq, hash: parsed.data.hash, event: parsed.data };
     }
     const [entry] = await records.listAudit({ afterSeq: ref.seq - 1, limit: 1 });
-    if (entry === undefined || entry.seq !== ref.seq) throw new GatewayError('NOT_FOUND', 'no such audit entry', { chain: ref.chain, seq: ref.seq });
+    if (entry === undefined || entry.seq !== ref.seq)
+      throw new GatewayError('NOT_FOUND', 'no such audit entry', { chain: ref.chain, seq: ref.seq });
     const parsed = AuditEntry.safeParse(entry);
     if (!parsed.success) throw tampered(ref, 'malformed');
     const { hash, ...body } = parsed.data;
@@ -153,13 +182,19 @@ export function createReceiptIssuer(options: ReceiptIssuerOptions): ReceiptIssue
     if (cached !== undefined) return cached;
     const tree = buildMerkleTree((await anchors.readBatchLeaves(batch)).map((h) => Buffer.from(h, 'hex')));
     // A leaf hash column edited after anchoring changes the root: the proof would not verify, so refuse.
-    if (`0x${Buffer.from(tree.root).toString('hex')}` !== batch.root) throw tampered(ref, 'root-mismatch', { batchNo: batch.batchNo });
+    if (`0x${Buffer.from(tree.root).toString('hex')}` !== batch.root)
+      throw tampered(ref, 'root-mismatch', { batchNo: batch.batchNo });
     trees.set(key, tree);
     return tree;
   };
 
-  const unsigned = (record: ReceiptRecord): UnsignedReceipt =>
-    ({ version: RECEIPT_VERSION, gateway, record, issuedAt: clock.now().toISOString(), status: 'pending' });
+  const unsigned = (record: ReceiptRecord): UnsignedReceipt => ({
+    version: RECEIPT_VERSION,
+    gateway,
+    record,
+    issuedAt: clock.now().toISOString(),
+    status: 'pending',
+  });
 
   const anchored = async (ref: RecordRef, record: ReceiptRecord): Promise<Receipt | null> => {
     const batch = await anchors.findBatchOf(ref.chain, ref.seq);
@@ -170,15 +205,23 @@ export function createReceiptIssuer(options: ReceiptIssuerOptions): ReceiptIssue
     }
     const tree = await treeOf(batch, ref);
     // Leaf order is the batch's: its events range, then its audit range (consent/anchoring.ts).
-    const index = ref.chain === 'events' ? ref.seq - batch.eventsFrom : (batch.eventsTo - batch.eventsFrom + 1) + (ref.seq - batch.auditFrom);
+    const index =
+      ref.chain === 'events'
+        ? ref.seq - batch.eventsFrom
+        : batch.eventsTo - batch.eventsFrom + 1 + (ref.seq - batch.auditFrom);
     const siblings = tree.proof(index);
     // The record and the leaves are read separately; never sign a proof that does not link them.
-    if (!verifyMerkleProof(tree.root, Buffer.from(record.hash, 'hex'), siblings)) throw tampered(ref, 'not-in-batch', { batchNo: batch.batchNo });
+    if (!verifyMerkleProof(tree.root, Buffer.from(record.hash, 'hex'), siblings))
+      throw tampered(ref, 'not-in-batch', { batchNo: batch.batchNo });
     const proof = siblings.map((p) => `0x${Buffer.from(p).toString('hex')}`);
-    return signReceipt({
-      ...unsigned(record), status: 'anchored',
-      anchor: { chainId, contract, root: batch.root, proof, txHash, blockNumber, blockTime, batchNo: batch.batchNo },
-    }, signer);
+    return signReceipt(
+      {
+        ...unsigned(record),
+        status: 'anchored',
+        anchor: { chainId, contract, root: batch.root, proof, txHash, blockNumber, blockTime, batchNo: batch.batchNo },
+      },
+      signer,
+    );
   };
 
   return {
@@ -189,7 +232,12 @@ export function createReceiptIssuer(options: ReceiptIssuerOptions): ReceiptIssue
     async issueAnchoredReceipt(rawRef) {
       const ref = RecordRef.parse(rawRef);
       const receipt = await anchored(ref, await readRecord(ref));
-      if (receipt === null) throw new GatewayError('CONFLICT', 'the record\'s batch is not anchored yet', { chain: ref.chain, seq: ref.seq, reason: 'not-anchored' });
+      if (receipt === null)
+        throw new GatewayError('CONFLICT', "the record's batch is not anchored yet", {
+          chain: ref.chain,
+          seq: ref.seq,
+          reason: 'not-anchored',
+        });
       return receipt;
     },
     async issueReceipt(rawRef) {
@@ -201,7 +249,10 @@ export function createReceiptIssuer(options: ReceiptIssuerOptions): ReceiptIssue
       // Issued "at" the event's own time, so a replayed idempotent write gets the byte-identical receipt. The event
       // is one this gateway just committed, typed LogEvent, so the receipt is not parsed again; its signature is made
       // off the request thread, with the other receipts of the same commit.
-      const body: UnsignedReceipt = { ...unsigned({ chain: 'events', seq: event.seq, hash: event.hash, event }), issuedAt: event.at };
+      const body: UnsignedReceipt = {
+        ...unsigned({ chain: 'events', seq: event.seq, hash: event.hash, event }),
+        issuedAt: event.at,
+      };
       return { ...body, signature: Buffer.from(await signSoon(receiptDigest(body))).toString('hex') };
     },
   };

@@ -22,5 +22,7 @@ export function signRecord(record: ConsentRecord, signer: Signer): ConsentRecord
 export function hasValidRecordSignature(record: ConsentRecord, publicKey: Uint8Array): boolean {
   const keyId = keyIdOf(publicKey);
   const digest = recordDigest(record);
-  return record.signatures.some((s) => s.keyId === keyId && verifySignature(publicKey, digest, Buffer.from(s.value, 'hex')));
+  return record.signatures.some(
+    (s) => s.keyId === keyId && verifySignature(publicKey, digest, Buffer.from(s.value, 'hex')),
+  );
 }

@@ -55,7 +55,13 @@ type StagedConsent = { state: ConsentState; isNew: boolean };
 const SIGN_CHUNK = 128;
 
 /** Returns the group committer's flush: one outcome per intent, in order; throws only if the COMMIT fails. */
-export function createSequencer({ store, projection, signer, clock, loadStates }: SequencerDeps): (intents: WriteIntent[]) => Promise<Outcome[]> {
+export function createSequencer({
+  store,
+  projection,
+  signer,
+  clock,
+  loadStates,
+}: SequencerDeps): (intents: WriteIntent[]) => Promise<Outcome[]> {
   return async (intents) => {
     const keys = [...new Set(intents.flatMap((i) => (i.idempotency === null ? [] : [i.idempotency.key])))];
     const known = await store.findIdempotency(keys);
@@ -63,7 +69,8 @@ export function createSequencer({ store, projection, signer, clock, loadStates }
     const stored = (id: string): ConsentState | undefined => {
       const state = loaded.get(id);
       // A plan that reads a record it did not declare would see "no such record": a bug, not the client's error.
-      if (state === undefined && projection.recordSeqs(id) !== undefined) throw new GatewayError('INTERNAL', 'a write read a consent record it did not declare', { recordId: id });
+      if (state === undefined && projection.recordSeqs(id) !== undefined)
+        throw new GatewayError('INTERNAL', 'a write read a consent record it did not declare', { recordId: id });
       return state;
     };
     let eventHead: ChainHead = { ...store.heads.events };
@@ -105,7 +112,10 @@ export function createSequencer({ store, projection, signer, clock, loadStates }
         if (event.kind === 'consent') {
           const before = nextConsents.get(event.recordId) ?? consents.get(event.recordId);
           const state = before?.state ?? stored(event.recordId);
-          nextConsents.set(event.recordId, { state: applyConsentEvent(state, event), isNew: before?.isNew ?? state === undefined });
+          nextConsents.set(event.recordId, {
+            state: applyConsentEvent(state, event),
+            isNew: before?.isNew ?? state === undefined,
+          });
         } else {
           const state = nextDelegations.get(event.recordId) ?? view.delegation(event.recordId);
           nextDelegations.set(event.recordId, applyDelegationEvent(state, event));
@@ -156,8 +166,12 @@ export function createSequencer({ store, projection, signer, clock, loadStates }
       // Signatures do not feed the chain (prevHash links hashes), so they can be made in parallel with hashing.
       sendChunk();
       const signedBatch = async (): Promise<CommitBatch> => {
-        const signatures = signer.signBatch === undefined ? hashed.map((e) => signer.sign(signingBytes(e))) : (await Promise.all(signed)).flat();
-        if (signatures.length !== hashed.length) throw new GatewayError('INTERNAL', 'signer returned the wrong number of signatures');
+        const signatures =
+          signer.signBatch === undefined
+            ? hashed.map((e) => signer.sign(signingBytes(e)))
+            : (await Promise.all(signed)).flat();
+        if (signatures.length !== hashed.length)
+          throw new GatewayError('INTERNAL', 'signer returned the wrong number of signatures');
         batch.events = hashed.map((e, i) => attachSignature(e, signatures[i] as Uint8Array));
         batch.current = [...consents.values()].map(({ state, isNew }) => ({ row: currentRowOf(state), isNew }));
         return batch;

@@ -27,9 +27,10 @@ export function coalescingSign(signer: Signer): (message: Uint8Array) => Promise
     );
   };
 
-  return (message) => new Promise<Uint8Array>((resolve, reject) => {
-    // setImmediate runs after the current I/O callbacks and their promise continuations: one batch per turn.
-    if (waiting.length === 0) setImmediate(flush);
-    waiting.push({ message, resolve, reject });
-  });
+  return (message) =>
+    new Promise<Uint8Array>((resolve, reject) => {
+      // setImmediate runs after the current I/O callbacks and their promise continuations: one batch per turn.
+      if (waiting.length === 0) setImmediate(flush);
+      waiting.push({ message, resolve, reject });
+    });
 }

@@ -35,12 +35,16 @@ export function createWorkerSigner(privateKey: KeyObject): WorkerSigner {
   let nextId = 0;
 
   // Keep the process alive only while a batch is out, so a forgotten close() cannot hang shutdown.
-  const updateRef = () => { if (pending.size > 0) worker?.ref(); else worker?.unref(); };
+  const updateRef = () => {
+    if (pending.size > 0) worker?.ref();
+    else worker?.unref();
+  };
   updateRef();
 
   const fail = (error: unknown) => {
     worker = null;
-    for (const p of pending.values()) p.reject(new GatewayError('INTERNAL', 'signing worker failed', {}, { cause: error }));
+    for (const p of pending.values())
+      p.reject(new GatewayError('INTERNAL', 'signing worker failed', {}, { cause: error }));
     pending.clear();
   };
   worker.on('message', (m: { id: number; signatures?: Uint8Array; error?: string }) => {
@@ -48,12 +52,17 @@ export function createWorkerSigner(privateKey: KeyObject): WorkerSigner {
     if (p === undefined) return;
     pending.delete(m.id);
     updateRef();
-    if (m.signatures === undefined) { p.reject(new GatewayError('INTERNAL', 'signing worker rejected a batch', { reason: m.error })); return; }
+    if (m.signatures === undefined) {
+      p.reject(new GatewayError('INTERNAL', 'signing worker rejected a batch', { reason: m.error }));
+      return;
+    }
     const all = m.signatures;
     p.resolve(Array.from({ length: all.length / 64 }, (_, i) => all.subarray(i * 64, i * 64 + 64)));
   });
   worker.on('error', fail);
-  worker.on('exit', (code) => { if (worker !== null) fail(new Error(`signing worker exited with ${code}`)); });
+  worker.on('exit', (code) => {
+    if (worker !== null) fail(new Error(`signing worker exited with ${code}`));
+  });
 
   return {
     keyId: local.keyId,

@@ -23,7 +23,9 @@ export function deepFreeze<T>(value: T): T {
 export function createValueInterner(maxEntries = DEFAULT_MAX_ENTRIES): ValueInterner {
   const values = new Map<string, unknown>();
   return {
-    get size() { return values.size; },
+    get size() {
+      return values.size;
+    },
     intern<T>(value: T): T {
       if (typeof value !== 'object' || value === null) return value;
       // JSON text is an exact key here: the values are parsed JSON, so key order is that of one zod schema.

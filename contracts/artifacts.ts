@@ -4,7 +4,12 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { GatewayError } from '../core/errors.ts';
 
-export const LEDGER_CONTRACT_NAMES = ['GatewayRegistry', 'ConsentAnchor', 'DataPackageRegistry', 'AttestationBaseline'] as const;
+export const LEDGER_CONTRACT_NAMES = [
+  'GatewayRegistry',
+  'ConsentAnchor',
+  'DataPackageRegistry',
+  'AttestationBaseline',
+] as const;
 export const LedgerContractName = z.enum(LEDGER_CONTRACT_NAMES);
 export type LedgerContractName = z.infer<typeof LedgerContractName>;
 
@@ -46,7 +51,12 @@ export function loadCompiledContract(name: LedgerContractName): CompiledContract
     parsed = CompiledContract.parse(JSON.parse(readFileSync(compiledArtifactUrl(name), 'utf8')));
   } catch (cause) {
     // A broken install, not a client mistake: the fix is `npm run contracts:compile`.
-    throw new GatewayError('INTERNAL', 'ledger contract artifact is missing or malformed', { contract: name }, { cause });
+    throw new GatewayError(
+      'INTERNAL',
+      'ledger contract artifact is missing or malformed',
+      { contract: name },
+      { cause },
+    );
   }
   if (parsed.contractName !== name) {
     throw new GatewayError('INTERNAL', 'ledger contract artifact names another contract', { contract: name });

@@ -32,7 +32,14 @@ export function connectAttestationBaseline(
 
   return {
     async attestRecord(schema, recordHash) {
-      const args = [toBytes32Hex(schema, 'schema'), `0x${'00'.repeat(20)}`, 0, true, toBytes32Hex(new Uint8Array(32), 'refUID'), toBytes32Hex(recordHash, 'recordHash')];
+      const args = [
+        toBytes32Hex(schema, 'schema'),
+        `0x${'00'.repeat(20)}`,
+        0,
+        true,
+        toBytes32Hex(new Uint8Array(32), 'refUID'),
+        toBytes32Hex(recordHash, 'recordHash'),
+      ];
       const receipt = await baseline.write('attest', args, 'attestRecord');
       const [uid] = uidsOf(receipt);
       if (uid === undefined) throw new GatewayError('INTERNAL', 'attestation receipt lacks the Attested event', {});
@@ -46,7 +53,13 @@ export function connectAttestationBaseline(
     async getAttestation(uidInput) {
       const [a] = await baseline.read('getAttestation', [toBytes32Hex(uidInput, 'uid')], 'getAttestation');
       if (/^0x0{64}$/.test(String(a.uid))) return null;
-      return { uid: String(a.uid), schema: String(a.schema), time: Number(a.time), attester: String(a.attester), data: String(a.data) };
+      return {
+        uid: String(a.uid),
+        schema: String(a.schema),
+        time: Number(a.time),
+        attester: String(a.attester),
+        data: String(a.data),
+      };
     },
     close: () => conn.close(),
   };

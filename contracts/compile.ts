@@ -20,7 +20,10 @@ export async function compileLedgerContracts(): Promise<CompiledContract[]> {
   const workDir = await mkdtemp(join(tmpdir(), 'sealgate-solc-'));
   try {
     const hre = await createHardhatRuntimeEnvironment(
-      { ...hardhatConfig, paths: { ...hardhatConfig.paths, artifacts: join(workDir, 'artifacts'), cache: join(workDir, 'cache') } },
+      {
+        ...hardhatConfig,
+        paths: { ...hardhatConfig.paths, artifacts: join(workDir, 'artifacts'), cache: join(workDir, 'cache') },
+      },
       {},
       PROJECT_ROOT,
     );
@@ -32,22 +35,29 @@ export async function compileLedgerContracts(): Promise<CompiledContract[]> {
       const buildInfoPath = buildInfoId === undefined ? undefined : await hre.artifacts.getBuildInfoPath(buildInfoId);
       if (buildInfoPath === undefined) throw new Error(`no build info for ${name}`);
       const buildInfo = JSON.parse(await readFile(buildInfoPath, 'utf8')) as {
-        solcVersion: string; solcLongVersion: string; input: { settings: { optimizer: unknown; evmVersion: unknown } };
+        solcVersion: string;
+        solcLongVersion: string;
+        input: { settings: { optimizer: unknown; evmVersion: unknown } };
       };
       const source = await readFile(join(PROJECT_ROOT, artifact.sourceName));
-      compiled.push(CompiledContract.parse({
-        contractName: name,
-        sourceName: artifact.sourceName,
-        sourceSha256: createHash('sha256').update(source).digest('hex'),
-        compiler: {
-          version: buildInfo.solcVersion,
-          longVersion: buildInfo.solcLongVersion,
-          settings: { optimizer: buildInfo.input.settings.optimizer, evmVersion: buildInfo.input.settings.evmVersion },
-        },
-        abi: artifact.abi,
-        bytecode: artifact.bytecode.toLowerCase(),
-        deployedBytecode: artifact.deployedBytecode.toLowerCase(),
-      }));
+      compiled.push(
+        CompiledContract.parse({
+          contractName: name,
+          sourceName: artifact.sourceName,
+          sourceSha256: createHash('sha256').update(source).digest('hex'),
+          compiler: {
+            version: buildInfo.solcVersion,
+            longVersion: buildInfo.solcLongVersion,
+            settings: {
+              optimizer: buildInfo.input.settings.optimizer,
+              evmVersion: buildInfo.input.settings.evmVersion,
+            },
+          },
+          abi: artifact.abi,
+          bytecode: artifact.bytecode.toLowerCase(),
+          deployedBytecode: artifact.deployedBytecode.toLowerCase(),
+        }),
+      );
     }
     return compiled;
   } finally {

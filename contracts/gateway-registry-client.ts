@@ -28,7 +28,11 @@ export type GatewayRegistryClient = {
 export function gatewayRegistryClient(registry: LedgerContract): GatewayRegistryClient {
   return {
     async registerGateway({ id, ed25519PublicKey, evmAccount }) {
-      const args = [gatewayIdToBytes32(id), toBytes32Hex(ed25519PublicKey, 'ed25519PublicKey'), toAddress(evmAccount, 'evmAccount')];
+      const args = [
+        gatewayIdToBytes32(id),
+        toBytes32Hex(ed25519PublicKey, 'ed25519PublicKey'),
+        toAddress(evmAccount, 'evmAccount'),
+      ];
       return txSummaryOf(await registry.write('register', args, 'registerGateway'));
     },
     async rotateGatewayKey(id, newKey) {
@@ -47,7 +51,8 @@ export function gatewayRegistryClient(registry: LedgerContract): GatewayRegistry
       const status = Number(g.status);
       if (status === 0) return null;
       const name = STATUS_NAMES[status as keyof typeof STATUS_NAMES];
-      if (name === undefined) throw new GatewayError('INTERNAL', 'registry returned an unknown gateway status', { status });
+      if (name === undefined)
+        throw new GatewayError('INTERNAL', 'registry returned an unknown gateway status', { status });
       return {
         id,
         ed25519PublicKey: String(g.ed25519PublicKey).toLowerCase(),

@@ -73,9 +73,15 @@ type Found = 'ours' | 'absent' | 'foreign';
  * Whether the three addresses hold a wired set of ledger contracts, and (for the embedded chain)
  * whether this gateway's account owns the registry.
  */
-async function inspectContracts(conn: LedgerConnection, addresses: LedgerAddresses, owner: string | null): Promise<Found> {
+async function inspectContracts(
+  conn: LedgerConnection,
+  addresses: LedgerAddresses,
+  owner: string | null,
+): Promise<Found> {
   const provider = await conn.provider();
-  const codes = await Promise.all([addresses.registry, addresses.anchor, addresses.packages].map((a) => provider.getCode(a)));
+  const codes = await Promise.all(
+    [addresses.registry, addresses.anchor, addresses.packages].map((a) => provider.getCode(a)),
+  );
   if (codes.some((code) => code === '0x')) return 'absent';
   const contract = (name: 'GatewayRegistry' | 'ConsentAnchor' | 'DataPackageRegistry', address: string) =>
     bindLedgerContract(conn, name, address, addresses.chainId);
@@ -97,7 +103,11 @@ async function inspectContracts(conn: LedgerConnection, addresses: LedgerAddress
 
 type RegistrationState = 'registered' | 'unregistered' | 'revoked' | 'mismatch';
 
-async function registrationOf(client: LedgerClient, options: StartLedgerOptions, account: string): Promise<RegistrationState> {
+async function registrationOf(
+  client: LedgerClient,
+  options: StartLedgerOptions,
+  account: string,
+): Promise<RegistrationState> {
   const entry = await client.getGateway(options.partyId);
   if (entry === null) return 'unregistered';
   if (entry.status !== 'Active') return 'revoked';
@@ -112,14 +122,22 @@ async function startEmbedded(options: StartLedgerOptions): Promise<StartedLedger
   // Read before anvil starts: a malformed record fails fast and leaves the chain untouched.
   const recorded = await readDeployment(deploymentPath);
   if (recorded !== null && recorded.chainId !== LOCAL_CHAIN_ID) {
-    throw new GatewayError('LEDGER_UNAVAILABLE', 'the ledger deployment record names another chain', { reason: 'wrong-chain', chainId: recorded.chainId, expectedChainId: LOCAL_CHAIN_ID });
+    throw new GatewayError('LEDGER_UNAVAILABLE', 'the ledger deployment record names another chain', {
+      reason: 'wrong-chain',
+      chainId: recorded.chainId,
+      expectedChainId: LOCAL_CHAIN_ID,
+    });
   }
   const chain = await startLocalChain({
-    dataDir: options.dataDir, log, chainId: LOCAL_CHAIN_ID,
+    dataDir: options.dataDir,
+    log,
+    chainId: LOCAL_CHAIN_ID,
     ...(options.stateIntervalSeconds === undefined ? {} : { stateIntervalSeconds: options.stateIntervalSeconds }),
   });
   const endpoint = {
-    rpcUrl: chain.rpcUrl, privateKey: options.evmPrivateKeyHex, timeoutMs: options.timeoutMs ?? 30_000,
+    rpcUrl: chain.rpcUrl,
+    privateKey: options.evmPrivateKeyHex,
+    timeoutMs: options.timeoutMs ?? 30_000,
     pollingIntervalMs: 50, // a local node answers at once; 1 s polling would slow every write
   };
   // Until the first transaction, a failed start stops anvil without a dump: an empty chain must
@@ -146,12 +164,21 @@ async function startEmbedded(options: StartLedgerOptions): Promise<StartedLedger
         addresses = addressesOf(recorded);
         isRecorded = true;
       } else if (found === 'foreign') {
-        throw new GatewayError('CONFLICT', 'the recorded ledger contracts belong to another account', { reason: 'foreign-deployment' });
+        throw new GatewayError('CONFLICT', 'the recorded ledger contracts belong to another account', {
+          reason: 'foreign-deployment',
+        });
       } else if ((await (await conn.provider()).getBlockNumber()) === 0 && options.hasRecordedAnchors === false) {
-        log.warn({ statePath: chain.statePath }, 'local chain state is empty and nothing was ever anchored: deploying the ledger again');
+        log.warn(
+          { statePath: chain.statePath },
+          'local chain state is empty and nothing was ever anchored: deploying the ledger again',
+        );
         addresses = await deploy();
       } else {
-        throw new GatewayError('LEDGER_UNAVAILABLE', 'the local chain lost the ledger contracts; restore chain/state.json (chain/state.backup.json is the last clean copy)', { reason: 'state-lost' });
+        throw new GatewayError(
+          'LEDGER_UNAVAILABLE',
+          'the local chain lost the ledger contracts; restore chain/state.json (chain/state.backup.json is the last clean copy)',
+          { reason: 'state-lost' },
+        );
       }
     } else {
       const candidate: LedgerAddresses = {
@@ -162,7 +189,10 @@ async function startEmbedded(options: StartLedgerOptions): Promise<StartedLedger
         deployBlock: 0, // unknown after a crash; scans from genesis are merely slower
       };
       if ((await inspectContracts(conn, candidate, account)) === 'ours') {
-        log.warn({ ...candidate }, 'ledger deployment record was missing; adopted the contracts this gateway deployed earlier');
+        log.warn(
+          { ...candidate },
+          'ledger deployment record was missing; adopted the contracts this gateway deployed earlier',
+        );
         addresses = candidate;
       } else {
         addresses = await deploy();
@@ -176,18 +206,30 @@ async function startEmbedded(options: StartLedgerOptions): Promise<StartedLedger
     const registration = await registrationOf(client, options, account);
     if (registration === 'unregistered') {
       hasWritten = true;
-      await client.registerGateway({ id: options.partyId, ed25519PublicKey: options.ed25519PublicKey, evmAccount: account });
+      await client.registerGateway({
+        id: options.partyId,
+        ed25519PublicKey: options.ed25519PublicKey,
+        evmAccount: account,
+      });
       log.info({ partyId: options.partyId, evmAccount: account }, 'gateway registered in its ledger registry');
     } else if (registration === 'revoked') {
-      throw new GatewayError('LEDGER_UNAUTHORIZED', 'this gateway is revoked in its ledger registry', { reason: 'revoked' });
+      throw new GatewayError('LEDGER_UNAUTHORIZED', 'this gateway is revoked in its ledger registry', {
+        reason: 'revoked',
+      });
     } else if (registration === 'mismatch') {
-      throw new GatewayError('CONFLICT', 'the ledger registry holds another key or account for this party id', { reason: 'registration-mismatch' });
+      throw new GatewayError('CONFLICT', 'the ledger registry holds another key or account for this party id', {
+        reason: 'registration-mismatch',
+      });
     }
 
     let stopping: Promise<void> | undefined;
     const ready = client;
     return {
-      client: ready, chainId: chain.chainId, addresses, rpcUrl: chain.rpcUrl, localChain: chain,
+      client: ready,
+      chainId: chain.chainId,
+      addresses,
+      rpcUrl: chain.rpcUrl,
+      localChain: chain,
       stop() {
         stopping ??= (async () => {
           ready.close();
@@ -208,9 +250,15 @@ async function startEmbedded(options: StartLedgerOptions): Promise<StartedLedger
 async function startExternal(options: StartLedgerOptions & { rpcUrl: string }): Promise<StartedLedger> {
   const { log, addresses } = options;
   if (addresses === undefined) {
-    throw new GatewayError('BAD_INPUT', 'an external ledger needs its contract addresses', { field: 'ledgerAddresses' });
+    throw new GatewayError('BAD_INPUT', 'an external ledger needs its contract addresses', {
+      field: 'ledgerAddresses',
+    });
   }
-  const endpoint = { rpcUrl: options.rpcUrl, privateKey: options.evmPrivateKeyHex, timeoutMs: options.timeoutMs ?? 30_000 };
+  const endpoint = {
+    rpcUrl: options.rpcUrl,
+    privateKey: options.evmPrivateKeyHex,
+    timeoutMs: options.timeoutMs ?? 30_000,
+  };
   const conn = openLedgerConnection(endpoint);
   try {
     const account = (await conn.account())!;
@@ -220,24 +268,38 @@ async function startExternal(options: StartLedgerOptions & { rpcUrl: string }): 
     } catch (error) {
       // Writes still succeed while the chain is down and are anchored later (DESIGN.md §4).
       // Only the reason is logged: an external RPC URL may carry an API key.
-      log.warn({ reason: error instanceof GatewayError ? error.detail['reason'] : 'unknown' }, 'external ledger unreachable at start; anchoring will retry');
+      log.warn(
+        { reason: error instanceof GatewayError ? error.detail['reason'] : 'unknown' },
+        'external ledger unreachable at start; anchoring will retry',
+      );
       return external(options, addresses);
     }
     if (chainId !== addresses.chainId) {
-      throw new GatewayError('LEDGER_UNAVAILABLE', 'the ledger endpoint serves a different chain', { reason: 'wrong-chain', chainId, expectedChainId: addresses.chainId });
+      throw new GatewayError('LEDGER_UNAVAILABLE', 'the ledger endpoint serves a different chain', {
+        reason: 'wrong-chain',
+        chainId,
+        expectedChainId: addresses.chainId,
+      });
     }
     const found = await inspectContracts(conn, addresses, null);
     if (found !== 'ours') {
-      throw new GatewayError('LEDGER_UNAVAILABLE', 'the configured ledger addresses do not hold the ledger contracts', { reason: found === 'absent' ? 'no-contract' : 'foreign-contract' });
+      throw new GatewayError('LEDGER_UNAVAILABLE', 'the configured ledger addresses do not hold the ledger contracts', {
+        reason: found === 'absent' ? 'no-contract' : 'foreign-contract',
+      });
     }
     const started = external(options, addresses);
     const registration = await registrationOf(started.client, options, account);
     if (registration !== 'registered') {
       // The registry owner (the consortium) registers partners; these public facts are what it needs.
-      log.warn({
-        registration, partyId: options.partyId, evmAccount: account,
-        ed25519PublicKey: toBytes32Hex(options.ed25519PublicKey, 'ed25519PublicKey'),
-      }, 'gateway is not an active registrant of the external ledger; anchoring fails until the registry owner registers it');
+      log.warn(
+        {
+          registration,
+          partyId: options.partyId,
+          evmAccount: account,
+          ed25519PublicKey: toBytes32Hex(options.ed25519PublicKey, 'ed25519PublicKey'),
+        },
+        'gateway is not an active registrant of the external ledger; anchoring fails until the registry owner registers it',
+      );
     }
     return started;
   } finally {
@@ -246,9 +308,18 @@ async function startExternal(options: StartLedgerOptions & { rpcUrl: string }): 
 }
 
 function external(options: StartLedgerOptions & { rpcUrl: string }, addresses: LedgerAddresses): StartedLedger {
-  const client = connectLedger({ rpcUrl: options.rpcUrl, privateKey: options.evmPrivateKeyHex, timeoutMs: options.timeoutMs ?? 30_000, addresses });
+  const client = connectLedger({
+    rpcUrl: options.rpcUrl,
+    privateKey: options.evmPrivateKeyHex,
+    timeoutMs: options.timeoutMs ?? 30_000,
+    addresses,
+  });
   return {
-    client, chainId: addresses.chainId, addresses, rpcUrl: options.rpcUrl, localChain: null,
+    client,
+    chainId: addresses.chainId,
+    addresses,
+    rpcUrl: options.rpcUrl,
+    localChain: null,
     stop: async () => client.close(),
   };
 }
@@ -257,12 +328,20 @@ function external(options: StartLedgerOptions & { rpcUrl: string }, addresses: L
 export async function startLedger(options: StartLedgerOptions): Promise<StartedLedger> {
   // Checked before anything starts, so bad configuration never leaves a half-started chain.
   if (!GatewayId.safeParse(options.partyId).success) {
-    throw new GatewayError('BAD_INPUT', 'partyId must be 1-31 characters of A-Z a-z 0-9 . _ - to serve as a ledger gateway id', { field: 'partyId' });
+    throw new GatewayError(
+      'BAD_INPUT',
+      'partyId must be 1-31 characters of A-Z a-z 0-9 . _ - to serve as a ledger gateway id',
+      { field: 'partyId' },
+    );
   }
   toBytes32Hex(options.ed25519PublicKey, 'ed25519PublicKey');
   if (options.rpcUrl !== undefined) return startExternal({ ...options, rpcUrl: options.rpcUrl });
   if (options.addresses !== undefined) {
-    throw new GatewayError('BAD_INPUT', 'ledger addresses are only for an external chain; the embedded chain records its own', { field: 'ledgerAddresses' });
+    throw new GatewayError(
+      'BAD_INPUT',
+      'ledger addresses are only for an external chain; the embedded chain records its own',
+      { field: 'ledgerAddresses' },
+    );
   }
   return startEmbedded(options);
 }

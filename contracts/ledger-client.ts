@@ -14,29 +14,40 @@ import { gatewayRegistryClient } from './gateway-registry-client.ts';
 import type { GatewayRegistryClient } from './gateway-registry-client.ts';
 import { packageRegistryClient } from './package-registry-client.ts';
 import type { PackageRegistryClient } from './package-registry-client.ts';
-import { LedgerAddresses, ZERO_BYTES32, gatewayIdFromBytes32, gatewayIdToBytes32, toBytes32Hex } from './ledger-values.ts';
+import {
+  LedgerAddresses,
+  ZERO_BYTES32,
+  gatewayIdFromBytes32,
+  gatewayIdToBytes32,
+  toBytes32Hex,
+} from './ledger-values.ts';
 import type { AnchorReceipt, AnchorRecord, AnchorTx, Bytes32Input } from './ledger-values.ts';
 
-export type LedgerClient = GatewayRegistryClient & PackageRegistryClient & {
-  readonly addresses: LedgerAddresses;
-  /** The signing account, or null for a read-only client. Needs no network. */
-  account(): Promise<string | null>;
-  /**
-   * Anchors one batch root. `prevRoot` is this gateway's previous root (null or zero for its first).
-   * Throws ANCHOR_DUPLICATE, ANCHOR_CHAIN_BROKEN, LEDGER_UNAUTHORIZED (not an active gateway),
-   * BAD_INPUT, LEDGER_UNAVAILABLE.
-   */
-  anchorRoot(root: Bytes32Input, count: number, prevRoot: Bytes32Input | null): Promise<AnchorReceipt>;
-  /** The stored anchor of `root`, or null if it was never anchored. */
-  getAnchor(root: Bytes32Input): Promise<AnchorRecord | null>;
-  /** The last root anchored by `gatewayId`, or the zero root if none: the next prevRoot. */
-  lastRootOf(gatewayId: string): Promise<string>;
-  /** ConsentAnchor.verifyInclusion: true only if `root` is anchored and the proof links `recordHash`. */
-  verifyInclusionOnChain(root: Bytes32Input, recordHash: Bytes32Input, proof: readonly Bytes32Input[]): Promise<boolean>;
-  /** The Anchored event (with its transaction) that anchored `root`, or null. */
-  findAnchorTx(root: Bytes32Input): Promise<AnchorTx | null>;
-  close(): void;
-};
+export type LedgerClient = GatewayRegistryClient &
+  PackageRegistryClient & {
+    readonly addresses: LedgerAddresses;
+    /** The signing account, or null for a read-only client. Needs no network. */
+    account(): Promise<string | null>;
+    /**
+     * Anchors one batch root. `prevRoot` is this gateway's previous root (null or zero for its first).
+     * Throws ANCHOR_DUPLICATE, ANCHOR_CHAIN_BROKEN, LEDGER_UNAUTHORIZED (not an active gateway),
+     * BAD_INPUT, LEDGER_UNAVAILABLE.
+     */
+    anchorRoot(root: Bytes32Input, count: number, prevRoot: Bytes32Input | null): Promise<AnchorReceipt>;
+    /** The stored anchor of `root`, or null if it was never anchored. */
+    getAnchor(root: Bytes32Input): Promise<AnchorRecord | null>;
+    /** The last root anchored by `gatewayId`, or the zero root if none: the next prevRoot. */
+    lastRootOf(gatewayId: string): Promise<string>;
+    /** ConsentAnchor.verifyInclusion: true only if `root` is anchored and the proof links `recordHash`. */
+    verifyInclusionOnChain(
+      root: Bytes32Input,
+      recordHash: Bytes32Input,
+      proof: readonly Bytes32Input[],
+    ): Promise<boolean>;
+    /** The Anchored event (with its transaction) that anchored `root`, or null. */
+    findAnchorTx(root: Bytes32Input): Promise<AnchorTx | null>;
+    close(): void;
+  };
 
 export type LedgerClientOptions = LedgerEndpoint & { addresses: z.input<typeof LedgerAddresses> };
 
@@ -58,7 +69,9 @@ function anchorRecordOf(root: string, a: Record<string, unknown>): AnchorRecord 
 export function connectLedger(options: LedgerClientOptions): LedgerClient {
   const parsedAddresses = LedgerAddresses.safeParse(options.addresses);
   if (!parsedAddresses.success) {
-    throw new GatewayError('BAD_INPUT', 'invalid ledger addresses', { fields: parsedAddresses.error.issues.map((i) => i.path.join('.')) });
+    throw new GatewayError('BAD_INPUT', 'invalid ledger addresses', {
+      fields: parsedAddresses.error.issues.map((i) => i.path.join('.')),
+    });
   }
   const addresses = parsedAddresses.data;
   const { addresses: _omit, ...endpoint } = options;
@@ -93,8 +106,17 @@ export function connectLedger(options: LedgerClientOptions): LedgerClient {
       } catch (error) {
         // A revert after mining carries no reason. If the root is anchored now, another
         // transaction (ours, retried, or a racing one) won: report the duplicate, not a bug.
-        if (error instanceof GatewayError && error.code === 'INTERNAL' && (await getAnchor(root).catch(() => null)) !== null) {
-          throw new GatewayError('ANCHOR_DUPLICATE', 'ledger refused anchorRoot: DuplicateRoot', { operation: 'anchorRoot', reason: 'DuplicateRoot' }, { cause: error });
+        if (
+          error instanceof GatewayError &&
+          error.code === 'INTERNAL' &&
+          (await getAnchor(root).catch(() => null)) !== null
+        ) {
+          throw new GatewayError(
+            'ANCHOR_DUPLICATE',
+            'ledger refused anchorRoot: DuplicateRoot',
+            { operation: 'anchorRoot', reason: 'DuplicateRoot' },
+            { cause: error },
+          );
         }
         throw error;
       }
@@ -121,12 +143,27 @@ export function connectLedger(options: LedgerClientOptions): LedgerClient {
       const record = await getAnchor(rootInput);
       if (record === null) return null;
       // The stored block number pins the search to one block, so no unbounded log scan is needed.
-      const logs = await anchor.logs('Anchored', [null, record.root], record.blockNumber, record.blockNumber, 'findAnchorTx');
+      const logs = await anchor.logs(
+        'Anchored',
+        [null, record.root],
+        record.blockNumber,
+        record.blockNumber,
+        'findAnchorTx',
+      );
       const log = logs[0];
       if (log === undefined) {
-        throw new GatewayError('LEDGER_UNAVAILABLE', 'anchor is stored but its event was not returned', { operation: 'findAnchorTx', reason: 'missing-log' });
+        throw new GatewayError('LEDGER_UNAVAILABLE', 'anchor is stored but its event was not returned', {
+          operation: 'findAnchorTx',
+          reason: 'missing-log',
+        });
       }
-      return { ...record, ...anchorRecordOf(record.root, anchor.parseLog(log).toObject()), blockNumber: log.blockNumber, txHash: log.transactionHash, logIndex: log.index };
+      return {
+        ...record,
+        ...anchorRecordOf(record.root, anchor.parseLog(log).toObject()),
+        blockNumber: log.blockNumber,
+        txHash: log.transactionHash,
+        logIndex: log.index,
+      };
     },
 
     close: () => conn.close(),

@@ -11,20 +11,29 @@ const isEip1193 = (v: unknown): v is Eip1193Provider =>
   typeof v === 'object' && v !== null && typeof (v as { request?: unknown }).request === 'function';
 
 /** How to reach the chain and who signs. Exactly one of rpcUrl / provider. */
-export const LedgerEndpoint = z.object({
-  rpcUrl: z.url({ protocol: /^https?$/ }).optional(),
-  /** An in-process EIP-1193 provider (the Hardhat network in tests). */
-  provider: z.custom<Eip1193Provider>(isEip1193, 'an EIP-1193 provider').optional(),
-  /** secp256k1 key that signs locally; never logged or echoed. */
-  privateKey: z.string().regex(/^(0x)?[0-9a-fA-F]{64}$/, '32 bytes of hex').optional(),
-  /** An account the node itself holds unlocked (dev chains); alternative to privateKey. */
-  account: EvmAddress.optional(),
-  /** Deadline for each RPC request and for each transaction's confirmation. */
-  timeoutMs: z.number().int().positive().default(30_000),
-  confirmations: z.number().int().min(1).default(1),
-  pollingIntervalMs: z.number().int().positive().default(1_000),
-}).refine((o) => (o.rpcUrl === undefined) !== (o.provider === undefined), { message: 'give exactly one of rpcUrl or provider' })
-  .refine((o) => o.privateKey === undefined || o.account === undefined, { message: 'give privateKey or account, not both' });
+export const LedgerEndpoint = z
+  .object({
+    rpcUrl: z.url({ protocol: /^https?$/ }).optional(),
+    /** An in-process EIP-1193 provider (the Hardhat network in tests). */
+    provider: z.custom<Eip1193Provider>(isEip1193, 'an EIP-1193 provider').optional(),
+    /** secp256k1 key that signs locally; never logged or echoed. */
+    privateKey: z
+      .string()
+      .regex(/^(0x)?[0-9a-fA-F]{64}$/, '32 bytes of hex')
+      .optional(),
+    /** An account the node itself holds unlocked (dev chains); alternative to privateKey. */
+    account: EvmAddress.optional(),
+    /** Deadline for each RPC request and for each transaction's confirmation. */
+    timeoutMs: z.number().int().positive().default(30_000),
+    confirmations: z.number().int().min(1).default(1),
+    pollingIntervalMs: z.number().int().positive().default(1_000),
+  })
+  .refine((o) => (o.rpcUrl === undefined) !== (o.provider === undefined), {
+    message: 'give exactly one of rpcUrl or provider',
+  })
+  .refine((o) => o.privateKey === undefined || o.account === undefined, {
+    message: 'give privateKey or account, not both',
+  });
 export type LedgerEndpoint = z.input<typeof LedgerEndpoint>;
 type ResolvedEndpoint = z.output<typeof LedgerEndpoint>;
 
@@ -58,10 +67,16 @@ async function readChainId(options: ResolvedEndpoint): Promise<bigint> {
     // EIP-1193 has no timeout of its own; bound it like the HTTP path.
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new GatewayError('LEDGER_UNAVAILABLE', 'ledger provider did not answer in time', { reason: 'timeout' })), options.timeoutMs);
+      timer = setTimeout(
+        () =>
+          reject(
+            new GatewayError('LEDGER_UNAVAILABLE', 'ledger provider did not answer in time', { reason: 'timeout' }),
+          ),
+        options.timeoutMs,
+      );
     });
     try {
-      return BigInt(await Promise.race([options.provider.request(payload), deadline]) as string);
+      return BigInt((await Promise.race([options.provider.request(payload), deadline])) as string);
     } finally {
       clearTimeout(timer);
     }
@@ -73,7 +88,10 @@ async function readChainId(options: ResolvedEndpoint): Promise<bigint> {
   const response = await req.send();
   response.assertOk();
   const body = response.bodyJson as { result?: unknown };
-  if (typeof body.result !== 'string') throw new GatewayError('LEDGER_UNAVAILABLE', 'ledger endpoint did not return a chain id', { reason: 'bad-response' });
+  if (typeof body.result !== 'string')
+    throw new GatewayError('LEDGER_UNAVAILABLE', 'ledger endpoint did not return a chain id', {
+      reason: 'bad-response',
+    });
   return BigInt(body.result);
 }
 
@@ -95,13 +113,22 @@ export function openLedgerConnection(endpoint: LedgerEndpoint): LedgerConnection
   const connect = async (): Promise<{ provider: JsonRpcApiProvider; chainId: number }> => {
     const id = await readChainId(options);
     const network = Network.from(id);
-    const provider: JsonRpcApiProvider = options.provider !== undefined
-      ? new BrowserProvider(options.provider, network, { staticNetwork: network, pollingInterval: options.pollingIntervalMs, cacheTimeout: NO_CACHE })
-      : (() => {
-          const req = new FetchRequest(options.rpcUrl!);
-          req.timeout = options.timeoutMs;
-          return new JsonRpcProvider(req, network, { staticNetwork: network, pollingInterval: options.pollingIntervalMs, cacheTimeout: NO_CACHE });
-        })();
+    const provider: JsonRpcApiProvider =
+      options.provider !== undefined
+        ? new BrowserProvider(options.provider, network, {
+            staticNetwork: network,
+            pollingInterval: options.pollingIntervalMs,
+            cacheTimeout: NO_CACHE,
+          })
+        : (() => {
+            const req = new FetchRequest(options.rpcUrl!);
+            req.timeout = options.timeoutMs;
+            return new JsonRpcProvider(req, network, {
+              staticNetwork: network,
+              pollingInterval: options.pollingIntervalMs,
+              cacheTimeout: NO_CACHE,
+            });
+          })();
     return { provider, chainId: Number(id) };
   };
 
@@ -120,7 +147,9 @@ export function openLedgerConnection(endpoint: LedgerEndpoint): LedgerConnection
       wallet = new Wallet(options.privateKey.startsWith('0x') ? options.privateKey : `0x${options.privateKey}`);
     } catch {
       // No cause attached: ethers' error would carry the key.
-      throw new GatewayError('BAD_INPUT', 'privateKey is not a valid secp256k1 private key', { fields: ['privateKey'] });
+      throw new GatewayError('BAD_INPUT', 'privateKey is not a valid secp256k1 private key', {
+        fields: ['privateKey'],
+      });
     }
   }
   const account = options.account === undefined ? undefined : toAddress(options.account, 'account');
@@ -138,7 +167,10 @@ export function openLedgerConnection(endpoint: LedgerEndpoint): LedgerConnection
     chainId: async () => (await get()).chainId,
     async signer() {
       const signer = await signerOf();
-      if (signer === null) throw new GatewayError('LEDGER_UNAUTHORIZED', 'ledger connection has no signing account', { reason: 'read-only' });
+      if (signer === null)
+        throw new GatewayError('LEDGER_UNAUTHORIZED', 'ledger connection has no signing account', {
+          reason: 'read-only',
+        });
       return signer;
     },
     async account() {
@@ -150,7 +182,10 @@ export function openLedgerConnection(endpoint: LedgerEndpoint): LedgerConnection
       return run;
     },
     close() {
-      void ready?.then(({ provider }) => provider.destroy(), () => undefined);
+      void ready?.then(
+        ({ provider }) => provider.destroy(),
+        () => undefined,
+      );
       ready = undefined;
     },
   };

@@ -9,8 +9,11 @@ import type { LedgerConnection } from './ledger-connection.ts';
 import { toLedgerError } from './ledger-error.ts';
 import type { TxSummary } from './ledger-values.ts';
 
-export const txSummaryOf = (receipt: TransactionReceipt): TxSummary =>
-  ({ txHash: receipt.hash, blockNumber: receipt.blockNumber, gasUsed: Number(receipt.gasUsed) });
+export const txSummaryOf = (receipt: TransactionReceipt): TxSummary => ({
+  txHash: receipt.hash,
+  blockNumber: receipt.blockNumber,
+  gasUsed: Number(receipt.gasUsed),
+});
 
 export type LedgerContract = {
   readonly name: LedgerContractName;
@@ -22,12 +25,21 @@ export type LedgerContract = {
   /** The named event among the receipt's logs emitted by this contract. */
   eventIn(receipt: TransactionReceipt, event: string): Result;
   /** Logs of `event` whose indexed topics match, in the given block range. */
-  logs(event: string, topics: readonly (string | null)[], fromBlock: number, toBlock: number | 'latest', operation: string): Promise<Log[]>;
+  logs(
+    event: string,
+    topics: readonly (string | null)[],
+    fromBlock: number,
+    toBlock: number | 'latest',
+    operation: string,
+  ): Promise<Log[]>;
   parseLog(log: Log): Result;
 };
 
 export function bindLedgerContract(
-  conn: LedgerConnection, name: LedgerContractName, address: string, expectedChainId: number,
+  conn: LedgerConnection,
+  name: LedgerContractName,
+  address: string,
+  expectedChainId: number,
 ): LedgerContract {
   const { abi } = loadCompiledContract(name);
   const readOnly = new Contract(address, abi);
@@ -39,11 +51,18 @@ export function bindLedgerContract(
     const provider = await conn.provider();
     const chainId = await conn.chainId();
     if (chainId !== expectedChainId) {
-      throw new GatewayError('LEDGER_UNAVAILABLE', 'ledger endpoint serves a different chain', { reason: 'wrong-chain', chainId, expectedChainId });
+      throw new GatewayError('LEDGER_UNAVAILABLE', 'ledger endpoint serves a different chain', {
+        reason: 'wrong-chain',
+        chainId,
+        expectedChainId,
+      });
     }
     if (!hasCode) {
       if ((await provider.getCode(address)) === '0x') {
-        throw new GatewayError('LEDGER_UNAVAILABLE', `no ${name} contract at the configured address`, { reason: 'no-contract', contract: name });
+        throw new GatewayError('LEDGER_UNAVAILABLE', `no ${name} contract at the configured address`, {
+          reason: 'no-contract',
+          contract: name,
+        });
       }
       hasCode = true;
     }
@@ -68,7 +87,11 @@ export function bindLedgerContract(
           const contract = readOnly.connect(await conn.signer()) as Contract;
           const tx = await contract.getFunction(method).send(...args);
           const receipt = await tx.wait(conn.options.confirmations, conn.options.timeoutMs);
-          if (receipt === null) throw new GatewayError('LEDGER_UNAVAILABLE', `no receipt for ${operation}`, { operation, reason: 'no-receipt' });
+          if (receipt === null)
+            throw new GatewayError('LEDGER_UNAVAILABLE', `no receipt for ${operation}`, {
+              operation,
+              reason: 'no-receipt',
+            });
           return receipt;
         } catch (error) {
           throw toLedgerError(error, operation);
@@ -95,7 +118,8 @@ export function bindLedgerContract(
     },
     parseLog(log) {
       const parsed = readOnly.interface.parseLog(log);
-      if (parsed === null) throw new GatewayError('INTERNAL', 'log does not belong to this contract', { contract: name });
+      if (parsed === null)
+        throw new GatewayError('INTERNAL', 'log does not belong to this contract', { contract: name });
       return parsed.args;
     },
   };

@@ -10,7 +10,10 @@ import { toLedgerError } from './ledger-error.ts';
 import type { LedgerAddresses } from './ledger-values.ts';
 
 const isSigner = (v: unknown): v is Signer =>
-  typeof v === 'object' && v !== null && typeof (v as Signer).sendTransaction === 'function' && typeof (v as Signer).getAddress === 'function';
+  typeof v === 'object' &&
+  v !== null &&
+  typeof (v as Signer).sendTransaction === 'function' &&
+  typeof (v as Signer).getAddress === 'function';
 
 async function withSigner<T>(target: Signer | LedgerEndpoint, run: (signer: Signer) => Promise<T>): Promise<T> {
   if (isSigner(target)) return run(target);
@@ -22,7 +25,11 @@ async function withSigner<T>(target: Signer | LedgerEndpoint, run: (signer: Sign
   }
 }
 
-async function deploy(signer: Signer, name: LedgerContractName, args: unknown[]): Promise<{ address: string; blockNumber: number }> {
+async function deploy(
+  signer: Signer,
+  name: LedgerContractName,
+  args: unknown[],
+): Promise<{ address: string; blockNumber: number }> {
   const { abi, bytecode } = loadCompiledContract(name);
   try {
     const contract = await new ContractFactory(abi, bytecode, signer).deploy(...args);
@@ -40,7 +47,9 @@ export async function deployLedger(target: Signer | LedgerEndpoint): Promise<Led
     const registry = await deploy(signer, 'GatewayRegistry', []);
     const anchor = await deploy(signer, 'ConsentAnchor', [registry.address]);
     const packages = await deploy(signer, 'DataPackageRegistry', [registry.address]);
-    const network = await signer.provider?.getNetwork().catch((error: unknown) => { throw toLedgerError(error, 'deploy'); });
+    const network = await signer.provider?.getNetwork().catch((error: unknown) => {
+      throw toLedgerError(error, 'deploy');
+    });
     if (network === undefined) throw toLedgerError(new Error('signer has no provider'), 'deploy');
     return {
       registry: registry.address,

@@ -22,11 +22,21 @@ export type LedgerDeployment = z.infer<typeof LedgerDeployment>;
 
 export function deploymentOf(addresses: LedgerAddresses, deployer: string, at: Date): LedgerDeployment {
   const { registry, anchor, packages, chainId, deployBlock } = addresses;
-  return { v: 1, chainId, addresses: { registry, anchor, packages }, deployBlock, deployer, deployedAt: at.toISOString() };
+  return {
+    v: 1,
+    chainId,
+    addresses: { registry, anchor, packages },
+    deployBlock,
+    deployer,
+    deployedAt: at.toISOString(),
+  };
 }
 
-export const addressesOf = (d: LedgerDeployment): LedgerAddresses =>
-  ({ ...d.addresses, chainId: d.chainId, deployBlock: d.deployBlock });
+export const addressesOf = (d: LedgerDeployment): LedgerAddresses => ({
+  ...d.addresses,
+  chainId: d.chainId,
+  deployBlock: d.deployBlock,
+});
 
 /** The recorded deployment, or null if there is none. A file that does not parse fails closed. */
 export async function readDeployment(path: string): Promise<LedgerDeployment | null> {
@@ -35,13 +45,23 @@ export async function readDeployment(path: string): Promise<LedgerDeployment | n
     text = await readFile(path, 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw new GatewayError('LEDGER_UNAVAILABLE', 'the ledger deployment record cannot be read', { reason: 'deployment-unreadable' }, { cause: error });
+    throw new GatewayError(
+      'LEDGER_UNAVAILABLE',
+      'the ledger deployment record cannot be read',
+      { reason: 'deployment-unreadable' },
+      { cause: error },
+    );
   }
   try {
     return LedgerDeployment.parse(JSON.parse(text));
   } catch (cause) {
     // Written atomically, so a bad file was edited by hand: guessing addresses could anchor nowhere.
-    throw new GatewayError('LEDGER_UNAVAILABLE', 'the ledger deployment record is malformed', { reason: 'deployment-corrupt' }, { cause });
+    throw new GatewayError(
+      'LEDGER_UNAVAILABLE',
+      'the ledger deployment record is malformed',
+      { reason: 'deployment-corrupt' },
+      { cause },
+    );
   }
 }
 
@@ -61,7 +81,12 @@ export async function readLedgerAddresses(source: string): Promise<LedgerAddress
     try {
       text = await readFile(trimmed, 'utf8');
     } catch (cause) {
-      throw new GatewayError('BAD_INPUT', 'the ledger addresses file cannot be read', { field: 'ledgerAddresses' }, { cause });
+      throw new GatewayError(
+        'BAD_INPUT',
+        'the ledger addresses file cannot be read',
+        { field: 'ledgerAddresses' },
+        { cause },
+      );
     }
   }
   let value: unknown;
@@ -75,6 +100,7 @@ export async function readLedgerAddresses(source: string): Promise<LedgerAddress
   const addresses = LedgerAddresses.safeParse(value);
   if (addresses.success) return addresses.data;
   throw new GatewayError('BAD_INPUT', 'the ledger addresses need registry, anchor, packages, chainId and deployBlock', {
-    field: 'ledgerAddresses', fields: addresses.error.issues.map((i) => i.path.join('.')),
+    field: 'ledgerAddresses',
+    fields: addresses.error.issues.map((i) => i.path.join('.')),
   });
 }

@@ -37,10 +37,27 @@ const REVERT_CODES: Record<string, ErrorCode> = {
 
 // Transport and node-side failures: retrying later may succeed, so they are "unavailable", not bugs.
 const UNAVAILABLE_ETHERS_CODES = new Set([
-  'NETWORK_ERROR', 'SERVER_ERROR', 'TIMEOUT', 'BAD_DATA', 'UNKNOWN_ERROR', 'INSUFFICIENT_FUNDS',
-  'NONCE_EXPIRED', 'REPLACEMENT_UNDERPRICED', 'TRANSACTION_REPLACED', 'CANCELLED', 'UNCONFIGURED_NAME',
+  'NETWORK_ERROR',
+  'SERVER_ERROR',
+  'TIMEOUT',
+  'BAD_DATA',
+  'UNKNOWN_ERROR',
+  'INSUFFICIENT_FUNDS',
+  'NONCE_EXPIRED',
+  'REPLACEMENT_UNDERPRICED',
+  'TRANSACTION_REPLACED',
+  'CANCELLED',
+  'UNCONFIGURED_NAME',
 ]);
-const UNAVAILABLE_SYSTEM_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND', 'EPIPE', 'EAI_AGAIN']);
+const UNAVAILABLE_SYSTEM_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENOTFOUND',
+  'EPIPE',
+  'EAI_AGAIN',
+]);
 
 let errorInterface: Interface | undefined;
 /** One Interface holding every contract's errors, so any revert payload can be decoded. */
@@ -67,7 +84,11 @@ function revertPayloads(error: unknown, depth = 0, out: string[] = []): string[]
 
 /** The custom-error name inside a revert, if it is one of ours. */
 export function revertNameOf(error: unknown): string | undefined {
-  if (isError(error, 'CALL_EXCEPTION') && error.revert?.name !== undefined && Object.hasOwn(REVERT_CODES, error.revert.name)) {
+  if (
+    isError(error, 'CALL_EXCEPTION') &&
+    error.revert?.name !== undefined &&
+    Object.hasOwn(REVERT_CODES, error.revert.name)
+  ) {
     return error.revert.name;
   }
   for (const payload of revertPayloads(error)) {
@@ -98,19 +119,39 @@ export function toLedgerError(error: unknown, operation: string): GatewayError {
   const revert = revertNameOf(error);
   if (revert !== undefined) {
     const code = REVERT_CODES[revert] ?? 'INTERNAL';
-    return new GatewayError(code, `ledger refused ${operation}: ${revert}`, { operation, reason: revert }, { cause: error });
+    return new GatewayError(
+      code,
+      `ledger refused ${operation}: ${revert}`,
+      { operation, reason: revert },
+      { cause: error },
+    );
   }
   if (isError(error, 'CALL_EXCEPTION')) {
     // Reverted without one of our errors (out of gas, wrong address, foreign contract).
-    return new GatewayError('INTERNAL', `ledger call ${operation} reverted`, { operation, reason: 'reverted' }, { cause: error });
+    return new GatewayError(
+      'INTERNAL',
+      `ledger call ${operation} reverted`,
+      { operation, reason: 'reverted' },
+      { cause: error },
+    );
   }
   const ethersCode = (error as { code?: unknown } | null)?.code;
   if (typeof ethersCode === 'string' && UNAVAILABLE_ETHERS_CODES.has(ethersCode)) {
-    return new GatewayError('LEDGER_UNAVAILABLE', `ledger unavailable during ${operation}`, { operation, reason: ethersCode.toLowerCase() }, { cause: error });
+    return new GatewayError(
+      'LEDGER_UNAVAILABLE',
+      `ledger unavailable during ${operation}`,
+      { operation, reason: ethersCode.toLowerCase() },
+      { cause: error },
+    );
   }
   const system = systemCodeOf(error);
   if (system !== undefined) {
-    return new GatewayError('LEDGER_UNAVAILABLE', `ledger unavailable during ${operation}`, { operation, reason: system.toLowerCase() }, { cause: error });
+    return new GatewayError(
+      'LEDGER_UNAVAILABLE',
+      `ledger unavailable during ${operation}`,
+      { operation, reason: system.toLowerCase() },
+      { cause: error },
+    );
   }
   return new GatewayError('INTERNAL', `ledger operation ${operation} failed`, { operation }, { cause: error });
 }

@@ -11,8 +11,13 @@ import { GatewayId, toAddress } from './ledger-values.ts';
 import type { AnchorRecord, AnchorTx } from './ledger-values.ts';
 
 const anchorOf = (a: AnchorRecord): OnChainAnchor => ({
-  root: a.root.toLowerCase(), gatewayId: a.gatewayId, count: a.count, prevRoot: a.prevRoot.toLowerCase(),
-  anchoredBy: a.anchoredBy, blockNumber: a.blockNumber, blockTime: a.blockTime,
+  root: a.root.toLowerCase(),
+  gatewayId: a.gatewayId,
+  count: a.count,
+  prevRoot: a.prevRoot.toLowerCase(),
+  anchoredBy: a.anchoredBy,
+  blockNumber: a.blockNumber,
+  blockTime: a.blockTime,
 });
 const anchorTxOf = (a: AnchorTx): OnChainAnchorTx => ({ ...anchorOf(a), txHash: a.txHash.toLowerCase() });
 
@@ -32,14 +37,20 @@ function anchorReadsOf(client: LedgerClient): Pick<LedgerPort, 'getAnchor' | 'fi
 }
 
 export function ledgerPortOf(client: LedgerClient, gatewayId: string): LedgerPort {
-  if (!GatewayId.safeParse(gatewayId).success) throw new GatewayError('BAD_INPUT', 'gatewayId must be a registry gateway id', { field: 'gatewayId' });
+  if (!GatewayId.safeParse(gatewayId).success)
+    throw new GatewayError('BAD_INPUT', 'gatewayId must be a registry gateway id', { field: 'gatewayId' });
   return {
     chainId: client.addresses.chainId,
     contract: client.addresses.anchor,
     gatewayId,
     async anchorRoot(root, count, prevRoot) {
       const sent = await client.anchorRoot(root, count, prevRoot);
-      return { txHash: sent.txHash.toLowerCase(), blockNumber: sent.blockNumber, gasUsed: sent.gasUsed, blockTime: sent.blockTime };
+      return {
+        txHash: sent.txHash.toLowerCase(),
+        blockNumber: sent.blockNumber,
+        gasUsed: sent.gasUsed,
+        blockTime: sent.blockTime,
+      };
     },
     ...anchorReadsOf(client),
     async lastRootOf(id) {
@@ -56,7 +67,13 @@ export function chainReaderOf(client: LedgerClient): ChainReader {
       // An id that cannot be a registry id cannot be registered: "not found", not an input error.
       if (!GatewayId.safeParse(gatewayId).success) return null;
       const entry = await client.getGateway(gatewayId);
-      return entry === null ? null : { ed25519PublicKey: entry.ed25519PublicKey.replace(/^0x/, ''), evmAccount: entry.evmAccount, status: entry.status };
+      return entry === null
+        ? null
+        : {
+            ed25519PublicKey: entry.ed25519PublicKey.replace(/^0x/, ''),
+            evmAccount: entry.evmAccount,
+            status: entry.status,
+          };
     },
     verifyInclusion: (root, recordHash, proof) => client.verifyInclusionOnChain(root, recordHash, proof),
   };
@@ -90,7 +107,11 @@ export async function openChainReader(endpoint: ChainReaderEndpoint): Promise<Op
   } else {
     const conn = openLedgerConnection({ rpcUrl: endpoint.rpcUrl, timeoutMs });
     try {
-      const [address] = await bindLedgerContract(conn, 'ConsentAnchor', anchor, endpoint.chainId).read('registry', [], 'registry');
+      const [address] = await bindLedgerContract(conn, 'ConsentAnchor', anchor, endpoint.chainId).read(
+        'registry',
+        [],
+        'registry',
+      );
       registry = toAddress(String(address), 'registry');
     } finally {
       conn.close();
@@ -99,7 +120,8 @@ export async function openChainReader(endpoint: ChainReaderEndpoint): Promise<Op
   // The verifier never reads the package registry; the anchor address fills that slot so the one
   // tested client serves here too (bound lazily, it is never called).
   const client = connectLedger({
-    rpcUrl: endpoint.rpcUrl, timeoutMs,
+    rpcUrl: endpoint.rpcUrl,
+    timeoutMs,
     addresses: { registry, anchor, packages: anchor, chainId: endpoint.chainId, deployBlock: 0 },
   });
   return { reader: chainReaderOf(client), registry, close: () => client.close() };

@@ -25,7 +25,8 @@ export const EvmAddress = z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'an EVM addres
 
 /** EIP-55 checksummed form; throws BAD_INPUT for anything that is not an address. */
 export function toAddress(value: string, name: string): string {
-  if (!EvmAddress.safeParse(value).success) throw new GatewayError('BAD_INPUT', `${name} must be an EVM address`, { field: name });
+  if (!EvmAddress.safeParse(value).success)
+    throw new GatewayError('BAD_INPUT', `${name} must be an EVM address`, { field: name });
   try {
     return getAddress(value);
   } catch (cause) {
@@ -41,7 +42,10 @@ export function toAddress(value: string, name: string): string {
 export const GatewayId = z.string().regex(/^[A-Za-z0-9._-]{1,31}$/, '1-31 characters of A-Z a-z 0-9 . _ -');
 
 export function gatewayIdToBytes32(id: string): string {
-  if (!GatewayId.safeParse(id).success) throw new GatewayError('BAD_INPUT', 'gateway id must be 1-31 characters of A-Z a-z 0-9 . _ -', { field: 'gatewayId' });
+  if (!GatewayId.safeParse(id).success)
+    throw new GatewayError('BAD_INPUT', 'gateway id must be 1-31 characters of A-Z a-z 0-9 . _ -', {
+      field: 'gatewayId',
+    });
   return encodeBytes32String(id);
 }
 

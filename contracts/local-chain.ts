@@ -93,7 +93,11 @@ const ANVIL_PLATFORMS: Record<string, Record<string, string>> = {
 export function resolveAnvilBinary(): string {
   const platform = ANVIL_PLATFORMS[process.platform]?.[process.arch];
   if (platform === undefined) {
-    throw new GatewayError('LEDGER_UNAVAILABLE', 'the embedded chain does not run on this platform; set an external RPC URL', { reason: 'unsupported-platform' });
+    throw new GatewayError(
+      'LEDGER_UNAVAILABLE',
+      'the embedded chain does not run on this platform; set an external RPC URL',
+      { reason: 'unsupported-platform' },
+    );
   }
   try {
     const manifest = createRequire(import.meta.url).resolve(`@foundry-rs/anvil-${platform}/package.json`);
@@ -101,7 +105,12 @@ export function resolveAnvilBinary(): string {
     accessSync(binary, constants.X_OK);
     return binary;
   } catch (cause) {
-    throw new GatewayError('LEDGER_UNAVAILABLE', 'the anvil binary is not installed (npm package @foundry-rs/anvil)', { reason: 'anvil-missing' }, { cause });
+    throw new GatewayError(
+      'LEDGER_UNAVAILABLE',
+      'the anvil binary is not installed (npm package @foundry-rs/anvil)',
+      { reason: 'anvil-missing' },
+      { cause },
+    );
   }
 }
 
@@ -127,7 +136,12 @@ async function checkStateFile(statePath: string): Promise<'absent' | 'complete'>
     JSON.parse(await readFile(statePath, 'utf8'));
     return 'complete';
   } catch (cause) {
-    throw new GatewayError('LEDGER_UNAVAILABLE', 'the local chain state file is torn; restore chain/state.backup.json or an external copy', { reason: 'state-corrupt' }, { cause });
+    throw new GatewayError(
+      'LEDGER_UNAVAILABLE',
+      'the local chain state file is torn; restore chain/state.backup.json or an external copy',
+      { reason: 'state-corrupt' },
+      { cause },
+    );
   }
 }
 
@@ -140,11 +154,17 @@ async function callRpc(rpcUrl: string, method: string, params: unknown[], timeou
       body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }),
       signal: AbortSignal.timeout(timeoutMs),
     });
-    body = await response.json() as typeof body;
+    body = (await response.json()) as typeof body;
   } catch (cause) {
-    throw new GatewayError('LEDGER_UNAVAILABLE', `local chain did not answer ${method}`, { reason: 'unreachable', method }, { cause });
+    throw new GatewayError(
+      'LEDGER_UNAVAILABLE',
+      `local chain did not answer ${method}`,
+      { reason: 'unreachable', method },
+      { cause },
+    );
   }
-  if (body.error !== undefined) throw new GatewayError('LEDGER_UNAVAILABLE', `local chain refused ${method}`, { reason: 'rpc-error', method });
+  if (body.error !== undefined)
+    throw new GatewayError('LEDGER_UNAVAILABLE', `local chain refused ${method}`, { reason: 'rpc-error', method });
   return body.result;
 }
 
@@ -173,7 +193,8 @@ const STABLE_AFTER_MS = 60_000;
 /** Reads the first line the supervisor prints: anvil's pid. */
 function readPid(child: ChildProcess, timeoutMs: number): Promise<number> {
   return new Promise((resolve, reject) => {
-    const fail = (message: string, reason: string) => () => reject(new GatewayError('LEDGER_UNAVAILABLE', message, { reason }));
+    const fail = (message: string, reason: string) => () =>
+      reject(new GatewayError('LEDGER_UNAVAILABLE', message, { reason }));
     const timer = setTimeout(fail('the local chain supervisor did not start in time', 'timeout'), timeoutMs);
     let text = '';
     child.stdout?.setEncoding('utf8');
@@ -184,9 +205,15 @@ function readPid(child: ChildProcess, timeoutMs: number): Promise<number> {
       clearTimeout(timer);
       const pid = Number(text.slice(0, newline).trim());
       if (Number.isSafeInteger(pid) && pid > 0) resolve(pid);
-      else reject(new GatewayError('LEDGER_UNAVAILABLE', 'the local chain supervisor misbehaved', { reason: 'start-failed' }));
+      else
+        reject(
+          new GatewayError('LEDGER_UNAVAILABLE', 'the local chain supervisor misbehaved', { reason: 'start-failed' }),
+        );
     });
-    child.once('exit', () => { clearTimeout(timer); fail('the local chain supervisor exited', 'start-failed')(); });
+    child.once('exit', () => {
+      clearTimeout(timer);
+      fail('the local chain supervisor exited', 'start-failed')();
+    });
   });
 }
 
@@ -206,7 +233,13 @@ type Launch = {
 };
 
 type LaunchContext = {
-  binary: string; args: string[]; chainDir: string; logPath: string; chainId: number; startTimeoutMs: number; log: ChainLog;
+  binary: string;
+  args: string[];
+  chainDir: string;
+  logPath: string;
+  chainId: number;
+  startTimeoutMs: number;
+  log: ChainLog;
 };
 
 /**
@@ -232,31 +265,53 @@ async function launchAnvil(ctx: LaunchContext, port: number, isRestart: boolean)
   }
   let exitCode: number | null | undefined;
   const exited = new Promise<number | null>((resolve) => {
-    child.once('exit', (code) => { exitCode = code; resolve(code); });
+    child.once('exit', (code) => {
+      exitCode = code;
+      resolve(code);
+    });
     // A failed spawn emits 'error' and no 'exit'; an unhandled 'error' event would crash the gateway.
-    child.once('error', (cause) => { log.error({ err: cause }, 'local chain supervisor failed'); exitCode ??= null; resolve(null); });
+    child.once('error', (cause) => {
+      log.error({ err: cause }, 'local chain supervisor failed');
+      exitCode ??= null;
+      resolve(null);
+    });
   });
-  child.stdin?.on('error', () => { /* EPIPE after the supervisor died: exit is handled above */ });
+  child.stdin?.on('error', () => {
+    /* EPIPE after the supervisor died: exit is handled above */
+  });
   let pid: number | undefined;
   // Kills anvil only: the supervisor then reaps it and exits, so `exited` means anvil is gone too.
   // Before anvil's pid is known the supervisor goes, and the closed lifeline stops anvil.
   const kill = (): void => {
     child.stdin?.end();
-    try { process.kill(pid ?? child.pid!, 'SIGKILL'); } catch { /* already gone */ }
+    try {
+      process.kill(pid ?? child.pid!, 'SIGKILL');
+    } catch {
+      /* already gone */
+    }
   };
   try {
     const deadline = Date.now() + ctx.startTimeoutMs;
     pid = await readPid(child, ctx.startTimeoutMs);
     let listening: string | undefined;
     while (listening === undefined) {
-      if (exitCode !== undefined) throw new GatewayError('LEDGER_UNAVAILABLE', 'the local chain exited during start; see chain/anvil.log', { reason: 'start-failed' });
-      if (Date.now() > deadline) throw new GatewayError('LEDGER_UNAVAILABLE', 'the local chain did not start in time', { reason: 'timeout' });
+      if (exitCode !== undefined)
+        throw new GatewayError('LEDGER_UNAVAILABLE', 'the local chain exited during start; see chain/anvil.log', {
+          reason: 'start-failed',
+        });
+      if (Date.now() > deadline)
+        throw new GatewayError('LEDGER_UNAVAILABLE', 'the local chain did not start in time', { reason: 'timeout' });
       listening = LISTENING.exec((await readFile(logPath)).subarray(logOffset).toString('utf8'))?.[1];
       if (listening === undefined) await delay(20);
     }
     const rpcUrl = `http://127.0.0.1:${listening}`;
     const servedId = Number(await callRpc(rpcUrl, 'eth_chainId', [], Math.max(deadline - Date.now(), 1_000)));
-    if (servedId !== ctx.chainId) throw new GatewayError('LEDGER_UNAVAILABLE', 'the local chain serves another chain id', { reason: 'wrong-chain', chainId: servedId, expectedChainId: ctx.chainId });
+    if (servedId !== ctx.chainId)
+      throw new GatewayError('LEDGER_UNAVAILABLE', 'the local chain serves another chain id', {
+        reason: 'wrong-chain',
+        chainId: servedId,
+        expectedChainId: ctx.chainId,
+      });
     // anvil logs every RPC method by default; the log file would grow without bound.
     await callRpc(rpcUrl, 'anvil_setLoggingEnabled', [false], 5_000);
     const anvilPid = pid;
@@ -264,7 +319,10 @@ async function launchAnvil(ctx: LaunchContext, port: number, isRestart: boolean)
   } catch (error) {
     kill();
     await exited;
-    log.error({ logPath, tail: (await readFile(logPath, 'utf8').catch(() => '')).slice(-2_000) }, 'local chain failed to start');
+    log.error(
+      { logPath, tail: (await readFile(logPath, 'utf8').catch(() => '')).slice(-2_000) },
+      'local chain failed to start',
+    );
     throw error;
   }
 }
@@ -286,7 +344,9 @@ export async function startLocalChain(options: LocalChainOptions): Promise<Local
   const stopTimeoutMs = options.stopTimeoutMs ?? 30_000;
   const restartDelayMs = options.restartDelayMs ?? 1_000;
   if (!Number.isSafeInteger(stateInterval) || stateInterval < 1) {
-    throw new GatewayError('BAD_INPUT', 'stateIntervalSeconds must be a positive integer', { field: 'stateIntervalSeconds' });
+    throw new GatewayError('BAD_INPUT', 'stateIntervalSeconds must be a positive integer', {
+      field: 'stateIntervalSeconds',
+    });
   }
   const binary = resolveAnvilBinary();
   const chainDir = chainDirOf(options.dataDir);
@@ -297,18 +357,27 @@ export async function startLocalChain(options: LocalChainOptions): Promise<Local
   const hasLoadedState = (await checkStateFile(statePath)) === 'complete';
 
   const args = [
-    '--host', '127.0.0.1', // explicit, so ANVIL_IP_ADDR can never widen it
-    '--chain-id', String(chainId),
-    '--accounts', '0', // no well-known dev keys: the gateway's own key is funded instead
-    '--state', statePath,
-    '--state-interval', String(stateInterval),
-    '--color', 'never',
+    '--host',
+    '127.0.0.1', // explicit, so ANVIL_IP_ADDR can never widen it
+    '--chain-id',
+    String(chainId),
+    '--accounts',
+    '0', // no well-known dev keys: the gateway's own key is funded instead
+    '--state',
+    statePath,
+    '--state-interval',
+    String(stateInterval),
+    '--color',
+    'never',
   ];
   const ctx: LaunchContext = { binary, args, chainDir, logPath, chainId, startTimeoutMs, log };
   let current = await launchAnvil(ctx, 0, false);
   const rpcUrl = current.rpcUrl;
   const port = Number(new URL(rpcUrl).port);
-  log.info({ rpcUrl, chainId, pid: current.pid, statePath, stateIntervalSeconds: stateInterval, hasLoadedState }, 'local chain started');
+  log.info(
+    { rpcUrl, chainId, pid: current.pid, statePath, stateIntervalSeconds: stateInterval, hasLoadedState },
+    'local chain started',
+  );
 
   let isStopping = false;
   let restartTimer: ReturnType<typeof setTimeout> | undefined;
@@ -322,7 +391,10 @@ export async function startLocalChain(options: LocalChainOptions): Promise<Local
       // Refused like a start would be: a chain without its state is another ledger, and a torn file stays torn.
       const state = await checkStateFile(statePath).catch((error: unknown) => error);
       if (state !== 'complete') {
-        const why = state === 'absent' ? 'it never wrote its state' : 'its state file is torn (chain/state.backup.json is the last clean copy)';
+        const why =
+          state === 'absent'
+            ? 'it never wrote its state'
+            : 'its state file is torn (chain/state.backup.json is the last clean copy)';
         log.error({ statePath }, `local chain not restarted: ${why}; restart the gateway to recover`);
         return;
       }
@@ -373,10 +445,14 @@ export async function startLocalChain(options: LocalChainOptions): Promise<Local
       await restarting;
       const running = current;
       if (running.exitCode() === undefined) {
-        if (isGraceful) running.endLifeline(); // anvil gets SIGTERM and dumps its state
+        if (isGraceful)
+          running.endLifeline(); // anvil gets SIGTERM and dumps its state
         else running.kill();
         // Unref'd: a pending deadline must not keep a gateway that is exiting alive for stopTimeoutMs.
-        const isLate = await Promise.race([running.exited.then(() => false), delay(stopTimeoutMs, true, { ref: false })]);
+        const isLate = await Promise.race([
+          running.exited.then(() => false),
+          delay(stopTimeoutMs, true, { ref: false }),
+        ]);
         if (isLate) {
           log.error({ stopTimeoutMs }, 'local chain did not exit in time; killed');
           running.kill();
@@ -397,15 +473,22 @@ export async function startLocalChain(options: LocalChainOptions): Promise<Local
   return {
     rpcUrl,
     chainId,
-    get pid() { return current.pid; },
+    get pid() {
+      return current.pid;
+    },
     statePath,
     hasLoadedState,
-    get restarts() { return restarts; },
+    get restarts() {
+      return restarts;
+    },
     isRunning: () => current.exitCode() === undefined,
-    onRestarted: (listener) => { restartListeners.push(listener); },
+    onRestarted: (listener) => {
+      restartListeners.push(listener);
+    },
     async fund(address) {
       const balance = BigInt(String(await callRpc(rpcUrl, 'eth_getBalance', [address, 'latest'], 5_000)));
-      if (balance < MIN_BALANCE_WEI) await callRpc(rpcUrl, 'anvil_setBalance', [address, `0x${FUNDED_WEI.toString(16)}`], 5_000);
+      if (balance < MIN_BALANCE_WEI)
+        await callRpc(rpcUrl, 'anvil_setBalance', [address, `0x${FUNDED_WEI.toString(16)}`], 5_000);
     },
     stop: () => halt(true),
     abort: () => halt(false),

@@ -8,7 +8,8 @@ import { verifyReceipt, type ChainReader } from '../consent/receipt-verifier.ts'
 import { GatewayError } from '../core/errors.ts';
 import { openChainReader } from './ledger-port-adapter.ts';
 
-const USAGE = 'usage: node contracts/verify-cli.ts RECEIPT.json --rpc URL [--anchor ADDRESS] [--registry ADDRESS] [--timeout-ms N]';
+const USAGE =
+  'usage: node contracts/verify-cli.ts RECEIPT.json --rpc URL [--anchor ADDRESS] [--registry ADDRESS] [--timeout-ms N]';
 
 type Io = { out(line: string): void; err(line: string): void };
 
@@ -17,8 +18,16 @@ export async function runVerifyCli(argv: readonly string[], io: Io): Promise<num
   let args;
   try {
     args = parseArgs({
-      args: [...argv], allowPositionals: true, strict: true,
-      options: { rpc: { type: 'string' }, anchor: { type: 'string' }, registry: { type: 'string' }, 'timeout-ms': { type: 'string' }, help: { type: 'boolean' } },
+      args: [...argv],
+      allowPositionals: true,
+      strict: true,
+      options: {
+        'rpc': { type: 'string' },
+        'anchor': { type: 'string' },
+        'registry': { type: 'string' },
+        'timeout-ms': { type: 'string' },
+        'help': { type: 'boolean' },
+      },
     });
   } catch (error) {
     io.err(`verify: ${(error as Error).message}`);
@@ -32,7 +41,14 @@ export async function runVerifyCli(argv: readonly string[], io: Io): Promise<num
   const [file, ...extra] = args.positionals;
   const rpcUrl = args.values.rpc;
   const timeoutMs = args.values['timeout-ms'] === undefined ? 15_000 : Number(args.values['timeout-ms']);
-  if (file === undefined || extra.length > 0 || rpcUrl === undefined || !/^https?:\/\//.test(rpcUrl) || !Number.isSafeInteger(timeoutMs) || timeoutMs <= 0) {
+  if (
+    file === undefined ||
+    extra.length > 0 ||
+    rpcUrl === undefined ||
+    !/^https?:\/\//.test(rpcUrl) ||
+    !Number.isSafeInteger(timeoutMs) ||
+    timeoutMs <= 0
+  ) {
     io.err(USAGE);
     return 2;
   }
@@ -56,7 +72,11 @@ export async function runVerifyCli(argv: readonly string[], io: Io): Promise<num
     }
     try {
       const opened = await openChainReader({
-        rpcUrl, chainId: anchorBlock.chainId, anchor, timeoutMs, ...(args.values.registry === undefined ? {} : { registry: args.values.registry }),
+        rpcUrl,
+        chainId: anchorBlock.chainId,
+        anchor,
+        timeoutMs,
+        ...(args.values.registry === undefined ? {} : { registry: args.values.registry }),
       });
       reader = opened.reader;
       close = opened.close;
@@ -67,7 +87,10 @@ export async function runVerifyCli(argv: readonly string[], io: Io): Promise<num
         return 2;
       }
       // The registry getter could not be read: every chain check fails below with the reason.
-      const reason = error instanceof GatewayError ? `${error.code}${typeof error.detail['reason'] === 'string' ? ` (${error.detail['reason']})` : ''}` : 'unknown';
+      const reason =
+        error instanceof GatewayError
+          ? `${error.code}${typeof error.detail['reason'] === 'string' ? ` (${error.detail['reason']})` : ''}`
+          : 'unknown';
       io.err(`verify: cannot read the anchor contract: ${reason}`);
       reader = unreachable(error);
     }
@@ -88,11 +111,16 @@ export async function runVerifyCli(argv: readonly string[], io: Io): Promise<num
 
 /** A reader whose every call fails with `error`, so the report still lists each chain check. */
 function unreachable(error: unknown): ChainReader {
-  const fail = async (): Promise<never> => { throw error; };
+  const fail = async (): Promise<never> => {
+    throw error;
+  };
   return { getAnchor: fail, getGateway: fail, verifyInclusion: fail };
 }
 
 if (import.meta.main) {
-  const code = await runVerifyCli(process.argv.slice(2), { out: (l) => process.stdout.write(`${l}\n`), err: (l) => process.stderr.write(`${l}\n`) });
+  const code = await runVerifyCli(process.argv.slice(2), {
+    out: (l) => process.stdout.write(`${l}\n`),
+    err: (l) => process.stderr.write(`${l}\n`),
+  });
   process.exitCode = code;
 }

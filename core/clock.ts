@@ -9,7 +9,11 @@ export function fixedClock(start: Date | string): Clock & { set(at: Date | strin
   let at = new Date(start).getTime();
   return {
     now: () => new Date(at),
-    set: (t) => { at = new Date(t).getTime(); },
-    advance: (ms) => { at += ms; },
+    set: (t) => {
+      at = new Date(t).getTime();
+    },
+    advance: (ms) => {
+      at += ms;
+    },
   };
 }

@@ -33,7 +33,8 @@ export type Transaction = {
 
 /** A DuckDB memory_limit value, checked because it is written into a SET statement. */
 export function checkedMemoryLimit(limit: string): string {
-  if (!/^[1-9]\d{0,5}(MB|GB)$/.test(limit)) throw new GatewayError('BAD_INPUT', 'a database memory limit must look like 512MB or 2GB');
+  if (!/^[1-9]\d{0,5}(MB|GB)$/.test(limit))
+    throw new GatewayError('BAD_INPUT', 'a database memory limit must look like 512MB or 2GB');
   return limit;
 }
 
@@ -53,7 +54,10 @@ const CACHE_FLOOR = '16MB';
 /** Opens (creating if needed) the DuckDB file. `:memory:` gives a throwaway database for tests. */
 export async function openDatabase(path: string, options: DatabaseOptions = {}): Promise<Database> {
   // Checked before the file is opened: it is written into a SET statement.
-  if (options.threads !== undefined && (!Number.isSafeInteger(options.threads) || options.threads < 1 || options.threads > 256)) {
+  if (
+    options.threads !== undefined &&
+    (!Number.isSafeInteger(options.threads) || options.threads < 1 || options.threads > 256)
+  ) {
     throw new GatewayError('BAD_INPUT', 'database threads must be an integer from 1 to 256');
   }
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
@@ -64,7 +68,8 @@ export async function openDatabase(path: string, options: DatabaseOptions = {}):
     throw new GatewayError('STORE_UNAVAILABLE', `cannot open database file ${path}`, { path }, { cause });
   }
   const connection = await instance.connect();
-  if (options.memoryLimit !== undefined) await connection.run(`SET memory_limit = '${checkedMemoryLimit(options.memoryLimit)}'`);
+  if (options.memoryLimit !== undefined)
+    await connection.run(`SET memory_limit = '${checkedMemoryLimit(options.memoryLimit)}'`);
   if (options.threads !== undefined) await connection.run(`SET threads = ${options.threads}`);
   let queue: Promise<unknown> = Promise.resolve();
   let isClosed = false;
@@ -86,44 +91,61 @@ export async function openDatabase(path: string, options: DatabaseOptions = {}):
   const db: Database = {
     path,
     all: (sql, params) => serialize(() => readAll(connection, sql, params)),
-    transaction: (work) => serialize(async () => {
-      await connection.run('BEGIN TRANSACTION');
-      try {
-        const result = await work({
-          run: async (sql, params) => { await connection.run(sql, params as never); },
-          all: (sql, params) => readAll(connection, sql, params),
-          appender: (table) => connection.createAppender(table),
-        });
-        await connection.run('COMMIT');
-        return result;
-      } catch (error) {
-        await connection.run('ROLLBACK').catch(() => undefined);
-        throw error;
-      }
-    }),
+    transaction: (work) =>
+      serialize(async () => {
+        await connection.run('BEGIN TRANSACTION');
+        try {
+          const result = await work({
+            run: async (sql, params) => {
+              await connection.run(sql, params as never);
+            },
+            all: (sql, params) => readAll(connection, sql, params),
+            appender: (table) => connection.createAppender(table),
+          });
+          await connection.run('COMMIT');
+          return result;
+        } catch (error) {
+          await connection.run('ROLLBACK').catch(() => undefined);
+          throw error;
+        }
+      }),
     migrate: async (owner, migrations) => {
-      await serialize(() => connection.run(
-        'CREATE TABLE IF NOT EXISTS schema_migrations (owner VARCHAR, id VARCHAR, applied_at TIMESTAMPTZ DEFAULT now(), PRIMARY KEY (owner, id))'));
-      const done = new Set((await db.all('SELECT id FROM schema_migrations WHERE owner = $1', [owner])).map((r) => String(r.id)));
+      await serialize(() =>
+        connection.run(
+          'CREATE TABLE IF NOT EXISTS schema_migrations (owner VARCHAR, id VARCHAR, applied_at TIMESTAMPTZ DEFAULT now(), PRIMARY KEY (owner, id))',
+        ),
+      );
+      const done = new Set(
+        (await db.all('SELECT id FROM schema_migrations WHERE owner = $1', [owner])).map((r) => String(r.id)),
+      );
       for (const m of migrations) {
         if (done.has(m.id)) continue;
         await db.transaction(async (tx) => {
-          for (const statement of m.sql.split(/;\s*\n/).map((s) => s.trim()).filter(Boolean)) await tx.run(statement);
+          for (const statement of m.sql
+            .split(/;\s*\n/)
+            .map((s) => s.trim())
+            .filter(Boolean))
+            await tx.run(statement);
           await tx.run('INSERT INTO schema_migrations (owner, id) VALUES ($1, $2)', [owner, m.id]);
         });
       }
     },
-    dropCache: () => serialize(async () => {
-      try {
-        // Lowering the limit makes the buffer manager evict unpinned blocks to fit; they are on disk already.
-        await connection.run(`SET memory_limit = '${CACHE_FLOOR}'`);
-      } catch {
-        // Blocks in use cannot be evicted: nothing to gain now, and nothing lost.
-      } finally {
-        // The configured text again (DuckDB prints the limit rounded): each drop must leave it exactly as it was.
-        await connection.run(options.memoryLimit === undefined ? 'RESET memory_limit' : `SET memory_limit = '${checkedMemoryLimit(options.memoryLimit)}'`);
-      }
-    }),
+    dropCache: () =>
+      serialize(async () => {
+        try {
+          // Lowering the limit makes the buffer manager evict unpinned blocks to fit; they are on disk already.
+          await connection.run(`SET memory_limit = '${CACHE_FLOOR}'`);
+        } catch {
+          // Blocks in use cannot be evicted: nothing to gain now, and nothing lost.
+        } finally {
+          // The configured text again (DuckDB prints the limit rounded): each drop must leave it exactly as it was.
+          await connection.run(
+            options.memoryLimit === undefined
+              ? 'RESET memory_limit'
+              : `SET memory_limit = '${checkedMemoryLimit(options.memoryLimit)}'`,
+          );
+        }
+      }),
     close: async () => {
       await serialize(async () => {
         isClosed = true;

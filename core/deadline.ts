@@ -34,10 +34,15 @@ export type DeadlineOptions = {
  */
 export async function withDeadline<T>(work: Promise<T>, options: DeadlineOptions): Promise<T> {
   const { timers, ms, operation, code } = options;
-  if (!Number.isFinite(ms) || ms <= 0) throw new GatewayError('BAD_INPUT', 'deadline must be a positive number of ms', { field: 'ms' });
+  if (!Number.isFinite(ms) || ms <= 0)
+    throw new GatewayError('BAD_INPUT', 'deadline must be a positive number of ms', { field: 'ms' });
   let handle: unknown;
   const expired = new Promise<never>((_, reject) => {
-    handle = timers.setTimeout(() => reject(new GatewayError(code, `${operation} did not answer within ${ms} ms`, { operation, reason: 'timeout' })), ms);
+    handle = timers.setTimeout(
+      () =>
+        reject(new GatewayError(code, `${operation} did not answer within ${ms} ms`, { operation, reason: 'timeout' })),
+      ms,
+    );
   });
   try {
     return await Promise.race([work, expired]);

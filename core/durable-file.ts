@@ -7,7 +7,8 @@ import { basename, dirname, join } from 'node:path';
 import { fsyncPath } from './fsync.ts';
 
 // The temp file sits next to the target so the rename never crosses a file system.
-const tempPathFor = (path: string): string => join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
+const tempPathFor = (path: string): string =>
+  join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
 
 async function replaceWith(path: string, temp: string): Promise<void> {
   try {

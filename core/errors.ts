@@ -27,7 +27,7 @@ export const CATALOGUE = {
   LEDGER_UNAUTHORIZED: { status: 403, title: 'Account may not write to the ledger' },
   LEDGER_UNAVAILABLE: { status: 503, title: 'Ledger unavailable' },
   ANCHOR_DUPLICATE: { status: 409, title: 'Root is already anchored' },
-  ANCHOR_CHAIN_BROKEN: { status: 409, title: 'Previous root does not match the gateway\'s last anchor' },
+  ANCHOR_CHAIN_BROKEN: { status: 409, title: "Previous root does not match the gateway's last anchor" },
   // Peers (mpc/peers): the signed gateway-to-gateway protocol
   PEER_UNKNOWN: { status: 401, title: 'Peer gateway is not registered or is disabled' },
   PEER_STALE: { status: 401, title: 'Peer request timestamp is outside the accepted window' },
@@ -63,7 +63,8 @@ export type ErrorCode = keyof typeof CATALOGUE;
  * For codes that arrive as data (a peer's answer, a stored failure, a request): own keys of the catalogue only.
  * `'constructor' in CATALOGUE` is true, so a string from outside is never checked with `in`.
  */
-export const isErrorCode = (value: unknown): value is ErrorCode => typeof value === 'string' && Object.hasOwn(CATALOGUE, value);
+export const isErrorCode = (value: unknown): value is ErrorCode =>
+  typeof value === 'string' && Object.hasOwn(CATALOGUE, value);
 
 /** `value` when it is a catalogued code, else `fallback`: the one way a code that arrived as data becomes an ErrorCode. */
 export const errorCodeOr = (value: unknown, fallback: ErrorCode): ErrorCode => (isErrorCode(value) ? value : fallback);

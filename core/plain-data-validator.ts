@@ -74,15 +74,23 @@ export function isPlainDataSchema(schema: unknown, depth = 0): boolean {
       if (def.check !== undefined && !(def.check === 'number_format' && def.format === 'safeint')) return false;
       return checksAllowed(node, NUMBER_CHECKS);
     }
-    case 'boolean': case 'null':
+    case 'boolean':
+    case 'null':
       return def.coerce !== true && checksAllowed(node, new Set());
-    case 'unknown': case 'any':
+    case 'unknown':
+    case 'any':
       // Any JSON value, returned as it is: the JSON Schema {}.
       return checksAllowed(node, new Set());
     case 'literal':
-      return (def.values as unknown[]).every((v) => ['string', 'number', 'boolean'].includes(typeof v)) && checksAllowed(node, new Set());
+      return (
+        (def.values as unknown[]).every((v) => ['string', 'number', 'boolean'].includes(typeof v)) &&
+        checksAllowed(node, new Set())
+      );
     case 'enum':
-      return Object.values(def.entries as Record<string, unknown>).every((v) => typeof v === 'string') && checksAllowed(node, new Set());
+      return (
+        Object.values(def.entries as Record<string, unknown>).every((v) => typeof v === 'string') &&
+        checksAllowed(node, new Set())
+      );
     case 'object': {
       // Only strict objects: zod strips unknown keys from a plain object, which a validator that passes its input
       // through would not.
@@ -90,7 +98,8 @@ export function isPlainDataSchema(schema: unknown, depth = 0): boolean {
       if (catchall?._zod.def.type !== 'never' || !checksAllowed(node, new Set())) return false;
       return Object.values(def.shape as Record<string, unknown>).every(inner);
     }
-    case 'optional': case 'nullable':
+    case 'optional':
+    case 'nullable':
       return checksAllowed(node, new Set()) && inner(def.innerType);
     case 'array':
       return checksAllowed(node, ARRAY_CHECKS) && inner(def.element);
@@ -101,7 +110,9 @@ export function isPlainDataSchema(schema: unknown, depth = 0): boolean {
       return checksAllowed(node, new Set()) && inner(key) && inner(def.valueType);
     }
     case 'union':
-      return def.discriminator === undefined && checksAllowed(node, new Set()) && (def.options as unknown[]).every(inner);
+      return (
+        def.discriminator === undefined && checksAllowed(node, new Set()) && (def.options as unknown[]).every(inner)
+      );
     default:
       return false;
   }
@@ -112,7 +123,8 @@ type Validate = ((data: unknown) => boolean) & { errors?: unknown };
 // One compiler for every schema: an ajv instance costs about half a millisecond to make, and a gateway compiles
 // dozens of route schemas at start. The generated JSON Schemas carry no $id, so they cannot collide in it.
 let sharedAjv: Ajv | undefined;
-const ajv = (): Ajv => (sharedAjv ??= new Ajv({ unicodeRegExp: false, strict: true, allErrors: false, validateFormats: false }));
+const ajv = (): Ajv =>
+  (sharedAjv ??= new Ajv({ unicodeRegExp: false, strict: true, allErrors: false, validateFormats: false }));
 
 // Each zod schema is compiled once per process, and ajv is told to forget it: a process that builds many apps (the
 // tests, the two-gateway demo) would otherwise keep one more compiled copy of every route schema per build. Keyed
@@ -135,7 +147,11 @@ export function compilePlainDataValidator(schema: unknown): Validate | null {
 function compileOnce(schema: object): Validate | null {
   if (!isPlainDataSchema(schema)) return null;
   try {
-    const jsonSchema = z.toJSONSchema(schema as z.ZodType, { target: 'draft-07', io: 'input', unrepresentable: 'throw' });
+    const jsonSchema = z.toJSONSchema(schema as z.ZodType, {
+      target: 'draft-07',
+      io: 'input',
+      unrepresentable: 'throw',
+    });
     const validate = ajv().compile(jsonSchema) as Validate;
     // The function keeps working once ajv's cache lets go of it; only this module holds it from here on.
     ajv().removeSchema(jsonSchema);

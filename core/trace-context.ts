@@ -8,11 +8,20 @@ export const TRACEPARENT_HEADER = 'traceparent';
 
 export const TraceContext = z.object({
   /** 32 lowercase hex digits, not all zero: the id shared by every span of one trace. */
-  traceId: z.string().regex(/^[0-9a-f]{32}$/).refine((s) => !/^0+$/.test(s), 'all-zero trace id'),
+  traceId: z
+    .string()
+    .regex(/^[0-9a-f]{32}$/)
+    .refine((s) => !/^0+$/.test(s), 'all-zero trace id'),
   /** 16 lowercase hex digits, not all zero: this span (the "parent-id" of the next hop). */
-  spanId: z.string().regex(/^[0-9a-f]{16}$/).refine((s) => !/^0+$/.test(s), 'all-zero span id'),
+  spanId: z
+    .string()
+    .regex(/^[0-9a-f]{16}$/)
+    .refine((s) => !/^0+$/.test(s), 'all-zero span id'),
   /** The caller's span when this context continues an incoming trace; null for a trace started here. */
-  parentSpanId: z.string().regex(/^[0-9a-f]{16}$/).nullable(),
+  parentSpanId: z
+    .string()
+    .regex(/^[0-9a-f]{16}$/)
+    .nullable(),
   /** trace-flags, 2 hex digits; bit 0 is "sampled". */
   flags: z.string().regex(/^[0-9a-f]{2}$/),
 });
@@ -33,7 +42,14 @@ export function parseTraceparent(value: unknown): { traceId: string; spanId: str
   const version = value.slice(0, 2);
   if (!HEX.test(version) || version === 'ff') return null;
   if (version === '00' ? value.length !== 55 : value.length > 55 && value[55] !== '-') return null;
-  const [dash1, traceId, dash2, spanId, dash3, flags] = [value[2], value.slice(3, 35), value[35], value.slice(36, 52), value[52], value.slice(53, 55)];
+  const [dash1, traceId, dash2, spanId, dash3, flags] = [
+    value[2],
+    value.slice(3, 35),
+    value[35],
+    value.slice(36, 52),
+    value[52],
+    value.slice(53, 55),
+  ];
   if (dash1 !== '-' || dash2 !== '-' || dash3 !== '-') return null;
   if (!HEX.test(traceId) || !HEX.test(spanId) || !HEX.test(flags)) return null;
   if (isAllZero(traceId) || isAllZero(spanId)) return null;
@@ -52,7 +68,10 @@ let poolOffset = pool.length;
 function randomHex(bytes: number): string {
   // A random id is all zero with probability 2^-64 or less; drawing again keeps the output valid anyway.
   for (;;) {
-    if (poolOffset + bytes > pool.length) { randomFillSync(pool); poolOffset = 0; }
+    if (poolOffset + bytes > pool.length) {
+      randomFillSync(pool);
+      poolOffset = 0;
+    }
     const hex = pool.toString('hex', poolOffset, poolOffset + bytes);
     poolOffset += bytes;
     if (!isAllZero(hex)) return hex;

@@ -38,59 +38,82 @@ export const LedgerConfig = z.strictObject({
   stateIntervalSeconds: intIn(1, 3_600).default(5),
 });
 
-export const GatewayConfig = z.strictObject({
-  /** 0 lets the OS pick a free port (tests, demos); the chosen port is printed at start-up. */
-  port: intIn(0, 65_535).default(8080),
-  host: z.string({ error: 'expected a host name or IP address' }).min(1, { error: 'expected a host name or IP address' }).default('127.0.0.1'),
-  dataDir: z.string({ error: 'expected a directory path' }).min(1, { error: 'expected a directory path' }).default('./.sealgate'),
-  partyId: z.string({ error: 'expected a party id' })
-    .regex(/^[a-z0-9][a-z0-9-]{1,62}$/, { error: 'expected 2-63 chars of a-z, 0-9 and "-", not starting with "-"' })
-    .default('sealgate-local'),
-  logLevel: z.enum(LOG_LEVELS, { error: `expected one of ${LOG_LEVELS.join(', ')}` }).default('info'),
-  bodyLimitBytes: intIn(1024, 64 * MIB).default(MIB),
-  /**
-   * DuckDB memory_limit of each database file (gateway state, connector data). DuckDB's own default is 80% of RAM,
-   * and it keeps every block it scanned cached up to that: at a million consents that alone was gigabytes.
-   * Beyond the limit DuckDB spills to <file>.tmp, so a job gets slower rather than failing.
-   */
-  dbMemoryLimit: z.string({ error: 'expected a size such as 512MB or 2GB' })
-    .regex(/^[1-9]\d{0,5}(MB|GB)$/, { error: 'expected a size such as 512MB or 2GB' }).default('256MB'),
-  rateLimit: RateLimitConfig.prefault({}),
-  ledger: LedgerConfig.prefault({}),
-  // The key-encryption passphrase guards a file an attacker may copy and attack offline, so it has a floor.
-  passphrase: z.string({ error: 'expected a string' }).min(12, { error: 'must be at least 12 characters' }).optional(),
-  env: z.enum(['development', 'production'], { error: 'expected development or production' }).default('development'),
-  /**
-   * Fastify trustProxy: false, true, or a comma-separated list of proxy addresses/CIDRs. Hop counts
-   * are not offered: they cannot tell a proxy from a client forging X-Forwarded-For.
-   */
-  trustProxy: z.union([z.boolean(), z.string().min(1)], { error: 'expected true, false or a list of proxy addresses' }).default(false),
-}).superRefine((config, ctx) => {
-  // Fail closed: production never falls back to a generated passphrase sitting next to the keys.
-  if (config.env === 'production' && config.passphrase === undefined) {
-    ctx.addIssue({ code: 'custom', path: ['passphrase'], message: 'required when SEALGATE_ENV=production' });
-  }
-  if (config.ledger.mode === 'external' && (config.ledger.rpcUrl === undefined || config.ledger.addresses === undefined)) {
-    ctx.addIssue({ code: 'custom', path: ['ledger', 'rpcUrl'], message: 'external ledger needs SEALGATE_RPC_URL and SEALGATE_LEDGER_ADDRESSES' });
-  }
-});
+export const GatewayConfig = z
+  .strictObject({
+    /** 0 lets the OS pick a free port (tests, demos); the chosen port is printed at start-up. */
+    port: intIn(0, 65_535).default(8080),
+    host: z
+      .string({ error: 'expected a host name or IP address' })
+      .min(1, { error: 'expected a host name or IP address' })
+      .default('127.0.0.1'),
+    dataDir: z
+      .string({ error: 'expected a directory path' })
+      .min(1, { error: 'expected a directory path' })
+      .default('./.sealgate'),
+    partyId: z
+      .string({ error: 'expected a party id' })
+      .regex(/^[a-z0-9][a-z0-9-]{1,62}$/, { error: 'expected 2-63 chars of a-z, 0-9 and "-", not starting with "-"' })
+      .default('sealgate-local'),
+    logLevel: z.enum(LOG_LEVELS, { error: `expected one of ${LOG_LEVELS.join(', ')}` }).default('info'),
+    bodyLimitBytes: intIn(1024, 64 * MIB).default(MIB),
+    /**
+     * DuckDB memory_limit of each database file (gateway state, connector data). DuckDB's own default is 80% of RAM,
+     * and it keeps every block it scanned cached up to that: at a million consents that alone was gigabytes.
+     * Beyond the limit DuckDB spills to <file>.tmp, so a job gets slower rather than failing.
+     */
+    dbMemoryLimit: z
+      .string({ error: 'expected a size such as 512MB or 2GB' })
+      .regex(/^[1-9]\d{0,5}(MB|GB)$/, { error: 'expected a size such as 512MB or 2GB' })
+      .default('256MB'),
+    rateLimit: RateLimitConfig.prefault({}),
+    ledger: LedgerConfig.prefault({}),
+    // The key-encryption passphrase guards a file an attacker may copy and attack offline, so it has a floor.
+    passphrase: z
+      .string({ error: 'expected a string' })
+      .min(12, { error: 'must be at least 12 characters' })
+      .optional(),
+    env: z.enum(['development', 'production'], { error: 'expected development or production' }).default('development'),
+    /**
+     * Fastify trustProxy: false, true, or a comma-separated list of proxy addresses/CIDRs. Hop counts
+     * are not offered: they cannot tell a proxy from a client forging X-Forwarded-For.
+     */
+    trustProxy: z
+      .union([z.boolean(), z.string().min(1)], { error: 'expected true, false or a list of proxy addresses' })
+      .default(false),
+  })
+  .superRefine((config, ctx) => {
+    // Fail closed: production never falls back to a generated passphrase sitting next to the keys.
+    if (config.env === 'production' && config.passphrase === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['passphrase'], message: 'required when SEALGATE_ENV=production' });
+    }
+    if (
+      config.ledger.mode === 'external' &&
+      (config.ledger.rpcUrl === undefined || config.ledger.addresses === undefined)
+    ) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['ledger', 'rpcUrl'],
+        message: 'external ledger needs SEALGATE_RPC_URL and SEALGATE_LEDGER_ADDRESSES',
+      });
+    }
+  });
 export type GatewayConfig = z.infer<typeof GatewayConfig>;
 
 /** Where each config path is read from in the environment. */
 export const ENV_VARS = {
-  port: 'PORT',
-  host: 'HOST',
-  dataDir: 'SEALGATE_DATA_DIR',
-  partyId: 'SEALGATE_PARTY_ID',
-  logLevel: 'SEALGATE_LOG_LEVEL',
-  bodyLimitBytes: 'SEALGATE_BODY_LIMIT_BYTES',
-  dbMemoryLimit: 'SEALGATE_DB_MEMORY_LIMIT',
+  'port': 'PORT',
+  'host': 'HOST',
+  'dataDir': 'SEALGATE_DATA_DIR',
+  'partyId': 'SEALGATE_PARTY_ID',
+  'logLevel': 'SEALGATE_LOG_LEVEL',
+  'bodyLimitBytes': 'SEALGATE_BODY_LIMIT_BYTES',
+  'dbMemoryLimit': 'SEALGATE_DB_MEMORY_LIMIT',
   'rateLimit.max': 'SEALGATE_RATE_LIMIT_MAX',
   'rateLimit.peerMax': 'SEALGATE_PEER_RATE_LIMIT_MAX',
   'rateLimit.windowMs': 'SEALGATE_RATE_LIMIT_WINDOW_MS',
-  passphrase: 'SEALGATE_PASSPHRASE',
-  env: 'SEALGATE_ENV',
-  trustProxy: 'SEALGATE_TRUST_PROXY',
+  'passphrase': 'SEALGATE_PASSPHRASE',
+  'env': 'SEALGATE_ENV',
+  'trustProxy': 'SEALGATE_TRUST_PROXY',
   'ledger.mode': 'SEALGATE_LEDGER',
   'ledger.rpcUrl': 'SEALGATE_RPC_URL',
   'ledger.addresses': 'SEALGATE_LEDGER_ADDRESSES',
@@ -101,8 +124,14 @@ export const ENV_VARS = {
 type ConfigPath = keyof typeof ENV_VARS;
 
 const NUMERIC_PATHS: ReadonlySet<ConfigPath> = new Set([
-  'port', 'bodyLimitBytes', 'rateLimit.max', 'rateLimit.peerMax', 'rateLimit.windowMs',
-  'ledger.batchMaxRecords', 'ledger.batchIntervalMs', 'ledger.stateIntervalSeconds',
+  'port',
+  'bodyLimitBytes',
+  'rateLimit.max',
+  'rateLimit.peerMax',
+  'rateLimit.windowMs',
+  'ledger.batchMaxRecords',
+  'ledger.batchIntervalMs',
+  'ledger.stateIntervalSeconds',
 ]);
 
 export type FileReader = (path: string) => string;
@@ -114,7 +143,10 @@ type Issue = { key: string; message: string };
  * SEALGATE_CONFIG. Throws BAD_INPUT whose message names every bad key; values are never echoed,
  * because one of them may be the passphrase.
  */
-export function loadConfig(env: Env = process.env, readFile: FileReader = (p) => readFileSync(p, 'utf8')): GatewayConfig {
+export function loadConfig(
+  env: Env = process.env,
+  readFile: FileReader = (p) => readFileSync(p, 'utf8'),
+): GatewayConfig {
   const filePath = nonEmpty(env.SEALGATE_CONFIG);
   const raw: Record<string, unknown> = filePath === undefined ? {} : readConfigFile(filePath, readFile);
   const fromEnv = new Set<string>();
@@ -165,10 +197,13 @@ function readConfigFile(path: string, readFile: FileReader): Record<string, unkn
   } catch (cause) {
     throw configError([{ key: 'SEALGATE_CONFIG', message: `file ${path} is not valid JSON` }], cause);
   }
-  if (!isPlainObject(parsed)) throw configError([{ key: 'SEALGATE_CONFIG', message: `file ${path} must hold a JSON object` }]);
+  if (!isPlainObject(parsed))
+    throw configError([{ key: 'SEALGATE_CONFIG', message: `file ${path} must hold a JSON object` }]);
   // Config files get committed and copied around; the key-encryption secret stays in the environment.
   if ('passphrase' in parsed) {
-    throw configError([{ key: 'passphrase (config file)', message: 'secrets are not read from files; set SEALGATE_PASSPHRASE instead' }]);
+    throw configError([
+      { key: 'passphrase (config file)', message: 'secrets are not read from files; set SEALGATE_PASSPHRASE instead' },
+    ]);
   }
   return { ...parsed };
 }
@@ -184,7 +219,8 @@ function configError(issues: Issue[], cause?: unknown): GatewayError {
   return new GatewayError('BAD_INPUT', message, { errors: issues }, cause === undefined ? undefined : { cause });
 }
 
-const nonEmpty = (value: string | undefined): string | undefined => (value === undefined || value === '' ? undefined : value);
+const nonEmpty = (value: string | undefined): string | undefined =>
+  value === undefined || value === '' ? undefined : value;
 
 const isPlainObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);

@@ -39,17 +39,23 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
     closing ??= (async () => {
-      try { await app.close(); } finally { await ctx.close(); }
+      try {
+        await app.close();
+      } finally {
+        await ctx.close();
+      }
     })();
     return closing;
   };
 
   try {
     // Created only once the port is bound, so a failed start does not burn the one-time display.
-    if (await ctx.tokens.countTokens() === 0) {
+    if ((await ctx.tokens.countTokens()) === 0) {
       const admin = await ctx.tokens.createToken('admin', 'bootstrap');
       out.write(`SEALGATE_ADMIN_TOKEN=${admin.token}\n`);
-      out.write(`(first start: this admin token (${admin.id}) is shown once and will not be shown again; store it now)\n`);
+      out.write(
+        `(first start: this admin token (${admin.id}) is shown once and will not be shown again; store it now)\n`,
+      );
     }
   } catch (error) {
     await close();
@@ -68,8 +74,13 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
       // A stuck connection must not keep a stopped gateway half-alive forever.
       setTimeout(() => process.exit(1), FORCED_EXIT_MS).unref();
       close().then(
-        () => { process.exitCode = 0; },
-        (error: unknown) => { ctx.log.error({ err: error }, 'shutdown failed'); process.exitCode = 1; },
+        () => {
+          process.exitCode = 0;
+        },
+        (error: unknown) => {
+          ctx.log.error({ err: error }, 'shutdown failed');
+          process.exitCode = 1;
+        },
       );
     };
     process.once('SIGTERM', onSignal);

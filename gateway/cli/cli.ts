@@ -42,7 +42,11 @@ const defaultIo: CliIo = {
 class UsageError extends Error {}
 
 /** Runs one command and resolves to its exit code. `serve` resolves once listening. */
-export async function main(argv: string[], env: Record<string, string | undefined> = process.env, io: CliIo = defaultIo): Promise<number> {
+export async function main(
+  argv: string[],
+  env: Record<string, string | undefined> = process.env,
+  io: CliIo = defaultIo,
+): Promise<number> {
   try {
     return await run(argv, env, io);
   } catch (error) {
@@ -53,7 +57,8 @@ export async function main(argv: string[], env: Record<string, string | undefine
     }
     if (isGatewayError(error)) {
       io.stderr(`sealgate: ${error.message}`);
-      if (error.code === 'STORE_UNAVAILABLE') io.stderr('hint: is a gateway running on this data directory? stop it, or use its /v1/tokens API');
+      if (error.code === 'STORE_UNAVAILABLE')
+        io.stderr('hint: is a gateway running on this data directory? stop it, or use its /v1/tokens API');
       return 1;
     }
     io.stderr(`sealgate: unexpected failure: ${error instanceof Error ? error.message : String(error)}`);
@@ -67,8 +72,12 @@ async function run(argv: string[], env: Record<string, string | undefined>, io: 
     parsed = parseArgs({
       args: argv,
       options: {
-        role: { type: 'string' }, label: { type: 'string' }, help: { type: 'boolean', short: 'h' },
-        url: { type: 'string' }, token: { type: 'string' }, interval: { type: 'string' },
+        role: { type: 'string' },
+        label: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+        url: { type: 'string' },
+        token: { type: 'string' },
+        interval: { type: 'string' },
       },
       allowPositionals: true,
       strict: true,
@@ -91,28 +100,42 @@ async function run(argv: string[], env: Record<string, string | undefined>, io: 
       await startGateway(config, { isHandlingSignals: true });
       return 0;
     }
-    case 'token': return runToken(sub, rest, values, env, io);
+    case 'token':
+      return runToken(sub, rest, values, env, io);
     case 'keys': {
-      if (sub !== 'show') throw new UsageError(sub === undefined ? 'missing keys subcommand (show)' : `unknown keys subcommand "${sub}"`);
+      if (sub !== 'show')
+        throw new UsageError(sub === undefined ? 'missing keys subcommand (show)' : `unknown keys subcommand "${sub}"`);
       expectNoMore(rest);
       const config = loadConfig(env);
       // Warnings (the development passphrase) go to stderr, keeping stdout pure JSON.
-      const log = pino({ ...loggerOptions(config), level: config.logLevel === 'silent' ? 'silent' : 'warn' }, pino.destination(2));
+      const log = pino(
+        { ...loggerOptions(config), level: config.logLevel === 'silent' ? 'silent' : 'warn' },
+        pino.destination(2),
+      );
       const identity = await loadOrCreateIdentity(config, log);
       io.stdout(JSON.stringify(describeIdentity(identity), null, 2));
       return 0;
     }
     case 'jobs': {
       const [id, ...extra] = rest;
-      if (sub !== 'watch') throw new UsageError(sub === undefined ? 'missing jobs subcommand (watch)' : `unknown jobs subcommand "${sub}"`);
+      if (sub !== 'watch')
+        throw new UsageError(
+          sub === undefined ? 'missing jobs subcommand (watch)' : `unknown jobs subcommand "${sub}"`,
+        );
       if (id === undefined) throw new UsageError('jobs watch needs a job id');
       expectNoMore(extra);
       const token = values.token ?? env.SEALGATE_TOKEN;
-      if (token === undefined) throw new UsageError('jobs watch needs --token or SEALGATE_TOKEN (a data-steward, compliance-officer or admin token)');
+      if (token === undefined)
+        throw new UsageError(
+          'jobs watch needs --token or SEALGATE_TOKEN (a data-steward, compliance-officer or admin token)',
+        );
       const intervalMs = Number(values.interval ?? 500);
-      if (!Number.isInteger(intervalMs) || intervalMs < 50) throw new UsageError('--interval is milliseconds, at least 50');
+      if (!Number.isInteger(intervalMs) || intervalMs < 50)
+        throw new UsageError('--interval is milliseconds, at least 50');
       return watchJob(id, {
-        url: values.url ?? env.SEALGATE_URL ?? 'http://127.0.0.1:8080', token, intervalMs,
+        url: values.url ?? env.SEALGATE_URL ?? 'http://127.0.0.1:8080',
+        token,
+        intervalMs,
         io: { ...io, isTty: process.stdout.isTTY === true, rewrite: (line) => process.stdout.write(`\r${line}`) },
       });
     }
@@ -121,14 +144,21 @@ async function run(argv: string[], env: Record<string, string | undefined>, io: 
   }
 }
 
-async function runToken(sub: string | undefined, rest: string[], values: { role?: string | undefined; label?: string | undefined },
-  env: Record<string, string | undefined>, io: CliIo): Promise<number> {
+async function runToken(
+  sub: string | undefined,
+  rest: string[],
+  values: { role?: string | undefined; label?: string | undefined },
+  env: Record<string, string | undefined>,
+  io: CliIo,
+): Promise<number> {
   switch (sub) {
     case 'create': {
       expectNoMore(rest);
-      if (values.role === undefined) throw new UsageError(`token create needs --role (one of ${Role.options.join(', ')})`);
+      if (values.role === undefined)
+        throw new UsageError(`token create needs --role (one of ${Role.options.join(', ')})`);
       const role = Role.safeParse(values.role);
-      if (!role.success) throw new UsageError(`unknown role "${values.role}"; expected one of ${Role.options.join(', ')}`);
+      if (!role.success)
+        throw new UsageError(`unknown role "${values.role}"; expected one of ${Role.options.join(', ')}`);
       const config = loadConfig(env);
       return withTokens(config, async (tokens) => {
         const created = await tokens.createToken(role.data, values.label);
@@ -155,7 +185,9 @@ async function runToken(sub: string | undefined, rest: string[], values: { role?
       });
     }
     default:
-      throw new UsageError(sub === undefined ? 'missing token subcommand (create, list, revoke)' : `unknown token subcommand "${sub}"`);
+      throw new UsageError(
+        sub === undefined ? 'missing token subcommand (create, list, revoke)' : `unknown token subcommand "${sub}"`,
+      );
   }
 }
 
@@ -177,4 +209,3 @@ function expectNoMore(extra: (string | undefined)[]): void {
 if (import.meta.main) {
   process.exitCode = await main(process.argv.slice(2));
 }
-

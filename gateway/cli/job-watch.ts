@@ -3,7 +3,12 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { JobView } from '../../mpc/jobs/view.ts';
 
-export type WatchIo = { stdout: (line: string) => void; stderr: (line: string) => void; isTty: boolean; rewrite?: (line: string) => void };
+export type WatchIo = {
+  stdout: (line: string) => void;
+  stderr: (line: string) => void;
+  isTty: boolean;
+  rewrite?: (line: string) => void;
+};
 
 export type WatchOptions = {
   url: string;
@@ -21,14 +26,20 @@ const group = (n: number) => n.toLocaleString('en-US');
 /** One line: a bar of the running step's progress (or of the finished steps), the step, rows and status. */
 export function renderProgress(view: JobView): string {
   const done = view.steps.filter((s) => s.status === 'completed').length;
-  const fraction = view.status === 'completed' ? 1 : view.progress?.fraction ?? null;
+  const fraction = view.status === 'completed' ? 1 : (view.progress?.fraction ?? null);
   // Between steps, or while a total is unknown, the bar shows whole steps done.
   const shown = fraction ?? done / Math.max(1, view.steps.length);
   const filled = Math.round(shown * BAR_WIDTH);
   const bar = `[${'#'.repeat(filled)}${'-'.repeat(BAR_WIDTH - filled)}]`;
   const percent = `${String(Math.floor(shown * 100)).padStart(3)}%`;
-  const step = view.progress === null ? `steps ${done}/${view.steps.length}` : `${view.progress.step} (attempt ${view.progress.attempt})`;
-  const rows = view.progress === null ? '' : `  rows ${group(view.progress.rows)}${view.progress.total === null ? '' : `/${group(view.progress.total)}`}`;
+  const step =
+    view.progress === null
+      ? `steps ${done}/${view.steps.length}`
+      : `${view.progress.step} (attempt ${view.progress.attempt})`;
+  const rows =
+    view.progress === null
+      ? ''
+      : `  rows ${group(view.progress.rows)}${view.progress.total === null ? '' : `/${group(view.progress.total)}`}`;
   return `${bar} ${percent}  ${step}${rows}  ${view.status}`;
 }
 
@@ -54,8 +65,11 @@ export async function watchJob(id: string, options: WatchOptions): Promise<numbe
   for (;;) {
     let view: JobView | null = null;
     try {
-      const res = await fetchImpl(url, { headers: { authorization: `Bearer ${options.token}`, accept: 'application/json' }, signal: AbortSignal.timeout(10_000) });
-      const body = await res.json() as { code?: string; detail?: string };
+      const res = await fetchImpl(url, {
+        headers: { authorization: `Bearer ${options.token}`, accept: 'application/json' },
+        signal: AbortSignal.timeout(10_000),
+      });
+      const body = (await res.json()) as { code?: string; detail?: string };
       if (res.status === 404 || res.status === 401 || res.status === 403) {
         io.stderr(`sealgate: ${res.status} ${body.code ?? ''} ${body.detail ?? ''}`.trim());
         return 1;

@@ -83,7 +83,9 @@ export async function buildApp(ctx: GatewayContext): Promise<FastifyInstance> {
     // Response schemas strip undeclared fields, a privacy control, so a route without one is a
     // start-up error rather than a silent leak.
     if (route.schema?.response === undefined) {
-      throw new Error(`route ${String(route.method)} ${route.url} declares no response schema (schema.response is required)`);
+      throw new Error(
+        `route ${String(route.method)} ${route.url} declares no response schema (schema.response is required)`,
+      );
     }
     warnOnMissingPolicy(route, ctx.log);
   });
@@ -93,7 +95,10 @@ export async function buildApp(ctx: GatewayContext): Promise<FastifyInstance> {
     maxOf: rateLimitMax(ctx.config.rateLimit),
     windowMs: ctx.config.rateLimit.windowMs,
   });
-  app.addHook('onClose', (_instance, done) => { rateLimiter.close(); done(); });
+  app.addHook('onClose', (_instance, done) => {
+    rateLimiter.close();
+    done();
+  });
   // Order matters: rate limiting runs before authentication, so token guessing is throttled too;
   // authentication runs before the media-type check and body parsing.
   // Trace first, so even a throttled or refused request logs under its W3C trace id.
@@ -119,11 +124,14 @@ export async function buildApp(ctx: GatewayContext): Promise<FastifyInstance> {
     done(null, payload);
   });
   app.addHook('onResponse', (request, reply, done) => {
-    ctx.metrics.httpRequestDuration.observe({
-      route: request.is404 ? 'unmatched' : (request.routeOptions.url ?? 'unmatched'),
-      method: request.method,
-      status_code: String(reply.statusCode),
-    }, reply.elapsedTime / 1000);
+    ctx.metrics.httpRequestDuration.observe(
+      {
+        route: request.is404 ? 'unmatched' : (request.routeOptions.url ?? 'unmatched'),
+        method: request.method,
+        status_code: String(reply.statusCode),
+      },
+      reply.elapsedTime / 1000,
+    );
     done();
   });
   app.setNotFoundHandler(handleNotFound);

@@ -43,7 +43,12 @@ function policyOf(config: PolicyConfig): RoutePolicy {
 const BEARER = /^Bearer ([A-Za-z0-9._~+/=-]+)$/i;
 
 /** Admits `principal` to a roles route, or throws the 401 or 403 answer. */
-function admit(request: FastifyRequest, reply: FastifyReply, roles: readonly Role[], principal: Principal | null): void {
+function admit(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  roles: readonly Role[],
+  principal: Principal | null,
+): void {
   if (principal === null) {
     reply.header('www-authenticate', 'Bearer realm="sealgate", error="invalid_token"');
     throw new GatewayError('UNAUTHENTICATED', 'invalid or revoked bearer token');
@@ -96,7 +101,11 @@ function authenticate(request: FastifyRequest, reply: FastifyReply, tokens: Toke
  * promise and a microtask on each of them.
  */
 export function createAuthHook(tokens: TokenStore) {
-  return function authenticateRequest(request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void {
+  return function authenticateRequest(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    done: HookHandlerDoneFunction,
+  ): void {
     let waiting: Promise<void> | undefined;
     try {
       waiting = authenticate(request, reply, tokens);
@@ -110,8 +119,14 @@ export function createAuthHook(tokens: TokenStore) {
 }
 
 /** For an onRoute hook: says at start-up, not at first request, that a route will deny everyone. */
-export function warnOnMissingPolicy(route: { method: string | string[]; url: string; config?: unknown }, log: Logger): void {
+export function warnOnMissingPolicy(
+  route: { method: string | string[]; url: string; config?: unknown },
+  log: Logger,
+): void {
   if (policyOf(route.config as PolicyConfig).kind === 'none') {
-    log.warn({ method: route.method, route: route.url }, 'route declares not exactly one of config.roles, config.public and config.peer; it will deny every request');
+    log.warn(
+      { method: route.method, route: route.url },
+      'route declares not exactly one of config.roles, config.public and config.peer; it will deny every request',
+    );
   }
 }

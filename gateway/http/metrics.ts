@@ -32,7 +32,9 @@ export function createMetrics(partyId: string, sources: MetricSources = {}): Met
       name: 'sealgate_audit_journal_pending_entries',
       help: 'Chain entries (audit entries and consent events) durable in the journal beside the database and not yet moved into its tables; a value that keeps growing means moves are failing',
       registers: [registry],
-      collect() { this.set(auditJournalPending()); },
+      collect() {
+        this.set(auditJournalPending());
+      },
     });
   }
   return { registry, httpRequestDuration };

@@ -10,7 +10,15 @@ import { GatewayError, type ErrorCode } from '../../core/errors.ts';
 import type { Identity } from '../identity/identity.ts';
 import type { NonceCache, ReplayVerdict } from '../../mpc/peers/nonce-cache.ts';
 import {
-  EMPTY_SHA256, PEER_HEADERS, PEER_PROTOCOL, PeerId, contentSha256, isNonce, readPeerHeaders, signResponse, verifyRequest,
+  EMPTY_SHA256,
+  PEER_HEADERS,
+  PEER_PROTOCOL,
+  PeerId,
+  contentSha256,
+  isNonce,
+  readPeerHeaders,
+  signResponse,
+  verifyRequest,
 } from '../../mpc/peers/peer-signature.ts';
 import type { PeerRegistry } from '../../mpc/peers/peer-registry.ts';
 import { bindTrace } from './trace.ts';
@@ -54,8 +62,15 @@ export type PeerAuth = {
   install(scope: FastifyInstance): void;
 };
 
-type Reason = 'missing-peer' | 'malformed-headers' | 'unknown-peer' | 'bad-signature' | Exclude<ReplayVerdict, 'fresh'>
-  | 'body-hash-mismatch' | 'body-missing' | 'bad-json';
+type Reason =
+  | 'missing-peer'
+  | 'malformed-headers'
+  | 'unknown-peer'
+  | 'bad-signature'
+  | Exclude<ReplayVerdict, 'fresh'>
+  | 'body-hash-mismatch'
+  | 'body-missing'
+  | 'bad-json';
 
 const VERDICT_CODES: Record<Exclude<ReplayVerdict, 'fresh'>, ErrorCode> = {
   'stale': 'PEER_STALE',
@@ -89,14 +104,31 @@ export function createPeerAuth(options: PeerAuthOptions): PeerAuth {
   const signer = createSigner(identity.ed25519.privateKey);
 
   /** Audits and logs the refusal with the trace id, then throws the catalogue error. */
-  const reject = async (request: FastifyRequest, code: ErrorCode, reason: Reason, claimed: string | null): Promise<never> => {
+  const reject = async (
+    request: FastifyRequest,
+    code: ErrorCode,
+    reason: Reason,
+    claimed: string | null,
+  ): Promise<never> => {
     const traceId = request.trace?.traceId ?? null;
     request.peer = null;
     request.log.warn({ peer: claimed, reason, code }, 'peer request rejected');
     try {
       await audit({
-        kind: 'message', actor: claimed ?? 'unidentified-peer', action: 'peer-reject', outcome: 'rejected', refs: [],
-        detail: { peer: claimed, reason, code, method: request.method, path: pathOf(request), traceId, protocol: PEER_PROTOCOL },
+        kind: 'message',
+        actor: claimed ?? 'unidentified-peer',
+        action: 'peer-reject',
+        outcome: 'rejected',
+        refs: [],
+        detail: {
+          peer: claimed,
+          reason,
+          code,
+          method: request.method,
+          path: pathOf(request),
+          traceId,
+          protocol: PEER_PROTOCOL,
+        },
       });
     } catch (error) {
       // The refusal stands either way; a failing audit log is an operator emergency, not a reason to admit.
@@ -110,26 +142,49 @@ export function createPeerAuth(options: PeerAuthOptions): PeerAuth {
     request.peer = null;
     const headers = readPeerHeaders(request.headers);
     if (!headers.ok) {
-      return reject(request, headers.reason === 'missing-peer' ? 'PEER_UNKNOWN' : 'BAD_SIGNATURE', headers.reason, headers.peer);
+      return reject(
+        request,
+        headers.reason === 'missing-peer' ? 'PEER_UNKNOWN' : 'BAD_SIGNATURE',
+        headers.reason,
+        headers.peer,
+      );
     }
     const { peer, timestampMs, nonce, signature } = headers.value;
     const key = peers.activeKey(peer);
     if (key === null) return reject(request, 'PEER_UNKNOWN', 'unknown-peer', peer);
     // Signature before freshness and nonce: nobody without the key can fill the cache or probe the clock.
-    const isValid = verifyRequest(key, {
-      method: request.method, pathWithQuery: request.url, sender: peer, recipient: self,
-      timestampMs, nonce, contentSha256: headers.value.contentSha256,
-    }, signature);
+    const isValid = verifyRequest(
+      key,
+      {
+        method: request.method,
+        pathWithQuery: request.url,
+        sender: peer,
+        recipient: self,
+        timestampMs,
+        nonce,
+        contentSha256: headers.value.contentSha256,
+      },
+      signature,
+    );
     if (!isValid) return reject(request, 'BAD_SIGNATURE', 'bad-signature', peer);
     const verdict = nonces.admit(peer, nonce, timestampMs);
     if (verdict !== 'fresh') return reject(request, VERDICT_CODES[verdict], verdict, peer);
-    request.peer = { id: peer, nonce, timestampMs, contentSha256: headers.value.contentSha256, isBodyVerified: false, bytesIn: 0, isAudited: false };
+    request.peer = {
+      id: peer,
+      nonce,
+      timestampMs,
+      contentSha256: headers.value.contentSha256,
+      isBodyVerified: false,
+      bytesIn: 0,
+      isAudited: false,
+    };
   };
 
   const parseVerified = async (request: FastifyRequest, body: Buffer): Promise<unknown> => {
     const peer = request.peer;
     if (peer === null) throw new GatewayError('FORBIDDEN', 'route declares no access policy');
-    if (contentSha256(body) !== peer.contentSha256) return reject(request, 'PEER_BODY_MISMATCH', 'body-hash-mismatch', peer.id);
+    if (contentSha256(body) !== peer.contentSha256)
+      return reject(request, 'PEER_BODY_MISMATCH', 'body-hash-mismatch', peer.id);
     peer.isBodyVerified = true;
     peer.bytesIn = body.length;
     if (!JSON_TYPE.test(request.headers['content-type'] ?? '')) return body;
@@ -154,15 +209,31 @@ export function createPeerAuth(options: PeerAuthOptions): PeerAuth {
     if (payload !== null && payload !== undefined && typeof payload !== 'string' && !Buffer.isBuffer(payload)) {
       throw new GatewayError('INTERNAL', 'peer routes answer with JSON or bytes, never a stream');
     }
-    const bytes = payload === null || payload === undefined ? Buffer.alloc(0) : Buffer.isBuffer(payload) ? payload : Buffer.from(payload, 'utf8');
+    const bytes =
+      payload === null || payload === undefined
+        ? Buffer.alloc(0)
+        : Buffer.isBuffer(payload)
+          ? payload
+          : Buffer.from(payload, 'utf8');
     const peer = request.peer;
     if (peer !== null && !peer.isAudited) {
       peer.isAudited = true;
       await audit({
-        kind: 'message', actor: peer.id, action: 'peer-exchange', outcome: reply.statusCode < 400 ? 'ok' : 'error', refs: [],
+        kind: 'message',
+        actor: peer.id,
+        action: 'peer-exchange',
+        outcome: reply.statusCode < 400 ? 'ok' : 'error',
+        refs: [],
         detail: {
-          peer: peer.id, direction: 'in', method: request.method, path: pathOf(request), status: reply.statusCode,
-          bytesIn: peer.bytesIn, bytesOut: bytes.length, traceId: request.trace?.traceId ?? null, protocol: PEER_PROTOCOL,
+          peer: peer.id,
+          direction: 'in',
+          method: request.method,
+          path: pathOf(request),
+          status: reply.statusCode,
+          bytesIn: peer.bytesIn,
+          bytesOut: bytes.length,
+          traceId: request.trace?.traceId ?? null,
+          protocol: PEER_PROTOCOL,
         },
       });
     }
@@ -172,10 +243,16 @@ export function createPeerAuth(options: PeerAuthOptions): PeerAuth {
     const recipient = peer?.id ?? (typeof claimed === 'string' && PeerId.safeParse(claimed).success ? claimed : null);
     const nonce = peer?.nonce ?? request.headers[PEER_HEADERS.nonce];
     if (recipient !== null && isNonce(nonce)) {
-      reply.headers(signResponse(signer, {
-        status: reply.statusCode, requestNonce: nonce, sender: self, recipient,
-        timestampMs: clock.now().getTime(), contentSha256: contentSha256(bytes),
-      }));
+      reply.headers(
+        signResponse(signer, {
+          status: reply.statusCode,
+          requestNonce: nonce,
+          sender: self,
+          recipient,
+          timestampMs: clock.now().getTime(),
+          contentSha256: contentSha256(bytes),
+        }),
+      );
     }
     return payload;
   };
@@ -186,13 +263,19 @@ export function createPeerAuth(options: PeerAuthOptions): PeerAuth {
       scope.decorateRequest('peer', null);
       scope.addHook('onRoute', (route) => {
         if (route.config?.peer !== true) {
-          throw new Error(`route ${String(route.method)} ${route.url} is in a peer scope but does not declare config.peer`);
+          throw new Error(
+            `route ${String(route.method)} ${route.url} is in a peer scope but does not declare config.peer`,
+          );
         }
         route.config = { ...route.config, peerGuard: guard };
       });
       scope.removeAllContentTypeParsers();
-      scope.addContentTypeParser(['application/json', 'application/octet-stream'], { parseAs: 'buffer' },
-        (request: FastifyRequest, body: Buffer | string) => parseVerified(request, Buffer.isBuffer(body) ? body : Buffer.from(body)));
+      scope.addContentTypeParser(
+        ['application/json', 'application/octet-stream'],
+        { parseAs: 'buffer' },
+        (request: FastifyRequest, body: Buffer | string) =>
+          parseVerified(request, Buffer.isBuffer(body) ? body : Buffer.from(body)),
+      );
       scope.addHook('preValidation', requireVerifiedBody);
       scope.addHook('onSend', signAnswer);
     },

@@ -55,26 +55,37 @@ function fieldErrors(where: string, entry: ValidationEntry): FieldError[] {
 export function toGatewayError(error: unknown): GatewayError {
   if (isGatewayError(error)) return error;
   if (error instanceof z.core.$ZodError) {
-    return badInput('input', error.issues.map((issue) => ({ in: 'input', pointer: toPointer(issue.path), detail: issue.message })));
+    return badInput(
+      'input',
+      error.issues.map((issue) => ({ in: 'input', pointer: toPointer(issue.path), detail: issue.message })),
+    );
   }
   if (typeof error === 'object' && error !== null) {
     const e = error as { validation?: unknown; validationContext?: unknown; code?: unknown; statusCode?: unknown };
     if (Array.isArray(e.validation)) {
       const where = typeof e.validationContext === 'string' ? e.validationContext : 'input';
-      return badInput(where, (e.validation as ValidationEntry[]).flatMap((v) => fieldErrors(where, v)));
+      return badInput(
+        where,
+        (e.validation as ValidationEntry[]).flatMap((v) => fieldErrors(where, v)),
+      );
     }
     if (typeof e.code === 'string' && e.code.startsWith('FST_')) {
       const known = FASTIFY_CLIENT_ERRORS[e.code];
       if (known !== undefined) return new GatewayError(known[0], known[1], {}, { cause: error });
       const status = typeof e.statusCode === 'number' ? e.statusCode : 500;
-      if (status >= 400 && status < 500) return new GatewayError('BAD_INPUT', 'request rejected', { reason: e.code }, { cause: error });
+      if (status >= 400 && status < 500)
+        return new GatewayError('BAD_INPUT', 'request rejected', { reason: e.code }, { cause: error });
     }
   }
   return new GatewayError('INTERNAL', 'internal error', {}, { cause: error });
 }
 
 function badInput(where: string, errors: FieldError[]): GatewayError {
-  return new GatewayError('BAD_INPUT', `invalid ${where}: ${errors.map((f) => `${f.pointer || '/'} ${f.detail}`).join('; ')}`, { errors });
+  return new GatewayError(
+    'BAD_INPUT',
+    `invalid ${where}: ${errors.map((f) => `${f.pointer || '/'} ${f.detail}`).join('; ')}`,
+    { errors },
+  );
 }
 
 const toPointer = (path: readonly PropertyKey[]): string =>
@@ -101,7 +112,10 @@ export function sendProblem(error: GatewayError, request: FastifyRequest, reply:
     reply.header('www-authenticate', 'Bearer realm="sealgate"');
   }
   // A string payload bypasses route response serializers, which describe success bodies only.
-  return reply.code(error.status).type(PROBLEM_CONTENT_TYPE).send(JSON.stringify(problemDocument(error, request)));
+  return reply
+    .code(error.status)
+    .type(PROBLEM_CONTENT_TYPE)
+    .send(JSON.stringify(problemDocument(error, request)));
 }
 
 /** For `app.setErrorHandler`. */

@@ -18,7 +18,10 @@ export function normalizeAddress(address: string): string {
   if (!ipaddr.IPv6.isValid(address)) return address.toLowerCase();
   const ip = ipaddr.IPv6.parse(address);
   if (ip.isIPv4MappedAddress()) return ip.toIPv4Address().toString();
-  return `${ip.parts.slice(0, 4).map((group) => group.toString(16)).join(':')}::/64`;
+  return `${ip.parts
+    .slice(0, 4)
+    .map((group) => group.toString(16))
+    .join(':')}::/64`;
 }
 
 // Normalized forms by raw address: a client sends many requests from one address, and most gateways see few.
@@ -52,5 +55,7 @@ export function rateLimitKey(isRegisteredPeer: (id: string) => boolean): (reques
 }
 
 /** The budget of a key from `rateLimitKey`: peer calls get `peerMax`, everything else `max`. */
-export const rateLimitMax = (limits: { max: number; peerMax: number }) =>
-  (key: string): number => (key.startsWith(PEER_KEY) ? limits.peerMax : limits.max);
+export const rateLimitMax =
+  (limits: { max: number; peerMax: number }) =>
+  (key: string): number =>
+    key.startsWith(PEER_KEY) ? limits.peerMax : limits.max;

@@ -41,7 +41,10 @@ const OVERFLOW_KEY = 'overflow:';
 const DEFAULT_MAX_KEYS = 100_000;
 
 export const RATE_LIMIT_HEADERS = {
-  limit: 'x-ratelimit-limit', remaining: 'x-ratelimit-remaining', reset: 'x-ratelimit-reset', retryAfter: 'retry-after',
+  limit: 'x-ratelimit-limit',
+  remaining: 'x-ratelimit-remaining',
+  reset: 'x-ratelimit-reset',
+  retryAfter: 'retry-after',
 } as const;
 
 export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
@@ -83,7 +86,11 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
         return;
       }
       reply.header(RATE_LIMIT_HEADERS.retryAfter, resetSeconds);
-      done(new GatewayError('RATE_LIMITED', `rate limit of ${max} requests exceeded; retry in ${resetSeconds} s`, { retryAfterSeconds: resetSeconds }));
+      done(
+        new GatewayError('RATE_LIMITED', `rate limit of ${max} requests exceeded; retry in ${resetSeconds} s`, {
+          retryAfterSeconds: resetSeconds,
+        }),
+      );
     },
     size: () => budgets.size,
     close: () => clearInterval(sweep),

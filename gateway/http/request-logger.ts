@@ -67,7 +67,11 @@ class LazyChildLogger {
  * a child of it is asked for). Lines are exactly the pino child's. With a level in `options` the child is made at
  * once, since the parent's level would not say which lines it writes.
  */
-export function lazyChildLogger(parent: FastifyBaseLogger, bindings: Bindings, options: ChildOptions = {}): FastifyBaseLogger {
+export function lazyChildLogger(
+  parent: FastifyBaseLogger,
+  bindings: Bindings,
+  options: ChildOptions = {},
+): FastifyBaseLogger {
   if (options.level !== undefined) return parent.child(bindings, options);
   return new LazyChildLogger(parent, bindings, options) as unknown as FastifyBaseLogger;
 }

@@ -13,4 +13,5 @@ export function declaredFieldsSerializer(schema: z.ZodType): (data: unknown) => 
 }
 
 /** A route's `serializerCompiler` option built on declaredFieldsSerializer. */
-export const declaredFieldsSerializerCompiler = ({ schema }: { schema: unknown }) => declaredFieldsSerializer(schema as z.ZodType);
+export const declaredFieldsSerializerCompiler = ({ schema }: { schema: unknown }) =>
+  declaredFieldsSerializer(schema as z.ZodType);

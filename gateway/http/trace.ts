@@ -23,7 +23,10 @@ type ChildOptions = Parameters<FastifyBaseLogger['child']>[1];
  * (request-logger.ts), so a request that logs nothing, as most do at level warn, never pays for one.
  */
 export function traceLoggerFactory(
-  logger: FastifyBaseLogger, bindings: ChildBindings, options: ChildOptions, raw: IncomingMessage,
+  logger: FastifyBaseLogger,
+  bindings: ChildBindings,
+  options: ChildOptions,
+  raw: IncomingMessage,
 ): FastifyBaseLogger {
   const trace = continueTrace(raw.headers[TRACEPARENT_HEADER]);
   tracesByRequest.set(raw, trace);

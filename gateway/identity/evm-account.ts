@@ -11,7 +11,11 @@ export function generateEvmPrivateKey(): Uint8Array {
 
 /** The checksummed address of a 32-byte secp256k1 private key. */
 export function evmAddressOf(privateKey: Uint8Array): string {
-  if (!(privateKey instanceof Uint8Array) || privateKey.length !== 32 || !secp256k1.utils.isValidSecretKey(privateKey)) {
+  if (
+    !(privateKey instanceof Uint8Array) ||
+    privateKey.length !== 32 ||
+    !secp256k1.utils.isValidSecretKey(privateKey)
+  ) {
     throw new GatewayError('BAD_INPUT', 'privateKey must be a valid 32-byte secp256k1 secret key');
   }
   // Uncompressed SEC1 encoding is 0x04 || X || Y; the address hashes X || Y only.

@@ -1,7 +1,19 @@
 // The party identity: an Ed25519 signing key (RFC 8032), a secp256k1 EVM account and the
 // subject-pseudonym HMAC key, created on first start and kept sealed in <dataDir>/keys.json.
 import { createHash, createPrivateKey, createPublicKey, randomBytes, type KeyObject } from 'node:crypto';
-import { closeSync, existsSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  fsyncSync,
+  linkSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';
 import { z } from 'zod';
@@ -31,7 +43,8 @@ export const PublicIdentity = z.object({
 });
 export type PublicIdentity = z.infer<typeof PublicIdentity>;
 
-const b64 = (bytes: number) => z.string().refine((s) => /^[A-Za-z0-9_-]+$/.test(s) && Buffer.from(s, 'base64url').length === bytes);
+const b64 = (bytes: number) =>
+  z.string().refine((s) => /^[A-Za-z0-9_-]+$/.test(s) && Buffer.from(s, 'base64url').length === bytes);
 
 /** The plaintext inside the sealed envelope. */
 const StoredKeys = z.strictObject({
@@ -48,9 +61,17 @@ type StoredKeys = z.infer<typeof StoredKeys>;
 const ED25519_PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
 
 /** Rebuilds an Ed25519 key pair from its RFC 8032 32-byte seed. */
-export function ed25519FromSeed(seed: Uint8Array): { privateKey: KeyObject; publicKey: KeyObject; publicKeyRaw: Uint8Array } {
+export function ed25519FromSeed(seed: Uint8Array): {
+  privateKey: KeyObject;
+  publicKey: KeyObject;
+  publicKeyRaw: Uint8Array;
+} {
   if (!(seed instanceof Uint8Array) || seed.length !== 32) throw new GatewayError('BAD_INPUT', 'seed must be 32 bytes');
-  const privateKey = createPrivateKey({ key: Buffer.concat([ED25519_PKCS8_PREFIX, seed]), format: 'der', type: 'pkcs8' });
+  const privateKey = createPrivateKey({
+    key: Buffer.concat([ED25519_PKCS8_PREFIX, seed]),
+    format: 'der',
+    type: 'pkcs8',
+  });
   const publicKey = createPublicKey(privateKey);
   const jwk = publicKey.export({ format: 'jwk' });
   return { privateKey, publicKey, publicKeyRaw: new Uint8Array(Buffer.from(String(jwk.x), 'base64url')) };
@@ -105,8 +126,10 @@ export async function loadOrCreateIdentity(options: IdentityOptions, log: Logger
   if (!stored.success) throw new GatewayError('KEYSTORE_LOCKED', `${KEYS_FILE} holds an unknown key format`);
   if (stored.data.partyId !== options.partyId) {
     // Signing as a party the keys were not created for would make every record misattributed.
-    throw new GatewayError('CONFLICT',
-      `data directory belongs to party "${stored.data.partyId}" but SEALGATE_PARTY_ID is "${options.partyId}"`);
+    throw new GatewayError(
+      'CONFLICT',
+      `data directory belongs to party "${stored.data.partyId}" but SEALGATE_PARTY_ID is "${options.partyId}"`,
+    );
   }
   return toIdentity(stored.data);
 }
@@ -115,18 +138,26 @@ export async function loadOrCreateIdentity(options: IdentityOptions, log: Logger
 function resolvePassphrase(options: IdentityOptions, hasKeys: boolean, log: Logger): string {
   if (options.passphrase !== undefined) return options.passphrase;
   if (options.env === 'production') {
-    throw new GatewayError('BAD_INPUT', 'invalid configuration: SEALGATE_PASSPHRASE: required when SEALGATE_ENV=production');
+    throw new GatewayError(
+      'BAD_INPUT',
+      'invalid configuration: SEALGATE_PASSPHRASE: required when SEALGATE_ENV=production',
+    );
   }
   const file = join(options.dataDir, DEV_PASSPHRASE_FILE);
   if (!existsSync(file)) {
     if (hasKeys) {
-      throw new GatewayError('KEYSTORE_LOCKED', `${KEYS_FILE} exists but no passphrase is available: set SEALGATE_PASSPHRASE`);
+      throw new GatewayError(
+        'KEYSTORE_LOCKED',
+        `${KEYS_FILE} exists but no passphrase is available: set SEALGATE_PASSPHRASE`,
+      );
     }
     writeFileExclusive(file, `${randomBytes(32).toString('base64url')}\n`);
   }
-  log.warn({ passphraseFile: file },
-    '!!! DEVELOPMENT ONLY: keys are sealed with a generated passphrase stored next to them, which protects nothing. '
-    + 'Set SEALGATE_PASSPHRASE (and SEALGATE_ENV=production) for any real deployment. !!!');
+  log.warn(
+    { passphraseFile: file },
+    '!!! DEVELOPMENT ONLY: keys are sealed with a generated passphrase stored next to them, which protects nothing. ' +
+      'Set SEALGATE_PASSPHRASE (and SEALGATE_ENV=production) for any real deployment. !!!',
+  );
   const text = readFileSync(file, 'utf8').trim();
   if (text.length < 12) throw new GatewayError('KEYSTORE_LOCKED', `${file} does not hold a usable passphrase`);
   return text;
@@ -153,7 +184,10 @@ function toIdentity(stored: StoredKeys): Identity {
     ed25519: { ...ed, keyId: ed25519KeyId(ed.publicKeyRaw) },
     evm,
   } as Identity;
-  Object.defineProperty(identity, 'subjectKey', { value: new Uint8Array(Buffer.from(stored.subjectKey, 'base64url')), enumerable: false });
+  Object.defineProperty(identity, 'subjectKey', {
+    value: new Uint8Array(Buffer.from(stored.subjectKey, 'base64url')),
+    enumerable: false,
+  });
   return identity;
 }
 
@@ -180,7 +214,11 @@ function writeFileExclusive(path: string, data: string): boolean {
     else if (code === 'EPERM' || code === 'ENOTSUP' || code === 'EOPNOTSUPP' || code === 'ENOSYS') {
       // File systems without hard links: fall back to rename, checking first (not atomic, best effort).
       if (existsSync(path)) isCreated = false;
-      else { renameSync(temp, path); syncDirectory(dirname(path)); return true; }
+      else {
+        renameSync(temp, path);
+        syncDirectory(dirname(path));
+        return true;
+      }
     } else {
       unlinkSync(temp);
       throw error;
@@ -195,8 +233,14 @@ function syncDirectory(dir: string): void {
   // Makes the new directory entry durable; some platforms cannot open directories, which is harmless there.
   try {
     const fd = openSync(dir, 'r');
-    try { fsyncSync(fd); } finally { closeSync(fd); }
-  } catch { /* not supported on this platform */ }
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    /* not supported on this platform */
+  }
 }
 
 function warnIfReadableByOthers(path: string, log: Logger): void {
@@ -206,5 +250,9 @@ function warnIfReadableByOthers(path: string, log: Logger): void {
 }
 
 function safeJson(text: string): unknown {
-  try { return JSON.parse(text); } catch { return undefined; }
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
 }

@@ -10,14 +10,22 @@ const AAD = Buffer.from('sealgate/key-vault/v1', 'utf8');
 /** RFC 7914 §2 parameters: N=2^15, r=8 costs ~32 MiB and ~0.1 s, the interactive-login level of OWASP guidance. */
 export const SCRYPT_PARAMS = { N: 2 ** 15, r: 8, p: 1, keyLength: 32 } as const;
 
-const base64url = (bytes: number) => z.string().regex(/^[A-Za-z0-9_-]*$/).refine((s) => Buffer.from(s, 'base64url').length === bytes);
+const base64url = (bytes: number) =>
+  z
+    .string()
+    .regex(/^[A-Za-z0-9_-]*$/)
+    .refine((s) => Buffer.from(s, 'base64url').length === bytes);
 
 export const SealedSecret = z.strictObject({
   v: z.literal(1),
   kdf: z.strictObject({
     name: z.literal('scrypt'),
     // Upper bounds stop a planted envelope from making start-up allocate gigabytes.
-    N: z.int().min(2 ** 14).max(2 ** 20).refine((n) => (n & (n - 1)) === 0, 'N must be a power of two'),
+    N: z
+      .int()
+      .min(2 ** 14)
+      .max(2 ** 20)
+      .refine((n) => (n & (n - 1)) === 0, 'N must be a power of two'),
     r: z.int().min(8).max(16),
     p: z.int().min(1).max(4),
     keyLength: z.literal(32),
@@ -73,16 +81,26 @@ export async function sealSecret(plaintext: Uint8Array | string, passphrase: str
  */
 export async function openSecret(envelope: unknown, passphrase: string): Promise<Uint8Array> {
   const parsed = SealedSecret.safeParse(envelope);
-  if (!parsed.success) throw new GatewayError('KEYSTORE_LOCKED', 'sealed key envelope is malformed or of an unknown version');
+  if (!parsed.success)
+    throw new GatewayError('KEYSTORE_LOCKED', 'sealed key envelope is malformed or of an unknown version');
   const sealed = parsed.data;
   const key = await deriveKey(passphrase, Buffer.from(sealed.salt, 'base64url'), sealed.kdf);
   try {
-    const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(sealed.nonce, 'base64url'), { authTagLength: 16 });
+    const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(sealed.nonce, 'base64url'), {
+      authTagLength: 16,
+    });
     decipher.setAAD(AAD);
     decipher.setAuthTag(Buffer.from(sealed.tag, 'base64url'));
-    return new Uint8Array(Buffer.concat([decipher.update(Buffer.from(sealed.ciphertext, 'base64url')), decipher.final()]));
+    return new Uint8Array(
+      Buffer.concat([decipher.update(Buffer.from(sealed.ciphertext, 'base64url')), decipher.final()]),
+    );
   } catch (cause) {
-    throw new GatewayError('KEYSTORE_LOCKED', 'cannot unlock sealed keys: wrong passphrase or the file was modified', {}, { cause });
+    throw new GatewayError(
+      'KEYSTORE_LOCKED',
+      'cannot unlock sealed keys: wrong passphrase or the file was modified',
+      {},
+      { cause },
+    );
   } finally {
     key.fill(0);
   }

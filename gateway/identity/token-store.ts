@@ -13,7 +13,11 @@ export type Role = z.infer<typeof Role>;
 export const TokenId = z.string().regex(/^tok_[A-Za-z0-9_-]{16}$/);
 
 /** Free text an operator picks to recognise a token later; no control characters, so it is safe to print. */
-export const TokenLabel = z.string().min(1).max(100).regex(/^[\p{L}\p{N} ._:@/+-]+$/u, 'letters, digits, spaces and ._:@/+- only');
+export const TokenLabel = z
+  .string()
+  .min(1)
+  .max(100)
+  .regex(/^[\p{L}\p{N} ._:@/+-]+$/u, 'letters, digits, spaces and ._:@/+- only');
 
 export const TokenInfo = z.object({
   id: TokenId,
@@ -46,9 +50,10 @@ export type TokenStore = {
 const TOKEN_PATTERN = /^sgt_[A-Za-z0-9_-]{43}$/;
 const MAX_CACHED = 10_000;
 
-const MIGRATIONS = [{
-  id: '001-api-tokens',
-  sql: `CREATE TABLE api_tokens (
+const MIGRATIONS = [
+  {
+    id: '001-api-tokens',
+    sql: `CREATE TABLE api_tokens (
     id VARCHAR PRIMARY KEY,
     hash VARCHAR NOT NULL UNIQUE,
     role VARCHAR NOT NULL,
@@ -56,7 +61,8 @@ const MIGRATIONS = [{
     created_at TIMESTAMPTZ NOT NULL,
     revoked_at TIMESTAMPTZ
   )`,
-}];
+  },
+];
 
 export const hashToken = (token: string): string => sha256Hex(token);
 
@@ -76,7 +82,8 @@ export async function createTokenStore(db: Database, clock: Clock): Promise<Toke
 
   // Checking the shape first keeps junk out of the hash and the database. Lookup is by digest,
   // so any timing difference reveals bits of a SHA-256 output, never of the token.
-  const digestOf = (token: string): string | null => (typeof token === 'string' && TOKEN_PATTERN.test(token) ? hashToken(token) : null);
+  const digestOf = (token: string): string | null =>
+    typeof token === 'string' && TOKEN_PATTERN.test(token) ? hashToken(token) : null;
 
   const cachedPrincipal = (token: string): Principal | null | undefined => {
     const hash = digestOf(token);
@@ -94,16 +101,23 @@ export async function createTokenStore(db: Database, clock: Clock): Promise<Toke
 
   return {
     async createToken(role, label = '') {
-      if (!Role.safeParse(role).success) throw new GatewayError('BAD_INPUT', `role: expected one of ${Role.options.join(', ')}`);
+      if (!Role.safeParse(role).success)
+        throw new GatewayError('BAD_INPUT', `role: expected one of ${Role.options.join(', ')}`);
       if (label !== '' && !TokenLabel.safeParse(label).success) {
         throw new GatewayError('BAD_INPUT', 'label: letters, digits, spaces and ._:@/+- only, at most 100 characters');
       }
       const token = `sgt_${randomBytes(32).toString('base64url')}`;
       const id = `tok_${randomBytes(12).toString('base64url')}`;
       const createdAt = clock.now().toISOString();
-      await db.transaction((tx) => tx.run(
-        'INSERT INTO api_tokens (id, hash, role, label, created_at) VALUES ($1, $2, $3, $4, $5::TIMESTAMPTZ)',
-        [id, hashToken(token), role, label, createdAt]));
+      await db.transaction((tx) =>
+        tx.run('INSERT INTO api_tokens (id, hash, role, label, created_at) VALUES ($1, $2, $3, $4, $5::TIMESTAMPTZ)', [
+          id,
+          hashToken(token),
+          role,
+          label,
+          createdAt,
+        ]),
+      );
       return { id, role, label, createdAt, revokedAt: null, token };
     },
 
@@ -134,9 +148,12 @@ export async function createTokenStore(db: Database, clock: Clock): Promise<Toke
       // and its database read is queued behind this update.
       generation++;
       for (const [hash, principal] of cache) if (principal.tokenId === id) cache.delete(hash);
-      await db.transaction((tx) => tx.run(
-        'UPDATE api_tokens SET revoked_at = $1::TIMESTAMPTZ WHERE id = $2 AND revoked_at IS NULL',
-        [clock.now().toISOString(), id]));
+      await db.transaction((tx) =>
+        tx.run('UPDATE api_tokens SET revoked_at = $1::TIMESTAMPTZ WHERE id = $2 AND revoked_at IS NULL', [
+          clock.now().toISOString(),
+          id,
+        ]),
+      );
       const info = await readById(id);
       if (info === undefined) throw new GatewayError('NOT_FOUND', 'no such token');
       return info;
@@ -148,7 +165,9 @@ export async function createTokenStore(db: Database, clock: Clock): Promise<Toke
     },
 
     async listTokens() {
-      const rows = await db.all('SELECT id, role, label, created_at, revoked_at FROM api_tokens ORDER BY created_at, id');
+      const rows = await db.all(
+        'SELECT id, role, label, created_at, revoked_at FROM api_tokens ORDER BY created_at, id',
+      );
       return rows.map(toInfo);
     },
   };
@@ -164,4 +183,5 @@ function toInfo(row: Record<string, unknown>): TokenInfo {
   };
 }
 
-const toIso = (value: unknown): string => (value instanceof Date ? value.toISOString() : new Date(String(value)).toISOString());
+const toIso = (value: unknown): string =>
+  value instanceof Date ? value.toISOString() : new Date(String(value)).toISOString();

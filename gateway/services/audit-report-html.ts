@@ -4,7 +4,10 @@
 import type { AuditReport } from './audit-report.ts';
 
 const escapeHtml = (value: unknown): string =>
-  String(value ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c);
+  String(value ?? '').replace(
+    /[&<>"']/g,
+    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c,
+  );
 
 const short = (hex: string | null | undefined) => (hex ? `${hex.slice(0, 10)}…${hex.slice(-6)}` : '—');
 
@@ -16,8 +19,16 @@ export function renderAuditReportHtml(report: AuditReport): string {
     ? `<p class="ok">Both chains verify: ${escapeHtml(v.events)} consent events, ${escapeHtml(v.audit)} audit entries.</p>`
     : `<p class="bad">Chain <b>${escapeHtml(v.chain)}</b> is broken at seq <b>${escapeHtml(v.seq)}</b> (${escapeHtml(v.reason)}), record ${escapeHtml(v.id)}.</p>`;
   const a = report.anchoring;
-  const batches = report.batches.map((b) => `<tr>${cell(b.batchNo)}${cell(`${b.eventsFrom}–${b.eventsTo}`)}${cell(`${b.auditFrom}–${b.auditTo}`)}${cell(b.count)}${cell(short(b.root), 'mono')}${cell(b.status, b.status === 'anchored' ? 'ok' : 'warn')}${cell(short(b.txHash), 'mono')}${cell(b.blockNumber ?? '—')}${cell(b.blockTime === null ? '—' : new Date(b.blockTime * 1000).toISOString())}</tr>`).join('\n');
-  const subject = report.subjectChain === null ? '' : `
+  const batches = report.batches
+    .map(
+      (b) =>
+        `<tr>${cell(b.batchNo)}${cell(`${b.eventsFrom}–${b.eventsTo}`)}${cell(`${b.auditFrom}–${b.auditTo}`)}${cell(b.count)}${cell(short(b.root), 'mono')}${cell(b.status, b.status === 'anchored' ? 'ok' : 'warn')}${cell(short(b.txHash), 'mono')}${cell(b.blockNumber ?? '—')}${cell(b.blockTime === null ? '—' : new Date(b.blockTime * 1000).toISOString())}</tr>`,
+    )
+    .join('\n');
+  const subject =
+    report.subjectChain === null
+      ? ''
+      : `
 <h2>Authorization chain of subject <span class="mono">${escapeHtml(report.subjectChain.subject)}</span></h2>
 <p>${escapeHtml(report.subjectChain.summary.links)} links: ${escapeHtml(report.subjectChain.summary.anchored)} anchored, ${escapeHtml(report.subjectChain.summary.pending)} pending, <b>${escapeHtml(report.subjectChain.summary.broken)} broken</b>.</p>
 <table><thead><tr><th>at</th><th>link</th><th>type</th><th>record</th><th>chain #</th><th>anchor</th><th>verifies</th><th>first failed check</th></tr></thead><tbody>

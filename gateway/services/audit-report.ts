@@ -25,8 +25,14 @@ const MAX_USES = 1000;
 export async function subjectAuthorizationChain(ctx: GatewayContext, subject: string): Promise<AuthorizationChain> {
   const records = await ctx.consent.subjectHistory(subject);
   const consentEvents = records.flatMap((r) => r.events);
-  const uses = (await Promise.all(records.map((r) => ctx.consent.listAudit({ ref: r.record.recordId, kind: 'decision', limit: MAX_USES })))).flat();
-  const delegationIds = new Set(uses.flatMap((u) => u.refs).filter((id) => !records.some((r) => r.record.recordId === id)));
+  const uses = (
+    await Promise.all(
+      records.map((r) => ctx.consent.listAudit({ ref: r.record.recordId, kind: 'decision', limit: MAX_USES })),
+    )
+  ).flat();
+  const delegationIds = new Set(
+    uses.flatMap((u) => u.refs).filter((id) => !records.some((r) => r.record.recordId === id)),
+  );
   const delegationEvents: LogEvent[] = [];
   for (const id of delegationIds) {
     try {
@@ -37,13 +43,18 @@ export async function subjectAuthorizationChain(ctx: GatewayContext, subject: st
   }
   const { receipts, chainReader } = ctx.ledger;
   return buildAuthorizationChain(subject, {
-    consentEvents, delegationEvents, uses: [...new Map(uses.map((u) => [u.seq, u])).values()],
+    consentEvents,
+    delegationEvents,
+    uses: [...new Map(uses.map((u) => [u.seq, u])).values()],
     issue: (ref) => receipts.issueReceipt(ref),
     verify: (receipt) => verifyReceipt(receipt, chainReader),
   });
 }
 
-export async function buildAuditReport(ctx: GatewayContext, options: { subject?: string; batchLimit?: number } = {}): Promise<AuditReport> {
+export async function buildAuditReport(
+  ctx: GatewayContext,
+  options: { subject?: string; batchLimit?: number } = {},
+): Promise<AuditReport> {
   const { ledger, anchors, anchoring } = ctx.ledger;
   const status = anchoring?.status();
   return {
@@ -54,11 +65,16 @@ export async function buildAuditReport(ctx: GatewayContext, options: { subject?:
       keyId: ctx.identity.ed25519.keyId,
       evmAddress: ctx.identity.evm.address,
     },
-    ledger: { mode: ctx.config.ledger.mode, chainId: ledger?.chainId ?? null, anchorContract: ledger?.addresses.anchor ?? null },
+    ledger: {
+      mode: ctx.config.ledger.mode,
+      chainId: ledger?.chainId ?? null,
+      anchorContract: ledger?.addresses.anchor ?? null,
+    },
     verification: await ctx.consent.verify(),
-    anchoring: status === undefined
-      ? { state: 'degraded', reason: 'LEDGER_OFF: anchoring is disabled', pendingRecords: 0 }
-      : { state: status.state, reason: status.reason, pendingRecords: status.pendingRecords },
+    anchoring:
+      status === undefined
+        ? { state: 'degraded', reason: 'LEDGER_OFF: anchoring is disabled', pendingRecords: 0 }
+        : { state: status.state, reason: status.reason, pendingRecords: status.pendingRecords },
     batches: await anchors.listBatches(0, options.batchLimit ?? 500),
     subjectChain: options.subject === undefined ? null : await subjectAuthorizationChain(ctx, options.subject),
   };

@@ -71,7 +71,10 @@ export async function createContext(config: GatewayConfig, options: ContextOptio
   const identity = await loadOrCreateIdentity(config, log);
   // The gateway database serves short transactions (a commit per group of writes or decisions) far more than scans,
   // so it runs DuckDB on one thread; the partner data in connectors keeps one per core for imports and joins.
-  const db = await openDatabase(options.databasePath ?? join(config.dataDir, DATABASE_FILE), { memoryLimit: config.dbMemoryLimit, threads: 1 });
+  const db = await openDatabase(options.databasePath ?? join(config.dataDir, DATABASE_FILE), {
+    memoryLimit: config.dbMemoryLimit,
+    threads: 1,
+  });
   const signer = createWorkerSigner(identity.ed25519.privateKey);
   let tokens: TokenStore;
   let consentStore: ConsentStore | undefined;
@@ -87,21 +90,48 @@ export async function createContext(config: GatewayConfig, options: ContextOptio
     policies = await openPolicyHolder(join(config.dataDir, POLICY_DIR));
     consentStore = await openConsentStore(db);
     if (consentStore.journalRecovery.discardedBytes > 0) {
-      log.warn({ component: 'consent', ...consentStore.journalRecovery },
-        'audit journal: dropped the unfinished end of an append cut short by a crash; it was never acknowledged');
+      log.warn(
+        { component: 'consent', ...consentStore.journalRecovery },
+        'audit journal: dropped the unfinished end of an append cut short by a crash; it was never acknowledged',
+      );
     }
     if (consentStore.journalRecovery.moved > 0) {
-      log.info({ component: 'consent', ...consentStore.journalRecovery }, 'audit journal: moved what the last run left into the tables');
+      log.info(
+        { component: 'consent', ...consentStore.journalRecovery },
+        'audit journal: moved what the last run left into the tables',
+      );
     }
-    consent = await openConsentLog({ store: consentStore, signer, clock, controllerId: config.partyId, subjectKey: identity.subjectKey });
+    consent = await openConsentLog({
+      store: consentStore,
+      signer,
+      clock,
+      controllerId: config.partyId,
+      subjectKey: identity.subjectKey,
+    });
     // The replay scanned the whole log into DuckDB's cache (about 240 MB at a million consents); later reads are by seq.
     await db.dropCache();
     // Before the ledger, so a failure here leaves no chain running; the registry reads the ledger later.
     peers = await openPeerServices({ db, identity, clock, log, consent, chain: () => ledger.ledger?.client ?? null });
     ledger = await openLedgerServices({ config, db, identity, consentStore, signer, clock, log });
-    connectors = await openConnectors({ dataDir: config.dataDir, memoryLimit: config.dbMemoryLimit, subjectKey: identity.subjectKey, clock, purposes: () => policies.bundle.purposes });
+    connectors = await openConnectors({
+      dataDir: config.dataDir,
+      memoryLimit: config.dbMemoryLimit,
+      subjectKey: identity.subjectKey,
+      clock,
+      purposes: () => policies.bundle.purposes,
+    });
     const protocols = [createPsiProtocol(), ...(options.protocols ?? [])];
-    jobs = await openJobRunner(db, { partyId: config.partyId, clock, log, consent, policies, peers, connectors, subjectKey: identity.subjectKey, protocols });
+    jobs = await openJobRunner(db, {
+      partyId: config.partyId,
+      clock,
+      log,
+      consent,
+      policies,
+      peers,
+      connectors,
+      subjectKey: identity.subjectKey,
+      protocols,
+    });
   } catch (error) {
     await connectors?.close();
     await consentStore?.close().catch(() => undefined);
@@ -157,7 +187,13 @@ async function probeDatabase(db: Database, isClosed: () => boolean): Promise<Rea
     timer.unref();
   });
   try {
-    return await Promise.race([db.all('SELECT 1').then((): ReadinessState => 'ok', (): ReadinessState => 'down'), slow]);
+    return await Promise.race([
+      db.all('SELECT 1').then(
+        (): ReadinessState => 'ok',
+        (): ReadinessState => 'down',
+      ),
+      slow,
+    ]);
   } finally {
     clearTimeout(timer);
   }

@@ -30,16 +30,38 @@ export type LedgerServices = {
 };
 
 export async function openLedgerServices(deps: {
-  config: GatewayConfig; db: Database; identity: Identity; consentStore: ConsentStore; signer: Signer; clock: Clock; log: Logger;
+  config: GatewayConfig;
+  db: Database;
+  identity: Identity;
+  consentStore: ConsentStore;
+  signer: Signer;
+  clock: Clock;
+  log: Logger;
 }): Promise<LedgerServices> {
   const { config, db, identity, consentStore, signer, clock, log } = deps;
   const anchors = await openAnchorStore(db);
   const receipts = createReceiptIssuer({
-    anchors, records: consentStore, signer, clock, partyId: config.partyId, evmAccount: identity.evm.address,
+    anchors,
+    records: consentStore,
+    signer,
+    clock,
+    partyId: config.partyId,
+    evmAccount: identity.evm.address,
   });
   if (config.ledger.mode === 'off') {
-    log.warn({ component: 'ledger' }, 'ledger is off (SEALGATE_LEDGER=off): nothing is anchored and every receipt stays pending');
-    return { anchors, anchoring: null, ledger: null, receipts, chainReader: null, readiness: () => 'degraded', stop: async () => {} };
+    log.warn(
+      { component: 'ledger' },
+      'ledger is off (SEALGATE_LEDGER=off): nothing is anchored and every receipt stays pending',
+    );
+    return {
+      anchors,
+      anchoring: null,
+      ledger: null,
+      receipts,
+      chainReader: null,
+      readiness: () => 'degraded',
+      stop: async () => {},
+    };
   }
 
   const isExternal = config.ledger.mode === 'external';
@@ -76,19 +98,27 @@ export async function openLedgerServices(deps: {
   ledger.localChain?.onRestarted(() => anchoring.reconcileSoon());
   // The embedded chain's loopback URL is what an officer passes to `npm run verify`; an external URL
   // may carry credentials, so it is never logged.
-  log.info({
-    component: 'ledger', chainId: ledger.chainId, anchor: ledger.addresses.anchor,
-    ...(ledger.localChain === null ? {} : { rpcUrl: ledger.rpcUrl }),
-  }, 'ledger ready');
+  log.info(
+    {
+      component: 'ledger',
+      chainId: ledger.chainId,
+      anchor: ledger.addresses.anchor,
+      ...(ledger.localChain === null ? {} : { rpcUrl: ledger.rpcUrl }),
+    },
+    'ledger ready',
+  );
   return {
-    anchors, anchoring, ledger, receipts,
+    anchors,
+    anchoring,
+    ledger,
+    receipts,
     chainReader: chainReaderOf(ledger.client),
     // A stopped embedded chain is degraded at once, not only after the next anchoring attempt fails on it.
-    readiness: () => (ledger.localChain !== null && !ledger.localChain.isRunning() ? 'degraded' : anchoring.status().state),
+    readiness: () =>
+      ledger.localChain !== null && !ledger.localChain.isRunning() ? 'degraded' : anchoring.status().state,
     stop: async () => {
       await anchoring.stop();
       await ledger.stop();
     },
   };
 }
-

@@ -40,10 +40,21 @@ export async function openPeerServices(options: PeerServicesOptions): Promise<Pe
   // With a ledger, a new peer's key is checked against the on-chain GatewayRegistry.
   const registry = await openPeerRegistry({ db, clock, selfId: identity.partyId, chain: options.chain });
   const audit = (entry: Parameters<ConsentLog['appendAudit']>[0]) => consent.appendAudit(entry);
-  const nonces = createNonceCache({ clock, windowMs, ...(options.maxNoncesPerPeer === undefined ? {} : { maxPerPeer: options.maxNoncesPerPeer }) });
+  const nonces = createNonceCache({
+    clock,
+    windowMs,
+    ...(options.maxNoncesPerPeer === undefined ? {} : { maxPerPeer: options.maxNoncesPerPeer }),
+  });
   return {
     registry,
     auth: createPeerAuth({ identity, peers: registry, nonces, clock, audit }),
-    client: createPeerClient({ identity, peers: registry, clock, log, audit, ...(options.fetch === undefined ? {} : { fetch: options.fetch }) }),
+    client: createPeerClient({
+      identity,
+      peers: registry,
+      clock,
+      log,
+      audit,
+      ...(options.fetch === undefined ? {} : { fetch: options.fetch }),
+    }),
   };
 }

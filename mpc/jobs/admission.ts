@@ -31,35 +31,61 @@ export type JobAsker = { type: 'Partner'; id: string; role: string } | { type: '
  * such view) or BAD_INPUT (not a party, not an identifier column). The decision is written to the audit chain. What
  * this party reads (its view, identifier column and columns) is what the job's protocol declares.
  */
-export async function admitJob(deps: AdmissionDeps, spec: JobSpec, asker: JobAsker, protocol: Pick<JobProtocol, 'reads'>): Promise<void> {
+export async function admitJob(
+  deps: AdmissionDeps,
+  spec: JobSpec,
+  asker: JobAsker,
+  protocol: Pick<JobProtocol, 'reads'>,
+): Promise<void> {
   const party = partyOf(spec, deps.partyId);
-  if (party === undefined) throw new GatewayError('BAD_INPUT', 'this gateway is not a party of the job', { job: spec.id });
+  if (party === undefined)
+    throw new GatewayError('BAD_INPUT', 'this gateway is not a party of the job', { job: spec.id });
   const reads = protocol.reads(spec, party);
-  const denied = (message: string, reason: string) => new GatewayError('CONSENT_DENIED', message, { job: spec.id, party: deps.partyId, reason });
+  const denied = (message: string, reason: string) =>
+    new GatewayError('CONSENT_DENIED', message, { job: spec.id, party: deps.partyId, reason });
 
   const purpose = findPurpose(deps.policies.bundle.purposes, spec.purpose);
-  if (purpose === undefined) throw denied(`purpose ${spec.purpose} is not in the catalogue of ${deps.partyId}`, 'PURPOSE_UNKNOWN');
-  if (!purpose.actions.includes(JOB_ACTION)) throw denied(`purpose ${spec.purpose} does not allow ${JOB_ACTION} at ${deps.partyId}`, 'ACTION_NOT_IN_PURPOSE');
+  if (purpose === undefined)
+    throw denied(`purpose ${spec.purpose} is not in the catalogue of ${deps.partyId}`, 'PURPOSE_UNKNOWN');
+  if (!purpose.actions.includes(JOB_ACTION))
+    throw denied(`purpose ${spec.purpose} does not allow ${JOB_ACTION} at ${deps.partyId}`, 'ACTION_NOT_IN_PURPOSE');
   // Learning the output is receiving this party's data; the party itself is not a recipient of its own data.
   const outsiders = spec.receivers.filter((r) => r !== deps.partyId && !purpose.allowedRecipients.includes(r));
-  if (outsiders.length > 0) throw denied(`purpose ${spec.purpose} does not allow ${outsiders.join(', ')} to receive outputs at ${deps.partyId}`, 'RECIPIENT_NOT_ALLOWED');
+  if (outsiders.length > 0)
+    throw denied(
+      `purpose ${spec.purpose} does not allow ${outsiders.join(', ')} to receive outputs at ${deps.partyId}`,
+      'RECIPIENT_NOT_ALLOWED',
+    );
 
   await deps.connectors.keys.joinColumn(reads.view, reads.idColumn);
   if (reads.columns.length > 0) await deps.connectors.reader.readViewColumns(reads.view, reads.columns, spec.purpose);
   const { declaration } = await deps.connectors.views.get(reads.view);
-  const isSensitive = reads.columns.some((c) => declaration.columns.find((d) => d.name === c)?.classification === 'sensitive');
+  const isSensitive = reads.columns.some(
+    (c) => declaration.columns.find((d) => d.name === c)?.classification === 'sensitive',
+  );
 
   const fields = [reads.idColumn, ...reads.columns];
   const request: DecisionRequest = {
-    principal: asker.type === 'Partner'
-      ? { type: 'Partner', id: asker.id, attrs: { role: asker.role } }
-      : { type: 'User', id: asker.id, attrs: { role: asker.role, region: 'all' } },
+    principal:
+      asker.type === 'Partner'
+        ? { type: 'Partner', id: asker.id, attrs: { role: asker.role } }
+        : { type: 'User', id: asker.id, attrs: { role: asker.role, region: 'all' } },
     action: JOB_ACTION,
-    resource: { type: 'Dataset', id: reads.view, attrs: { owner: deps.partyId, region: 'all', classification: isSensitive ? 'sensitive' : 'customer' } },
+    resource: {
+      type: 'Dataset',
+      id: reads.view,
+      attrs: { owner: deps.partyId, region: 'all', classification: isSensitive ? 'sensitive' : 'customer' },
+    },
     context: { purpose: spec.purpose, scene: JOB_SCENE, fields },
   };
   const { authorizer, bundle } = deps.policies;
-  const decision = decide(request, { authorizer, purposes: bundle.purposes, view: deps.consent.view, controllerId: deps.partyId, now: deps.now() });
+  const decision = decide(request, {
+    authorizer,
+    purposes: bundle.purposes,
+    view: deps.consent.view,
+    controllerId: deps.partyId,
+    now: deps.now(),
+  });
   const missing = fields.filter((f) => !decision.allowedFields.includes(f));
   const isPermitted = decision.decision === 'permit' && missing.length === 0;
   await deps.consent.recordDecision({
@@ -76,5 +102,9 @@ export async function admitJob(deps: AdmissionDeps, spec: JobSpec, asker: JobAsk
     const reason = decision.reasons[0];
     throw denied(`${deps.partyId} refuses: ${reason?.message ?? 'denied'}`, reason?.code ?? 'DENY');
   }
-  if (missing.length > 0) throw denied(`${deps.partyId} refuses: purpose, delegation or consent does not allow ${missing.join(', ')}`, 'FIELDS_DROPPED');
+  if (missing.length > 0)
+    throw denied(
+      `${deps.partyId} refuses: purpose, delegation or consent does not allow ${missing.join(', ')}`,
+      'FIELDS_DROPPED',
+    );
 }

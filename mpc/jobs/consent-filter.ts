@@ -22,19 +22,27 @@ export type FilterCounts = { rowsRead: number; admitted: number; withoutKey: num
 
 export function partyFor(spec: JobSpec, self: string): JobParty {
   const party = partyOf(spec, self);
-  if (party === undefined) throw new GatewayError('BAD_INPUT', 'this gateway is not a party of the job', { job: spec.id });
+  if (party === undefined)
+    throw new GatewayError('BAD_INPUT', 'this gateway is not a party of the job', { job: spec.id });
   return party;
 }
 
 /** Consent filter recipients at `self`: every other party learns something derived from its subjects. */
-export const recipientsOf = (spec: JobSpec, self: string): string[] => spec.parties.map((p) => p.id).filter((id) => id !== self);
+export const recipientsOf = (spec: JobSpec, self: string): string[] =>
+  spec.parties.map((p) => p.id).filter((id) => id !== self);
 
 /**
  * The subjects of `subjects` whose consent does not cover `purpose` for some recipient at `at`: the bulk filter's
  * complement. Both steps ask for the few subjects left out rather than the many let in, so a million admitted rows
  * do not come back from DuckDB as a million strings, row objects and set entries, all garbage soon after.
  */
-export async function lapsed(consent: JobInputDeps['consent'], subjects: readonly string[], purpose: string, recipients: readonly string[], at: Date): Promise<Set<string>> {
+export async function lapsed(
+  consent: JobInputDeps['consent'],
+  subjects: readonly string[],
+  purpose: string,
+  recipients: readonly string[],
+  at: Date,
+): Promise<Set<string>> {
   const out = new Set<string>();
   for (const recipient of recipients) {
     // A subject refused for one recipient is out: the next recipient is asked only about the rest.
@@ -49,7 +57,13 @@ export async function lapsed(consent: JobInputDeps['consent'], subjects: readonl
  * The filter step: replaces this party's admitted inputs for the job. `onProgress` gets the source rows read so
  * far. Rows without a join key are skipped (they cannot match anyone).
  */
-export async function filterInputs(deps: JobInputDeps, spec: JobSpec, self: string, signal: AbortSignal, onProgress: (rowsRead: number) => void): Promise<FilterCounts> {
+export async function filterInputs(
+  deps: JobInputDeps,
+  spec: JobSpec,
+  self: string,
+  signal: AbortSignal,
+  onProgress: (rowsRead: number) => void,
+): Promise<FilterCounts> {
   const party = partyFor(spec, self);
   const recipients = recipientsOf(spec, self);
   await deps.store.clearInputs(spec.id);
@@ -61,7 +75,13 @@ export async function filterInputs(deps: JobInputDeps, spec: JobSpec, self: stri
       if (key === null) counts.withoutKey++;
       else candidates.push({ at: i, subject: pseudonymize(deps.subjectKey, chunk.subjectIds[i] as string) });
     });
-    const refused = await lapsed(deps.consent, candidates.map((c) => c.subject), spec.purpose, recipients, deps.now());
+    const refused = await lapsed(
+      deps.consent,
+      candidates.map((c) => c.subject),
+      spec.purpose,
+      recipients,
+      deps.now(),
+    );
     const ordinals: number[] = [];
     const subjects: string[] = [];
     for (const c of candidates) {
@@ -87,7 +107,9 @@ export function consentFilterStep(context: StepContext): ProtocolStep {
     async run() {
       const party = partyOf(context.spec, context.self);
       if (party !== undefined) total = (await context.connectors.views.get(party.view)).rows;
-      const counts = await filterInputs(context, context.spec, context.self, context.signal, (n) => { rowsRead = n; });
+      const counts = await filterInputs(context, context.spec, context.self, context.signal, (n) => {
+        rowsRead = n;
+      });
       const detail = { rowsRead: counts.rowsRead, admitted: counts.admitted, withoutKey: counts.withoutKey };
       return { rows: counts.rowsRead, rowsTotal: total, bytesIn: 0, bytesOut: 0, detail };
     },

@@ -6,7 +6,12 @@ import { firstIncompleteStep, isTerminal, type JobStepName } from './job.ts';
 import { GatewayError, errorCodeOr, isGatewayError } from '../../core/errors.ts';
 import { abortReason, blamed, createBarrier, failureError, toFailure, type JobCore, type LiveRun } from './job-core.ts';
 import {
-  JOB_PEER_PATHS, ProposalAnswer, isTransientError, peerTimeout, type JobCallOptions, type ReportBody,
+  JOB_PEER_PATHS,
+  ProposalAnswer,
+  isTransientError,
+  peerTimeout,
+  type JobCallOptions,
+  type ReportBody,
 } from './job-peer.ts';
 import type { JobOutputSummary, JobRecord, TimelineEntry } from './store.ts';
 
@@ -16,37 +21,84 @@ const RETRY_BASE_MS = 250;
 export function createCoordinator(core: JobCore) {
   const { self, peer } = core;
   const hostsOf = (record: JobRecord) => record.spec.parties.map((p) => p.id).filter((id) => id !== self);
-  const opts = (record: JobRecord, step: string, deadlineAt: number): JobCallOptions => ({ jobId: record.spec.id, step, traceparent: record.traceparent, deadlineAt });
+  const opts = (record: JobRecord, step: string, deadlineAt: number): JobCallOptions => ({
+    jobId: record.spec.id,
+    step,
+    traceparent: record.traceparent,
+    deadlineAt,
+  });
 
   /** Best effort: tells `parties` something final; a party that misses it times out on its own watchdog. */
-  const notify = async (record: JobRecord, parties: readonly string[], kind: 'fail' | 'complete', body: object, step: string) => {
+  const notify = async (
+    record: JobRecord,
+    parties: readonly string[],
+    kind: 'fail' | 'complete',
+    body: object,
+    step: string,
+  ) => {
     const deadlineAt = Date.now() + Math.min(record.spec.deadlines.acceptMs, 10_000);
     const signal = core.liveOf(record.spec.id).notices.signal;
-    await Promise.all(parties.map((p) => peer.callUntil(p, JOB_PEER_PATHS[kind], { job: record.spec.id, ...body }, { ...opts(record, step, deadlineAt), signal })
-      .catch((error: unknown) => core.deps.log.warn({ job: record.spec.id, peer: p, err: error }, `could not tell a party: ${step}`))));
+    await Promise.all(
+      parties.map((p) =>
+        peer
+          .callUntil(
+            p,
+            JOB_PEER_PATHS[kind],
+            { job: record.spec.id, ...body },
+            { ...opts(record, step, deadlineAt), signal },
+          )
+          .catch((error: unknown) =>
+            core.deps.log.warn({ job: record.spec.id, peer: p, err: error }, `could not tell a party: ${step}`),
+          ),
+      ),
+    );
   };
 
   /** `epoch`: the run a party's failure notice belongs to; one from before the last resume is dropped. */
   const failEverywhere = async (id: string, error: unknown, except: string | null = null, epoch?: number) => {
     const record = await core.load(id);
-    const failure = toFailure(error, { self, step: core.currentStep(record), steps: record.state.steps, blame: core.live.get(id)?.run?.blame ?? null });
-    if (!await core.failLocal(id, failure, epoch)) return;
+    const failure = toFailure(error, {
+      self,
+      step: core.currentStep(record),
+      steps: record.state.steps,
+      blame: core.live.get(id)?.run?.blame ?? null,
+    });
+    if (!(await core.failLocal(id, failure, epoch))) return;
     // Not awaited: a silent party would hold the job's drive for the notice's whole deadline.
-    void notify(record, hostsOf(record).filter((h) => h !== except), 'fail', { failure, epoch: record.state.epoch }, 'fail');
+    void notify(
+      record,
+      hostsOf(record).filter((h) => h !== except),
+      'fail',
+      { failure, epoch: record.state.epoch },
+      'fail',
+    );
   };
 
   const proposeRound = async (record: JobRecord) => {
     const deadlineAt = Date.now() + record.spec.deadlines.acceptMs;
     // Every host hears the proposal before the outcome is decided, so every host can also hear a failure.
-    const answers = await Promise.allSettled(hostsOf(record).map(async (host) => {
-      const answer = ProposalAnswer.parse(await peer.callUntil(host, JOB_PEER_PATHS.propose, { spec: record.spec }, opts(record, 'propose', deadlineAt)));
-      if (answer.decision === 'declined') {
-        const code = errorCodeOr(answer.code, 'CONSENT_DENIED');
-        throw new GatewayError(code, `party ${host} declined the job: ${(answer.message ?? 'no reason given').slice(0, 300)}`, { party: host, peer: host, isFinal: true });
-      }
-      await core.transition(record.spec.id, { type: 'accept', party: host });
-      await core.audit(record.spec, 'job-accepted', 'ok', { party: host });
-    }));
+    const answers = await Promise.allSettled(
+      hostsOf(record).map(async (host) => {
+        const answer = ProposalAnswer.parse(
+          await peer.callUntil(
+            host,
+            JOB_PEER_PATHS.propose,
+            { spec: record.spec },
+            opts(record, 'propose', deadlineAt),
+          ),
+        );
+        if (answer.decision === 'declined') {
+          const code = errorCodeOr(answer.code, 'CONSENT_DENIED');
+          throw new GatewayError(
+            code,
+            `party ${host} declined the job: ${(answer.message ?? 'no reason given').slice(0, 300)}`,
+            { party: host, peer: host, isFinal: true },
+          );
+        }
+        await core.transition(record.spec.id, { type: 'accept', party: host });
+        await core.audit(record.spec, 'job-accepted', 'ok', { party: host });
+      }),
+    );
     const refusal = answers.find((a) => a.status === 'rejected');
     if (refusal !== undefined) throw refusal.reason;
   };
@@ -65,13 +117,25 @@ export function createCoordinator(core: JobCore) {
     job.run = live;
     await core.recordEntry(id, core.runningEntry(run));
     try {
-      await Promise.all(hosts.map((h) => peer.callUntil(h, JOB_PEER_PATHS.start, { job: id, step, attempt }, opts(record, `${step}.start`, deadlineAt))));
+      await Promise.all(
+        hosts.map((h) =>
+          peer.callUntil(
+            h,
+            JOB_PEER_PATHS.start,
+            { job: id, step, attempt },
+            opts(record, `${step}.start`, deadlineAt),
+          ),
+        ),
+      );
       const [own] = await Promise.all([run.run(), barrier.promise]);
       return own;
     } catch (error) {
       controller.abort(abortReason('attempt-failed'));
       const silent = [...barrier.waiting][0] ?? null;
-      const cause = timeout.aborted && !isGatewayError(error) ? peerTimeout(silent ?? hosts[0] ?? self, step, error) : blamed(error, live.blame);
+      const cause =
+        timeout.aborted && !isGatewayError(error)
+          ? peerTimeout(silent ?? hosts[0] ?? self, step, error)
+          : blamed(error, live.blame);
       await core.recordEntry(id, core.failedEntry(run, isGatewayError(cause) ? cause.code : 'INTERNAL'));
       throw cause;
     } finally {
@@ -96,14 +160,30 @@ export function createCoordinator(core: JobCore) {
         record = await core.load(id);
         const left = deadlineAt - Date.now();
         if (!isTransientError(error)) throw error;
-        if (left <= RETRY_BASE_MS) throw peerTimeout(isGatewayError(error) && typeof error.detail.peer === 'string' ? error.detail.peer : self, step, error);
-        core.deps.log.info({ job: id, step, attempt, code: isGatewayError(error) ? error.code : null }, 'job attempt failed transiently; trying again');
-        await sleep(Math.min(left - RETRY_BASE_MS, RETRY_BASE_MS * 2 ** Math.min(retry, 4)), undefined, { signal: core.liveOf(id).stop.signal });
+        if (left <= RETRY_BASE_MS)
+          throw peerTimeout(
+            isGatewayError(error) && typeof error.detail.peer === 'string' ? error.detail.peer : self,
+            step,
+            error,
+          );
+        core.deps.log.info(
+          { job: id, step, attempt, code: isGatewayError(error) ? error.code : null },
+          'job attempt failed transiently; trying again',
+        );
+        await sleep(Math.min(left - RETRY_BASE_MS, RETRY_BASE_MS * 2 ** Math.min(retry, 4)), undefined, {
+          signal: core.liveOf(id).stop.signal,
+        });
         continue;
       }
       await core.recordEntry(id, own.entry);
       await core.transition(id, { type: 'step-complete', step, attempt }, own.output ?? undefined);
-      await core.audit(record.spec, 'job-step-complete', 'ok', { step, attempt, rows: own.entry.rows, bytesIn: own.entry.bytesIn, bytesOut: own.entry.bytesOut });
+      await core.audit(record.spec, 'job-step-complete', 'ok', {
+        step,
+        attempt,
+        rows: own.entry.rows,
+        bytesIn: own.entry.bytesIn,
+        bytesOut: own.entry.bytesOut,
+      });
       return;
     }
   };
@@ -135,7 +215,9 @@ export function createCoordinator(core: JobCore) {
       if (core.isClosing) return;
       const record = await core.load(id).catch(() => null);
       if (record !== null && !isTerminal(record.state.status)) {
-        await failEverywhere(id, error).catch((e: unknown) => core.deps.log.error({ err: e, job: id }, 'could not fail a job'));
+        await failEverywhere(id, error).catch((e: unknown) =>
+          core.deps.log.error({ err: e, job: id }, 'could not fail a job'),
+        );
       }
     } finally {
       job.isDriving = false;
@@ -158,10 +240,22 @@ export function createCoordinator(core: JobCore) {
       const record = await core.transition(id, { type: 'resume', fromStep });
       await core.audit(record.spec, 'job-resume', 'ok', { fromStep });
       const deadlineAt = Date.now() + record.spec.deadlines.acceptMs;
-      await Promise.all(hostsOf(record).map((h) => peer.callUntil(h, JOB_PEER_PATHS.resume, { job: id, fromStep, epoch: record.state.epoch }, opts(record, 'resume', deadlineAt))));
+      await Promise.all(
+        hostsOf(record).map((h) =>
+          peer.callUntil(
+            h,
+            JOB_PEER_PATHS.resume,
+            { job: id, fromStep, epoch: record.state.epoch },
+            opts(record, 'resume', deadlineAt),
+          ),
+        ),
+      );
     } catch (error) {
       job.isDriving = false;
-      if (!core.isClosing) await failEverywhere(id, error).catch((e: unknown) => core.deps.log.error({ err: e, job: id }, 'could not fail a job'));
+      if (!core.isClosing)
+        await failEverywhere(id, error).catch((e: unknown) =>
+          core.deps.log.error({ err: e, job: id }, 'could not fail a job'),
+        );
       throw error;
     }
     job.isDriving = false;
@@ -178,12 +272,23 @@ export function createCoordinator(core: JobCore) {
       if (!hostsOf(record).includes(from)) throw new GatewayError('FORBIDDEN', 'only a party of the job reports on it');
       const live = core.live.get(id)?.run;
       await core.recordEntry(id, { ...body.entry, party: from, step, attempt: body.attempt });
-      if (live === undefined || live === null || live.run.step !== step || live.run.attempt !== body.attempt || live.barrier === null) return { isStale: true };
+      if (
+        live === undefined ||
+        live === null ||
+        live.run.step !== step ||
+        live.run.attempt !== body.attempt ||
+        live.barrier === null
+      )
+        return { isStale: true };
       if (body.outcome === 'completed') live.barrier.settle(from);
       else if (body.failure !== null) {
-        live.barrier.fail(body.isTransient
-          ? new GatewayError(errorCodeOr(body.failure.code, 'PEER_UNAVAILABLE'), body.failure.message, { peer: body.failure.peer ?? from })
-          : failureError(body.failure));
+        live.barrier.fail(
+          body.isTransient
+            ? new GatewayError(errorCodeOr(body.failure.code, 'PEER_UNAVAILABLE'), body.failure.message, {
+                peer: body.failure.peer ?? from,
+              })
+            : failureError(body.failure),
+        );
       }
       return { isStale: false };
     },

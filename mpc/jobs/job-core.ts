@@ -6,8 +6,14 @@ import type { ConsentLog } from '../../consent/consent-log.ts';
 import type { PolicyHolder } from '../../consent/policy-holder.ts';
 import type { Connectors } from '../../connectors/connectors.ts';
 import {
-  applyJobEvent, firstIncompleteStep, isResumable, isTerminal, JobFailure,
-  type JobEvent, type JobSpec, type JobStepName,
+  applyJobEvent,
+  firstIncompleteStep,
+  isResumable,
+  isTerminal,
+  JobFailure,
+  type JobEvent,
+  type JobSpec,
+  type JobStepName,
 } from './job.ts';
 import type { Clock } from '../../core/clock.ts';
 import { GatewayError, errorCodeOr, isGatewayError } from '../../core/errors.ts';
@@ -34,10 +40,18 @@ export type JobRunnerDeps = {
 /** Why an attempt was stopped from inside this process; all but 'attempt-failed' end it without a failure of its own. */
 export type AbortKind = 'superseded' | 'cancelled' | 'failed' | 'closing' | 'attempt-failed';
 export const abortReason = (kind: AbortKind) => new GatewayError('CONFLICT', `job attempt ${kind}`, { abort: kind });
-export const isQuietAbort = (signal: AbortSignal): boolean => signal.aborted && isGatewayError(signal.reason)
-  && typeof signal.reason.detail.abort === 'string' && signal.reason.detail.abort !== 'attempt-failed';
+export const isQuietAbort = (signal: AbortSignal): boolean =>
+  signal.aborted &&
+  isGatewayError(signal.reason) &&
+  typeof signal.reason.detail.abort === 'string' &&
+  signal.reason.detail.abort !== 'attempt-failed';
 
-export type Barrier = { waiting: Set<string>; promise: Promise<void>; settle(party: string): void; fail(error: unknown): void };
+export type Barrier = {
+  waiting: Set<string>;
+  promise: Promise<void>;
+  settle(party: string): void;
+  fail(error: unknown): void;
+};
 
 export type LiveRun = {
   run: StepRun;
@@ -66,13 +80,20 @@ export function createBarrier(parties: readonly string[], signal: AbortSignal): 
   const waiting = new Set(parties);
   let resolve: () => void = () => undefined;
   let reject: (error: unknown) => void = () => undefined;
-  const promise = new Promise<void>((res, rej) => { resolve = res; reject = rej; });
+  const promise = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
   promise.catch(() => undefined);
   if (waiting.size === 0) resolve();
   signal.addEventListener('abort', () => reject(signal.reason), { once: true });
   return {
-    waiting, promise,
-    settle(party) { waiting.delete(party); if (waiting.size === 0) resolve(); },
+    waiting,
+    promise,
+    settle(party) {
+      waiting.delete(party);
+      if (waiting.size === 0) resolve();
+    },
     fail: (error) => reject(error),
   };
 }
@@ -108,7 +129,12 @@ export function blamed(error: unknown, peer: string | null): unknown {
 
 /** The error a failure record stands for, so a remote failure travels through the same paths as a local one. */
 export function failureError(failure: JobFailure): GatewayError {
-  return new GatewayError(errorCodeOr(failure.code, 'PEER_BAD_RESPONSE'), failure.message, { party: failure.party, peer: failure.peer, step: failure.step, isFinal: true });
+  return new GatewayError(errorCodeOr(failure.code, 'PEER_BAD_RESPONSE'), failure.message, {
+    party: failure.party,
+    peer: failure.peer,
+    step: failure.step,
+    isFinal: true,
+  });
 }
 
 export function createJobCore(deps: JobRunnerDeps, store: JobStore, peer: JobPeer) {
@@ -120,7 +146,15 @@ export function createJobCore(deps: JobRunnerDeps, store: JobStore, peer: JobPee
   const liveOf = (id: string): LiveJob => {
     let job = live.get(id);
     if (job === undefined) {
-      job = { lock: Promise.resolve(), run: null, watchdog: null, isDriving: false, stop: new AbortController(), notices: new AbortController(), settled: [] };
+      job = {
+        lock: Promise.resolve(),
+        run: null,
+        watchdog: null,
+        isDriving: false,
+        stop: new AbortController(),
+        notices: new AbortController(),
+        settled: [],
+      };
       live.set(id, job);
     }
     return job;
@@ -140,7 +174,13 @@ export function createJobCore(deps: JobRunnerDeps, store: JobStore, peer: JobPee
     return record;
   };
 
-  const audit = async (spec: Pick<JobSpec, 'id'>, action: string, outcome: 'ok' | 'error' | 'rejected', detail: Record<string, unknown>, actor = self) => {
+  const audit = async (
+    spec: Pick<JobSpec, 'id'>,
+    action: string,
+    outcome: 'ok' | 'error' | 'rejected',
+    detail: Record<string, unknown>,
+    actor = self,
+  ) => {
     try {
       await deps.consent.appendAudit({ kind: 'job', actor, action, outcome, refs: [spec.id], detail });
     } catch (error) {
@@ -154,7 +194,10 @@ export function createJobCore(deps: JobRunnerDeps, store: JobStore, peer: JobPee
     job.watchdog = null;
     job.stop.abort(abortReason('closing'));
     // Inputs are kept only while the job can still resume; outputs stay with the receivers.
-    if (!isResumable(record.state)) await store.clearInputs(record.spec.id).catch((error: unknown) => deps.log.warn({ err: error }, 'could not clear job inputs'));
+    if (!isResumable(record.state))
+      await store
+        .clearInputs(record.spec.id)
+        .catch((error: unknown) => deps.log.warn({ err: error }, 'could not clear job inputs'));
     for (const waiter of job.settled.splice(0)) waiter(record);
   };
 
@@ -169,7 +212,8 @@ export function createJobCore(deps: JobRunnerDeps, store: JobStore, peer: JobPee
     return next;
   };
   /** `apply` under the job's lock; inside a `locked` section call `apply` itself (the lock is not re-entrant). */
-  const transition = (id: string, event: JobEvent, output?: JobOutputSummary): Promise<JobRecord> => locked(id, () => apply(id, event, output));
+  const transition = (id: string, event: JobEvent, output?: JobOutputSummary): Promise<JobRecord> =>
+    locked(id, () => apply(id, event, output));
 
   const abortRun = (id: string, kind: AbortKind) => {
     const job = live.get(id);
@@ -190,9 +234,19 @@ export function createJobCore(deps: JobRunnerDeps, store: JobStore, peer: JobPee
     const p = run.progress();
     const endedAt = deps.clock.now().toISOString();
     return {
-      step: run.step, party: self, attempt: run.attempt, status: 'failed', startedAt: run.startedAt, endedAt,
-      durationMs: Date.parse(endedAt) - Date.parse(run.startedAt), bytesIn: p.bytesIn, bytesOut: p.bytesOut, rows: p.rows,
-      rowsTotal: p.total, errorCode: code, detail: {},
+      step: run.step,
+      party: self,
+      attempt: run.attempt,
+      status: 'failed',
+      startedAt: run.startedAt,
+      endedAt,
+      durationMs: Date.parse(endedAt) - Date.parse(run.startedAt),
+      bytesIn: p.bytesIn,
+      bytesOut: p.bytesOut,
+      rows: p.rows,
+      rowsTotal: p.total,
+      errorCode: code,
+      detail: {},
     };
   };
 
@@ -209,7 +263,8 @@ export function createJobCore(deps: JobRunnerDeps, store: JobStore, peer: JobPee
     try {
       record = await locked(id, async () => {
         const current = await load(id);
-        if (isTerminal(current.state.status) || (epoch !== undefined && epoch < current.state.epoch)) throw abortReason('failed');
+        if (isTerminal(current.state.status) || (epoch !== undefined && epoch < current.state.epoch))
+          throw abortReason('failed');
         abortRun(id, 'failed');
         return apply(id, { type: 'fail', failure });
       });
@@ -218,8 +273,23 @@ export function createJobCore(deps: JobRunnerDeps, store: JobStore, peer: JobPee
       throw error;
     }
     if (running !== null) await recordEntry(id, failedEntry(running.run, failure.code));
-    deps.log.warn({ job: id, code: failure.code, party: failure.party, peer: failure.peer, step: failure.step, traceId: parseTraceparent(record.traceparent)?.traceId }, 'job failed');
-    await audit(record.spec, 'job-fail', 'error', { code: failure.code, party: failure.party, peer: failure.peer, step: failure.step });
+    deps.log.warn(
+      {
+        job: id,
+        code: failure.code,
+        party: failure.party,
+        peer: failure.peer,
+        step: failure.step,
+        traceId: parseTraceparent(record.traceparent)?.traceId,
+      },
+      'job failed',
+    );
+    await audit(record.spec, 'job-fail', 'error', {
+      code: failure.code,
+      party: failure.party,
+      peer: failure.peer,
+      step: failure.step,
+    });
     return true;
   };
 
@@ -237,26 +307,76 @@ export function createJobCore(deps: JobRunnerDeps, store: JobStore, peer: JobPee
   };
 
   /** One attempt at `step` of `record`'s job at this party, under `signal` and the attempt's deadline. */
-  const startRun = (record: JobRecord, step: JobStepName, attempt: number, signal: AbortSignal, deadlineAt: number): StepRun => createStepRun({
-    deps: {
-      connectors: deps.connectors, consent: deps.consent, store, subjectKey: deps.subjectKey, now: () => deps.clock.now(),
-      self, peer, deadlineAt, traceparent: record.traceparent,
-    },
-    protocol: protocols.get(record.spec.protocol), spec: record.spec, step, attempt, signal, isCoordinator: record.spec.coordinator === self,
-  });
+  const startRun = (
+    record: JobRecord,
+    step: JobStepName,
+    attempt: number,
+    signal: AbortSignal,
+    deadlineAt: number,
+  ): StepRun =>
+    createStepRun({
+      deps: {
+        connectors: deps.connectors,
+        consent: deps.consent,
+        store,
+        subjectKey: deps.subjectKey,
+        now: () => deps.clock.now(),
+        self,
+        peer,
+        deadlineAt,
+        traceparent: record.traceparent,
+      },
+      protocol: protocols.get(record.spec.protocol),
+      spec: record.spec,
+      step,
+      attempt,
+      signal,
+      isCoordinator: record.spec.coordinator === self,
+    });
 
   const runningEntry = (run: StepRun): TimelineEntry => {
     const p = run.progress();
     return {
-      step: run.step, party: self, attempt: run.attempt, status: 'running', startedAt: run.startedAt, endedAt: null, durationMs: null,
-      bytesIn: p.bytesIn, bytesOut: p.bytesOut, rows: p.rows, rowsTotal: p.total, errorCode: null, detail: {},
+      step: run.step,
+      party: self,
+      attempt: run.attempt,
+      status: 'running',
+      startedAt: run.startedAt,
+      endedAt: null,
+      durationMs: null,
+      bytesIn: p.bytesIn,
+      bytesOut: p.bytesOut,
+      rows: p.rows,
+      rowsTotal: p.total,
+      errorCode: null,
+      detail: {},
     };
   };
 
   return {
-    self, deps, store, peer, live, liveOf, locked, load, audit, apply, transition, abortRun, recordEntry, failLocal, cancelLocal,
-    protocols, startRun, runningEntry, failedEntry, afterTerminal,
-    get isClosing() { return isClosing; },
+    self,
+    deps,
+    store,
+    peer,
+    live,
+    liveOf,
+    locked,
+    load,
+    audit,
+    apply,
+    transition,
+    abortRun,
+    recordEntry,
+    failLocal,
+    cancelLocal,
+    protocols,
+    startRun,
+    runningEntry,
+    failedEntry,
+    afterTerminal,
+    get isClosing() {
+      return isClosing;
+    },
     /** The step the job is at, for failure records. */
     currentStep: (record: JobRecord): JobStepName | null => firstIncompleteStep(record.state),
     async close() {

@@ -24,7 +24,8 @@ export const JOB_PEER_PATHS = {
 } as const;
 
 /** The path of one protocol frame (a PSI bucket, say) of attempt `attempt` of job `job`. */
-export const messagePath = (job: string, attempt: number) => `${JOB_PEER_PATHS.messages}?job=${encodeURIComponent(job)}&attempt=${attempt}`;
+export const messagePath = (job: string, attempt: number) =>
+  `${JOB_PEER_PATHS.messages}?job=${encodeURIComponent(job)}&attempt=${attempt}`;
 
 export const ProposalBody = z.strictObject({ spec: JobSpec });
 export const ProposalAnswer = z.object({
@@ -52,11 +53,16 @@ export const CancelBody = z.strictObject({ job: JobId, reason: z.string().max(25
 export const CompleteBody = z.strictObject({ job: JobId, count: z.int().min(0).nullable() });
 export const ResumeBody = z.strictObject({ job: JobId, fromStep: JobStepName, epoch: z.int().min(0) });
 export const MessageQuery = z.strictObject({ job: JobId, attempt: z.coerce.number().int().min(1).max(1_000_000) });
-export const PeerAck = z.object({ ok: z.boolean(), isDuplicate: z.boolean().optional(), isStale: z.boolean().optional() });
+export const PeerAck = z.object({
+  ok: z.boolean(),
+  isDuplicate: z.boolean().optional(),
+  isStale: z.boolean().optional(),
+});
 
 /** Codes that mean "could not reach or be heard by the peer": retried until the deadline. */
 const TRANSIENT = new Set(['PEER_UNAVAILABLE', 'PEER_OVERLOADED', 'PEER_TIMEOUT']);
-export const isTransientError = (error: unknown): boolean => isGatewayError(error) && TRANSIENT.has(error.code) && error.detail.isFinal !== true;
+export const isTransientError = (error: unknown): boolean =>
+  isGatewayError(error) && TRANSIENT.has(error.code) && error.detail.isFinal !== true;
 
 export type JobCallOptions = {
   jobId: string;
@@ -83,7 +89,12 @@ const MAX_CALL_MS = 600_000;
 
 /** The final word on a silent peer: the job fails with this, and it is not retried again. */
 export function peerTimeout(peer: string, step: string | null, cause?: unknown): GatewayError {
-  return new GatewayError('PEER_TIMEOUT', `party ${peer} did not answer within the deadline`, { peer, step, isFinal: true }, cause === undefined ? undefined : { cause });
+  return new GatewayError(
+    'PEER_TIMEOUT',
+    `party ${peer} did not answer within the deadline`,
+    { peer, step, isFinal: true },
+    cause === undefined ? undefined : { cause },
+  );
 }
 
 export function createJobPeer(peers: { client: PeerClient }, now: () => number = Date.now): JobPeer {
@@ -92,8 +103,13 @@ export function createJobPeer(peers: { client: PeerClient }, now: () => number =
     if (remaining < 1) throw peerTimeout(peer, options.step);
     // Read the client at call time: an operator (or a test) may swap the peer services' client.
     const answer = await peers.client.request(peer, 'POST', path, body, {
-      deadlineMs: remaining, traceparent: options.traceparent, jobId: options.jobId, step: options.step,
-      isBlinded: options.isBlinded ?? false, isEncrypted: options.isEncrypted ?? false, ...(options.retries === undefined ? {} : { retries: options.retries }),
+      deadlineMs: remaining,
+      traceparent: options.traceparent,
+      jobId: options.jobId,
+      step: options.step,
+      isBlinded: options.isBlinded ?? false,
+      isEncrypted: options.isEncrypted ?? false,
+      ...(options.retries === undefined ? {} : { retries: options.retries }),
     });
     return answer.body;
   };
@@ -108,7 +124,11 @@ export function createJobPeer(peers: { client: PeerClient }, now: () => number =
           if (!isTransientError(error)) throw error;
           const left = options.deadlineAt - now();
           if (left <= 0) throw peerTimeout(peer, options.step, error);
-          await sleep(Math.min(left, 200 * 2 ** Math.min(attempt, 4)), undefined, options.signal === undefined ? {} : { signal: options.signal });
+          await sleep(
+            Math.min(left, 200 * 2 ** Math.min(attempt, 4)),
+            undefined,
+            options.signal === undefined ? {} : { signal: options.signal },
+          );
         }
       }
     },

@@ -8,7 +8,9 @@ import { GatewayError } from '../../core/errors.ts';
 import { PeerId } from '../peers/peer-signature.ts';
 
 /** A lower-case UUID, like consent record ids: fits every id rule it meets (URL path, audit ref, peer-client job id). */
-export const JobId = z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/, 'expected a lower-case UUID');
+export const JobId = z
+  .string()
+  .regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/, 'expected a lower-case UUID');
 export type JobId = z.infer<typeof JobId>;
 
 /** guest: the label holder, initiator and coordinator (exactly one); host: every other party. */
@@ -33,8 +35,12 @@ export type JobParty = z.infer<typeof JobParty>;
  * A protocol's name and a step's name: lower-case words joined by hyphens. The protocol is registered with the runner
  * (protocol.ts); the steps are its own, in order.
  */
-export const ProtocolName = z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, 'expected a protocol name (lower-case letters, digits, hyphens)');
-export const JobStepName = z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, 'expected a step name (lower-case letters, digits, hyphens)');
+export const ProtocolName = z
+  .string()
+  .regex(/^[a-z][a-z0-9-]{0,31}$/, 'expected a protocol name (lower-case letters, digits, hyphens)');
+export const JobStepName = z
+  .string()
+  .regex(/^[a-z][a-z0-9-]{0,31}$/, 'expected a step name (lower-case letters, digits, hyphens)');
 export type JobStepName = z.infer<typeof JobStepName>;
 
 /** The protocol's own parameters: an object each protocol checks with its own schema (protocol.ts). */
@@ -62,17 +68,26 @@ const requestShape = {
 };
 
 /** The parts of a request every protocol's own rules may look at. */
-export type JobRequestLike = { protocol: string; parties: JobParty[]; receivers: string[]; params: Record<string, unknown> };
+export type JobRequestLike = {
+  protocol: string;
+  parties: JobParty[];
+  receivers: string[];
+  params: Record<string, unknown>;
+};
 
 /** The rules of every job, whatever its protocol; a protocol adds its own (protocol.ts). */
 function checkJob(job: JobRequestLike, ctx: z.RefinementCtx): void {
   const ids = job.parties.map((p) => p.id);
-  if (new Set(ids).size !== ids.length) ctx.addIssue({ code: 'custom', path: ['parties'], message: 'party ids must be unique' });
+  if (new Set(ids).size !== ids.length)
+    ctx.addIssue({ code: 'custom', path: ['parties'], message: 'party ids must be unique' });
   const guests = job.parties.filter((p) => p.role === 'guest');
-  if (guests.length !== 1) ctx.addIssue({ code: 'custom', path: ['parties'], message: 'exactly one party must be the guest' });
-  if (new Set(job.receivers).size !== job.receivers.length) ctx.addIssue({ code: 'custom', path: ['receivers'], message: 'receivers must be unique' });
+  if (guests.length !== 1)
+    ctx.addIssue({ code: 'custom', path: ['parties'], message: 'exactly one party must be the guest' });
+  if (new Set(job.receivers).size !== job.receivers.length)
+    ctx.addIssue({ code: 'custom', path: ['receivers'], message: 'receivers must be unique' });
   job.receivers.forEach((r, i) => {
-    if (!ids.includes(r)) ctx.addIssue({ code: 'custom', path: ['receivers', i], message: 'a receiver must be a party of the job' });
+    if (!ids.includes(r))
+      ctx.addIssue({ code: 'custom', path: ['receivers', i], message: 'a receiver must be a party of the job' });
   });
 }
 
@@ -82,16 +97,19 @@ export type JobRequest = z.infer<typeof JobRequest>;
 export type JobRequestInput = z.input<typeof JobRequest>;
 
 /** The job record every party stores and checks: identical bytes at every party (sent whole in the proposal). */
-export const JobSpec = z.strictObject({
-  id: JobId,
-  coordinator: PeerId,
-  createdAt: z.iso.datetime({ offset: true }),
-  ...requestShape,
-}).superRefine((spec, ctx) => {
-  checkJob(spec, ctx);
-  const guest = spec.parties.find((p) => p.role === 'guest');
-  if (guest !== undefined && guest.id !== spec.coordinator) ctx.addIssue({ code: 'custom', path: ['coordinator'], message: 'the guest coordinates the job' });
-});
+export const JobSpec = z
+  .strictObject({
+    id: JobId,
+    coordinator: PeerId,
+    createdAt: z.iso.datetime({ offset: true }),
+    ...requestShape,
+  })
+  .superRefine((spec, ctx) => {
+    checkJob(spec, ctx);
+    const guest = spec.parties.find((p) => p.role === 'guest');
+    if (guest !== undefined && guest.id !== spec.coordinator)
+      ctx.addIssue({ code: 'custom', path: ['coordinator'], message: 'the guest coordinates the job' });
+  });
 export type JobSpec = z.infer<typeof JobSpec>;
 
 export const JobStatus = z.enum(['proposed', 'accepted', 'running', 'completed', 'failed', 'cancelled']);
@@ -142,9 +160,15 @@ export type JobEvent =
   | { type: 'resume'; fromStep?: JobStepName; epoch?: number };
 
 /** Failures of reachability, not of the data or the rules: resuming the job may succeed. */
-export const RESUMABLE_CODES: ReadonlySet<string> = new Set(['PEER_TIMEOUT', 'PEER_UNAVAILABLE', 'PEER_OVERLOADED', 'STORE_UNAVAILABLE']);
+export const RESUMABLE_CODES: ReadonlySet<string> = new Set([
+  'PEER_TIMEOUT',
+  'PEER_UNAVAILABLE',
+  'PEER_OVERLOADED',
+  'STORE_UNAVAILABLE',
+]);
 
-export const isTerminal = (status: JobStatus): boolean => status === 'completed' || status === 'failed' || status === 'cancelled';
+export const isTerminal = (status: JobStatus): boolean =>
+  status === 'completed' || status === 'failed' || status === 'cancelled';
 
 export function isResumable(state: JobState): boolean {
   if (state.status === 'running') return true;
@@ -180,7 +204,10 @@ export function firstIncompleteStep(state: JobState): JobStepName | null {
 }
 
 const refuse = (state: JobState, event: JobEvent, why: string) =>
-  new GatewayError('CONFLICT', `job cannot ${event.type} while ${state.status}: ${why}`, { status: state.status, event: event.type });
+  new GatewayError('CONFLICT', `job cannot ${event.type} while ${state.status}: ${why}`, {
+    status: state.status,
+    event: event.type,
+  });
 
 /**
  * The next state, or CONFLICT when `event` is not allowed now. Pure: the same spec, state and event give the same
@@ -190,8 +217,10 @@ const refuse = (state: JobState, event: JobEvent, why: string) =>
 export function applyJobEvent(spec: JobSpec, state: JobState, event: JobEvent, at: Date): JobState {
   const next = (patch: Partial<JobState>): JobState => ({ ...state, ...patch, updatedAt: at.toISOString() });
   const stepIndex = (name: JobStepName) => state.steps.findIndex((s) => s.name === name);
-  const withStep = (index: number, patch: Partial<JobState['steps'][number]>) => state.steps.map((s, i) => (i === index ? { ...s, ...patch } : s));
-  if (isTerminal(state.status) && !(event.type === 'resume' && isResumable(state))) throw refuse(state, event, 'the job has ended');
+  const withStep = (index: number, patch: Partial<JobState['steps'][number]>) =>
+    state.steps.map((s, i) => (i === index ? { ...s, ...patch } : s));
+  if (isTerminal(state.status) && !(event.type === 'resume' && isResumable(state)))
+    throw refuse(state, event, 'the job has ended');
 
   switch (event.type) {
     case 'accept': {
@@ -206,15 +235,22 @@ export function applyJobEvent(spec: JobSpec, state: JobState, event: JobEvent, a
       return next({ acceptedBy, status: isAll ? 'accepted' : 'proposed' });
     }
     case 'step-start': {
-      if (state.status !== 'accepted' && state.status !== 'running') throw refuse(state, event, 'the job is not accepted by every party');
+      if (state.status !== 'accepted' && state.status !== 'running')
+        throw refuse(state, event, 'the job is not accepted by every party');
       const index = stepIndex(event.step);
       const step = state.steps[index];
       if (step === undefined) throw refuse(state, event, 'no such step');
-      if (state.steps.slice(0, index).some((s) => s.status !== 'completed')) throw refuse(state, event, 'an earlier step is not completed');
+      if (state.steps.slice(0, index).some((s) => s.status !== 'completed'))
+        throw refuse(state, event, 'an earlier step is not completed');
       if (step.status === 'completed') throw refuse(state, event, 'the step is already completed');
       if (step.status === 'running' && step.attempt === event.attempt) return state;
-      if (!Number.isInteger(event.attempt) || event.attempt <= step.attempt || event.attempt < state.attempt) throw refuse(state, event, 'attempt numbers only grow');
-      return next({ status: 'running', steps: withStep(index, { status: 'running', attempt: event.attempt }), attempt: event.attempt });
+      if (!Number.isInteger(event.attempt) || event.attempt <= step.attempt || event.attempt < state.attempt)
+        throw refuse(state, event, 'attempt numbers only grow');
+      return next({
+        status: 'running',
+        steps: withStep(index, { status: 'running', attempt: event.attempt }),
+        attempt: event.attempt,
+      });
     }
     case 'step-complete':
     case 'step-fail': {
@@ -222,11 +258,13 @@ export function applyJobEvent(spec: JobSpec, state: JobState, event: JobEvent, a
       const step = state.steps[index];
       if (state.status !== 'running' || step === undefined) throw refuse(state, event, 'no step is running');
       if (event.type === 'step-complete' && step.status === 'completed' && step.attempt === event.attempt) return state;
-      if (step.status !== 'running' || step.attempt !== event.attempt) throw refuse(state, event, 'that attempt is not the running one');
+      if (step.status !== 'running' || step.attempt !== event.attempt)
+        throw refuse(state, event, 'that attempt is not the running one');
       return next({ steps: withStep(index, { status: event.type === 'step-complete' ? 'completed' : 'failed' }) });
     }
     case 'complete': {
-      if (state.status !== 'running' || state.steps.some((s) => s.status !== 'completed')) throw refuse(state, event, 'not every step is completed');
+      if (state.status !== 'running' || state.steps.some((s) => s.status !== 'completed'))
+        throw refuse(state, event, 'not every step is completed');
       return next({ status: 'completed' });
     }
     case 'fail':
@@ -235,8 +273,12 @@ export function applyJobEvent(spec: JobSpec, state: JobState, event: JobEvent, a
       return next({ status: 'cancelled' });
     case 'resume': {
       if (!isResumable(state)) throw refuse(state, event, 'only a resumable failure or an interrupted run can resume');
-      if (!spec.parties.every((p) => state.acceptedBy.includes(p.id))) throw refuse(state, event, 'the proposal was never accepted by every party');
-      const from = event.fromStep === undefined ? state.steps.findIndex((s) => s.status !== 'completed') : stepIndex(event.fromStep);
+      if (!spec.parties.every((p) => state.acceptedBy.includes(p.id)))
+        throw refuse(state, event, 'the proposal was never accepted by every party');
+      const from =
+        event.fromStep === undefined
+          ? state.steps.findIndex((s) => s.status !== 'completed')
+          : stepIndex(event.fromStep);
       if (from < 0 && event.fromStep !== undefined) throw refuse(state, event, 'no such step');
       const epoch = event.epoch ?? state.epoch + 1;
       if (!Number.isInteger(epoch) || epoch < state.epoch) throw refuse(state, event, 'epochs only grow');

@@ -13,13 +13,19 @@ export function createParticipant(core: JobCore) {
   const { self, peer, store, deps } = core;
 
   const coordinatorOnly = (record: JobRecord, from: string) => {
-    if (from !== record.spec.coordinator) throw new GatewayError('FORBIDDEN', 'only the job\'s coordinator may ask this', { job: record.spec.id });
+    if (from !== record.spec.coordinator)
+      throw new GatewayError('FORBIDDEN', "only the job's coordinator may ask this", { job: record.spec.id });
   };
 
   const tellCoordinator = async (record: JobRecord, kind: 'fail' | 'report', body: object, step: string) => {
     const deadlineAt = Date.now() + Math.min(record.spec.deadlines.acceptMs, 10_000);
     try {
-      await peer.callUntil(record.spec.coordinator, JOB_PEER_PATHS[kind], { job: record.spec.id, ...body }, { jobId: record.spec.id, step, traceparent: record.traceparent, deadlineAt });
+      await peer.callUntil(
+        record.spec.coordinator,
+        JOB_PEER_PATHS[kind],
+        { job: record.spec.id, ...body },
+        { jobId: record.spec.id, step, traceparent: record.traceparent, deadlineAt },
+      );
     } catch (error) {
       deps.log.warn({ job: record.spec.id, err: error }, `could not tell the coordinator: ${step}`);
     }
@@ -28,7 +34,8 @@ export function createParticipant(core: JobCore) {
   const failAndTell = async (id: string, error: unknown, step: JobStepName | null, blame: string | null) => {
     const record = await core.load(id);
     const failure = toFailure(error, { self, step, steps: record.state.steps, blame });
-    if (await core.failLocal(id, failure)) await tellCoordinator(record, 'fail', { failure, epoch: record.state.epoch }, 'fail');
+    if (await core.failLocal(id, failure))
+      await tellCoordinator(record, 'fail', { failure, epoch: record.state.epoch }, 'fail');
   };
 
   /** (Re)starts the wait for the coordinator's next word: a step's deadline, or the time to the next instruction. */
@@ -37,10 +44,20 @@ export function createParticipant(core: JobCore) {
     if (job.watchdog !== null) clearTimeout(job.watchdog);
     job.watchdog = setTimeout(() => {
       job.watchdog = null;
-      void core.load(record.spec.id).then((current) => {
-        if (isTerminal(current.state.status)) return;
-        return failAndTell(record.spec.id, peerTimeout(record.spec.coordinator, core.currentStep(current)), core.currentStep(current), record.spec.coordinator);
-      }).catch((error: unknown) => deps.log.error({ err: error, job: record.spec.id }, 'watchdog could not fail a job'));
+      void core
+        .load(record.spec.id)
+        .then((current) => {
+          if (isTerminal(current.state.status)) return;
+          return failAndTell(
+            record.spec.id,
+            peerTimeout(record.spec.coordinator, core.currentStep(current)),
+            core.currentStep(current),
+            record.spec.coordinator,
+          );
+        })
+        .catch((error: unknown) =>
+          deps.log.error({ err: error, job: record.spec.id }, 'watchdog could not fail a job'),
+        );
     }, ms);
     job.watchdog.unref();
   };
@@ -54,10 +71,29 @@ export function createParticipant(core: JobCore) {
       if (job.run !== live) return;
       job.run = null;
       await core.recordEntry(id, entry);
-      const done = await core.transition(id, { type: 'step-complete', step: run.step, attempt: run.attempt }, output ?? undefined);
-      await core.audit(record.spec, 'job-step-complete', 'ok', { step: run.step, attempt: run.attempt, rows: entry.rows, bytesIn: entry.bytesIn, bytesOut: entry.bytesOut });
+      const done = await core.transition(
+        id,
+        { type: 'step-complete', step: run.step, attempt: run.attempt },
+        output ?? undefined,
+      );
+      await core.audit(record.spec, 'job-step-complete', 'ok', {
+        step: run.step,
+        attempt: run.attempt,
+        rows: entry.rows,
+        bytesIn: entry.bytesIn,
+        bytesOut: entry.bytesOut,
+      });
       armWatchdog(done, record.spec.deadlines.stepMs);
-      const report: ReportBody = { job: id, step: run.step, attempt: run.attempt, outcome: 'completed', entry, output, failure: null, isTransient: false };
+      const report: ReportBody = {
+        job: id,
+        step: run.step,
+        attempt: run.attempt,
+        outcome: 'completed',
+        entry,
+        output,
+        failure: null,
+        isTransient: false,
+      };
       await tellCoordinator(done, 'report', report, `${run.step}.report`);
     } catch (error) {
       if (isQuietAbort(controller.signal) || core.isClosing) return;
@@ -65,8 +101,19 @@ export function createParticipant(core: JobCore) {
       if (!isTransientError(error)) return failAndTell(id, error, run.step, live.blame);
       if (job.run === live) job.run = null;
       await core.recordEntry(id, core.failedEntry(run, failure.code));
-      const current = await core.transition(id, { type: 'step-fail', step: run.step, attempt: run.attempt }).catch(() => record);
-      const report: ReportBody = { job: id, step: run.step, attempt: run.attempt, outcome: 'failed', entry: core.failedEntry(run, failure.code), output: null, failure, isTransient: true };
+      const current = await core
+        .transition(id, { type: 'step-fail', step: run.step, attempt: run.attempt })
+        .catch(() => record);
+      const report: ReportBody = {
+        job: id,
+        step: run.step,
+        attempt: run.attempt,
+        outcome: 'failed',
+        entry: core.failedEntry(run, failure.code),
+        output: null,
+        failure,
+        isTransient: true,
+      };
       await tellCoordinator(current, 'report', report, `${run.step}.report`);
     }
   };
@@ -76,30 +123,57 @@ export function createParticipant(core: JobCore) {
     failAndTell,
     async onPropose(from: string, input: unknown, traceparent: string): Promise<ProposalAnswer> {
       const spec = core.protocols.spec.parse(input);
-      if (from !== spec.coordinator) throw new GatewayError('FORBIDDEN', 'only the guest proposes a job', { job: spec.id });
-      if (partyOf(spec, self) === undefined || spec.coordinator === self) throw new GatewayError('BAD_INPUT', 'this gateway is not a host of the job', { job: spec.id });
+      if (from !== spec.coordinator)
+        throw new GatewayError('FORBIDDEN', 'only the guest proposes a job', { job: spec.id });
+      if (partyOf(spec, self) === undefined || spec.coordinator === self)
+        throw new GatewayError('BAD_INPUT', 'this gateway is not a host of the job', { job: spec.id });
       const existing = await store.get(spec.id);
       if (existing !== undefined) {
-        if (JSON.stringify(existing.spec) !== JSON.stringify(spec)) throw new GatewayError('CONFLICT', 'another job already has this id', { job: spec.id });
+        if (JSON.stringify(existing.spec) !== JSON.stringify(spec))
+          throw new GatewayError('CONFLICT', 'another job already has this id', { job: spec.id });
         const failure = existing.state.failure;
-        return failure !== null && existing.state.acceptedBy.length < 2 ? { decision: 'declined', code: failure.code, message: failure.message } : { decision: 'accepted' };
+        return failure !== null && existing.state.acceptedBy.length < 2
+          ? { decision: 'declined', code: failure.code, message: failure.message }
+          : { decision: 'accepted' };
       }
       const now = deps.clock.now();
       const protocol = core.protocols.get(spec.protocol);
       try {
-        await admitJob({ partyId: self, policies: deps.policies, consent: deps.consent, connectors: deps.connectors, now: () => deps.clock.now() },
-          spec, { type: 'Partner', id: from, role: 'guest' }, protocol);
+        await admitJob(
+          {
+            partyId: self,
+            policies: deps.policies,
+            consent: deps.consent,
+            connectors: deps.connectors,
+            now: () => deps.clock.now(),
+          },
+          spec,
+          { type: 'Partner', id: from, role: 'guest' },
+          protocol,
+        );
       } catch (error) {
         if (!isGatewayError(error) || error.status >= 500) throw error;
         const failure = toFailure(error, { self, step: null, steps: [] });
-        await store.create(spec, applyJobEvent(spec, initialJobState(spec, protocol.steps, now), { type: 'fail', failure }, now), traceparent);
+        await store.create(
+          spec,
+          applyJobEvent(spec, initialJobState(spec, protocol.steps, now), { type: 'fail', failure }, now),
+          traceparent,
+        );
         await core.audit(spec, 'job-decline', 'rejected', { code: error.code, proposer: from }, self);
         return { decision: 'declined', code: error.code, message: error.message.slice(0, 300) };
       }
-      const state = applyJobEvent(spec, initialJobState(spec, protocol.steps, now), { type: 'accept', party: self }, now);
+      const state = applyJobEvent(
+        spec,
+        initialJobState(spec, protocol.steps, now),
+        { type: 'accept', party: self },
+        now,
+      );
       await store.create(spec, state, traceparent);
       await core.audit(spec, 'job-accept', 'ok', { proposer: from, purpose: spec.purpose });
-      armWatchdog({ spec, state, traceparent, output: null, createdAt: now.toISOString(), updatedAt: now.toISOString() }, spec.deadlines.acceptMs + spec.deadlines.stepMs);
+      armWatchdog(
+        { spec, state, traceparent, output: null, createdAt: now.toISOString(), updatedAt: now.toISOString() },
+        spec.deadlines.acceptMs + spec.deadlines.stepMs,
+      );
       return { decision: 'accepted' };
     },
 
@@ -107,21 +181,34 @@ export function createParticipant(core: JobCore) {
       const started = await core.locked(id, async () => {
         let record = await core.load(id);
         coordinatorOnly(record, from);
-        if (isTerminal(record.state.status)) throw new GatewayError('CONFLICT', `the job has ${record.state.status} here`, { job: id, status: record.state.status });
+        if (isTerminal(record.state.status))
+          throw new GatewayError('CONFLICT', `the job has ${record.state.status} here`, {
+            job: id,
+            status: record.state.status,
+          });
         const job = core.liveOf(id);
         // A retried start of the running attempt is answered, not run twice.
         if (job.run !== null && job.run.run.step === step && job.run.run.attempt === attempt) return null;
-        if (attempt < record.state.attempt || (job.run !== null && job.run.run.attempt > attempt)) throw new GatewayError('CONFLICT', 'a newer attempt has started', { job: id, attempt });
+        if (attempt < record.state.attempt || (job.run !== null && job.run.run.attempt > attempt))
+          throw new GatewayError('CONFLICT', 'a newer attempt has started', { job: id, attempt });
         core.abortRun(id, 'superseded');
         if (job.stop.signal.aborted) job.stop = new AbortController();
         // The coordinator starting a step vouches that every party accepted; a participant sees only its own acceptance.
-        for (const p of record.spec.parties) if (record.state.status === 'proposed') record = await core.apply(id, { type: 'accept', party: p.id });
+        for (const p of record.spec.parties)
+          if (record.state.status === 'proposed') record = await core.apply(id, { type: 'accept', party: p.id });
         // The coordinator decides when a step is done everywhere: a step done here but not at another party runs again.
-        if (record.state.steps.find((s) => s.name === step)?.status === 'completed') await core.apply(id, { type: 'resume', fromStep: step, epoch: record.state.epoch });
+        if (record.state.steps.find((s) => s.name === step)?.status === 'completed')
+          await core.apply(id, { type: 'resume', fromStep: step, epoch: record.state.epoch });
         record = await core.apply(id, { type: 'step-start', step, attempt });
         const deadlineAt = Date.now() + record.spec.deadlines.stepMs;
         const controller = new AbortController();
-        const run = core.startRun(record, step, attempt, AbortSignal.any([controller.signal, job.stop.signal]), deadlineAt);
+        const run = core.startRun(
+          record,
+          step,
+          attempt,
+          AbortSignal.any([controller.signal, job.stop.signal]),
+          deadlineAt,
+        );
         const live: LiveRun = { run, controller, barrier: null, blame: null };
         job.run = live;
         armWatchdog(record, record.spec.deadlines.stepMs);
@@ -157,13 +244,18 @@ export function createParticipant(core: JobCore) {
         let current = await core.load(id);
         coordinatorOnly(current, from);
         if (isTerminal(current.state.status) && !isResumable(current.state)) {
-          throw new GatewayError('CONFLICT', `the job has ${current.state.status} here and cannot resume`, { job: id, status: current.state.status });
+          throw new GatewayError('CONFLICT', `the job has ${current.state.status} here and cannot resume`, {
+            job: id,
+            status: current.state.status,
+          });
         }
         core.abortRun(id, 'superseded');
         const job = core.liveOf(id);
         if (job.stop.signal.aborted) job.stop = new AbortController();
-        for (const p of current.spec.parties) if (current.state.status === 'proposed') current = await core.apply(id, { type: 'accept', party: p.id });
-        if (isResumable(current.state)) current = await core.apply(id, { type: 'resume', fromStep, epoch: Math.max(epoch, current.state.epoch) });
+        for (const p of current.spec.parties)
+          if (current.state.status === 'proposed') current = await core.apply(id, { type: 'accept', party: p.id });
+        if (isResumable(current.state))
+          current = await core.apply(id, { type: 'resume', fromStep, epoch: Math.max(epoch, current.state.epoch) });
         armWatchdog(current, current.spec.deadlines.stepMs);
         return current;
       });

@@ -32,7 +32,11 @@ export type StepContext = {
    * `auditStep` names the message in both parties' audit chains. Throws PEER_UNAVAILABLE when the peer no longer
    * runs this attempt, or the peer's refusal as the protocol translates it (`JobProtocol.peerRefusal`).
    */
-  send(peer: string, frame: Uint8Array, meta: { auditStep: string; isBlinded?: boolean; isEncrypted?: boolean }): Promise<void>;
+  send(
+    peer: string,
+    frame: Uint8Array,
+    meta: { auditStep: string; isBlinded?: boolean; isEncrypted?: boolean },
+  ): Promise<void>;
   /**
    * The coordinator's view of the hosts: each host's latest completed timeline entry of an earlier `step`, as its
    * reports brought them. Empty at a host.
@@ -116,12 +120,17 @@ export function createProtocolRegistry(protocols: readonly JobProtocol[]): Proto
   const checkProtocol = (job: JobRequestLike, ctx: z.RefinementCtx) => {
     const protocol = byName.get(job.protocol);
     if (protocol === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['protocol'], message: `unknown protocol: this gateway runs ${names.join(', ')}` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['protocol'],
+        message: `unknown protocol: this gateway runs ${names.join(', ')}`,
+      });
       return;
     }
     const params = protocol.params.safeParse(job.params);
     if (!params.success) {
-      for (const issue of params.error.issues) ctx.addIssue({ code: 'custom', path: ['params', ...issue.path], message: issue.message });
+      for (const issue of params.error.issues)
+        ctx.addIssue({ code: 'custom', path: ['params', ...issue.path], message: issue.message });
       return;
     }
     protocol.check?.({ ...job, params: params.data }, ctx);
@@ -133,7 +142,11 @@ export function createProtocolRegistry(protocols: readonly JobProtocol[]): Proto
     spec: JobSpec.superRefine(checkProtocol),
     get(name) {
       const protocol = byName.get(name);
-      if (protocol === undefined) throw new GatewayError('BAD_INPUT', `unknown protocol ${name.slice(0, 32)}: this gateway runs ${names.join(', ')}`);
+      if (protocol === undefined)
+        throw new GatewayError(
+          'BAD_INPUT',
+          `unknown protocol ${name.slice(0, 32)}: this gateway runs ${names.join(', ')}`,
+        );
       return protocol;
     },
     async close() {

@@ -2,7 +2,16 @@
 // resume, read the output) and the handlers of the signed peer calls between gateways. Jobs persist in the gateway's
 // DuckDB file; after a restart the coordinator resumes its interrupted jobs from the last completed step.
 import { randomUUID } from 'node:crypto';
-import { JobSpec, firstIncompleteStep, initialJobState, isResumable, isTerminal, type JobFailure, type JobState, type JobStepName } from './job.ts';
+import {
+  JobSpec,
+  firstIncompleteStep,
+  initialJobState,
+  isResumable,
+  isTerminal,
+  type JobFailure,
+  type JobState,
+  type JobStepName,
+} from './job.ts';
 import type { Database } from '../../core/database.ts';
 import { GatewayError } from '../../core/errors.ts';
 import { admitJob } from './admission.ts';
@@ -17,13 +26,21 @@ import { continueTrace, formatTraceparent } from '../../core/trace-context.ts';
 export type { JobRunnerDeps } from './job-core.ts';
 
 /** Where a resume starts: the first step not completed (the last, when all are: the job then only completes). */
-const resumeStep = (state: JobState): JobStepName => firstIncompleteStep(state) ?? (state.steps.at(-1)?.name as JobStepName);
+const resumeStep = (state: JobState): JobStepName =>
+  firstIncompleteStep(state) ?? (state.steps.at(-1)?.name as JobStepName);
 
 /**
  * A receiver's output: the protocol's mode and count, its numeric results when it has some, and a page of the rows it
  * learned (PSI: this gateway's own pseudonyms, in the order every receiver shares), or null when it has none.
  */
-export type JobOutput = { id: string; mode: string; count: number | null; offset: number; subjects: string[] | null; values?: Record<string, number> };
+export type JobOutput = {
+  id: string;
+  mode: string;
+  count: number | null;
+  offset: number;
+  subjects: string[] | null;
+  values?: Record<string, number>;
+};
 export type JobAskerToken = { tokenId: string; role: string };
 
 export type JobRunner = {
@@ -45,7 +62,12 @@ export type JobRunner = {
     propose(from: string, spec: unknown, traceparent: string): Promise<ProposalAnswer>;
     start(from: string, id: string, step: JobStepName, attempt: number): Promise<void>;
     report(from: string, id: string, step: JobStepName, body: ReportBody): Promise<{ isStale: boolean }>;
-    message(from: string, id: string, attempt: number, frame: Uint8Array): Promise<{ isDuplicate: boolean; isStale: boolean }>;
+    message(
+      from: string,
+      id: string,
+      attempt: number,
+      frame: Uint8Array,
+    ): Promise<{ isDuplicate: boolean; isStale: boolean }>;
     fail(from: string, id: string, failure: JobFailure, epoch: number): Promise<void>;
     cancel(from: string, id: string): Promise<void>;
     complete(from: string, id: string): Promise<void>;
@@ -68,7 +90,8 @@ export async function openJobRunner(db: Database, deps: JobRunnerDeps): Promise<
   };
   const isCoordinator = (record: JobRecord) => record.spec.coordinator === self;
   const partyCheck = (record: JobRecord, from: string) => {
-    if (!record.spec.parties.some((p) => p.id === from)) throw new GatewayError('FORBIDDEN', 'not a party of this job', { job: record.spec.id });
+    if (!record.spec.parties.some((p) => p.id === from))
+      throw new GatewayError('FORBIDDEN', 'not a party of this job', { job: record.spec.id });
   };
 
   return {
@@ -76,12 +99,30 @@ export async function openJobRunner(db: Database, deps: JobRunnerDeps): Promise<
       const request = core.protocols.request.parse(input);
       const protocol = core.protocols.get(request.protocol);
       const guest = request.parties.find((p) => p.role === 'guest');
-      if (guest?.id !== self) throw new GatewayError('BAD_INPUT', `this gateway (${self}) must be the job's guest: it coordinates the jobs it submits`);
+      if (guest?.id !== self)
+        throw new GatewayError(
+          'BAD_INPUT',
+          `this gateway (${self}) must be the job's guest: it coordinates the jobs it submits`,
+        );
       const now = deps.clock.now();
       const spec = JobSpec.parse({ ...request, id: randomUUID(), coordinator: self, createdAt: now.toISOString() });
-      await admitJob({ partyId: self, policies: deps.policies, consent: deps.consent, connectors: deps.connectors, now: () => deps.clock.now() },
-        spec, { type: 'User', id: asker.tokenId, role: asker.role }, protocol);
-      await store.create(spec, initialJobState(spec, protocol.steps, now), formatTraceparent(continueTrace(traceparent)));
+      await admitJob(
+        {
+          partyId: self,
+          policies: deps.policies,
+          consent: deps.consent,
+          connectors: deps.connectors,
+          now: () => deps.clock.now(),
+        },
+        spec,
+        { type: 'User', id: asker.tokenId, role: asker.role },
+        protocol,
+      );
+      await store.create(
+        spec,
+        initialJobState(spec, protocol.steps, now),
+        formatTraceparent(continueTrace(traceparent)),
+      );
       const detail = { purpose: spec.purpose, parties: spec.parties.map((p) => p.id), ...protocol.auditDetail?.(spec) };
       await core.audit(spec, 'job-propose', 'ok', detail, `token:${asker.tokenId}`);
       void coordinator.drive(spec.id);
@@ -91,37 +132,71 @@ export async function openJobRunner(db: Database, deps: JobRunnerDeps): Promise<
     list: async (limit) => Promise.all((await store.list(limit)).map(view)),
     async cancel(id, asker) {
       const record = await core.load(id);
-      if (isTerminal(record.state.status)) throw new GatewayError('CONFLICT', `the job has already ${record.state.status}`, { job: id });
+      if (isTerminal(record.state.status))
+        throw new GatewayError('CONFLICT', `the job has already ${record.state.status}`, { job: id });
       await core.cancelLocal(id, `token:${asker.tokenId}`);
-      const others = isCoordinator(record) ? record.spec.parties.map((p) => p.id).filter((p) => p !== self) : [record.spec.coordinator];
+      const others = isCoordinator(record)
+        ? record.spec.parties.map((p) => p.id).filter((p) => p !== self)
+        : [record.spec.coordinator];
       const deadlineAt = Date.now() + Math.min(record.spec.deadlines.acceptMs, 10_000);
-      await Promise.all(others.map((p) => core.peer.callUntil(p, JOB_PEER_PATHS.cancel, { job: id }, { jobId: id, step: 'cancel', traceparent: record.traceparent, deadlineAt })
-        .catch((error: unknown) => deps.log.warn({ job: id, peer: p, err: error }, 'could not tell a party of the cancellation'))));
+      await Promise.all(
+        others.map((p) =>
+          core.peer
+            .callUntil(
+              p,
+              JOB_PEER_PATHS.cancel,
+              { job: id },
+              { jobId: id, step: 'cancel', traceparent: record.traceparent, deadlineAt },
+            )
+            .catch((error: unknown) =>
+              deps.log.warn({ job: id, peer: p, err: error }, 'could not tell a party of the cancellation'),
+            ),
+        ),
+      );
       return view(await core.load(id));
     },
     async resume(id, asker) {
       const record = await core.load(id);
-      if (!isCoordinator(record)) throw new GatewayError('CONFLICT', 'only the coordinator resumes a job; ask the guest gateway', { job: id, coordinator: record.spec.coordinator });
+      if (!isCoordinator(record))
+        throw new GatewayError('CONFLICT', 'only the coordinator resumes a job; ask the guest gateway', {
+          job: id,
+          coordinator: record.spec.coordinator,
+        });
       if (core.liveOf(id).isDriving) throw new GatewayError('CONFLICT', 'the job is running', { job: id });
-      if (!isResumable(record.state)) throw new GatewayError('CONFLICT', `a job that has ${record.state.status}${record.state.failure === null ? '' : ` with ${record.state.failure.code}`} cannot resume`, { job: id });
+      if (!isResumable(record.state))
+        throw new GatewayError(
+          'CONFLICT',
+          `a job that has ${record.state.status}${record.state.failure === null ? '' : ` with ${record.state.failure.code}`} cannot resume`,
+          { job: id },
+        );
       await core.audit(record.spec, 'job-resume-request', 'ok', {}, `token:${asker.tokenId}`);
       await coordinator.resume(id, resumeStep(record.state));
       return view(await core.load(id));
     },
     async output(id, offset, limit, asker) {
       const record = await core.load(id);
-      if (record.state.status !== 'completed') throw new GatewayError('CONFLICT', `the job has not completed (it is ${record.state.status})`, { job: id });
-      if (record.output === null || !record.output.isReceiver) throw new GatewayError('NOT_FOUND', 'this party is not a receiver of the job\'s output', { job: id });
+      if (record.state.status !== 'completed')
+        throw new GatewayError('CONFLICT', `the job has not completed (it is ${record.state.status})`, { job: id });
+      if (record.output === null || !record.output.isReceiver)
+        throw new GatewayError('NOT_FOUND', "this party is not a receiver of the job's output", { job: id });
       const hasRows = core.protocols.get(record.spec.protocol).hasOutputRows(record.output);
       const subjects = hasRows ? await store.readOutput(id, offset, limit) : null;
-      await core.audit(record.spec, 'job-output-read', 'ok', { offset, returned: subjects?.length ?? 0 }, `token:${asker.tokenId}`);
+      await core.audit(
+        record.spec,
+        'job-output-read',
+        'ok',
+        { offset, returned: subjects?.length ?? 0 },
+        `token:${asker.tokenId}`,
+      );
       const { mode, count, values } = record.output;
       return { id, mode, count, offset, subjects, ...(values === undefined ? {} : { values }) };
     },
     async settled(id) {
       const record = await core.load(id);
       if (isTerminal(record.state.status)) return view(record);
-      const ended = await new Promise<JobRecord>((resolve) => { core.liveOf(id).settled.push(resolve); });
+      const ended = await new Promise<JobRecord>((resolve) => {
+        core.liveOf(id).settled.push(resolve);
+      });
       return view(ended);
     },
     async recover() {
@@ -130,7 +205,8 @@ export async function openJobRunner(db: Database, deps: JobRunnerDeps): Promise<
         if (!isCoordinator(record)) {
           participant.armWatchdog(record, record.spec.deadlines.stepMs);
         } else if (record.state.status === 'running') {
-          void coordinator.resume(id, resumeStep(record.state))
+          void coordinator
+            .resume(id, resumeStep(record.state))
             .catch((error: unknown) => deps.log.warn({ job: id, err: error }, 'could not resume an interrupted job'));
         } else {
           void coordinator.drive(id);
@@ -149,7 +225,8 @@ export async function openJobRunner(db: Database, deps: JobRunnerDeps): Promise<
         // the sender told so: its attempt is over, which is the coordinator's business, not a failure of the job.
         // An exchange that has already failed takes nothing more either: its first error is the job's, and a later
         // frame must not hand its sender a second, different code.
-        if (live === null || live.run.deliver === undefined || live.run.attempt !== attempt || live.run.hasFailed) return { isDuplicate: false, isStale: true };
+        if (live === null || live.run.deliver === undefined || live.run.attempt !== attempt || live.run.hasFailed)
+          return { isDuplicate: false, isStale: true };
         try {
           return { ...(await live.run.deliver(from, frame)), isStale: false };
         } catch (error) {
@@ -170,11 +247,25 @@ export async function openJobRunner(db: Database, deps: JobRunnerDeps): Promise<
         const record = await core.load(id);
         partyCheck(record, from);
         if (!isCoordinator(record)) return participant.onCancel(from, id);
-        if (!await core.cancelLocal(id, from)) return;
+        if (!(await core.cancelLocal(id, from))) return;
         const deadlineAt = Date.now() + Math.min(record.spec.deadlines.acceptMs, 10_000);
-        await Promise.all(record.spec.parties.map((p) => p.id).filter((p) => p !== self && p !== from).map((p) => core.peer
-          .callUntil(p, JOB_PEER_PATHS.cancel, { job: id }, { jobId: id, step: 'cancel', traceparent: record.traceparent, deadlineAt })
-          .catch((error: unknown) => deps.log.warn({ job: id, peer: p, err: error }, 'could not tell a party of the cancellation'))));
+        await Promise.all(
+          record.spec.parties
+            .map((p) => p.id)
+            .filter((p) => p !== self && p !== from)
+            .map((p) =>
+              core.peer
+                .callUntil(
+                  p,
+                  JOB_PEER_PATHS.cancel,
+                  { job: id },
+                  { jobId: id, step: 'cancel', traceparent: record.traceparent, deadlineAt },
+                )
+                .catch((error: unknown) =>
+                  deps.log.warn({ job: id, peer: p, err: error }, 'could not tell a party of the cancellation'),
+                ),
+            ),
+        );
       },
       complete: (from, id) => participant.onComplete(from, id),
       resume: (from, id, fromStep, epoch) => participant.onResume(from, id, fromStep, epoch),

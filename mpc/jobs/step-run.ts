@@ -39,7 +39,11 @@ export type StepDeps = {
 };
 
 /** The latest completed entry of `step` of each party but `self`, from the timeline the reports built. */
-export function latestHostEntries(timeline: readonly TimelineEntry[], step: JobStepName, self: string): TimelineEntry[] {
+export function latestHostEntries(
+  timeline: readonly TimelineEntry[],
+  step: JobStepName,
+  self: string,
+): TimelineEntry[] {
   const latest = new Map<string, TimelineEntry>();
   for (const e of timeline) {
     if (e.step !== step || e.status !== 'completed' || e.party === self) continue;
@@ -62,15 +66,29 @@ export type StepRunOptions = {
 export function createStepRun({ deps, protocol, spec, step, attempt, signal, isCoordinator }: StepRunOptions): StepRun {
   const startedAt = deps.now().toISOString();
   const work = protocol.startStep({
-    spec, self: deps.self, step, attempt, signal, deadlineAt: deps.deadlineAt,
-    connectors: deps.connectors, consent: deps.consent, store: deps.store, subjectKey: deps.subjectKey, now: deps.now,
-    hostReports: async (earlier) => (isCoordinator ? latestHostEntries(await deps.store.timeline(spec.id), earlier, deps.self) : []),
+    spec,
+    self: deps.self,
+    step,
+    attempt,
+    signal,
+    deadlineAt: deps.deadlineAt,
+    connectors: deps.connectors,
+    consent: deps.consent,
+    store: deps.store,
+    subjectKey: deps.subjectKey,
+    now: deps.now,
+    hostReports: async (earlier) =>
+      isCoordinator ? latestHostEntries(await deps.store.timeline(spec.id), earlier, deps.self) : [],
     send: async (peer, frame, meta) => {
       let answer: unknown;
       try {
         answer = await deps.peer.call(peer, messagePath(spec.id, attempt), frame, {
-          jobId: spec.id, step: meta.auditStep, traceparent: deps.traceparent, deadlineAt: deps.deadlineAt,
-          isBlinded: meta.isBlinded ?? false, isEncrypted: meta.isEncrypted ?? false,
+          jobId: spec.id,
+          step: meta.auditStep,
+          traceparent: deps.traceparent,
+          deadlineAt: deps.deadlineAt,
+          isBlinded: meta.isBlinded ?? false,
+          isEncrypted: meta.isEncrypted ?? false,
         });
       } catch (error) {
         const code = isGatewayError(error) && error.code === 'PEER_REJECTED' ? error.detail.peerCode : undefined;
@@ -78,22 +96,40 @@ export function createStepRun({ deps, protocol, spec, step, attempt, signal, isC
       }
       // The peer is not running this attempt (a newer one started, or it restarted): this attempt is over here too.
       if ((answer as { isStale?: unknown } | null)?.isStale === true) {
-        throw new GatewayError('PEER_UNAVAILABLE', `party ${peer} is no longer running attempt ${attempt}`, { peer, reason: 'stale-attempt' });
+        throw new GatewayError('PEER_UNAVAILABLE', `party ${peer} is no longer running attempt ${attempt}`, {
+          peer,
+          reason: 'stale-attempt',
+        });
       }
     },
   });
 
   return {
-    step, attempt, startedAt,
+    step,
+    attempt,
+    startedAt,
     progress: () => work.progress(),
     deliver: work.deliver?.bind(work),
-    get hasFailed() { return work.hasFailed ?? false; },
+    get hasFailed() {
+      return work.hasFailed ?? false;
+    },
     async run() {
       const result = await work.run();
       const endedAt = deps.now().toISOString();
       const entry: TimelineEntry = {
-        step, party: deps.self, attempt, status: 'completed', startedAt, endedAt, durationMs: Date.parse(endedAt) - Date.parse(startedAt),
-        bytesIn: result.bytesIn, bytesOut: result.bytesOut, rows: result.rows, rowsTotal: result.rowsTotal, errorCode: null, detail: result.detail,
+        step,
+        party: deps.self,
+        attempt,
+        status: 'completed',
+        startedAt,
+        endedAt,
+        durationMs: Date.parse(endedAt) - Date.parse(startedAt),
+        bytesIn: result.bytesIn,
+        bytesOut: result.bytesOut,
+        rows: result.rows,
+        rowsTotal: result.rowsTotal,
+        errorCode: null,
+        detail: result.detail,
       };
       return { entry, output: result.output ?? null };
     },

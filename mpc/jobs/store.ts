@@ -6,9 +6,10 @@ import { JobSpec, JobState, JobStepName, StepStatus, isTerminal } from './job.ts
 import type { Database, SqlValue } from '../../core/database.ts';
 import { GatewayError } from '../../core/errors.ts';
 
-const MIGRATIONS = [{
-  id: '001-jobs',
-  sql: `CREATE TABLE jobs (
+const MIGRATIONS = [
+  {
+    id: '001-jobs',
+    sql: `CREATE TABLE jobs (
     id VARCHAR PRIMARY KEY,
     spec VARCHAR NOT NULL,
     state VARCHAR NOT NULL,
@@ -36,7 +37,8 @@ const MIGRATIONS = [{
   );
   CREATE TABLE job_inputs (job_id VARCHAR NOT NULL, input_row INTEGER NOT NULL, ordinal BIGINT NOT NULL, subject VARCHAR NOT NULL);
   CREATE TABLE job_outputs (job_id VARCHAR NOT NULL, position INTEGER NOT NULL, subject VARCHAR NOT NULL)`,
-}];
+  },
+];
 
 /** One party's record of one attempt at one step: timings, bytes on the wire, rows processed, and how it ended. */
 export const TimelineEntry = z.object({
@@ -71,7 +73,14 @@ export const JobOutputSummary = z.object({
 });
 export type JobOutputSummary = z.infer<typeof JobOutputSummary>;
 
-export type JobRecord = { spec: JobSpec; state: JobState; traceparent: string; output: JobOutputSummary | null; createdAt: string; updatedAt: string };
+export type JobRecord = {
+  spec: JobSpec;
+  state: JobState;
+  traceparent: string;
+  output: JobOutputSummary | null;
+  createdAt: string;
+  updatedAt: string;
+};
 
 export type JobStore = {
   /** Stores a new job; the same spec again is a no-op, another spec under the same id is CONFLICT. */
@@ -86,7 +95,12 @@ export type JobStore = {
   /** Forgets this party's filtered inputs of the job (before a filter step runs again, and once the job ends). */
   clearInputs(jobId: string): Promise<void>;
   /** Appends admitted rows `firstRow`, `firstRow + 1`, ... with their source ordinals and pseudonyms. */
-  appendInputs(jobId: string, firstRow: number, ordinals: readonly number[], subjects: readonly string[]): Promise<void>;
+  appendInputs(
+    jobId: string,
+    firstRow: number,
+    ordinals: readonly number[],
+    subjects: readonly string[],
+  ): Promise<void>;
   countInputs(jobId: string): Promise<number>;
   /** Admitted rows `fromRow` .. `fromRow + limit - 1`, in row order. */
   readInputs(jobId: string, fromRow: number, limit: number): Promise<{ ordinals: number[]; subjects: string[] }>;
@@ -96,7 +110,8 @@ export type JobStore = {
 };
 
 const JOB_COLUMNS = 'id, spec, state, traceparent, output, created_at, updated_at';
-const iso = (value: unknown): string | null => (value === null || value === undefined ? null : new Date(value as Date).toISOString());
+const iso = (value: unknown): string | null =>
+  value === null || value === undefined ? null : new Date(value as Date).toISOString();
 
 function toRecord(row: Record<string, unknown>): JobRecord {
   return {
@@ -113,10 +128,18 @@ function toEntry(row: Record<string, unknown>): TimelineEntry {
   const startedAt = iso(row.started_at);
   const endedAt = iso(row.ended_at);
   return TimelineEntry.parse({
-    step: row.step, party: row.party, attempt: Number(row.attempt), status: row.status, startedAt, endedAt,
+    step: row.step,
+    party: row.party,
+    attempt: Number(row.attempt),
+    status: row.status,
+    startedAt,
+    endedAt,
     durationMs: startedAt !== null && endedAt !== null ? Date.parse(endedAt) - Date.parse(startedAt) : null,
-    bytesIn: Number(row.bytes_in), bytesOut: Number(row.bytes_out), rows: Number(row.rows_done),
-    rowsTotal: row.rows_total === null ? null : Number(row.rows_total), errorCode: row.error_code ?? null,
+    bytesIn: Number(row.bytes_in),
+    bytesOut: Number(row.bytes_out),
+    rows: Number(row.rows_done),
+    rowsTotal: row.rows_total === null ? null : Number(row.rows_total),
+    errorCode: row.error_code ?? null,
     detail: JSON.parse(String(row.detail)),
   });
 }
@@ -134,46 +157,80 @@ export async function openJobStore(db: Database): Promise<JobStore> {
       return db.transaction(async (tx) => {
         const [existing] = await tx.all('SELECT spec FROM jobs WHERE id = $1', [spec.id]);
         if (existing !== undefined) {
-          if (String(existing.spec) !== JSON.stringify(spec)) throw new GatewayError('CONFLICT', 'another job already has this id', { job: spec.id });
+          if (String(existing.spec) !== JSON.stringify(spec))
+            throw new GatewayError('CONFLICT', 'another job already has this id', { job: spec.id });
           return { isCreated: false };
         }
-        await tx.run(`INSERT INTO jobs (${JOB_COLUMNS}, status) VALUES ($1, $2, $3, $4, NULL, $5::TIMESTAMPTZ, $5::TIMESTAMPTZ, $6)`,
-          [spec.id, JSON.stringify(spec), JSON.stringify(state), traceparent, state.updatedAt, state.status]);
+        await tx.run(
+          `INSERT INTO jobs (${JOB_COLUMNS}, status) VALUES ($1, $2, $3, $4, NULL, $5::TIMESTAMPTZ, $5::TIMESTAMPTZ, $6)`,
+          [spec.id, JSON.stringify(spec), JSON.stringify(state), traceparent, state.updatedAt, state.status],
+        );
         return { isCreated: true };
       });
     },
     get,
     async list(limit) {
-      return (await db.all(`SELECT ${JOB_COLUMNS} FROM jobs ORDER BY created_at DESC, id LIMIT $1`, [limit])).map(toRecord);
+      return (await db.all(`SELECT ${JOB_COLUMNS} FROM jobs ORDER BY created_at DESC, id LIMIT $1`, [limit])).map(
+        toRecord,
+      );
     },
     async listActive() {
-      const rows = await db.all(`SELECT ${JOB_COLUMNS} FROM jobs WHERE status NOT IN ('completed', 'failed', 'cancelled') ORDER BY created_at`);
+      const rows = await db.all(
+        `SELECT ${JOB_COLUMNS} FROM jobs WHERE status NOT IN ('completed', 'failed', 'cancelled') ORDER BY created_at`,
+      );
       return rows.map(toRecord).filter((r) => !isTerminal(r.state.status));
     },
     async saveState(id, state, output) {
       const params: SqlValue[] = [id, JSON.stringify(JobState.parse(state)), state.status, state.updatedAt];
       const setOutput = output === undefined ? '' : ', output = $5';
       if (output !== undefined) params.push(JSON.stringify(JobOutputSummary.parse(output)));
-      await db.transaction((tx) => tx.run(`UPDATE jobs SET state = $2, status = $3, updated_at = $4::TIMESTAMPTZ${setOutput} WHERE id = $1`, params));
+      await db.transaction((tx) =>
+        tx.run(
+          `UPDATE jobs SET state = $2, status = $3, updated_at = $4::TIMESTAMPTZ${setOutput} WHERE id = $1`,
+          params,
+        ),
+      );
     },
     async recordStep(jobId, entry) {
       const e = TimelineEntry.parse(entry);
-      await db.transaction((tx) => tx.run(`INSERT INTO job_steps (job_id, step, party, attempt, status, started_at, ended_at, bytes_in, bytes_out, rows_done, rows_total, error_code, detail)
+      await db.transaction((tx) =>
+        tx.run(
+          `INSERT INTO job_steps (job_id, step, party, attempt, status, started_at, ended_at, bytes_in, bytes_out, rows_done, rows_total, error_code, detail)
         VALUES ($1, $2, $3, $4, $5, $6::TIMESTAMPTZ, $7::TIMESTAMPTZ, $8, $9, $10, $11, $12, $13)
         ON CONFLICT (job_id, step, party, attempt) DO UPDATE SET status = excluded.status, started_at = excluded.started_at, ended_at = excluded.ended_at,
           bytes_in = excluded.bytes_in, bytes_out = excluded.bytes_out, rows_done = excluded.rows_done, rows_total = excluded.rows_total,
           error_code = excluded.error_code, detail = excluded.detail`,
-      [jobId, e.step, e.party, e.attempt, e.status, e.startedAt, e.endedAt, e.bytesIn, e.bytesOut, e.rows, e.rowsTotal, e.errorCode, JSON.stringify(e.detail)]));
+          [
+            jobId,
+            e.step,
+            e.party,
+            e.attempt,
+            e.status,
+            e.startedAt,
+            e.endedAt,
+            e.bytesIn,
+            e.bytesOut,
+            e.rows,
+            e.rowsTotal,
+            e.errorCode,
+            JSON.stringify(e.detail),
+          ],
+        ),
+      );
     },
     async timeline(jobId) {
-      const rows = await db.all(`SELECT * FROM job_steps WHERE job_id = $1 ORDER BY started_at NULLS LAST, attempt, step, party`, [jobId]);
+      const rows = await db.all(
+        `SELECT * FROM job_steps WHERE job_id = $1 ORDER BY started_at NULLS LAST, attempt, step, party`,
+        [jobId],
+      );
       return rows.map(toEntry);
     },
     async clearInputs(jobId) {
       await db.transaction((tx) => tx.run('DELETE FROM job_inputs WHERE job_id = $1', [jobId]));
     },
     async appendInputs(jobId, firstRow, ordinals, subjects) {
-      if (ordinals.length !== subjects.length) throw new GatewayError('INTERNAL', 'ordinals and subjects differ in length');
+      if (ordinals.length !== subjects.length)
+        throw new GatewayError('INTERNAL', 'ordinals and subjects differ in length');
       if (subjects.length === 0) return;
       await db.transaction(async (tx) => {
         const appender = await tx.appender('job_inputs');
@@ -193,9 +250,11 @@ export async function openJobStore(db: Database): Promise<JobStore> {
     },
     async readInputs(jobId, fromRow, limit) {
       // Two long strings instead of a row object per input: pseudonyms are base64url, so ',' never occurs in one.
-      const [row] = await db.all(`SELECT count(*) AS n, string_agg(CAST(ordinal AS VARCHAR), ',' ORDER BY input_row) AS o,
+      const [row] = await db.all(
+        `SELECT count(*) AS n, string_agg(CAST(ordinal AS VARCHAR), ',' ORDER BY input_row) AS o,
         string_agg(subject, ',' ORDER BY input_row) AS s FROM job_inputs WHERE job_id = $1 AND input_row >= $2 AND input_row < $3`,
-      [jobId, fromRow, fromRow + limit]);
+        [jobId, fromRow, fromRow + limit],
+      );
       if (row === undefined || Number(row.n) === 0) return { ordinals: [], subjects: [] };
       return { ordinals: String(row.o).split(',').map(Number), subjects: String(row.s).split(',') };
     },
@@ -206,20 +265,33 @@ export async function openJobStore(db: Database): Promise<JobStore> {
         await tx.run('CREATE TEMP TABLE IF NOT EXISTS job_output_staging (position INTEGER, input_row INTEGER)');
         await tx.run('DELETE FROM job_output_staging');
         const appender = await tx.appender('job_output_staging');
-        inputRows.forEach((row, position) => { appender.appendInteger(position); appender.appendInteger(row); appender.endRow(); });
+        inputRows.forEach((row, position) => {
+          appender.appendInteger(position);
+          appender.appendInteger(row);
+          appender.endRow();
+        });
         appender.closeSync();
-        await tx.run(`INSERT INTO job_outputs SELECT $1, s.position, i.subject FROM job_output_staging s
-          JOIN job_inputs i ON i.job_id = $1 AND i.input_row = s.input_row`, [jobId]);
+        await tx.run(
+          `INSERT INTO job_outputs SELECT $1, s.position, i.subject FROM job_output_staging s
+          JOIN job_inputs i ON i.job_id = $1 AND i.input_row = s.input_row`,
+          [jobId],
+        );
         await tx.run('DELETE FROM job_output_staging');
         const [row] = await tx.all('SELECT count(*) AS n FROM job_outputs WHERE job_id = $1', [jobId]);
         const count = Number(row?.n ?? -1);
         // Every aligned row must name an admitted input: anything else means the inputs and the session disagree.
-        if (count !== inputRows.length) throw new GatewayError('INTEGRITY_VIOLATION', 'job output rows do not match the admitted inputs', { job: jobId });
+        if (count !== inputRows.length)
+          throw new GatewayError('INTEGRITY_VIOLATION', 'job output rows do not match the admitted inputs', {
+            job: jobId,
+          });
         return count;
       });
     },
     async readOutput(jobId, offset, limit) {
-      const rows = await db.all('SELECT subject FROM job_outputs WHERE job_id = $1 AND position >= $2 ORDER BY position LIMIT $3', [jobId, offset, limit]);
+      const rows = await db.all(
+        'SELECT subject FROM job_outputs WHERE job_id = $1 AND position >= $2 ORDER BY position LIMIT $3',
+        [jobId, offset, limit],
+      );
       return rows.map((r) => String(r.subject));
     },
   };

@@ -36,19 +36,45 @@ export const JobView = z.object({
 });
 export type JobView = z.infer<typeof JobView>;
 
-export const JobList = z.object({ jobs: z.array(JobView.omit({ timeline: true, spec: true }).extend({ purpose: z.string(), parties: z.array(z.string()) })) });
+export const JobList = z.object({
+  jobs: z.array(
+    JobView.omit({ timeline: true, spec: true }).extend({ purpose: z.string(), parties: z.array(z.string()) }),
+  ),
+});
 
 export type LiveProgress = { step: JobView['steps'][number]['name']; attempt: number; progress: StepProgress } | null;
 
 /** The view of `record` at party `self`; a running step's own timeline entry shows its live counters. */
-export function describeJob(record: JobRecord, self: string, timeline: readonly TimelineEntry[], live: LiveProgress): JobView {
-  const progress = live === null ? null : {
-    step: live.step, attempt: live.attempt, rows: live.progress.rows, total: live.progress.total,
-    fraction: live.progress.total === null || live.progress.total === 0 ? null : Math.min(1, live.progress.rows / live.progress.total),
-  };
-  const entries = timeline.map((e) => (live !== null && e.party === self && e.step === live.step && e.attempt === live.attempt && e.status === 'running'
-    ? { ...e, rows: live.progress.rows, rowsTotal: live.progress.total, bytesIn: live.progress.bytesIn, bytesOut: live.progress.bytesOut }
-    : e));
+export function describeJob(
+  record: JobRecord,
+  self: string,
+  timeline: readonly TimelineEntry[],
+  live: LiveProgress,
+): JobView {
+  const progress =
+    live === null
+      ? null
+      : {
+          step: live.step,
+          attempt: live.attempt,
+          rows: live.progress.rows,
+          total: live.progress.total,
+          fraction:
+            live.progress.total === null || live.progress.total === 0
+              ? null
+              : Math.min(1, live.progress.rows / live.progress.total),
+        };
+  const entries = timeline.map((e) =>
+    live !== null && e.party === self && e.step === live.step && e.attempt === live.attempt && e.status === 'running'
+      ? {
+          ...e,
+          rows: live.progress.rows,
+          rowsTotal: live.progress.total,
+          bytesIn: live.progress.bytesIn,
+          bytesOut: live.progress.bytesOut,
+        }
+      : e,
+  );
   return {
     id: record.spec.id,
     self,

@@ -34,7 +34,8 @@ export function createNonceCache(options: NonceCacheOptions): NonceCache {
   if (!Number.isSafeInteger(windowMs) || windowMs < 1_000 || windowMs > 3_600_000) {
     throw new GatewayError('BAD_INPUT', 'windowMs must be an integer 1000..3600000');
   }
-  if (!Number.isSafeInteger(maxPerPeer) || maxPerPeer < 1) throw new GatewayError('BAD_INPUT', 'maxPerPeer must be a positive integer');
+  if (!Number.isSafeInteger(maxPerPeer) || maxPerPeer < 1)
+    throw new GatewayError('BAD_INPUT', 'maxPerPeer must be a positive integer');
 
   const startedAtMs = options.clock.now().getTime();
   // peer -> nonce -> the instant after which the message is stale anyway, so the entry can go.

@@ -10,7 +10,12 @@ import { GatewayError, isGatewayError } from '../../core/errors.ts';
 import type { KeyObject } from 'node:crypto';
 import type { PeerRegistry } from './peer-registry.ts';
 import {
-  PEER_PROTOCOL, contentSha256, newNonce, readPeerHeaders, signRequest, verifyResponse,
+  PEER_PROTOCOL,
+  contentSha256,
+  newNonce,
+  readPeerHeaders,
+  signRequest,
+  verifyResponse,
 } from './peer-signature.ts';
 import { TRACEPARENT_HEADER, continueTrace, formatTraceparent } from '../../core/trace-context.ts';
 
@@ -48,7 +53,13 @@ export type PeerClient = {
    * PEER_UNAVAILABLE (transient failures outlasted the retries), PEER_REJECTED (the peer refused),
    * PEER_BAD_RESPONSE (the answer does not verify or parse).
    */
-  request(peerId: string, method: string, path: string, body?: unknown, options?: PeerRequestOptions): Promise<PeerResponse>;
+  request(
+    peerId: string,
+    method: string,
+    path: string,
+    body?: unknown,
+    options?: PeerRequestOptions,
+  ): Promise<PeerResponse>;
 };
 
 /** What the client needs of the party identity: who it is and the Ed25519 key that signs its requests. */
@@ -94,8 +105,10 @@ export function createPeerClient(options: PeerClientOptions): PeerClient {
       if (!Number.isSafeInteger(deadlineMs) || deadlineMs < 1 || deadlineMs > MAX_DEADLINE_MS) {
         throw new GatewayError('BAD_INPUT', `deadlineMs must be an integer 1..${MAX_DEADLINE_MS}`);
       }
-      if (!Number.isSafeInteger(retries) || retries < 0 || retries > 20) throw new GatewayError('BAD_INPUT', 'retries must be an integer 0..20');
-      if (!/^[A-Z]{1,10}$/.test(method)) throw new GatewayError('BAD_INPUT', 'method must be an upper-case HTTP method');
+      if (!Number.isSafeInteger(retries) || retries < 0 || retries > 20)
+        throw new GatewayError('BAD_INPUT', 'retries must be an integer 0..20');
+      if (!/^[A-Z]{1,10}$/.test(method))
+        throw new GatewayError('BAD_INPUT', 'method must be an upper-case HTTP method');
       const url = targetUrl(peer.baseUrl, path);
       const payload = encodeBody(method, body);
       const hash = contentSha256(payload.bytes);
@@ -107,8 +120,21 @@ export function createPeerClient(options: PeerClientOptions): PeerClient {
 
       // Before any byte leaves: a message that cannot be audited is not sent (fail closed).
       await audit({
-        kind: 'message', actor: self, action: 'peer-send', outcome: 'ok', refs: meta.refs,
-        detail: { peer: peerId, direction: 'out', method, path: auditPath, bytes: payload.bytes.length, ...meta.detail, protocol: PEER_PROTOCOL, traceId: trace.traceId },
+        kind: 'message',
+        actor: self,
+        action: 'peer-send',
+        outcome: 'ok',
+        refs: meta.refs,
+        detail: {
+          peer: peerId,
+          direction: 'out',
+          method,
+          path: auditPath,
+          bytes: payload.bytes.length,
+          ...meta.detail,
+          protocol: PEER_PROTOCOL,
+          traceId: trace.traceId,
+        },
       });
 
       const signal = AbortSignal.timeout(deadlineMs);
@@ -120,8 +146,13 @@ export function createPeerClient(options: PeerClientOptions): PeerClient {
         const nonce = newNonce();
         const headers: Record<string, string> = {
           ...signRequest(signer, {
-            method, pathWithQuery: path, sender: self, recipient: peerId,
-            timestampMs: clock.now().getTime(), nonce, contentSha256: hash,
+            method,
+            pathWithQuery: path,
+            sender: self,
+            recipient: peerId,
+            timestampMs: clock.now().getTime(),
+            nonce,
+            contentSha256: hash,
           }),
           [TRACEPARENT_HEADER]: traceparent,
           accept: 'application/json, application/octet-stream',
@@ -130,7 +161,10 @@ export function createPeerClient(options: PeerClientOptions): PeerClient {
         let response: Response;
         try {
           response = await fetchImpl(url, {
-            method, headers, signal, redirect: 'manual',
+            method,
+            headers,
+            signal,
+            redirect: 'manual',
             ...(payload.contentType === null ? {} : { body: payload.bytes }),
           });
         } catch (error) {
@@ -149,11 +183,27 @@ export function createPeerClient(options: PeerClientOptions): PeerClient {
         if (response.status < 200 || response.status > 299) {
           const peerCode = verified === null ? problemCode(response, bytes) : null;
           throw new GatewayError('PEER_REJECTED', `peer answered ${response.status}`, {
-            peer: peerId, status: response.status, isSigned: verified === null, ...(peerCode === null ? {} : { peerCode }),
+            peer: peerId,
+            status: response.status,
+            isSigned: verified === null,
+            ...(peerCode === null ? {} : { peerCode }),
           });
         }
-        if (verified !== null) throw new GatewayError('PEER_BAD_RESPONSE', `peer answer does not verify: ${verified}`, { peer: peerId, reason: verified });
-        return { kind: 'done', response: { status: response.status, body: decodeBody(response, bytes, peerId), bytes: bytes.length, traceId: trace.traceId, attempts } };
+        if (verified !== null)
+          throw new GatewayError('PEER_BAD_RESPONSE', `peer answer does not verify: ${verified}`, {
+            peer: peerId,
+            reason: verified,
+          });
+        return {
+          kind: 'done',
+          response: {
+            status: response.status,
+            body: decodeBody(response, bytes, peerId),
+            bytes: bytes.length,
+            traceId: trace.traceId,
+            attempts,
+          },
+        };
       };
 
       /** null when the answer is signed by the peer, for this request, over these bytes; else why not. */
@@ -165,9 +215,18 @@ export function createPeerClient(options: PeerClientOptions): PeerClient {
         if (value.peer !== peerId || key === undefined) return 'wrong-sender';
         if (value.nonce !== nonce) return 'wrong-request';
         if (contentSha256(bytes) !== value.contentSha256) return 'body-hash-mismatch';
-        const isValid = verifyResponse(Buffer.from(key.ed25519PublicKey, 'hex'), {
-          status: response.status, requestNonce: nonce, sender: peerId, recipient: self, timestampMs: value.timestampMs, contentSha256: value.contentSha256,
-        }, value.signature);
+        const isValid = verifyResponse(
+          Buffer.from(key.ed25519PublicKey, 'hex'),
+          {
+            status: response.status,
+            requestNonce: nonce,
+            sender: peerId,
+            recipient: self,
+            timestampMs: value.timestampMs,
+            contentSha256: value.contentSha256,
+          },
+          value.signature,
+        );
         // No freshness window here: the answer is bound to this attempt's fresh random nonce, which
         // already proves it was made after the request; its timestamp is informational.
         return isValid ? null : 'bad-signature';
@@ -179,24 +238,49 @@ export function createPeerClient(options: PeerClientOptions): PeerClient {
         for (;;) {
           attempts += 1;
           const result = await attempt();
-          if (result.kind === 'done') { answer = result.response; break; }
+          if (result.kind === 'done') {
+            answer = result.response;
+            break;
+          }
           lastStatus = result.status;
           if (attempts > retries) {
-            throw new GatewayError('PEER_UNAVAILABLE', `peer unavailable after ${attempts} attempts`, { peer: peerId, attempts, lastStatus });
+            throw new GatewayError('PEER_UNAVAILABLE', `peer unavailable after ${attempts} attempts`, {
+              peer: peerId,
+              attempts,
+              lastStatus,
+            });
           }
           const backoff = Math.random() * Math.min(MAX_BACKOFF_MS, retryBaseMs * 2 ** (attempts - 1));
           await sleep(Math.min(backoff, Math.max(0, deadlineAt - performance.now())), undefined, { signal });
         }
       } catch (error) {
-        failure = signal.aborted && !isGatewayError(error)
-          ? new GatewayError('PEER_TIMEOUT', `peer did not answer within ${deadlineMs} ms`, { peer: peerId, deadlineMs, attempts, lastStatus }, { cause: error })
-          : isGatewayError(error) ? error : new GatewayError('INTERNAL', 'peer request failed', { peer: peerId }, { cause: error });
+        failure =
+          signal.aborted && !isGatewayError(error)
+            ? new GatewayError(
+                'PEER_TIMEOUT',
+                `peer did not answer within ${deadlineMs} ms`,
+                { peer: peerId, deadlineMs, attempts, lastStatus },
+                { cause: error },
+              )
+            : isGatewayError(error)
+              ? error
+              : new GatewayError('INTERNAL', 'peer request failed', { peer: peerId }, { cause: error });
       }
 
       await audit({
-        kind: 'message', actor: self, action: 'peer-reply', outcome: answer === null ? 'error' : 'ok', refs: meta.refs,
+        kind: 'message',
+        actor: self,
+        action: 'peer-reply',
+        outcome: answer === null ? 'error' : 'ok',
+        refs: meta.refs,
         detail: {
-          peer: peerId, direction: 'in', method, path: auditPath, attempts, protocol: PEER_PROTOCOL, traceId: trace.traceId,
+          peer: peerId,
+          direction: 'in',
+          method,
+          path: auditPath,
+          attempts,
+          protocol: PEER_PROTOCOL,
+          traceId: trace.traceId,
           ...(answer === null ? { code: failure?.code ?? 'INTERNAL' } : { status: answer.status, bytes: answer.bytes }),
         },
       });
@@ -218,7 +302,10 @@ function targetUrl(baseUrl: string, path: string): string {
   const url = new URL(path, baseUrl);
   // The signature covers `path` as written; the receiver sees what the URL parser sends.
   if (url.origin !== new URL(baseUrl).origin || `${url.pathname}${url.search}` !== path) {
-    throw new GatewayError('BAD_INPUT', 'path must already be in normal form (no dot segments, no fragment, percent-encoded)');
+    throw new GatewayError(
+      'BAD_INPUT',
+      'path must already be in normal form (no dot segments, no fragment, percent-encoded)',
+    );
   }
   return url.href;
 }
@@ -238,7 +325,12 @@ function decodeBody(response: Response, bytes: Buffer, peer: string): unknown {
   try {
     return JSON.parse(bytes.toString('utf8'));
   } catch (cause) {
-    throw new GatewayError('PEER_BAD_RESPONSE', 'peer answer is not valid JSON', { peer, reason: 'bad-json' }, { cause });
+    throw new GatewayError(
+      'PEER_BAD_RESPONSE',
+      'peer answer is not valid JSON',
+      { peer, reason: 'bad-json' },
+      { cause },
+    );
   }
 }
 
@@ -254,7 +346,8 @@ function problemCode(response: Response, bytes: Buffer): string | null {
 }
 
 async function readLimited(response: Response, limit: number, peer: string): Promise<Buffer> {
-  const tooLarge = () => new GatewayError('PEER_BAD_RESPONSE', `peer answer exceeds ${limit} bytes`, { peer, reason: 'too-large' });
+  const tooLarge = () =>
+    new GatewayError('PEER_BAD_RESPONSE', `peer answer exceeds ${limit} bytes`, { peer, reason: 'too-large' });
   if (Number(response.headers.get('content-length') ?? 0) > limit) {
     await response.body?.cancel().catch(() => undefined);
     throw tooLarge();
@@ -273,8 +366,10 @@ async function readLimited(response: Response, limit: number, peer: string): Pro
 const META_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
 
 function auditMeta(meta: PeerMessageMeta): { refs: string[]; detail: Record<string, unknown> } {
-  if (meta.jobId !== undefined && !META_ID.test(meta.jobId)) throw new GatewayError('BAD_INPUT', 'jobId must be 1-128 chars of A-Z, a-z, 0-9 and ._:-');
-  if (meta.step !== undefined && !META_ID.test(meta.step)) throw new GatewayError('BAD_INPUT', 'step must be 1-128 chars of A-Z, a-z, 0-9 and ._:-');
+  if (meta.jobId !== undefined && !META_ID.test(meta.jobId))
+    throw new GatewayError('BAD_INPUT', 'jobId must be 1-128 chars of A-Z, a-z, 0-9 and ._:-');
+  if (meta.step !== undefined && !META_ID.test(meta.step))
+    throw new GatewayError('BAD_INPUT', 'step must be 1-128 chars of A-Z, a-z, 0-9 and ._:-');
   return {
     refs: meta.jobId === undefined ? [] : [meta.jobId],
     detail: {

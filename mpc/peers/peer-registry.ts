@@ -9,18 +9,30 @@ import { GatewayError } from '../../core/errors.ts';
 import { PeerId } from './peer-signature.ts';
 
 /** scheme://host[:port] only: the signed path is the request target, so a base path would be ambiguous behind a proxy. */
-export const PeerBaseUrl = z.string().max(2048).refine(isOriginUrl, {
-  message: 'expected an http(s) origin such as https://insurer.example:8443, without credentials, path, query or fragment',
-}).transform((s) => new URL(s).origin);
+export const PeerBaseUrl = z
+  .string()
+  .max(2048)
+  .refine(isOriginUrl, {
+    message:
+      'expected an http(s) origin such as https://insurer.example:8443, without credentials, path, query or fragment',
+  })
+  .transform((s) => new URL(s).origin);
 
 /** 32 bytes as 64 hex digits; a 0x prefix and upper case are accepted and normalised away. */
-export const Ed25519PublicKeyHex = z.string().regex(/^(0x)?[0-9a-fA-F]{64}$/, 'expected 64 hex digits (32 bytes)')
+export const Ed25519PublicKeyHex = z
+  .string()
+  .regex(/^(0x)?[0-9a-fA-F]{64}$/, 'expected 64 hex digits (32 bytes)')
   .transform((s) => s.replace(/^0x/, '').toLowerCase())
   .refine((s) => !/^0+$/.test(s), 'the all-zero key is not a key');
 
-export const PeerRole = z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, 'expected a role id such as guest, host or label-holder');
+export const PeerRole = z
+  .string()
+  .regex(/^[a-z][a-z0-9-]{0,31}$/, 'expected a role id such as guest, host or label-holder');
 
-const PeerRoles = z.array(PeerRole).max(16).refine((r) => new Set(r).size === r.length, 'roles must be unique');
+const PeerRoles = z
+  .array(PeerRole)
+  .max(16)
+  .refine((r) => new Set(r).size === r.length, 'roles must be unique');
 
 export const PeerInput = z.strictObject({
   id: PeerId,
@@ -30,10 +42,12 @@ export const PeerInput = z.strictObject({
 });
 export type PeerInput = z.input<typeof PeerInput>;
 
-export const PeerUpdate = z.strictObject({
-  baseUrl: PeerBaseUrl.optional(),
-  roles: PeerRoles.optional(),
-}).refine((u) => u.baseUrl !== undefined || u.roles !== undefined, 'give baseUrl, roles or both');
+export const PeerUpdate = z
+  .strictObject({
+    baseUrl: PeerBaseUrl.optional(),
+    roles: PeerRoles.optional(),
+  })
+  .refine((u) => u.baseUrl !== undefined || u.roles !== undefined, 'give baseUrl, roles or both');
 export type PeerUpdate = z.input<typeof PeerUpdate>;
 
 export const PeerStatus = z.enum(['active', 'disabled']);
@@ -83,9 +97,10 @@ export type PeerRegistryOptions = {
   chain: () => Pick<GatewayRegistryClient, 'getGateway'> | null;
 };
 
-const MIGRATIONS = [{
-  id: '001-peers',
-  sql: `CREATE TABLE peers (
+const MIGRATIONS = [
+  {
+    id: '001-peers',
+    sql: `CREATE TABLE peers (
     id VARCHAR PRIMARY KEY,
     base_url VARCHAR NOT NULL,
     ed25519_public_key VARCHAR NOT NULL,
@@ -98,9 +113,11 @@ const MIGRATIONS = [{
     updated_at TIMESTAMPTZ NOT NULL,
     disabled_at TIMESTAMPTZ
   )`,
-}];
+  },
+];
 
-const COLUMNS = 'id, base_url, ed25519_public_key, roles, status, confirmation, confirmation_note, evm_account, created_at, updated_at, disabled_at';
+const COLUMNS =
+  'id, base_url, ed25519_public_key, roles, status, confirmation, confirmation_note, evm_account, created_at, updated_at, disabled_at';
 
 export async function openPeerRegistry(options: PeerRegistryOptions): Promise<PeerRegistry> {
   const { db, clock, selfId, chain } = options;
@@ -126,60 +143,100 @@ export async function openPeerRegistry(options: PeerRegistryOptions): Promise<Pe
     return peer;
   };
 
-  const confirm = async (id: string, key: string): Promise<Pick<Peer, 'confirmation' | 'confirmationNote' | 'evmAccount'>> => {
+  const confirm = async (
+    id: string,
+    key: string,
+  ): Promise<Pick<Peer, 'confirmation' | 'confirmationNote' | 'evmAccount'>> => {
     const reader = chain();
     if (reader === null) return { confirmation: 'unconfirmed', confirmationNote: 'ledger-off', evmAccount: null };
     const entry = await reader.getGateway(id);
     if (entry === null) return { confirmation: 'unconfirmed', confirmationNote: 'not-registered', evmAccount: null };
-    if (entry.status !== 'Active') throw new GatewayError('CONFLICT', 'the ledger\'s gateway registry marks this party revoked', { peer: id });
+    if (entry.status !== 'Active')
+      throw new GatewayError('CONFLICT', "the ledger's gateway registry marks this party revoked", { peer: id });
     if (entry.ed25519PublicKey.replace(/^0x/, '').toLowerCase() !== key) {
-      throw new GatewayError('PEER_KEY_MISMATCH', 'the key differs from the one the ledger\'s gateway registry holds for this party', { peer: id });
+      throw new GatewayError(
+        'PEER_KEY_MISMATCH',
+        "the key differs from the one the ledger's gateway registry holds for this party",
+        { peer: id },
+      );
     }
     return { confirmation: 'confirmed', confirmationNote: 'ledger', evmAccount: entry.evmAccount };
   };
 
   return {
-    add: (input) => exclusive(async () => {
-      const peer = parseOrThrow(PeerInput, input);
-      if (peer.id === selfId) throw new GatewayError('BAD_INPUT', 'a gateway cannot be its own peer');
-      const existing = peers.get(peer.id);
-      if (existing?.status === 'active') {
-        const isSame = existing.baseUrl === peer.baseUrl && existing.ed25519PublicKey === peer.ed25519PublicKey
-          && JSON.stringify(existing.roles) === JSON.stringify(peer.roles);
-        if (isSame) return { peer: existing, isCreated: false };
-        throw new GatewayError('CONFLICT', 'peer is already registered with other details: update its base URL or roles, or disable it to replace its key', { peer: peer.id });
-      }
-      const confirmed = await confirm(peer.id, peer.ed25519PublicKey);
-      const at = clock.now().toISOString();
-      const values = [peer.baseUrl, peer.ed25519PublicKey, JSON.stringify(peer.roles), confirmed.confirmation, confirmed.confirmationNote, confirmed.evmAccount, at];
-      await db.transaction((tx) => existing === undefined
-        ? tx.run(`INSERT INTO peers (${COLUMNS}) VALUES ($1, $2, $3, $4, 'active', $5, $6, $7, $8::TIMESTAMPTZ, $8::TIMESTAMPTZ, NULL)`, [peer.id, ...values])
-        : tx.run(`UPDATE peers SET base_url = $2, ed25519_public_key = $3, roles = $4, status = 'active', confirmation = $5,
-            confirmation_note = $6, evm_account = $7, updated_at = $8::TIMESTAMPTZ, disabled_at = NULL WHERE id = $1`, [peer.id, ...values]));
-      return { peer: await reload(peer.id), isCreated: existing === undefined };
-    }),
+    add: (input) =>
+      exclusive(async () => {
+        const peer = parseOrThrow(PeerInput, input);
+        if (peer.id === selfId) throw new GatewayError('BAD_INPUT', 'a gateway cannot be its own peer');
+        const existing = peers.get(peer.id);
+        if (existing?.status === 'active') {
+          const isSame =
+            existing.baseUrl === peer.baseUrl &&
+            existing.ed25519PublicKey === peer.ed25519PublicKey &&
+            JSON.stringify(existing.roles) === JSON.stringify(peer.roles);
+          if (isSame) return { peer: existing, isCreated: false };
+          throw new GatewayError(
+            'CONFLICT',
+            'peer is already registered with other details: update its base URL or roles, or disable it to replace its key',
+            { peer: peer.id },
+          );
+        }
+        const confirmed = await confirm(peer.id, peer.ed25519PublicKey);
+        const at = clock.now().toISOString();
+        const values = [
+          peer.baseUrl,
+          peer.ed25519PublicKey,
+          JSON.stringify(peer.roles),
+          confirmed.confirmation,
+          confirmed.confirmationNote,
+          confirmed.evmAccount,
+          at,
+        ];
+        await db.transaction((tx) =>
+          existing === undefined
+            ? tx.run(
+                `INSERT INTO peers (${COLUMNS}) VALUES ($1, $2, $3, $4, 'active', $5, $6, $7, $8::TIMESTAMPTZ, $8::TIMESTAMPTZ, NULL)`,
+                [peer.id, ...values],
+              )
+            : tx.run(
+                `UPDATE peers SET base_url = $2, ed25519_public_key = $3, roles = $4, status = 'active', confirmation = $5,
+            confirmation_note = $6, evm_account = $7, updated_at = $8::TIMESTAMPTZ, disabled_at = NULL WHERE id = $1`,
+                [peer.id, ...values],
+              ),
+        );
+        return { peer: await reload(peer.id), isCreated: existing === undefined };
+      }),
 
-    update: (id, patch) => exclusive(async () => {
-      if (peers.get(id) === undefined) throw new GatewayError('NOT_FOUND', 'no such peer');
-      const change = parseOrThrow(PeerUpdate, patch);
-      const at = clock.now().toISOString();
-      await db.transaction((tx) => tx.run(
-        'UPDATE peers SET base_url = coalesce($2::VARCHAR, base_url), roles = coalesce($3::VARCHAR, roles), updated_at = $4::TIMESTAMPTZ WHERE id = $1',
-        [id, change.baseUrl ?? null, change.roles === undefined ? null : JSON.stringify(change.roles), at]));
-      return reload(id);
-    }),
+    update: (id, patch) =>
+      exclusive(async () => {
+        if (peers.get(id) === undefined) throw new GatewayError('NOT_FOUND', 'no such peer');
+        const change = parseOrThrow(PeerUpdate, patch);
+        const at = clock.now().toISOString();
+        await db.transaction((tx) =>
+          tx.run(
+            'UPDATE peers SET base_url = coalesce($2::VARCHAR, base_url), roles = coalesce($3::VARCHAR, roles), updated_at = $4::TIMESTAMPTZ WHERE id = $1',
+            [id, change.baseUrl ?? null, change.roles === undefined ? null : JSON.stringify(change.roles), at],
+          ),
+        );
+        return reload(id);
+      }),
 
-    disable: (id) => exclusive(async () => {
-      const existing = peers.get(id);
-      if (existing === undefined) throw new GatewayError('NOT_FOUND', 'no such peer');
-      if (existing.status === 'disabled') return existing;
-      // Memory first: a request verified while the write is queued must already be refused.
-      peers.set(id, { ...existing, status: 'disabled' });
-      const at = clock.now().toISOString();
-      await db.transaction((tx) => tx.run(
-        `UPDATE peers SET status = 'disabled', disabled_at = $2::TIMESTAMPTZ, updated_at = $2::TIMESTAMPTZ WHERE id = $1`, [id, at]));
-      return reload(id);
-    }),
+    disable: (id) =>
+      exclusive(async () => {
+        const existing = peers.get(id);
+        if (existing === undefined) throw new GatewayError('NOT_FOUND', 'no such peer');
+        if (existing.status === 'disabled') return existing;
+        // Memory first: a request verified while the write is queued must already be refused.
+        peers.set(id, { ...existing, status: 'disabled' });
+        const at = clock.now().toISOString();
+        await db.transaction((tx) =>
+          tx.run(
+            `UPDATE peers SET status = 'disabled', disabled_at = $2::TIMESTAMPTZ, updated_at = $2::TIMESTAMPTZ WHERE id = $1`,
+            [id, at],
+          ),
+        );
+        return reload(id);
+      }),
 
     get: (id) => peers.get(id),
     list: () => [...peers.values()].sort((a, b) => a.id.localeCompare(b.id)),
@@ -197,15 +254,30 @@ function isOriginUrl(text: string): boolean {
   } catch {
     return false;
   }
-  return (url.protocol === 'http:' || url.protocol === 'https:') && url.username === '' && url.password === ''
-    && url.pathname === '/' && url.search === '' && url.hash === '' && !/[?#]/.test(text);
+  return (
+    (url.protocol === 'http:' || url.protocol === 'https:') &&
+    url.username === '' &&
+    url.password === '' &&
+    url.pathname === '/' &&
+    url.search === '' &&
+    url.hash === '' &&
+    !/[?#]/.test(text)
+  );
 }
 
 function parseOrThrow<T extends z.ZodType>(schema: T, input: unknown): z.output<T> {
   const result = schema.safeParse(input);
   if (result.success) return result.data;
-  const errors = result.error.issues.map((i) => ({ in: 'body', pointer: i.path.map((p) => `/${String(p)}`).join(''), detail: i.message }));
-  throw new GatewayError('BAD_INPUT', `invalid peer: ${errors.map((e) => `${e.pointer || '/'} ${e.detail}`).join('; ')}`, { errors });
+  const errors = result.error.issues.map((i) => ({
+    in: 'body',
+    pointer: i.path.map((p) => `/${String(p)}`).join(''),
+    detail: i.message,
+  }));
+  throw new GatewayError(
+    'BAD_INPUT',
+    `invalid peer: ${errors.map((e) => `${e.pointer || '/'} ${e.detail}`).join('; ')}`,
+    { errors },
+  );
 }
 
 function toPeer(row: Record<string, unknown>): Peer {
@@ -223,9 +295,17 @@ function toPeer(row: Record<string, unknown>): Peer {
     disabledAt: row.disabled_at === null || row.disabled_at === undefined ? null : toIso(row.disabled_at),
   });
   // A row this build cannot read is not silently skipped (that would hide it) nor trusted.
-  if (!parsed.success) throw new GatewayError('INTEGRITY_VIOLATION', 'a stored peer row is malformed', { table: 'peers' });
+  if (!parsed.success)
+    throw new GatewayError('INTEGRITY_VIOLATION', 'a stored peer row is malformed', { table: 'peers' });
   return parsed.data;
 }
 
-const safeJson = (text: string): unknown => { try { return JSON.parse(text); } catch { return undefined; } };
-const toIso = (value: unknown): string => (value instanceof Date ? value.toISOString() : new Date(String(value)).toISOString());
+const safeJson = (text: string): unknown => {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+};
+const toIso = (value: unknown): string =>
+  value instanceof Date ? value.toISOString() : new Date(String(value)).toISOString();

@@ -20,7 +20,9 @@ export const PEER_HEADERS = {
 } as const;
 
 /** A party id, the same shape as SEALGATE_PARTY_ID: it cannot hold a newline, so it cannot forge a line. */
-export const PeerId = z.string().regex(/^[a-z0-9][a-z0-9-]{1,62}$/, 'expected 2-63 chars of a-z, 0-9 and "-", not starting with "-"');
+export const PeerId = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9-]{1,62}$/, 'expected 2-63 chars of a-z, 0-9 and "-", not starting with "-"');
 export type PeerId = z.infer<typeof PeerId>;
 
 /** SHA-256 of zero bytes: the content hash of a request or response without a body. */
@@ -59,7 +61,13 @@ export type SignedResponse = {
 };
 
 /** The five header values of one signed message, as read from the wire. */
-export type PeerHeaderValues = { peer: string; timestampMs: number; nonce: string; contentSha256: string; signature: string };
+export type PeerHeaderValues = {
+  peer: string;
+  timestampMs: number;
+  nonce: string;
+  contentSha256: string;
+  signature: string;
+};
 
 export type HeaderReadResult =
   | { ok: true; value: PeerHeaderValues }
@@ -80,7 +88,16 @@ export function requestSigningInput(r: SignedRequest): Uint8Array {
   check(isTimestamp(r.timestampMs), 'timestampMs');
   check(NONCE.test(r.nonce), 'nonce');
   check(SHA256_HEX.test(r.contentSha256), 'contentSha256');
-  const text = [PEER_PROTOCOL, r.method, r.pathWithQuery, r.sender, r.recipient, String(r.timestampMs), r.nonce, r.contentSha256].join('\n');
+  const text = [
+    PEER_PROTOCOL,
+    r.method,
+    r.pathWithQuery,
+    r.sender,
+    r.recipient,
+    String(r.timestampMs),
+    r.nonce,
+    r.contentSha256,
+  ].join('\n');
   return Buffer.from(text, 'utf8');
 }
 
@@ -92,7 +109,15 @@ export function responseSigningInput(r: SignedResponse): Uint8Array {
   check(PeerId.safeParse(r.recipient).success, 'recipient');
   check(isTimestamp(r.timestampMs), 'timestampMs');
   check(SHA256_HEX.test(r.contentSha256), 'contentSha256');
-  const text = [RESPONSE_DOMAIN, String(r.status), r.requestNonce, r.sender, r.recipient, String(r.timestampMs), r.contentSha256].join('\n');
+  const text = [
+    RESPONSE_DOMAIN,
+    String(r.status),
+    r.requestNonce,
+    r.sender,
+    r.recipient,
+    String(r.timestampMs),
+    r.contentSha256,
+  ].join('\n');
   return Buffer.from(text, 'utf8');
 }
 
@@ -106,7 +131,13 @@ export function signResponse(signer: Pick<Signer, 'sign'>, r: SignedResponse): R
   return headersOf(r.sender, r.timestampMs, r.requestNonce, r.contentSha256, signer.sign(responseSigningInput(r)));
 }
 
-function headersOf(peer: string, timestampMs: number, nonce: string, contentSha256: string, signature: Uint8Array): Record<string, string> {
+function headersOf(
+  peer: string,
+  timestampMs: number,
+  nonce: string,
+  contentSha256: string,
+  signature: Uint8Array,
+): Record<string, string> {
   return {
     [PEER_HEADERS.peer]: peer,
     [PEER_HEADERS.timestamp]: String(timestampMs),
@@ -150,10 +181,17 @@ export function readPeerHeaders(headers: Headers): HeaderReadResult {
   const nonce = one(PEER_HEADERS.nonce);
   const contentSha256 = one(PEER_HEADERS.contentSha256);
   const signature = one(PEER_HEADERS.signature);
-  if (timestamp === undefined || !TIMESTAMP.test(timestamp) || !isTimestamp(Number(timestamp))
-    || nonce === undefined || !NONCE.test(nonce)
-    || contentSha256 === undefined || !SHA256_HEX.test(contentSha256)
-    || signature === undefined || !SIGNATURE.test(signature)) {
+  if (
+    timestamp === undefined ||
+    !TIMESTAMP.test(timestamp) ||
+    !isTimestamp(Number(timestamp)) ||
+    nonce === undefined ||
+    !NONCE.test(nonce) ||
+    contentSha256 === undefined ||
+    !SHA256_HEX.test(contentSha256) ||
+    signature === undefined ||
+    !SIGNATURE.test(signature)
+  ) {
     return { ok: false, reason: 'malformed-headers', peer };
   }
   return { ok: true, value: { peer, timestampMs: Number(timestamp), nonce, contentSha256, signature } };

@@ -37,14 +37,21 @@ export async function blindIdentifiers(options: BlindOptions): Promise<BlindedSe
   try {
     for await (const batch of batchIdentifiers(options.ids, batchRecords)) {
       if (batch.firstRow + batch.count > options.maxRows) {
-        throw new PsiProtocolError('PSI_SET_TOO_LARGE', 'PSI input has more rows than allowed', { limit: options.maxRows });
+        throw new PsiProtocolError('PSI_SET_TOO_LARGE', 'PSI input has more rows than allowed', {
+          limit: options.maxRows,
+        });
       }
       const index = batches.length;
       batches.push(EMPTY);
-      const work = pool.hashAndMultiply(scalar, jobId, batch).then((points) => { batches[index] = points; });
+      const work = pool.hashAndMultiply(scalar, jobId, batch).then((points) => {
+        batches[index] = points;
+      });
       all.push(work);
       running.add(work);
-      work.then(() => running.delete(work), () => running.delete(work));
+      work.then(
+        () => running.delete(work),
+        () => running.delete(work),
+      );
       size += batch.count;
       if (running.size >= maxInFlight) await Promise.race(running);
     }

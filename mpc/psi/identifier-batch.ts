@@ -12,9 +12,11 @@ const encoder = new TextEncoder();
 
 /** UTF-8 bytes of one identifier; the error names the row, never the value (it may be personal data). */
 export function encodeIdentifier(id: unknown, row: number): Uint8Array {
-  if (typeof id !== 'string' || id.length === 0) throw new GatewayError('BAD_INPUT', 'PSI identifier must be a non-empty string', { row });
+  if (typeof id !== 'string' || id.length === 0)
+    throw new GatewayError('BAD_INPUT', 'PSI identifier must be a non-empty string', { row });
   const bytes = encoder.encode(id);
-  if (bytes.length > MAX_IDENTIFIER_BYTES) throw new GatewayError('BAD_INPUT', `PSI identifier is longer than ${MAX_IDENTIFIER_BYTES} bytes`, { row });
+  if (bytes.length > MAX_IDENTIFIER_BYTES)
+    throw new GatewayError('BAD_INPUT', `PSI identifier is longer than ${MAX_IDENTIFIER_BYTES} bytes`, { row });
   return bytes;
 }
 
@@ -23,7 +25,10 @@ export function encodeIdentifier(id: unknown, row: number): Uint8Array {
  * batch is a view into buffers reused for the next one: it is valid until the next batch is requested, so a
  * consumer copies what it keeps (the X25519 pool copies it at once).
  */
-export async function* batchIdentifiers(ids: AsyncIterable<string> | Iterable<string>, batchSize: number): AsyncGenerator<IdentifierBatch> {
+export async function* batchIdentifiers(
+  ids: AsyncIterable<string> | Iterable<string>,
+  batchSize: number,
+): AsyncGenerator<IdentifierBatch> {
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError('batchSize must be a positive integer');
   let bytes = new Uint8Array(batchSize * 64);
   const ends = new Uint32Array(batchSize);

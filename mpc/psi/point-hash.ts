@@ -28,7 +28,10 @@ export function pointDomain(jobId: string): Buffer {
 export function hashPackedIdentifiers(domain: Uint8Array, bytes: Uint8Array, ends: Uint32Array, out: Uint8Array): void {
   let longest = 0;
   let start = 0;
-  for (const end of ends) { longest = Math.max(longest, end - start); start = end; }
+  for (const end of ends) {
+    longest = Math.max(longest, end - start);
+    start = end;
+  }
   const scratch = Buffer.allocUnsafe(domain.length + 4 + longest);
   scratch.set(domain, 0);
   start = 0;

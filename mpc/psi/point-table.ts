@@ -27,13 +27,24 @@ export function createPointTable(points: Uint8Array, random: RandomSource): Poin
   const keyBytes = random(WORDS * 4);
   const key = new Uint32Array(WORDS);
   // Odd multipliers keep each word's contribution a bijection of that word.
-  for (let k = 0; k < WORDS; k++) key[k] = ((keyBytes[4 * k] as number) | ((keyBytes[4 * k + 1] as number) << 8) | ((keyBytes[4 * k + 2] as number) << 16) | ((keyBytes[4 * k + 3] as number) << 24) | 1) >>> 0;
+  for (let k = 0; k < WORDS; k++)
+    key[k] =
+      ((keyBytes[4 * k] as number) |
+        ((keyBytes[4 * k + 1] as number) << 8) |
+        ((keyBytes[4 * k + 2] as number) << 16) |
+        ((keyBytes[4 * k + 3] as number) << 24) |
+        1) >>>
+      0;
 
   const slotOf = (w: Uint32Array, at: number): number => {
     let h = 0;
     for (let k = 0; k < WORDS; k++) h = (h + Math.imul(w[at + k] as number, key[k] as number)) | 0;
     // Final avalanche (MurmurHash3 fmix32) so that the slot bits depend on every bit of the sum.
-    h ^= h >>> 16; h = Math.imul(h, 0x85ebca6b); h ^= h >>> 13; h = Math.imul(h, 0xc2b2ae35); h ^= h >>> 16;
+    h ^= h >>> 16;
+    h = Math.imul(h, 0x85ebca6b);
+    h ^= h >>> 13;
+    h = Math.imul(h, 0xc2b2ae35);
+    h ^= h >>> 16;
     return h & mask;
   };
   const isEqual = (a: Uint32Array, at: number, b: Uint32Array, bt: number): boolean => {
@@ -46,8 +57,14 @@ export function createPointTable(points: Uint8Array, random: RandomSource): Poin
     let slot = slotOf(words, i * WORDS);
     for (;;) {
       const held = slots[slot] as number;
-      if (held === 0) { slots[slot] = i + 1; break; }
-      if (isEqual(words, (held - 1) * WORDS, words, i * WORDS)) { duplicate = { first: held - 1, second: i }; break build; }
+      if (held === 0) {
+        slots[slot] = i + 1;
+        break;
+      }
+      if (isEqual(words, (held - 1) * WORDS, words, i * WORDS)) {
+        duplicate = { first: held - 1, second: i };
+        break build;
+      }
       slot = (slot + 1) & mask;
     }
   }
@@ -67,7 +84,10 @@ export function createPointTable(points: Uint8Array, random: RandomSource): Poin
         for (;;) {
           const held = slots[slot] as number;
           if (held === 0) break;
-          if (isEqual(words, (held - 1) * WORDS, q, i * WORDS)) { at = held - 1; break; }
+          if (isEqual(words, (held - 1) * WORDS, q, i * WORDS)) {
+            at = held - 1;
+            break;
+          }
           slot = (slot + 1) & mask;
         }
         found[i] = at;

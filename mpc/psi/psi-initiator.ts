@@ -6,7 +6,16 @@ import { blindIdentifiers, type BlindedSet } from './blinded-set.ts';
 import { createPointTable } from './point-table.ts';
 import { PsiProtocolError } from './psi-error.ts';
 import { bucketMessages, type PsiHeader, type PsiMessage } from './psi-message.ts';
-import { checkReceivable, createFailureLatch, duplicateError, finishedResult, locate, type PsiParty, type PsiResolvedOptions, type PsiResult } from './psi-session.ts';
+import {
+  checkReceivable,
+  createFailureLatch,
+  duplicateError,
+  finishedResult,
+  locate,
+  type PsiParty,
+  type PsiResolvedOptions,
+  type PsiResult,
+} from './psi-session.ts';
 import { randomPermutation } from './shuffle.ts';
 import { createStepAssembler, type StepAssembler } from './step-assembler.ts';
 import { isAllZero } from './x25519.ts';
@@ -30,17 +39,29 @@ export function createInitiator(options: PsiResolvedOptions): PsiParty {
   const { jobId, self, mode, pool, random, bucketRecords, maxRows } = options;
   const alpha = Uint8Array.from(random(32).subarray(0, 32));
   const latch = createFailureLatch();
-  const peers = new Map<string, Peer>(options.peers.map((id) => [id, {
-    id, blinded: createStepAssembler({ maxTotal: maxRows, limitCode: 'PSI_SET_TOO_LARGE' }), theirPoints: null,
-    reblinded: null, ourPoints: null, pending: 0, isMatched: false, matchAt: null, count: 0,
-  }]));
+  const peers = new Map<string, Peer>(
+    options.peers.map((id) => [
+      id,
+      {
+        id,
+        blinded: createStepAssembler({ maxTotal: maxRows, limitCode: 'PSI_SET_TOO_LARGE' }),
+        theirPoints: null,
+        reblinded: null,
+        ourPoints: null,
+        pending: 0,
+        isMatched: false,
+        matchAt: null,
+        count: 0,
+      },
+    ]),
+  );
   let own: Pick<BlindedSet, 'rowAt' | 'size'> | null = null;
   let isStarted = false;
   let result: PsiResult | null = null;
 
   const absorbTheirSet = async (peer: Peer, header: PsiHeader, payload: Uint8Array): Promise<PsiMessage[]> => {
     const offset = peer.blinded.accept(header);
-    const target = peer.theirPoints ??= Buffer.allocUnsafeSlow(header.total * 32);
+    const target = (peer.theirPoints ??= Buffer.allocUnsafeSlow(header.total * 32));
     peer.pending++;
     try {
       await pool.multiply(alpha, payload, target.subarray(offset * 32, (offset + header.count) * 32));
@@ -53,10 +74,20 @@ export function createInitiator(options: PsiResolvedOptions): PsiParty {
   };
 
   const absorbReblinded = (peer: Peer, header: PsiHeader, payload: Uint8Array): PsiMessage[] => {
-    if (peer.reblinded === null) throw new PsiProtocolError('PSI_UNEXPECTED_STEP', 'PSI re-blinded set arrived before this party sent its set', { step: header.step, bucket: header.bucket, reason: 'before-sent' });
+    if (peer.reblinded === null)
+      throw new PsiProtocolError('PSI_UNEXPECTED_STEP', 'PSI re-blinded set arrived before this party sent its set', {
+        step: header.step,
+        bucket: header.bucket,
+        reason: 'before-sent',
+      });
     const offset = peer.reblinded.accept(header);
     for (let i = 0; i < header.count; i++) {
-      if (isAllZero(payload.subarray(i * 32, i * 32 + 32))) throw new PsiProtocolError('PSI_SMALL_ORDER_POINT', 'a re-blinded point is all zeros', { step: header.step, bucket: header.bucket, index: i });
+      if (isAllZero(payload.subarray(i * 32, i * 32 + 32)))
+        throw new PsiProtocolError('PSI_SMALL_ORDER_POINT', 'a re-blinded point is all zeros', {
+          step: header.step,
+          bucket: header.bucket,
+          index: i,
+        });
     }
     peer.ourPoints ??= Buffer.allocUnsafeSlow(header.total * 32);
     peer.ourPoints.set(payload, offset * 32);
@@ -65,7 +96,8 @@ export function createInitiator(options: PsiResolvedOptions): PsiParty {
 
   const afterBucket = (peer: Peer): PsiMessage[] => {
     latch.check();
-    if (peer.isMatched || peer.pending > 0 || !peer.blinded.isComplete || peer.reblinded?.isComplete !== true) return [];
+    if (peer.isMatched || peer.pending > 0 || !peer.blinded.isComplete || peer.reblinded?.isComplete !== true)
+      return [];
     match(peer);
     for (const p of peers.values()) if (!p.isMatched) return [];
     return finish();
@@ -99,7 +131,9 @@ export function createInitiator(options: PsiResolvedOptions): PsiParty {
       if (options.outputTo === 'all') {
         const record = Buffer.alloc(4);
         record.writeUInt32LE(peer.count, 0);
-        messages.push(...bucketMessages({ jobId, step: 'cardinality', party: self, to: peer.id }, record, bucketRecords));
+        messages.push(
+          ...bucketMessages({ jobId, step: 'cardinality', party: self, to: peer.id }, record, bucketRecords),
+        );
       }
       return messages;
     }
@@ -109,7 +143,11 @@ export function createInitiator(options: PsiResolvedOptions): PsiParty {
     let m = 0;
     for (let j = 0; j < size; j++) {
       let isEverywhere = true;
-      for (const p of peers.values()) if ((p.matchAt?.[j] ?? -1) < 0) { isEverywhere = false; break; }
+      for (const p of peers.values())
+        if ((p.matchAt?.[j] ?? -1) < 0) {
+          isEverywhere = false;
+          break;
+        }
       if (isEverywhere) matched[m++] = j;
     }
     // The aligned order is random: sorting by our row number would show the responders how our rows are ordered.
@@ -132,14 +170,19 @@ export function createInitiator(options: PsiResolvedOptions): PsiParty {
         messages.push(...bucketMessages({ jobId, step: 'matches', party: self, to: p.id }, records, bucketRecords));
       }
     }
-    for (const p of peers.values()) { p.ourPoints = null; p.matchAt = null; }
+    for (const p of peers.values()) {
+      p.ourPoints = null;
+      p.matchAt = null;
+    }
     return messages;
   };
 
   return {
     role: 'initiator',
     self,
-    get isDone() { return result !== null; },
+    get isDone() {
+      return result !== null;
+    },
     async start(ids) {
       latch.check();
       if (isStarted) throw new GatewayError('CONFLICT', 'PSI party was already started');
@@ -153,8 +196,14 @@ export function createInitiator(options: PsiResolvedOptions): PsiParty {
       own = { rowAt: set.rowAt, size: set.size };
       const messages: PsiMessage[] = [];
       for (const peer of peers.values()) {
-        peer.reblinded = createStepAssembler({ expectedTotal: set.size, maxTotal: maxRows, limitCode: 'PSI_COUNT_MISMATCH' });
-        messages.push(...bucketMessages({ jobId, step: 'initiator-blinded', party: self, to: peer.id }, set.points, bucketRecords));
+        peer.reblinded = createStepAssembler({
+          expectedTotal: set.size,
+          maxTotal: maxRows,
+          limitCode: 'PSI_COUNT_MISMATCH',
+        });
+        messages.push(
+          ...bucketMessages({ jobId, step: 'initiator-blinded', party: self, to: peer.id }, set.points, bucketRecords),
+        );
       }
       return messages;
     },
@@ -164,7 +213,11 @@ export function createInitiator(options: PsiResolvedOptions): PsiParty {
         const peer = peers.get(header.party) as Peer;
         if (header.step === 'responder-blinded') return await absorbTheirSet(peer, header, message.payload);
         if (header.step === 'initiator-reblinded') return absorbReblinded(peer, header, message.payload);
-        throw new PsiProtocolError('PSI_UNEXPECTED_STEP', 'an initiator does not receive this PSI step', { step: header.step, bucket: header.bucket, reason: 'not-for-role' });
+        throw new PsiProtocolError('PSI_UNEXPECTED_STEP', 'an initiator does not receive this PSI step', {
+          step: header.step,
+          bucket: header.bucket,
+          reason: 'not-for-role',
+        });
       } catch (error) {
         throw latch.record(error);
       }

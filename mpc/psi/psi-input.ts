@@ -52,25 +52,38 @@ export function exchangeInput(deps: JobInputDeps, spec: JobSpec, self: string, s
         }
         if (page.ordinals[pageAt] !== ordinal) continue;
         const key = chunk.keys[i];
-        if (key === null || key === undefined) throw new GatewayError('INTEGRITY_VIOLATION', 'an admitted row has lost its join key', { job: spec.id });
+        if (key === null || key === undefined)
+          throw new GatewayError('INTEGRITY_VIOLATION', 'an admitted row has lost its join key', { job: spec.id });
         picked.push({ key, subject: page.subjects[pageAt] as string, inputRow: nextRow + pageAt });
         pageAt++;
       }
       if (picked.length === 0) continue;
       // Consent is checked again now: a withdrawal since the filter step takes effect before anything is sent.
-      const gone = await lapsed(deps.consent, picked.map((p) => p.subject), spec.purpose, recipients, deps.now());
+      const gone = await lapsed(
+        deps.consent,
+        picked.map((p) => p.subject),
+        spec.purpose,
+        recipients,
+        deps.now(),
+      );
       for (const p of picked) {
-        if (gone.has(p.subject)) { withdrawn++; continue; }
+        if (gone.has(p.subject)) {
+          withdrawn++;
+          continue;
+        }
         keep(p.inputRow);
         yield p.key;
       }
     }
-    if (pageAt < page.ordinals.length) throw new GatewayError('INTEGRITY_VIOLATION', 'the source has fewer rows than were admitted', { job: spec.id });
+    if (pageAt < page.ordinals.length)
+      throw new GatewayError('INTEGRITY_VIOLATION', 'the source has fewer rows than were admitted', { job: spec.id });
   }
 
   return {
     ids: ids(),
     inputRows: () => rows.slice(0, size),
-    get withdrawn() { return withdrawn; },
+    get withdrawn() {
+      return withdrawn;
+    },
   };
 }

@@ -100,13 +100,19 @@ export function createPsiExchange(options: PsiExchangeOptions): PsiExchange {
       const message = box.queue.shift() as PsiMessage;
       const frame = encodePsiMessage(message);
       box.inFlight++;
-      options.send(peer, frame, message.header).then(() => {
-        box.inFlight--;
-        stats.recordsOut += message.header.count;
-        stats.bytesOut += frame.length;
-        pump(peer);
-        onChange();
-      }, (error: unknown) => { box.inFlight--; fail(error); });
+      options.send(peer, frame, message.header).then(
+        () => {
+          box.inFlight--;
+          stats.recordsOut += message.header.count;
+          stats.bytesOut += frame.length;
+          pump(peer);
+          onChange();
+        },
+        (error: unknown) => {
+          box.inFlight--;
+          fail(error);
+        },
+      );
     }
   };
 
@@ -131,23 +137,28 @@ export function createPsiExchange(options: PsiExchangeOptions): PsiExchange {
   }
 
   /** Resolves when the bucket is next in its (sender, step) stream; rejects once the exchange has failed. */
-  const waitTurn = (order: Order, bucket: number): Promise<void> => new Promise((resolve, reject) => {
-    order.waiters.set(bucket, () => {
-      order.waiters.delete(bucket);
-      if (failure !== null) reject(failure.error);
-      else resolve();
+  const waitTurn = (order: Order, bucket: number): Promise<void> =>
+    new Promise((resolve, reject) => {
+      order.waiters.set(bucket, () => {
+        order.waiters.delete(bucket);
+        if (failure !== null) reject(failure.error);
+        else resolve();
+      });
     });
-  });
 
   return {
     stats,
-    get hasFailed() { return failure !== null; },
+    get hasFailed() {
+      return failure !== null;
+    },
     async run(ids) {
       if (isStarted) throw new GatewayError('CONFLICT', 'PSI exchange already started');
       isStarted = true;
       const done = new Promise<PsiResult>((resolve, reject) => {
         onFailure = reject;
-        onChange = () => { if (party.isDone && isIdle()) resolve(party.result()); };
+        onChange = () => {
+          if (party.isDone && isIdle()) resolve(party.result());
+        };
       });
       // A failure during start() settles `done` before it is awaited; it is rethrown from there.
       done.catch(() => undefined);
@@ -165,12 +176,18 @@ export function createPsiExchange(options: PsiExchangeOptions): PsiExchange {
       }
     },
     async deliver(sender, frame) {
-      if (failure !== null) throw new PsiProtocolError('PSI_UNEXPECTED_STEP', 'PSI exchange has already ended', { reason: 'session-failed' });
+      if (failure !== null)
+        throw new PsiProtocolError('PSI_UNEXPECTED_STEP', 'PSI exchange has already ended', {
+          reason: 'session-failed',
+        });
       let message: PsiMessage;
       try {
         message = decodePsiMessage(frame);
         // The transport authenticated the sender; a header naming anyone else is a forgery.
-        if (message.header.party !== sender) throw new PsiProtocolError('PSI_WRONG_PARTY', 'PSI message header names another sender', { reason: 'sender' });
+        if (message.header.party !== sender)
+          throw new PsiProtocolError('PSI_WRONG_PARTY', 'PSI message header names another sender', {
+            reason: 'sender',
+          });
       } catch (error) {
         throw fail(error);
       }

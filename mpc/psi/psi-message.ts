@@ -14,15 +14,21 @@ export const PSI_PROTOCOL_VERSION = 1;
  * matches             initiator → responder  doubly blinded match ‖ u32le position in the responder's sent order
  * cardinality         initiator → responder  u32le |intersection|
  */
-export const PsiStep = z.enum(['initiator-blinded', 'responder-blinded', 'initiator-reblinded', 'matches', 'cardinality']);
+export const PsiStep = z.enum([
+  'initiator-blinded',
+  'responder-blinded',
+  'initiator-reblinded',
+  'matches',
+  'cardinality',
+]);
 export type PsiStep = z.infer<typeof PsiStep>;
 
 export const RECORD_BYTES = {
   'initiator-blinded': 32,
   'responder-blinded': 32,
   'initiator-reblinded': 32,
-  matches: 36,
-  cardinality: 4,
+  'matches': 36,
+  'cardinality': 4,
 } as const satisfies Record<PsiStep, number>;
 
 const PartyId = z.string().min(1).max(128);
@@ -51,9 +57,16 @@ const MAX_HEADER_BYTES = 4096;
 
 /** Checks an untrusted header: the version first (a newer peer may use other fields), then the exact shape. */
 export function parsePsiHeader(value: unknown): PsiHeader {
-  if (typeof value === 'object' && value !== null && 'protocolVersion' in value && value.protocolVersion !== PSI_PROTOCOL_VERSION) {
+  if (
+    typeof value === 'object' &&
+    value !== null &&
+    'protocolVersion' in value &&
+    value.protocolVersion !== PSI_PROTOCOL_VERSION
+  ) {
     const version = value.protocolVersion;
-    throw new PsiProtocolError('PSI_VERSION_UNSUPPORTED', `PSI protocol version is not ${PSI_PROTOCOL_VERSION}`, { protocolVersion: typeof version === 'number' ? version : String(version).slice(0, 32) });
+    throw new PsiProtocolError('PSI_VERSION_UNSUPPORTED', `PSI protocol version is not ${PSI_PROTOCOL_VERSION}`, {
+      protocolVersion: typeof version === 'number' ? version : String(version).slice(0, 32),
+    });
   }
   const parsed = PsiHeader.safeParse(value);
   if (!parsed.success) {
@@ -67,9 +80,20 @@ export function parsePsiHeader(value: unknown): PsiHeader {
 export function checkPayload(header: PsiHeader, payload: Uint8Array): void {
   const size = RECORD_BYTES[header.step];
   const where = { step: header.step, bucket: header.bucket };
-  if (!(payload instanceof Uint8Array)) throw new PsiProtocolError('PSI_BAD_MESSAGE', 'PSI payload is not binary', { ...where, reason: 'payload' });
-  if (payload.length % size !== 0) throw new PsiProtocolError('PSI_BAD_MESSAGE', `PSI payload length is not a multiple of ${size}`, { ...where, reason: 'payload-length', length: payload.length });
-  if (payload.length / size !== header.count) throw new PsiProtocolError('PSI_COUNT_MISMATCH', 'PSI payload holds a different number of records than the header count', { ...where, count: header.count, records: payload.length / size });
+  if (!(payload instanceof Uint8Array))
+    throw new PsiProtocolError('PSI_BAD_MESSAGE', 'PSI payload is not binary', { ...where, reason: 'payload' });
+  if (payload.length % size !== 0)
+    throw new PsiProtocolError('PSI_BAD_MESSAGE', `PSI payload length is not a multiple of ${size}`, {
+      ...where,
+      reason: 'payload-length',
+      length: payload.length,
+    });
+  if (payload.length / size !== header.count)
+    throw new PsiProtocolError(
+      'PSI_COUNT_MISMATCH',
+      'PSI payload holds a different number of records than the header count',
+      { ...where, count: header.count, records: payload.length / size },
+    );
 }
 
 export function encodePsiMessage(message: PsiMessage): Buffer {
@@ -83,10 +107,12 @@ export function encodePsiMessage(message: PsiMessage): Buffer {
 
 /** Parses a frame; the payload is a view into it (no copy). Header and payload are both checked. */
 export function decodePsiMessage(frame: Uint8Array): PsiMessage {
-  if (!(frame instanceof Uint8Array) || frame.length < 4) throw new PsiProtocolError('PSI_BAD_MESSAGE', 'PSI frame is too short', { reason: 'frame' });
+  if (!(frame instanceof Uint8Array) || frame.length < 4)
+    throw new PsiProtocolError('PSI_BAD_MESSAGE', 'PSI frame is too short', { reason: 'frame' });
   const view = Buffer.from(frame.buffer, frame.byteOffset, frame.length);
   const headerLength = view.readUInt32BE(0);
-  if (headerLength > MAX_HEADER_BYTES || 4 + headerLength > view.length) throw new PsiProtocolError('PSI_BAD_MESSAGE', 'PSI frame header length is out of range', { reason: 'frame' });
+  if (headerLength > MAX_HEADER_BYTES || 4 + headerLength > view.length)
+    throw new PsiProtocolError('PSI_BAD_MESSAGE', 'PSI frame header length is out of range', { reason: 'frame' });
   let json: unknown;
   try {
     json = JSON.parse(view.toString('utf8', 4, 4 + headerLength));
@@ -100,7 +126,11 @@ export function decodePsiMessage(frame: Uint8Array): PsiMessage {
 }
 
 /** Cuts a step's records into buckets (views, no copy); an empty step is one empty bucket so the peer sees total 0. */
-export function bucketMessages(route: Pick<PsiHeader, 'jobId' | 'step' | 'party' | 'to'>, records: Uint8Array, bucketRecords: number): PsiMessage[] {
+export function bucketMessages(
+  route: Pick<PsiHeader, 'jobId' | 'step' | 'party' | 'to'>,
+  records: Uint8Array,
+  bucketRecords: number,
+): PsiMessage[] {
   const size = RECORD_BYTES[route.step];
   const total = records.length / size;
   const messages: PsiMessage[] = [];

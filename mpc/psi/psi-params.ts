@@ -14,8 +14,13 @@ export function checkPsiJob(job: JobRequestLike, ctx: z.RefinementCtx): void {
   // The initiator always learns the output; the responders learn it all together or not at all (docs/psi.md).
   const isGuestOnly = job.receivers.length === 1 && job.receivers[0] === guest;
   const isEveryone = job.receivers.length === ids.length && ids.every((id) => job.receivers.includes(id));
-  if (!isGuestOnly && !isEveryone) ctx.addIssue({ code: 'custom', path: ['receivers'], message: 'receivers must be the guest alone or every party' });
+  if (!isGuestOnly && !isEveryone)
+    ctx.addIssue({ code: 'custom', path: ['receivers'], message: 'receivers must be the guest alone or every party' });
   if (job.params.mode === 'cardinality' && job.parties.length !== 2) {
-    ctx.addIssue({ code: 'custom', path: ['params', 'mode'], message: 'cardinality mode supports exactly two parties' });
+    ctx.addIssue({
+      code: 'custom',
+      path: ['params', 'mode'],
+      message: 'cardinality mode supports exactly two parties',
+    });
   }
 }

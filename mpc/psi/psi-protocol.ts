@@ -25,14 +25,23 @@ export function createPsiProtocol(options: PsiProtocolOptions = {}): JobProtocol
   const exchangeStep = (context: StepContext): ProtocolStep => {
     const { spec, self, store } = context;
     const exchange = createPsiExchange({
-      spec, self, pool: poolOf(), signal: context.signal,
+      spec,
+      self,
+      pool: poolOf(),
+      signal: context.signal,
       ...(options.bucketRecords === undefined ? {} : { bucketRecords: options.bucketRecords }),
       // The audit step names the PSI protocol version and message step: `exchange.psi-v1.initiator-blinded`.
-      send: (peer, frame, header) => context.send(peer, frame, { auditStep: `exchange.psi-v${PSI_PROTOCOL_VERSION}.${header.step}`, isBlinded: true }),
+      send: (peer, frame, header) =>
+        context.send(peer, frame, {
+          auditStep: `exchange.psi-v${PSI_PROTOCOL_VERSION}.${header.step}`,
+          isBlinded: true,
+        }),
     });
     let expected: number | null = null;
     return {
-      get hasFailed() { return exchange.hasFailed; },
+      get hasFailed() {
+        return exchange.hasFailed;
+      },
       deliver: (sender, frame) => exchange.deliver(sender, frame),
       progress: () => {
         const s = exchange.stats;
@@ -44,9 +53,14 @@ export function createPsiProtocol(options: PsiProtocolOptions = {}): JobProtocol
         // Rows this party handles: its own, every peer set it re-blinds, and (guest) its own set back from each host.
         // The guest knows the hosts' admitted counts from their filter reports; a host assumes the guest's is like its own.
         const reports = await context.hostReports('filter');
-        const peerRows = reports.length === 0 ? undefined : reports.reduce((n, e) => n + (typeof e.detail.admitted === 'number' ? e.detail.admitted : 0), 0);
+        const peerRows =
+          reports.length === 0
+            ? undefined
+            : reports.reduce((n, e) => n + (typeof e.detail.admitted === 'number' ? e.detail.admitted : 0), 0);
         const hosts = spec.parties.length - 1;
-        expected = isGuest ? admitted * (1 + hosts) + (peerRows ?? admitted * hosts) : admitted + (peerRows ?? admitted);
+        expected = isGuest
+          ? admitted * (1 + hosts) + (peerRows ?? admitted * hosts)
+          : admitted + (peerRows ?? admitted);
         const input = exchangeInput(context, spec, self, context.signal);
         const result = await exchange.run(input.ids);
         const isReceiver = spec.receivers.includes(self);
@@ -54,14 +68,33 @@ export function createPsiProtocol(options: PsiProtocolOptions = {}): JobProtocol
         if (result.rows !== null) {
           const inputRows = input.inputRows();
           const aligned = new Uint32Array(result.rows.length);
-          result.rows.forEach((row, k) => { aligned[k] = inputRows[row] as number; });
+          result.rows.forEach((row, k) => {
+            aligned[k] = inputRows[row] as number;
+          });
           count = await store.storeIntersection(spec.id, aligned);
         }
         const s = exchange.stats;
         const { mode } = PsiJobParams.parse(spec.params);
-        const output: JobOutputSummary = { mode, isReceiver, count: isReceiver ? count : null, peerSizes: result.peerSizes };
-        const detail = { blinded: s.rowsIn, withdrawn: input.withdrawn, recordsIn: s.recordsIn, recordsOut: s.recordsOut };
-        return { rows: s.rowsIn + s.recordsIn, rowsTotal: expected, bytesIn: s.bytesIn, bytesOut: s.bytesOut, detail, output };
+        const output: JobOutputSummary = {
+          mode,
+          isReceiver,
+          count: isReceiver ? count : null,
+          peerSizes: result.peerSizes,
+        };
+        const detail = {
+          blinded: s.rowsIn,
+          withdrawn: input.withdrawn,
+          recordsIn: s.recordsIn,
+          recordsOut: s.recordsOut,
+        };
+        return {
+          rows: s.rowsIn + s.recordsIn,
+          rowsTotal: expected,
+          bytesIn: s.bytesIn,
+          bytesOut: s.bytesOut,
+          detail,
+          output,
+        };
       },
     };
   };
@@ -85,7 +118,12 @@ export function createPsiProtocol(options: PsiProtocolOptions = {}): JobProtocol
     peerRefusal(code, peer, self, cause) {
       if (!code.startsWith('PSI_') || !isErrorCode(code)) return null;
       const detail = { party: peer, peer: self, protocolVersion: PSI_PROTOCOL_VERSION };
-      return new PsiProtocolError(code as PsiProtocolError['code'], `party ${peer} rejected a PSI message from ${self}`, detail, { cause });
+      return new PsiProtocolError(
+        code as PsiProtocolError['code'],
+        `party ${peer} rejected a PSI message from ${self}`,
+        detail,
+        { cause },
+      );
     },
     async close() {
       await pool?.close();

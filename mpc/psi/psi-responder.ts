@@ -6,7 +6,16 @@ import { blindIdentifiers } from './blinded-set.ts';
 import { createPointTable, type PointTable } from './point-table.ts';
 import { PsiProtocolError } from './psi-error.ts';
 import { bucketMessages, type PsiHeader, type PsiMessage } from './psi-message.ts';
-import { checkReceivable, createFailureLatch, duplicateError, finishedResult, locate, type PsiParty, type PsiResolvedOptions, type PsiResult } from './psi-session.ts';
+import {
+  checkReceivable,
+  createFailureLatch,
+  duplicateError,
+  finishedResult,
+  locate,
+  type PsiParty,
+  type PsiResolvedOptions,
+  type PsiResult,
+} from './psi-session.ts';
 import { permuteRecords, randomPermutation } from './shuffle.ts';
 import { createStepAssembler, type StepAssembler } from './step-assembler.ts';
 
@@ -38,7 +47,7 @@ export function createResponder(options: PsiResolvedOptions): PsiParty {
 
   const absorbTheirSet = async (header: PsiHeader, payload: Uint8Array): Promise<PsiMessage[]> => {
     const offset = incoming.accept(header);
-    const target = reblinded ??= Buffer.allocUnsafeSlow(header.total * 32);
+    const target = (reblinded ??= Buffer.allocUnsafeSlow(header.total * 32));
     pending++;
     try {
       await pool.multiply(beta, payload, target.subarray(offset * 32, (offset + header.count) * 32));
@@ -53,7 +62,8 @@ export function createResponder(options: PsiResolvedOptions): PsiParty {
     const table = createPointTable(target, random);
     if (table.duplicate !== null) throw duplicateError('initiator-blinded', table.duplicate);
     // Cardinality: a fresh shuffle cuts the link between what the initiator sent and what comes back.
-    const reply = mode === 'intersection' ? target : permuteRecords(target, randomPermutation(target.length / 32, random), 32);
+    const reply =
+      mode === 'intersection' ? target : permuteRecords(target, randomPermutation(target.length / 32, random), 32);
     if (isReceiver && mode === 'intersection') returned = table;
     reblinded = null;
     settleIfSilent();
@@ -62,14 +72,29 @@ export function createResponder(options: PsiResolvedOptions): PsiParty {
 
   const absorbOutput = (header: PsiHeader, payload: Uint8Array): PsiMessage[] => {
     const where = { step: header.step, bucket: header.bucket };
-    if (!isReceiver || header.step !== outputStep) throw new PsiProtocolError('PSI_UNEXPECTED_STEP', 'this responder does not receive this PSI step', { ...where, reason: 'not-for-role' });
-    if (own === null || !isReplied) throw new PsiProtocolError('PSI_UNEXPECTED_STEP', 'PSI output arrived before this party sent its sets', { ...where, reason: 'before-sent' });
+    if (!isReceiver || header.step !== outputStep)
+      throw new PsiProtocolError('PSI_UNEXPECTED_STEP', 'this responder does not receive this PSI step', {
+        ...where,
+        reason: 'not-for-role',
+      });
+    if (own === null || !isReplied)
+      throw new PsiProtocolError('PSI_UNEXPECTED_STEP', 'PSI output arrived before this party sent its sets', {
+        ...where,
+        reason: 'before-sent',
+      });
     const mine = own;
     const largest = Math.min(mine.size, incoming.total ?? 0);
     if (mode === 'cardinality') {
-      (output ??= createStepAssembler({ expectedTotal: 1, maxTotal: 1, limitCode: 'PSI_COUNT_MISMATCH' })).accept(header);
+      (output ??= createStepAssembler({ expectedTotal: 1, maxTotal: 1, limitCode: 'PSI_COUNT_MISMATCH' })).accept(
+        header,
+      );
       const count = Buffer.from(payload.buffer, payload.byteOffset, 4).readUInt32LE(0);
-      if (count > largest) throw new PsiProtocolError('PSI_COUNT_MISMATCH', 'claimed PSI cardinality exceeds a set size', { ...where, count, limit: largest });
+      if (count > largest)
+        throw new PsiProtocolError('PSI_COUNT_MISMATCH', 'claimed PSI cardinality exceeds a set size', {
+          ...where,
+          count,
+          limit: largest,
+        });
       result = { count, rows: null, peerSizes: peerSizes() };
       return [];
     }
@@ -86,9 +111,23 @@ export function createResponder(options: PsiResolvedOptions): PsiParty {
     for (let i = 0; i < header.count; i++) {
       const position = records.readUInt32LE(i * 36 + 32);
       const at = found[i] as number;
-      if (position >= mine.size) throw new PsiProtocolError('PSI_BAD_MESSAGE', 'PSI match names a position outside this party\'s set', { ...where, reason: 'position-out-of-range', index: i });
-      if (at < 0) throw new PsiProtocolError('PSI_BAD_MESSAGE', 'PSI match is not a point this party re-blinded', { ...where, reason: 'unknown-match', index: i });
-      if (seenPosition[position] === 1 || seenMatch[at] === 1) throw new PsiProtocolError('PSI_DUPLICATE_POINT', 'PSI matches repeat a point or a position', { ...where, index: i });
+      if (position >= mine.size)
+        throw new PsiProtocolError('PSI_BAD_MESSAGE', "PSI match names a position outside this party's set", {
+          ...where,
+          reason: 'position-out-of-range',
+          index: i,
+        });
+      if (at < 0)
+        throw new PsiProtocolError('PSI_BAD_MESSAGE', 'PSI match is not a point this party re-blinded', {
+          ...where,
+          reason: 'unknown-match',
+          index: i,
+        });
+      if (seenPosition[position] === 1 || seenMatch[at] === 1)
+        throw new PsiProtocolError('PSI_DUPLICATE_POINT', 'PSI matches repeat a point or a position', {
+          ...where,
+          index: i,
+        });
       seenPosition[position] = 1;
       seenMatch[at] = 1;
       alignedRows[offset + i] = mine.rowAt[position] as number;
@@ -105,16 +144,30 @@ export function createResponder(options: PsiResolvedOptions): PsiParty {
   return {
     role: 'responder',
     self,
-    get isDone() { return result !== null; },
+    get isDone() {
+      return result !== null;
+    },
     async start(ids) {
       latch.check();
       if (isStarted) throw new GatewayError('CONFLICT', 'PSI party was already started');
       isStarted = true;
       try {
-        const set = await blindIdentifiers({ ids, jobId, scalar: beta, pool, random, batchRecords: bucketRecords, maxRows });
+        const set = await blindIdentifiers({
+          ids,
+          jobId,
+          scalar: beta,
+          pool,
+          random,
+          batchRecords: bucketRecords,
+          maxRows,
+        });
         own = { rowAt: set.rowAt, size: set.size };
         settleIfSilent();
-        return bucketMessages({ jobId, step: 'responder-blinded', party: self, to: initiator }, set.points, bucketRecords);
+        return bucketMessages(
+          { jobId, step: 'responder-blinded', party: self, to: initiator },
+          set.points,
+          bucketRecords,
+        );
       } catch (error) {
         throw latch.record(error);
       }
@@ -124,7 +177,11 @@ export function createResponder(options: PsiResolvedOptions): PsiParty {
         const header = checkReceivable(options, latch, message, result !== null);
         if (header.step === 'initiator-blinded') return await absorbTheirSet(header, message.payload);
         if (header.step === 'matches' || header.step === 'cardinality') return absorbOutput(header, message.payload);
-        throw new PsiProtocolError('PSI_UNEXPECTED_STEP', 'a responder does not receive this PSI step', { step: header.step, bucket: header.bucket, reason: 'not-for-role' });
+        throw new PsiProtocolError('PSI_UNEXPECTED_STEP', 'a responder does not receive this PSI step', {
+          step: header.step,
+          bucket: header.bucket,
+          reason: 'not-for-role',
+        });
       } catch (error) {
         throw latch.record(error);
       }

@@ -63,12 +63,22 @@ export const DEFAULT_MAX_ROWS = 2 ** 25;
  * recipient, payload shape. Returns the parsed header.
  */
 export function checkIncoming(options: PsiResolvedOptions, message: PsiMessage): PsiHeader {
-  if (typeof message !== 'object' || message === null) throw new PsiProtocolError('PSI_BAD_MESSAGE', 'PSI message is not an object', { reason: 'message' });
+  if (typeof message !== 'object' || message === null)
+    throw new PsiProtocolError('PSI_BAD_MESSAGE', 'PSI message is not an object', { reason: 'message' });
   const header = parsePsiHeader(message.header);
   const where = { step: header.step, bucket: header.bucket };
-  if (header.jobId !== options.jobId) throw new PsiProtocolError('PSI_WRONG_JOB', 'PSI message belongs to another job', where);
-  if (!options.peers.includes(header.party)) throw new PsiProtocolError('PSI_WRONG_PARTY', 'PSI message is from a party that is not a peer of this session', { ...where, reason: 'sender' });
-  if (header.to !== options.self) throw new PsiProtocolError('PSI_WRONG_PARTY', 'PSI message is addressed to another party', { ...where, reason: 'recipient' });
+  if (header.jobId !== options.jobId)
+    throw new PsiProtocolError('PSI_WRONG_JOB', 'PSI message belongs to another job', where);
+  if (!options.peers.includes(header.party))
+    throw new PsiProtocolError('PSI_WRONG_PARTY', 'PSI message is from a party that is not a peer of this session', {
+      ...where,
+      reason: 'sender',
+    });
+  if (header.to !== options.self)
+    throw new PsiProtocolError('PSI_WRONG_PARTY', 'PSI message is addressed to another party', {
+      ...where,
+      reason: 'recipient',
+    });
   checkPayload(header, message.payload);
   return header;
 }
@@ -80,7 +90,11 @@ export function createFailureLatch() {
   let failedWith: string | null = null;
   return {
     check(): void {
-      if (failedWith !== null) throw new PsiProtocolError('PSI_UNEXPECTED_STEP', 'PSI session has already failed', { reason: 'session-failed', failedWith });
+      if (failedWith !== null)
+        throw new PsiProtocolError('PSI_UNEXPECTED_STEP', 'PSI session has already failed', {
+          reason: 'session-failed',
+          failedWith,
+        });
     },
     /** Records the first failure and hands the error back for rethrowing. */
     record(error: unknown): unknown {
@@ -94,10 +108,20 @@ export function createFailureLatch() {
  * What `receive` checks in both roles before it looks at the step: the session has not failed, the message passes
  * checkIncoming, and the session has not finished. Returns the parsed header.
  */
-export function checkReceivable(options: PsiResolvedOptions, latch: FailureLatch, message: PsiMessage, isFinished: boolean): PsiHeader {
+export function checkReceivable(
+  options: PsiResolvedOptions,
+  latch: FailureLatch,
+  message: PsiMessage,
+  isFinished: boolean,
+): PsiHeader {
   latch.check();
   const header = checkIncoming(options, message);
-  if (isFinished) throw new PsiProtocolError('PSI_UNEXPECTED_STEP', 'PSI session is already finished', { step: header.step, bucket: header.bucket, reason: 'session-finished' });
+  if (isFinished)
+    throw new PsiProtocolError('PSI_UNEXPECTED_STEP', 'PSI session is already finished', {
+      step: header.step,
+      bucket: header.bucket,
+      reason: 'session-finished',
+    });
   return header;
 }
 
@@ -110,11 +134,21 @@ export function finishedResult(result: PsiResult | null): PsiResult {
 /** Adds the step and bucket to a pool's small-order error, whose index is relative to the bucket. */
 export function locate(error: unknown, header: PsiHeader): unknown {
   if (error instanceof PsiProtocolError && error.code === 'PSI_SMALL_ORDER_POINT') {
-    return new PsiProtocolError(error.code, error.message, { step: header.step, bucket: header.bucket, index: error.detail.index });
+    return new PsiProtocolError(error.code, error.message, {
+      step: header.step,
+      bucket: header.bucket,
+      index: error.detail.index,
+    });
   }
   return error;
 }
 
-export function duplicateError(step: PsiHeader['step'], duplicate: { first: number; second: number }): PsiProtocolError {
-  return new PsiProtocolError('PSI_DUPLICATE_POINT', 'a PSI set from the peer repeats a point', { step, positions: [duplicate.first, duplicate.second] });
+export function duplicateError(
+  step: PsiHeader['step'],
+  duplicate: { first: number; second: number },
+): PsiProtocolError {
+  return new PsiProtocolError('PSI_DUPLICATE_POINT', 'a PSI set from the peer repeats a point', {
+    step,
+    positions: [duplicate.first, duplicate.second],
+  });
 }

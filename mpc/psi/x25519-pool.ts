@@ -27,7 +27,11 @@ export type X25519PoolOptions = { size?: number; chunkPoints?: number };
 export const DEFAULT_CHUNK_POINTS = 8192;
 
 /** `prepare` builds the task when a worker is free, so queued chunks cost no copy until they run. */
-type Job = { prepare: () => { task: X25519Task; transfer: ArrayBuffer[] }; resolve: (points: Uint8Array) => void; reject: (e: unknown) => void };
+type Job = {
+  prepare: () => { task: X25519Task; transfer: ArrayBuffer[] };
+  resolve: (points: Uint8Array) => void;
+  reject: (e: unknown) => void;
+};
 type Slot = { worker: Worker; job: Job | null };
 
 const WORKER_URL = new URL('./x25519-worker.ts', import.meta.url);
@@ -44,7 +48,10 @@ export function createX25519Pool(options: X25519PoolOptions = {}): X25519Pool {
   let isClosed = false;
 
   const spawn = (): Slot => {
-    const slot: Slot = { worker: new Worker(WORKER_URL, { resourceLimits: { maxYoungGenerationSizeMb: 4 } }), job: null };
+    const slot: Slot = {
+      worker: new Worker(WORKER_URL, { resourceLimits: { maxYoungGenerationSizeMb: 4 } }),
+      job: null,
+    };
     slot.worker.on('message', (reply: X25519Reply) => {
       const job = slot.job;
       slot.job = null;
@@ -70,7 +77,12 @@ export function createX25519Pool(options: X25519PoolOptions = {}): X25519Pool {
 
   const settle = (job: Job, reply: X25519Reply) => {
     if ('points' in reply) job.resolve(reply.points);
-    else if ('smallOrderIndex' in reply) job.reject(new PsiProtocolError('PSI_SMALL_ORDER_POINT', 'a point has small order: X25519 gives all zeros', { index: reply.smallOrderIndex }));
+    else if ('smallOrderIndex' in reply)
+      job.reject(
+        new PsiProtocolError('PSI_SMALL_ORDER_POINT', 'a point has small order: X25519 gives all zeros', {
+          index: reply.smallOrderIndex,
+        }),
+      );
     else job.reject(new GatewayError('INTERNAL', 'X25519 worker rejected a chunk', { reason: reply.error }));
   };
 
@@ -84,7 +96,10 @@ export function createX25519Pool(options: X25519PoolOptions = {}): X25519Pool {
       slot.worker.postMessage(task, transfer);
     }
     // Keep the process alive only while work is out, so a forgotten close() cannot hang shutdown.
-    for (const slot of slots) { if (slot.job !== null) slot.worker.ref(); else slot.worker.unref(); }
+    for (const slot of slots) {
+      if (slot.job !== null) slot.worker.ref();
+      else slot.worker.unref();
+    }
   };
 
   const submit = (prepare: Job['prepare']): Promise<Uint8Array> => {
@@ -100,7 +115,8 @@ export function createX25519Pool(options: X25519PoolOptions = {}): X25519Pool {
   return {
     size,
     async multiply(scalar, points, out = Buffer.allocUnsafeSlow(points.length)) {
-      if (points.length % 32 !== 0 || out.length !== points.length) throw new RangeError('points and out must be the same whole number of 32-byte records');
+      if (points.length % 32 !== 0 || out.length !== points.length)
+        throw new RangeError('points and out must be the same whole number of 32-byte records');
       const n = points.length / 32;
       const chunks: Promise<void>[] = [];
       const key = Uint8Array.from(scalar);
@@ -110,11 +126,21 @@ export function createX25519Pool(options: X25519PoolOptions = {}): X25519Pool {
         // queue holds views, not copies; transferring the copy leaves `points` intact.
         const prepare = () => {
           const chunk = copyOf(points.subarray(start * 32, end * 32));
-          return { task: { id: nextId++, op: 'multiply', scalar: key, points: chunk } satisfies X25519Task, transfer: [chunk.buffer] };
+          return {
+            task: { id: nextId++, op: 'multiply', scalar: key, points: chunk } satisfies X25519Task,
+            transfer: [chunk.buffer],
+          };
         };
-        chunks.push(submit(prepare).then(
-          (product) => { out.set(product, start * 32); },
-          (error: unknown) => { throw withOffset(error, start); }));
+        chunks.push(
+          submit(prepare).then(
+            (product) => {
+              out.set(product, start * 32);
+            },
+            (error: unknown) => {
+              throw withOffset(error, start);
+            },
+          ),
+        );
       }
       await settleAll(chunks);
       return Buffer.isBuffer(out) ? out : Buffer.from(out.buffer, out.byteOffset, out.length);
@@ -123,7 +149,14 @@ export function createX25519Pool(options: X25519PoolOptions = {}): X25519Pool {
       // Copies, so the caller's batch stays usable; they travel to the worker and back without further copying.
       const bytes = copyOf(batch.bytes);
       const ends = Uint32Array.from(batch.ends);
-      const task: X25519Task = { id: nextId++, op: 'hash-multiply', scalar: Uint8Array.from(scalar), domain: pointDomain(jobId), bytes, ends };
+      const task: X25519Task = {
+        id: nextId++,
+        op: 'hash-multiply',
+        scalar: Uint8Array.from(scalar),
+        domain: pointDomain(jobId),
+        bytes,
+        ends,
+      };
       const product = await submit(() => ({ task, transfer: [bytes.buffer, ends.buffer] }));
       return Buffer.from(product.buffer, product.byteOffset, product.length);
     },

@@ -10,9 +10,7 @@ export type X25519Task =
 
 /** `smallOrderIndex` is the chunk-relative index of the first point whose product was refused or all zeros. */
 export type X25519Reply =
-  | { id: number; points: Uint8Array }
-  | { id: number; smallOrderIndex: number }
-  | { id: number; error: string };
+  { id: number; points: Uint8Array } | { id: number; smallOrderIndex: number } | { id: number; error: string };
 
 function run(task: X25519Task): X25519Reply {
   const privateKey = x25519PrivateKey(task.scalar);

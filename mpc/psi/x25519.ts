@@ -40,7 +40,8 @@ export const x25519 = x25519ViaJwk;
  * both are the same protocol failure, and the caller names the index.
  */
 export function multiplyPoints(privateKey: KeyObject, points: Uint8Array, out: Uint8Array): number {
-  if (points.length % X25519_BYTES !== 0 || out.length !== points.length) throw new RangeError('points must be whole 32-byte records');
+  if (points.length % X25519_BYTES !== 0 || out.length !== points.length)
+    throw new RangeError('points must be whole 32-byte records');
   const n = points.length / X25519_BYTES;
   for (let i = 0; i < n; i++) {
     const at = i * X25519_BYTES;
@@ -64,5 +65,6 @@ export function isAllZero(bytes: Uint8Array): boolean {
 }
 
 function assertBytes(value: Uint8Array, name: string): void {
-  if (!(value instanceof Uint8Array) || value.length !== X25519_BYTES) throw new RangeError(`${name} must be ${X25519_BYTES} bytes`);
+  if (!(value instanceof Uint8Array) || value.length !== X25519_BYTES)
+    throw new RangeError(`${name} must be ${X25519_BYTES} bytes`);
 }

@@ -30,10 +30,14 @@ export type ConnectorGateway = TestGateway & {
 export async function makeConnectorGateway(options: { clock?: Clock } = {}): Promise<ConnectorGateway> {
   const gw = await makeTestGateway({}, options.clock === undefined ? {} : { clock: options.clock });
   const wired = (gw.ctx as { connectors?: Connectors }).connectors;
-  const connectors = wired ?? await openConnectors({
-    dataDir: gw.ctx.config.dataDir, subjectKey: gw.ctx.identity.subjectKey, clock: gw.ctx.clock,
-    purposes: () => gw.ctx.policies.bundle.purposes,
-  });
+  const connectors =
+    wired ??
+    (await openConnectors({
+      dataDir: gw.ctx.config.dataDir,
+      subjectKey: gw.ctx.identity.subjectKey,
+      clock: gw.ctx.clock,
+      purposes: () => gw.ctx.policies.bundle.purposes,
+    }));
   if (wired === undefined) {
     const ctx = { ...gw.ctx, connectors };
     registerConnectorRoutes(gw.app, ctx);
@@ -41,7 +45,9 @@ export async function makeConnectorGateway(options: { clock?: Clock } = {}): Pro
   }
   const importsDir = connectors.importRoots[0] as string;
   return {
-    ...gw, connectors, importsDir,
+    ...gw,
+    connectors,
+    importsDir,
     stewardToken: await gw.tokenFor('data-steward'),
     stage: (source, name) => {
       const target = join(importsDir, name);
@@ -56,13 +62,25 @@ export async function makeConnectorGateway(options: { clock?: Clock } = {}): Pro
 }
 
 /** Adds (or replaces) a purpose in the policy bundle in force, as an admin's PUT /v1/policies would. */
-export async function allowPurpose(gw: TestGateway, id: string, fieldAllowlist: string[], precision: Record<string, string> = {}): Promise<void> {
+export async function allowPurpose(
+  gw: TestGateway,
+  id: string,
+  fieldAllowlist: string[],
+  precision: Record<string, string> = {},
+): Promise<void> {
   const bundle = gw.ctx.policies.bundle;
   await gw.ctx.policies.replace({
     ...bundle,
     purposes: {
       ...bundle.purposes,
-      [id]: { description: `test purpose ${id}`, fieldAllowlist, precision, kThreshold: 1, allowedRecipients: [], actions: ['model'] },
+      [id]: {
+        description: `test purpose ${id}`,
+        fieldAllowlist,
+        precision,
+        kThreshold: 1,
+        allowedRecipients: [],
+        actions: ['model'],
+      },
     },
   });
 }
@@ -70,11 +88,17 @@ export async function allowPurpose(gw: TestGateway, id: string, fieldAllowlist: 
 /** FATE guest split: `id` identifies, `y` is the label, x0..x12 are features. */
 export function fateGuestView(name: string, path: string): ConnectorViewInput {
   return {
-    name, source: { kind: 'csv', path }, subjectColumn: 'id',
+    name,
+    source: { kind: 'csv', path },
+    subjectColumn: 'id',
     columns: [
       { name: 'id', type: 'string', classification: 'identifier' },
       { name: 'y', type: 'integer', classification: 'label' },
-      ...Array.from({ length: 13 }, (_, i) => ({ name: `x${i}`, type: 'double' as const, classification: 'feature' as const })),
+      ...Array.from({ length: 13 }, (_, i) => ({
+        name: `x${i}`,
+        type: 'double' as const,
+        classification: 'feature' as const,
+      })),
     ],
   };
 }
@@ -98,5 +122,9 @@ export async function queryDataFile(path: string, sql: string): Promise<Record<s
 
 /** The FATE guest file's raw ids in file order, read independently of the importer. */
 export function readFateIds(): string[] {
-  return readFileSync(FATE_GUEST, 'utf8').trim().split('\n').slice(1).map((line) => line.split(',')[0] as string);
+  return readFileSync(FATE_GUEST, 'utf8')
+    .trim()
+    .split('\n')
+    .slice(1)
+    .map((line) => line.split(',')[0] as string);
 }

@@ -4,13 +4,24 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { bearer } from '../fixtures/gateway-fixture.ts';
-import { FATE_GUEST, fateGuestView, makeConnectorGateway, queryDataFile, type ConnectorGateway } from './connector-fixture.ts';
+import {
+  FATE_GUEST,
+  fateGuestView,
+  makeConnectorGateway,
+  queryDataFile,
+  type ConnectorGateway,
+} from './connector-fixture.ts';
 
 let gw: ConnectorGateway | undefined;
-afterEach(async () => { await gw?.close(); gw = undefined; });
+afterEach(async () => {
+  await gw?.close();
+  gw = undefined;
+});
 
 const SMALL = (path: string, overrides: Record<string, unknown> = {}) => ({
-  name: 'small', source: { kind: 'csv', path }, subjectColumn: 'id',
+  name: 'small',
+  source: { kind: 'csv', path },
+  subjectColumn: 'id',
   columns: [
     { name: 'id', type: 'string', classification: 'identifier' },
     { name: 'n', type: 'integer', classification: 'feature' },
@@ -20,7 +31,12 @@ const SMALL = (path: string, overrides: Record<string, unknown> = {}) => ({
 });
 
 async function register(g: ConnectorGateway, payload: unknown) {
-  return g.app.inject({ method: 'POST', url: '/v1/connectors/views', headers: bearer(g.stewardToken), payload: payload as object });
+  return g.app.inject({
+    method: 'POST',
+    url: '/v1/connectors/views',
+    headers: bearer(g.stewardToken),
+    payload: payload as object,
+  });
 }
 
 async function viewTables(g: ConnectorGateway): Promise<string[]> {
@@ -61,7 +77,11 @@ describe('all-or-nothing imports', () => {
     writeFileSync(file, 'id,n,x\na,1,0.5\nb,2,1.5\n');
     expect((await register(gw, SMALL('small.csv'))).statusCode).toBe(201);
     writeFileSync(file, 'id,n,x\na,1,0.5\nb,2,1.5\nc,3,\n');
-    const res = await gw.app.inject({ method: 'POST', url: '/v1/connectors/views/small/refresh', headers: bearer(gw.stewardToken) });
+    const res = await gw.app.inject({
+      method: 'POST',
+      url: '/v1/connectors/views/small/refresh',
+      headers: bearer(gw.stewardToken),
+    });
     expect(res.statusCode).toBe(422);
     expect(res.json().context).toEqual({ file: 'small.csv', row: 3, column: 'x', reason: 'a value is required' });
     expect(await gw.connectors.views.get('small')).toMatchObject({ rows: 2, generation: 1 });
@@ -71,14 +91,46 @@ describe('all-or-nothing imports', () => {
   });
 
   it.each([
-    ['an integer column never rounds a fraction', 'id,n,x\na,1,0.5\nb,0.5,1.5\n', { row: 2, column: 'n', reason: 'not an integer within ±9007199254740991' }],
-    ['an integer beyond the exact JS range', 'id,n,x\na,9007199254740993,0.5\n', { row: 1, column: 'n', reason: 'not an integer within ±9007199254740991' }],
-    ['a missing subject id', 'id,n,x\na,1,0.5\n,2,0.5\n', { row: 2, column: 'id', reason: 'the subject id is missing' }],
-    ['a subject id longer than consent accepts', `id,n,x\na,1,0.5\n${'z'.repeat(257)},2,0.5\n`, { row: 2, column: 'id', reason: 'the subject id is not a valid string id of 1 to 256 characters' }],
-    ['a repeated subject id', 'id,n,x\na,1,0.5\nb,2,0.5\na,3,0.5\n', { row: 3, column: 'id', reason: 'the subject id of row 1 appears again' }],
-    ['a row with too few fields', 'id,n,x\na,1,0.5\nb,2\nc,3,0.5\n', { row: 2, line: 3, column: 'x', reason: 'the row has fewer fields than the header' }],
-    ['a row with too many fields', 'id,n,x\na,1,0.5\nb,2,0.5,9\n', { row: 2, line: 3, column: null, reason: 'the row has more fields than the header' }],
-    ['a bad value after a quoted multi-line field', 'id,n,x\n"a\nb",1,0.5\nc,x,0.5\n', { row: 2, column: 'n', reason: 'not an integer within ±9007199254740991' }],
+    [
+      'an integer column never rounds a fraction',
+      'id,n,x\na,1,0.5\nb,0.5,1.5\n',
+      { row: 2, column: 'n', reason: 'not an integer within ±9007199254740991' },
+    ],
+    [
+      'an integer beyond the exact JS range',
+      'id,n,x\na,9007199254740993,0.5\n',
+      { row: 1, column: 'n', reason: 'not an integer within ±9007199254740991' },
+    ],
+    [
+      'a missing subject id',
+      'id,n,x\na,1,0.5\n,2,0.5\n',
+      { row: 2, column: 'id', reason: 'the subject id is missing' },
+    ],
+    [
+      'a subject id longer than consent accepts',
+      `id,n,x\na,1,0.5\n${'z'.repeat(257)},2,0.5\n`,
+      { row: 2, column: 'id', reason: 'the subject id is not a valid string id of 1 to 256 characters' },
+    ],
+    [
+      'a repeated subject id',
+      'id,n,x\na,1,0.5\nb,2,0.5\na,3,0.5\n',
+      { row: 3, column: 'id', reason: 'the subject id of row 1 appears again' },
+    ],
+    [
+      'a row with too few fields',
+      'id,n,x\na,1,0.5\nb,2\nc,3,0.5\n',
+      { row: 2, line: 3, column: 'x', reason: 'the row has fewer fields than the header' },
+    ],
+    [
+      'a row with too many fields',
+      'id,n,x\na,1,0.5\nb,2,0.5,9\n',
+      { row: 2, line: 3, column: null, reason: 'the row has more fields than the header' },
+    ],
+    [
+      'a bad value after a quoted multi-line field',
+      'id,n,x\n"a\nb",1,0.5\nc,x,0.5\n',
+      { row: 2, column: 'n', reason: 'not an integer within ±9007199254740991' },
+    ],
   ])('%s fails with the row named', async (_name, csv, context) => {
     gw = await makeConnectorGateway();
     writeFileSync(join(gw.importsDir, 'small.csv'), csv);
@@ -113,16 +165,25 @@ describe('all-or-nothing imports', () => {
     writeFileSync(join(gw.importsDir, 'extra.csv'), 'id,n,x,phone\na,1,0.5,555-0100\n');
     expect((await register(gw, SMALL('extra.csv', { name: 'extra' }))).statusCode).toBe(201);
     await expect(gw.connectors.reader.readViewColumns('extra', ['phone'], 'marketing')).rejects.toMatchObject({
-      code: 'COLUMN_DENIED', detail: { denied: [{ column: 'phone', reason: 'undeclared' }] },
+      code: 'COLUMN_DENIED',
+      detail: { denied: [{ column: 'phone', reason: 'undeclared' }] },
     });
   });
 
   it('rejects a declaration whose subject column is not an identifier, before touching the file', async () => {
     gw = await makeConnectorGateway();
-    const res = await register(gw, SMALL('does-not-exist.csv', {
-      columns: [{ name: 'id', type: 'string', classification: 'feature' }, { name: 'x', type: 'double', classification: 'feature' }],
-    }));
+    const res = await register(
+      gw,
+      SMALL('does-not-exist.csv', {
+        columns: [
+          { name: 'id', type: 'string', classification: 'feature' },
+          { name: 'x', type: 'double', classification: 'feature' },
+        ],
+      }),
+    );
     expect(res.statusCode).toBe(400);
-    expect(res.json().errors).toEqual([{ in: 'body', pointer: '/subjectColumn', detail: 'the subject column must be classified identifier' }]);
+    expect(res.json().errors).toEqual([
+      { in: 'body', pointer: '/subjectColumn', detail: 'the subject column must be classified identifier' },
+    ]);
   });
 });

@@ -6,20 +6,40 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { pseudonymize } from '../../consent/pseudonym.ts';
 import { bearer } from '../fixtures/gateway-fixture.ts';
 import {
-  FATE_GUEST, allowPurpose, fateGuestView, makeConnectorGateway, queryDataFile, readDataFileBytes, readFateIds, type ConnectorGateway,
+  FATE_GUEST,
+  allowPurpose,
+  fateGuestView,
+  makeConnectorGateway,
+  queryDataFile,
+  readDataFileBytes,
+  readFateIds,
+  type ConnectorGateway,
 } from './connector-fixture.ts';
 
 let gw: ConnectorGateway | undefined;
-afterEach(async () => { await gw?.close(); gw = undefined; });
+afterEach(async () => {
+  await gw?.close();
+  gw = undefined;
+});
 
 describe('FATE guest split as a connector view', () => {
   it('imports all 30,000 rows; stored subjects are consent pseudonyms of the raw ids', async () => {
     gw = await makeConnectorGateway();
     gw.stage(FATE_GUEST, 'guest.csv');
-    const res = await gw.app.inject({ method: 'POST', url: '/v1/connectors/views', headers: bearer(gw.stewardToken), payload: fateGuestView('credit_guest', 'guest.csv') });
+    const res = await gw.app.inject({
+      method: 'POST',
+      url: '/v1/connectors/views',
+      headers: bearer(gw.stewardToken),
+      payload: fateGuestView('credit_guest', 'guest.csv'),
+    });
     expect(res.statusCode).toBe(201);
     const body = res.json();
-    expect(body).toMatchObject({ rows: 30_000, subjects: 30_000, generation: 1, source: { file: 'guest.csv', bytes: expect.any(Number) } });
+    expect(body).toMatchObject({
+      rows: 30_000,
+      subjects: 30_000,
+      generation: 1,
+      source: { file: 'guest.csv', bytes: expect.any(Number) },
+    });
     expect(body.source.sha256).toMatch(/^[0-9a-f]{64}$/);
     // A description, never data.
     expect(res.body).not.toContain('sp_');
@@ -53,9 +73,13 @@ describe('FATE guest split as a connector view', () => {
     for (let i = 0; i < 2_000; i++) lines.push(`RAWID-${String(i).padStart(6, '0')},SEGMENT-MARK-${i % 17},${i / 3}`);
     writeFileSync(join(gw.importsDir, 'marked.csv'), `${lines.join('\n')}\n`);
     const res = await gw.app.inject({
-      method: 'POST', url: '/v1/connectors/views', headers: bearer(gw.stewardToken),
+      method: 'POST',
+      url: '/v1/connectors/views',
+      headers: bearer(gw.stewardToken),
       payload: {
-        name: 'marked', source: { kind: 'csv', path: 'marked.csv' }, subjectColumn: 'customer_ref',
+        name: 'marked',
+        source: { kind: 'csv', path: 'marked.csv' },
+        subjectColumn: 'customer_ref',
         columns: [
           { name: 'customer_ref', type: 'string', classification: 'identifier' },
           { name: 'segment', type: 'string', classification: 'quasi-identifier' },
@@ -72,11 +96,20 @@ describe('FATE guest split as a connector view', () => {
     expect(bytes.includes('RAWID-')).toBe(false);
     expect(bytes.includes('customer_ref,')).toBe(false);
 
-    const tables = await queryDataFile(dataPath, "SELECT table_name FROM duckdb_tables() WHERE table_name LIKE 'view_%'");
+    const tables = await queryDataFile(
+      dataPath,
+      "SELECT table_name FROM duckdb_tables() WHERE table_name LIKE 'view_%'",
+    );
     expect(tables.map((t) => t.table_name)).toEqual(['view_marked_g1']);
-    const columns = await queryDataFile(dataPath, "SELECT column_name FROM duckdb_columns() WHERE table_name = 'view_marked_g1' ORDER BY column_index");
+    const columns = await queryDataFile(
+      dataPath,
+      "SELECT column_name FROM duckdb_columns() WHERE table_name = 'view_marked_g1' ORDER BY column_index",
+    );
     expect(columns.map((c) => c.column_name)).toEqual(['subject', 'segment', 'score']);
-    const leaks = await queryDataFile(dataPath, "SELECT count(*) AS n FROM view_marked_g1 WHERE subject LIKE 'RAWID-%' OR segment LIKE 'RAWID-%'");
+    const leaks = await queryDataFile(
+      dataPath,
+      "SELECT count(*) AS n FROM view_marked_g1 WHERE subject LIKE 'RAWID-%' OR segment LIKE 'RAWID-%'",
+    );
     expect(Number(leaks[0]?.n)).toBe(0);
   });
 
@@ -84,30 +117,60 @@ describe('FATE guest split as a connector view', () => {
     gw = await makeConnectorGateway();
     gw.stage(FATE_GUEST, 'guest.csv');
     const auth = bearer(gw.stewardToken);
-    expect((await gw.app.inject({ method: 'POST', url: '/v1/connectors/views', headers: auth, payload: fateGuestView('credit_guest', 'guest.csv') })).statusCode).toBe(201);
+    expect(
+      (
+        await gw.app.inject({
+          method: 'POST',
+          url: '/v1/connectors/views',
+          headers: auth,
+          payload: fateGuestView('credit_guest', 'guest.csv'),
+        })
+      ).statusCode,
+    ).toBe(201);
 
-    const again = await gw.app.inject({ method: 'POST', url: '/v1/connectors/views', headers: auth, payload: fateGuestView('credit_guest', 'guest.csv') });
+    const again = await gw.app.inject({
+      method: 'POST',
+      url: '/v1/connectors/views',
+      headers: auth,
+      payload: fateGuestView('credit_guest', 'guest.csv'),
+    });
     expect(again.statusCode).toBe(409);
     expect(again.json().code).toBe('CONFLICT');
 
     const listed = await gw.app.inject({ method: 'GET', url: '/v1/connectors/views', headers: auth });
-    expect(listed.json().views.map((v: { declaration: { name: string } }) => v.declaration.name)).toEqual(['credit_guest']);
+    expect(listed.json().views.map((v: { declaration: { name: string } }) => v.declaration.name)).toEqual([
+      'credit_guest',
+    ]);
     const one = await gw.app.inject({ method: 'GET', url: '/v1/connectors/views/credit_guest', headers: auth });
     expect(one.json()).toMatchObject({ rows: 30_000, declaration: { subjectColumn: 'id', isSubjectUnique: true } });
-    expect((await gw.app.inject({ method: 'GET', url: '/v1/connectors/views/nope', headers: auth })).statusCode).toBe(404);
+    expect((await gw.app.inject({ method: 'GET', url: '/v1/connectors/views/nope', headers: auth })).statusCode).toBe(
+      404,
+    );
 
-    const refreshed = await gw.app.inject({ method: 'POST', url: '/v1/connectors/views/credit_guest/refresh', headers: auth });
+    const refreshed = await gw.app.inject({
+      method: 'POST',
+      url: '/v1/connectors/views/credit_guest/refresh',
+      headers: auth,
+    });
     expect(refreshed.statusCode).toBe(200);
     expect(refreshed.json()).toMatchObject({ rows: 30_000, generation: 2 });
 
     const audit = await gw.ctx.consent.listAudit({ kind: 'connector' });
-    expect(audit.map((e) => [e.action, e.outcome])).toEqual([['view-register', 'ok'], ['view-register', 'rejected'], ['view-refresh', 'ok']]);
+    expect(audit.map((e) => [e.action, e.outcome])).toEqual([
+      ['view-register', 'ok'],
+      ['view-register', 'rejected'],
+      ['view-refresh', 'ok'],
+    ]);
     expect(audit[0]?.detail).toMatchObject({ kind: 'csv', file: 'guest.csv', rows: 30_000, generation: 1 });
     expect(audit[1]?.detail).toMatchObject({ code: 'CONFLICT' });
 
     // Only stewards and admins manage views.
     for (const role of ['collector', 'exchange', 'compliance-officer'] as const) {
-      const res = await gw.app.inject({ method: 'GET', url: '/v1/connectors/views', headers: bearer(await gw.tokenFor(role)) });
+      const res = await gw.app.inject({
+        method: 'GET',
+        url: '/v1/connectors/views',
+        headers: bearer(await gw.tokenFor(role)),
+      });
       expect(res.statusCode).toBe(403);
     }
   }, 60_000);
@@ -117,9 +180,14 @@ describe('FATE guest split as a connector view', () => {
     const res = await gw.app.inject({ method: 'GET', url: '/docs/json' });
     expect(res.statusCode).toBe(200);
     const paths = Object.keys(res.json().paths);
-    expect(paths).toEqual(expect.arrayContaining([
-      '/v1/connectors/views', '/v1/connectors/views/{name}', '/v1/connectors/views/{name}/refresh',
-      '/v1/connectors/streams', '/v1/ingest/{stream}',
-    ]));
+    expect(paths).toEqual(
+      expect.arrayContaining([
+        '/v1/connectors/views',
+        '/v1/connectors/views/{name}',
+        '/v1/connectors/views/{name}/refresh',
+        '/v1/connectors/streams',
+        '/v1/ingest/{stream}',
+      ]),
+    );
   });
 });

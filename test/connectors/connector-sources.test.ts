@@ -7,10 +7,19 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ViewRow } from '../../connectors/view-reader.ts';
 import { bearer } from '../fixtures/gateway-fixture.ts';
-import { FATE_GUEST, allowPurpose, fateGuestView, makeConnectorGateway, type ConnectorGateway } from './connector-fixture.ts';
+import {
+  FATE_GUEST,
+  allowPurpose,
+  fateGuestView,
+  makeConnectorGateway,
+  type ConnectorGateway,
+} from './connector-fixture.ts';
 
 let gw: ConnectorGateway | undefined;
-afterEach(async () => { await gw?.close(); gw = undefined; });
+afterEach(async () => {
+  await gw?.close();
+  gw = undefined;
+});
 
 const FEATURES = ['y', ...Array.from({ length: 13 }, (_, i) => `x${i}`)];
 
@@ -27,32 +36,43 @@ async function duckdb(path: string, ...statements: string[]): Promise<void> {
 }
 
 async function register(g: ConnectorGateway, payload: unknown) {
-  return g.app.inject({ method: 'POST', url: '/v1/connectors/views', headers: bearer(g.stewardToken), payload: payload as object });
+  return g.app.inject({
+    method: 'POST',
+    url: '/v1/connectors/views',
+    headers: bearer(g.stewardToken),
+    payload: payload as object,
+  });
 }
 
 async function allRows(g: ConnectorGateway, view: string): Promise<Map<string, ViewRow>> {
   const grant = await g.connectors.reader.readViewColumns(view, FEATURES, 'fate-all');
   const rows = new Map<string, ViewRow>();
-  for await (const chunk of g.connectors.reader.readColumnsFor(grant)) for (const row of chunk) rows.set(row.subject as string, row);
+  for await (const chunk of g.connectors.reader.readColumnsFor(grant))
+    for (const row of chunk) rows.set(row.subject as string, row);
   return rows;
 }
 
 describe('source kinds', () => {
-  it('Parquet, JSON (both layouts) and a DuckDB table give the CSV import\'s pseudonyms and values', async () => {
+  it("Parquet, JSON (both layouts) and a DuckDB table give the CSV import's pseudonyms and values", async () => {
     gw = await makeConnectorGateway();
     gw.stage(FATE_GUEST, 'guest.csv');
     await allowPurpose(gw, 'fate-all', FEATURES);
     const fate = `read_csv('${FATE_GUEST}')`;
-    await duckdb(':memory:',
+    await duckdb(
+      ':memory:',
       `COPY (SELECT * FROM ${fate}) TO '${join(gw.importsDir, 'guest.parquet')}' (FORMAT parquet)`,
       `COPY (SELECT * FROM ${fate}) TO '${join(gw.importsDir, 'guest.ndjson')}' (FORMAT json)`,
-      `COPY (SELECT * FROM ${fate}) TO '${join(gw.importsDir, 'guest.json')}' (FORMAT json, ARRAY true)`);
+      `COPY (SELECT * FROM ${fate}) TO '${join(gw.importsDir, 'guest.json')}' (FORMAT json, ARRAY true)`,
+    );
     await duckdb(join(gw.importsDir, 'partner.duckdb'), `CREATE TABLE customers AS SELECT * FROM ${fate}`);
 
     const csv = fateGuestView('from_csv', 'guest.csv');
     // DuckDB typed `id` as BIGINT in Parquet and the table: an integer id is pseudonymized in its
     // canonical decimal form, so it joins with the CSV's text ids.
-    const typedId = (view: ReturnType<typeof fateGuestView>) => ({ ...view, columns: view.columns.map((c) => (c.name === 'id' ? { ...c, type: 'integer' as const } : c)) });
+    const typedId = (view: ReturnType<typeof fateGuestView>) => ({
+      ...view,
+      columns: view.columns.map((c) => (c.name === 'id' ? { ...c, type: 'integer' as const } : c)),
+    });
     const views = [
       csv,
       typedId({ ...csv, name: 'from_parquet', source: { kind: 'parquet', path: 'guest.parquet' } }),
@@ -71,9 +91,14 @@ describe('source kinds', () => {
 
   it('a typed source whose column cannot hold the declared type is a schema mismatch', async () => {
     gw = await makeConnectorGateway();
-    await duckdb(':memory:', `COPY (SELECT 'c' || range AS id, CAST(range AS VARCHAR) AS score, range > 2 AS flag FROM range(5)) TO '${join(gw.importsDir, 't.parquet')}' (FORMAT parquet)`);
+    await duckdb(
+      ':memory:',
+      `COPY (SELECT 'c' || range AS id, CAST(range AS VARCHAR) AS score, range > 2 AS flag FROM range(5)) TO '${join(gw.importsDir, 't.parquet')}' (FORMAT parquet)`,
+    );
     const res = await register(gw, {
-      name: 't', source: { kind: 'parquet', path: 't.parquet' }, subjectColumn: 'id',
+      name: 't',
+      source: { kind: 'parquet', path: 't.parquet' },
+      subjectColumn: 'id',
       columns: [
         { name: 'id', type: 'string', classification: 'identifier' },
         { name: 'score', type: 'double', classification: 'feature' },
@@ -83,34 +108,69 @@ describe('source kinds', () => {
     expect(res.statusCode).toBe(422);
     expect(res.json()).toMatchObject({
       code: 'CONNECTOR_SCHEMA_MISMATCH',
-      context: { file: 't.parquet', incompatible: [{ column: 'score', declared: 'double', found: 'VARCHAR' }, { column: 'flag', declared: 'integer', found: 'BOOLEAN' }] },
+      context: {
+        file: 't.parquet',
+        incompatible: [
+          { column: 'score', declared: 'double', found: 'VARCHAR' },
+          { column: 'flag', declared: 'integer', found: 'BOOLEAN' },
+        ],
+      },
     });
   });
 
   it('names the record of a JSON value of the wrong type and of a malformed JSON line', async () => {
     gw = await makeConnectorGateway();
     const declaration = (path: string) => ({
-      name: 'events_json', source: { kind: 'json', path }, subjectColumn: 'user',
-      columns: [{ name: 'user', type: 'string', classification: 'identifier' }, { name: 'amount', type: 'double', classification: 'feature' }],
+      name: 'events_json',
+      source: { kind: 'json', path },
+      subjectColumn: 'user',
+      columns: [
+        { name: 'user', type: 'string', classification: 'identifier' },
+        { name: 'amount', type: 'double', classification: 'feature' },
+      ],
     });
-    writeFileSync(join(gw.importsDir, 'typed.ndjson'), '{"user":"u1","amount":1.5}\n{"user":"u2","amount":2}\n{"user":"u3","amount":"lots"}\n');
+    writeFileSync(
+      join(gw.importsDir, 'typed.ndjson'),
+      '{"user":"u1","amount":1.5}\n{"user":"u2","amount":2}\n{"user":"u3","amount":"lots"}\n',
+    );
     const typed = await register(gw, declaration('typed.ndjson'));
-    expect(typed.json()).toMatchObject({ code: 'CONNECTOR_DATA_INVALID', context: { file: 'typed.ndjson', row: 3, column: 'amount', reason: 'not a finite number' } });
+    expect(typed.json()).toMatchObject({
+      code: 'CONNECTOR_DATA_INVALID',
+      context: { file: 'typed.ndjson', row: 3, column: 'amount', reason: 'not a finite number' },
+    });
 
-    writeFileSync(join(gw.importsDir, 'broken.ndjson'), '{"user":"u1","amount":1.5}\n\n{"user":"u2", amount: 2}\n{"user":"u3","amount":3}\n');
+    writeFileSync(
+      join(gw.importsDir, 'broken.ndjson'),
+      '{"user":"u1","amount":1.5}\n\n{"user":"u2", amount: 2}\n{"user":"u3","amount":3}\n',
+    );
     const broken = await register(gw, declaration('broken.ndjson'));
-    expect(broken.json()).toMatchObject({ code: 'CONNECTOR_DATA_INVALID', context: { file: 'broken.ndjson', row: 2, column: null, reason: 'the record is not a well-formed JSON object' } });
+    expect(broken.json()).toMatchObject({
+      code: 'CONNECTOR_DATA_INVALID',
+      context: { file: 'broken.ndjson', row: 2, column: null, reason: 'the record is not a well-formed JSON object' },
+    });
     expect(await gw.connectors.views.list()).toEqual([]);
   });
 
   it('a file that is not of its declared kind, and a missing DuckDB table, fail cleanly', async () => {
     gw = await makeConnectorGateway();
     gw.stage(FATE_GUEST, 'guest.csv');
-    const notParquet = await register(gw, { ...fateGuestView('p', 'guest.csv'), source: { kind: 'parquet', path: 'guest.csv' } });
-    expect(notParquet.json()).toMatchObject({ code: 'CONNECTOR_DATA_INVALID', context: { file: 'guest.csv', reason: 'not a readable parquet source' } });
+    const notParquet = await register(gw, {
+      ...fateGuestView('p', 'guest.csv'),
+      source: { kind: 'parquet', path: 'guest.csv' },
+    });
+    expect(notParquet.json()).toMatchObject({
+      code: 'CONNECTOR_DATA_INVALID',
+      context: { file: 'guest.csv', reason: 'not a readable parquet source' },
+    });
 
     await duckdb(join(gw.importsDir, 'partner.duckdb'), 'CREATE TABLE other (id VARCHAR)');
-    const noTable = await register(gw, { ...fateGuestView('d', 'x'), source: { kind: 'duckdb', path: 'partner.duckdb', table: 'customers' } });
-    expect(noTable.json()).toMatchObject({ code: 'CONNECTOR_SCHEMA_MISMATCH', context: { file: 'partner.duckdb', table: 'main.customers' } });
+    const noTable = await register(gw, {
+      ...fateGuestView('d', 'x'),
+      source: { kind: 'duckdb', path: 'partner.duckdb', table: 'customers' },
+    });
+    expect(noTable.json()).toMatchObject({
+      code: 'CONNECTOR_SCHEMA_MISMATCH',
+      context: { file: 'partner.duckdb', table: 'main.customers' },
+    });
   });
 });

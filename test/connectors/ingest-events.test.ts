@@ -6,10 +6,20 @@ import { signIngestBody } from '../../connectors/ingest-signature.ts';
 import { fixedClock } from '../../core/clock.ts';
 import { pseudonymize } from '../../consent/pseudonym.ts';
 import { bearer } from '../fixtures/gateway-fixture.ts';
-import { FATE_GUEST, fateGuestView, makeConnectorGateway, queryDataFile, readDataFileBytes, type ConnectorGateway } from './connector-fixture.ts';
+import {
+  FATE_GUEST,
+  fateGuestView,
+  makeConnectorGateway,
+  queryDataFile,
+  readDataFileBytes,
+  type ConnectorGateway,
+} from './connector-fixture.ts';
 
 let gw: ConnectorGateway | undefined;
-afterEach(async () => { await gw?.close(); gw = undefined; });
+afterEach(async () => {
+  await gw?.close();
+  gw = undefined;
+});
 
 const START = '2026-03-01T12:00:00Z';
 
@@ -31,20 +41,38 @@ async function setUp(): Promise<Setup> {
   const clock = fixedClock(START);
   const g = await makeConnectorGateway({ clock });
   gw = g;
-  const created = await g.app.inject({ method: 'POST', url: '/v1/connectors/streams', headers: bearer(g.stewardToken), payload: CLICKS });
+  const created = await g.app.inject({
+    method: 'POST',
+    url: '/v1/connectors/streams',
+    headers: bearer(g.stewardToken),
+    payload: CLICKS,
+  });
   expect(created.statusCode).toBe(201);
   return { gw: g, clock, secret: created.json().secret, collector: await g.tokenFor('collector') };
 }
 
 const event = (n: number, extra: Record<string, unknown> = {}) => ({
-  eventId: `evt-${n}`, subjectId: `RAWUSER-${n}`, occurredAt: '2026-03-01T11:59:00+08:00',
-  screen: 'live-room', durationMs: 1200 + n, amount: n % 2 === 0 ? null : 9.5, isLive: true, day: '2026-03-01', shownAt: '2026-03-01T11:58:00.250+02:00',
+  eventId: `evt-${n}`,
+  subjectId: `RAWUSER-${n}`,
+  occurredAt: '2026-03-01T11:59:00+08:00',
+  screen: 'live-room',
+  durationMs: 1200 + n,
+  amount: n % 2 === 0 ? null : 9.5,
+  isLive: true,
+  day: '2026-03-01',
+  shownAt: '2026-03-01T11:58:00.250+02:00',
   ...extra,
 });
 
-function send(s: Setup, body: string, options: { stream?: string; token?: string; signature?: string; contentType?: string } = {}) {
+function send(
+  s: Setup,
+  body: string,
+  options: { stream?: string; token?: string; signature?: string; contentType?: string } = {},
+) {
   return s.gw.app.inject({
-    method: 'POST', url: `/v1/ingest/${options.stream ?? 'app_clicks'}`, payload: body,
+    method: 'POST',
+    url: `/v1/ingest/${options.stream ?? 'app_clicks'}`,
+    payload: body,
     headers: {
       ...bearer(options.token ?? s.collector),
       'content-type': options.contentType ?? 'application/json',
@@ -69,13 +97,24 @@ describe('signed event ingest', () => {
 
     const dataPath = s.gw.connectors.dataPath;
     await s.gw.connectors.close();
-    const rows = await queryDataFile(dataPath, `SELECT event_id, subject, strftime(occurred_at, '%Y-%m-%dT%H:%M:%SZ') AS occurred, durationMs, amount, isLive,
-      CAST(day AS VARCHAR) AS day, strftime(shownAt, '%Y-%m-%dT%H:%M:%S.%gZ') AS shown FROM events_app_clicks ORDER BY event_id`);
+    const rows = await queryDataFile(
+      dataPath,
+      `SELECT event_id, subject, strftime(occurred_at, '%Y-%m-%dT%H:%M:%SZ') AS occurred, durationMs, amount, isLive,
+      CAST(day AS VARCHAR) AS day, strftime(shownAt, '%Y-%m-%dT%H:%M:%S.%gZ') AS shown FROM events_app_clicks ORDER BY event_id`,
+    );
     const key = s.gw.ctx.identity.subjectKey;
-    expect(rows).toEqual([1, 2, 3, 4].map((n) => ({
-      event_id: `evt-${n}`, subject: pseudonymize(key, `RAWUSER-${n}`), occurred: '2026-03-01T03:59:00Z',
-      durationMs: BigInt(1200 + n), amount: n % 2 === 0 ? null : 9.5, isLive: true, day: '2026-03-01', shown: '2026-03-01T09:58:00.250Z',
-    })));
+    expect(rows).toEqual(
+      [1, 2, 3, 4].map((n) => ({
+        event_id: `evt-${n}`,
+        subject: pseudonymize(key, `RAWUSER-${n}`),
+        occurred: '2026-03-01T03:59:00Z',
+        durationMs: BigInt(1200 + n),
+        amount: n % 2 === 0 ? null : 9.5,
+        isLive: true,
+        day: '2026-03-01',
+        shown: '2026-03-01T09:58:00.250Z',
+      })),
+    );
     const bytes = readDataFileBytes(dataPath);
     expect(bytes.includes('live-room')).toBe(true);
     expect(bytes.includes('RAWUSER-')).toBe(false);
@@ -88,7 +127,9 @@ describe('signed event ingest', () => {
     expect(forged.statusCode).toBe(401);
     expect(forged.json()).toMatchObject({ code: 'BAD_SIGNATURE', context: { reason: 'mismatch' } });
     // The signature covers the exact bytes: re-serializing the same JSON differently breaks it.
-    const respaced = await send(s, JSON.stringify(event(1), null, 1), { signature: signIngestBody(s.secret, body, s.clock.now()) });
+    const respaced = await send(s, JSON.stringify(event(1), null, 1), {
+      signature: signIngestBody(s.secret, body, s.clock.now()),
+    });
     expect(respaced.json()).toMatchObject({ code: 'BAD_SIGNATURE' });
 
     const signedThen = signIngestBody(s.secret, body, s.clock.now());
@@ -96,7 +137,12 @@ describe('signed event ingest', () => {
     const stale = await send(s, body, { signature: signedThen });
     expect(stale.statusCode).toBe(401);
     expect(stale.json()).toMatchObject({ code: 'BAD_SIGNATURE', context: { reason: 'stale' } });
-    const missing = await s.gw.app.inject({ method: 'POST', url: '/v1/ingest/app_clicks', payload: body, headers: { ...bearer(s.collector), 'content-type': 'application/json' } });
+    const missing = await s.gw.app.inject({
+      method: 'POST',
+      url: '/v1/ingest/app_clicks',
+      payload: body,
+      headers: { ...bearer(s.collector), 'content-type': 'application/json' },
+    });
     expect(missing.json()).toMatchObject({ code: 'BAD_SIGNATURE', context: { reason: 'missing' } });
     expect(await storedCount(s)).toBe(0);
   });
@@ -107,7 +153,10 @@ describe('signed event ingest', () => {
     s.clock.advance(60_000);
     const replay = await send(s, JSON.stringify(event(1)));
     expect(replay.statusCode).toBe(409);
-    expect(replay.json()).toMatchObject({ code: 'CONFLICT', context: { stream: 'app_clicks', duplicates: ['evt-1'], duplicateCount: 1 } });
+    expect(replay.json()).toMatchObject({
+      code: 'CONFLICT',
+      context: { stream: 'app_clicks', duplicates: ['evt-1'], duplicateCount: 1 },
+    });
     const mixed = await send(s, JSON.stringify([event(3), event(2)]));
     expect(mixed.json()).toMatchObject({ code: 'CONFLICT', context: { duplicates: ['evt-2'] } });
     expect(await storedCount(s)).toBe(2);
@@ -117,10 +166,25 @@ describe('signed event ingest', () => {
 
   it('refuses a batch over 1000 events with 413, and an unknown stream with 404', async () => {
     const s = await setUp();
-    const big = await send(s, JSON.stringify(Array.from({ length: 1001 }, (_, i) => ({ eventId: `e${i}`, subjectId: 'u', occurredAt: START, screen: 's' }))));
+    const big = await send(
+      s,
+      JSON.stringify(
+        Array.from({ length: 1001 }, (_, i) => ({ eventId: `e${i}`, subjectId: 'u', occurredAt: START, screen: 's' })),
+      ),
+    );
     expect(big.statusCode).toBe(413);
     expect(big.json()).toMatchObject({ code: 'PAYLOAD_TOO_LARGE', context: { maxEvents: 1000, events: 1001 } });
-    const atLimit = await send(s, JSON.stringify(Array.from({ length: 1000 }, (_, i) => ({ eventId: `e${i}`, subjectId: `u${i}`, occurredAt: START, screen: 's' }))));
+    const atLimit = await send(
+      s,
+      JSON.stringify(
+        Array.from({ length: 1000 }, (_, i) => ({
+          eventId: `e${i}`,
+          subjectId: `u${i}`,
+          occurredAt: START,
+          screen: 's',
+        })),
+      ),
+    );
     expect(atLimit.statusCode).toBe(202);
 
     const unknown = await send(s, JSON.stringify(event(1)), { stream: 'nope' });
@@ -150,28 +214,64 @@ describe('signed event ingest', () => {
     const s = await setUp();
     const body = JSON.stringify(event(1));
     expect((await send(s, body, { token: s.gw.stewardToken })).statusCode).toBe(403);
-    const anonymous = await s.gw.app.inject({ method: 'POST', url: '/v1/ingest/app_clicks', payload: body, headers: { 'content-type': 'application/json' } });
+    const anonymous = await s.gw.app.inject({
+      method: 'POST',
+      url: '/v1/ingest/app_clicks',
+      payload: body,
+      headers: { 'content-type': 'application/json' },
+    });
     expect(anonymous.statusCode).toBe(401);
-    expect((await s.gw.app.inject({ method: 'POST', url: '/v1/connectors/streams', headers: bearer(s.collector), payload: { ...CLICKS, name: 'other' } })).statusCode).toBe(403);
+    expect(
+      (
+        await s.gw.app.inject({
+          method: 'POST',
+          url: '/v1/connectors/streams',
+          headers: bearer(s.collector),
+          payload: { ...CLICKS, name: 'other' },
+        })
+      ).statusCode,
+    ).toBe(403);
 
-    const listed = await s.gw.app.inject({ method: 'GET', url: '/v1/connectors/streams', headers: bearer(s.gw.adminToken) });
-    expect(listed.json()).toEqual({ streams: [expect.objectContaining({ events: 0, createdAt: new Date(START).toISOString() })] });
+    const listed = await s.gw.app.inject({
+      method: 'GET',
+      url: '/v1/connectors/streams',
+      headers: bearer(s.gw.adminToken),
+    });
+    expect(listed.json()).toEqual({
+      streams: [expect.objectContaining({ events: 0, createdAt: new Date(START).toISOString() })],
+    });
     expect(listed.body).not.toContain(s.secret);
     expect(listed.body).not.toContain('sgi_');
 
-    const again = await s.gw.app.inject({ method: 'POST', url: '/v1/connectors/streams', headers: bearer(s.gw.stewardToken), payload: CLICKS });
+    const again = await s.gw.app.inject({
+      method: 'POST',
+      url: '/v1/connectors/streams',
+      headers: bearer(s.gw.stewardToken),
+      payload: CLICKS,
+    });
     expect(again.statusCode).toBe(409);
-    const reserved = await s.gw.app.inject({ method: 'POST', url: '/v1/connectors/streams', headers: bearer(s.gw.stewardToken), payload: { name: 'x', fields: [{ name: 'subjectId', type: 'string', classification: 'feature' }] } });
+    const reserved = await s.gw.app.inject({
+      method: 'POST',
+      url: '/v1/connectors/streams',
+      headers: bearer(s.gw.stewardToken),
+      payload: { name: 'x', fields: [{ name: 'subjectId', type: 'string', classification: 'feature' }] },
+    });
     expect(reserved.statusCode).toBe(400);
     const audit = await s.gw.ctx.consent.listAudit({ kind: 'connector' });
-    expect(audit.map((e) => [e.action, e.outcome, e.refs[0]])).toEqual([['stream-create', 'ok', 'app_clicks'], ['stream-create', 'rejected', 'app_clicks']]);
+    expect(audit.map((e) => [e.action, e.outcome, e.refs[0]])).toEqual([
+      ['stream-create', 'ok', 'app_clicks'],
+      ['stream-create', 'rejected', 'app_clicks'],
+    ]);
   });
 
   it('is not queued behind a running view import (separate connections of the connector database)', async () => {
     const s = await setUp();
     s.gw.stage(FATE_GUEST, 'guest.csv');
     let isImportDone = false;
-    const importing = s.gw.connectors.views.register(fateGuestView('guest', 'guest.csv')).then((view) => { isImportDone = true; return view; });
+    const importing = s.gw.connectors.views.register(fateGuestView('guest', 'guest.csv')).then((view) => {
+      isImportDone = true;
+      return view;
+    });
     const receipt = await send(s, JSON.stringify(event(1)));
     expect(receipt.statusCode).toBe(202);
     expect(isImportDone).toBe(false);
@@ -184,11 +284,18 @@ describe('signed event ingest', () => {
     await s.gw.connectors.close();
     const { openConnectors } = await import('../../connectors/connectors.ts');
     const reopened = await openConnectors({
-      dataDir: s.gw.ctx.config.dataDir, subjectKey: s.gw.ctx.identity.subjectKey, clock: s.clock, purposes: () => ({}),
+      dataDir: s.gw.ctx.config.dataDir,
+      subjectKey: s.gw.ctx.identity.subjectKey,
+      clock: s.clock,
+      purposes: () => ({}),
     });
     try {
       const body = JSON.stringify(event(2));
-      const receipt = await reopened.streams.ingest('app_clicks', Buffer.from(body), signIngestBody(s.secret, body, s.clock.now()));
+      const receipt = await reopened.streams.ingest(
+        'app_clicks',
+        Buffer.from(body),
+        signIngestBody(s.secret, body, s.clock.now()),
+      );
       expect(receipt.accepted).toBe(1);
       expect((await reopened.streams.list())[0]?.events).toBe(2);
       const bytes = readDataFileBytes(reopened.dataPath);

@@ -19,8 +19,9 @@ const rejection = (reason: string) => expect.objectContaining({ code: 'BAD_SIGNA
 
 describe('RFC 4231 check of the independent HMAC', () => {
   it('test case 2 (key "Jefe")', () => {
-    expect(hex(hmac(sha256, utf8('Jefe'), utf8('what do ya want for nothing?'))))
-      .toBe('5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843');
+    expect(hex(hmac(sha256, utf8('Jefe'), utf8('what do ya want for nothing?')))).toBe(
+      '5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843',
+    );
   });
 });
 
@@ -35,17 +36,25 @@ describe('verifyIngestSignature', () => {
   });
 
   it('rejects any change to the body, the timestamp or the secret', () => {
-    fc.assert(fc.property(fc.uint8Array({ minLength: 1, maxLength: 256 }), fc.nat(), fc.integer({ min: 0, max: 7 }), (body, at, bit) => {
-      const header = signIngestBody(SECRET, body, AT);
-      const index = at % body.length;
-      const tampered = Uint8Array.from(body);
-      tampered[index] = (tampered[index] as number) ^ (1 << bit);
-      expect(() => verifyIngestSignature(SECRET, header, body, AT)).not.toThrow();
-      expect(() => verifyIngestSignature(SECRET, header, tampered, AT)).toThrow(rejection('mismatch'));
-      expect(() => verifyIngestSignature(`${SECRET}x`, header, body, AT)).toThrow(rejection('mismatch'));
-      const shifted = header.replace(`t=${T}`, `t=${Number(T) + 1}`);
-      expect(() => verifyIngestSignature(SECRET, shifted, body, AT)).toThrow(rejection('mismatch'));
-    }), { numRuns: 200 });
+    fc.assert(
+      fc.property(
+        fc.uint8Array({ minLength: 1, maxLength: 256 }),
+        fc.nat(),
+        fc.integer({ min: 0, max: 7 }),
+        (body, at, bit) => {
+          const header = signIngestBody(SECRET, body, AT);
+          const index = at % body.length;
+          const tampered = Uint8Array.from(body);
+          tampered[index] = (tampered[index] as number) ^ (1 << bit);
+          expect(() => verifyIngestSignature(SECRET, header, body, AT)).not.toThrow();
+          expect(() => verifyIngestSignature(SECRET, header, tampered, AT)).toThrow(rejection('mismatch'));
+          expect(() => verifyIngestSignature(`${SECRET}x`, header, body, AT)).toThrow(rejection('mismatch'));
+          const shifted = header.replace(`t=${T}`, `t=${Number(T) + 1}`);
+          expect(() => verifyIngestSignature(SECRET, shifted, body, AT)).toThrow(rejection('mismatch'));
+        },
+      ),
+      { numRuns: 200 },
+    );
   });
 
   it('accepts timestamps up to the tolerance either side of the clock, and refuses beyond it', () => {
@@ -63,10 +72,23 @@ describe('verifyIngestSignature', () => {
     const body = utf8('[]');
     const good = signIngestBody(SECRET, body, AT);
     const other = signIngestBody('sgi_other', body, AT).split(',')[1] as string;
-    expect(() => verifyIngestSignature(SECRET, `${good.split(',')[0]},${other},${good.split(',')[1]}`, body, AT)).not.toThrow();
+    expect(() =>
+      verifyIngestSignature(SECRET, `${good.split(',')[0]},${other},${good.split(',')[1]}`, body, AT),
+    ).not.toThrow();
     expect(() => verifyIngestSignature(SECRET, undefined, body, AT)).toThrow(rejection('missing'));
-    for (const header of ['v1=abc', `t=${T}`, `t=${T},v1=zz`, `t=${T},t=${T},${other}`, `t=-5,${other}`, 'garbage', `t=${T},=x,${other}`, 'x'.repeat(2000)]) {
-      expect(() => verifyIngestSignature(SECRET, header, body, AT), header.slice(0, 40)).toThrow(rejection('malformed'));
+    for (const header of [
+      'v1=abc',
+      `t=${T}`,
+      `t=${T},v1=zz`,
+      `t=${T},t=${T},${other}`,
+      `t=-5,${other}`,
+      'garbage',
+      `t=${T},=x,${other}`,
+      'x'.repeat(2000),
+    ]) {
+      expect(() => verifyIngestSignature(SECRET, header, body, AT), header.slice(0, 40)).toThrow(
+        rejection('malformed'),
+      );
     }
   });
 });

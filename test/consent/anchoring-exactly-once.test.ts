@@ -9,7 +9,13 @@ import { ledgerPortOf } from '../../contracts/ledger-port-adapter.ts';
 import type { Ledger, SimulatedChain } from '../fixtures/contracts-fixture.ts';
 import { useFreshLedger } from '../fixtures/fresh-ledger.ts';
 import {
-  GATEWAY_ID, anchoredEventCount, crashAfterSendPort, openAnchoringHarness, switchablePort, writeGrants, type AnchoringHarness,
+  GATEWAY_ID,
+  anchoredEventCount,
+  crashAfterSendPort,
+  openAnchoringHarness,
+  switchablePort,
+  writeGrants,
+  type AnchoringHarness,
 } from '../fixtures/anchoring-fixture.ts';
 
 let chain: SimulatedChain;
@@ -20,7 +26,9 @@ useFreshLedger({}, async (fresh) => {
   ({ chain, ledger } = fresh);
   h = await openAnchoringHarness(chain, ledger);
 });
-afterEach(async () => { await h.dispose(); });
+afterEach(async () => {
+  await h.dispose();
+});
 
 const allBatches = async (): Promise<AnchorBatch[]> => h.anchors.listBatches(0, 10_000);
 
@@ -37,9 +45,17 @@ async function expectAnchoredExactlyOnce(): Promise<AnchorBatch[]> {
     expect(b.status).toBe('anchored');
     // The root is what the recorded leaves rebuild to, and the chain holds it once with this count and link.
     const leaves = await h.anchors.readBatchLeaves(b);
-    expect(`0x${Buffer.from(buildMerkleTree(leaves.map((x) => Buffer.from(x, 'hex'))).root).toString('hex')}`).toBe(b.root);
+    expect(`0x${Buffer.from(buildMerkleTree(leaves.map((x) => Buffer.from(x, 'hex'))).root).toString('hex')}`).toBe(
+      b.root,
+    );
     const onChain = await h.port.getAnchor(b.root);
-    expect(onChain).toMatchObject({ gatewayId: GATEWAY_ID, count: countOf(b), prevRoot, blockNumber: b.blockNumber, blockTime: b.blockTime });
+    expect(onChain).toMatchObject({
+      gatewayId: GATEWAY_ID,
+      count: countOf(b),
+      prevRoot,
+      blockNumber: b.blockNumber,
+      blockTime: b.blockTime,
+    });
     expect(await anchoredEventCount(chain.provider, ledger.addresses.anchor, b.root)).toBe(1);
     prevRoot = b.root;
   }
@@ -57,14 +73,28 @@ describe('anchoring', () => {
     await writeGrants(h, 10);
     expect(await service.flushNow()).toEqual({ built: 3, anchored: 3, error: null });
     await writeGrants(h, 5, 100);
-    await h.log.recordDecision({ actor: 'tok_pdp', action: 'read', outcome: 'permit', purpose: 'joint-modeling', reasons: ['consent'], consentIds: [], delegationIds: [] });
+    await h.log.recordDecision({
+      actor: 'tok_pdp',
+      action: 'read',
+      outcome: 'permit',
+      purpose: 'joint-modeling',
+      reasons: ['consent'],
+      consentIds: [],
+      delegationIds: [],
+    });
     expect(await service.flushNow()).toEqual({ built: 2, anchored: 2, error: null });
     expect(await service.flushNow()).toEqual({ built: 0, anchored: 0, error: null });
 
     const batches = await expectAnchoredExactlyOnce();
     expect(batches.map(countOf)).toEqual([7, 7, 6, 7, 4]);
     expect(batches.reduce((n, b) => n + b.count, 0)).toBe(15 + 16);
-    expect(service.status()).toMatchObject({ state: 'ok', reason: null, pendingRecords: 0, builtBatches: 0, lastAnchoredBatch: { batchNo: 5 } });
+    expect(service.status()).toMatchObject({
+      state: 'ok',
+      reason: null,
+      pendingRecords: 0,
+      builtBatches: 0,
+      lastAnchoredBatch: { batchNo: 5 },
+    });
   });
 
   it('commits the batch row with its root before the transaction is sent', async () => {
@@ -96,8 +126,17 @@ describe('anchoring', () => {
     expect(first.error?.code).toBe('LEDGER_UNAVAILABLE');
     await writeGrants(h, 3, 50); // consent writes are unaffected by the outage
     expect((await service.flushNow()).built).toBe(1);
-    expect(service.status()).toMatchObject({ state: 'degraded', pendingRecords: 14, unbatchedRecords: 0, builtBatches: 2 });
-    expect(await h.anchors.getBatch(1)).toMatchObject({ status: 'built', attempts: 2, lastError: 'LEDGER_UNAVAILABLE: test-outage' });
+    expect(service.status()).toMatchObject({
+      state: 'degraded',
+      pendingRecords: 14,
+      unbatchedRecords: 0,
+      builtBatches: 2,
+    });
+    expect(await h.anchors.getBatch(1)).toMatchObject({
+      status: 'built',
+      attempts: 2,
+      lastError: 'LEDGER_UNAVAILABLE: test-outage',
+    });
     // Equal jitter with random() = 0.5: 3/4 of min(cap, base·2^(n-1)) after the n-th consecutive failure.
     const retryIn = () => Date.parse(service.status().nextRetryAt!) - h.clock.now().getTime();
     expect(retryIn()).toBe(0.75 * 4_000);
@@ -128,7 +167,12 @@ describe('anchoring', () => {
     expect(port.calls['anchorRoot'] ?? 0).toBe(0);
     const recorded = await h.anchors.getBatch(1);
     const onChain = await h.port.findAnchorTx(batch!.root);
-    expect(recorded).toMatchObject({ status: 'anchored', txHash: onChain!.txHash, blockNumber: onChain!.blockNumber, gasUsed: null });
+    expect(recorded).toMatchObject({
+      status: 'anchored',
+      txHash: onChain!.txHash,
+      blockNumber: onChain!.blockNumber,
+      gasUsed: null,
+    });
     expect(await anchoredEventCount(chain.provider, ledger.addresses.anchor, batch!.root)).toBe(1);
 
     await writeGrants(h, 2, 20);
@@ -139,7 +183,11 @@ describe('anchoring', () => {
   it('a retry in the same process finds the mined root instead of sending it again', async () => {
     let sends = 0;
     const once = crashAfterSendPort(h.port);
-    const port: LedgerPort = { ...h.port, anchorRoot: (root, count, prev) => (++sends === 1 ? once.anchorRoot(root, count, prev) : h.port.anchorRoot(root, count, prev)) };
+    const port: LedgerPort = {
+      ...h.port,
+      anchorRoot: (root, count, prev) =>
+        ++sends === 1 ? once.anchorRoot(root, count, prev) : h.port.anchorRoot(root, count, prev),
+    };
     const service = h.anchoring({ ledger: port });
     await writeGrants(h, 3);
     expect((await service.flushNow()).error?.code).toBe('LEDGER_UNAVAILABLE');
@@ -163,7 +211,10 @@ describe('anchoring', () => {
 
     const restarted = h.anchoring();
     await restarted.start();
-    expect(await h.anchors.getBatch(2)).toMatchObject({ status: 'built', lastError: 'anchor missing on chain; re-anchoring' });
+    expect(await h.anchors.getBatch(2)).toMatchObject({
+      status: 'built',
+      lastError: 'anchor missing on chain; re-anchoring',
+    });
     expect(await restarted.flushNow()).toMatchObject({ anchored: 1, error: null });
     await expectAnchoredExactlyOnce();
   });
@@ -174,7 +225,11 @@ describe('anchoring', () => {
     await writeGrants(h, 2);
     const result = await service.flushNow();
     expect(result.error?.code).toBe('LEDGER_UNAUTHORIZED');
-    expect(service.status()).toMatchObject({ state: 'degraded', reason: 'LEDGER_UNAUTHORIZED: NotActiveGateway', builtBatches: 1 });
+    expect(service.status()).toMatchObject({
+      state: 'degraded',
+      reason: 'LEDGER_UNAUTHORIZED: NotActiveGateway',
+      builtBatches: 1,
+    });
     const [batch] = await allBatches();
     expect(await h.port.getAnchor(batch!.root)).toBeNull();
     expect(await anchoredEventCount(chain.provider, ledger.addresses.anchor, batch!.root)).toBe(0);

@@ -15,22 +15,41 @@ import { grantBody } from '../fixtures/consent-bodies.ts';
 import { callJson, issueTokens } from './gateway-http.ts';
 
 const LEDGER_ENV = {
-  SEALGATE_LEDGER: 'local', SEALGATE_ANCHOR_INTERVAL_MS: '100', SEALGATE_ANCHOR_BATCH_MAX: '25',
-  SEALGATE_CHAIN_STATE_INTERVAL_S: '1', SEALGATE_RATE_LIMIT_MAX: '100000', SEALGATE_PARTY_ID: 'dealer-4s',
+  SEALGATE_LEDGER: 'local',
+  SEALGATE_ANCHOR_INTERVAL_MS: '100',
+  SEALGATE_ANCHOR_BATCH_MAX: '25',
+  SEALGATE_CHAIN_STATE_INTERVAL_S: '1',
+  SEALGATE_RATE_LIMIT_MAX: '100000',
+  SEALGATE_PARTY_ID: 'dealer-4s',
 };
 const ZERO_ROOT = `0x${'0'.repeat(64)}`;
 
-type Batch = { batchNo: number; eventsFrom: number; eventsTo: number; auditFrom: number; auditTo: number; root: string; prevRoot: string; status: string };
+type Batch = {
+  batchNo: number;
+  eventsFrom: number;
+  eventsTo: number;
+  auditFrom: number;
+  auditTo: number;
+  root: string;
+  prevRoot: string;
+  status: string;
+};
 
 describe('killing the gateway during anchoring', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'sealgate-anchor-kill-'));
   let gateway: ChildGateway | undefined;
-  afterAll(async () => { await gateway?.kill(); rmSync(dataDir, { recursive: true, force: true }); });
+  afterAll(async () => {
+    await gateway?.kill();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
 
   it('loses nothing and anchors nothing twice', async () => {
     gateway = await startChildGateway({ dataDir, env: LEDGER_ENV });
     const admin = gateway.adminToken ?? '';
-    const { collector, 'compliance-officer': officer } = await issueTokens(gateway.url, admin, ['collector', 'compliance-officer'] as const);
+    const { collector, 'compliance-officer': officer } = await issueTokens(gateway.url, admin, [
+      'collector',
+      'compliance-officer',
+    ] as const);
     const acknowledged = new Map<string, string>();
     let next = 0;
 
@@ -39,13 +58,18 @@ describe('killing the gateway during anchoring', () => {
       const inFlight: Promise<void>[] = [];
       for (let i = 0; i < 120; i++) {
         const n = next++;
-        inFlight.push(callJson(url, 'POST', '/v1/consents', collector, grantBody(`kill-anchor-${n}`)).then((res) => {
-          if (res.status === 201) {
-            const record = res.body.record as { recordId: string };
-            const events = res.body.events as { hash: string }[];
-            acknowledged.set(record.recordId, events.at(-1)?.hash ?? '');
-          }
-        }, () => undefined));
+        inFlight.push(
+          callJson(url, 'POST', '/v1/consents', collector, grantBody(`kill-anchor-${n}`)).then(
+            (res) => {
+              if (res.status === 201) {
+                const record = res.body.record as { recordId: string };
+                const events = res.body.events as { hash: string }[];
+                acknowledged.set(record.recordId, events.at(-1)?.hash ?? '');
+              }
+            },
+            () => undefined,
+          ),
+        );
         // Let anchoring batches form and be sent while writes keep arriving.
         if (i % 20 === 19) await new Promise((r) => setTimeout(r, 60));
       }
@@ -65,7 +89,10 @@ describe('killing the gateway during anchoring', () => {
     }
     expect(status).toMatchObject({ state: 'ok', pendingRecords: 0 });
 
-    const report = (await callJson(gateway.url, 'GET', '/v1/audit/report', officer)).body as { batches: Batch[]; verification: { ok: boolean } };
+    const report = (await callJson(gateway.url, 'GET', '/v1/audit/report', officer)).body as {
+      batches: Batch[];
+      verification: { ok: boolean };
+    };
     expect(report.verification.ok).toBe(true);
     const batches = report.batches;
     // Contiguous, non-overlapping ranges: every record lies in exactly one batch.

@@ -2,8 +2,20 @@
 // size or interval, the retry backoff, deadlines on every ledger call, and a bounded stop().
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { LedgerPort } from '../../consent/ledger-port.ts';
-import { deployFreshLedger, startSimulatedChain, type Ledger, type SimulatedChain } from '../fixtures/contracts-fixture.ts';
-import { fakeTimers, openAnchoringHarness, switchablePort, writeGrants, type AnchoringHarness, type FakeTimers } from '../fixtures/anchoring-fixture.ts';
+import {
+  deployFreshLedger,
+  startSimulatedChain,
+  type Ledger,
+  type SimulatedChain,
+} from '../fixtures/contracts-fixture.ts';
+import {
+  fakeTimers,
+  openAnchoringHarness,
+  switchablePort,
+  writeGrants,
+  type AnchoringHarness,
+  type FakeTimers,
+} from '../fixtures/anchoring-fixture.ts';
 
 const POLL_MS = 1_000;
 const INTERVAL_MS = 5_000;
@@ -15,17 +27,30 @@ let ledger: Ledger;
 let h: AnchoringHarness;
 let timers: FakeTimers;
 
-beforeAll(async () => { chain = await startSimulatedChain(); });
-afterAll(async () => { await chain.close(); });
+beforeAll(async () => {
+  chain = await startSimulatedChain();
+});
+afterAll(async () => {
+  await chain.close();
+});
 beforeEach(async () => {
   ledger = await deployFreshLedger(chain);
   h = await openAnchoringHarness(chain, ledger);
   timers = fakeTimers();
 });
-afterEach(async () => { await h.dispose(); });
+afterEach(async () => {
+  await h.dispose();
+});
 
 const service = (overrides: Parameters<AnchoringHarness['anchoring']>[0] = {}) =>
-  h.anchoring({ timers, pollMs: POLL_MS, intervalMs: INTERVAL_MS, rpcTimeoutMs: RPC_MS, stopTimeoutMs: STOP_MS, ...overrides });
+  h.anchoring({
+    timers,
+    pollMs: POLL_MS,
+    intervalMs: INTERVAL_MS,
+    rpcTimeoutMs: RPC_MS,
+    stopTimeoutMs: STOP_MS,
+    ...overrides,
+  });
 
 /** Resolves once `check` holds (for work started but not awaited); real time only bounds the wait. */
 async function until(check: () => boolean): Promise<void> {
@@ -100,14 +125,22 @@ describe('anchoring triggers', () => {
 
   it('stop waits for work in flight, but no longer than its deadline', async () => {
     let calls = 0;
-    const hanging: LedgerPort = { ...h.port, anchorRoot: () => { calls++; return new Promise(() => undefined); } };
+    const hanging: LedgerPort = {
+      ...h.port,
+      anchorRoot: () => {
+        calls++;
+        return new Promise(() => undefined);
+      },
+    };
     const s = service({ ledger: hanging });
     await s.start();
     await writeGrants(h, 1);
     void s.flushNow();
     await until(() => calls === 1);
     let isStopped = false;
-    const stopping = s.stop().then(() => { isStopped = true; });
+    const stopping = s.stop().then(() => {
+      isStopped = true;
+    });
     await until(() => timers.pending(STOP_MS) === 1);
     expect(isStopped).toBe(false);
     timers.trigger(STOP_MS);

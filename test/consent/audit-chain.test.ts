@@ -2,20 +2,35 @@
 import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { AuditInput, checkedUnsealed, sealAuditEntry, UnsealedAuditEntry, verifyAuditChain, type AuditEntry } from '../../consent/audit.ts';
+import {
+  AuditInput,
+  checkedUnsealed,
+  sealAuditEntry,
+  UnsealedAuditEntry,
+  verifyAuditChain,
+  type AuditEntry,
+} from '../../consent/audit.ts';
 import { GENESIS_HASH, canonicalHash } from '../../consent/canonical.ts';
 import { mutate, prng } from '../fixtures/json-mutations.ts';
 
 const input = (i: number): AuditInput => ({
-  kind: 'decision', actor: 'tok_9', action: 'read', outcome: i % 2 === 0 ? 'permit' : 'deny',
-  refs: [randomUUID()], detail: { purpose: 'joint-modeling', reasons: [`r${i}`] },
+  kind: 'decision',
+  actor: 'tok_9',
+  action: 'read',
+  outcome: i % 2 === 0 ? 'permit' : 'deny',
+  refs: [randomUUID()],
+  detail: { purpose: 'joint-modeling', reasons: [`r${i}`] },
 });
 
 function chain(n: number): AuditEntry[] {
   const out: AuditEntry[] = [];
   let prev = GENESIS_HASH;
   for (let i = 0; i < n; i++) {
-    const e = sealAuditEntry({ ...input(i), entryId: randomUUID(), at: new Date(Date.UTC(2025, 0, 1, 0, 0, i)).toISOString() }, prev, i + 1);
+    const e = sealAuditEntry(
+      { ...input(i), entryId: randomUUID(), at: new Date(Date.UTC(2025, 0, 1, 0, 0, i)).toISOString() },
+      prev,
+      i + 1,
+    );
     out.push(e);
     prev = e.hash;
   }
@@ -33,9 +48,20 @@ describe('audit chain', () => {
 
   it('names an edited entry, a removed entry and a relinked entry', () => {
     const entries = chain(5);
-    const edited = entries.map((e) => (e.seq === 4 ? { ...e, outcome: 'permit' as const, detail: { purpose: 'marketing' } } : e));
-    expect(verifyAuditChain(edited)).toEqual({ ok: false, seq: 4, entryId: entries[3]!.entryId, reason: 'hash-mismatch' });
-    expect(verifyAuditChain(entries.filter((e) => e.seq !== 2))).toMatchObject({ ok: false, seq: 3, reason: 'seq-gap' });
+    const edited = entries.map((e) =>
+      e.seq === 4 ? { ...e, outcome: 'permit' as const, detail: { purpose: 'marketing' } } : e,
+    );
+    expect(verifyAuditChain(edited)).toEqual({
+      ok: false,
+      seq: 4,
+      entryId: entries[3]!.entryId,
+      reason: 'hash-mismatch',
+    });
+    expect(verifyAuditChain(entries.filter((e) => e.seq !== 2))).toMatchObject({
+      ok: false,
+      seq: 3,
+      reason: 'seq-gap',
+    });
     const relinked = entries.map((e) => (e.seq === 3 ? { ...e, prevHash: entries[0]!.hash } : e));
     expect(verifyAuditChain(relinked)).toMatchObject({ ok: false, seq: 3, reason: 'broken-link' });
   });
@@ -50,7 +76,16 @@ describe('audit chain', () => {
     const accepts = (detail: Record<string, unknown>) => AuditInput.safeParse({ ...input(0), detail }).success;
     const cycle: Record<string, unknown> = {};
     cycle.self = cycle;
-    for (const bad of [{ a: undefined }, { a: Number.NaN }, { a: [1, Infinity] }, { a: () => 1 }, { a: 1n }, { a: new Date() }, cycle, { a: { b: [Symbol('s')] } }]) {
+    for (const bad of [
+      { a: undefined },
+      { a: Number.NaN },
+      { a: [1, Infinity] },
+      { a: () => 1 },
+      { a: 1n },
+      { a: new Date() },
+      cycle,
+      { a: { b: [Symbol('s')] } },
+    ]) {
       expect(accepts(bad)).toBe(false);
     }
     expect(accepts({ a: null, b: [1, 'x', true, { c: -0.5 }], d: Object.create(null) as object })).toBe(true);
@@ -62,20 +97,33 @@ describe('audit chain', () => {
   });
 
   it('detects a change to any entry at that entry (property)', () => {
-    fc.assert(fc.property(fc.integer({ min: 1, max: 10 }), fc.nat(), fc.constantFrom('actor', 'action', 'refs', 'at'), (n, pick, field) => {
-      const entries = chain(n);
-      const i = pick % n;
-      const value = field === 'refs' ? [] : field === 'at' ? '2000-01-01T00:00:00.000Z' : 'changed';
-      entries[i] = { ...entries[i]!, [field]: value };
-      expect(verifyAuditChain(entries)).toMatchObject({ ok: false, seq: i + 1, reason: 'hash-mismatch' });
-    }), { numRuns: 50 });
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 10 }),
+        fc.nat(),
+        fc.constantFrom('actor', 'action', 'refs', 'at'),
+        (n, pick, field) => {
+          const entries = chain(n);
+          const i = pick % n;
+          const value = field === 'refs' ? [] : field === 'at' ? '2000-01-01T00:00:00.000Z' : 'changed';
+          entries[i] = { ...entries[i]!, [field]: value };
+          expect(verifyAuditChain(entries)).toMatchObject({ ok: false, seq: i + 1, reason: 'hash-mismatch' });
+        },
+      ),
+      { numRuns: 50 },
+    );
   });
 });
 
 describe('checking an entry as it is sealed', () => {
   const valid = { ...input(0), entryId: randomUUID(), at: '2025-01-01T00:00:00.000Z' };
   const accepts = (candidate: unknown) => {
-    try { checkedUnsealed(candidate as UnsealedAuditEntry); return true; } catch { return false; }
+    try {
+      checkedUnsealed(candidate as UnsealedAuditEntry);
+      return true;
+    } catch {
+      return false;
+    }
   };
 
   it('passes a valid entry through the compiled validator, and agrees with zod on 5,000 seeded mutations', () => {

@@ -15,18 +15,33 @@ import { auditJournalPathOf } from '../../consent/consent-store.ts';
 import { grantInput, openHarness, type LogHarness } from '../fixtures/consent-log-fixture.ts';
 
 const decision = (i: number): DecisionAudit => ({
-  actor: 'token:pdp', action: 'read', outcome: i % 2 === 0 ? 'permit' : 'deny', purpose: 'joint-modeling',
-  reasons: [`reason-${i}`], consentIds: [], delegationIds: [],
+  actor: 'token:pdp',
+  action: 'read',
+  outcome: i % 2 === 0 ? 'permit' : 'deny',
+  purpose: 'joint-modeling',
+  reasons: [`reason-${i}`],
+  consentIds: [],
+  delegationIds: [],
 });
 
 function chainOf(n: number, from = { seq: 0, hash: GENESIS_HASH }): AuditEntry[] {
   const entries: AuditEntry[] = [];
   let head = from;
   for (let i = 0; i < n; i++) {
-    const e = sealAuditEntry({
-      kind: 'decision', actor: 'token:pdp', action: 'read', outcome: 'permit', refs: [`ref-${i}`],
-      detail: { n: i, ratio: 0.1 * i, text: 'é"\\\u2028' }, entryId: crypto.randomUUID(), at: '2025-03-01T00:00:00.000Z',
-    }, head.hash, head.seq + 1);
+    const e = sealAuditEntry(
+      {
+        kind: 'decision',
+        actor: 'token:pdp',
+        action: 'read',
+        outcome: 'permit',
+        refs: [`ref-${i}`],
+        detail: { n: i, ratio: 0.1 * i, text: 'é"\\\u2028' },
+        entryId: crypto.randomUUID(),
+        at: '2025-03-01T00:00:00.000Z',
+      },
+      head.hash,
+      head.seq + 1,
+    );
     entries.push(e);
     head = { seq: e.seq, hash: e.hash };
   }
@@ -51,7 +66,10 @@ describe('reading a journal against the table head', () => {
     const entries = chainOf(4);
     const whole = text(entries);
     const tail = Buffer.from('{"seq":5,"entryId":"x"');
-    expect(readJournal(Buffer.concat([whole, tail]), atAudit(EMPTY))).toMatchObject({ keptBytes: whole.length, discardedBytes: tail.length });
+    expect(readJournal(Buffer.concat([whole, tail]), atAudit(EMPTY))).toMatchObject({
+      keptBytes: whole.length,
+      discardedBytes: tail.length,
+    });
 
     const forged = entries.map((e, i) => (i === 2 ? { ...e, outcome: 'deny' as const } : e));
     const read = readJournal(text(forged), atAudit(EMPTY));
@@ -63,7 +81,10 @@ describe('reading a journal against the table head', () => {
     const entries = chainOf(8);
     const whole = text(entries);
     let seed = 42;
-    const random = (n: number) => { seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31; return seed % n; };
+    const random = (n: number) => {
+      seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
+      return seed % n;
+    };
     for (let trial = 0; trial < 300; trial++) {
       const damaged = Buffer.from(whole);
       for (let flips = 1 + random(4); flips > 0; flips--) damaged[random(damaged.length)] = random(256);
@@ -83,7 +104,9 @@ describe('reading a journal against the table head', () => {
 
   it('refuses a journal that skips seqs after the table head', () => {
     const entries = chainOf(5);
-    expect(() => readJournal(text(entries.slice(3)), atAudit({ seq: 2, hash: entries[1]!.hash }))).toThrow(/does not continue the audit table/);
+    expect(() => readJournal(text(entries.slice(3)), atAudit({ seq: 2, hash: entries[1]!.hash }))).toThrow(
+      /does not continue the audit table/,
+    );
   });
 });
 
@@ -97,12 +120,19 @@ describe('reading consent batches in a journal', () => {
       await m.log.grant(grantInput({ subjectId: 'customer-2' }), { actor: 'token:steward' });
       const events = await m.store.readEvents(0, 10);
       const audit = await m.log.listAudit({ limit: 10 });
-      const batch = (i: number, a: number): CommitBatch => ({ events: [events[i]!], audit: [audit[a]!], idempotency: [], current: [] });
+      const batch = (i: number, a: number): CommitBatch => ({
+        events: [events[i]!],
+        audit: [audit[a]!],
+        idempotency: [],
+        current: [],
+      });
       const first = batch(0, 0);
       const second = batch(1, 2);
       const point = (e: { seq: number; hash: string }) => ({ seq: e.seq, hash: e.hash });
       return {
-        first, second, alone: audit[1]!,
+        first,
+        second,
+        alone: audit[1]!,
         bytes: Buffer.from(batchLine(first) + journalLine(audit[1]!) + batchLine(second)),
         afterFirst: { events: point(events[0]!), audit: point(audit[0]!) },
       };
@@ -125,7 +155,10 @@ describe('reading consent batches in a journal', () => {
   it('drops a torn batch line, and stops at a batch whose event does not verify', async () => {
     const j = await interleaved();
     const torn = Buffer.concat([j.bytes, Buffer.from(batchLine(j.second).slice(0, 60))]);
-    expect(readJournal(torn, { events: EMPTY, audit: EMPTY })).toMatchObject({ keptBytes: j.bytes.length, discardedBytes: 60 });
+    expect(readJournal(torn, { events: EMPTY, audit: EMPTY })).toMatchObject({
+      keptBytes: j.bytes.length,
+      discardedBytes: 60,
+    });
 
     const forged = { ...j.second, events: [{ ...j.second.events[0]!, actor: 'token:someone-else' }] };
     const kept = Buffer.from(batchLine(j.first) + journalLine(j.alone));
@@ -147,8 +180,12 @@ describe('reading consent batches in a journal', () => {
 
   it('refuses a batch half in the tables, and a first batch that skips seqs', async () => {
     const j = await interleaved();
-    expect(() => readJournal(j.bytes, { events: j.afterFirst.events, audit: EMPTY })).toThrow(/does not continue the audit table/);
-    expect(() => readJournal(Buffer.from(batchLine(j.second)), j.afterFirst)).toThrow(/does not continue the audit table/);
+    expect(() => readJournal(j.bytes, { events: j.afterFirst.events, audit: EMPTY })).toThrow(
+      /does not continue the audit table/,
+    );
+    expect(() => readJournal(Buffer.from(batchLine(j.second)), j.afterFirst)).toThrow(
+      /does not continue the audit table/,
+    );
   });
 });
 
@@ -191,16 +228,28 @@ describe('a consent store with an audit journal', () => {
     const granted = await h.log.grant(grantInput(), { actor: 'token:steward' });
     expect(journalLines()).toBe(3);
     expect(h.store.journalPending).toBe(4);
-    expect({ audit: await tableCount(), events: await count('events'), current: await count('consent_current') }).toEqual({ audit: 0, events: 0, current: 0 });
+    expect({
+      audit: await tableCount(),
+      events: await count('events'),
+      current: await count('consent_current'),
+    }).toEqual({ audit: 0, events: 0, current: 0 });
     // Read from the journal's copy in memory without moving it: the write path's lookups.
-    expect(await h.store.readEventsBySeq([1])).toEqual(granted.events.map(({ seq, hash }) => expect.objectContaining({ seq, hash })));
-    expect((await h.log.getRecord(granted.record.recordId)).events.map((e) => e.hash)).toEqual([granted.events[0]!.hash]);
+    expect(await h.store.readEventsBySeq([1])).toEqual(
+      granted.events.map(({ seq, hash }) => expect.objectContaining({ seq, hash })),
+    );
+    expect((await h.log.getRecord(granted.record.recordId)).events.map((e) => e.hash)).toEqual([
+      granted.events[0]!.hash,
+    ]);
     expect(journalLines()).toBe(3);
 
     const seqs = (await h.log.listAudit({ limit: 10 })).map((e) => e.seq);
     expect(seqs).toEqual([1, 2, 3]);
     expect(statSync(journal).size).toBe(0);
-    expect({ audit: await tableCount(), events: await count('events'), current: await count('consent_current') }).toEqual({ audit: 3, events: 1, current: 1 });
+    expect({
+      audit: await tableCount(),
+      events: await count('events'),
+      current: await count('consent_current'),
+    }).toEqual({ audit: 3, events: 1, current: 1 });
     expect(granted.events).toHaveLength(1);
     expect(await h.log.verify()).toEqual({ ok: true, events: 1, audit: 3 });
   });
@@ -209,17 +258,23 @@ describe('a consent store with an audit journal', () => {
     const ctx = { actor: 'token:steward', idempotencyKey: 'order-1' };
     const granted = await h.log.grant(grantInput(), ctx);
     expect(await h.log.grant(grantInput(), ctx)).toEqual(granted);
-    await expect(h.log.grant(grantInput({ subjectId: 'customer-2' }), ctx)).rejects.toMatchObject({ code: 'IDEMPOTENCY_MISMATCH' });
+    await expect(h.log.grant(grantInput({ subjectId: 'customer-2' }), ctx)).rejects.toMatchObject({
+      code: 'IDEMPOTENCY_MISMATCH',
+    });
     const withdrawn = await h.log.withdraw(granted.record.recordId, { actor: 'token:steward' });
     expect(withdrawn.events.map((e) => e.seq)).toEqual([2]);
     expect((await h.store.readEventsBySeq([2]))[0]?.prevHash).toBe(granted.events[0]!.hash);
     expect(await count('events')).toBe(0);
     // A filter reads consent_current, so it moves the journal first, and sees the withdrawal.
     const other = await h.log.grant(grantInput({ subjectId: 'customer-3' }), { actor: 'token:steward' });
-    expect(await h.log.filterSubjects([granted.record.subject, other.record.subject], 'joint-modeling', 'insurer'))
-      .toEqual([other.record.subject]);
-    expect({ events: await count('events'), idempotency: await count('idempotency'), current: await count('consent_current') })
-      .toEqual({ events: 3, idempotency: 1, current: 2 });
+    expect(
+      await h.log.filterSubjects([granted.record.subject, other.record.subject], 'joint-modeling', 'insurer'),
+    ).toEqual([other.record.subject]);
+    expect({
+      events: await count('events'),
+      idempotency: await count('idempotency'),
+      current: await count('consent_current'),
+    }).toEqual({ events: 3, idempotency: 1, current: 2 });
     expect(await h.log.grant(grantInput(), ctx)).toEqual(granted);
     expect(await h.log.verify()).toEqual({ ok: true, events: 3, audit: 3 });
   });
@@ -268,8 +323,12 @@ describe('a consent store with an audit journal', () => {
     expect(h.store.heads.audit.seq).toBe(7);
     expect(h.store.heads.events).toMatchObject({ seq: 2, hash: withdrawn.events[0]!.hash });
     expect(statSync(journal).size).toBe(0);
-    expect({ audit: await tableCount(), events: await count('events'), idempotency: await count('idempotency'), current: await count('consent_current') })
-      .toEqual({ audit: 7, events: 2, idempotency: 1, current: 1 });
+    expect({
+      audit: await tableCount(),
+      events: await count('events'),
+      idempotency: await count('idempotency'),
+      current: await count('consent_current'),
+    }).toEqual({ audit: 7, events: 2, idempotency: 1, current: 1 });
     expect(await h.log.verify()).toEqual({ ok: true, events: 2, audit: 7 });
     expect((await h.log.getRecord(granted.record.recordId)).current.status).toBe('Withdrawn');
     expect(await h.log.grant(grantInput(), { actor: 'token:steward', idempotencyKey: 'order-1' })).toEqual(granted);
@@ -294,7 +353,9 @@ describe('a consent store with an audit journal', () => {
     h = await openHarness({ path: join(dir, 'gateway.duckdb'), signer: h.signer, moveAfterMs: 600_000 });
     expect(h.store.journalRecovery).toEqual({ moved: 0, movedEvents: 0, discardedBytes: 0 });
     expect({ audit: await tableCount(), events: await count('events') }).toEqual({ audit: 2, events: 1 });
-    expect((await h.log.grant(grantInput({ subjectId: 'customer-2' }), { actor: 'token:steward' })).events[0]!.seq).toBe(2);
+    expect(
+      (await h.log.grant(grantInput({ subjectId: 'customer-2' }), { actor: 'token:steward' })).events[0]!.seq,
+    ).toBe(2);
     expect(await h.log.verify()).toEqual({ ok: true, events: 2, audit: 3 });
   });
 
@@ -306,10 +367,25 @@ describe('a consent store with an audit journal', () => {
     // the padding, but DuckDB's read_json, which moves the entries written alone, still has to read past the line.
     const line = JSON.parse(readFileSync(journal, 'utf8')) as { batch: CommitBatch };
     writeFileSync(journal, `${JSON.stringify({ batch: { ...line.batch, padding: 'x'.repeat(40_000_000) } })}\n`);
-    appendFileSync(journal, journalLine(sealAuditEntry({
-      kind: 'decision', actor: 'token:pdp', action: 'read', outcome: 'permit', refs: [], detail: {},
-      entryId: crypto.randomUUID(), at: '2025-03-01T00:00:00.000Z',
-    }, line.batch.audit[0]!.hash, 2)));
+    appendFileSync(
+      journal,
+      journalLine(
+        sealAuditEntry(
+          {
+            kind: 'decision',
+            actor: 'token:pdp',
+            action: 'read',
+            outcome: 'permit',
+            refs: [],
+            detail: {},
+            entryId: crypto.randomUUID(),
+            at: '2025-03-01T00:00:00.000Z',
+          },
+          line.batch.audit[0]!.hash,
+          2,
+        ),
+      ),
+    );
 
     h = await openHarness({ path: join(dir, 'gateway.duckdb'), signer: h.signer, moveAfterMs: 600_000 });
     expect(h.store.journalRecovery).toEqual({ moved: 2, movedEvents: 1, discardedBytes: 0 });
@@ -318,20 +394,27 @@ describe('a consent store with an audit journal', () => {
     expect(await h.log.verify()).toEqual({ ok: true, events: 1, audit: 2 });
   });
 
-  it('while moves fail, holds at most four moves\' worth, then refuses writes until a move succeeds', async () => {
+  it("while moves fail, holds at most four moves' worth, then refuses writes until a move succeeds", async () => {
     await h.close();
     h = await openHarness({ path: join(dir, 'gateway.duckdb'), moveAfterMs: 600_000, moveAtEntries: 2 });
     const transaction = h.db.transaction.bind(h.db);
-    (h.db as { transaction: typeof transaction }).transaction = async () => { throw new Error('disk full'); };
+    (h.db as { transaction: typeof transaction }).transaction = async () => {
+      throw new Error('disk full');
+    };
     // Each grant is two chain entries (its event and audit entry): four grants reach four moves of two.
-    for (let i = 0; i < 4; i++) await h.log.grant(grantInput({ subjectId: `customer-${i}` }), { actor: 'token:steward' });
+    for (let i = 0; i < 4; i++)
+      await h.log.grant(grantInput({ subjectId: `customer-${i}` }), { actor: 'token:steward' });
     expect(h.store.journalPending).toBe(8);
-    await expect(h.log.grant(grantInput({ subjectId: 'customer-4' }), { actor: 'token:steward' })).rejects.toThrow('disk full');
+    await expect(h.log.grant(grantInput({ subjectId: 'customer-4' }), { actor: 'token:steward' })).rejects.toThrow(
+      'disk full',
+    );
     await expect(h.log.recordDecision(decision(0))).rejects.toThrow('disk full');
     expect(h.store.journalPending).toBe(8);
 
     (h.db as { transaction: typeof transaction }).transaction = transaction;
-    expect((await h.log.grant(grantInput({ subjectId: 'customer-5' }), { actor: 'token:steward' })).events[0]!.seq).toBe(5);
+    expect(
+      (await h.log.grant(grantInput({ subjectId: 'customer-5' }), { actor: 'token:steward' })).events[0]!.seq,
+    ).toBe(5);
     expect(await h.log.verify()).toEqual({ ok: true, events: 5, audit: 5 });
   });
 
@@ -360,7 +443,9 @@ describe('a consent store with an audit journal', () => {
     const probe = await open(join(dir, 'probe'), 'w');
     const proto = Object.getPrototypeOf(probe) as { truncate: (this: FileHandle, length?: number) => Promise<void> };
     await probe.close();
-    const spy = vi.spyOn(proto, 'truncate').mockRejectedValue(Object.assign(new Error('EIO: i/o error, ftruncate'), { code: 'EIO' }));
+    const spy = vi
+      .spyOn(proto, 'truncate')
+      .mockRejectedValue(Object.assign(new Error('EIO: i/o error, ftruncate'), { code: 'EIO' }));
     try {
       // The move commits to DuckDB, then cannot empty the journal: the table is whole, so the listing answers, and
       // the journal refuses appends from then on.
@@ -387,7 +472,9 @@ describe('a consent store with an audit journal', () => {
     const [line] = readFileSync(journal, 'utf8').split('\n');
     const entry = JSON.parse(line ?? '{}') as Record<string, unknown>;
     writeFileSync(journal, `${JSON.stringify({ ...entry, seq: 5 })}\n`);
-    await expect(openHarness({ path: join(dir, 'gateway.duckdb'), signer: h.signer })).rejects.toThrow(/does not continue the audit table/);
+    await expect(openHarness({ path: join(dir, 'gateway.duckdb'), signer: h.signer })).rejects.toThrow(
+      /does not continue the audit table/,
+    );
     // The refused journal is left untouched for an operator to inspect.
     expect(JSON.parse(readFileSync(journal, 'utf8').split('\n')[0] ?? '{}')).toMatchObject({ seq: 5 });
     h = await openHarness({ path: join(dir, 'other.duckdb') });

@@ -3,7 +3,14 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { pseudonymize } from '../../consent/pseudonym.ts';
-import { DAY, SUBJECT_KEY, T0, grantInput, openHarness, openJournaledHarness } from '../fixtures/consent-log-fixture.ts';
+import {
+  DAY,
+  SUBJECT_KEY,
+  T0,
+  grantInput,
+  openHarness,
+  openJournaledHarness,
+} from '../fixtures/consent-log-fixture.ts';
 
 const PURPOSES = ['joint-modeling', 'valuation', 'marketing'];
 const PARTIES = ['insurer', 'charging-co', 'battery-maker'];
@@ -24,7 +31,13 @@ const actionArb = fc.record({
   days: fc.integer({ min: 1, max: 10 }),
 });
 
-type GrantSpec = { subject: number; purposes: string[]; recipients: string[]; startDay: number; lengthDays: number | null };
+type GrantSpec = {
+  subject: number;
+  purposes: string[];
+  recipients: string[];
+  startDay: number;
+  lengthDays: number | null;
+};
 
 const queryArb = fc.record({
   mode: fc.constantFrom('day', 'start', 'end'),
@@ -33,13 +46,14 @@ const queryArb = fc.record({
   deltaMs: fc.constantFrom(-1, 0, 1),
 });
 
-const inputFor = (g: GrantSpec) => grantInput({
-  subjectId: `customer-${g.subject}`,
-  purposes: g.purposes.map((purpose) => ({ purpose, legalBasis: 'dpv:Consent' })),
-  recipients: g.recipients.map((id) => ({ id, role: 'joint-controller' })),
-  notBefore: iso(g.startDay),
-  expiresAt: g.lengthDays === null ? null : iso(g.startDay + g.lengthDays),
-});
+const inputFor = (g: GrantSpec) =>
+  grantInput({
+    subjectId: `customer-${g.subject}`,
+    purposes: g.purposes.map((purpose) => ({ purpose, legalBasis: 'dpv:Consent' })),
+    recipients: g.recipients.map((id) => ({ id, role: 'joint-controller' })),
+    notBefore: iso(g.startDay),
+    expiresAt: g.lengthDays === null ? null : iso(g.startDay + g.lengthDays),
+  });
 
 // In memory, each write commits its own transaction. Over a file, each write is a journal line, and the filter moves
 // all of them into the tables at once, merging every record's changes into its last row; half the runs move the
@@ -50,49 +64,79 @@ describe.each([
 ])('filterSubjects ($storage)', ({ open }) => {
   it('agrees with a naive per-subject evaluation (property)', async () => {
     let nonEmpty = 0;
-    await fc.assert(fc.asyncProperty(
-      fc.array(grantArb, { minLength: 1, maxLength: 14 }),
-      fc.array(actionArb, { maxLength: 10 }),
-      fc.constantFrom(...PURPOSES), fc.constantFrom(...PARTIES), queryArb,
-      fc.array(fc.nat(15), { maxLength: 20 }),
-      fc.boolean(),
-      async (grants, actions, purpose, recipient, query, candidateIds, isMovedBetween) => {
-        const h = await open({ start: iso(-10) });
-        try {
-          const written: { id: string; spec: GrantSpec }[] = [];
-          for (const spec of grants) written.push({ id: (await h.log.grant(inputFor(spec), ctx)).record.recordId, spec });
-          if (isMovedBetween) await h.store.settle();
-          for (const a of actions) {
-            const { id, spec } = written[a.target % written.length]!;
-            // Random actions are often invalid (withdraw twice, renew an open-ended record, supersede with a past
-            // expiry): nothing is written then, and both sides must still agree.
-            await (async () => {
-              if (a.kind === 'advance') { h.clock.advance(a.days * DAY); return; }
-              if (a.kind === 'withdraw') await h.log.withdraw(id, ctx);
-              if (a.kind === 'revoke') await h.log.revoke(id, ctx);
-              if (a.kind === 'renew') await h.log.renew(id, { expiresAt: new Date(h.clock.now().getTime() + a.days * DAY * 3).toISOString() }, ctx);
-              if (a.kind === 'supersede') {
-                const next = { ...spec, purposes: [...spec.purposes].reverse().slice(0, 2), startDay: spec.startDay + 1 };
-                written.push({ id: (await h.log.supersede(id, inputFor(next), ctx)).record.recordId, spec: next });
-              }
-            })().catch((e: { code?: string }) => { if (e.code !== 'CONFLICT' && e.code !== 'BAD_INPUT') throw e; });
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(grantArb, { minLength: 1, maxLength: 14 }),
+        fc.array(actionArb, { maxLength: 10 }),
+        fc.constantFrom(...PURPOSES),
+        fc.constantFrom(...PARTIES),
+        queryArb,
+        fc.array(fc.nat(15), { maxLength: 20 }),
+        fc.boolean(),
+        async (grants, actions, purpose, recipient, query, candidateIds, isMovedBetween) => {
+          const h = await open({ start: iso(-10) });
+          try {
+            const written: { id: string; spec: GrantSpec }[] = [];
+            for (const spec of grants)
+              written.push({ id: (await h.log.grant(inputFor(spec), ctx)).record.recordId, spec });
+            if (isMovedBetween) await h.store.settle();
+            for (const a of actions) {
+              const { id, spec } = written[a.target % written.length]!;
+              // Random actions are often invalid (withdraw twice, renew an open-ended record, supersede with a past
+              // expiry): nothing is written then, and both sides must still agree.
+              await (async () => {
+                if (a.kind === 'advance') {
+                  h.clock.advance(a.days * DAY);
+                  return;
+                }
+                if (a.kind === 'withdraw') await h.log.withdraw(id, ctx);
+                if (a.kind === 'revoke') await h.log.revoke(id, ctx);
+                if (a.kind === 'renew')
+                  await h.log.renew(
+                    id,
+                    { expiresAt: new Date(h.clock.now().getTime() + a.days * DAY * 3).toISOString() },
+                    ctx,
+                  );
+                if (a.kind === 'supersede') {
+                  const next = {
+                    ...spec,
+                    purposes: [...spec.purposes].reverse().slice(0, 2),
+                    startDay: spec.startDay + 1,
+                  };
+                  written.push({ id: (await h.log.supersede(id, inputFor(next), ctx)).record.recordId, spec: next });
+                }
+              })().catch((e: { code?: string }) => {
+                if (e.code !== 'CONFLICT' && e.code !== 'BAD_INPUT') throw e;
+              });
+            }
+            // Query at a plain day or within a millisecond of some record's start or (renewed) end: the edges matter.
+            const edgeOf = written[query.pick % written.length]!;
+            const current = await h.log.getRecord(edgeOf.id);
+            const edge =
+              query.mode === 'start'
+                ? current.record.notBefore
+                : query.mode === 'end'
+                  ? current.current.expiresAt
+                  : null;
+            const at = new Date(edge === null ? t0 + query.day * DAY : Date.parse(edge) + query.deltaMs);
+            // Candidates include subjects with no record at all and duplicates.
+            const candidates = candidateIds.map((n) => pseudonymize(SUBJECT_KEY, `customer-${n}`));
+            const naive = [...new Set(candidates)].filter((s) =>
+              h.log.view.grantsFor(s, purpose, at).some((g) => g.recipients.includes(recipient)),
+            );
+            expect(await h.log.filterSubjects(candidates, purpose, recipient, at)).toEqual(naive);
+            // The complement (what a PSI job re-checks before sending): every other distinct candidate, in input order.
+            expect(await h.log.uncoveredSubjects(candidates, purpose, recipient, at)).toEqual(
+              [...new Set(candidates)].filter((c) => !naive.includes(c)),
+            );
+            if (naive.length > 0) nonEmpty++;
+          } finally {
+            await h.close();
           }
-          // Query at a plain day or within a millisecond of some record's start or (renewed) end: the edges matter.
-          const edgeOf = written[query.pick % written.length]!;
-          const current = await h.log.getRecord(edgeOf.id);
-          const edge = query.mode === 'start' ? current.record.notBefore : query.mode === 'end' ? current.current.expiresAt : null;
-          const at = new Date(edge === null ? t0 + query.day * DAY : Date.parse(edge) + query.deltaMs);
-          // Candidates include subjects with no record at all and duplicates.
-          const candidates = candidateIds.map((n) => pseudonymize(SUBJECT_KEY, `customer-${n}`));
-          const naive = [...new Set(candidates)].filter((s) => h.log.view.grantsFor(s, purpose, at).some((g) => g.recipients.includes(recipient)));
-          expect(await h.log.filterSubjects(candidates, purpose, recipient, at)).toEqual(naive);
-          // The complement (what a PSI job re-checks before sending): every other distinct candidate, in input order.
-          expect(await h.log.uncoveredSubjects(candidates, purpose, recipient, at)).toEqual([...new Set(candidates)].filter((c) => !naive.includes(c)));
-          if (naive.length > 0) nonEmpty++;
-        } finally {
-          await h.close();
-        }
-      }), { numRuns: 30 });
+        },
+      ),
+      { numRuns: 30 },
+    );
     // Guard against a vacuous property: some runs must keep subjects.
     expect(nonEmpty).toBeGreaterThan(0);
   });
@@ -100,12 +144,23 @@ describe.each([
   it('filters 100,000 candidates in one call', async () => {
     const h = await open();
     try {
-      const granted = await Promise.all(Array.from({ length: 300 }, (_, i) =>
-        h.log.grant(grantInput({ subjectId: `customer-${i}`, recipients: [{ id: i % 3 === 0 ? 'battery-maker' : 'insurer', role: 'third-party' }] }), ctx)));
+      const granted = await Promise.all(
+        Array.from({ length: 300 }, (_, i) =>
+          h.log.grant(
+            grantInput({
+              subjectId: `customer-${i}`,
+              recipients: [{ id: i % 3 === 0 ? 'battery-maker' : 'insurer', role: 'third-party' }],
+            }),
+            ctx,
+          ),
+        ),
+      );
       await h.log.withdraw(granted[1]!.record.recordId, ctx);
       const candidates = Array.from({ length: 100_000 }, (_, i) => pseudonymize(SUBJECT_KEY, `customer-${i}`));
       const kept = await h.log.filterSubjects(candidates, 'joint-modeling', 'insurer');
-      const expected = Array.from({ length: 300 }, (_, i) => i).filter((i) => i % 3 !== 0 && i !== 1).map((i) => candidates[i]);
+      const expected = Array.from({ length: 300 }, (_, i) => i)
+        .filter((i) => i % 3 !== 0 && i !== 1)
+        .map((i) => candidates[i]);
       expect(kept).toEqual(expected);
     } finally {
       await h.close();
@@ -115,7 +170,9 @@ describe.each([
   it('refuses raw identifiers in the candidate list without echoing them', async () => {
     const h = await open();
     try {
-      const error = await h.log.filterSubjects(['sp_' + 'a'.repeat(43), '+8613800138000'], 'joint-modeling', 'insurer').catch((e: unknown) => e);
+      const error = await h.log
+        .filterSubjects(['sp_' + 'a'.repeat(43), '+8613800138000'], 'joint-modeling', 'insurer')
+        .catch((e: unknown) => e);
       expect(error).toMatchObject({ code: 'BAD_INPUT', detail: { index: 1 } });
       expect(JSON.stringify(error) + String(error)).not.toContain('13800138000');
     } finally {

@@ -15,14 +15,26 @@ import { DAY, SUBJECT_KEY, grantInput, openHarness, type LogHarness } from '../f
 const dir = mkdtempSync(join(tmpdir(), 'sealgate-columns-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const TERMS: GrantTerms = Object.freeze({ controller: 'dealer', purposes: ['joint-modeling'], recipients: ['insurer'], fieldAllowlist: ['age'], precision: {} });
+const TERMS: GrantTerms = Object.freeze({
+  controller: 'dealer',
+  purposes: ['joint-modeling'],
+  recipients: ['insurer'],
+  fieldAllowlist: ['age'],
+  precision: {},
+});
 const core = (change: Partial<ConsentCore> = {}): ConsentCore => ({
-  status: 'Given', expiresAt: '2026-01-01T00:00:00.000Z', terminalReason: null, supersededBy: null, updatedAt: '',
-  notBeforeMs: Date.parse('2025-01-01T00:00:00.000Z'), expiresAtMs: Date.parse('2026-01-01T00:00:00.000Z'), ...change,
+  status: 'Given',
+  expiresAt: '2026-01-01T00:00:00.000Z',
+  terminalReason: null,
+  supersededBy: null,
+  updatedAt: '',
+  notBeforeMs: Date.parse('2025-01-01T00:00:00.000Z'),
+  expiresAtMs: Date.parse('2026-01-01T00:00:00.000Z'),
+  ...change,
 });
 
 describe('consent columns', () => {
-  it('round-trips ids and subjects through growth, keeps each subject\'s records in grant order, and finds nothing else', () => {
+  it("round-trips ids and subjects through growth, keeps each subject's records in grant order, and finds nothing else", () => {
     const columns = createConsentColumns(8);
     const subjects = Array.from({ length: 1500 }, (_, i) => pseudonymize(SUBJECT_KEY, `customer-${i}`));
     const added: { id: string; subject: string }[] = [];
@@ -44,7 +56,8 @@ describe('consent columns', () => {
       return rows;
     };
     expect(rowsOf(subjects[7] as string)).toEqual([7, 1507]);
-    for (const missing of [randomUUID(), 'not-an-id', randomUUID().toUpperCase(), '']) expect(columns.rowOf(missing)).toBe(-1);
+    for (const missing of [randomUUID(), 'not-an-id', randomUUID().toUpperCase(), ''])
+      expect(columns.rowOf(missing)).toBe(-1);
     expect(columns.firstOfSubject(pseudonymize(SUBJECT_KEY, 'nobody'))).toBe(-1);
     expect(columns.firstOfSubject('sp_short')).toBe(-1);
     expect(() => columns.add(added[0]!.id, subjects[0]!, TERMS, core(), 9999)).toThrow(/already projected/);
@@ -61,9 +74,20 @@ describe('consent columns', () => {
     expect([columns.subject(a), columns.subject(b)]).toEqual([canonical, variant]);
     expect(columns.expiresAt(b)).toBe('2026-01-01T08:00:00+08:00');
     expect(columns.core(b).expiresAtMs).toBe(Date.parse('2026-01-01T00:00:00.000Z'));
-    columns.setCore(b, core({ status: 'Renewed', expiresAt: '2027-01-01T00:00:00.000Z', expiresAtMs: Date.parse('2027-01-01T00:00:00.000Z') }));
+    columns.setCore(
+      b,
+      core({
+        status: 'Renewed',
+        expiresAt: '2027-01-01T00:00:00.000Z',
+        expiresAtMs: Date.parse('2027-01-01T00:00:00.000Z'),
+      }),
+    );
     expect(columns.expiresAt(b)).toBe('2027-01-01T00:00:00.000Z');
-    expect(columns.core(b)).toMatchObject({ status: 'Renewed', terminalReason: null, expiresAtMs: Date.parse('2027-01-01T00:00:00.000Z') });
+    expect(columns.core(b)).toMatchObject({
+      status: 'Renewed',
+      terminalReason: null,
+      expiresAtMs: Date.parse('2027-01-01T00:00:00.000Z'),
+    });
   });
 });
 
@@ -76,7 +100,15 @@ type Op =
 
 const PURPOSES = ['joint-modeling', 'valuation'];
 const op: fc.Arbitrary<Op> = fc.oneof(
-  { arbitrary: fc.record({ kind: fc.constant('grant' as const), subject: fc.nat(5), purpose: fc.nat(1), expiresInDays: fc.option(fc.integer({ min: 1, max: 20 })) }), weight: 5 },
+  {
+    arbitrary: fc.record({
+      kind: fc.constant('grant' as const),
+      subject: fc.nat(5),
+      purpose: fc.nat(1),
+      expiresInDays: fc.option(fc.integer({ min: 1, max: 20 })),
+    }),
+    weight: 5,
+  },
   fc.record({ kind: fc.constantFrom('withdraw' as const, 'revoke' as const, 'supersede' as const), pick: fc.nat() }),
   fc.record({ kind: fc.constant('renew' as const), pick: fc.nat(), days: fc.integer({ min: 1, max: 30 }) }),
   fc.record({ kind: fc.constant('advance' as const), days: fc.integer({ min: 1, max: 10 }) }),
@@ -97,21 +129,40 @@ async function play(h: LogHarness, ops: readonly Op[]): Promise<void> {
       case 'grant': {
         const expiresAt = o.expiresInDays === null ? null : new Date(at + o.expiresInDays * DAY).toISOString();
         const purposes = [{ purpose: PURPOSES[o.purpose] as string, legalBasis: 'dpv:Consent' }];
-        ids.push((await h.log.grant(grantInput({ subjectId: `customer-${o.subject}`, purposes, expiresAt }), ctx)).record.recordId);
+        ids.push(
+          (await h.log.grant(grantInput({ subjectId: `customer-${o.subject}`, purposes, expiresAt }), ctx)).record
+            .recordId,
+        );
         break;
       }
-      case 'withdraw': if (id !== undefined) await h.log.withdraw(id, ctx).catch(expected); break;
-      case 'revoke': if (id !== undefined) await h.log.revoke(id, ctx).catch(expected); break;
+      case 'withdraw':
+        if (id !== undefined) await h.log.withdraw(id, ctx).catch(expected);
+        break;
+      case 'revoke':
+        if (id !== undefined) await h.log.revoke(id, ctx).catch(expected);
+        break;
       case 'supersede': {
         if (id === undefined) break;
         const { record } = await h.log.getRecord(id);
-        const replacement = grantInput({ subject: record.subject, subjectId: undefined, notice: { ...record.notice, version: `${record.notice.version}.1` }, expiresAt: null });
+        const replacement = grantInput({
+          subject: record.subject,
+          subjectId: undefined,
+          notice: { ...record.notice, version: `${record.notice.version}.1` },
+          expiresAt: null,
+        });
         await h.log.supersede(id, replacement, ctx).then((r) => ids.push(r.record.recordId), expected);
         break;
       }
-      case 'renew': if (id !== undefined) await h.log.renew(id, { expiresAt: new Date(at + o.days * DAY).toISOString() }, ctx).catch(expected); break;
-      case 'advance': h.clock.advance(o.days * DAY); break;
-      case 'expire': await h.log.expireDue(); break;
+      case 'renew':
+        if (id !== undefined)
+          await h.log.renew(id, { expiresAt: new Date(at + o.days * DAY).toISOString() }, ctx).catch(expected);
+        break;
+      case 'advance':
+        h.clock.advance(o.days * DAY);
+        break;
+      case 'expire':
+        await h.log.expireDue();
+        break;
     }
   }
 }
@@ -125,7 +176,9 @@ async function answers(h: LogHarness) {
     const history = await h.log.subjectHistory(subject);
     for (const purpose of PURPOSES) {
       const projected = h.log.view.grantsFor(subject, purpose, at).map((g) => `${g.recordId}:${g.expiresAt}`);
-      const folded = history.filter((r) => r.record.purposes.some((p) => p.purpose === purpose) && r.current.isActive).map((r) => `${r.record.recordId}:${r.current.expiresAt}`);
+      const folded = history
+        .filter((r) => r.record.purposes.some((p) => p.purpose === purpose) && r.current.isActive)
+        .map((r) => `${r.record.recordId}:${r.current.expiresAt}`);
       out.push({ projected, folded });
     }
   }
@@ -135,34 +188,42 @@ async function answers(h: LogHarness) {
 describe('the column projection against the fold of each record', () => {
   it('answers every subject and purpose as the fold does, live and after a replay from the file', async () => {
     let run = 0;
-    await fc.assert(fc.asyncProperty(fc.array(op, { minLength: 5, maxLength: 40 }), async (ops) => {
-      const path = join(dir, `columns-${run++}.duckdb`);
-      const h = await openHarness({ path });
-      let at: Date;
-      let live: Awaited<ReturnType<typeof answers>>;
-      try {
-        await play(h, ops);
-        at = h.clock.now();
-        live = await answers(h);
-        for (const { projected, folded } of live) expect(projected).toEqual(folded);
-      } finally {
-        await h.close();
-      }
-      const reopened = await openHarness({ path, start: at.toISOString() });
-      try {
-        expect(await answers(reopened)).toEqual(live);
-        // At the edges of every validity window (just before and at expiry) the columns and the fold agree too.
-        const edges = (await Promise.all([0, 1, 2, 3, 4, 5].map((s) => reopened.log.subjectHistory(pseudonymize(SUBJECT_KEY, `customer-${s}`)))))
-          .flat().flatMap((r) => (r.current.expiresAt === null ? [] : [Date.parse(r.current.expiresAt)]));
-        for (const edge of edges.slice(0, 6)) {
-          for (const t of [edge - 1, edge]) {
-            reopened.clock.set(new Date(t));
-            for (const { projected, folded } of await answers(reopened)) expect(projected).toEqual(folded);
-          }
+    await fc.assert(
+      fc.asyncProperty(fc.array(op, { minLength: 5, maxLength: 40 }), async (ops) => {
+        const path = join(dir, `columns-${run++}.duckdb`);
+        const h = await openHarness({ path });
+        let at: Date;
+        let live: Awaited<ReturnType<typeof answers>>;
+        try {
+          await play(h, ops);
+          at = h.clock.now();
+          live = await answers(h);
+          for (const { projected, folded } of live) expect(projected).toEqual(folded);
+        } finally {
+          await h.close();
         }
-      } finally {
-        await reopened.close();
-      }
-    }), { numRuns: 25 });
+        const reopened = await openHarness({ path, start: at.toISOString() });
+        try {
+          expect(await answers(reopened)).toEqual(live);
+          // At the edges of every validity window (just before and at expiry) the columns and the fold agree too.
+          const edges = (
+            await Promise.all(
+              [0, 1, 2, 3, 4, 5].map((s) => reopened.log.subjectHistory(pseudonymize(SUBJECT_KEY, `customer-${s}`))),
+            )
+          )
+            .flat()
+            .flatMap((r) => (r.current.expiresAt === null ? [] : [Date.parse(r.current.expiresAt)]));
+          for (const edge of edges.slice(0, 6)) {
+            for (const t of [edge - 1, edge]) {
+              reopened.clock.set(new Date(t));
+              for (const { projected, folded } of await answers(reopened)) expect(projected).toEqual(folded);
+            }
+          }
+        } finally {
+          await reopened.close();
+        }
+      }),
+      { numRuns: 25 },
+    );
   }, 120_000);
 });

@@ -11,8 +11,14 @@ const signer = createSigner(generateKeyPairSync('ed25519').privateKey);
 const other = createSigner(generateKeyPairSync('ed25519').privateKey);
 
 const unsealed = (payload: unknown, i = 0): UnsealedEvent => ({
-  eventId: randomUUID(), kind: 'consent', type: 'withdraw', subjectOrPartner: 'sp_' + 'a'.repeat(43), recordId: randomUUID(),
-  at: new Date(Date.UTC(2025, 0, 1, 0, 0, i)).toISOString(), actor: 'tok_1', payload,
+  eventId: randomUUID(),
+  kind: 'consent',
+  type: 'withdraw',
+  subjectOrPartner: 'sp_' + 'a'.repeat(43),
+  recordId: randomUUID(),
+  at: new Date(Date.UTC(2025, 0, 1, 0, 0, i)).toISOString(),
+  actor: 'tok_1',
+  payload,
 });
 
 function chain(payloads: unknown[], by = signer): LogEvent[] {
@@ -37,7 +43,9 @@ describe('sealEvent', () => {
   });
 
   it('refuses a bad seq, link, or a kind/type mismatch', () => {
-    expect(() => sealEvent(unsealed({}), GENESIS_HASH, 0, signer)).toThrow(expect.objectContaining({ code: 'BAD_INPUT' }));
+    expect(() => sealEvent(unsealed({}), GENESIS_HASH, 0, signer)).toThrow(
+      expect.objectContaining({ code: 'BAD_INPUT' }),
+    );
     expect(() => sealEvent(unsealed({}), 'xyz', 1, signer)).toThrow(expect.objectContaining({ code: 'BAD_INPUT' }));
     expect(() => sealEvent({ ...unsealed({}), kind: 'delegation' }, GENESIS_HASH, 1, signer)).toThrow();
   });
@@ -52,7 +60,12 @@ describe('verifyEventChain', () => {
   it('names a tampered payload as hash-mismatch at its seq', () => {
     const events = chain([{}, { reason: 'a' }, {}, {}]);
     events[2] = { ...events[2]!, payload: { reason: 'edited' } };
-    expect(verifyEventChain(events, signer.publicKey)).toEqual({ ok: false, seq: 3, eventId: events[2]!.eventId, reason: 'hash-mismatch' });
+    expect(verifyEventChain(events, signer.publicKey)).toEqual({
+      ok: false,
+      seq: 3,
+      eventId: events[2]!.eventId,
+      reason: 'hash-mismatch',
+    });
   });
 
   it('names a re-hashed forgery (hash recomputed without the key) as bad-signature', () => {
@@ -63,13 +76,22 @@ describe('verifyEventChain', () => {
   });
 
   it('names events signed by another key as bad-signature', () => {
-    expect(verifyEventChain(chain([{}, {}], other), signer.publicKey)).toMatchObject({ ok: false, seq: 1, reason: 'bad-signature' });
+    expect(verifyEventChain(chain([{}, {}], other), signer.publicKey)).toMatchObject({
+      ok: false,
+      seq: 1,
+      reason: 'bad-signature',
+    });
   });
 
   it('names the event after a removed one as seq-gap, and a renumbered removal as broken-link', () => {
     const events = chain([{}, {}, {}, {}]);
     const removed = [events[0]!, events[2]!, events[3]!];
-    expect(verifyEventChain(removed, signer.publicKey)).toEqual({ ok: false, seq: 3, eventId: events[2]!.eventId, reason: 'seq-gap' });
+    expect(verifyEventChain(removed, signer.publicKey)).toEqual({
+      ok: false,
+      seq: 3,
+      eventId: events[2]!.eventId,
+      reason: 'seq-gap',
+    });
     const renumbered = [events[0]!, { ...events[2]!, seq: 2 }];
     expect(verifyEventChain(renumbered, signer.publicKey)).toMatchObject({ ok: false, seq: 2, reason: 'broken-link' });
     expect(verifyEventChain(events.slice(1), signer.publicKey)).toMatchObject({ ok: false, seq: 2, reason: 'seq-gap' });
@@ -77,22 +99,38 @@ describe('verifyEventChain', () => {
 
   it('verifies a segment from a given chain point', () => {
     const events = chain([{}, {}, {}]);
-    expect(verifyEventChain(events.slice(1), signer.publicKey, { seq: 1, hash: events[0]!.hash })).toEqual({ ok: true, count: 2 });
+    expect(verifyEventChain(events.slice(1), signer.publicKey, { seq: 1, hash: events[0]!.hash })).toEqual({
+      ok: true,
+      count: 2,
+    });
   });
 
   it('detects any single-field edit of any event at exactly that seq (property)', () => {
     const fields = ['eventId', 'subjectOrPartner', 'recordId', 'at', 'actor', 'payload'] as const;
-    fc.assert(fc.property(
-      fc.array(fc.dictionary(fc.string({ maxLength: 5 }), fc.oneof(fc.integer(), fc.string(), fc.boolean())), { minLength: 1, maxLength: 8 }),
-      fc.nat(), fc.constantFrom(...fields),
-      (payloads, pick, field) => {
-        const events = chain(payloads);
-        const index = pick % events.length;
-        const target = events[index]!;
-        const edited = field === 'payload' ? { tampered: true } : field === 'at' ? '1999-01-01T00:00:00.000Z' : `${String(target[field])}x`;
-        events[index] = { ...target, [field]: edited };
-        const result = verifyEventChain(events, signer.publicKey);
-        expect(result).toMatchObject({ ok: false, seq: index + 1, reason: 'hash-mismatch' });
-      }), { numRuns: 60 });
+    fc.assert(
+      fc.property(
+        fc.array(fc.dictionary(fc.string({ maxLength: 5 }), fc.oneof(fc.integer(), fc.string(), fc.boolean())), {
+          minLength: 1,
+          maxLength: 8,
+        }),
+        fc.nat(),
+        fc.constantFrom(...fields),
+        (payloads, pick, field) => {
+          const events = chain(payloads);
+          const index = pick % events.length;
+          const target = events[index]!;
+          const edited =
+            field === 'payload'
+              ? { tampered: true }
+              : field === 'at'
+                ? '1999-01-01T00:00:00.000Z'
+                : `${String(target[field])}x`;
+          events[index] = { ...target, [field]: edited };
+          const result = verifyEventChain(events, signer.publicKey);
+          expect(result).toMatchObject({ ok: false, seq: index + 1, reason: 'hash-mismatch' });
+        },
+      ),
+      { numRuns: 60 },
+    );
   });
 });

@@ -11,8 +11,12 @@ describe.each([
   { storage: 'journaled', open: openJournaledHarness },
 ])('idempotent commands ($storage)', ({ open }) => {
   let h: LogHarness;
-  beforeEach(async () => { h = await open(); });
-  afterEach(async () => { await h.close(); });
+  beforeEach(async () => {
+    h = await open();
+  });
+  afterEach(async () => {
+    await h.close();
+  });
 
   const count = async (table: string) => {
     await h.store.settle();
@@ -22,11 +26,19 @@ describe.each([
   it('replays a repeated grant with the original result and writes no event, audit entry or row', async () => {
     const ctx = { actor: 'tok_collector', idempotencyKey: 'order-1' };
     const first = await h.log.grant(grantInput(), ctx);
-    const written = { events: await count('events'), audit: await count('audit'), idempotency: await count('idempotency') };
+    const written = {
+      events: await count('events'),
+      audit: await count('audit'),
+      idempotency: await count('idempotency'),
+    };
     h.clock.advance(60_000);
     const again = await h.log.grant(grantInput(), ctx);
     expect(again).toEqual(first);
-    expect({ events: await count('events'), audit: await count('audit'), idempotency: await count('idempotency') }).toEqual(written);
+    expect({
+      events: await count('events'),
+      audit: await count('audit'),
+      idempotency: await count('idempotency'),
+    }).toEqual(written);
     expect(written).toEqual({ events: 1, audit: 1, idempotency: 1 });
   });
 
@@ -41,7 +53,9 @@ describe.each([
   it('refuses the same key with a different request', async () => {
     const ctx = { actor: 'tok_collector', idempotencyKey: 'order-3' };
     await h.log.grant(grantInput(), ctx);
-    await expect(h.log.grant(grantInput({ expiresAt: '2027-01-01T00:00:00Z' }), ctx)).rejects.toMatchObject({ code: 'IDEMPOTENCY_MISMATCH' });
+    await expect(h.log.grant(grantInput({ expiresAt: '2027-01-01T00:00:00Z' }), ctx)).rejects.toMatchObject({
+      code: 'IDEMPOTENCY_MISMATCH',
+    });
     const { record } = await h.log.grant(grantInput({ subjectId: 'customer-9' }), { actor: 'tok_collector' });
     await expect(h.log.withdraw(record.recordId, ctx)).rejects.toMatchObject({ code: 'IDEMPOTENCY_MISMATCH' });
     expect(await count('events')).toBe(2);
@@ -58,7 +72,9 @@ describe.each([
     const ctx = { actor: 'tok_collector', idempotencyKey: 'withdraw-1' };
     const first = await h.log.withdraw(record.recordId, ctx);
     expect(await h.log.withdraw(record.recordId, ctx)).toEqual(first);
-    await expect(h.log.withdraw(record.recordId, { actor: 'tok_collector' })).rejects.toMatchObject({ code: 'CONFLICT' });
+    await expect(h.log.withdraw(record.recordId, { actor: 'tok_collector' })).rejects.toMatchObject({
+      code: 'CONFLICT',
+    });
   });
 
   it('writes once when the same key arrives twice in the same batch', async () => {
@@ -77,7 +93,10 @@ describe.each([
   });
 
   it('never stores the raw subject id, not even in the idempotency row', async () => {
-    await h.log.grant(grantInput({ subjectId: 'phone:13800138000' }), { actor: 'tok_collector', idempotencyKey: 'pii' });
+    await h.log.grant(grantInput({ subjectId: 'phone:13800138000' }), {
+      actor: 'tok_collector',
+      idempotencyKey: 'pii',
+    });
     const journal = auditJournalPathOf(h.db);
     if (journal !== null) expect(readFileSync(journal, 'utf8')).toMatch(/^\{"batch":[^\n]*\n$/);
     if (journal !== null) expect(readFileSync(journal, 'utf8')).not.toContain('13800138000');
@@ -85,7 +104,9 @@ describe.each([
     for (const table of ['events', 'audit', 'idempotency', 'consent_current']) {
       const rows = await h.db.all(`SELECT * FROM ${table}`);
       expect(rows).toHaveLength(1);
-      expect(JSON.stringify(rows, (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v))).not.toContain('13800138000');
+      expect(JSON.stringify(rows, (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v))).not.toContain(
+        '13800138000',
+      );
     }
   });
 });

@@ -36,7 +36,10 @@ describe('compact consent projection', () => {
       expect(viewA.record.minimization).toBe(viewB.record.minimization);
 
       const old = await h.log.getRecord(first.record.recordId);
-      expect(old.events.map((e) => [e.seq, e.type])).toEqual([[1, 'grant'], [2, 'withdraw']]);
+      expect(old.events.map((e) => [e.seq, e.type])).toEqual([
+        [1, 'grant'],
+        [2, 'withdraw'],
+      ]);
       expect(old.current.status).toBe('Withdrawn');
       const history = await h.log.subjectHistory(first.record.subject);
       expect(history.map((r) => r.events.map((e) => e.seq))).toEqual([[1, 2]]);

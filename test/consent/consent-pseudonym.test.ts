@@ -12,19 +12,26 @@ describe('pseudonymize', () => {
   });
 
   it('always yields a well-formed pseudonym that differs from the input and depends on the key', () => {
-    fc.assert(fc.property(fc.string({ minLength: 1, maxLength: 256 }), (rawId) => {
-      const p = pseudonymize(KEY, rawId);
-      expect(isPseudonym(p)).toBe(true);
-      expect(p).not.toContain(rawId.length > 6 ? rawId : '\u0000never');
-      expect(pseudonymize(KEY, rawId)).toBe(p);
-      expect(pseudonymize(new Uint8Array(32).fill(9), rawId)).not.toBe(p);
-    }));
+    fc.assert(
+      fc.property(fc.string({ minLength: 1, maxLength: 256 }), (rawId) => {
+        const p = pseudonymize(KEY, rawId);
+        expect(isPseudonym(p)).toBe(true);
+        expect(p).not.toContain(rawId.length > 6 ? rawId : '\u0000never');
+        expect(pseudonymize(KEY, rawId)).toBe(p);
+        expect(pseudonymize(new Uint8Array(32).fill(9), rawId)).not.toBe(p);
+      }),
+    );
   });
 
   it('maps distinct ids to distinct pseudonyms', () => {
-    fc.assert(fc.property(fc.uniqueArray(fc.string({ minLength: 1, maxLength: 40 }), { minLength: 2, maxLength: 50 }), (ids) => {
-      expect(new Set(ids.map((id) => pseudonymize(KEY, id))).size).toBe(ids.length);
-    }));
+    fc.assert(
+      fc.property(
+        fc.uniqueArray(fc.string({ minLength: 1, maxLength: 40 }), { minLength: 2, maxLength: 50 }),
+        (ids) => {
+          expect(new Set(ids.map((id) => pseudonymize(KEY, id))).size).toBe(ids.length);
+        },
+      ),
+    );
   });
 
   it('rejects a key that is not 32 bytes and ids outside 1..256 characters, without echoing the id', () => {
@@ -32,7 +39,11 @@ describe('pseudonymize', () => {
     expect(() => pseudonymize(KEY, '')).toThrow(expect.objectContaining({ code: 'BAD_INPUT' }));
     const longId = 'phone-13800138000'.repeat(20);
     let message = '';
-    try { pseudonymize(KEY, longId); } catch (e) { message = `${(e as Error).message} ${JSON.stringify(e)}`; }
+    try {
+      pseudonymize(KEY, longId);
+    } catch (e) {
+      message = `${(e as Error).message} ${JSON.stringify(e)}`;
+    }
     expect(message).toMatch(/1 to 256/);
     expect(message).not.toContain('13800138000');
   });

@@ -22,9 +22,27 @@ describe('reopening a file database', () => {
     const c = await first.log.grant(grantInput({ subjectId: 'customer-c', expiresAt: '2025-03-05T00:00:00Z' }), ctx);
     await first.log.withdraw(b.record.recordId, ctx);
     await first.log.renew(c.record.recordId, { expiresAt: '2025-04-01T00:00:00Z' }, ctx);
-    const s = await first.log.supersede(a.record.recordId, grantInput({ subjectId: 'customer-a', notice: { url: 'https://dealer.example/notice', hash: 'c'.repeat(64), version: '4' } }), ctx);
-    const d = await first.log.delegate({ partner: 'insurer', purposes: ['joint-modeling'], fieldAllowlist: ['age'], expiresAt: '2025-12-31T00:00:00Z' }, ctx);
-    await first.log.recordDecision({ actor: 'tok_pdp', action: 'read', outcome: 'deny', purpose: 'marketing', reasons: ['no consent'], consentIds: [], delegationIds: [] });
+    const s = await first.log.supersede(
+      a.record.recordId,
+      grantInput({
+        subjectId: 'customer-a',
+        notice: { url: 'https://dealer.example/notice', hash: 'c'.repeat(64), version: '4' },
+      }),
+      ctx,
+    );
+    const d = await first.log.delegate(
+      { partner: 'insurer', purposes: ['joint-modeling'], fieldAllowlist: ['age'], expiresAt: '2025-12-31T00:00:00Z' },
+      ctx,
+    );
+    await first.log.recordDecision({
+      actor: 'tok_pdp',
+      action: 'read',
+      outcome: 'deny',
+      purpose: 'marketing',
+      reasons: ['no consent'],
+      consentIds: [],
+      delegationIds: [],
+    });
 
     const at = first.clock.now();
     const subjects = [a, b, c].map((r) => r.record.subject);
@@ -55,7 +73,11 @@ describe('reopening a file database', () => {
     const e = await second.log.grant(grantInput({ subjectId: 'customer-e' }), ctx);
     expect(e.events[0]!.seq).toBe(before.heads.events.seq + 1);
     expect((await second.log.getRecord(e.record.recordId)).events[0]!.prevHash).toBe(before.heads.events.hash);
-    expect(await second.log.verify()).toEqual({ ok: true, events: before.heads.events.seq + 1, audit: before.heads.audit.seq + 1 });
+    expect(await second.log.verify()).toEqual({
+      ok: true,
+      events: before.heads.events.seq + 1,
+      audit: before.heads.audit.seq + 1,
+    });
     await second.close();
   });
 
@@ -71,7 +93,9 @@ describe('reopening a file database', () => {
     await first.close();
 
     const second = await openHarness({ path, signer });
-    expect(await second.log.filterSubjects([a.record.subject], 'joint-modeling', 'insurer')).toEqual([a.record.subject]);
+    expect(await second.log.filterSubjects([a.record.subject], 'joint-modeling', 'insurer')).toEqual([
+      a.record.subject,
+    ]);
     await second.close();
   });
 });

@@ -11,12 +11,23 @@ beforeEach(async () => {
   await h.log.grant(grantInput({ subjectId: 'customer-2' }), ctx);
   await h.log.withdraw(a.record.recordId, ctx);
   await h.log.grant(grantInput({ subjectId: 'customer-3' }), ctx);
-  await h.log.recordDecision({ actor: 'tok_pdp', action: 'read', outcome: 'permit', purpose: 'joint-modeling', reasons: ['consent'], consentIds: [a.record.recordId], delegationIds: [] });
+  await h.log.recordDecision({
+    actor: 'tok_pdp',
+    action: 'read',
+    outcome: 'permit',
+    purpose: 'joint-modeling',
+    reasons: ['consent'],
+    consentIds: [a.record.recordId],
+    delegationIds: [],
+  });
 });
-afterEach(async () => { await h.close(); });
+afterEach(async () => {
+  await h.close();
+});
 
 const raw = (sql: string) => h.db.transaction((tx) => tx.run(sql));
-const eventIdAt = async (seq: number) => String((await h.db.all('SELECT event_id FROM events WHERE seq = $1', [seq]))[0]?.event_id);
+const eventIdAt = async (seq: number) =>
+  String((await h.db.all('SELECT event_id FROM events WHERE seq = $1', [seq]))[0]?.event_id);
 
 describe('verifyChains over stored rows', () => {
   it('passes on an untouched database', async () => {
@@ -25,7 +36,13 @@ describe('verifyChains over stored rows', () => {
 
   it('names an event whose payload was edited with raw SQL', async () => {
     await raw(`UPDATE events SET payload = replace(payload, 'joint-modeling', 'marketing') WHERE seq = 2`);
-    expect(await h.log.verify()).toEqual({ ok: false, chain: 'events', seq: 2, id: await eventIdAt(2), reason: 'hash-mismatch' });
+    expect(await h.log.verify()).toEqual({
+      ok: false,
+      chain: 'events',
+      seq: 2,
+      id: await eventIdAt(2),
+      reason: 'hash-mismatch',
+    });
   });
 
   it('names an event whose payload was replaced by invalid JSON', async () => {
@@ -38,8 +55,17 @@ describe('verifyChains over stored rows', () => {
     const [row] = await h.db.all('SELECT * FROM events WHERE seq = 3');
     const { canonicalHash } = await import('../../consent/canonical.ts');
     const body = {
-      seq: 3, eventId: row!.event_id, kind: row!.kind, type: row!.type, subjectOrPartner: row!.subject_or_partner, recordId: row!.record_id,
-      at: (row!.occurred_at as Date).toISOString(), actor: 'tok_attacker', payload: JSON.parse(String(row!.payload)), prevHash: row!.prev_hash, keyId: row!.key_id,
+      seq: 3,
+      eventId: row!.event_id,
+      kind: row!.kind,
+      type: row!.type,
+      subjectOrPartner: row!.subject_or_partner,
+      recordId: row!.record_id,
+      at: (row!.occurred_at as Date).toISOString(),
+      actor: 'tok_attacker',
+      payload: JSON.parse(String(row!.payload)),
+      prevHash: row!.prev_hash,
+      keyId: row!.key_id,
     };
     await raw(`UPDATE events SET actor = 'tok_attacker', hash = '${canonicalHash(body)}' WHERE seq = 3`);
     expect(await h.log.verify()).toMatchObject({ ok: false, chain: 'events', seq: 3, reason: 'bad-signature' });
@@ -47,7 +73,13 @@ describe('verifyChains over stored rows', () => {
 
   it('names the row after a deleted event as seq-gap', async () => {
     await raw('DELETE FROM events WHERE seq = 2');
-    expect(await h.log.verify()).toEqual({ ok: false, chain: 'events', seq: 3, id: await eventIdAt(3), reason: 'seq-gap' });
+    expect(await h.log.verify()).toEqual({
+      ok: false,
+      chain: 'events',
+      seq: 3,
+      id: await eventIdAt(3),
+      reason: 'seq-gap',
+    });
   });
 
   it('names a chain cut off at the end as truncated', async () => {
@@ -58,7 +90,13 @@ describe('verifyChains over stored rows', () => {
   it('names an edited audit entry', async () => {
     await raw(`UPDATE audit SET outcome = 'deny' WHERE seq = 5`);
     const [row] = await h.db.all('SELECT entry_id FROM audit WHERE seq = 5');
-    expect(await h.log.verify()).toEqual({ ok: false, chain: 'audit', seq: 5, id: String(row!.entry_id), reason: 'hash-mismatch' });
+    expect(await h.log.verify()).toEqual({
+      ok: false,
+      chain: 'audit',
+      seq: 5,
+      id: String(row!.entry_id),
+      reason: 'hash-mismatch',
+    });
   });
 
   it('names an audit entry whose refs were rewritten', async () => {
@@ -77,7 +115,13 @@ describe('verifyChains and replay across pages (the log is read 1,000 seqs at a 
     expect(events).toHaveLength(2504);
 
     await raw('DELETE FROM events WHERE seq = 1001');
-    expect(await h.log.verify()).toEqual({ ok: false, chain: 'events', seq: 1002, id: await eventIdAt(1002), reason: 'seq-gap' });
+    expect(await h.log.verify()).toEqual({
+      ok: false,
+      chain: 'events',
+      seq: 1002,
+      id: await eventIdAt(1002),
+      reason: 'seq-gap',
+    });
     // A short page inside the committed head is a hole, not the end of the log: replay goes on, and the projection
     // then names the first missing seq.
     await raw('DELETE FROM events WHERE seq = 1500');

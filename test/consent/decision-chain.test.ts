@@ -14,21 +14,40 @@ const SUBJECT = `sp_${'A'.repeat(43)}`;
 const authorizer = compilePolicyBundle(DEFAULT_POLICY_BUNDLE);
 
 const grant: ActiveGrant = {
-  recordId: 'cr-1', subject: SUBJECT, controller: CONTROLLER, purposes: ['joint-modeling-clv'],
-  recipients: ['insurer-a', CONTROLLER], fieldAllowlist: ['customer_age', 'region_code', 'vehicle_model'],
-  precision: {}, expiresAt: '2027-01-01T00:00:00Z',
+  recordId: 'cr-1',
+  subject: SUBJECT,
+  controller: CONTROLLER,
+  purposes: ['joint-modeling-clv'],
+  recipients: ['insurer-a', CONTROLLER],
+  fieldAllowlist: ['customer_age', 'region_code', 'vehicle_model'],
+  precision: {},
+  expiresAt: '2027-01-01T00:00:00Z',
 };
 const delegation: ActiveDelegation = {
-  delegationId: 'dg-1', controller: CONTROLLER, partner: 'insurer-a', purposes: ['joint-modeling-clv'],
-  fieldAllowlist: ['customer_age', 'region_code', 'vehicle_model'], expiresAt: '2027-01-01T00:00:00Z',
+  delegationId: 'dg-1',
+  controller: CONTROLLER,
+  partner: 'insurer-a',
+  purposes: ['joint-modeling-clv'],
+  fieldAllowlist: ['customer_age', 'region_code', 'vehicle_model'],
+  expiresAt: '2027-01-01T00:00:00Z',
 };
 
 function partnerJoin(overrides: Partial<DecisionRequest['context']> = {}): DecisionRequest {
   return {
     principal: { type: 'Partner', id: 'insurer-a', attrs: { role: 'insurer' } },
     action: 'join',
-    resource: { type: 'Dataset', id: 'customers', attrs: { owner: CONTROLLER, region: 'east', classification: 'customer' }, subject: SUBJECT },
-    context: { purpose: 'joint-modeling-clv', scene: 'joint-modeling', fields: ['customer_age', 'region_code'], ...overrides },
+    resource: {
+      type: 'Dataset',
+      id: 'customers',
+      attrs: { owner: CONTROLLER, region: 'east', classification: 'customer' },
+      subject: SUBJECT,
+    },
+    context: {
+      purpose: 'joint-modeling-clv',
+      scene: 'joint-modeling',
+      fields: ['customer_age', 'region_code'],
+      ...overrides,
+    },
   };
 }
 
@@ -52,10 +71,13 @@ describe('decide: permit', () => {
     expect(out).toEqual({
       decision: 'permit',
       reasons: [{ code: 'PERMITTED', message: 'permitted by policy partner-joint-modeling' }],
-      consentIds: ['cr-1'], delegationIds: ['dg-1'], policyIds: ['partner-joint-modeling'],
+      consentIds: ['cr-1'],
+      delegationIds: ['dg-1'],
+      policyIds: ['partner-joint-modeling'],
       allowedFields: ['customer_age', 'region_code'],
       precision: { customer_age: 'band:5', region_code: 'truncate:4' },
-      kThreshold: 10, policyVersion: authorizer.version,
+      kThreshold: 10,
+      policyVersion: authorizer.version,
     });
   });
   it("permits the controller's own steward under consent naming the controller, with no delegation", () => {
@@ -79,7 +101,12 @@ describe('decide: purpose, recipient and Cedar', () => {
     expect(denial(partnerJoin({ purpose: 'constructor' }))).toBe('PURPOSE_UNKNOWN');
   });
   it('ACTION_NOT_IN_PURPOSE when the purpose does not allow the action', () => {
-    expect(denial({ ...partnerJoin({ purpose: 'marketing' }), principal: { type: 'Partner', id: 'dealer-4s', attrs: { role: 'dealer' } } })).toBe('ACTION_NOT_IN_PURPOSE');
+    expect(
+      denial({
+        ...partnerJoin({ purpose: 'marketing' }),
+        principal: { type: 'Partner', id: 'dealer-4s', attrs: { role: 'dealer' } },
+      }),
+    ).toBe('ACTION_NOT_IN_PURPOSE');
   });
   it('RECIPIENT_NOT_ALLOWED for a partner the purpose does not name, before anything else', () => {
     const battery = { type: 'Partner' as const, id: 'battery-maker', attrs: { role: 'buyer' } };
@@ -92,7 +119,9 @@ describe('decide: purpose, recipient and Cedar', () => {
     const sensitive = partnerJoin();
     sensitive.resource.attrs = { owner: CONTROLLER, region: 'east', classification: 'sensitive' };
     const out = decide(sensitive, deps());
-    expect(out.reasons).toEqual([{ code: 'CEDAR_DENY', message: 'forbidden by policy sensitive-only-in-compliance-review' }]);
+    expect(out.reasons).toEqual([
+      { code: 'CEDAR_DENY', message: 'forbidden by policy sensitive-only-in-compliance-review' },
+    ]);
   });
   it('CEDAR_ERROR when the request does not conform to the schema', () => {
     expect(denial({ ...partnerJoin(), principal: { type: 'Partner', id: 'insurer-a' } })).toBe('CEDAR_ERROR');
@@ -121,13 +150,17 @@ describe('decide: consent and delegation chain', () => {
       { ...grant, expiresAt: '2026-01-01T00:00:00Z' },
       { ...grant, expiresAt: 'not a date' },
     ]) {
-      expect(denial(partnerJoin(), deps(fakeAuthorizationView({ grants: [stale], delegations: [delegation], stale: true })))).toBe('NO_CONSENT');
+      expect(
+        denial(partnerJoin(), deps(fakeAuthorizationView({ grants: [stale], delegations: [delegation], stale: true }))),
+      ).toBe('NO_CONSENT');
     }
   });
   it('NO_CONSENT for a User when the grant does not name the controller as recipient', () => {
     const steward = { type: 'User' as const, id: 'u-zhao', attrs: { role: 'data-steward', region: 'hq' } };
     const partnerOnly = { ...grant, recipients: ['insurer-a'] };
-    expect(denial({ ...partnerJoin(), principal: steward }, deps(fakeAuthorizationView({ grants: [partnerOnly] })))).toBe('NO_CONSENT');
+    expect(
+      denial({ ...partnerJoin(), principal: steward }, deps(fakeAuthorizationView({ grants: [partnerOnly] }))),
+    ).toBe('NO_CONSENT');
   });
   it('NO_DELEGATION when the partner holds no delegation in force', () => {
     expect(denial(partnerJoin(), deps(fakeAuthorizationView({ grants: [grant] })))).toBe('NO_DELEGATION');
@@ -137,7 +170,9 @@ describe('decide: consent and delegation chain', () => {
       { ...delegation, controller: 'insurer-a' },
       { ...delegation, purposes: ['marketing'] },
     ]) {
-      expect(denial(partnerJoin(), deps(fakeAuthorizationView({ grants: [grant], delegations: [stale], stale: true })))).toBe('NO_DELEGATION');
+      expect(
+        denial(partnerJoin(), deps(fakeAuthorizationView({ grants: [grant], delegations: [stale], stale: true }))),
+      ).toBe('NO_DELEGATION');
     }
   });
 });
@@ -148,7 +183,10 @@ describe('decide: malformed input', () => {
     const raw = partnerJoin();
     raw.resource.subject = '13800000000';
     const out = decide(raw, deps());
-    expect(out.reasons[0]).toEqual({ code: 'INVALID_REQUEST', message: 'malformed decision request at resource.subject' });
+    expect(out.reasons[0]).toEqual({
+      code: 'INVALID_REQUEST',
+      message: 'malformed decision request at resource.subject',
+    });
     expect(denial(partnerJoin(), deps(undefined, new Date(NaN)))).toBe('INVALID_REQUEST');
   });
 });

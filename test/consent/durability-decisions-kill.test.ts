@@ -29,7 +29,8 @@ async function auditedTraceIds(gw: ChildGateway, officer: string): Promise<Set<s
   for (;;) {
     const page = await callJson(gw.url, 'GET', `/v1/audit?kind=decision&limit=1000&afterSeq=${afterSeq}`, officer);
     expect(page.status).toBe(200);
-    for (const entry of page.body.entries as { detail: { traceId?: string } }[]) if (entry.detail.traceId !== undefined) found.add(entry.detail.traceId);
+    for (const entry of page.body.entries as { detail: { traceId?: string } }[])
+      if (entry.detail.traceId !== undefined) found.add(entry.detail.traceId);
     if (page.body.nextAfterSeq === null) return found;
     afterSeq = Number(page.body.nextAfterSeq);
   }
@@ -37,9 +38,17 @@ async function auditedTraceIds(gw: ChildGateway, officer: string): Promise<Set<s
 
 describe('decision durability under SIGKILL', () => {
   it('has an audit entry on disk for every answered decision, and every acknowledged grant', async () => {
-    onTestFailed(() => { console.error(`gateway exit=${gateway?.process.exitCode} signal=${gateway?.process.signalCode}\n${gateway?.output()}`); });
+    onTestFailed(() => {
+      console.error(
+        `gateway exit=${gateway?.process.exitCode} signal=${gateway?.process.signalCode}\n${gateway?.output()}`,
+      );
+    });
     gateway = await startChildGateway({ dataDir: dir.dataDir, env: ENV });
-    const tokens = await issueTokens(gateway.url, gateway.adminToken as string, ['data-steward', 'compliance-officer'] as const);
+    const tokens = await issueTokens(
+      gateway.url,
+      gateway.adminToken as string,
+      ['data-steward', 'compliance-officer'] as const,
+    );
     const gw = gateway;
 
     // The decisions' subjects have no consent: every decision is a deny, and a deny is audited like a permit.
@@ -52,30 +61,38 @@ describe('decision durability under SIGKILL', () => {
         gw.process.kill('SIGKILL');
       }
     };
-    await Promise.all(Array.from({ length: BURST }, async (_, i) => {
-      const traceId = randomBytes(16).toString('hex');
-      const subject = `sp_${randomBytes(32).toString('base64url').slice(0, 43)}`;
-      try {
-        if (i % GRANT_EVERY === 0) {
-          const res = await callJson(gw.url, 'POST', '/v1/consents', tokens['data-steward'], grantBody(`kill-decisions-${i}`));
-          if (res.status !== 201) throw new Error(`grant ${i}: HTTP ${res.status} ${JSON.stringify(res.body)}`);
-          granted.push(String((res.body.record as { recordId: string }).recordId));
+    await Promise.all(
+      Array.from({ length: BURST }, async (_, i) => {
+        const traceId = randomBytes(16).toString('hex');
+        const subject = `sp_${randomBytes(32).toString('base64url').slice(0, 43)}`;
+        try {
+          if (i % GRANT_EVERY === 0) {
+            const res = await callJson(
+              gw.url,
+              'POST',
+              '/v1/consents',
+              tokens['data-steward'],
+              grantBody(`kill-decisions-${i}`),
+            );
+            if (res.status !== 201) throw new Error(`grant ${i}: HTTP ${res.status} ${JSON.stringify(res.body)}`);
+            granted.push(String((res.body.record as { recordId: string }).recordId));
+            killOnce();
+            return;
+          }
+          const res = await callJson(gw.url, 'POST', '/v1/decisions', tokens['data-steward'], decisionBody(subject), {
+            traceparent: `00-${traceId}-${randomBytes(8).toString('hex')}-01`,
+          });
+          if (res.status !== 200) throw new Error(`decision ${i}: HTTP ${res.status} ${JSON.stringify(res.body)}`);
+          expect(res.body.decision).toBe('deny');
+          // Any answer that reached us counts, even one that arrives after the signal was sent.
+          answered.push(traceId);
           killOnce();
-          return;
+        } catch (error) {
+          // Connection reset or refused once the process is gone: this decision was never answered.
+          if (!isKilled) throw error;
         }
-        const res = await callJson(gw.url, 'POST', '/v1/decisions', tokens['data-steward'], decisionBody(subject), {
-          traceparent: `00-${traceId}-${randomBytes(8).toString('hex')}-01`,
-        });
-        if (res.status !== 200) throw new Error(`decision ${i}: HTTP ${res.status} ${JSON.stringify(res.body)}`);
-        expect(res.body.decision).toBe('deny');
-        // Any answer that reached us counts, even one that arrives after the signal was sent.
-        answered.push(traceId);
-        killOnce();
-      } catch (error) {
-        // Connection reset or refused once the process is gone: this decision was never answered.
-        if (!isKilled) throw error;
-      }
-    }));
+      }),
+    );
     await gw.kill('SIGKILL');
     expect(isKilled).toBe(true);
     expect(answered.length + granted.length).toBeGreaterThanOrEqual(KILL_AFTER);
@@ -86,7 +103,10 @@ describe('decision durability under SIGKILL', () => {
     const audited = await auditedTraceIds(gateway, tokens['compliance-officer']);
     expect(answered.filter((traceId) => !audited.has(traceId))).toEqual([]);
     for (const recordId of granted) {
-      expect((await callJson(gateway.url, 'GET', `/v1/consents/${recordId}`, tokens['data-steward'])).status, recordId).toBe(200);
+      expect(
+        (await callJson(gateway.url, 'GET', `/v1/consents/${recordId}`, tokens['data-steward'])).status,
+        recordId,
+      ).toBe(200);
     }
     const verify = await callJson(gateway.url, 'GET', '/v1/audit/verify', tokens['compliance-officer']);
     expect(verify.body).toMatchObject({ ok: true });

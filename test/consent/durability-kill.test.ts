@@ -21,7 +21,8 @@ afterAll(async () => {
   dir.remove();
 });
 
-const grantFor = (cycle: number, i: number) => grantInput({ subjectId: `kill-${cycle}-${i}`, expiresAt: '2099-01-01T00:00:00.000Z' });
+const grantFor = (cycle: number, i: number) =>
+  grantInput({ subjectId: `kill-${cycle}-${i}`, expiresAt: '2099-01-01T00:00:00.000Z' });
 const keyFor = (cycle: number, i: number) => `kill-${cycle}-${i}`;
 
 /** Fires BURST grants at once and SIGKILLs the process as soon as `killAfter` of them are acknowledged. */
@@ -31,7 +32,9 @@ async function burstAndKill(gw: ChildGateway, token: string, cycle: number, kill
   let inFlightAtKill = -1;
   const requests = Array.from({ length: BURST }, async (_, i) => {
     try {
-      const res = await callJson(gw.url, 'POST', '/v1/consents', token, grantFor(cycle, i), { 'idempotency-key': keyFor(cycle, i) });
+      const res = await callJson(gw.url, 'POST', '/v1/consents', token, grantFor(cycle, i), {
+        'idempotency-key': keyFor(cycle, i),
+      });
       // Any 201 that reached us is an acknowledgement, even one that arrives after the signal was sent.
       if (res.status === 201) {
         const record = res.body.record as { recordId: string };
@@ -70,14 +73,25 @@ async function expectAllPresent(gw: ChildGateway, token: string, acks: Iterable<
 describe('durability under SIGKILL', () => {
   it('keeps every acknowledged grant across two kill-and-restart cycles', async () => {
     // A failure here is usually a dead child: show what it said and how it ended.
-    onTestFailed(() => { console.error(`gateway exit=${gateway?.process.exitCode} signal=${gateway?.process.signalCode}\n${gateway?.output()}`); });
+    onTestFailed(() => {
+      console.error(
+        `gateway exit=${gateway?.process.exitCode} signal=${gateway?.process.signalCode}\n${gateway?.output()}`,
+      );
+    });
     gateway = await startChildGateway({ dataDir: dir.dataDir, env: ENV });
     expect(gateway.adminToken).toMatch(/^sgt_/);
-    const tokens = await issueTokens(gateway.url, gateway.adminToken as string, ['collector', 'compliance-officer'] as const);
+    const tokens = await issueTokens(
+      gateway.url,
+      gateway.adminToken as string,
+      ['collector', 'compliance-officer'] as const,
+    );
     const allAcked: Ack[] = [];
 
     // Cycle 0 kills once a good share is acknowledged; cycle 1 right after the very first group commit.
-    for (const [cycle, killAfter] of [[0, 40], [1, 1]] as const) {
+    for (const [cycle, killAfter] of [
+      [0, 40],
+      [1, 1],
+    ] as const) {
       const burst = await burstAndKill(gateway, tokens.collector, cycle, killAfter);
       expect(burst.acked.size).toBeGreaterThanOrEqual(killAfter);
       // The kill must land while requests are outstanding, or this test proves nothing about crashes.
@@ -88,17 +102,24 @@ describe('durability under SIGKILL', () => {
       expect(gateway.adminToken).toBeUndefined();
       expect(await expectAllPresent(gateway, tokens['compliance-officer'], allAcked)).toBe(allAcked.length);
       const verify = await callJson(gateway.url, 'GET', '/v1/audit/verify', tokens['compliance-officer']);
-      expect(verify).toEqual({ status: 200, body: { ok: true, events: expect.any(Number), audit: expect.any(Number) } });
+      expect(verify).toEqual({
+        status: 200,
+        body: { ok: true, events: expect.any(Number), audit: expect.any(Number) },
+      });
       expect(verify.body.events as number).toBeGreaterThanOrEqual(allAcked.length);
 
       // A client that never saw its answer retries with the same key: a grant that was committed is
       // replayed (same record), one that was not is written now; either way exactly once.
       for (const i of burst.unacked) {
-        const retry = await callJson(gateway.url, 'POST', '/v1/consents', tokens.collector, grantFor(cycle, i), { 'idempotency-key': keyFor(cycle, i) });
+        const retry = await callJson(gateway.url, 'POST', '/v1/consents', tokens.collector, grantFor(cycle, i), {
+          'idempotency-key': keyFor(cycle, i),
+        });
         expect([i, retry.status]).toEqual([i, 201]);
       }
       const replay = [...burst.acked.entries()][0] as [number, Ack];
-      const again = await callJson(gateway.url, 'POST', '/v1/consents', tokens.collector, grantFor(cycle, replay[0]), { 'idempotency-key': keyFor(cycle, replay[0]) });
+      const again = await callJson(gateway.url, 'POST', '/v1/consents', tokens.collector, grantFor(cycle, replay[0]), {
+        'idempotency-key': keyFor(cycle, replay[0]),
+      });
       expect((again.body.record as { recordId: string }).recordId).toBe(replay[1].recordId);
       const after = await callJson(gateway.url, 'GET', '/v1/audit/verify', tokens['compliance-officer']);
       expect(after.body).toMatchObject({ ok: true, events: BURST * (cycle + 1) });

@@ -12,7 +12,7 @@ import { startChildGateway, type ChildGateway } from '../fixtures/child-gateway.
 import { callJson, issueTokens } from './gateway-http.ts';
 import { makeDataDir } from '../fixtures/gateway-fixture.ts';
 
-type Tokens = { collector: string; 'compliance-officer': string };
+type Tokens = { 'collector': string; 'compliance-officer': string };
 type EventRow = { seq: number; eventId: string; hash: string };
 
 const golden = makeDataDir();
@@ -34,11 +34,21 @@ beforeAll(async () => {
     };
     const ids: string[] = [];
     for (let i = 0; i < 4; i++) {
-      const res = await callJson(gw.url, 'POST', '/v1/consents', tokens.collector, grantInput({ subjectId: `tamper-${i}`, expiresAt: '2099-01-01T00:00:00.000Z' }));
+      const res = await callJson(
+        gw.url,
+        'POST',
+        '/v1/consents',
+        tokens.collector,
+        grantInput({ subjectId: `tamper-${i}`, expiresAt: '2099-01-01T00:00:00.000Z' }),
+      );
       expect(res.status).toBe(201);
       ids.push(record(res));
     }
-    record(await callJson(gw.url, 'POST', `/v1/consents/${ids[1]}/withdraw`, tokens.collector, { reason: 'changed my mind' }));
+    record(
+      await callJson(gw.url, 'POST', `/v1/consents/${ids[1]}/withdraw`, tokens.collector, {
+        reason: 'changed my mind',
+      }),
+    );
     const verify = await callJson(gw.url, 'GET', '/v1/audit/verify', tokens['compliance-officer']);
     expect(verify.body).toEqual({ ok: true, events: 5, audit: 5 });
     auditCount = verify.body.audit as number;
@@ -73,7 +83,9 @@ async function tamperedCopy(...statements: string[]): Promise<string> {
 async function verifyAfterRestart(dataDir: string): Promise<Record<string, unknown>> {
   const gw = await startChildGateway({ dataDir });
   running = gw;
-  onTestFailed(() => { console.error(gw.output()); });
+  onTestFailed(() => {
+    console.error(gw.output());
+  });
   expect(gw.adminToken).toBeUndefined();
   const res = await callJson(gw.url, 'GET', '/v1/audit/verify', tokens['compliance-officer']);
   await gw.kill('SIGKILL');
@@ -82,14 +94,22 @@ async function verifyAfterRestart(dataDir: string): Promise<Record<string, unkno
   return res.body;
 }
 
-describe('tampering with the stopped gateway\'s database', () => {
+describe("tampering with the stopped gateway's database", () => {
   it('an untouched copy verifies (the copy itself is not what trips the check)', async () => {
     expect(await verifyAfterRestart(await tamperedCopy())).toEqual({ ok: true, events: 5, audit: auditCount });
   });
 
   it('an edited event payload is named: chain events, its seq, hash-mismatch', async () => {
-    const dataDir = await tamperedCopy(`UPDATE events SET payload = replace(payload, 'joint-modeling', 'marketing') WHERE seq = 3`);
-    expect(await verifyAfterRestart(dataDir)).toEqual({ ok: false, chain: 'events', seq: 3, id: written.get(3)?.eventId, reason: 'hash-mismatch' });
+    const dataDir = await tamperedCopy(
+      `UPDATE events SET payload = replace(payload, 'joint-modeling', 'marketing') WHERE seq = 3`,
+    );
+    expect(await verifyAfterRestart(dataDir)).toEqual({
+      ok: false,
+      chain: 'events',
+      seq: 3,
+      id: written.get(3)?.eventId,
+      reason: 'hash-mismatch',
+    });
   });
 
   it('an edited audit entry is named: chain audit, its seq, hash-mismatch', async () => {
@@ -102,16 +122,30 @@ describe('tampering with the stopped gateway\'s database', () => {
   it('deleting the last event is detected even though the process that wrote it is gone', async () => {
     const dataDir = await tamperedCopy('DELETE FROM events WHERE seq = 5');
     // The rest of the event chain is intact, so it is the audit entry naming event 5 that gives the cut away.
-    expect(await verifyAfterRestart(dataDir)).toEqual({ ok: false, chain: 'events', seq: 5, id: null, reason: 'truncated' });
+    expect(await verifyAfterRestart(dataDir)).toEqual({
+      ok: false,
+      chain: 'events',
+      seq: 5,
+      id: null,
+      reason: 'truncated',
+    });
   });
 
   it('deleting the last audit entry is detected the same way, from the event it vouched for', async () => {
     const dataDir = await tamperedCopy(`DELETE FROM audit WHERE seq = ${auditCount}`);
-    expect(await verifyAfterRestart(dataDir)).toEqual({ ok: false, chain: 'audit', seq: auditCount, id: null, reason: 'truncated' });
+    expect(await verifyAfterRestart(dataDir)).toEqual({
+      ok: false,
+      chain: 'audit',
+      seq: auditCount,
+      id: null,
+      reason: 'truncated',
+    });
   });
 
   it('a hole in the middle of the event log stops start-up: no decisions are served from it', async () => {
     const dataDir = await tamperedCopy('DELETE FROM events WHERE seq = 2');
-    await expect(startChildGateway({ dataDir })).rejects.toThrow(/exited with 1 before listening[\s\S]*expected event seq 2, found 3/);
+    await expect(startChildGateway({ dataDir })).rejects.toThrow(
+      /exited with 1 before listening[\s\S]*expected event seq 2, found 3/,
+    );
   });
 });

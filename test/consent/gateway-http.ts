@@ -14,19 +14,28 @@ export async function callJson(
 ): Promise<HttpAnswer> {
   const res = await fetch(`${baseUrl}${path}`, {
     method,
-    headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
+    headers: {
+      authorization: `Bearer ${token}`,
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      ...headers,
+    },
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
   const text = await res.text();
-  return { status: res.status, body: text === '' ? {} : JSON.parse(text) as Record<string, unknown> };
+  return { status: res.status, body: text === '' ? {} : (JSON.parse(text) as Record<string, unknown>) };
 }
 
 /** Issues one token per role through POST /v1/tokens; they live in the data directory, so they outlive the process. */
-export async function issueTokens<R extends Role>(baseUrl: string, adminToken: string, roles: readonly R[]): Promise<Record<R, string>> {
+export async function issueTokens<R extends Role>(
+  baseUrl: string,
+  adminToken: string,
+  roles: readonly R[],
+): Promise<Record<R, string>> {
   const out = {} as Record<R, string>;
   for (const role of roles) {
     const created = await callJson(baseUrl, 'POST', '/v1/tokens', adminToken, { role, label: `durability ${role}` });
-    if (created.status !== 201) throw new Error(`token for ${role}: HTTP ${created.status} ${JSON.stringify(created.body)}`);
+    if (created.status !== 201)
+      throw new Error(`token for ${role}: HTTP ${created.status} ${JSON.stringify(created.body)}`);
     out[role] = String(created.body.token);
   }
   return out;

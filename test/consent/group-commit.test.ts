@@ -20,13 +20,22 @@ function manualFlush<T>() {
     }
     return items.map((item) => `done:${String(item)}`);
   };
-  return { flush, batches, gates, get maxRunning() { return maxRunning; } };
+  return {
+    flush,
+    batches,
+    gates,
+    get maxRunning() {
+      return maxRunning;
+    },
+  };
 }
 
 const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 describe('group committer', () => {
-  afterEach(() => { vi.useRealTimers(); });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
 
   it('batches synchronous submits into one flush and resolves each with its own result', async () => {
     const m = manualFlush<number>();
@@ -42,7 +51,9 @@ describe('group committer', () => {
     const m = manualFlush<number>();
     const c = createGroupCommitter({ flush: m.flush, maxBatch: 10 });
     let isSettled = false;
-    void c.submit(1).then(() => { isSettled = true; });
+    void c.submit(1).then(() => {
+      isSettled = true;
+    });
     await tick();
     await tick();
     expect(isSettled).toBe(false);
@@ -70,10 +81,20 @@ describe('group committer', () => {
 
   it('splits a burst larger than maxBatch into consecutive flushes', async () => {
     const seen: number[][] = [];
-    const c = createGroupCommitter({ flush: async (items: number[]) => { seen.push(items); return items; }, maxBatch: 3 });
+    const c = createGroupCommitter({
+      flush: async (items: number[]) => {
+        seen.push(items);
+        return items;
+      },
+      maxBatch: 3,
+    });
     const out = await Promise.all(Array.from({ length: 8 }, (_, i) => c.submit(i)));
     expect(out).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
-    expect(seen).toEqual([[0, 1, 2], [3, 4, 5], [6, 7]]);
+    expect(seen).toEqual([
+      [0, 1, 2],
+      [3, 4, 5],
+      [6, 7],
+    ]);
   });
 
   it('rejects every item of a failed batch with the flush error, and keeps serving later batches', async () => {
@@ -85,7 +106,10 @@ describe('group committer', () => {
     const boom = new Error('disk full');
     m.gates[0]!.reject(boom);
     const settled = await Promise.allSettled(failing);
-    expect(settled).toEqual([{ status: 'rejected', reason: boom }, { status: 'rejected', reason: boom }]);
+    expect(settled).toEqual([
+      { status: 'rejected', reason: boom },
+      { status: 'rejected', reason: boom },
+    ]);
     await tick();
     m.gates[1]!.resolve();
     expect(await next).toBe('done:3');
@@ -101,16 +125,28 @@ describe('group committer', () => {
   it('waits up to maxDelayMs for company, or flushes at once when maxBatch is reached', async () => {
     vi.useFakeTimers();
     const seen: number[][] = [];
-    const c = createGroupCommitter({ flush: async (items: number[]) => { seen.push(items); return items; }, maxBatch: 3, maxDelayMs: 50 });
+    const c = createGroupCommitter({
+      flush: async (items: number[]) => {
+        seen.push(items);
+        return items;
+      },
+      maxBatch: 3,
+      maxDelayMs: 50,
+    });
     void c.submit(1);
     await vi.advanceTimersByTimeAsync(20);
     expect(seen).toEqual([]);
     void c.submit(2);
     await vi.advanceTimersByTimeAsync(30);
     expect(seen).toEqual([[1, 2]]);
-    void c.submit(3); void c.submit(4); void c.submit(5);
+    void c.submit(3);
+    void c.submit(4);
+    void c.submit(5);
     await vi.advanceTimersByTimeAsync(0);
-    expect(seen).toEqual([[1, 2], [3, 4, 5]]);
+    expect(seen).toEqual([
+      [1, 2],
+      [3, 4, 5],
+    ]);
   });
 
   it('drain waits for in-flight work; close drains and then refuses new items', async () => {
@@ -118,7 +154,9 @@ describe('group committer', () => {
     const c = createGroupCommitter({ flush: m.flush, maxBatch: 10 });
     const p = c.submit(1);
     let isDrained = false;
-    const drained = c.drain().then(() => { isDrained = true; });
+    const drained = c.drain().then(() => {
+      isDrained = true;
+    });
     await tick();
     expect(isDrained).toBe(false);
     m.gates[0]!.resolve();
@@ -130,7 +168,11 @@ describe('group committer', () => {
   });
 
   it('validates its options', () => {
-    expect(() => createGroupCommitter({ flush: async (x: number[]) => x, maxBatch: 0 })).toThrow(expect.objectContaining({ code: 'BAD_INPUT' }));
-    expect(() => createGroupCommitter({ flush: async (x: number[]) => x, maxBatch: 1, maxDelayMs: -1 })).toThrow(expect.objectContaining({ code: 'BAD_INPUT' }));
+    expect(() => createGroupCommitter({ flush: async (x: number[]) => x, maxBatch: 0 })).toThrow(
+      expect.objectContaining({ code: 'BAD_INPUT' }),
+    );
+    expect(() => createGroupCommitter({ flush: async (x: number[]) => x, maxBatch: 1, maxDelayMs: -1 })).toThrow(
+      expect.objectContaining({ code: 'BAD_INPUT' }),
+    );
   });
 });

@@ -21,50 +21,59 @@ function codeOfSync(run: () => unknown): string {
 
 describe('Merkle tree', () => {
   it('the fast fixed-length SHA-256 equals node:crypto for both message shapes', () => {
-    fc.assert(fc.property(fc.nat({ max: 255 }), hash32, hash32, (prefix, a, b) => {
-      const src = Buffer.concat([a, b]);
-      const out = new Uint8Array(32);
-      sha256Prefixed32(prefix, view(src), 0, view(out), 0);
-      expect(Buffer.from(out)).toEqual(digest(Uint8Array.of(prefix), a));
-      sha256Prefixed64(prefix, view(src), 32, 0, view(out), 0);
-      expect(Buffer.from(out)).toEqual(digest(Uint8Array.of(prefix), b, a));
-    }), { numRuns: 500 });
+    fc.assert(
+      fc.property(fc.nat({ max: 255 }), hash32, hash32, (prefix, a, b) => {
+        const src = Buffer.concat([a, b]);
+        const out = new Uint8Array(32);
+        sha256Prefixed32(prefix, view(src), 0, view(out), 0);
+        expect(Buffer.from(out)).toEqual(digest(Uint8Array.of(prefix), a));
+        sha256Prefixed64(prefix, view(src), 32, 0, view(out), 0);
+        expect(Buffer.from(out)).toEqual(digest(Uint8Array.of(prefix), b, a));
+      }),
+      { numRuns: 500 },
+    );
   });
 
   it('verify(prove(i)) holds for every leaf of random trees of 1..300 leaves', () => {
-    fc.assert(fc.property(fc.integer({ min: 1, max: 300 }), fc.nat(), (size, seed) => {
-      const hashes = Array.from({ length: size }, (_, i) => digest(Buffer.from(`${seed}/${i}`)));
-      const tree = buildMerkleTree(hashes);
-      expect(tree.size).toBe(size);
-      for (let i = 0; i < size; i++) {
-        const proof = tree.proof(i);
-        expect(proof.length).toBeLessThanOrEqual(Math.ceil(Math.log2(size)));
-        expect(verifyMerkleProof(tree.root, hashes[i]!, proof)).toBe(true);
-      }
-    }), { numRuns: 60 });
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 300 }), fc.nat(), (size, seed) => {
+        const hashes = Array.from({ length: size }, (_, i) => digest(Buffer.from(`${seed}/${i}`)));
+        const tree = buildMerkleTree(hashes);
+        expect(tree.size).toBe(size);
+        for (let i = 0; i < size; i++) {
+          const proof = tree.proof(i);
+          expect(proof.length).toBeLessThanOrEqual(Math.ceil(Math.log2(size)));
+          expect(verifyMerkleProof(tree.root, hashes[i]!, proof)).toBe(true);
+        }
+      }),
+      { numRuns: 60 },
+    );
   });
 
   it('a tampered sibling, record or root fails verification', () => {
-    fc.assert(fc.property(fc.integer({ min: 2, max: 120 }), fc.nat(), fc.nat(), fc.nat({ max: 255 }), (size, pick, at, bit) => {
-      const hashes = Array.from({ length: size }, (_, i) => digest(Buffer.from(`t/${size}/${i}`)));
-      const tree = buildMerkleTree(hashes);
-      const i = pick % size;
-      const proof = tree.proof(i);
-      const mask = 1 << (bit % 8);
-      const byte = at % 32;
-      const tamperedProof = proof.map((p) => Uint8Array.from(p));
-      tamperedProof[at % proof.length]![byte]! ^= mask;
-      expect(verifyMerkleProof(tree.root, hashes[i]!, tamperedProof)).toBe(false);
-      const record = Uint8Array.from(hashes[i]!);
-      record[byte]! ^= mask;
-      expect(verifyMerkleProof(tree.root, record, proof)).toBe(false);
-      const root = tree.root;
-      root[byte]! ^= mask;
-      expect(verifyMerkleProof(root, hashes[i]!, proof)).toBe(false);
-      // Dropping or reusing another leaf's path fails as well.
-      expect(verifyMerkleProof(tree.root, hashes[i]!, proof.slice(1))).toBe(false);
-      expect(verifyMerkleProof(tree.root, hashes[(i + 1) % size]!, proof)).toBe(false);
-    }), { numRuns: 200 });
+    fc.assert(
+      fc.property(fc.integer({ min: 2, max: 120 }), fc.nat(), fc.nat(), fc.nat({ max: 255 }), (size, pick, at, bit) => {
+        const hashes = Array.from({ length: size }, (_, i) => digest(Buffer.from(`t/${size}/${i}`)));
+        const tree = buildMerkleTree(hashes);
+        const i = pick % size;
+        const proof = tree.proof(i);
+        const mask = 1 << (bit % 8);
+        const byte = at % 32;
+        const tamperedProof = proof.map((p) => Uint8Array.from(p));
+        tamperedProof[at % proof.length]![byte]! ^= mask;
+        expect(verifyMerkleProof(tree.root, hashes[i]!, tamperedProof)).toBe(false);
+        const record = Uint8Array.from(hashes[i]!);
+        record[byte]! ^= mask;
+        expect(verifyMerkleProof(tree.root, record, proof)).toBe(false);
+        const root = tree.root;
+        root[byte]! ^= mask;
+        expect(verifyMerkleProof(root, hashes[i]!, proof)).toBe(false);
+        // Dropping or reusing another leaf's path fails as well.
+        expect(verifyMerkleProof(tree.root, hashes[i]!, proof.slice(1))).toBe(false);
+        expect(verifyMerkleProof(tree.root, hashes[(i + 1) % size]!, proof)).toBe(false);
+      }),
+      { numRuns: 200 },
+    );
   });
 
   it("a single-leaf tree's root is its leaf hash and its proof is empty", () => {
@@ -83,7 +92,9 @@ describe('Merkle tree', () => {
     const expected = hashPair(hashPair(hashPair(l0, l1), hashPair(l2, l3)), l4);
     const tree = buildMerkleTree(hashes);
     expect(Buffer.from(tree.root)).toEqual(Buffer.from(expected));
-    expect(tree.proof(4).map((p) => Buffer.from(p))).toEqual([Buffer.from(hashPair(hashPair(l0, l1), hashPair(l2, l3)))]);
+    expect(tree.proof(4).map((p) => Buffer.from(p))).toEqual([
+      Buffer.from(hashPair(hashPair(l0, l1), hashPair(l2, l3))),
+    ]);
     // A tree with its last record repeated is a different tree (no CVE-2012-2459 ambiguity).
     expect(Buffer.from(buildMerkleTree([...hashes, hashes[4]!]).root)).not.toEqual(Buffer.from(tree.root));
   });

@@ -15,7 +15,11 @@ type PyProof = { root: string; recordHash: string; proof: string[] };
 type PyCase = { recordHashes?: string[]; proofs: PyProof[] };
 
 function runPython(cases: PyCase[]): { root: string | null; verified: boolean[] }[] {
-  const result = spawnSync('python3', [PYTHON_VERIFIER], { input: JSON.stringify({ cases }), encoding: 'utf8', timeout: 30_000 });
+  const result = spawnSync('python3', [PYTHON_VERIFIER], {
+    input: JSON.stringify({ cases }),
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
   if (result.status !== 0) throw new Error(`python verifier failed: ${result.stderr}`);
   return (JSON.parse(result.stdout) as { cases: { root: string | null; verified: boolean[] }[] }).cases;
 }
@@ -65,7 +69,11 @@ describe('Merkle vectors', () => {
       return hex(b);
     };
     const mutated: PyProof[] = c.proofs.flatMap((p) => [
-      { root: c.root, recordHash: c.recordHashes[p.index]!, proof: p.proof.map((s, j) => (j === p.index % p.proof.length ? flip(s, p.index) : s)) },
+      {
+        root: c.root,
+        recordHash: c.recordHashes[p.index]!,
+        proof: p.proof.map((s, j) => (j === p.index % p.proof.length ? flip(s, p.index) : s)),
+      },
       { root: c.root, recordHash: flip(c.recordHashes[p.index]!, p.index), proof: p.proof },
       { root: c.root, recordHash: c.recordHashes[(p.index + 1) % c.recordHashes.length]!, proof: p.proof },
     ]);

@@ -6,9 +6,11 @@ import { MinimizationPlan, allowedFields, checkKThreshold, minimizeRow } from '.
 
 describe('allowedFields', () => {
   it('keeps the requested order and drops fields naming the first allowlist that lacks them', () => {
-    const out = allowedFields(['region_code', 'email', 'customer_age', 'vehicle_model'],
+    const out = allowedFields(
+      ['region_code', 'email', 'customer_age', 'vehicle_model'],
       { source: 'purpose p', fields: ['customer_age', 'vehicle_model', 'region_code'] },
-      { source: 'consent c1', fields: ['vehicle_model', 'region_code', 'email'] });
+      { source: 'consent c1', fields: ['vehicle_model', 'region_code', 'email'] },
+    );
     expect(out.fields).toEqual(['region_code', 'vehicle_model']);
     expect(out.dropped).toEqual([
       { field: 'email', reason: 'not in purpose p allowlist' },
@@ -19,18 +21,20 @@ describe('allowedFields', () => {
     expect(allowedFields(['a', 'a', 'b'], { source: 's', fields: ['a', 'b'] }).fields).toEqual(['a', 'b']);
   });
   it('allows nothing when no allowlist is given', () => {
-    const out = allowedFields(['a'] );
+    const out = allowedFields(['a']);
     expect(out.fields).toEqual([]);
     expect(out.dropped).toEqual([{ field: 'a', reason: 'no allowlist grants it' }]);
   });
   it('is the set intersection of requested and every allowlist', () => {
     const names = fc.array(fc.constantFrom('a', 'b', 'c', 'd', 'e', 'f'), { maxLength: 8 });
-    fc.assert(fc.property(names, fc.array(names, { minLength: 1, maxLength: 4 }), (requested, lists) => {
-      const out = allowedFields(requested, ...lists.map((fields, i) => ({ source: `l${i}`, fields })));
-      const expected = [...new Set(requested)].filter((f) => lists.every((l) => l.includes(f)));
-      expect(out.fields).toEqual(expected);
-      expect(out.fields.length + out.dropped.length).toBe(new Set(requested).size);
-    }));
+    fc.assert(
+      fc.property(names, fc.array(names, { minLength: 1, maxLength: 4 }), (requested, lists) => {
+        const out = allowedFields(requested, ...lists.map((fields, i) => ({ source: `l${i}`, fields })));
+        const expected = [...new Set(requested)].filter((f) => lists.every((l) => l.includes(f)));
+        expect(out.fields).toEqual(expected);
+        expect(out.fields.length + out.dropped.length).toBe(new Set(requested).size);
+      }),
+    );
   });
 });
 
@@ -40,14 +44,23 @@ describe('minimizeRow', () => {
     precision: { customer_age: 'band:5', region_code: 'truncate:4', vehicle_model: 'exact' },
   });
   it('projects onto the plan fields and generalizes each value', () => {
-    const row = { customer_age: 37, region_code: '310104', vehicle_model: 'Model Y', phone: '13800000000', email: 'x@y' };
+    const row = {
+      customer_age: 37,
+      region_code: '310104',
+      vehicle_model: 'Model Y',
+      phone: '13800000000',
+      email: 'x@y',
+    };
     expect(minimizeRow(row, plan)).toEqual({ customer_age: '35-39', region_code: '3101', vehicle_model: 'Model Y' });
   });
   it('withholds a plan field that has no rule instead of assuming exact', () => {
     expect(minimizeRow({ policy_premium: 4321 }, plan)).toEqual({ policy_premium: null });
   });
   it('never copies inherited properties', () => {
-    const p = MinimizationPlan.parse({ fields: ['constructor', 'toString'], precision: { constructor: 'exact', toString: 'exact' } });
+    const p = MinimizationPlan.parse({
+      fields: ['constructor', 'toString'],
+      precision: { constructor: 'exact', toString: 'exact' },
+    });
     expect(minimizeRow({}, p)).toEqual({});
   });
   it('rejects a plan with a malformed rule or a prototype-polluting field name', () => {

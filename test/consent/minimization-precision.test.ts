@@ -63,26 +63,32 @@ describe('applyPrecision examples', () => {
 describe('applyPrecision properties', () => {
   const width = fc.integer({ min: 1, max: 1000 });
   it('an output band always contains the input', () => {
-    fc.assert(fc.property(fc.double({ min: -1e12, max: 1e12, noNaN: true }), width, (value, n) => {
-      const [lo, hi] = bandBounds(applyPrecision(value, `band:${n}`));
-      expect(hi - lo + 1).toBe(n);
-      expect(lo).toBeLessThanOrEqual(value);
-      expect(value).toBeLessThan(hi + 1); // the label names [lo, lo + N)
-      expect(Math.abs(lo % n)).toBe(0);
-    }));
+    fc.assert(
+      fc.property(fc.double({ min: -1e12, max: 1e12, noNaN: true }), width, (value, n) => {
+        const [lo, hi] = bandBounds(applyPrecision(value, `band:${n}`));
+        expect(hi - lo + 1).toBe(n);
+        expect(lo).toBeLessThanOrEqual(value);
+        expect(value).toBeLessThan(hi + 1); // the label names [lo, lo + N)
+        expect(Math.abs(lo % n)).toBe(0);
+      }),
+    );
   });
   it('truncate is never longer than N code points and is a prefix', () => {
-    fc.assert(fc.property(fc.string({ unit: 'grapheme', maxLength: 40 }), fc.integer({ min: 1, max: 30 }), (value, n) => {
-      const out = applyPrecision(value, `truncate:${n}`) as string;
-      expect([...out].length).toBeLessThanOrEqual(n);
-      expect(value.startsWith(out)).toBe(true);
-    }));
+    fc.assert(
+      fc.property(fc.string({ unit: 'grapheme', maxLength: 40 }), fc.integer({ min: 1, max: 30 }), (value, n) => {
+        const out = applyPrecision(value, `truncate:${n}`) as string;
+        expect([...out].length).toBeLessThanOrEqual(n);
+        expect(value.startsWith(out)).toBe(true);
+      }),
+    );
   });
   it('rounding moves a value by at most half a step', () => {
-    fc.assert(fc.property(fc.double({ min: -1e6, max: 1e6, noNaN: true }), fc.integer({ min: -3, max: 3 }), (value, n) => {
-      const out = applyPrecision(value, `round:${n}`) as number;
-      expect(Math.abs(out - value)).toBeLessThanOrEqual(10 ** -n / 2 + 1e-9);
-    }));
+    fc.assert(
+      fc.property(fc.double({ min: -1e6, max: 1e6, noNaN: true }), fc.integer({ min: -3, max: 3 }), (value, n) => {
+        const out = applyPrecision(value, `round:${n}`) as number;
+        expect(Math.abs(out - value)).toBeLessThanOrEqual(10 ** -n / 2 + 1e-9);
+      }),
+    );
   });
   it('applying a rule twice equals applying it once', () => {
     const rule = fc.oneof(
@@ -91,11 +97,18 @@ describe('applyPrecision properties', () => {
       fc.integer({ min: -6, max: 6 }).map((n) => `round:${n}`),
       fc.constantFrom('exact', 'suppress'),
     );
-    const value = fc.oneof(fc.double({ min: -1e9, max: 1e9, noNaN: true }), fc.integer(), fc.string({ maxLength: 20 }), fc.bigInt({ min: -(2n ** 60n), max: 2n ** 60n }));
-    fc.assert(fc.property(value, rule, (v, r) => {
-      const once = applyPrecision(v, r);
-      expect(applyPrecision(once, r)).toStrictEqual(once);
-    }));
+    const value = fc.oneof(
+      fc.double({ min: -1e9, max: 1e9, noNaN: true }),
+      fc.integer(),
+      fc.string({ maxLength: 20 }),
+      fc.bigInt({ min: -(2n ** 60n), max: 2n ** 60n }),
+    );
+    fc.assert(
+      fc.property(value, rule, (v, r) => {
+        const once = applyPrecision(v, r);
+        expect(applyPrecision(once, r)).toStrictEqual(once);
+      }),
+    );
   });
 });
 
@@ -123,13 +136,20 @@ describe('precisionFor picks the coarsest rule', () => {
     expect(precisionFor('x', { x: 'truncate:3' }, { x: 'band:5' })).toBe('suppress');
   });
   it('the joined band is never finer than either input band', () => {
-    fc.assert(fc.property(fc.integer({ min: 1, max: 1000 }), fc.integer({ min: 1, max: 1000 }), fc.integer({ min: -1e6, max: 1e6 }), (a, b, v) => {
-      const joined = joinRules({ kind: 'band', n: a }, { kind: 'band', n: b });
-      expect(joined.kind).toBe('band');
-      const rule = `band:${(joined as { n: number }).n}`;
-      // Coarser means: the joined output is a function of either finer output.
-      expect(applyPrecision(applyPrecision(v, `band:${a}`), rule)).toBe(applyPrecision(v, rule));
-      expect(applyPrecision(applyPrecision(v, `band:${b}`), rule)).toBe(applyPrecision(v, rule));
-    }));
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 1000 }),
+        fc.integer({ min: 1, max: 1000 }),
+        fc.integer({ min: -1e6, max: 1e6 }),
+        (a, b, v) => {
+          const joined = joinRules({ kind: 'band', n: a }, { kind: 'band', n: b });
+          expect(joined.kind).toBe('band');
+          const rule = `band:${(joined as { n: number }).n}`;
+          // Coarser means: the joined output is a function of either finer output.
+          expect(applyPrecision(applyPrecision(v, `band:${a}`), rule)).toBe(applyPrecision(v, rule));
+          expect(applyPrecision(applyPrecision(v, `band:${b}`), rule)).toBe(applyPrecision(v, rule));
+        },
+      ),
+    );
   });
 });

@@ -5,15 +5,27 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { compilePolicyBundle } from '../../consent/cedar.ts';
 import { DEFAULT_POLICY_BUNDLE } from '../../consent/default-policy-bundle.ts';
-import { POLICY_FILES, loadPolicyBundle, seedDefaultPolicyBundle, writePolicyBundle } from '../../consent/policy-set.ts';
+import {
+  POLICY_FILES,
+  loadPolicyBundle,
+  seedDefaultPolicyBundle,
+  writePolicyBundle,
+} from '../../consent/policy-set.ts';
 import { GatewayError } from '../../core/errors.ts';
 
 let dir: string;
-beforeEach(async () => { dir = join(await mkdtemp(join(tmpdir(), 'sealgate-policy-')), 'policies'); });
-afterEach(async () => { await rm(join(dir, '..'), { recursive: true, force: true }); });
+beforeEach(async () => {
+  dir = join(await mkdtemp(join(tmpdir(), 'sealgate-policy-')), 'policies');
+});
+afterEach(async () => {
+  await rm(join(dir, '..'), { recursive: true, force: true });
+});
 
 async function rejection(promise: Promise<unknown>): Promise<GatewayError> {
-  const error = await promise.then(() => undefined, (e: unknown) => e);
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   expect(error).toBeInstanceOf(GatewayError);
   return error as GatewayError;
 }
@@ -46,10 +58,15 @@ describe('policy bundle on disk', () => {
   });
   it('refuses to write a bundle whose purposes are malformed, leaving the old one', async () => {
     await seedDefaultPolicyBundle(dir);
-    const bad = { ...DEFAULT_POLICY_BUNDLE, purposes: { marketing: { ...DEFAULT_POLICY_BUNDLE.purposes['marketing'], allowedRecipients: ['*'] } } };
+    const bad = {
+      ...DEFAULT_POLICY_BUNDLE,
+      purposes: { marketing: { ...DEFAULT_POLICY_BUNDLE.purposes['marketing'], allowedRecipients: ['*'] } },
+    };
     const error = await rejection(writePolicyBundle(dir, bad as never));
     expect(error.code).toBe('POLICY_INVALID');
-    expect(error.detail['errors']).toEqual([{ path: 'purposes.marketing.allowedRecipients.0', message: expect.any(String) }]);
+    expect(error.detail['errors']).toEqual([
+      { path: 'purposes.marketing.allowedRecipients.0', message: expect.any(String) },
+    ]);
     expect(await loadPolicyBundle(dir)).toEqual(DEFAULT_POLICY_BUNDLE);
   });
   it('names purposes.json when it is not JSON', async () => {
@@ -61,7 +78,10 @@ describe('policy bundle on disk', () => {
   });
   it('lists schema violations in purposes.json by path', async () => {
     await seedDefaultPolicyBundle(dir);
-    await writeFile(join(dir, POLICY_FILES.purposes), JSON.stringify({ marketing: { ...DEFAULT_POLICY_BUNDLE.purposes['marketing'], kThreshold: 0 } }));
+    await writeFile(
+      join(dir, POLICY_FILES.purposes),
+      JSON.stringify({ marketing: { ...DEFAULT_POLICY_BUNDLE.purposes['marketing'], kThreshold: 0 } }),
+    );
     const error = await rejection(loadPolicyBundle(dir));
     expect(error.code).toBe('POLICY_INVALID');
     expect(error.detail['errors']).toEqual([{ path: 'purposes.marketing.kThreshold', message: expect.any(String) }]);

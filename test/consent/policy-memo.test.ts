@@ -8,29 +8,51 @@ import { DEFAULT_POLICY_BUNDLE } from '../../consent/default-policy-bundle.ts';
 import { createLruCache } from '../../consent/lru-cache.ts';
 
 const principal = fc.oneof(
-  fc.record({ type: fc.constant('Partner'), id: fc.constantFrom('insurer-a', 'dealer-4s'), attrs: fc.record({ role: fc.constantFrom('insurer', 'dealer') }) }),
   fc.record({
-    type: fc.constant('User'), id: fc.constantFrom('u1', 'u2'),
-    attrs: fc.record({ role: fc.constantFrom('regional-director', 'data-steward', 'compliance-officer'), region: fc.constantFrom('east', 'west') }, { requiredKeys: ['role'] }),
+    type: fc.constant('Partner'),
+    id: fc.constantFrom('insurer-a', 'dealer-4s'),
+    attrs: fc.record({ role: fc.constantFrom('insurer', 'dealer') }),
+  }),
+  fc.record({
+    type: fc.constant('User'),
+    id: fc.constantFrom('u1', 'u2'),
+    attrs: fc.record(
+      {
+        role: fc.constantFrom('regional-director', 'data-steward', 'compliance-officer'),
+        region: fc.constantFrom('east', 'west'),
+      },
+      { requiredKeys: ['role'] },
+    ),
   }),
 );
 const request: fc.Arbitrary<CedarRequest> = fc.record({
   principal,
   action: fc.constantFrom('read', 'modify', 'join', 'aggregate', 'model', 'delete'),
   resource: fc.record({
-    type: fc.constant('Dataset'), id: fc.constantFrom('ds1', 'ds2'),
-    attrs: fc.record({ owner: fc.constant('dealer-4s'), region: fc.constantFrom('east', 'west'), classification: fc.constantFrom('sales', 'hq-pricing', 'sensitive') }),
+    type: fc.constant('Dataset'),
+    id: fc.constantFrom('ds1', 'ds2'),
+    attrs: fc.record({
+      owner: fc.constant('dealer-4s'),
+      region: fc.constantFrom('east', 'west'),
+      classification: fc.constantFrom('sales', 'hq-pricing', 'sensitive'),
+    }),
   }),
-  context: fc.record({ purpose: fc.constant('p'), scene: fc.constantFrom('joint-modeling', 'compliance-review', 'reporting') }),
+  context: fc.record({
+    purpose: fc.constant('p'),
+    scene: fc.constantFrom('joint-modeling', 'compliance-review', 'reporting'),
+  }),
 });
 
 describe('Cedar answer memo', () => {
   it('returns the same answers as the uncached engine, through hits and evictions', () => {
     const memoized = compilePolicyBundle(DEFAULT_POLICY_BUNDLE, { memoSize: 16 });
     const uncached = compilePolicyBundle(DEFAULT_POLICY_BUNDLE, { memoSize: 0 });
-    fc.assert(fc.property(fc.array(request, { minLength: 1, maxLength: 30 }), (requests) => {
-      for (const r of [...requests, ...requests]) expect(memoized.authorize(r)).toEqual(uncached.authorize(r));
-    }), { numRuns: 60 });
+    fc.assert(
+      fc.property(fc.array(request, { minLength: 1, maxLength: 30 }), (requests) => {
+        for (const r of [...requests, ...requests]) expect(memoized.authorize(r)).toEqual(uncached.authorize(r));
+      }),
+      { numRuns: 60 },
+    );
     const stats = memoized.memoStats();
     expect(stats.hits).toBeGreaterThan(0);
     expect(stats.size).toBeLessThanOrEqual(16);
@@ -45,10 +67,18 @@ describe('Cedar answer memo', () => {
       context: { purpose: 'p', scene: 's' },
     };
     expect(memoized.authorize(base).decision).toBe('allow');
-    expect(memoized.authorize({ ...base, resource: { ...base.resource, attrs: { owner: 'o', region: 'west', classification: 'sales' } } }).decision).toBe('deny');
+    expect(
+      memoized.authorize({
+        ...base,
+        resource: { ...base.resource, attrs: { owner: 'o', region: 'west', classification: 'sales' } },
+      }).decision,
+    ).toBe('deny');
     // Same content, attributes in a different order: one canonical key, so a hit.
     const before = memoized.memoStats().hits;
-    memoized.authorize({ ...base, principal: { ...base.principal, attrs: { region: 'east', role: 'regional-director' } } });
+    memoized.authorize({
+      ...base,
+      principal: { ...base.principal, attrs: { region: 'east', role: 'regional-director' } },
+    });
     expect(memoized.memoStats().hits).toBe(before + 1);
   });
   it('a reload with changed policies bumps the version and answers by the new policies', () => {
@@ -61,7 +91,9 @@ describe('Cedar answer memo', () => {
     };
     expect(before.authorize(join).decision).toBe('allow');
     expect(before.authorize(join).decision).toBe('allow');
-    const revoked = DEFAULT_POLICY_BUNDLE.policies + '\n@id("insurers-paused")\nforbid (principal is Partner, action, resource) when { principal.role == "insurer" };\n';
+    const revoked =
+      DEFAULT_POLICY_BUNDLE.policies +
+      '\n@id("insurers-paused")\nforbid (principal is Partner, action, resource) when { principal.role == "insurer" };\n';
     const after = compilePolicyBundle({ ...DEFAULT_POLICY_BUNDLE, policies: revoked });
     expect(after.version).not.toBe(before.version);
     expect(after.authorize(join)).toEqual({ decision: 'deny', reasons: ['insurers-paused'], errors: [] });

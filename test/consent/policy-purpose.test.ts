@@ -33,7 +33,11 @@ describe('PurposeCatalog', () => {
     expect(paths({ p: { ...base, kThreshold: 0 } })).toEqual(['p.kThreshold']);
     expect(paths({ p: { ...base, kThreshold: 2.5 } })).toEqual(['p.kThreshold']);
     expect(paths({ p: { ...base, extra: true } })).toEqual(['p']);
-    expect(paths({ p: { ...base, fieldAllowlist: ['a', 'a'] } })).toEqual(['p.fieldAllowlist', 'p.precision.customer_age', 'p.precision.region_code']);
+    expect(paths({ p: { ...base, fieldAllowlist: ['a', 'a'] } })).toEqual([
+      'p.fieldAllowlist',
+      'p.precision.customer_age',
+      'p.precision.region_code',
+    ]);
     expect(paths({ 'Bad Id': base })).toEqual(['Bad Id']);
   });
   it('bounds the number of purposes', () => {

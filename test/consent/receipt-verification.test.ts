@@ -7,7 +7,13 @@ import { signReceipt, type Receipt, type UnsignedReceipt } from '../../consent/r
 import { CHECK_NAMES, verifyReceipt, type CheckName, type Verification } from '../../consent/receipt-verifier.ts';
 import type { Ledger, SimulatedChain } from '../fixtures/contracts-fixture.ts';
 import { useFreshLedger } from '../fixtures/fresh-ledger.ts';
-import { GATEWAY_ID, openAnchoringHarness, switchablePort, writeGrants, type AnchoringHarness } from '../fixtures/anchoring-fixture.ts';
+import {
+  GATEWAY_ID,
+  openAnchoringHarness,
+  switchablePort,
+  writeGrants,
+  type AnchoringHarness,
+} from '../fixtures/anchoring-fixture.ts';
 
 let chain: SimulatedChain;
 let ledger: Ledger;
@@ -17,10 +23,20 @@ useFreshLedger({}, async (fresh) => {
   ({ chain, ledger } = fresh);
   h = await openAnchoringHarness(chain, ledger);
   await writeGrants(h, 5);
-  await h.log.recordDecision({ actor: 'tok_pdp', action: 'read', outcome: 'deny', purpose: 'joint-modeling', reasons: ['no consent'], consentIds: [], delegationIds: [] });
+  await h.log.recordDecision({
+    actor: 'tok_pdp',
+    action: 'read',
+    outcome: 'deny',
+    purpose: 'joint-modeling',
+    reasons: ['no consent'],
+    consentIds: [],
+    delegationIds: [],
+  });
   expect((await h.anchoring().flushNow()).error).toBeNull();
 });
-afterEach(async () => { await h.dispose(); });
+afterEach(async () => {
+  await h.dispose();
+});
 
 const failed = (v: Verification): CheckName[] => v.checks.filter((c) => !c.ok).map((c) => c.name);
 /** A forger holding the gateway key: signs whatever changed receipt it makes, so only the targeted check can catch it. */
@@ -31,13 +47,20 @@ const resign = (r: Receipt, change: (u: UnsignedReceipt) => UnsignedReceipt): Re
 
 describe('receipt verification', () => {
   it('a receipt verifies offline against the chain', async () => {
-    for (const ref of [{ chain: 'events', seq: 3 }, { chain: 'audit', seq: 6 }] as const) {
+    for (const ref of [
+      { chain: 'events', seq: 3 },
+      { chain: 'audit', seq: 6 },
+    ] as const) {
       const receipt = await h.issuer.issueAnchoredReceipt(ref);
       // What a third party holds: the JSON file, nothing else from the gateway.
       const result = await verifyReceipt(JSON.parse(JSON.stringify(receipt)), h.reader);
       expect(result.failure).toBeNull();
       expect(result.checks.map((c) => c.name)).toEqual(CHECK_NAMES.filter((n) => n !== 'not-anchored'));
-      expect(receipt).toMatchObject({ status: 'anchored', record: ref, gateway: { partyId: GATEWAY_ID, evmAccount: h.evmAccount } });
+      expect(receipt).toMatchObject({
+        status: 'anchored',
+        record: ref,
+        gateway: { partyId: GATEWAY_ID, evmAccount: h.evmAccount },
+      });
     }
   });
 
@@ -48,7 +71,10 @@ describe('receipt verification', () => {
     const before = await verifyReceipt(pending, h.reader);
     expect(before.failure?.name).toBe('not-anchored');
     expect(failed(before)).toEqual(['not-anchored']);
-    await expect(h.issuer.issueAnchoredReceipt({ chain: 'events', seq: 6 })).rejects.toMatchObject({ code: 'CONFLICT', detail: { reason: 'not-anchored' } });
+    await expect(h.issuer.issueAnchoredReceipt({ chain: 'events', seq: 6 })).rejects.toMatchObject({
+      code: 'CONFLICT',
+      detail: { reason: 'not-anchored' },
+    });
 
     await h.anchoring().flushNow();
     const upgraded = await h.issuer.issueAnchoredReceipt({ chain: pending.record.chain, seq: pending.record.seq });
@@ -58,13 +84,19 @@ describe('receipt verification', () => {
 
   it('a forged receipt fails: a changed event field fails record-hash', async () => {
     const receipt = await h.issuer.issueAnchoredReceipt({ chain: 'events', seq: 2 });
-    const forged = resign(receipt, (u) => ({ ...u, record: { ...u.record, event: { ...u.record.event!, actor: 'tok_attacker' } } }));
+    const forged = resign(receipt, (u) => ({
+      ...u,
+      record: { ...u.record, event: { ...u.record.event!, actor: 'tok_attacker' } },
+    }));
     const result = await verifyReceipt(forged, h.reader);
     expect(result.failure?.name).toBe('record-hash');
     expect(failed(result)).toEqual(['record-hash']);
     // Without the gateway key the receipt signature fails first.
     const { signature } = receipt;
-    expect(failed(await verifyReceipt({ ...forged, signature }, h.reader))).toEqual(['receipt-signature', 'record-hash']);
+    expect(failed(await verifyReceipt({ ...forged, signature }, h.reader))).toEqual([
+      'receipt-signature',
+      'record-hash',
+    ]);
   });
 
   it('a forged receipt fails: an event re-hashed and re-signed with the gateway key is not in the anchored batch', async () => {
@@ -104,7 +136,13 @@ describe('receipt verification', () => {
     const otherTx = resign(receipt, (u) => ({ ...u, anchor: { ...u.anchor!, txHash: `0x${'ee'.repeat(32)}` } }));
     expect(failed(await verifyReceipt(otherTx, h.reader))).toEqual(['on-chain-root']);
     const unanchored = resign(receipt, (u) => ({ ...u, anchor: { ...u.anchor!, root: `0x${'11'.repeat(32)}` } }));
-    expect(failed(await verifyReceipt(unanchored, h.reader))).toEqual(['merkle-path', 'on-chain-root', 'anchoring-account', 'block-time', 'on-chain-inclusion']);
+    expect(failed(await verifyReceipt(unanchored, h.reader))).toEqual([
+      'merkle-path',
+      'on-chain-root',
+      'anchoring-account',
+      'block-time',
+      'on-chain-inclusion',
+    ]);
   });
 
   it('a root another gateway anchored is never recorded, and a receipt claiming it fails anchoring-account', async () => {
@@ -115,7 +153,10 @@ describe('receipt verification', () => {
     await h.anchoring({ ledger: down }).flushNow(); // batch 2 is built locally
     const batch = (await h.anchors.getBatch(2))!;
     const sent = await insurer.anchorRoot(batch.root, batch.count, null); // front-run by another gateway
-    expect((await h.anchoring().flushNow()).error).toMatchObject({ code: 'CONFLICT', detail: { reason: 'foreign-anchor' } });
+    expect((await h.anchoring().flushNow()).error).toMatchObject({
+      code: 'CONFLICT',
+      detail: { reason: 'foreign-anchor' },
+    });
     expect(await h.anchors.getBatch(2)).toMatchObject({ status: 'built' });
 
     // A gateway database that records it anyway issues receipts no verifier accepts.
@@ -125,7 +166,7 @@ describe('receipt verification', () => {
     expect(result.failure?.detail).toContain('anchored by gateway insurer');
   });
 
-  it('a revoked gateway\'s earlier receipts still verify', async () => {
+  it("a revoked gateway's earlier receipts still verify", async () => {
     const receipt = await h.issuer.issueAnchoredReceipt({ chain: 'events', seq: 1 });
     await ledger.admin.revokeGateway(GATEWAY_ID);
     const result = await verifyReceipt(receipt, h.reader);
@@ -135,10 +176,14 @@ describe('receipt verification', () => {
 
   it('a tampered event row makes the receipt issued afterwards fail, and the chain verification names the row', async () => {
     const before = await h.issuer.issueAnchoredReceipt({ chain: 'events', seq: 2 });
-    await h.db.transaction((tx) => tx.run(`UPDATE events SET payload = replace(payload, 'joint-modeling', 'marketing') WHERE seq = 2`));
+    await h.db.transaction((tx) =>
+      tx.run(`UPDATE events SET payload = replace(payload, 'joint-modeling', 'marketing') WHERE seq = 2`),
+    );
 
-    await expect(h.issuer.issueAnchoredReceipt({ chain: 'events', seq: 2 }))
-      .rejects.toMatchObject({ code: 'INTEGRITY_VIOLATION', detail: { chain: 'events', seq: 2, reason: 'hash-mismatch' } });
+    await expect(h.issuer.issueAnchoredReceipt({ chain: 'events', seq: 2 })).rejects.toMatchObject({
+      code: 'INTEGRITY_VIOLATION',
+      detail: { chain: 'events', seq: 2, reason: 'hash-mismatch' },
+    });
     expect(await h.log.verify()).toMatchObject({ ok: false, chain: 'events', seq: 2, reason: 'hash-mismatch' });
     // A receipt that embeds the row as it now stands cannot verify, even signed with the gateway key...
     const [row] = await h.store.readEvents(1, 1);
@@ -151,17 +196,28 @@ describe('receipt verification', () => {
   it('an audit row re-hashed after anchoring no longer matches its batch root', async () => {
     const [entry] = await h.log.listAudit({ afterSeq: 2, limit: 1 });
     const { hash: _h, ...body } = { ...entry!, actor: 'tok_attacker' };
-    await h.db.transaction((tx) => tx.run('UPDATE audit SET actor = $1, hash = $2 WHERE seq = 3', ['tok_attacker', canonicalHash(body)]));
-    await expect(h.issuer.issueAnchoredReceipt({ chain: 'audit', seq: 3 }))
-      .rejects.toMatchObject({ code: 'INTEGRITY_VIOLATION', detail: { chain: 'audit', seq: 3, reason: 'root-mismatch', batchNo: 1 } });
+    await h.db.transaction((tx) =>
+      tx.run('UPDATE audit SET actor = $1, hash = $2 WHERE seq = 3', ['tok_attacker', canonicalHash(body)]),
+    );
+    await expect(h.issuer.issueAnchoredReceipt({ chain: 'audit', seq: 3 })).rejects.toMatchObject({
+      code: 'INTEGRITY_VIOLATION',
+      detail: { chain: 'audit', seq: 3, reason: 'root-mismatch', batchNo: 1 },
+    });
   });
 
   it('the chain checks fail closed when the chain cannot be read', async () => {
     const receipt = await h.issuer.issueAnchoredReceipt({ chain: 'events', seq: 1 });
-    const down = async (): Promise<never> => { throw Object.assign(new Error('down'), { code: 'ECONNREFUSED' }); };
+    const down = async (): Promise<never> => {
+      throw Object.assign(new Error('down'), { code: 'ECONNREFUSED' });
+    };
     const result = await verifyReceipt(receipt, { getAnchor: down, getGateway: down, verifyInclusion: down });
     expect(failed(result)).toEqual(['on-chain-root', 'anchoring-account', 'block-time', 'on-chain-inclusion']);
-    expect(failed(await verifyReceipt(receipt, null))).toEqual(['on-chain-root', 'anchoring-account', 'block-time', 'on-chain-inclusion']);
+    expect(failed(await verifyReceipt(receipt, null))).toEqual([
+      'on-chain-root',
+      'anchoring-account',
+      'block-time',
+      'on-chain-inclusion',
+    ]);
     expect((await verifyReceipt({ ...receipt, version: 2 }, h.reader)).failure?.name).toBe('receipt-format');
   });
 });

@@ -45,7 +45,9 @@ describe('coalescingSign', () => {
   it('rejects only when signing here fails too', async () => {
     const broken: Signer = {
       ...local,
-      sign: () => { throw new Error('no key'); },
+      sign: () => {
+        throw new Error('no key');
+      },
       signBatch: () => Promise.reject(new Error('worker gone')),
     };
     const results = await Promise.allSettled([coalescingSign(broken)(message(0))]);

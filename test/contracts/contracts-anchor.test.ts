@@ -17,7 +17,7 @@ let ledger: Ledger;
 let dealer: LedgerClient;
 let insurer: LedgerClient;
 
-useFreshLedger({ 'dealer-4s': 1, insurer: 2 }, (fresh) => {
+useFreshLedger({ 'dealer-4s': 1, 'insurer': 2 }, (fresh) => {
   ({ chain, ledger } = fresh);
   [dealer, insurer] = [fresh.gateways['dealer-4s']!, fresh.gateways.insurer!];
 });
@@ -35,7 +35,9 @@ describe('ConsentAnchor', () => {
   it('only an active registered gateway may anchor', async () => {
     // The registry owner is not a gateway, an unregistered account is not one, a read-only client has no account.
     expect(await codeOf(ledger.admin.anchorRoot(bytes32Of('a'), 1, null))).toBe('LEDGER_UNAUTHORIZED');
-    expect(await codeOf(ledger.clientFor(chain.accounts[5]!).anchorRoot(bytes32Of('b'), 1, null))).toBe('LEDGER_UNAUTHORIZED');
+    expect(await codeOf(ledger.clientFor(chain.accounts[5]!).anchorRoot(bytes32Of('b'), 1, null))).toBe(
+      'LEDGER_UNAUTHORIZED',
+    );
     const readOnly = connectLedger({ provider: chain.provider, addresses: ledger.addresses });
     expect(await codeOf(readOnly.anchorRoot(bytes32Of('c'), 1, null))).toBe('LEDGER_UNAUTHORIZED');
     expect(await readOnly.getAnchor(bytes32Of('a'))).toBeNull();
@@ -91,7 +93,14 @@ describe('ConsentAnchor', () => {
     await dealer.anchorRoot(bytes32Of('first'), 2, null);
     const receipt = await dealer.anchorRoot(bytes32Of('second'), 5, bytes32Of('first'));
     const found = await insurer.findAnchorTx(bytes32Of('second'));
-    expect(found).toMatchObject({ txHash: receipt.txHash, blockNumber: receipt.blockNumber, blockTime: receipt.blockTime, count: 5, gatewayId: 'dealer-4s', prevRoot: hex(bytes32Of('first')) });
+    expect(found).toMatchObject({
+      txHash: receipt.txHash,
+      blockNumber: receipt.blockNumber,
+      blockTime: receipt.blockTime,
+      count: 5,
+      gatewayId: 'dealer-4s',
+      prevRoot: hex(bytes32Of('first')),
+    });
     expect(await insurer.findAnchorTx(bytes32Of('never'))).toBeNull();
   });
 
@@ -122,7 +131,9 @@ describe('ConsentAnchor', () => {
         prev = tree.root;
         const i = pick % size;
         const proof = tree.proof(i);
-        expect(await dealer.verifyInclusionOnChain(tree.root, hashes[i]!, proof)).toBe(verifyMerkleProof(tree.root, hashes[i]!, proof));
+        expect(await dealer.verifyInclusionOnChain(tree.root, hashes[i]!, proof)).toBe(
+          verifyMerkleProof(tree.root, hashes[i]!, proof),
+        );
         expect(verifyMerkleProof(tree.root, hashes[i]!, proof)).toBe(true);
         const tampered = Buffer.from(hashes[i]!);
         tampered[flip]! ^= 0x01;

@@ -11,8 +11,13 @@ describe('compiled ledger artifacts', () => {
     for (const name of LEDGER_CONTRACT_NAMES) {
       const artifact = loadCompiledContract(name);
       const source = readFileSync(new URL(`../../${artifact.sourceName}`, import.meta.url));
-      expect(createHash('sha256').update(source).digest('hex'), `${name}: run npm run contracts:compile`).toBe(artifact.sourceSha256);
-      expect(artifact.compiler).toMatchObject({ version: '0.8.37', settings: { optimizer: { enabled: true }, evmVersion: 'paris' } });
+      expect(createHash('sha256').update(source).digest('hex'), `${name}: run npm run contracts:compile`).toBe(
+        artifact.sourceSha256,
+      );
+      expect(artifact.compiler).toMatchObject({
+        version: '0.8.37',
+        settings: { optimizer: { enabled: true }, evmVersion: 'paris' },
+      });
     }
   });
 
@@ -20,7 +25,9 @@ describe('compiled ledger artifacts', () => {
     const compiled = await compileLedgerContracts();
     expect(compiled.map((c) => c.contractName)).toEqual([...LEDGER_CONTRACT_NAMES]);
     for (const c of compiled) {
-      expect(serializeCompiledContract(c), c.contractName).toBe(readFileSync(compiledArtifactUrl(c.contractName), 'utf8'));
+      expect(serializeCompiledContract(c), c.contractName).toBe(
+        readFileSync(compiledArtifactUrl(c.contractName), 'utf8'),
+      );
     }
   });
 });

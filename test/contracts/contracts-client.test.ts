@@ -35,12 +35,20 @@ describe('ledger client', () => {
     try {
       const rpcUrl = `http://${address}:${port}`;
       const rpc = async (method: string): Promise<unknown> => {
-        const res = await fetch(rpcUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params: [] }) });
+        const res = await fetch(rpcUrl, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params: [] }),
+        });
         return ((await res.json()) as { result: unknown }).result;
       };
       const [admin, gateway] = (await rpc('eth_accounts')) as string[];
       const addresses = await deployLedger({ rpcUrl, account: admin! });
-      await connectLedger({ rpcUrl, account: admin!, addresses }).registerGateway({ id: 'charging-op', ed25519PublicKey: bytes32Of('k'), evmAccount: gateway! });
+      await connectLedger({ rpcUrl, account: admin!, addresses }).registerGateway({
+        id: 'charging-op',
+        ed25519PublicKey: bytes32Of('k'),
+        evmAccount: gateway!,
+      });
       const client = connectLedger({ rpcUrl, account: gateway!, addresses });
       const hashes = [bytes32Of('h0'), bytes32Of('h1'), bytes32Of('h2')];
       const tree = buildMerkleTree(hashes);
@@ -55,12 +63,23 @@ describe('ledger client', () => {
 
   it('an unreachable RPC endpoint surfaces as LEDGER_UNAVAILABLE without leaking the URL', async () => {
     const rpcUrl = `http://127.0.0.1:${await closedPort()}/secret-api-key`;
-    const addresses = { registry: `0x${'11'.repeat(20)}`, anchor: `0x${'22'.repeat(20)}`, packages: `0x${'33'.repeat(20)}`, chainId: 31337, deployBlock: 0 };
+    const addresses = {
+      registry: `0x${'11'.repeat(20)}`,
+      anchor: `0x${'22'.repeat(20)}`,
+      packages: `0x${'33'.repeat(20)}`,
+      chainId: 31337,
+      deployBlock: 0,
+    };
     const client = connectLedger({ rpcUrl, account: `0x${'44'.repeat(20)}`, addresses, timeoutMs: 2_000 });
     let error: unknown;
-    await client.getAnchor(bytes32Of('r')).catch((e: unknown) => { error = e; });
+    await client.getAnchor(bytes32Of('r')).catch((e: unknown) => {
+      error = e;
+    });
     expect((error as { code: string }).code).toBe('LEDGER_UNAVAILABLE');
-    const visible = JSON.stringify({ message: (error as Error).message, detail: (error as { detail: unknown }).detail });
+    const visible = JSON.stringify({
+      message: (error as Error).message,
+      detail: (error as { detail: unknown }).detail,
+    });
     expect(visible).not.toContain('secret-api-key');
     // Each call retries the connection rather than caching the failure.
     expect(await codeOf(client.anchorRoot(bytes32Of('r'), 1, null))).toBe('LEDGER_UNAVAILABLE');
@@ -70,17 +89,27 @@ describe('ledger client', () => {
     const ledger = await deployFreshLedger(chain);
     const wrong = connectLedger({ provider: chain.provider, addresses: { ...ledger.addresses, chainId: 1 } });
     let error: { code?: string; detail?: Record<string, unknown> } = {};
-    await wrong.getAnchor(bytes32Of('r')).catch((e: unknown) => { error = e as typeof error; });
+    await wrong.getAnchor(bytes32Of('r')).catch((e: unknown) => {
+      error = e as typeof error;
+    });
     expect(error.code).toBe('LEDGER_UNAVAILABLE');
     expect(error.detail?.['reason']).toBe('wrong-chain');
   });
 
   it('addresses that hold no contract are refused before any transaction is sent', async () => {
-    const empty = { registry: `0x${'11'.repeat(20)}`, anchor: `0x${'22'.repeat(20)}`, packages: `0x${'33'.repeat(20)}`, chainId: 31337, deployBlock: 0 };
+    const empty = {
+      registry: `0x${'11'.repeat(20)}`,
+      anchor: `0x${'22'.repeat(20)}`,
+      packages: `0x${'33'.repeat(20)}`,
+      chainId: 31337,
+      deployBlock: 0,
+    };
     const client = connectLedger({ provider: chain.provider, account: chain.accounts[1]!, addresses: empty });
     const before = await chain.provider.request({ method: 'eth_blockNumber' });
     let error: { code?: string; detail?: Record<string, unknown> } = {};
-    await client.anchorRoot(bytes32Of('r'), 1, null).catch((e: unknown) => { error = e as typeof error; });
+    await client.anchorRoot(bytes32Of('r'), 1, null).catch((e: unknown) => {
+      error = e as typeof error;
+    });
     expect(error).toMatchObject({ code: 'LEDGER_UNAVAILABLE', detail: { reason: 'no-contract' } });
     expect(await codeOf(client.getAnchor(bytes32Of('r')))).toBe('LEDGER_UNAVAILABLE');
     expect(await chain.provider.request({ method: 'eth_blockNumber' })).toBe(before);
@@ -103,7 +132,9 @@ describe('ledger client', () => {
     const ledger = await deployFreshLedger(chain);
     const gateway = await ledger.registerGateway('busy', 1);
     const roots = Array.from({ length: 5 }, (_, i) => bytes32Of(`concurrent-${i}`));
-    const receipts = await Promise.all(roots.map((root, i) => gateway.anchorRoot(root, 1, i === 0 ? null : roots[i - 1]!)));
+    const receipts = await Promise.all(
+      roots.map((root, i) => gateway.anchorRoot(root, 1, i === 0 ? null : roots[i - 1]!)),
+    );
     const blocks = receipts.map((r) => r.blockNumber);
     expect(blocks).toEqual([...blocks].sort((a, b) => a - b));
     expect(await gateway.lastRootOf('busy')).toBe(`0x${roots[4]!.toString('hex')}`);
@@ -111,7 +142,13 @@ describe('ledger client', () => {
 
   it('invalid connection options are refused without echoing the private key', () => {
     const privateKey = 'ab'.repeat(32);
-    const addresses = { registry: `0x${'11'.repeat(20)}`, anchor: `0x${'22'.repeat(20)}`, packages: `0x${'33'.repeat(20)}`, chainId: 31337, deployBlock: 0 };
+    const addresses = {
+      registry: `0x${'11'.repeat(20)}`,
+      anchor: `0x${'22'.repeat(20)}`,
+      packages: `0x${'33'.repeat(20)}`,
+      chainId: 31337,
+      deployBlock: 0,
+    };
     let error: unknown;
     try {
       connectLedger({ provider: chain.provider, privateKey, account: `0x${'44'.repeat(20)}`, addresses });
@@ -119,8 +156,12 @@ describe('ledger client', () => {
       error = e;
     }
     expect((error as { code: string }).code).toBe('BAD_INPUT');
-    expect(JSON.stringify({ m: (error as Error).message, d: (error as { detail: unknown }).detail })).not.toContain(privateKey);
-    expect(() => connectLedger({ provider: chain.provider, addresses: { ...addresses, anchor: 'not-an-address' } })).toThrow(expect.objectContaining({ code: 'BAD_INPUT' }));
+    expect(JSON.stringify({ m: (error as Error).message, d: (error as { detail: unknown }).detail })).not.toContain(
+      privateKey,
+    );
+    expect(() =>
+      connectLedger({ provider: chain.provider, addresses: { ...addresses, anchor: 'not-an-address' } }),
+    ).toThrow(expect.objectContaining({ code: 'BAD_INPUT' }));
     // The zero scalar matches the hex pattern but is not a secp256k1 key; the error must not carry it.
     const zeroKey = '00'.repeat(32);
     let keyError: unknown;
@@ -131,7 +172,9 @@ describe('ledger client', () => {
     }
     expect(keyError).toMatchObject({ code: 'BAD_INPUT', detail: { fields: ['privateKey'] } });
     expect((keyError as Error).cause).toBeUndefined();
-    expect(() => connectLedger({ provider: chain.provider, rpcUrl: 'http://127.0.0.1:8545', addresses })).toThrow(expect.objectContaining({ code: 'BAD_INPUT' }));
+    expect(() => connectLedger({ provider: chain.provider, rpcUrl: 'http://127.0.0.1:8545', addresses })).toThrow(
+      expect.objectContaining({ code: 'BAD_INPUT' }),
+    );
   });
 
   it('deployLedger accepts an ethers signer from hardhat-ethers', async () => {

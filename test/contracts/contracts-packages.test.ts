@@ -39,15 +39,23 @@ describe('DataPackageRegistry', () => {
       revision: 1,
     });
     await ledger.admin.revokeGateway('dealer-4s');
-    expect(await codeOf(dealer.revisePackage({ ...clvPackage, listingHash: bytes32Of('listing-v2') }))).toBe('LEDGER_UNAUTHORIZED');
+    expect(await codeOf(dealer.revisePackage({ ...clvPackage, listingHash: bytes32Of('listing-v2') }))).toBe(
+      'LEDGER_UNAUTHORIZED',
+    );
   });
 
   it('only the registering gateway revises a package, and each revision increments', async () => {
     const insurer = await ledger.registerGateway('insurer', 2);
     await dealer.registerPackage(clvPackage);
-    expect(await codeOf(insurer.revisePackage({ ...clvPackage, listingHash: bytes32Of('forged') }))).toBe('LEDGER_UNAUTHORIZED');
+    expect(await codeOf(insurer.revisePackage({ ...clvPackage, listingHash: bytes32Of('forged') }))).toBe(
+      'LEDGER_UNAUTHORIZED',
+    );
     // A shrunken consent basis after withdrawals: revalued and re-anchored as revision 2.
-    await dealer.revisePackage({ ...clvPackage, valuationReportHash: bytes32Of('valuation-v2'), consentBasisRoot: bytes32Of('consent-basis-v2') });
+    await dealer.revisePackage({
+      ...clvPackage,
+      valuationReportHash: bytes32Of('valuation-v2'),
+      consentBasisRoot: bytes32Of('consent-basis-v2'),
+    });
     const revised = await insurer.getPackage(clvPackage.packageId);
     expect(revised?.revision).toBe(2);
     expect(revised?.consentBasisRoot).toBe(hex(bytes32Of('consent-basis-v2')));
@@ -59,6 +67,10 @@ describe('DataPackageRegistry', () => {
     expect(await codeOf(dealer.registerPackage(clvPackage))).toBe('CONFLICT');
     expect(await codeOf(dealer.revisePackage({ ...clvPackage, packageId: bytes32Of('unknown') }))).toBe('NOT_FOUND');
     expect(await dealer.getPackage(bytes32Of('unknown'))).toBeNull();
-    expect(await codeOf(dealer.registerPackage({ ...clvPackage, packageId: bytes32Of('p2'), consentBasisRoot: new Uint8Array(32) }))).toBe('BAD_INPUT');
+    expect(
+      await codeOf(
+        dealer.registerPackage({ ...clvPackage, packageId: bytes32Of('p2'), consentBasisRoot: new Uint8Array(32) }),
+      ),
+    ).toBe('BAD_INPUT');
   });
 });

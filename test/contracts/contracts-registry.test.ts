@@ -43,12 +43,20 @@ describe('GatewayRegistry', () => {
     await rotated.anchorRoot(bytes32Of('B'), 1, bytes32Of('A'));
     expect(await rotated.lastRootOf('dealer-4s')).toBe(hex(bytes32Of('B')));
     expect(await rotated.gatewayOfAccount(chain.accounts[1]!)).toBeNull();
-    expect(await codeOf(ledger.admin.registerGateway({ id: 'other', ed25519PublicKey: bytes32Of('k'), evmAccount: chain.accounts[1]! }))).toBe('CONFLICT');
+    expect(
+      await codeOf(
+        ledger.admin.registerGateway({ id: 'other', ed25519PublicKey: bytes32Of('k'), evmAccount: chain.accounts[1]! }),
+      ),
+    ).toBe('CONFLICT');
   });
 
   it('only the owner registers and revokes, and only the gateway or owner rotates', async () => {
     const insurer = await ledger.registerGateway('insurer', 2);
-    expect(await codeOf(dealer.registerGateway({ id: 'mallory', ed25519PublicKey: bytes32Of('m'), evmAccount: chain.accounts[4]! }))).toBe('LEDGER_UNAUTHORIZED');
+    expect(
+      await codeOf(
+        dealer.registerGateway({ id: 'mallory', ed25519PublicKey: bytes32Of('m'), evmAccount: chain.accounts[4]! }),
+      ),
+    ).toBe('LEDGER_UNAUTHORIZED');
     expect(await codeOf(dealer.revokeGateway('insurer'))).toBe('LEDGER_UNAUTHORIZED');
     expect(await codeOf(insurer.rotateGatewayKey('dealer-4s', bytes32Of('hijack')))).toBe('LEDGER_UNAUTHORIZED');
     expect(await codeOf(insurer.rotateGatewayAccount('dealer-4s', chain.accounts[4]!))).toBe('LEDGER_UNAUTHORIZED');
@@ -77,12 +85,46 @@ describe('GatewayRegistry', () => {
 
   it('malformed ids, keys and accounts are refused before any transaction', async () => {
     const pending = await chain.provider.request({ method: 'eth_blockNumber' });
-    expect(await codeOf(ledger.admin.registerGateway({ id: 'x'.repeat(32), ed25519PublicKey: bytes32Of('k'), evmAccount: chain.accounts[4]! }))).toBe('BAD_INPUT');
-    expect(await codeOf(ledger.admin.registerGateway({ id: 'has space', ed25519PublicKey: bytes32Of('k'), evmAccount: chain.accounts[4]! }))).toBe('BAD_INPUT');
-    expect(await codeOf(ledger.admin.registerGateway({ id: 'ok', ed25519PublicKey: bytes32Of('k').subarray(0, 31), evmAccount: chain.accounts[4]! }))).toBe('BAD_INPUT');
-    expect(await codeOf(ledger.admin.registerGateway({ id: 'ok', ed25519PublicKey: bytes32Of('k'), evmAccount: '0x1234' }))).toBe('BAD_INPUT');
+    expect(
+      await codeOf(
+        ledger.admin.registerGateway({
+          id: 'x'.repeat(32),
+          ed25519PublicKey: bytes32Of('k'),
+          evmAccount: chain.accounts[4]!,
+        }),
+      ),
+    ).toBe('BAD_INPUT');
+    expect(
+      await codeOf(
+        ledger.admin.registerGateway({
+          id: 'has space',
+          ed25519PublicKey: bytes32Of('k'),
+          evmAccount: chain.accounts[4]!,
+        }),
+      ),
+    ).toBe('BAD_INPUT');
+    expect(
+      await codeOf(
+        ledger.admin.registerGateway({
+          id: 'ok',
+          ed25519PublicKey: bytes32Of('k').subarray(0, 31),
+          evmAccount: chain.accounts[4]!,
+        }),
+      ),
+    ).toBe('BAD_INPUT');
+    expect(
+      await codeOf(ledger.admin.registerGateway({ id: 'ok', ed25519PublicKey: bytes32Of('k'), evmAccount: '0x1234' })),
+    ).toBe('BAD_INPUT');
     expect(await chain.provider.request({ method: 'eth_blockNumber' })).toBe(pending);
     // Zero values pass the client's shape checks and are refused by the contract itself.
-    expect(await codeOf(ledger.admin.registerGateway({ id: 'ok', ed25519PublicKey: new Uint8Array(32), evmAccount: chain.accounts[4]! }))).toBe('BAD_INPUT');
+    expect(
+      await codeOf(
+        ledger.admin.registerGateway({
+          id: 'ok',
+          ed25519PublicKey: new Uint8Array(32),
+          evmAccount: chain.accounts[4]!,
+        }),
+      ),
+    ).toBe('BAD_INPUT');
   });
 });

@@ -16,12 +16,23 @@ const VERIFY_CLI = fileURLToPath(new URL('../../contracts/verify-cli.ts', import
 
 async function startGateway(dataDir: string) {
   const config = loadConfig({
-    SEALGATE_DATA_DIR: dataDir, SEALGATE_PASSPHRASE: TEST_PASSPHRASE, SEALGATE_PARTY_ID: 'dealer-4s',
-    SEALGATE_LEDGER: 'local', SEALGATE_ANCHOR_INTERVAL_MS: '100', SEALGATE_CHAIN_STATE_INTERVAL_S: '1',
+    SEALGATE_DATA_DIR: dataDir,
+    SEALGATE_PASSPHRASE: TEST_PASSPHRASE,
+    SEALGATE_PARTY_ID: 'dealer-4s',
+    SEALGATE_LEDGER: 'local',
+    SEALGATE_ANCHOR_INTERVAL_MS: '100',
+    SEALGATE_CHAIN_STATE_INTERVAL_S: '1',
   });
   const ctx = await createContext(config, { logDestination: captureLog().stream });
   const app = await buildApp(ctx);
-  return { ctx, app, close: async () => { await app.close(); await ctx.close(); } };
+  return {
+    ctx,
+    app,
+    close: async () => {
+      await app.close();
+      await ctx.close();
+    },
+  };
 }
 
 const flush = async (ctx: GatewayContext) => {
@@ -49,14 +60,23 @@ describe('ledger flow on the embedded chain', () => {
     try {
       const admin = (await gw.ctx.tokens.createToken('admin', 'test')).token;
       const officer = (await gw.ctx.tokens.createToken('compliance-officer', 'test')).token;
-      const granted = await gw.app.inject({ method: 'POST', url: '/v1/consents', headers: bearer(admin), payload: grantBody('ledger-subject-1') });
+      const granted = await gw.app.inject({
+        method: 'POST',
+        url: '/v1/consents',
+        headers: bearer(admin),
+        payload: grantBody('ledger-subject-1'),
+      });
       expect(granted.statusCode, granted.body).toBe(201);
       expect(granted.json().receipt).toMatchObject({ status: 'pending' });
       recordId = granted.json().record.recordId;
       const subject = granted.json().record.subject;
 
       await flush(gw.ctx);
-      const proof = await gw.app.inject({ method: 'GET', url: `/v1/consents/${recordId}/proof`, headers: bearer(officer) });
+      const proof = await gw.app.inject({
+        method: 'GET',
+        url: `/v1/consents/${recordId}/proof`,
+        headers: bearer(officer),
+      });
       expect(proof.statusCode, proof.body).toBe(200);
       receipt = proof.json().receipts[0];
       expect(receipt.status).toBe('anchored');
@@ -71,12 +91,20 @@ describe('ledger flow on the embedded chain', () => {
       expect(refused.status).toBe(1);
       expect(refused.stderr + refused.stdout).toMatch(/receipt-signature|on-chain-root|merkle-path/);
 
-      const chain = await gw.app.inject({ method: 'GET', url: `/v1/subjects/${subject}/chain`, headers: bearer(officer) });
+      const chain = await gw.app.inject({
+        method: 'GET',
+        url: `/v1/subjects/${subject}/chain`,
+        headers: bearer(officer),
+      });
       expect(chain.statusCode, chain.body).toBe(200);
       expect(chain.json().summary).toMatchObject({ links: 1, anchored: 1, broken: 0 });
       expect(chain.json().links[0]).toMatchObject({ kind: 'consent-event', type: 'grant', isVerified: true });
 
-      const html = await gw.app.inject({ method: 'GET', url: `/v1/audit/report?format=html&subject=${subject}`, headers: bearer(officer) });
+      const html = await gw.app.inject({
+        method: 'GET',
+        url: `/v1/audit/report?format=html&subject=${subject}`,
+        headers: bearer(officer),
+      });
       expect(html.statusCode).toBe(200);
       expect(html.headers['content-type']).toContain('text/html');
       expect(html.body).toContain('Both chains verify');

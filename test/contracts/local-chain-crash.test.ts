@@ -8,7 +8,13 @@ import { createContext, type GatewayContext } from '../../gateway/services/conte
 import { startLocalChain, type LocalChain } from '../../contracts/local-chain.ts';
 import { captureLog, makeDataDir, TEST_PASSPHRASE } from '../fixtures/gateway-fixture.ts';
 import { grantBody } from '../fixtures/consent-bodies.ts';
-import { captureChainLog, dumpedBlockNumber, isProcessAlive, makeChainDataDir, waitUntil } from './local-chain-fixture.ts';
+import {
+  captureChainLog,
+  dumpedBlockNumber,
+  isProcessAlive,
+  makeChainDataDir,
+  waitUntil,
+} from './local-chain-fixture.ts';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -16,13 +22,20 @@ afterEach(async () => {
 });
 
 async function rpc(url: string, method: string, params: unknown[] = []): Promise<unknown> {
-  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }) });
-  const body = await response.json() as { result?: unknown; error?: unknown };
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }),
+  });
+  const body = (await response.json()) as { result?: unknown; error?: unknown };
   if (body.error !== undefined) throw new Error(`${method}: ${JSON.stringify(body.error)}`);
   return body.result;
 }
 
-async function startChain(stateIntervalSeconds: number, restartDelayMs = 100): Promise<{ chain: LocalChain; log: ReturnType<typeof captureChainLog> }> {
+async function startChain(
+  stateIntervalSeconds: number,
+  restartDelayMs = 100,
+): Promise<{ chain: LocalChain; log: ReturnType<typeof captureChainLog> }> {
   const dir = makeChainDataDir();
   const log = captureChainLog();
   const chain = await startLocalChain({ dataDir: dir.dataDir, log, stateIntervalSeconds, restartDelayMs });
@@ -34,7 +47,9 @@ describe('embedded chain that dies on its own', () => {
   it('is started again on the same URL from its last state dump, and says so', async () => {
     const { chain, log } = await startChain(1);
     let restartsSeen = 0;
-    chain.onRestarted(() => { restartsSeen++; });
+    chain.onRestarted(() => {
+      restartsSeen++;
+    });
     await rpc(chain.rpcUrl, 'anvil_mine', ['0x5']);
     await waitUntil('a state dump with block 5', () => dumpedBlockNumber(chain.statePath) >= 5);
     const firstPid = chain.pid;
@@ -64,7 +79,11 @@ describe('embedded chain that dies on its own', () => {
     const { chain, log } = await startChain(3600);
     expect(dumpedBlockNumber(chain.statePath)).toBe(-1);
     process.kill(chain.pid, 'SIGKILL');
-    await waitUntil('the refusal to restart', () => log.messages('error').includes('local chain not restarted: it never wrote its state; restart the gateway to recover'));
+    await waitUntil('the refusal to restart', () =>
+      log
+        .messages('error')
+        .includes('local chain not restarted: it never wrote its state; restart the gateway to recover'),
+    );
     expect(chain.isRunning()).toBe(false);
     expect(chain.restarts).toBe(0);
   });
@@ -77,7 +96,11 @@ describe('embedded chain that dies on its own', () => {
     // As if the kill had come in the middle of anvil rewriting the file.
     const text = readFileSync(chain.statePath, 'utf8');
     writeFileSync(chain.statePath, text.slice(0, Math.floor(text.length / 2)));
-    await waitUntil('the refusal to restart', () => log.messages('error').some((m) => m.startsWith('local chain not restarted: its state file is torn')), 5_000);
+    await waitUntil(
+      'the refusal to restart',
+      () => log.messages('error').some((m) => m.startsWith('local chain not restarted: its state file is torn')),
+      5_000,
+    );
     expect(chain.isRunning()).toBe(false);
     expect(chain.restarts).toBe(0);
   });
@@ -88,9 +111,13 @@ describe('anchoring across a crash of the embedded chain', () => {
     const dir = makeDataDir();
     cleanups.push(dir.remove);
     const config = loadConfig({
-      SEALGATE_DATA_DIR: dir.dataDir, SEALGATE_PASSPHRASE: TEST_PASSPHRASE, SEALGATE_PARTY_ID: 'dealer-4s',
+      SEALGATE_DATA_DIR: dir.dataDir,
+      SEALGATE_PASSPHRASE: TEST_PASSPHRASE,
+      SEALGATE_PARTY_ID: 'dealer-4s',
       // Dumps only at a clean stop: the anchor made after the restart below is surely not in the file.
-      SEALGATE_LEDGER: 'local', SEALGATE_ANCHOR_INTERVAL_MS: '100', SEALGATE_CHAIN_STATE_INTERVAL_S: '3600',
+      SEALGATE_LEDGER: 'local',
+      SEALGATE_ANCHOR_INTERVAL_MS: '100',
+      SEALGATE_CHAIN_STATE_INTERVAL_S: '3600',
     });
     const open = async (): Promise<GatewayContext> => {
       const ctx = await createContext(config, { logDestination: captureLog().stream });
@@ -124,7 +151,11 @@ describe('anchoring across a crash of the embedded chain', () => {
     expect(await client.lastRootOf('dealer-4s')).toBe(kept.root);
 
     // Told of the restart, anchoring reconciles and sends the lost batch again, once, on the same root.
-    await waitUntil('the lost anchor to be on chain again', async () => (await client.lastRootOf('dealer-4s')) === lost.root, 20_000);
+    await waitUntil(
+      'the lost anchor to be on chain again',
+      async () => (await client.lastRootOf('dealer-4s')) === lost.root,
+      20_000,
+    );
     const again = ctx.ledger.anchoring!.status().lastAnchoredBatch!;
     expect(again).toMatchObject({ batchNo: lost.batchNo, root: lost.root });
     // The same nonce, data and deterministic signature can give the same transaction hash: what counts is that the

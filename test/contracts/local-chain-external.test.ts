@@ -41,8 +41,14 @@ function gateway(keys: GatewayKeys, overrides: Partial<StartLedgerOptions> = {})
   removals.push(dir.remove);
   const log = captureChainLog();
   const options: StartLedgerOptions = {
-    dataDir: dir.dataDir, partyId: keys.partyId, ed25519PublicKey: keys.ed25519PublicKey, evmPrivateKeyHex: keys.evmPrivateKeyHex,
-    rpcUrl: consortium.rpcUrl, addresses, log, ...overrides,
+    dataDir: dir.dataDir,
+    partyId: keys.partyId,
+    ed25519PublicKey: keys.ed25519PublicKey,
+    evmPrivateKeyHex: keys.evmPrivateKeyHex,
+    rpcUrl: consortium.rpcUrl,
+    addresses,
+    log,
+    ...overrides,
   };
   return { dataDir: dir.dataDir, log, options };
 }
@@ -52,7 +58,11 @@ describe('external ledger chain', () => {
     const keys = makeGatewayKeys('charging-co');
     await consortium.fund(keys.evmAddress);
     const admin = connectLedger({ rpcUrl: consortium.rpcUrl, privateKey: adminKey, addresses, pollingIntervalMs: 50 });
-    await admin.registerGateway({ id: 'charging-co', ed25519PublicKey: keys.ed25519PublicKey, evmAccount: keys.evmAddress });
+    await admin.registerGateway({
+      id: 'charging-co',
+      ed25519PublicKey: keys.ed25519PublicKey,
+      evmAccount: keys.evmAddress,
+    });
     admin.close();
 
     const { dataDir, log, options } = gateway(keys);
@@ -78,14 +88,19 @@ describe('external ledger chain', () => {
     await ledger.stop();
     const warning = log.entries.find((e) => e.level === 'warn');
     expect(warning?.detail).toEqual({
-      registration: 'unregistered', partyId: 'battery-maker', evmAccount: keys.evmAddress, ed25519PublicKey: hex(keys.ed25519PublicKey),
+      registration: 'unregistered',
+      partyId: 'battery-maker',
+      evmAccount: keys.evmAddress,
+      ed25519PublicKey: hex(keys.ed25519PublicKey),
     });
     expect(JSON.stringify(log.entries)).not.toContain(keys.evmPrivateKeyHex.slice(2));
   });
 
   it('a wrong chain id or addresses without contracts fail the start', async () => {
     const keys = makeGatewayKeys('insurer');
-    const wrongChain = await startLedger(gateway(keys, { addresses: { ...addresses, chainId: 1 } }).options).catch((e: unknown) => e);
+    const wrongChain = await startLedger(gateway(keys, { addresses: { ...addresses, chainId: 1 } }).options).catch(
+      (e: unknown) => e,
+    );
     expect(wrongChain).toMatchObject({ code: 'LEDGER_UNAVAILABLE', detail: { reason: 'wrong-chain' } });
     const empty = { ...addresses, anchor: `0x${'ab'.repeat(20)}` };
     const noContract = await startLedger(gateway(keys, { addresses: empty }).options).catch((e: unknown) => e);
@@ -106,7 +121,9 @@ describe('external ledger chain', () => {
     const ledger = await startLedger(options);
     try {
       expect(log.messages('warn')).toEqual(['external ledger unreachable at start; anchoring will retry']);
-      expect(await codeOf(ledger.client.anchorRoot(makeBatch('down', 1).tree.root, 1, null))).toBe('LEDGER_UNAVAILABLE');
+      expect(await codeOf(ledger.client.anchorRoot(makeBatch('down', 1).tree.root, 1, null))).toBe(
+        'LEDGER_UNAVAILABLE',
+      );
     } finally {
       await ledger.stop();
     }

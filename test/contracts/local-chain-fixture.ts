@@ -15,30 +15,48 @@ export function makeChainDataDir(): { dataDir: string; remove(): void } {
   return { dataDir, remove: () => rmSync(dataDir, { recursive: true, force: true }) };
 }
 
-export type GatewayKeys = { partyId: string; ed25519PublicKey: Uint8Array; evmPrivateKeyHex: string; evmAddress: string };
+export type GatewayKeys = {
+  partyId: string;
+  ed25519PublicKey: Uint8Array;
+  evmPrivateKeyHex: string;
+  evmAddress: string;
+};
 
 /** A gateway identity as gateway/identity/identity.ts creates it: Ed25519 (RFC 8032) plus a random secp256k1 key. */
 export function makeGatewayKeys(partyId: string): GatewayKeys {
   const { publicKey } = generateKeyPairSync('ed25519');
   const raw = Buffer.from(String(publicKey.export({ format: 'jwk' }).x), 'base64url');
   const evmKey = generateEvmPrivateKey();
-  return { partyId, ed25519PublicKey: new Uint8Array(raw), evmPrivateKeyHex: `0x${Buffer.from(evmKey).toString('hex')}`, evmAddress: evmAddressOf(evmKey) };
+  return {
+    partyId,
+    ed25519PublicKey: new Uint8Array(raw),
+    evmPrivateKeyHex: `0x${Buffer.from(evmKey).toString('hex')}`,
+    evmAddress: evmAddressOf(evmKey),
+  };
 }
 
 export type LogEntry = { level: 'info' | 'warn' | 'error'; message: string; detail: Record<string, unknown> };
 
 export function captureChainLog(): ChainLog & { entries: LogEntry[]; messages(level: LogEntry['level']): string[] } {
   const entries: LogEntry[] = [];
-  const at = (level: LogEntry['level']) => (detail: Record<string, unknown>, message: string) => { entries.push({ level, message, detail }); };
+  const at = (level: LogEntry['level']) => (detail: Record<string, unknown>, message: string) => {
+    entries.push({ level, message, detail });
+  };
   return {
     entries,
-    info: at('info'), warn: at('warn'), error: at('error'),
+    info: at('info'),
+    warn: at('warn'),
+    error: at('error'),
     messages: (level) => entries.filter((e) => e.level === level).map((e) => e.message),
   };
 }
 
 /** Polls `check` until it returns true or the deadline passes (real processes cannot use fake clocks). */
-export async function waitUntil(what: string, check: () => boolean | Promise<boolean>, deadlineMs = 10_000): Promise<void> {
+export async function waitUntil(
+  what: string,
+  check: () => boolean | Promise<boolean>,
+  deadlineMs = 10_000,
+): Promise<void> {
   const end = Date.now() + deadlineMs;
   while (!(await check())) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
@@ -74,7 +92,10 @@ export function dumpedBlockNumber(statePath: string): number {
 
 /** A batch of `n` record hashes and its Merkle tree, as the consent log would anchor it. */
 export function makeBatch(label: string, n: number): { recordHashes: Uint8Array[]; tree: MerkleTree } {
-  const recordHashes = Array.from({ length: n }, (_, i) => new Uint8Array(createHash('sha256').update(`${label}:${i}`).digest()));
+  const recordHashes = Array.from(
+    { length: n },
+    (_, i) => new Uint8Array(createHash('sha256').update(`${label}:${i}`).digest()),
+  );
   return { recordHashes, tree: buildMerkleTree(recordHashes) };
 }
 

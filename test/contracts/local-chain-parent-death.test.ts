@@ -6,7 +6,14 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startLedger } from '../../contracts/ledger-bootstrap.ts';
 import type { StartedLedger } from '../../contracts/ledger-bootstrap.ts';
-import { captureChainLog, hex, isProcessAlive, makeChainDataDir, makeGatewayKeys, waitUntil } from './local-chain-fixture.ts';
+import {
+  captureChainLog,
+  hex,
+  isProcessAlive,
+  makeChainDataDir,
+  makeGatewayKeys,
+  waitUntil,
+} from './local-chain-fixture.ts';
 
 const CHILD = fileURLToPath(new URL('./local-chain-child.ts', import.meta.url));
 
@@ -33,7 +40,9 @@ function readReport(proc: ChildProcess): Promise<ChildReport> {
       const newline = out.indexOf('\n');
       if (newline >= 0) resolve(JSON.parse(out.slice(0, newline)) as ChildReport);
     });
-    proc.stderr?.setEncoding('utf8').on('data', (chunk: string) => { err += chunk; });
+    proc.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
+      err += chunk;
+    });
     proc.once('exit', (code) => reject(new Error(`child exited early (${code}): ${err.slice(-2_000)}`)));
   });
 }
@@ -47,8 +56,10 @@ describe('embedded chain lifetime', () => {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: {
         ...process.env,
-        CHAIN_DATA_DIR: dir.dataDir, CHAIN_PARTY_ID: keys.partyId,
-        CHAIN_ED25519_HEX: Buffer.from(keys.ed25519PublicKey).toString('hex'), CHAIN_EVM_KEY: keys.evmPrivateKeyHex,
+        CHAIN_DATA_DIR: dir.dataDir,
+        CHAIN_PARTY_ID: keys.partyId,
+        CHAIN_ED25519_HEX: Buffer.from(keys.ed25519PublicKey).toString('hex'),
+        CHAIN_EVM_KEY: keys.evmPrivateKeyHex,
       },
     });
     const report = await readReport(child);
@@ -60,7 +71,10 @@ describe('embedded chain lifetime', () => {
 
     // The shutdown was graceful: with a one-hour dump interval, only anvil's exit dump holds the anchor.
     const ledger: StartedLedger = await startLedger({
-      dataDir: dir.dataDir, partyId: keys.partyId, ed25519PublicKey: keys.ed25519PublicKey, evmPrivateKeyHex: keys.evmPrivateKeyHex,
+      dataDir: dir.dataDir,
+      partyId: keys.partyId,
+      ed25519PublicKey: keys.ed25519PublicKey,
+      evmPrivateKeyHex: keys.evmPrivateKeyHex,
       log: captureChainLog(),
     });
     cleanups.push(() => ledger.stop());

@@ -9,7 +9,14 @@ import type { StartLedgerOptions, StartedLedger } from '../../contracts/ledger-b
 import { startLocalChain } from '../../contracts/local-chain.ts';
 import { codeOf } from '../fixtures/contracts-fixture.ts';
 import {
-  captureChainLog, dumpedBlockNumber, hex, isProcessAlive, makeBatch, makeChainDataDir, makeGatewayKeys, waitUntil,
+  captureChainLog,
+  dumpedBlockNumber,
+  hex,
+  isProcessAlive,
+  makeBatch,
+  makeChainDataDir,
+  makeGatewayKeys,
+  waitUntil,
 } from './local-chain-fixture.ts';
 
 const running: StartedLedger[] = [];
@@ -25,7 +32,11 @@ function setup(partyId = 'dealer-4s') {
   const keys = makeGatewayKeys(partyId);
   const log = captureChainLog();
   const options: StartLedgerOptions = {
-    dataDir: dir.dataDir, partyId, ed25519PublicKey: keys.ed25519PublicKey, evmPrivateKeyHex: keys.evmPrivateKeyHex, log,
+    dataDir: dir.dataDir,
+    partyId,
+    ed25519PublicKey: keys.ed25519PublicKey,
+    evmPrivateKeyHex: keys.evmPrivateKeyHex,
+    log,
   };
   const start = async (overrides: Partial<StartLedgerOptions> = {}): Promise<StartedLedger> => {
     const ledger = await startLedger({ ...options, ...overrides });
@@ -51,15 +62,30 @@ describe('embedded ledger chain', () => {
     const ledger = await start();
     const deployment = JSON.parse(readFileSync(chainFile('deployment.json'), 'utf8'));
     expect(deployment).toMatchObject({
-      v: 1, chainId: 31_337, deployer: keys.evmAddress, deployBlock: ledger.addresses.deployBlock,
-      addresses: { registry: ledger.addresses.registry, anchor: ledger.addresses.anchor, packages: ledger.addresses.packages },
+      v: 1,
+      chainId: 31_337,
+      deployer: keys.evmAddress,
+      deployBlock: ledger.addresses.deployBlock,
+      addresses: {
+        registry: ledger.addresses.registry,
+        anchor: ledger.addresses.anchor,
+        packages: ledger.addresses.packages,
+      },
     });
     expect(statSync(chainFile('deployment.json')).mode & 0o777).toBe(0o600);
     const entry = await ledger.client.getGateway('dealer-4s');
-    expect(entry).toMatchObject({ status: 'Active', ed25519PublicKey: hex(keys.ed25519PublicKey), evmAccount: keys.evmAddress });
+    expect(entry).toMatchObject({
+      status: 'Active',
+      ed25519PublicKey: hex(keys.ed25519PublicKey),
+      evmAccount: keys.evmAddress,
+    });
     // The gateway's account is its own random key, not a well-known dev account; anvil has none.
-    const accounts = await fetch(ledger.rpcUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'eth_accounts', params: [] }) });
-    expect((await accounts.json() as { result: unknown }).result).toEqual([]);
+    const accounts = await fetch(ledger.rpcUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'eth_accounts', params: [] }),
+    });
+    expect(((await accounts.json()) as { result: unknown }).result).toEqual([]);
     expect(await ledger.client.account()).toBe(keys.evmAddress);
   });
 
@@ -81,7 +107,11 @@ describe('embedded ledger chain', () => {
     expect(await second.client.lastRootOf('dealer-4s')).toBe(lastRoot);
     expect(lastRoot).toBe(hex(tree.root));
     // The transaction and its event are still there, so a receipt's txHash stays checkable.
-    expect(await second.client.findAnchorTx(tree.root)).toMatchObject({ txHash: receipt.txHash, blockNumber: receipt.blockNumber, count: 5 });
+    expect(await second.client.findAnchorTx(tree.root)).toMatchObject({
+      txHash: receipt.txHash,
+      blockNumber: receipt.blockNumber,
+      count: 5,
+    });
     // The gateway's anchor chain continues where it was.
     const next = makeBatch('after-restart', 2);
     await second.client.anchorRoot(next.tree.root, 2, tree.root);
@@ -92,8 +122,17 @@ describe('embedded ledger chain', () => {
     const { keys, start, chainFile, log } = setup();
     const first = await start();
     const nonceOf = async (ledger: StartedLedger) => {
-      const res = await fetch(ledger.rpcUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'eth_getTransactionCount', params: [keys.evmAddress, 'latest'] }) });
-      return Number((await res.json() as { result: string }).result);
+      const res = await fetch(ledger.rpcUrl, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          jsonrpc: '2.0',
+          id: 1,
+          method: 'eth_getTransactionCount',
+          params: [keys.evmAddress, 'latest'],
+        }),
+      });
+      return Number(((await res.json()) as { result: string }).result);
     };
     expect(await nonceOf(first)).toBe(4); // three deployments and one registration
     const recorded = readFileSync(chainFile('deployment.json'), 'utf8');
@@ -113,7 +152,10 @@ describe('embedded ledger chain', () => {
     const receipt = await first.client.anchorRoot(tree.root, 8, null);
     const chain = first.localChain!;
     // Wait for a periodic dump that holds the anchor's block: only then is it promised to survive.
-    await waitUntil('a state dump with the anchor', () => dumpedBlockNumber(chainFile('state.json')) >= receipt.blockNumber);
+    await waitUntil(
+      'a state dump with the anchor',
+      () => dumpedBlockNumber(chainFile('state.json')) >= receipt.blockNumber,
+    );
     process.kill(chain.pid, 'SIGKILL');
     await waitUntil('anvil to die', () => !chain.isRunning());
     expect(log.messages('error')).toContain('local chain exited unexpectedly');
@@ -150,7 +192,9 @@ describe('embedded ledger chain', () => {
     await first.stop();
     rmSync(chainFile('state.json'));
     const second = await start({ hasRecordedAnchors: false });
-    expect(log.messages('warn')).toContain('local chain state is empty and nothing was ever anchored: deploying the ledger again');
+    expect(log.messages('warn')).toContain(
+      'local chain state is empty and nothing was ever anchored: deploying the ledger again',
+    );
     expect({ ...second.addresses, deployBlock: 0 }).toEqual({ ...first.addresses, deployBlock: 0 });
     expect((await second.client.getGateway('dealer-4s'))?.status).toBe('Active');
   });
@@ -165,7 +209,7 @@ describe('embedded ledger chain', () => {
     expect(log.messages('info').filter((m) => m === 'local chain started')).toHaveLength(1);
   });
 
-  it('a state file anvil cannot load fails the start with LEDGER_UNAVAILABLE and logs anvil\'s reason', async () => {
+  it("a state file anvil cannot load fails the start with LEDGER_UNAVAILABLE and logs anvil's reason", async () => {
     const { chainFile, options, log } = setup();
     mkdirSync(chainFile(''), { recursive: true });
     // Complete by its tail, so only anvil itself can reject it.
@@ -184,7 +228,9 @@ describe('embedded ledger chain', () => {
     await first.stop();
     rmSync(chainFile('deployment.json'));
     const second = await start();
-    expect(log.messages('warn')).toContain('ledger deployment record was missing; adopted the contracts this gateway deployed earlier');
+    expect(log.messages('warn')).toContain(
+      'ledger deployment record was missing; adopted the contracts this gateway deployed earlier',
+    );
     expect({ ...second.addresses, deployBlock: 0 }).toEqual({ ...first.addresses, deployBlock: 0 });
     expect(await second.client.lastRootOf('dealer-4s')).toBe(hex(root));
     expect(existsSync(chainFile('deployment.json'))).toBe(true);
@@ -202,7 +248,13 @@ describe('embedded ledger chain', () => {
     const { start, log } = setup();
     expect(await codeOf(start({ partyId: 'not a gateway id' }))).toBe('BAD_INPUT');
     expect(await codeOf(start({ ed25519PublicKey: new Uint8Array(31) }))).toBe('BAD_INPUT');
-    const addresses = { registry: `0x${'1'.repeat(40)}`, anchor: `0x${'2'.repeat(40)}`, packages: `0x${'3'.repeat(40)}`, chainId: 1, deployBlock: 0 };
+    const addresses = {
+      registry: `0x${'1'.repeat(40)}`,
+      anchor: `0x${'2'.repeat(40)}`,
+      packages: `0x${'3'.repeat(40)}`,
+      chainId: 1,
+      deployBlock: 0,
+    };
     expect(await codeOf(start({ addresses }))).toBe('BAD_INPUT');
     expect(log.entries).toEqual([]);
   });

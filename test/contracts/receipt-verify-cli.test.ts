@@ -26,9 +26,17 @@ let registry: string;
 function httpProvider(url: string): EthereumProvider {
   let id = 0;
   const request = async ({ method, params }: { method: string; params?: unknown }): Promise<unknown> => {
-    const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id: ++id, method, params: params ?? [] }) });
-    const body = await response.json() as { result?: unknown; error?: { message: string; code: number; data?: unknown } };
-    if (body.error !== undefined) throw Object.assign(new Error(body.error.message), { code: body.error.code, data: body.error.data });
+    const response = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: ++id, method, params: params ?? [] }),
+    });
+    const body = (await response.json()) as {
+      result?: unknown;
+      error?: { message: string; code: number; data?: unknown };
+    };
+    if (body.error !== undefined)
+      throw Object.assign(new Error(body.error.message), { code: body.error.code, data: body.error.data });
     return body.result;
   };
   return { request } as unknown as EthereumProvider;
@@ -38,13 +46,26 @@ type Run = { code: number | null; stdout: string; stderr: string };
 /** Asynchronous on purpose: the JSON-RPC server lives in this process and must keep answering. */
 function runCli(args: string[]): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['contracts/verify-cli.ts', ...args], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['contracts/verify-cli.ts', ...args], {
+      cwd: REPO,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
-    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
-    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error('verify-cli did not finish')); }, 30_000);
-    child.on('close', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr }); });
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error('verify-cli did not finish'));
+    }, 30_000);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
   });
 }
 
@@ -59,7 +80,11 @@ beforeAll(async () => {
   const { address, port } = await server.listen();
   rpcUrl = `http://${address}:${port}`;
   const provider = httpProvider(rpcUrl);
-  const chain: SimulatedChain = { provider, accounts: (await provider.request({ method: 'eth_accounts' })) as string[], close: async () => undefined };
+  const chain: SimulatedChain = {
+    provider,
+    accounts: (await provider.request({ method: 'eth_accounts' })) as string[],
+    close: async () => undefined,
+  };
   const ledger = await deployFreshLedger(chain);
   registry = ledger.addresses.registry;
   h = await openAnchoringHarness(chain, ledger);
@@ -83,7 +108,8 @@ describe('verify-cli', () => {
     for (const run of [byDefault, explicit]) {
       expect(run.stderr).toBe('');
       expect(run.code).toBe(0);
-      for (const name of CHECK_NAMES.filter((n) => n !== 'not-anchored')) expect(run.stdout).toMatch(new RegExp(`✓ ${name}\\s`));
+      for (const name of CHECK_NAMES.filter((n) => n !== 'not-anchored'))
+        expect(run.stdout).toMatch(new RegExp(`✓ ${name}\\s`));
       expect(run.stdout).toContain('verify: OK');
     }
     // The registry came from ConsentAnchor.registry() when not given.
@@ -93,7 +119,13 @@ describe('verify-cli', () => {
   it('a forged or pending receipt exits 1 naming the failing check', async () => {
     const receipt = await h.issuer.issueAnchoredReceipt({ chain: 'events', seq: 3 });
     const { signature: _s, ...unsigned } = structuredClone(receipt) as Receipt;
-    const forged = signReceipt({ ...unsigned, record: { ...unsigned.record, event: { ...unsigned.record.event!, actor: 'tok_attacker' } } } as UnsignedReceipt, h.signer);
+    const forged = signReceipt(
+      {
+        ...unsigned,
+        record: { ...unsigned.record, event: { ...unsigned.record.event!, actor: 'tok_attacker' } },
+      } as UnsignedReceipt,
+      h.signer,
+    );
     await writeGrants(h, 1, 40);
     const pending = await h.issuer.issueReceipt({ chain: 'events', seq: 5 });
     const [bad, early] = await Promise.all([
@@ -114,7 +146,15 @@ describe('verify-cli', () => {
     expect(down.stdout).toMatch(/✗ on-chain-root\s+chain read failed: LEDGER_UNAVAILABLE/);
     expect(down.stdout).toMatch(/✓ merkle-path\s/);
 
-    const io = { lines: [] as string[], out(l: string) { this.lines.push(l); }, err(l: string) { this.lines.push(l); } };
+    const io = {
+      lines: [] as string[],
+      out(l: string) {
+        this.lines.push(l);
+      },
+      err(l: string) {
+        this.lines.push(l);
+      },
+    };
     expect(await runVerifyCli([file], io)).toBe(2); // no --rpc
     expect(await runVerifyCli([file, '--rpc', 'ftp://x'], io)).toBe(2);
     expect(await runVerifyCli([join(h.dir, 'missing.json'), '--rpc', rpcUrl], io)).toBe(2);

@@ -5,9 +5,13 @@ import { makeTestGateway, type TestGateway } from '../fixtures/gateway-fixture.t
 
 describe('database memory limit', () => {
   let gw: TestGateway | undefined;
-  afterEach(async () => { await gw?.close(); gw = undefined; });
+  afterEach(async () => {
+    await gw?.close();
+    gw = undefined;
+  });
 
-  const limitOf = async (g: TestGateway) => String((await g.ctx.db.all("SELECT current_setting('memory_limit') AS m"))[0]?.m);
+  const limitOf = async (g: TestGateway) =>
+    String((await g.ctx.db.all("SELECT current_setting('memory_limit') AS m"))[0]?.m);
 
   it('applies the 256MB default and a configured limit to the gateway database', async () => {
     gw = await makeTestGateway();
@@ -21,7 +25,8 @@ describe('database memory limit', () => {
     gw = await makeTestGateway();
     expect(Number((await gw.ctx.db.all("SELECT current_setting('threads') AS t"))[0]?.t)).toBe(1);
     const { openDatabase } = await import('../../core/database.ts');
-    for (const threads of [0, 1.5, 1000]) await expect(openDatabase(':memory:', { threads })).rejects.toMatchObject({ code: 'BAD_INPUT' });
+    for (const threads of [0, 1.5, 1000])
+      await expect(openDatabase(':memory:', { threads })).rejects.toMatchObject({ code: 'BAD_INPUT' });
   });
 });
 
@@ -34,9 +39,15 @@ describe('dropping the scan cache', () => {
     const dir = mkdtempSync(join(tmpdir(), 'sealgate-cache-'));
     const db = await openDatabase(join(dir, 'cache.duckdb'), { memoryLimit: '256MB' });
     try {
-      const cached = async () => Number((await db.all("SELECT sum(memory_usage_bytes) AS b FROM duckdb_memory() WHERE tag = 'BASE_TABLE'"))[0]?.b ?? 0);
+      const cached = async () =>
+        Number(
+          (await db.all("SELECT sum(memory_usage_bytes) AS b FROM duckdb_memory() WHERE tag = 'BASE_TABLE'"))[0]?.b ??
+            0,
+        );
       const limit = async () => String((await db.all("SELECT current_setting('memory_limit') AS m"))[0]?.m);
-      await db.transaction((tx) => tx.run("CREATE TABLE t AS SELECT i, repeat(md5(i::VARCHAR), 8) AS s FROM range(300000) r(i)"));
+      await db.transaction((tx) =>
+        tx.run('CREATE TABLE t AS SELECT i, repeat(md5(i::VARCHAR), 8) AS s FROM range(300000) r(i)'),
+      );
       await db.all('CHECKPOINT');
       await db.all('SELECT sum(length(s)) FROM t');
       const before = await limit();

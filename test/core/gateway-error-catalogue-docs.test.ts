@@ -7,7 +7,10 @@ import { problemType } from '../../gateway/http/problem.ts';
 
 const doc = readFileSync(new URL('../../docs/errors.md', import.meta.url), 'utf8');
 const rows = new Map(
-  [...doc.matchAll(/^\| `([A-Z_]+)` \| (\d{3}) \| (.+?) \| (.+?) \|$/gm)].map((m) => [m[1] as string, { status: Number(m[2]), meaning: m[3] as string, fix: m[4] as string }]),
+  [...doc.matchAll(/^\| `([A-Z_]+)` \| (\d{3}) \| (.+?) \| (.+?) \|$/gm)].map((m) => [
+    m[1] as string,
+    { status: Number(m[2]), meaning: m[3] as string, fix: m[4] as string },
+  ]),
 );
 
 describe('docs/errors.md', () => {

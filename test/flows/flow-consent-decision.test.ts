@@ -16,7 +16,9 @@ describe('consent flow over HTTP', () => {
     steward = await gw.tokenFor('data-steward');
     officer = await gw.tokenFor('compliance-officer');
   });
-  afterAll(async () => { await gw.close(); });
+  afterAll(async () => {
+    await gw.close();
+  });
 
   const post = (url: string, token: string, payload: unknown, headers: Record<string, string> = {}) =>
     gw.app.inject({ method: 'POST', url, headers: { ...bearer(token), ...headers }, payload: payload as object });
@@ -33,7 +35,10 @@ describe('consent flow over HTTP', () => {
     expect(noDelegation.json().reasons[0].code).toBe('NO_DELEGATION');
 
     const delegated = await post('/v1/delegations', steward, {
-      partner: 'insurer-a', purposes: ['joint-modeling-clv'], fieldAllowlist: ['customer_age', 'vehicle_model'], expiresAt: '2099-06-01T00:00:00.000Z',
+      partner: 'insurer-a',
+      purposes: ['joint-modeling-clv'],
+      fieldAllowlist: ['customer_age', 'vehicle_model'],
+      expiresAt: '2099-06-01T00:00:00.000Z',
     });
     expect(delegated.statusCode, delegated.body).toBe(201);
 
@@ -68,14 +73,24 @@ describe('consent flow over HTTP', () => {
     const records = [];
     for (const id of ids) records.push((await post('/v1/consents', collector, grantBody(id))).json().record);
     await post(`/v1/consents/${records[1].recordId}/withdraw`, collector, {});
-    const { subjects: [stranger] } = (await post('/v1/subjects/pseudonyms', collector, { subjectIds: ['never-consented'] })).json();
+    const {
+      subjects: [stranger],
+    } = (await post('/v1/subjects/pseudonyms', collector, { subjectIds: ['never-consented'] })).json();
 
     const filtered = await post('/v1/consents/filter', steward, {
-      subjects: [...records.map((r) => r.subject), stranger], purpose: 'joint-modeling-clv', recipient: 'insurer-a',
+      subjects: [...records.map((r) => r.subject), stranger],
+      purpose: 'joint-modeling-clv',
+      recipient: 'insurer-a',
     });
     expect(filtered.statusCode, filtered.body).toBe(200);
-    expect(new Set(filtered.json().subjects)).toEqual(new Set([records[0].subject, records[2].subject, records[3].subject]));
-    const otherRecipient = await post('/v1/consents/filter', steward, { subjects: [records[0].subject], purpose: 'joint-modeling-clv', recipient: 'battery-maker' });
+    expect(new Set(filtered.json().subjects)).toEqual(
+      new Set([records[0].subject, records[2].subject, records[3].subject]),
+    );
+    const otherRecipient = await post('/v1/consents/filter', steward, {
+      subjects: [records[0].subject],
+      purpose: 'joint-modeling-clv',
+      recipient: 'battery-maker',
+    });
     expect(otherRecipient.json().subjects).toEqual([]);
   });
 
@@ -86,7 +101,11 @@ describe('consent flow over HTTP', () => {
     expect(first.statusCode).toBe(201);
     expect(second.statusCode).toBe(201);
     expect(second.json()).toEqual(first.json());
-    const history = await gw.app.inject({ method: 'GET', url: `/v1/subjects/${first.json().record.subject}/consents`, headers: bearer(officer) });
+    const history = await gw.app.inject({
+      method: 'GET',
+      url: `/v1/subjects/${first.json().record.subject}/consents`,
+      headers: bearer(officer),
+    });
     expect(history.json().records).toHaveLength(1);
     const clash = await post('/v1/consents', collector, grantBody('idem-2'), key);
     expect(clash.statusCode).toBe(409);
@@ -96,15 +115,28 @@ describe('consent flow over HTTP', () => {
   it('a purpose change through renew is refused; supersede makes a new record and ends the old one', async () => {
     const { record } = (await post('/v1/consents', collector, grantBody('super-1'))).json();
     const renew = await post(`/v1/consents/${record.recordId}/renew`, collector, {
-      expiresAt: '2028-01-01T00:00:00.000Z', purposes: [{ purpose: 'marketing', legalBasis: 'dpv:Consent' }],
+      expiresAt: '2028-01-01T00:00:00.000Z',
+      purposes: [{ purpose: 'marketing', legalBasis: 'dpv:Consent' }],
     });
     expect(renew.statusCode).toBe(409);
-    const next = await post(`/v1/consents/${record.recordId}/supersede`, collector, grantBody('super-1', {
-      purposes: [{ purpose: 'marketing', legalBasis: 'dpv:Consent' }],
-    }));
+    const next = await post(
+      `/v1/consents/${record.recordId}/supersede`,
+      collector,
+      grantBody('super-1', {
+        purposes: [{ purpose: 'marketing', legalBasis: 'dpv:Consent' }],
+      }),
+    );
     expect(next.statusCode, next.body).toBe(201);
-    const old = await gw.app.inject({ method: 'GET', url: `/v1/consents/${record.recordId}`, headers: bearer(officer) });
-    expect(old.json().current).toMatchObject({ isActive: false, terminalReason: 'superseded', supersededBy: next.json().record.recordId });
+    const old = await gw.app.inject({
+      method: 'GET',
+      url: `/v1/consents/${record.recordId}`,
+      headers: bearer(officer),
+    });
+    expect(old.json().current).toMatchObject({
+      isActive: false,
+      terminalReason: 'superseded',
+      supersededBy: next.json().record.recordId,
+    });
   });
 
   it('roles are enforced per route', async () => {
@@ -113,15 +145,24 @@ describe('consent flow over HTTP', () => {
     expect(asExchange.headers['content-type']).toContain('application/problem+json');
     const audit = await gw.app.inject({ method: 'GET', url: '/v1/audit', headers: bearer(collector) });
     expect(audit.statusCode).toBe(403);
-    const anonymous = await gw.app.inject({ method: 'POST', url: '/v1/decisions', payload: decisionBody('sp_' + 'A'.repeat(43)) });
+    const anonymous = await gw.app.inject({
+      method: 'POST',
+      url: '/v1/decisions',
+      payload: decisionBody('sp_' + 'A'.repeat(43)),
+    });
     expect(anonymous.statusCode).toBe(401);
   });
 
   it('an invalid policy upload is refused and the bundle in force keeps deciding', async () => {
     const before = (await gw.app.inject({ method: 'GET', url: '/v1/policies', headers: bearer(gw.adminToken) })).json();
     const bad = await gw.app.inject({
-      method: 'PUT', url: '/v1/policies', headers: bearer(gw.adminToken),
-      payload: { ...before.bundle, policies: '@id("x") permit (principal, action, resource) when { resource.nope == 1 };' },
+      method: 'PUT',
+      url: '/v1/policies',
+      headers: bearer(gw.adminToken),
+      payload: {
+        ...before.bundle,
+        policies: '@id("x") permit (principal, action, resource) when { resource.nope == 1 };',
+      },
     });
     expect(bad.statusCode).toBe(422);
     expect(bad.json().code).toBe('POLICY_INVALID');

@@ -6,7 +6,10 @@ import { ENV_VARS } from '../../gateway/config.ts';
 
 const read = (path: string) => readFileSync(new URL(`../../${path}`, import.meta.url), 'utf8');
 const readme = read('README.md');
-const pkg = JSON.parse(read('package.json')) as { dependencies: Record<string, string>; scripts: Record<string, string> };
+const pkg = JSON.parse(read('package.json')) as {
+  dependencies: Record<string, string>;
+  scripts: Record<string, string>;
+};
 
 const INSTALL = 'npx -y -p node@24 npm ci';
 
@@ -24,7 +27,9 @@ describe('README', () => {
     const script = read('.ci/run');
     expect(script.startsWith('#!/usr/bin/env bash\n')).toBe(true);
     expect(script).toContain('set -euo pipefail');
-    const commands = script.split('\n').filter((l) => l.trim() !== '' && !l.startsWith('#') && !l.startsWith('set ') && !l.startsWith('cd '));
+    const commands = script
+      .split('\n')
+      .filter((l) => l.trim() !== '' && !l.startsWith('#') && !l.startsWith('set ') && !l.startsWith('cd '));
     expect(commands).toEqual([INSTALL, 'npm test']);
     expect(statSync(new URL('../../.ci/run', import.meta.url)).mode & 0o111).not.toBe(0);
   });
@@ -37,10 +42,18 @@ describe('README', () => {
   });
 
   it('documents every configuration variable and shows the main flow with curl', () => {
-    for (const name of [...Object.values(ENV_VARS), 'SEALGATE_CONFIG']) expect(readme, name).toContain(`| \`${name}\` |`);
+    for (const name of [...Object.values(ENV_VARS), 'SEALGATE_CONFIG'])
+      expect(readme, name).toContain(`| \`${name}\` |`);
     expect(readme).toContain('## Main flow (curl)');
     const flow = readme.split('## Main flow (curl)')[1]?.split('\n## ')[0] ?? '';
-    for (const route of ['/v1/consents', '/v1/delegations', '/v1/decisions', '/withdraw', '/v1/consents/filter', '/v1/audit/verify']) {
+    for (const route of [
+      '/v1/consents',
+      '/v1/delegations',
+      '/v1/decisions',
+      '/withdraw',
+      '/v1/consents/filter',
+      '/v1/audit/verify',
+    ]) {
       expect(flow, route).toContain(route);
     }
   });

@@ -28,13 +28,28 @@ type Run = { code: number | null; signal: NodeJS.Signals | null; stdout: string;
 
 /** Runs the script in its own process group, so a hung run can be stopped with both gateways it started. */
 function runScript(env: Record<string, string>): Promise<Run> {
-  const child = spawn('bash', [SCRIPT], { cwd: REPO, env: { ...process.env, ...env }, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('bash', [SCRIPT], {
+    cwd: REPO,
+    env: { ...process.env, ...env },
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const pgid = child.pid as number;
   let stdout = '';
   let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => { stdout += chunk.toString(); });
-  child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
-  const signalGroup = (signal: NodeJS.Signals) => { try { process.kill(-pgid, signal); } catch { /* the group has ended */ } };
+  child.stdout.on('data', (chunk: Buffer) => {
+    stdout += chunk.toString();
+  });
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  const signalGroup = (signal: NodeJS.Signals) => {
+    try {
+      process.kill(-pgid, signal);
+    } catch {
+      /* the group has ended */
+    }
+  };
   // SIGTERM first, so the script's trap stops its gateways; SIGKILL for whatever is still there.
   const term = setTimeout(() => signalGroup('SIGTERM'), KILL_AFTER_MS);
   const kill = setTimeout(() => signalGroup('SIGKILL'), KILL_AFTER_MS + 20_000);
@@ -53,34 +68,39 @@ describe('README walkthrough: two gateways, one consent-filtered PSI job', () =>
   const work = mkdtempSync(join(tmpdir(), 'sealgate-walkthrough-'));
   afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-  it('runs end to end, finds exactly the consented customers both hold, and stops both gateways', async () => {
-    const [portA, portB] = [await freePort(), await freePort()];
-    const run = await runScript({ WORK: work, PORT_A: String(portA), PORT_B: String(portB) });
-    const tail = `\n--- stdout\n${run.stdout.slice(-3000)}\n--- stderr\n${run.stderr.slice(-3000)}`;
-    expect(run.code, tail).toBe(0);
-    // 60 customers in common (61..120), minus the 5 dealer customers who withdrew (61..65).
-    expect(run.stdout, tail).toContain('intersection: 55 subjects\n');
+  it(
+    'runs end to end, finds exactly the consented customers both hold, and stops both gateways',
+    async () => {
+      const [portA, portB] = [await freePort(), await freePort()];
+      const run = await runScript({ WORK: work, PORT_A: String(portA), PORT_B: String(portB) });
+      const tail = `\n--- stdout\n${run.stdout.slice(-3000)}\n--- stderr\n${run.stderr.slice(-3000)}`;
+      expect(run.code, tail).toBe(0);
+      // 60 customers in common (61..120), minus the 5 dealer customers who withdrew (61..65).
+      expect(run.stdout, tail).toContain('intersection: 55 subjects\n');
 
-    // The trap stopped both gateways: their ports are free again.
-    expect(await isPortFree(portA)).toBe(true);
-    expect(await isPortFree(portB)).toBe(true);
+      // The trap stopped both gateways: their ports are free again.
+      expect(await isPortFree(portA)).toBe(true);
+      expect(await isPortFree(portB)).toBe(true);
 
-    // Each receiver's output, mapped back to customer ids through the consent app's own receipts (record.subject is
-    // the gateway's pseudonym of the id it was given), is exactly 66..120, in the same order at both parties.
-    const json = (file: string) => JSON.parse(readFileSync(join(work, file), 'utf8')) as Record<string, unknown>;
-    const idsOf = (party: string) => {
-      const byPseudonym = new Map<string, string>();
-      const [from, to] = party === 'dealer-4s' ? [1, 120] : [61, 200];
-      for (const id of range(from, to)) byPseudonym.set((json(`consents-${party}/${id}.json`).record as { subject: string }).subject, id);
-      const output = json(`output-${party}.json`) as { count: number; subjects: string[] };
-      expect(output.count).toBe(55);
-      return output.subjects.map((s) => byPseudonym.get(s) ?? `unknown ${s}`);
-    };
-    const dealer = idsOf('dealer-4s');
-    const insurer = idsOf('insurer-a');
-    expect([...dealer].sort((a, b) => Number(a) - Number(b))).toEqual(range(66, 120));
-    expect(insurer).toEqual(dealer);
-  }, KILL_AFTER_MS + 40_000);
+      // Each receiver's output, mapped back to customer ids through the consent app's own receipts (record.subject is
+      // the gateway's pseudonym of the id it was given), is exactly 66..120, in the same order at both parties.
+      const json = (file: string) => JSON.parse(readFileSync(join(work, file), 'utf8')) as Record<string, unknown>;
+      const idsOf = (party: string) => {
+        const byPseudonym = new Map<string, string>();
+        const [from, to] = party === 'dealer-4s' ? [1, 120] : [61, 200];
+        for (const id of range(from, to))
+          byPseudonym.set((json(`consents-${party}/${id}.json`).record as { subject: string }).subject, id);
+        const output = json(`output-${party}.json`) as { count: number; subjects: string[] };
+        expect(output.count).toBe(55);
+        return output.subjects.map((s) => byPseudonym.get(s) ?? `unknown ${s}`);
+      };
+      const dealer = idsOf('dealer-4s');
+      const insurer = idsOf('insurer-a');
+      expect([...dealer].sort((a, b) => Number(a) - Number(b))).toEqual(range(66, 120));
+      expect(insurer).toEqual(dealer);
+    },
+    KILL_AFTER_MS + 40_000,
+  );
 
   it('the README section points to the script and shows only routes the script calls', () => {
     const readme = readFileSync(join(REPO, 'README.md'), 'utf8');

@@ -16,7 +16,10 @@ const CLI = join(ROOT, 'gateway', 'cli.ts');
 const run = promisify(execFile);
 
 let cleanup: (() => void) | undefined;
-afterEach(() => { cleanup?.(); cleanup = undefined; });
+afterEach(() => {
+  cleanup?.();
+  cleanup = undefined;
+});
 
 function dataDir(): string {
   const dir = makeDataDir();
@@ -26,11 +29,18 @@ function dataDir(): string {
 
 /** Only what the command needs: outside SEALGATE_* variables must not leak into the test. */
 const envFor = (dir: string, extra: Record<string, string> = {}) => ({
-  PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '',
-  SEALGATE_DATA_DIR: dir, SEALGATE_PASSPHRASE: TEST_PASSPHRASE, SEALGATE_LOG_LEVEL: 'warn', ...extra,
+  PATH: process.env.PATH ?? '',
+  HOME: process.env.HOME ?? '',
+  SEALGATE_DATA_DIR: dir,
+  SEALGATE_PASSPHRASE: TEST_PASSPHRASE,
+  SEALGATE_LOG_LEVEL: 'warn',
+  ...extra,
 });
 
-async function cli(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
+async function cli(
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
     const { stdout, stderr } = await run(process.execPath, [CLI, ...args], { cwd: ROOT, env });
     return { code: 0, stdout, stderr };
@@ -64,7 +74,10 @@ describe('sealgate CLI', () => {
     try {
       const dump = JSON.stringify(await db.all('SELECT * FROM api_tokens'));
       expect(dump).not.toContain(token.token);
-      expect(await (await createTokenStore(db, systemClock)).authenticate(token.token)).toEqual({ tokenId: token.id, role: 'exchange' });
+      expect(await (await createTokenStore(db, systemClock)).authenticate(token.token)).toEqual({
+        tokenId: token.id,
+        role: 'exchange',
+      });
     } finally {
       await db.close();
     }
@@ -107,7 +120,9 @@ describe('sealgate CLI', () => {
     const dir = dataDir();
     const badRole = await cli(['token', 'create', '--role', 'root'], envFor(dir));
     expect(badRole.code).toBe(2);
-    expect(badRole.stderr).toContain('unknown role "root"; expected one of admin, data-steward, compliance-officer, exchange, collector');
+    expect(badRole.stderr).toContain(
+      'unknown role "root"; expected one of admin, data-steward, compliance-officer, exchange, collector',
+    );
     for (const args of [['frobnicate'], [], ['token'], ['token', 'create'], ['keys', 'rotate'], ['serve', '--bogus']]) {
       const result = await cli(args, envFor(dir));
       expect(result.code, args.join(' ')).toBe(2);
@@ -127,7 +142,11 @@ describe('sealgate CLI', () => {
     const port = await cli(['serve'], envFor(dir, { PORT: 'eighty' }));
     expect(port.code).toBe(1);
     expect(port.stderr).toContain('invalid configuration: PORT: expected integer 0..65535');
-    const production = await cli(['keys', 'show'], { ...envFor(dir), SEALGATE_ENV: 'production', SEALGATE_PASSPHRASE: '' });
+    const production = await cli(['keys', 'show'], {
+      ...envFor(dir),
+      SEALGATE_ENV: 'production',
+      SEALGATE_PASSPHRASE: '',
+    });
     expect(production.code).toBe(1);
     expect(production.stderr).toContain('SEALGATE_PASSPHRASE: required when SEALGATE_ENV=production');
   });
@@ -135,9 +154,15 @@ describe('sealgate CLI', () => {
   it('serve prints the admin token once on first start, serves, and shuts down cleanly on SIGTERM', async () => {
     const dir = dataDir();
     const startServe = async () => {
-      const child = spawn(process.execPath, [CLI, 'serve'], { cwd: ROOT, env: envFor(dir, { PORT: '0' }), stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, [CLI, 'serve'], {
+        cwd: ROOT,
+        env: envFor(dir, { PORT: '0' }),
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       let out = '';
-      child.stdout.on('data', (chunk: Buffer) => { out += chunk.toString(); });
+      child.stdout.on('data', (chunk: Buffer) => {
+        out += chunk.toString();
+      });
       child.stderr.resume();
       while (!/sealgate listening on (http:\/\/\S+)/.test(out)) {
         if (child.exitCode !== null) throw new Error(`serve exited early: ${out}`);
@@ -156,14 +181,16 @@ describe('sealgate CLI', () => {
     expect(list.status).toBe(200);
     expect(((await list.json()) as { tokens: unknown[] }).tokens).toHaveLength(1);
     first.child.kill('SIGTERM');
-    const [code] = await once(first.child, 'exit') as [number | null];
+    const [code] = (await once(first.child, 'exit')) as [number | null];
     expect(code).toBe(0);
 
     const second = await startServe();
     expect(second.output()).not.toContain('SEALGATE_ADMIN_TOKEN');
-    expect((await fetch(`${second.url}/v1/tokens`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(200);
+    expect((await fetch(`${second.url}/v1/tokens`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(
+      200,
+    );
     second.child.kill('SIGINT');
-    const [code2] = await once(second.child, 'exit') as [number | null];
+    const [code2] = (await once(second.child, 'exit')) as [number | null];
     expect(code2).toBe(0);
   });
 });

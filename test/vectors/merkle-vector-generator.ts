@@ -40,10 +40,12 @@ const cases = specs.map(({ name, labels }) => {
 });
 
 const doc = {
-  source: 'sealgate, generated once by test/vectors/merkle-vector-generator.ts from consent/merkle.ts; '
-    + 'cross-checked by test/vectors/merkle_verify.py (Python hashlib) and ConsentAnchor.verifyInclusion',
-  encoding: 'docs/merkle.md: leaf = SHA-256(0x00 || recordHash); node = SHA-256(0x01 || min(a,b) || max(a,b)); '
-    + 'unpaired last node promoted unchanged; recordHash = SHA-256(UTF-8 recordLabel)',
+  source:
+    'sealgate, generated once by test/vectors/merkle-vector-generator.ts from consent/merkle.ts; ' +
+    'cross-checked by test/vectors/merkle_verify.py (Python hashlib) and ConsentAnchor.verifyInclusion',
+  encoding:
+    'docs/merkle.md: leaf = SHA-256(0x00 || recordHash); node = SHA-256(0x01 || min(a,b) || max(a,b)); ' +
+    'unpaired last node promoted unchanged; recordHash = SHA-256(UTF-8 recordLabel)',
   cases,
 };
 writeFileSync(new URL('./merkle-vectors.json', import.meta.url), JSON.stringify(doc, null, 2) + '\n');

@@ -25,27 +25,54 @@ const actorOf = (request: FastifyRequest) => `token:${request.principal?.tokenId
  * event a compliance officer should see; the entry names the error code, never the row's values.
  */
 export async function auditedConnectorChange<T>(
-  ctx: Pick<GatewayContext, 'consent'>, request: FastifyRequest, action: string, name: string,
-  work: () => Promise<T>, describe: (result: T) => { refs: string[]; detail: Record<string, unknown> },
+  ctx: Pick<GatewayContext, 'consent'>,
+  request: FastifyRequest,
+  action: string,
+  name: string,
+  work: () => Promise<T>,
+  describe: (result: T) => { refs: string[]; detail: Record<string, unknown> },
 ): Promise<T> {
   try {
     const result = await work();
     const { refs, detail } = describe(result);
-    await ctx.consent.appendAudit({ kind: 'connector', actor: actorOf(request), action, outcome: 'ok', refs: [name, ...refs], detail });
+    await ctx.consent.appendAudit({
+      kind: 'connector',
+      actor: actorOf(request),
+      action,
+      outcome: 'ok',
+      refs: [name, ...refs],
+      detail,
+    });
     return result;
   } catch (error) {
     const code = isGatewayError(error) ? error.code : 'INTERNAL';
     const outcome = isGatewayError(error) && error.status < 500 ? 'rejected' : 'error';
     const where = isGatewayError(error) ? { row: error.detail.row ?? null, column: error.detail.column ?? null } : {};
-    await ctx.consent.appendAudit({ kind: 'connector', actor: actorOf(request), action, outcome, refs: [name], detail: { code, ...where } })
-      .catch((auditError: unknown) => request.log.error({ err: auditError }, 'could not audit a failed connector change'));
+    await ctx.consent
+      .appendAudit({
+        kind: 'connector',
+        actor: actorOf(request),
+        action,
+        outcome,
+        refs: [name],
+        detail: { code, ...where },
+      })
+      .catch((auditError: unknown) =>
+        request.log.error({ err: auditError }, 'could not audit a failed connector change'),
+      );
     throw error;
   }
 }
 
 const importDetail = (view: ViewDescription) => ({
   refs: [view.source.sha256],
-  detail: { kind: view.declaration.source.kind, file: view.source.file, rows: view.rows, subjects: view.subjects, generation: view.generation },
+  detail: {
+    kind: view.declaration.source.kind,
+    file: view.source.file,
+    rows: view.rows,
+    subjects: view.subjects,
+    generation: view.generation,
+  },
 });
 
 export function registerConnectorRoutes(app: FastifyInstance, ctx: ConnectorRouteContext): void {
@@ -53,32 +80,78 @@ export function registerConnectorRoutes(app: FastifyInstance, ctx: ConnectorRout
   const { views } = ctx.connectors;
   const tags = ['connectors'];
 
-  api.post('/v1/connectors/views', {
-    config: STEWARD,
-    schema: {
-      summary: 'Declare a view over a partner file or table and import it: subject ids become pseudonyms, identifier columns are dropped, all or nothing',
-      tags, body: ConnectorView, response: { 201: ViewDescription },
+  api.post(
+    '/v1/connectors/views',
+    {
+      config: STEWARD,
+      schema: {
+        summary:
+          'Declare a view over a partner file or table and import it: subject ids become pseudonyms, identifier columns are dropped, all or nothing',
+        tags,
+        body: ConnectorView,
+        response: { 201: ViewDescription },
+      },
     },
-  }, async (request, reply) => {
-    const view = await auditedConnectorChange(ctx, request, 'view-register', request.body.name, () => views.register(request.body), importDetail);
-    return reply.code(201).send(view);
-  });
-
-  api.get('/v1/connectors/views', {
-    config: STEWARD,
-    schema: { summary: 'Every registered view: declaration, row and subject counts, source digest', tags, response: { 200: ViewList } },
-  }, async () => ({ views: await views.list() }));
-
-  api.get('/v1/connectors/views/:name', {
-    config: STEWARD,
-    schema: { summary: 'One view: declaration and counts (never rows)', tags, params: ViewParams, response: { 200: ViewDescription } },
-  }, async (request) => views.get(request.params.name));
-
-  api.post('/v1/connectors/views/:name/refresh', {
-    config: STEWARD,
-    schema: {
-      summary: 'Re-import the source under the stored declaration; the previous rows stay until the new import commits',
-      tags, params: ViewParams, response: { 200: ViewDescription },
+    async (request, reply) => {
+      const view = await auditedConnectorChange(
+        ctx,
+        request,
+        'view-register',
+        request.body.name,
+        () => views.register(request.body),
+        importDetail,
+      );
+      return reply.code(201).send(view);
     },
-  }, async (request) => auditedConnectorChange(ctx, request, 'view-refresh', request.params.name, () => views.refresh(request.params.name), importDetail));
+  );
+
+  api.get(
+    '/v1/connectors/views',
+    {
+      config: STEWARD,
+      schema: {
+        summary: 'Every registered view: declaration, row and subject counts, source digest',
+        tags,
+        response: { 200: ViewList },
+      },
+    },
+    async () => ({ views: await views.list() }),
+  );
+
+  api.get(
+    '/v1/connectors/views/:name',
+    {
+      config: STEWARD,
+      schema: {
+        summary: 'One view: declaration and counts (never rows)',
+        tags,
+        params: ViewParams,
+        response: { 200: ViewDescription },
+      },
+    },
+    async (request) => views.get(request.params.name),
+  );
+
+  api.post(
+    '/v1/connectors/views/:name/refresh',
+    {
+      config: STEWARD,
+      schema: {
+        summary:
+          'Re-import the source under the stored declaration; the previous rows stay until the new import commits',
+        tags,
+        params: ViewParams,
+        response: { 200: ViewDescription },
+      },
+    },
+    async (request) =>
+      auditedConnectorChange(
+        ctx,
+        request,
+        'view-refresh',
+        request.params.name,
+        () => views.refresh(request.params.name),
+        importDetail,
+      ),
+  );
 }

@@ -7,7 +7,10 @@ import { LogEvent } from '../../../consent/event.ts';
 import { Receipt } from '../../../consent/receipt.ts';
 
 export const IdempotencyHeaders = z.object({
-  'idempotency-key': z.string().regex(/^[A-Za-z0-9._:-]{1,128}$/, 'expected 1-128 characters of A-Z a-z 0-9 . _ : -').optional(),
+  'idempotency-key': z
+    .string()
+    .regex(/^[A-Za-z0-9._:-]{1,128}$/, 'expected 1-128 characters of A-Z a-z 0-9 . _ : -')
+    .optional(),
 });
 
 export const RecordIdParams = z.strictObject({ id: RecordId });
@@ -26,13 +29,19 @@ export const CurrentStatus = z.object({
 
 /** The answer to a consent write: the signed record, its status now, and the events the write appended. */
 export const ConsentWriteResult = z.object({
-  record: ConsentRecord, current: CurrentStatus, events: z.array(EventRef),
+  record: ConsentRecord,
+  current: CurrentStatus,
+  events: z.array(EventRef),
   /** Signed at once for the event just written; upgraded with its Merkle proof at GET /v1/consents/{id}/proof once anchored. */
   receipt: Receipt.optional(),
 });
 
 /** A record with its full event history (each event signed and chained). */
-export const ConsentRecordView = z.object({ record: ConsentRecord, current: CurrentStatus, events: z.array(LogEvent).readonly() });
+export const ConsentRecordView = z.object({
+  record: ConsentRecord,
+  current: CurrentStatus,
+  events: z.array(LogEvent).readonly(),
+});
 
 export const SubjectHistory = z.object({ subject: Pseudonym, records: z.array(ConsentRecordView) });
 
@@ -56,6 +65,10 @@ export const FilterRequest = z.strictObject({
   at: z.iso.datetime({ offset: true }).optional(),
 });
 export const FilterResponse = z.object({
-  purpose: z.string(), recipient: z.string(), at: z.string(),
-  requested: z.number().int(), covered: z.number().int(), subjects: z.array(Pseudonym),
+  purpose: z.string(),
+  recipient: z.string(),
+  at: z.string(),
+  requested: z.number().int(),
+  covered: z.number().int(),
+  subjects: z.array(Pseudonym),
 });

@@ -28,39 +28,68 @@ export function registerIngestRoutes(app: FastifyInstance, ctx: ConnectorRouteCo
   const { streams } = ctx.connectors;
   const tags = ['connectors'];
 
-  api.post('/v1/connectors/streams', {
-    config: STEWARD,
-    schema: {
-      summary: 'Create an ingest stream with its event schema; the response holds the HMAC signing secret, shown only this once',
-      tags, body: IngestStreamDeclaration, response: { 201: CreatedStream },
+  api.post(
+    '/v1/connectors/streams',
+    {
+      config: STEWARD,
+      schema: {
+        summary:
+          'Create an ingest stream with its event schema; the response holds the HMAC signing secret, shown only this once',
+        tags,
+        body: IngestStreamDeclaration,
+        response: { 201: CreatedStream },
+      },
     },
-  }, async (request, reply) => {
-    const created = await auditedConnectorChange(ctx, request, 'stream-create', request.body.name, () => streams.create(request.body),
-      (c) => ({ refs: [], detail: { fields: c.stream.declaration.fields.length } }));
-    return reply.code(201).send({ ...created, signatureHeader: SIGNATURE_HEADER });
-  });
+    async (request, reply) => {
+      const created = await auditedConnectorChange(
+        ctx,
+        request,
+        'stream-create',
+        request.body.name,
+        () => streams.create(request.body),
+        (c) => ({ refs: [], detail: { fields: c.stream.declaration.fields.length } }),
+      );
+      return reply.code(201).send({ ...created, signatureHeader: SIGNATURE_HEADER });
+    },
+  );
 
-  api.get('/v1/connectors/streams', {
-    config: STEWARD,
-    schema: { summary: 'Every ingest stream: its event schema and stored event count (never the secret)', tags, response: { 200: StreamList } },
-  }, async () => ({ streams: await streams.list() }));
+  api.get(
+    '/v1/connectors/streams',
+    {
+      config: STEWARD,
+      schema: {
+        summary: 'Every ingest stream: its event schema and stored event count (never the secret)',
+        tags,
+        response: { 200: StreamList },
+      },
+    },
+    async () => ({ streams: await streams.list() }),
+  );
 
   // An encapsulated scope: the buffer parser below replaces JSON parsing for this route only.
   void app.register(async (scope) => {
     scope.removeContentTypeParser('application/json');
     scope.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
-    scope.withTypeProvider<ZodTypeProvider>().post('/v1/ingest/:stream', {
-      config: COLLECTOR,
-      schema: {
-        summary: `Append one event or a batch of up to ${MAX_BATCH}, signed with ${SIGNATURE_HEADER}: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, t + "." + raw body)>. `
-          + '202 means the events are committed to disk; a stored eventId rejects the whole batch with 409.',
-        tags, params: IngestParams, headers: IngestHeaders, response: { 202: IngestReceipt },
+    scope.withTypeProvider<ZodTypeProvider>().post(
+      '/v1/ingest/:stream',
+      {
+        config: COLLECTOR,
+        schema: {
+          summary:
+            `Append one event or a batch of up to ${MAX_BATCH}, signed with ${SIGNATURE_HEADER}: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, t + "." + raw body)>. ` +
+            '202 means the events are committed to disk; a stored eventId rejects the whole batch with 409.',
+          tags,
+          params: IngestParams,
+          headers: IngestHeaders,
+          response: { 202: IngestReceipt },
+        },
       },
-    }, async (request, reply) => {
-      const raw = request.body;
-      if (!Buffer.isBuffer(raw)) throw new GatewayError('BAD_INPUT', 'request body is empty');
-      const receipt = await streams.ingest(request.params.stream, raw, request.headers[SIGNATURE_HEADER]);
-      return reply.code(202).send(receipt);
-    });
+      async (request, reply) => {
+        const raw = request.body;
+        if (!Buffer.isBuffer(raw)) throw new GatewayError('BAD_INPUT', 'request body is empty');
+        const receipt = await streams.ingest(request.params.stream, raw, request.headers[SIGNATURE_HEADER]);
+        return reply.code(202).send(receipt);
+      },
+    );
   });
 }

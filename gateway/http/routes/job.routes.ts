@@ -7,7 +7,17 @@ import { JobId, JobRequest } from '../../../mpc/jobs/job.ts';
 import type { GatewayContext } from '../../services/context.ts';
 import { GatewayError } from '../../../core/errors.ts';
 import {
-  CancelBody, CompleteBody, FailBody, JOB_PEER_PATHS, MessageQuery, PeerAck, ProposalAnswer, ProposalBody, ReportBody, ResumeBody, StartBody,
+  CancelBody,
+  CompleteBody,
+  FailBody,
+  JOB_PEER_PATHS,
+  MessageQuery,
+  PeerAck,
+  ProposalAnswer,
+  ProposalBody,
+  ReportBody,
+  ResumeBody,
+  StartBody,
 } from '../../../mpc/jobs/job-peer.ts';
 import type { JobAskerToken, JobRunner } from '../../../mpc/jobs/runner.ts';
 import { JobOutputSummary } from '../../../mpc/jobs/store.ts';
@@ -23,7 +33,10 @@ const PEER = { peer: true } as const;
 
 const JobParams = z.strictObject({ id: JobId });
 const ListQuery = z.strictObject({ limit: z.coerce.number().int().min(1).max(500).default(50) });
-const OutputQuery = z.strictObject({ offset: z.coerce.number().int().min(0).default(0), limit: z.coerce.number().int().min(1).max(100_000).default(10_000) });
+const OutputQuery = z.strictObject({
+  offset: z.coerce.number().int().min(0).default(0),
+  limit: z.coerce.number().int().min(1).max(100_000).default(10_000),
+});
 export const JobOutputView = z.object({
   id: z.string(),
   /** The protocol's output mode (PSI: intersection or cardinality). */
@@ -36,7 +49,10 @@ export const JobOutputView = z.object({
   values: JobOutputSummary.shape.values,
 });
 
-const askerOf = (request: FastifyRequest): JobAskerToken => ({ tokenId: request.principal?.tokenId ?? 'unknown', role: request.principal?.role ?? 'unknown' });
+const askerOf = (request: FastifyRequest): JobAskerToken => ({
+  tokenId: request.principal?.tokenId ?? 'unknown',
+  role: request.principal?.role ?? 'unknown',
+});
 const traceOf = (request: FastifyRequest) => (request.trace === null ? undefined : formatTraceparent(request.trace));
 /** The verified caller of a peer route; the guard has run, so it is present. */
 const peerOf = (request: FastifyRequest): string => {
@@ -49,43 +65,95 @@ export function registerJobRoutes(app: FastifyInstance, ctx: JobRouteContext): v
   const { jobs } = ctx;
   const tags = ['jobs'];
 
-  api.post('/v1/jobs', {
-    config: STEWARD,
-    schema: {
-      summary: 'Submit a multi-party job with this gateway as guest: checked here, then proposed to every party, then run step by step',
-      tags, body: JobRequest, response: { 201: JobView },
+  api.post(
+    '/v1/jobs',
+    {
+      config: STEWARD,
+      schema: {
+        summary:
+          'Submit a multi-party job with this gateway as guest: checked here, then proposed to every party, then run step by step',
+        tags,
+        body: JobRequest,
+        response: { 201: JobView },
+      },
     },
-  }, async (request, reply) => reply.code(201).send(await jobs.submit(request.body, askerOf(request), traceOf(request))));
+    async (request, reply) => reply.code(201).send(await jobs.submit(request.body, askerOf(request), traceOf(request))),
+  );
 
-  api.get('/v1/jobs', {
-    config: READ,
-    schema: { summary: 'Recent jobs at this gateway, newest first', tags, querystring: ListQuery, response: { 200: JobList } },
-  }, async (request) => ({
-    jobs: (await jobs.list(request.query.limit)).map(({ timeline: _t, spec, ...rest }) => ({ ...rest, purpose: spec.purpose, parties: spec.parties.map((p) => p.id) })),
-  }));
-
-  api.get('/v1/jobs/:id', {
-    config: READ,
-    schema: { summary: 'A job: status, every party\'s timeline with timings, byte counts and rows, live progress, failure code', tags, params: JobParams, response: { 200: JobView } },
-  }, async (request) => jobs.get(request.params.id));
-
-  api.post('/v1/jobs/:id/cancel', {
-    config: STEWARD,
-    schema: { summary: 'Cancel a job here and at every party', tags, params: JobParams, response: { 200: JobView } },
-  }, async (request) => jobs.cancel(request.params.id, askerOf(request)));
-
-  api.post('/v1/jobs/:id/resume', {
-    config: STEWARD,
-    schema: { summary: 'Resume a job that failed because a party was unreachable, from its last completed step (coordinator only)', tags, params: JobParams, response: { 200: JobView } },
-  }, async (request) => jobs.resume(request.params.id, askerOf(request)));
-
-  api.get('/v1/jobs/:id/output', {
-    config: STEWARD,
-    schema: {
-      summary: 'The job\'s output at this receiver: the intersection as this gateway\'s own pseudonyms, or the cardinality only',
-      tags, params: JobParams, querystring: OutputQuery, response: { 200: JobOutputView },
+  api.get(
+    '/v1/jobs',
+    {
+      config: READ,
+      schema: {
+        summary: 'Recent jobs at this gateway, newest first',
+        tags,
+        querystring: ListQuery,
+        response: { 200: JobList },
+      },
     },
-  }, async (request) => jobs.output(request.params.id, request.query.offset, request.query.limit, askerOf(request)));
+    async (request) => ({
+      jobs: (await jobs.list(request.query.limit)).map(({ timeline: _t, spec, ...rest }) => ({
+        ...rest,
+        purpose: spec.purpose,
+        parties: spec.parties.map((p) => p.id),
+      })),
+    }),
+  );
+
+  api.get(
+    '/v1/jobs/:id',
+    {
+      config: READ,
+      schema: {
+        summary:
+          "A job: status, every party's timeline with timings, byte counts and rows, live progress, failure code",
+        tags,
+        params: JobParams,
+        response: { 200: JobView },
+      },
+    },
+    async (request) => jobs.get(request.params.id),
+  );
+
+  api.post(
+    '/v1/jobs/:id/cancel',
+    {
+      config: STEWARD,
+      schema: { summary: 'Cancel a job here and at every party', tags, params: JobParams, response: { 200: JobView } },
+    },
+    async (request) => jobs.cancel(request.params.id, askerOf(request)),
+  );
+
+  api.post(
+    '/v1/jobs/:id/resume',
+    {
+      config: STEWARD,
+      schema: {
+        summary:
+          'Resume a job that failed because a party was unreachable, from its last completed step (coordinator only)',
+        tags,
+        params: JobParams,
+        response: { 200: JobView },
+      },
+    },
+    async (request) => jobs.resume(request.params.id, askerOf(request)),
+  );
+
+  api.get(
+    '/v1/jobs/:id/output',
+    {
+      config: STEWARD,
+      schema: {
+        summary:
+          "The job's output at this receiver: the intersection as this gateway's own pseudonyms, or the cardinality only",
+        tags,
+        params: JobParams,
+        querystring: OutputQuery,
+        response: { 200: JobOutputView },
+      },
+    },
+    async (request) => jobs.output(request.params.id, request.query.offset, request.query.limit, askerOf(request)),
+  );
 
   void app.register(async (scope) => {
     ctx.peers.auth.install(scope);
@@ -93,49 +161,143 @@ export function registerJobRoutes(app: FastifyInstance, ctx: JobRouteContext): v
     const ptags = ['peer protocol'];
     const ack = { 200: PeerAck };
 
-    peerApi.post(JOB_PEER_PATHS.propose, {
-      config: PEER,
-      schema: { summary: 'Propose a job; the party checks it under its own rules and accepts or declines', tags: ptags, body: ProposalBody, response: { 200: ProposalAnswer } },
-    }, async (request) => jobs.peer.propose(peerOf(request), request.body.spec, traceOf(request) ?? ''));
+    peerApi.post(
+      JOB_PEER_PATHS.propose,
+      {
+        config: PEER,
+        schema: {
+          summary: 'Propose a job; the party checks it under its own rules and accepts or declines',
+          tags: ptags,
+          body: ProposalBody,
+          response: { 200: ProposalAnswer },
+        },
+      },
+      async (request) => jobs.peer.propose(peerOf(request), request.body.spec, traceOf(request) ?? ''),
+    );
 
-    peerApi.post(JOB_PEER_PATHS.start, {
-      config: PEER,
-      schema: { summary: 'Start an attempt at a step (coordinator to participant); idempotent per attempt', tags: ptags, body: StartBody, response: ack },
-    }, async (request) => { await jobs.peer.start(peerOf(request), request.body.job, request.body.step, request.body.attempt); return { ok: true }; });
+    peerApi.post(
+      JOB_PEER_PATHS.start,
+      {
+        config: PEER,
+        schema: {
+          summary: 'Start an attempt at a step (coordinator to participant); idempotent per attempt',
+          tags: ptags,
+          body: StartBody,
+          response: ack,
+        },
+      },
+      async (request) => {
+        await jobs.peer.start(peerOf(request), request.body.job, request.body.step, request.body.attempt);
+        return { ok: true };
+      },
+    );
 
-    peerApi.post(JOB_PEER_PATHS.report, {
-      config: PEER,
-      schema: { summary: 'Report how an attempt ended (participant to coordinator)', tags: ptags, body: ReportBody, response: ack },
-    }, async (request) => ({ ok: true, ...(await jobs.peer.report(peerOf(request), request.body.job, request.body.step, request.body)) }));
+    peerApi.post(
+      JOB_PEER_PATHS.report,
+      {
+        config: PEER,
+        schema: {
+          summary: 'Report how an attempt ended (participant to coordinator)',
+          tags: ptags,
+          body: ReportBody,
+          response: ack,
+        },
+      },
+      async (request) => ({
+        ok: true,
+        ...(await jobs.peer.report(peerOf(request), request.body.job, request.body.step, request.body)),
+      }),
+    );
 
-    peerApi.post(JOB_PEER_PATHS.messages, {
-      config: PEER,
-      // The body is one PSI frame (application/octet-stream), checked by the PSI core, not by a schema.
-      schema: { summary: 'One framed PSI message of an attempt (blinded points only)', tags: ptags, querystring: MessageQuery, response: ack },
-    }, async (request) => {
-      if (!Buffer.isBuffer(request.body)) throw new GatewayError('UNSUPPORTED_MEDIA_TYPE', 'a PSI message is application/octet-stream');
-      return { ok: true, ...(await jobs.peer.message(peerOf(request), request.query.job, request.query.attempt, request.body)) };
-    });
+    peerApi.post(
+      JOB_PEER_PATHS.messages,
+      {
+        config: PEER,
+        // The body is one PSI frame (application/octet-stream), checked by the PSI core, not by a schema.
+        schema: {
+          summary: 'One framed PSI message of an attempt (blinded points only)',
+          tags: ptags,
+          querystring: MessageQuery,
+          response: ack,
+        },
+      },
+      async (request) => {
+        if (!Buffer.isBuffer(request.body))
+          throw new GatewayError('UNSUPPORTED_MEDIA_TYPE', 'a PSI message is application/octet-stream');
+        return {
+          ok: true,
+          ...(await jobs.peer.message(peerOf(request), request.query.job, request.query.attempt, request.body)),
+        };
+      },
+    );
 
-    peerApi.post(JOB_PEER_PATHS.fail, {
-      config: PEER,
-      schema: { summary: 'The job failed, with its stable code: every party records the same failure', tags: ptags, body: FailBody, response: ack },
-    }, async (request) => { await jobs.peer.fail(peerOf(request), request.body.job, request.body.failure, request.body.epoch); return { ok: true }; });
+    peerApi.post(
+      JOB_PEER_PATHS.fail,
+      {
+        config: PEER,
+        schema: {
+          summary: 'The job failed, with its stable code: every party records the same failure',
+          tags: ptags,
+          body: FailBody,
+          response: ack,
+        },
+      },
+      async (request) => {
+        await jobs.peer.fail(peerOf(request), request.body.job, request.body.failure, request.body.epoch);
+        return { ok: true };
+      },
+    );
 
-    peerApi.post(JOB_PEER_PATHS.cancel, {
-      config: PEER,
-      schema: { summary: 'Cancel the job (a participant asks the coordinator, the coordinator tells everyone)', tags: ptags, body: CancelBody, response: ack },
-    }, async (request) => { await jobs.peer.cancel(peerOf(request), request.body.job); return { ok: true }; });
+    peerApi.post(
+      JOB_PEER_PATHS.cancel,
+      {
+        config: PEER,
+        schema: {
+          summary: 'Cancel the job (a participant asks the coordinator, the coordinator tells everyone)',
+          tags: ptags,
+          body: CancelBody,
+          response: ack,
+        },
+      },
+      async (request) => {
+        await jobs.peer.cancel(peerOf(request), request.body.job);
+        return { ok: true };
+      },
+    );
 
-    peerApi.post(JOB_PEER_PATHS.complete, {
-      config: PEER,
-      schema: { summary: 'Every step is done at every party: the job is completed', tags: ptags, body: CompleteBody, response: ack },
-    }, async (request) => { await jobs.peer.complete(peerOf(request), request.body.job); return { ok: true }; });
+    peerApi.post(
+      JOB_PEER_PATHS.complete,
+      {
+        config: PEER,
+        schema: {
+          summary: 'Every step is done at every party: the job is completed',
+          tags: ptags,
+          body: CompleteBody,
+          response: ack,
+        },
+      },
+      async (request) => {
+        await jobs.peer.complete(peerOf(request), request.body.job);
+        return { ok: true };
+      },
+    );
 
-    peerApi.post(JOB_PEER_PATHS.resume, {
-      config: PEER,
-      schema: { summary: 'Resume from a step after a reachability failure or a restart', tags: ptags, body: ResumeBody, response: ack },
-    }, async (request) => { await jobs.peer.resume(peerOf(request), request.body.job, request.body.fromStep, request.body.epoch); return { ok: true }; });
+    peerApi.post(
+      JOB_PEER_PATHS.resume,
+      {
+        config: PEER,
+        schema: {
+          summary: 'Resume from a step after a reachability failure or a restart',
+          tags: ptags,
+          body: ResumeBody,
+          response: ack,
+        },
+      },
+      async (request) => {
+        await jobs.peer.resume(peerOf(request), request.body.job, request.body.fromStep, request.body.epoch);
+        return { ok: true };
+      },
+    );
   });
 
   // Interrupted jobs resume once this gateway can be reached: the participants' answers must find it listening.

@@ -18,30 +18,59 @@ export function registerPolicyRoutes(app: FastifyInstance, ctx: GatewayContext):
 
   const audit = (request: FastifyRequest, action: string, change: { previousVersion: string; version: string }) =>
     ctx.consent.appendAudit({
-      kind: 'policy-change', actor: `token:${request.principal?.tokenId ?? 'unknown'}`, action, outcome: 'ok',
-      refs: [change.previousVersion.slice(0, 128), change.version.slice(0, 128)], detail: {},
+      kind: 'policy-change',
+      actor: `token:${request.principal?.tokenId ?? 'unknown'}`,
+      action,
+      outcome: 'ok',
+      refs: [change.previousVersion.slice(0, 128), change.version.slice(0, 128)],
+      detail: {},
     });
 
-  api.get('/v1/policies', {
-    config: READ,
-    schema: { summary: 'The policy bundle in force: Cedar schema, policies and purpose catalogue', tags, response: { 200: PolicyView } },
-  }, async () => ({ version: ctx.policies.authorizer.version, bundle: ctx.policies.bundle }));
+  api.get(
+    '/v1/policies',
+    {
+      config: READ,
+      schema: {
+        summary: 'The policy bundle in force: Cedar schema, policies and purpose catalogue',
+        tags,
+        response: { 200: PolicyView },
+      },
+    },
+    async () => ({ version: ctx.policies.authorizer.version, bundle: ctx.policies.bundle }),
+  );
 
-  api.put('/v1/policies', {
-    config: ADMIN,
-    schema: { summary: 'Replace the bundle; it must parse and validate against its schema or nothing changes (422)', tags, body: PolicyBundle, response: { 200: PolicyChange } },
-  }, async (request) => {
-    const change = await ctx.policies.replace(request.body);
-    await audit(request, 'replace', change);
-    return change;
-  });
+  api.put(
+    '/v1/policies',
+    {
+      config: ADMIN,
+      schema: {
+        summary: 'Replace the bundle; it must parse and validate against its schema or nothing changes (422)',
+        tags,
+        body: PolicyBundle,
+        response: { 200: PolicyChange },
+      },
+    },
+    async (request) => {
+      const change = await ctx.policies.replace(request.body);
+      await audit(request, 'replace', change);
+      return change;
+    },
+  );
 
-  api.post('/v1/policies/reload', {
-    config: ADMIN,
-    schema: { summary: 'Re-read the bundle from the data directory; an invalid bundle leaves the current one in force', tags, response: { 200: PolicyChange } },
-  }, async (request) => {
-    const change = await ctx.policies.reload();
-    await audit(request, 'reload', change);
-    return change;
-  });
+  api.post(
+    '/v1/policies/reload',
+    {
+      config: ADMIN,
+      schema: {
+        summary: 'Re-read the bundle from the data directory; an invalid bundle leaves the current one in force',
+        tags,
+        response: { 200: PolicyChange },
+      },
+    },
+    async (request) => {
+      const change = await ctx.policies.reload();
+      await audit(request, 'reload', change);
+      return change;
+    },
+  );
 }

@@ -6,22 +6,45 @@ import { createLogger, REDACTED } from '../../../gateway/http/logger.ts';
 import { bearer, captureLog, makeTestGateway, type TestGateway } from '../../fixtures/gateway-fixture.ts';
 
 let gw: TestGateway | undefined;
-afterEach(async () => { await gw?.close(); gw = undefined; });
+afterEach(async () => {
+  await gw?.close();
+  gw = undefined;
+});
 
 describe('log redaction', () => {
   it('censors secrets and consent payloads at the top level and one level down', () => {
     const log = captureLog();
     const logger = createLogger({ logLevel: 'info', partyId: 'insurer-1' }, log.stream);
-    logger.info({
-      token: 'sgt_top', passphrase: 'pass-top', subjectId: 'alice@example.com',
-      grant: { subjectId: 'bob@example.com', subject: 'carol', body: { phone: '+8613800000000' } },
-      evm: { privateKeyHex: '0xdeadbeef' },
-      req: { headers: { authorization: 'Bearer sgt_header', cookie: 'session=abc' }, body: { vin: 'LSVAU2180N2183294' } },
-      keys: { subjectKey: 'c3ViamVjdA', ed25519Seed: 'seed' },
-    }, 'event');
+    logger.info(
+      {
+        token: 'sgt_top',
+        passphrase: 'pass-top',
+        subjectId: 'alice@example.com',
+        grant: { subjectId: 'bob@example.com', subject: 'carol', body: { phone: '+8613800000000' } },
+        evm: { privateKeyHex: '0xdeadbeef' },
+        req: {
+          headers: { authorization: 'Bearer sgt_header', cookie: 'session=abc' },
+          body: { vin: 'LSVAU2180N2183294' },
+        },
+        keys: { subjectKey: 'c3ViamVjdA', ed25519Seed: 'seed' },
+      },
+      'event',
+    );
     const text = log.text();
-    for (const secret of ['sgt_top', 'pass-top', 'alice@example.com', 'bob@example.com', 'carol', '+8613800000000', '0xdeadbeef',
-      'sgt_header', 'session=abc', 'LSVAU2180N2183294', 'c3ViamVjdA', '"seed"']) {
+    for (const secret of [
+      'sgt_top',
+      'pass-top',
+      'alice@example.com',
+      'bob@example.com',
+      'carol',
+      '+8613800000000',
+      '0xdeadbeef',
+      'sgt_header',
+      'session=abc',
+      'LSVAU2180N2183294',
+      'c3ViamVjdA',
+      '"seed"',
+    ]) {
       expect(text, secret).not.toContain(secret);
     }
     expect(text).toContain(REDACTED);
@@ -32,13 +55,20 @@ describe('log redaction', () => {
     const log = captureLog();
     const logger = createLogger({ logLevel: 'info', partyId: 'insurer-1' }, log.stream);
     logger.child({ token: 'sgt_child', job: 'job-1' }).info('bound');
-    const error = Object.assign(new GatewayError('BAD_INPUT', 'no such subject', { subject: 'dave@example.com', index: 3 }), { token: 'sgt_err' });
+    const error = Object.assign(
+      new GatewayError('BAD_INPUT', 'no such subject', { subject: 'dave@example.com', index: 3 }),
+      { token: 'sgt_err' },
+    );
     logger.error({ err: error }, 'failed');
     const text = log.text();
     for (const secret of ['sgt_child', 'dave@example.com', 'sgt_err']) expect(text, secret).not.toContain(secret);
     const [bound, failed] = log.lines.map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(bound).toMatchObject({ token: REDACTED, job: 'job-1', msg: 'bound' });
-    expect(failed?.err).toMatchObject({ message: 'no such subject', token: REDACTED, detail: { subject: REDACTED, index: 3 } });
+    expect(failed?.err).toMatchObject({
+      message: 'no such subject',
+      token: REDACTED,
+      detail: { subject: REDACTED, index: 3 },
+    });
   });
 
   it('a request writes one access line, when it completes, with its route, status and time', async () => {
@@ -46,7 +76,11 @@ describe('log redaction', () => {
     await gw.app.inject({ method: 'GET', url: '/health', headers: { 'x-request-id': 'req-44' } });
     const lines = gw.log.lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.reqId === 'req-44');
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatchObject({ msg: 'request completed', req: { method: 'GET', route: '/health' }, res: { statusCode: 200 } });
+    expect(lines[0]).toMatchObject({
+      msg: 'request completed',
+      req: { method: 'GET', route: '/health' },
+      res: { statusCode: 200 },
+    });
     expect(lines[0]?.responseTime).toEqual(expect.any(Number));
   });
 
@@ -54,10 +88,13 @@ describe('log redaction', () => {
     gw = await makeTestGateway();
     const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
     await gw.app.inject({
-      method: 'GET', url: '/v1/tokens?subject=alice@example.com',
+      method: 'GET',
+      url: '/v1/tokens?subject=alice@example.com',
       headers: { ...bearer(gw.adminToken), traceparent, 'x-request-id': 'req-42' },
     });
-    const lines = gw.log.lines.map((l) => JSON.parse(l) as { reqId?: string; req?: { route?: string; traceparent?: string } });
+    const lines = gw.log.lines.map(
+      (l) => JSON.parse(l) as { reqId?: string; req?: { route?: string; traceparent?: string } },
+    );
     const incoming = lines.find((l) => l.req !== undefined && l.reqId === 'req-42');
     expect(incoming?.req).toMatchObject({ route: '/v1/tokens', traceparent });
     expect(gw.log.text()).not.toContain('alice@example.com');
@@ -66,8 +103,13 @@ describe('log redaction', () => {
 
   it('drops a malformed traceparent instead of logging attacker text', async () => {
     gw = await makeTestGateway();
-    await gw.app.inject({ method: 'GET', url: '/health', headers: { traceparent: 'evil"}\n{"level":60', 'x-request-id': 'req-43' } });
-    const incoming = gw.log.lines.map((l) => JSON.parse(l) as { reqId?: string; req?: Record<string, unknown> })
+    await gw.app.inject({
+      method: 'GET',
+      url: '/health',
+      headers: { 'traceparent': 'evil"}\n{"level":60', 'x-request-id': 'req-43' },
+    });
+    const incoming = gw.log.lines
+      .map((l) => JSON.parse(l) as { reqId?: string; req?: Record<string, unknown> })
       .find((l) => l.req !== undefined && l.reqId === 'req-43');
     expect(incoming?.req).toBeDefined();
     expect(incoming?.req?.traceparent).toBeUndefined();
@@ -75,7 +117,12 @@ describe('log redaction', () => {
 
   it('the created bootstrap token and issued tokens never reach the log', async () => {
     gw = await makeTestGateway();
-    const res = await gw.app.inject({ method: 'POST', url: '/v1/tokens', headers: bearer(gw.adminToken), payload: { role: 'exchange' } });
+    const res = await gw.app.inject({
+      method: 'POST',
+      url: '/v1/tokens',
+      headers: bearer(gw.adminToken),
+      payload: { role: 'exchange' },
+    });
     const token = (res.json() as { token: string }).token;
     expect(gw.log.text()).toContain('token issued');
     expect(gw.log.text()).not.toContain(token);

@@ -8,25 +8,41 @@ import { decisionBody } from '../../fixtures/consent-bodies.ts';
 import { bearer, makeDataDir, makeTestGateway, type TestGateway } from '../../fixtures/gateway-fixture.ts';
 
 let gw: TestGateway | undefined;
-afterEach(async () => { await gw?.close(); gw = undefined; });
+afterEach(async () => {
+  await gw?.close();
+  gw = undefined;
+});
 
 type OpenApi = {
   openapi: string;
   info: { title: string; version: string };
-  paths: Record<string, Record<string, { responses?: Record<string, unknown>; security?: unknown; requestBody?: unknown; parameters?: unknown[] }>>;
+  paths: Record<
+    string,
+    Record<
+      string,
+      { responses?: Record<string, unknown>; security?: unknown; requestBody?: unknown; parameters?: unknown[] }
+    >
+  >;
   components?: { securitySchemes?: Record<string, unknown> };
 };
 
 /** Every "$ref" in the document must point at something inside it. */
 function danglingRefs(doc: unknown): string[] {
   const missing: string[] = [];
-  const resolve = (ref: string) => ref.slice(2).split('/').reduce<unknown>((node, key) =>
-    (node as Record<string, unknown> | undefined)?.[key.replaceAll('~1', '/').replaceAll('~0', '~')], doc);
+  const resolve = (ref: string) =>
+    ref
+      .slice(2)
+      .split('/')
+      .reduce<unknown>(
+        (node, key) => (node as Record<string, unknown> | undefined)?.[key.replaceAll('~1', '/').replaceAll('~0', '~')],
+        doc,
+      );
   const walk = (node: unknown): void => {
     if (Array.isArray(node)) node.forEach(walk);
     else if (node !== null && typeof node === 'object') {
       for (const [key, value] of Object.entries(node)) {
-        if (key === '$ref' && typeof value === 'string' && (!value.startsWith('#/') || resolve(value) === undefined)) missing.push(value);
+        if (key === '$ref' && typeof value === 'string' && (!value.startsWith('#/') || resolve(value) === undefined))
+          missing.push(value);
         else walk(value);
       }
     }
@@ -43,7 +59,9 @@ describe('operations endpoints', () => {
     const doc = res.json() as OpenApi;
     expect(doc.openapi).toBe('3.1.0');
     expect(doc.info).toMatchObject({ title: 'sealgate', version: '0.1.0' });
-    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/health', '/ready', '/metrics', '/v1/tokens', '/v1/tokens/{id}']));
+    expect(Object.keys(doc.paths)).toEqual(
+      expect.arrayContaining(['/health', '/ready', '/metrics', '/v1/tokens', '/v1/tokens/{id}']),
+    );
     expect(Object.keys(doc.paths).some((p) => p.startsWith('/docs'))).toBe(false);
     for (const [path, operations] of Object.entries(doc.paths)) {
       for (const [method, operation] of Object.entries(operations)) {
@@ -55,7 +73,9 @@ describe('operations endpoints', () => {
     expect(doc.paths['/health']?.get?.security).toBeUndefined();
     const body = JSON.stringify(doc.paths['/v1/tokens']?.post?.requestBody);
     expect(body).toContain('compliance-officer');
-    expect(doc.paths['/v1/tokens/{id}']?.delete?.parameters).toEqual(expect.arrayContaining([expect.objectContaining({ name: 'id', in: 'path' })]));
+    expect(doc.paths['/v1/tokens/{id}']?.delete?.parameters).toEqual(
+      expect.arrayContaining([expect.objectContaining({ name: 'id', in: 'path' })]),
+    );
     expect(danglingRefs(doc)).toEqual([]);
   });
 
@@ -70,7 +90,9 @@ describe('operations endpoints', () => {
     expect(res.body.startsWith('"')).toBe(false);
     expect(res.body).toContain('# TYPE process_cpu_user_seconds_total counter');
     expect(res.body).toContain('# TYPE sealgate_http_request_duration_seconds histogram');
-    expect(res.body).toMatch(/sealgate_http_request_duration_seconds_count\{[^}]*route="\/health",method="GET",status_code="200"\} 1/);
+    expect(res.body).toMatch(
+      /sealgate_http_request_duration_seconds_count\{[^}]*route="\/health",method="GET",status_code="200"\} 1/,
+    );
     expect(res.body).toMatch(/route="\/v1\/tokens",method="GET",status_code="200"/);
     expect(res.body).toMatch(/route="unmatched",method="GET",status_code="404"/);
     expect(res.body).not.toContain('/no/such/thing/42');
@@ -93,22 +115,37 @@ describe('operations endpoints', () => {
     // The fixture runs with SEALGATE_LEDGER=off: not anchoring is reported, but does not make the gateway unready.
     const off = await gw.app.inject({ method: 'GET', url: '/ready' });
     expect(off.statusCode).toBe(200);
-    expect(off.json()).toEqual({ status: 'degraded', components: { database: 'ok', ledger: 'degraded', 'audit-journal': 'ok' }, degraded: ['ledger'], down: [] });
+    expect(off.json()).toEqual({
+      status: 'degraded',
+      components: { 'database': 'ok', 'ledger': 'degraded', 'audit-journal': 'ok' },
+      degraded: ['ledger'],
+      down: [],
+    });
 
     gw.ctx.readiness.set('ledger', () => 'ok');
     const ok = await gw.app.inject({ method: 'GET', url: '/ready' });
     expect(ok.statusCode).toBe(200);
-    expect(ok.json()).toEqual({ status: 'ok', components: { database: 'ok', ledger: 'ok', 'audit-journal': 'ok' }, degraded: [], down: [] });
+    expect(ok.json()).toEqual({
+      status: 'ok',
+      components: { 'database': 'ok', 'ledger': 'ok', 'audit-journal': 'ok' },
+      degraded: [],
+      down: [],
+    });
   });
 
   it('/ready is 503 when any component is down or its probe throws', async () => {
     gw = await makeTestGateway();
     gw.ctx.readiness.set('ledger', () => 'ok');
-    gw.ctx.readiness.set('peer-client', () => { throw new Error('probe exploded'); });
+    gw.ctx.readiness.set('peer-client', () => {
+      throw new Error('probe exploded');
+    });
     const res = await gw.app.inject({ method: 'GET', url: '/ready' });
     expect(res.statusCode).toBe(503);
     expect(res.json()).toEqual({
-      status: 'down', components: { database: 'ok', ledger: 'ok', 'audit-journal': 'ok', 'peer-client': 'down' }, degraded: [], down: ['peer-client'],
+      status: 'down',
+      components: { 'database': 'ok', 'ledger': 'ok', 'audit-journal': 'ok', 'peer-client': 'down' },
+      degraded: [],
+      down: ['peer-client'],
     });
   });
 
@@ -125,11 +162,17 @@ describe('operations endpoints', () => {
     let pending = 0;
     const metrics = createMetrics('insurer-1', { auditJournalPending: () => pending });
     pending = 3;
-    expect(await metrics.registry.metrics()).toMatch(/^sealgate_audit_journal_pending_entries\{party="insurer-1"\} 3$/m);
+    expect(await metrics.registry.metrics()).toMatch(
+      /^sealgate_audit_journal_pending_entries\{party="insurer-1"\} 3$/m,
+    );
     pending = 0;
-    expect(await metrics.registry.metrics()).toMatch(/^sealgate_audit_journal_pending_entries\{party="insurer-1"\} 0$/m);
+    expect(await metrics.registry.metrics()).toMatch(
+      /^sealgate_audit_journal_pending_entries\{party="insurer-1"\} 0$/m,
+    );
     gw = await makeTestGateway();
-    expect((await gw.app.inject({ method: 'GET', url: '/metrics' })).body).toMatch(/^sealgate_audit_journal_pending_entries\{party="[^"]+"\} 0$/m);
+    expect((await gw.app.inject({ method: 'GET', url: '/metrics' })).body).toMatch(
+      /^sealgate_audit_journal_pending_entries\{party="[^"]+"\} 0$/m,
+    );
   });
 
   it('/ready reports the audit journal down once it refuses appends', async () => {
@@ -140,22 +183,42 @@ describe('operations endpoints', () => {
     try {
       gw = await makeTestGateway({}, { databasePath: join(dir.dataDir, 'sealgate.duckdb') });
       const [steward, officer] = [await gw.tokenFor('data-steward'), await gw.tokenFor('compliance-officer')];
-      expect((await gw.app.inject({ method: 'GET', url: '/ready' })).json().components).toMatchObject({ 'audit-journal': 'ok' });
+      expect((await gw.app.inject({ method: 'GET', url: '/ready' })).json().components).toMatchObject({
+        'audit-journal': 'ok',
+      });
 
-      const spy = vi.spyOn(proto, 'truncate').mockRejectedValue(Object.assign(new Error('EIO: i/o error, ftruncate'), { code: 'EIO' }));
+      const spy = vi
+        .spyOn(proto, 'truncate')
+        .mockRejectedValue(Object.assign(new Error('EIO: i/o error, ftruncate'), { code: 'EIO' }));
       try {
-        const decided = await gw.app.inject({ method: 'POST', url: '/v1/decisions', headers: bearer(steward), payload: decisionBody(`sp_${'a'.repeat(43)}`) });
+        const decided = await gw.app.inject({
+          method: 'POST',
+          url: '/v1/decisions',
+          headers: bearer(steward),
+          payload: decisionBody(`sp_${'a'.repeat(43)}`),
+        });
         expect(decided.statusCode).toBe(200);
         // The listing (or the timer, if it came first) moves the journal into the table, which succeeds; emptying
         // the journal then fails.
-        expect((await gw.app.inject({ method: 'GET', url: '/v1/audit', headers: bearer(officer) })).statusCode).toBe(200);
+        expect((await gw.app.inject({ method: 'GET', url: '/v1/audit', headers: bearer(officer) })).statusCode).toBe(
+          200,
+        );
       } finally {
         spy.mockRestore();
       }
       const ready = await gw.app.inject({ method: 'GET', url: '/ready' });
       expect(ready.statusCode).toBe(503);
-      expect(ready.json()).toMatchObject({ status: 'down', components: { 'audit-journal': 'down' }, down: ['audit-journal'] });
-      const refused = await gw.app.inject({ method: 'POST', url: '/v1/decisions', headers: bearer(steward), payload: decisionBody(`sp_${'b'.repeat(43)}`) });
+      expect(ready.json()).toMatchObject({
+        status: 'down',
+        components: { 'audit-journal': 'down' },
+        down: ['audit-journal'],
+      });
+      const refused = await gw.app.inject({
+        method: 'POST',
+        url: '/v1/decisions',
+        headers: bearer(steward),
+        payload: decisionBody(`sp_${'b'.repeat(43)}`),
+      });
       expect(refused.statusCode).toBe(503);
       expect(refused.headers['content-type']).toMatch(/^application\/problem\+json/);
     } finally {

@@ -5,19 +5,35 @@ import { z } from 'zod';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { PROBLEM_CONTENT_TYPE, problemType } from '../../../gateway/http/problem.ts';
 import { CATALOGUE, type ErrorCode } from '../../../core/errors.ts';
-import { declaredFieldsSerializer, declaredFieldsSerializerCompiler } from '../../../gateway/http/response-serializer.ts';
+import {
+  declaredFieldsSerializer,
+  declaredFieldsSerializerCompiler,
+} from '../../../gateway/http/response-serializer.ts';
 import { ConsentWriteResult } from '../../../gateway/http/routes/consent-schemas.ts';
 import { grantBody } from '../../fixtures/consent-bodies.ts';
 import { bearer, makeTestGateway, type TestGateway } from '../../fixtures/gateway-fixture.ts';
 
 let gw: TestGateway | undefined;
-afterEach(async () => { await gw?.close(); gw = undefined; });
+afterEach(async () => {
+  await gw?.close();
+  gw = undefined;
+});
 
-function expectProblem(res: { statusCode: number; headers: Record<string, unknown>; json(): unknown }, code: ErrorCode, instance: string) {
+function expectProblem(
+  res: { statusCode: number; headers: Record<string, unknown>; json(): unknown },
+  code: ErrorCode,
+  instance: string,
+) {
   expect(res.statusCode).toBe(CATALOGUE[code].status);
   expect(String(res.headers['content-type']).split(';')[0]).toBe(PROBLEM_CONTENT_TYPE);
   const body = res.json() as Record<string, unknown>;
-  expect(body).toMatchObject({ type: problemType(code), title: CATALOGUE[code].title, status: CATALOGUE[code].status, code, instance });
+  expect(body).toMatchObject({
+    type: problemType(code),
+    title: CATALOGUE[code].title,
+    status: CATALOGUE[code].status,
+    code,
+    instance,
+  });
   expect(typeof body.detail).toBe('string');
   expect(body.requestId).toBe(res.headers['x-request-id']);
   return body;
@@ -26,16 +42,31 @@ function expectProblem(res: { statusCode: number; headers: Record<string, unknow
 describe('problem+json responses', () => {
   it('400: a zod body failure lists the pointer and message of each bad field', async () => {
     gw = await makeTestGateway();
-    const res = await gw.app.inject({ method: 'POST', url: '/v1/tokens', headers: bearer(gw.adminToken), payload: { role: 'root', label: 7, extra: true } });
+    const res = await gw.app.inject({
+      method: 'POST',
+      url: '/v1/tokens',
+      headers: bearer(gw.adminToken),
+      payload: { role: 'root', label: 7, extra: true },
+    });
     const body = expectProblem(res, 'BAD_INPUT', '/v1/tokens');
     const errors = body.errors as { in: string; pointer: string; detail: string }[];
-    expect(errors.map((e) => [e.in, e.pointer])).toEqual(expect.arrayContaining([['body', '/role'], ['body', '/label'], ['body', '/extra']]));
+    expect(errors.map((e) => [e.in, e.pointer])).toEqual(
+      expect.arrayContaining([
+        ['body', '/role'],
+        ['body', '/label'],
+        ['body', '/extra'],
+      ]),
+    );
     expect(errors.every((e) => e.detail.length > 0)).toBe(true);
   });
 
   it('400: bad path params are reported against params', async () => {
     gw = await makeTestGateway();
-    const res = await gw.app.inject({ method: 'DELETE', url: '/v1/tokens/not-a-token-id', headers: bearer(gw.adminToken) });
+    const res = await gw.app.inject({
+      method: 'DELETE',
+      url: '/v1/tokens/not-a-token-id',
+      headers: bearer(gw.adminToken),
+    });
     const body = expectProblem(res, 'BAD_INPUT', '/v1/tokens/not-a-token-id');
     expect(body.errors).toEqual([expect.objectContaining({ in: 'params', pointer: '/id' })]);
   });
@@ -54,7 +85,11 @@ describe('problem+json responses', () => {
     const missing = await gw.app.inject({ method: 'GET', url: '/v1/tokens' });
     expectProblem(missing, 'UNAUTHENTICATED', '/v1/tokens');
     expect(missing.headers['www-authenticate']).toBe('Bearer realm="sealgate"');
-    for (const authorization of ['Bearer nonsense', `Bearer sgt_${'A'.repeat(43)}`, `Basic ${Buffer.from('a:b').toString('base64')}`]) {
+    for (const authorization of [
+      'Bearer nonsense',
+      `Bearer sgt_${'A'.repeat(43)}`,
+      `Basic ${Buffer.from('a:b').toString('base64')}`,
+    ]) {
       const res = await gw.app.inject({ method: 'GET', url: '/v1/tokens', headers: { authorization } });
       expectProblem(res, 'UNAUTHENTICATED', '/v1/tokens');
       expect(res.headers['www-authenticate']).toBe('Bearer realm="sealgate", error="invalid_token"');
@@ -63,7 +98,11 @@ describe('problem+json responses', () => {
 
   it('403: a valid token of the wrong role is FORBIDDEN and told which roles may call', async () => {
     gw = await makeTestGateway();
-    const res = await gw.app.inject({ method: 'GET', url: '/v1/tokens', headers: bearer(await gw.tokenFor('exchange')) });
+    const res = await gw.app.inject({
+      method: 'GET',
+      url: '/v1/tokens',
+      headers: bearer(await gw.tokenFor('exchange')),
+    });
     const body = expectProblem(res, 'FORBIDDEN', '/v1/tokens');
     expect(body.context).toEqual({ allowedRoles: ['admin'] });
   });
@@ -78,7 +117,9 @@ describe('problem+json responses', () => {
   it('413: a body over the configured limit is PAYLOAD_TOO_LARGE', async () => {
     gw = await makeTestGateway({ SEALGATE_BODY_LIMIT_BYTES: '1024' });
     const res = await gw.app.inject({
-      method: 'POST', url: '/v1/tokens', headers: { ...bearer(gw.adminToken), 'content-type': 'application/json' },
+      method: 'POST',
+      url: '/v1/tokens',
+      headers: { ...bearer(gw.adminToken), 'content-type': 'application/json' },
       payload: JSON.stringify({ role: 'exchange', label: 'x'.repeat(2000) }),
     });
     expectProblem(res, 'PAYLOAD_TOO_LARGE', '/v1/tokens');
@@ -88,7 +129,8 @@ describe('problem+json responses', () => {
     gw = await makeTestGateway();
     for (const type of ['text/plain', 'application/x-www-form-urlencoded', undefined]) {
       const res = await gw.app.inject({
-        method: 'POST', url: '/v1/tokens',
+        method: 'POST',
+        url: '/v1/tokens',
         headers: { ...bearer(gw.adminToken), ...(type === undefined ? {} : { 'content-type': type }) },
         payload: 'role=admin',
       });
@@ -104,11 +146,21 @@ describe('problem+json responses', () => {
       { 'content-type': 'application/json', 'content-encoding': 'gzip' },
     ];
     for (const headers of cases) {
-      const res = await gw.app.inject({ method: 'POST', url: '/v1/tokens', headers: { ...bearer(gw.adminToken), ...headers }, payload: '{"role":"admin"}' });
+      const res = await gw.app.inject({
+        method: 'POST',
+        url: '/v1/tokens',
+        headers: { ...bearer(gw.adminToken), ...headers },
+        payload: '{"role":"admin"}',
+      });
       expectProblem(res, 'UNSUPPORTED_MEDIA_TYPE', '/v1/tokens');
     }
     for (const type of ['application/json; charset=utf-8', 'application/json; charset=UTF8']) {
-      const res = await gw.app.inject({ method: 'POST', url: '/v1/tokens', headers: { ...bearer(gw.adminToken), 'content-type': type }, payload: '{"role":"admin"}' });
+      const res = await gw.app.inject({
+        method: 'POST',
+        url: '/v1/tokens',
+        headers: { ...bearer(gw.adminToken), 'content-type': type },
+        payload: '{"role":"admin"}',
+      });
       expect(res.statusCode).toBe(201);
     }
   });
@@ -132,37 +184,60 @@ describe('problem+json responses', () => {
     const body = expectProblem(res, 'INTERNAL', '/test/boom');
     expect(body.detail).toBe('internal error');
     expect(res.body).not.toMatch(/hunter2|deep cause|stack|at .*\.ts:\d+/);
-    const logged = gw.log.lines.map((l) => JSON.parse(l) as { err?: { stack?: string }; reqId?: string }).find((l) => l.err !== undefined);
+    const logged = gw.log.lines
+      .map((l) => JSON.parse(l) as { err?: { stack?: string }; reqId?: string })
+      .find((l) => l.err !== undefined);
     expect(logged?.err?.stack).toMatch(/gateway-problem-documents\.test\.ts/);
     expect(logged?.reqId).toBe(body.requestId);
   });
 
   it('response schemas strip fields a handler did not declare', async () => {
     gw = await makeTestGateway();
-    gw.app.withTypeProvider<ZodTypeProvider>().get('/test/leaky', {
-      config: { public: true },
-      schema: { response: { 200: z.object({ id: z.string() }) } },
-    }, async () => ({ id: 'r1', subjectRawId: 'alice@example.com' }) as { id: string });
+    gw.app.withTypeProvider<ZodTypeProvider>().get(
+      '/test/leaky',
+      {
+        config: { public: true },
+        schema: { response: { 200: z.object({ id: z.string() }) } },
+      },
+      async () => ({ id: 'r1', subjectRawId: 'alice@example.com' }) as { id: string },
+    );
     const res = await gw.app.inject({ method: 'GET', url: '/test/leaky' });
     expect(res.json()).toEqual({ id: 'r1' });
   });
 
   it('a route with the compiled serializer strips undeclared fields too, at any depth, and writes what zod would', async () => {
     gw = await makeTestGateway();
-    gw.app.withTypeProvider<ZodTypeProvider>().get('/test/leaky-compiled', {
-      config: { public: true },
-      serializerCompiler: declaredFieldsSerializerCompiler,
-      schema: { response: { 200: z.object({ id: z.string(), nested: z.object({ n: z.int() }) }) } },
-    }, async () => ({ id: 'r1', nested: { n: 1, token: 'sgt_x' }, subjectRawId: 'alice@example.com' }) as { id: string; nested: { n: number } });
+    gw.app.withTypeProvider<ZodTypeProvider>().get(
+      '/test/leaky-compiled',
+      {
+        config: { public: true },
+        serializerCompiler: declaredFieldsSerializerCompiler,
+        schema: { response: { 200: z.object({ id: z.string(), nested: z.object({ n: z.int() }) }) } },
+      },
+      async () =>
+        ({ id: 'r1', nested: { n: 1, token: 'sgt_x' }, subjectRawId: 'alice@example.com' }) as {
+          id: string;
+          nested: { n: number };
+        },
+    );
     const steward = await gw.tokenFor('data-steward');
-    const granted = await gw.app.inject({ method: 'POST', url: '/v1/consents', headers: bearer(steward), payload: grantBody('alice') });
+    const granted = await gw.app.inject({
+      method: 'POST',
+      url: '/v1/consents',
+      headers: bearer(steward),
+      payload: grantBody('alice'),
+    });
     expect(granted.statusCode).toBe(201);
     // The route's own answer is what fastify-type-provider-zod's serializer writes, byte for byte.
     expect(granted.body).toBe(JSON.stringify(ConsentWriteResult.encode(granted.json())));
 
     const serialize = declaredFieldsSerializer(ConsentWriteResult);
     const answer = granted.json() as { record: Record<string, unknown> };
-    const leaky = { ...answer, subjectRawId: 'alice@example.com', record: { ...answer.record, rawIds: ['alice@example.com'] } };
+    const leaky = {
+      ...answer,
+      subjectRawId: 'alice@example.com',
+      record: { ...answer.record, rawIds: ['alice@example.com'] },
+    };
     expect(serialize(leaky)).toBe(granted.body);
 
     const res = await gw.app.inject({ method: 'GET', url: '/test/leaky-compiled' });

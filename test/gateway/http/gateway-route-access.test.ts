@@ -7,12 +7,17 @@ import { bearer, makeTestGateway, type TestGateway } from '../../fixtures/gatewa
 const Ok = { response: { 200: z.object({ ok: z.boolean() }) } };
 
 let gw: TestGateway | undefined;
-afterEach(async () => { await gw?.close(); gw = undefined; });
+afterEach(async () => {
+  await gw?.close();
+  gw = undefined;
+});
 
 describe('route access policy', () => {
   it('denies every caller, admin included, on a route that declares neither roles nor public', async () => {
     gw = await makeTestGateway();
-    gw.app.get('/test/unguarded', { schema: { response: { 200: z.object({ secret: z.string() }) } } }, async () => ({ secret: 'should never be served' }));
+    gw.app.get('/test/unguarded', { schema: { response: { 200: z.object({ secret: z.string() }) } } }, async () => ({
+      secret: 'should never be served',
+    }));
     for (const headers of [{}, bearer(gw.adminToken)]) {
       const res = await gw.app.inject({ method: 'GET', url: '/test/unguarded', headers });
       expect(res.statusCode).toBe(403);
@@ -24,7 +29,9 @@ describe('route access policy', () => {
 
   it('treats a route that is both public and role-restricted as having no policy', async () => {
     gw = await makeTestGateway();
-    gw.app.get('/test/ambiguous', { config: { public: true, roles: ['admin'] }, schema: Ok }, async () => ({ ok: true }));
+    gw.app.get('/test/ambiguous', { config: { public: true, roles: ['admin'] }, schema: Ok }, async () => ({
+      ok: true,
+    }));
     const res = await gw.app.inject({ method: 'GET', url: '/test/ambiguous', headers: bearer(gw.adminToken) });
     expect(res.json()).toMatchObject({ code: 'FORBIDDEN' });
   });
@@ -38,14 +45,25 @@ describe('route access policy', () => {
 
   it('admits exactly the listed roles and attaches the principal', async () => {
     gw = await makeTestGateway();
-    gw.app.get('/test/stewards', { config: { roles: ['data-steward', 'compliance-officer'] }, schema: { response: { 200: z.object({ tokenId: z.string(), role: z.string() }) } } }, async (request) => request.principal);
+    gw.app.get(
+      '/test/stewards',
+      {
+        config: { roles: ['data-steward', 'compliance-officer'] },
+        schema: { response: { 200: z.object({ tokenId: z.string(), role: z.string() }) } },
+      },
+      async (request) => request.principal,
+    );
     const steward = await gw.ctx.tokens.createToken('data-steward', 'steward');
     const ok = await gw.app.inject({ method: 'GET', url: '/test/stewards', headers: bearer(steward.token) });
     expect(ok.statusCode).toBe(200);
     expect(ok.json()).toEqual({ tokenId: steward.id, role: 'data-steward' });
     expect(ok.headers['cache-control']).toBe('no-store');
     for (const role of ['admin', 'exchange', 'collector'] as const) {
-      const res = await gw.app.inject({ method: 'GET', url: '/test/stewards', headers: bearer(await gw.tokenFor(role)) });
+      const res = await gw.app.inject({
+        method: 'GET',
+        url: '/test/stewards',
+        headers: bearer(await gw.tokenFor(role)),
+      });
       expect(res.statusCode).toBe(403);
     }
   });
@@ -53,8 +71,9 @@ describe('route access policy', () => {
   it('refuses at registration a route without a response schema', async () => {
     gw = await makeTestGateway();
     const app = gw.app;
-    expect(() => app.get('/test/unfiltered', { config: { public: true } }, async () => ({ any: 'thing' })))
-      .toThrow('route GET /test/unfiltered declares no response schema');
+    expect(() => app.get('/test/unfiltered', { config: { public: true } }, async () => ({ any: 'thing' }))).toThrow(
+      'route GET /test/unfiltered declares no response schema',
+    );
   });
 
   it('health, readiness, metrics and the API docs are public', async () => {
@@ -69,9 +88,15 @@ describe('route access policy', () => {
     gw = await makeTestGateway();
     const exchange = await gw.ctx.tokens.createToken('exchange', 'buyer desk');
     gw.app.get('/test/exchange', { config: { roles: ['exchange'] }, schema: Ok }, async () => ({ ok: true }));
-    expect((await gw.app.inject({ method: 'GET', url: '/test/exchange', headers: bearer(exchange.token) })).statusCode).toBe(200);
+    expect(
+      (await gw.app.inject({ method: 'GET', url: '/test/exchange', headers: bearer(exchange.token) })).statusCode,
+    ).toBe(200);
 
-    const revoke = await gw.app.inject({ method: 'DELETE', url: `/v1/tokens/${exchange.id}`, headers: bearer(gw.adminToken) });
+    const revoke = await gw.app.inject({
+      method: 'DELETE',
+      url: `/v1/tokens/${exchange.id}`,
+      headers: bearer(gw.adminToken),
+    });
     expect(revoke.statusCode).toBe(200);
     expect(revoke.json()).toMatchObject({ id: exchange.id, role: 'exchange' });
     expect(revoke.json().revokedAt).toEqual(expect.any(String));
@@ -82,7 +107,12 @@ describe('route access policy', () => {
 
   it('issues a token over the API that then works for its role only', async () => {
     gw = await makeTestGateway();
-    const res = await gw.app.inject({ method: 'POST', url: '/v1/tokens', headers: bearer(gw.adminToken), payload: { role: 'collector', label: 'consent app' } });
+    const res = await gw.app.inject({
+      method: 'POST',
+      url: '/v1/tokens',
+      headers: bearer(gw.adminToken),
+      payload: { role: 'collector', label: 'consent app' },
+    });
     expect(res.statusCode).toBe(201);
     const created = res.json() as { token: string; id: string; role: string };
     expect(created.token).toMatch(/^sgt_[A-Za-z0-9_-]{43}$/);

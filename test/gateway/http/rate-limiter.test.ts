@@ -9,7 +9,12 @@ import { createRateLimiter, type RateLimiter } from '../../../gateway/http/rate-
 let clock = 1_000_000;
 let limiter: RateLimiter | undefined;
 let app: FastifyInstance | undefined;
-afterEach(async () => { limiter?.close(); await app?.close(); limiter = undefined; app = undefined; });
+afterEach(async () => {
+  limiter?.close();
+  await app?.close();
+  limiter = undefined;
+  app = undefined;
+});
 
 /** An app whose budget owner is the `x-client` header, so one test can play many clients. */
 async function appWith(max: number, options: { maxKeys?: number } = {}): Promise<FastifyInstance> {
@@ -29,7 +34,8 @@ async function appWith(max: number, options: { maxKeys?: number } = {}): Promise
   return instance;
 }
 
-const call = (instance: FastifyInstance, client: string) => instance.inject({ method: 'GET', url: '/work', headers: { 'x-client': client } });
+const call = (instance: FastifyInstance, client: string) =>
+  instance.inject({ method: 'GET', url: '/work', headers: { 'x-client': client } });
 
 describe('the rate limiter', () => {
   it('answers within the budget with its headers, then RATE_LIMITED with Retry-After until the window ends', async () => {

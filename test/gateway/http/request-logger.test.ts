@@ -49,7 +49,10 @@ describe('the request logger', () => {
     write(lazyChildLogger(lazy.parent, bindings) as unknown as pino.BaseLogger);
     write(eager.parent.child(bindings));
     await settled();
-    const withoutStack = (line: Record<string, unknown>) => ({ ...line, err: typeof line.err === 'object' ? { ...(line.err as object), stack: '' } : line.err });
+    const withoutStack = (line: Record<string, unknown>) => ({
+      ...line,
+      err: typeof line.err === 'object' ? { ...(line.err as object), stack: '' } : line.err,
+    });
     expect(lazy.lines().map(withoutStack)).toEqual(eager.lines().map(withoutStack));
     expect(lazy.lines()).toHaveLength(3);
   });

@@ -18,7 +18,12 @@ const zodAccepts = (schema: z.ZodType, input: unknown) => schema.safeParse(input
 
 describe('which schemas are compiled', () => {
   it('plain data constraints only; anything zod would change or check in code keeps zod', () => {
-    const plain = z.strictObject({ a: z.string().max(3).regex(/^x+$/), b: z.int().min(0).optional(), c: z.array(z.enum(['p', 'q'])).max(2), d: z.union([z.literal('k'), z.boolean(), z.null()]).nullable() });
+    const plain = z.strictObject({
+      a: z.string().max(3).regex(/^x+$/),
+      b: z.int().min(0).optional(),
+      c: z.array(z.enum(['p', 'q'])).max(2),
+      d: z.union([z.literal('k'), z.boolean(), z.null()]).nullable(),
+    });
     expect(isPlainDataSchema(plain)).toBe(true);
     expect(isPlainDataSchema(z.record(z.string().regex(/^k/), z.number().max(1)))).toBe(true);
     const notPlain: [string, z.ZodType][] = [
@@ -34,7 +39,10 @@ describe('which schemas are compiled', () => {
       ['a refinement', z.string().refine((s) => s !== 'x')],
       ['a refinement inside an array', z.array(z.int().refine((n) => n % 2 === 0))],
       ['a pipe', z.string().pipe(z.string())],
-      ['a discriminated union', z.discriminatedUnion('k', [z.strictObject({ k: z.literal('a') }), z.strictObject({ k: z.literal('b') })])],
+      [
+        'a discriminated union',
+        z.discriminatedUnion('k', [z.strictObject({ k: z.literal('a') }), z.strictObject({ k: z.literal('b') })]),
+      ],
       ['a tuple', z.tuple([z.string()])],
       ['an unsafe-integer format', z.int32()],
       ['a record keyed by an enum, which needs every key', z.record(z.enum(['a', 'b']), z.string())],
@@ -44,10 +52,31 @@ describe('which schemas are compiled', () => {
 
   it('formats zod checks by pattern alone compile, and agree with zod', () => {
     const schemas: [z.ZodType, string[]][] = [
-      [z.iso.datetime({ offset: true }), ['2026-02-28T10:00:00Z', '2024-02-29T00:00:00.123+08:00', '2026-02-29T10:00:00Z', '2026-13-01T00:00:00Z', '2026-01-01T24:00:00Z', '2026-01-01 10:00:00Z', '2026-01-01T10:00:00', '2026-01-01t10:00:00z', '']],
+      [
+        z.iso.datetime({ offset: true }),
+        [
+          '2026-02-28T10:00:00Z',
+          '2024-02-29T00:00:00.123+08:00',
+          '2026-02-29T10:00:00Z',
+          '2026-13-01T00:00:00Z',
+          '2026-01-01T24:00:00Z',
+          '2026-01-01 10:00:00Z',
+          '2026-01-01T10:00:00',
+          '2026-01-01t10:00:00z',
+          '',
+        ],
+      ],
       [z.iso.datetime(), ['2026-01-01T10:00:00Z', '2026-01-01T10:00:00+01:00', '2026-01-01T10:00:00.5Z']],
       [z.iso.date(), ['2026-01-31', '2026-02-30', '2026-1-1', '20260101']],
-      [z.uuid(), ['123e4567-e89b-42d3-a456-426614174000', '123E4567-E89B-42D3-A456-426614174000', '123e4567-e89b-02d3-a456-426614174000', '123e4567e89b42d3a456426614174000']],
+      [
+        z.uuid(),
+        [
+          '123e4567-e89b-42d3-a456-426614174000',
+          '123E4567-E89B-42D3-A456-426614174000',
+          '123e4567-e89b-02d3-a456-426614174000',
+          '123e4567e89b42d3a456426614174000',
+        ],
+      ],
     ];
     for (const [schema, samples] of schemas) {
       const validate = compilePlainDataValidator(schema);
@@ -57,7 +86,10 @@ describe('which schemas are compiled', () => {
   });
 
   it('a refinement counts only where .meta() states its JSON Schema keyword, and then the keyword is enforced', () => {
-    const bounded = z.record(z.string(), z.string()).refine((r) => Object.keys(r).length <= 2).meta({ maxProperties: 2 });
+    const bounded = z
+      .record(z.string(), z.string())
+      .refine((r) => Object.keys(r).length <= 2)
+      .meta({ maxProperties: 2 });
     const validate = compilePlainDataValidator(bounded);
     expect(validate).not.toBeNull();
     expect(validate?.({ a: 'x', b: 'y' })).toBe(true);
@@ -87,21 +119,36 @@ describe('the decision request', () => {
   const base = {
     principal: { type: 'Partner', id: 'insurer', attrs: { role: 'insurer' } },
     action: 'join',
-    resource: { type: 'Dataset', id: 'crm', attrs: { owner: 'dealer', region: 'east' }, subject: 'sp_' + 'A'.repeat(43) },
+    resource: {
+      type: 'Dataset',
+      id: 'crm',
+      attrs: { owner: 'dealer', region: 'east' },
+      subject: 'sp_' + 'A'.repeat(43),
+    },
     context: { purpose: 'joint-modeling-clv', scene: 'joint-modeling', fields: ['customer_age'], cohortSize: 100 },
   };
 
   it('is compiled, and agrees with zod at the boundaries', () => {
     expect(validate).not.toBeNull();
-    const withAttrs = (n: number) => ({ ...base, principal: { ...base.principal, attrs: Object.fromEntries(Array.from({ length: n }, (_v, i) => [`a${i}`, i])) } });
+    const withAttrs = (n: number) => ({
+      ...base,
+      principal: { ...base.principal, attrs: Object.fromEntries(Array.from({ length: n }, (_v, i) => [`a${i}`, i])) },
+    });
     const withValue = (v: unknown) => ({ ...base, principal: { ...base.principal, attrs: { role: v } } });
     const cases: [unknown, boolean][] = [
       [base, true],
-      [withAttrs(32), true], [withAttrs(33), false],
-      [withValue('x'.repeat(256)), true], [withValue('x'.repeat(257)), false],
+      [withAttrs(32), true],
+      [withAttrs(33), false],
+      [withValue('x'.repeat(256)), true],
+      [withValue('x'.repeat(257)), false],
       // Lengths are code points for both: 256 astral characters are 512 UTF-16 units.
-      [withValue('😀'.repeat(256)), true], [withValue('😀'.repeat(257)), false], [withValue('\ud800'.repeat(256)), true],
-      [withValue(2 ** 53 - 1), true], [withValue(2 ** 53), false], [withValue(1.5), false], [withValue(null), false],
+      [withValue('😀'.repeat(256)), true],
+      [withValue('😀'.repeat(257)), false],
+      [withValue('\ud800'.repeat(256)), true],
+      [withValue(2 ** 53 - 1), true],
+      [withValue(2 ** 53), false],
+      [withValue(1.5), false],
+      [withValue(null), false],
       [{ ...base, context: { ...base.context, cohortSize: -1 } }, false],
       [{ ...base, context: { ...base.context, extra: 1 } }, false],
       [{ ...base, resource: { ...base.resource, subject: 'raw-customer-id' } }, false],
@@ -131,7 +178,8 @@ describe('the decision request', () => {
 
 describe('every schema the gateway compiles', () => {
   let gw: TestGateway;
-  const compiled: { operation: string; httpPart: string; schema: z.ZodType; validate: (data: unknown) => boolean }[] = [];
+  const compiled: { operation: string; httpPart: string; schema: z.ZodType; validate: (data: unknown) => boolean }[] =
+    [];
   let doc: OpenApiDocument;
 
   beforeAll(async () => {
@@ -143,7 +191,12 @@ describe('every schema the gateway compiles', () => {
       const validate = compilePlainDataValidator(route.schema);
       if (validate !== null) {
         const path = (route.url ?? '').replace(/:([A-Za-z]+)/g, '{$1}');
-        compiled.push({ operation: `${route.method} ${path}`, httpPart: route.httpPart ?? '', schema: route.schema, validate });
+        compiled.push({
+          operation: `${route.method} ${path}`,
+          httpPart: route.httpPart ?? '',
+          schema: route.schema,
+          validate,
+        });
       }
       return requestValidatorCompiler(route);
     };
@@ -155,7 +208,9 @@ describe('every schema the gateway compiles', () => {
     await probe.ready();
     await probe.close();
   });
-  afterAll(async () => { await gw?.close(); });
+  afterAll(async () => {
+    await gw?.close();
+  });
 
   it('includes the hot decision route', () => {
     expect(compiled.map((c) => `${c.operation} ${c.httpPart}`)).toContain('POST /v1/decisions body');
@@ -171,15 +226,22 @@ describe('every schema the gateway compiles', () => {
       const inputs: unknown[] = [];
       if (httpPart === 'body') {
         for (const r of requests.filter((q) => q.operation === operation && q.payload !== undefined)) {
-          try { inputs.push(JSON.parse(r.payload as string)); } catch { /* raw junk never reaches a validator */ }
+          try {
+            inputs.push(JSON.parse(r.payload as string));
+          } catch {
+            /* raw junk never reaches a validator */
+          }
         }
       } else {
-        const names = Object.keys((z.toJSONSchema(schema, { io: 'input' }) as { properties?: object }).properties ?? {});
+        const names = Object.keys(
+          (z.toJSONSchema(schema, { io: 'input' }) as { properties?: object }).properties ?? {},
+        );
         for (const value of REPLACEMENTS) inputs.push(Object.fromEntries(names.map((n) => [n, value])));
       }
       for (const input of [...inputs]) for (let i = 0; i < 5; i++) inputs.push(mutate(input, rand));
       for (const input of inputs) {
-        if (validate(input) !== zodAccepts(schema, input)) disagreements.push(`${operation} ${httpPart}: ${JSON.stringify(input).slice(0, 200)}`);
+        if (validate(input) !== zodAccepts(schema, input))
+          disagreements.push(`${operation} ${httpPart}: ${JSON.stringify(input).slice(0, 200)}`);
         checked++;
       }
     }

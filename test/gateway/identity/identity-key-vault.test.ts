@@ -14,13 +14,17 @@ function flipFirstByte(b64: string): string {
 
 describe('key vault', () => {
   it('round-trips any bytes under any passphrase (property)', async () => {
-    await fc.assert(fc.asyncProperty(
-      fc.uint8Array({ minLength: 0, maxLength: 256 }),
-      fc.string({ minLength: 1, maxLength: 40 }),
-      async (plaintext, passphrase) => {
-        const opened = await openSecret(await sealSecret(plaintext, passphrase), passphrase);
-        expect(Buffer.from(opened).equals(Buffer.from(plaintext))).toBe(true);
-      }), { numRuns: 6 });
+    await fc.assert(
+      fc.asyncProperty(
+        fc.uint8Array({ minLength: 0, maxLength: 256 }),
+        fc.string({ minLength: 1, maxLength: 40 }),
+        async (plaintext, passphrase) => {
+          const opened = await openSecret(await sealSecret(plaintext, passphrase), passphrase);
+          expect(Buffer.from(opened).equals(Buffer.from(plaintext))).toBe(true);
+        },
+      ),
+      { numRuns: 6 },
+    );
   });
 
   it('writes the documented envelope: scrypt N=2^15 r=8 p=1, 16-byte salt, 12-byte nonce, 16-byte tag', async () => {
@@ -65,14 +69,21 @@ describe('key vault', () => {
   it('refuses malformed, unknown-version and resource-exhausting envelopes before deriving a key', async () => {
     const sealed = await sealSecret('x', PASS);
     const hostile: unknown[] = [
-      null, 'text', {}, { ...sealed, v: 2 }, { ...sealed, extra: 1 },
-      { ...sealed, kdf: { ...sealed.kdf, N: 2 ** 30 } }, { ...sealed, kdf: { ...sealed.kdf, N: 40000 } },
-      { ...sealed, kdf: { ...sealed.kdf, name: 'pbkdf2' } }, { ...sealed, nonce: 'AAAA' },
+      null,
+      'text',
+      {},
+      { ...sealed, v: 2 },
+      { ...sealed, extra: 1 },
+      { ...sealed, kdf: { ...sealed.kdf, N: 2 ** 30 } },
+      { ...sealed, kdf: { ...sealed.kdf, N: 40000 } },
+      { ...sealed, kdf: { ...sealed.kdf, name: 'pbkdf2' } },
+      { ...sealed, nonce: 'AAAA' },
     ];
     const started = performance.now();
     for (const envelope of hostile) {
       await expect(openSecret(envelope, PASS)).rejects.toMatchObject({
-        code: 'KEYSTORE_LOCKED', message: 'sealed key envelope is malformed or of an unknown version',
+        code: 'KEYSTORE_LOCKED',
+        message: 'sealed key envelope is malformed or of an unknown version',
       });
     }
     // Nine refusals with no scrypt run at all: far below one derivation per envelope.

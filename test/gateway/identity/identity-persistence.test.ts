@@ -9,9 +9,14 @@ import { describeIdentity, loadOrCreateIdentity, type Identity } from '../../../
 import { captureLog, makeDataDir, TEST_PASSPHRASE } from '../../fixtures/gateway-fixture.ts';
 
 let cleanup: (() => void) | undefined;
-afterEach(() => { cleanup?.(); cleanup = undefined; });
+afterEach(() => {
+  cleanup?.();
+  cleanup = undefined;
+});
 
-function setup(overrides: { passphrase?: string | undefined; env?: 'development' | 'production'; partyId?: string } = {}) {
+function setup(
+  overrides: { passphrase?: string | undefined; env?: 'development' | 'production'; partyId?: string } = {},
+) {
   const dir = makeDataDir();
   cleanup = dir.remove;
   const log = captureLog();
@@ -19,7 +24,11 @@ function setup(overrides: { passphrase?: string | undefined; env?: 'development'
     dataDir: join(dir.dataDir, 'data'),
     partyId: overrides.partyId ?? 'insurer-1',
     env: overrides.env ?? 'development',
-    ...('passphrase' in overrides ? (overrides.passphrase === undefined ? {} : { passphrase: overrides.passphrase }) : { passphrase: TEST_PASSPHRASE }),
+    ...('passphrase' in overrides
+      ? overrides.passphrase === undefined
+        ? {}
+        : { passphrase: overrides.passphrase }
+      : { passphrase: TEST_PASSPHRASE }),
   } as const;
   return { options, log, logger: pino({ level: 'info' }, log.stream) };
 }
@@ -63,7 +72,10 @@ describe('party identity', () => {
     expect(json).not.toContain('subjectKey');
     const described = describeIdentity(identity);
     expect(described).toEqual({
-      partyId: 'insurer-1', ed25519PublicKeyHex: publicHex(identity), keyId: identity.ed25519.keyId, evmAddress: identity.evm.address,
+      partyId: 'insurer-1',
+      ed25519PublicKeyHex: publicHex(identity),
+      keyId: identity.ed25519.keyId,
+      evmAddress: identity.evm.address,
     });
     expect(described.evmAddress).toMatch(/^0x[0-9a-fA-F]{40}$/);
   });
@@ -71,20 +83,24 @@ describe('party identity', () => {
   it('refuses to open with a wrong passphrase', async () => {
     const { options, logger } = setup();
     await loadOrCreateIdentity(options, logger);
-    await expect(loadOrCreateIdentity({ ...options, passphrase: 'a different passphrase' }, logger))
-      .rejects.toMatchObject({ code: 'KEYSTORE_LOCKED' });
+    await expect(
+      loadOrCreateIdentity({ ...options, passphrase: 'a different passphrase' }, logger),
+    ).rejects.toMatchObject({ code: 'KEYSTORE_LOCKED' });
   });
 
   it('refuses keys created for another party id', async () => {
     const { options, logger } = setup();
     await loadOrCreateIdentity(options, logger);
-    await expect(loadOrCreateIdentity({ ...options, partyId: 'dealer-4s' }, logger)).rejects.toMatchObject({ code: 'CONFLICT' });
+    await expect(loadOrCreateIdentity({ ...options, partyId: 'dealer-4s' }, logger)).rejects.toMatchObject({
+      code: 'CONFLICT',
+    });
   });
 
   it('stops a production start without a passphrase, naming SEALGATE_PASSPHRASE, and writes nothing', async () => {
     const { options, logger } = setup({ env: 'production', passphrase: undefined });
     await expect(loadOrCreateIdentity(options, logger)).rejects.toMatchObject({
-      code: 'BAD_INPUT', message: expect.stringContaining('SEALGATE_PASSPHRASE'),
+      code: 'BAD_INPUT',
+      message: expect.stringContaining('SEALGATE_PASSPHRASE'),
     });
     expect(() => statSync(join(options.dataDir, 'keys.json'))).toThrow();
     expect(() => statSync(join(options.dataDir, 'passphrase'))).toThrow();
@@ -96,7 +112,9 @@ describe('party identity', () => {
     const file = join(options.dataDir, 'passphrase');
     expect(statSync(file).mode & 0o777).toBe(0o600);
     expect(readFileSync(file, 'utf8').trim()).toMatch(/^[A-Za-z0-9_-]{43}$/);
-    const warning = log.lines.map((l) => JSON.parse(l) as { level: number; msg: string }).find((l) => l.msg.includes('DEVELOPMENT ONLY'));
+    const warning = log.lines
+      .map((l) => JSON.parse(l) as { level: number; msg: string })
+      .find((l) => l.msg.includes('DEVELOPMENT ONLY'));
     expect(warning?.level).toBe(40);
     const second = await loadOrCreateIdentity(options, logger);
     expect(publicHex(second)).toBe(publicHex(first));

@@ -14,7 +14,8 @@ const hex = (s: string) => Buffer.from(s, 'hex');
 describe('Ed25519 (RFC 8032 TEST 1)', () => {
   const seed = hex('9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60');
   const publicKey = 'd75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a';
-  const signature = 'e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b';
+  const signature =
+    'e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b';
 
   it('derives the published public key from the seed', () => {
     expect(Buffer.from(ed25519FromSeed(seed).publicKeyRaw).toString('hex')).toBe(publicKey);

@@ -14,7 +14,9 @@ beforeEach(async () => {
   db = await openDatabase(':memory:');
   tokens = await createTokenStore(db, clock);
 });
-afterEach(async () => { await db.close(); });
+afterEach(async () => {
+  await db.close();
+});
 
 describe('token store', () => {
   it('stores the SHA-256 digest and never the plaintext token', async () => {
@@ -28,14 +30,26 @@ describe('token store', () => {
     expect(dump).not.toContain(created.token.slice(4));
     expect(rows[0]?.hash).toBe(hashToken(created.token));
     expect(hashToken(created.token)).toMatch(/^[0-9a-f]{64}$/);
-    expect(created).toMatchObject({ role: 'compliance-officer', label: 'auditor', createdAt: '2026-01-02T03:04:05.000Z', revokedAt: null });
+    expect(created).toMatchObject({
+      role: 'compliance-officer',
+      label: 'auditor',
+      createdAt: '2026-01-02T03:04:05.000Z',
+      revokedAt: null,
+    });
   });
 
   it('authenticates the exact token only', async () => {
     const created = await tokens.createToken('exchange');
     expect(await tokens.authenticate(created.token)).toEqual({ tokenId: created.id, role: 'exchange' });
     const last = created.token.at(-1) === 'A' ? 'B' : 'A';
-    for (const wrong of [created.token.slice(0, -1) + last, created.token.slice(4), `${created.token} `, '', 'sgt_', created.token.toUpperCase()]) {
+    for (const wrong of [
+      created.token.slice(0, -1) + last,
+      created.token.slice(4),
+      `${created.token} `,
+      '',
+      'sgt_',
+      created.token.toUpperCase(),
+    ]) {
       expect(await tokens.authenticate(wrong)).toBeNull();
     }
   });
@@ -48,9 +62,12 @@ describe('token store', () => {
   });
 
   it('rejects arbitrary strings without touching the store', async () => {
-    await fc.assert(fc.asyncProperty(fc.string(), async (s) => {
-      expect(await tokens.authenticate(s)).toBeNull();
-    }), { numRuns: 200 });
+    await fc.assert(
+      fc.asyncProperty(fc.string(), async (s) => {
+        expect(await tokens.authenticate(s)).toBeNull();
+      }),
+      { numRuns: 200 },
+    );
   });
 
   it('revocation takes effect immediately, even for a cached token, and is recorded with the clock', async () => {
@@ -90,7 +107,12 @@ describe('token store', () => {
     const b = await tokens.createToken('exchange', 'desk');
     await tokens.revokeToken(b.id);
     const list = await tokens.listTokens();
-    expect(list.map((t) => [t.id, t.revokedAt === null])).toEqual(expect.arrayContaining([[a.id, true], [b.id, false]]));
+    expect(list.map((t) => [t.id, t.revokedAt === null])).toEqual(
+      expect.arrayContaining([
+        [a.id, true],
+        [b.id, false],
+      ]),
+    );
     expect(JSON.stringify(list)).not.toContain('sgt_');
   });
 

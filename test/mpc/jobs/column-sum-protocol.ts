@@ -48,18 +48,24 @@ function sumStep(context: StepContext): ProtocolStep {
   let hasFailed = false;
   let wake: () => void = () => undefined;
 
-  const allReceived = () => new Promise<void>((resolve, reject) => {
-    const check = () => { if (hosts.every((h) => received.has(h))) resolve(); };
-    wake = check;
-    context.signal.addEventListener('abort', () => reject(context.signal.reason), { once: true });
-    check();
-  });
+  const allReceived = () =>
+    new Promise<void>((resolve, reject) => {
+      const check = () => {
+        if (hosts.every((h) => received.has(h))) resolve();
+      };
+      wake = check;
+      context.signal.addEventListener('abort', () => reject(context.signal.reason), { once: true });
+      check();
+    });
 
   return {
-    get hasFailed() { return hasFailed; },
+    get hasFailed() {
+      return hasFailed;
+    },
     progress: () => ({ rows: received.size, total: self === guest ? hosts.length : 1, bytesIn, bytesOut }),
     async deliver(sender, frame) {
-      if (self !== guest || !hosts.includes(sender)) throw new GatewayError('BAD_INPUT', 'only a host sends its sum, to the guest');
+      if (self !== guest || !hosts.includes(sender))
+        throw new GatewayError('BAD_INPUT', 'only a host sends its sum, to the guest');
       if (frame.length > MAX_FRAME_BYTES) throw new GatewayError('PAYLOAD_TOO_LARGE', 'a host sum is a few bytes');
       if (received.has(sender)) return { isDuplicate: true };
       let body: unknown;
@@ -109,9 +115,14 @@ export const columnSumProtocol: JobProtocol = {
   steps: ['filter', 'sum'],
   check(job, ctx) {
     const guest = job.parties.find((p) => p.role === 'guest')?.id;
-    if (job.receivers.length !== 1 || job.receivers[0] !== guest) ctx.addIssue({ code: 'custom', path: ['receivers'], message: 'the guest alone receives the total' });
+    if (job.receivers.length !== 1 || job.receivers[0] !== guest)
+      ctx.addIssue({ code: 'custom', path: ['receivers'], message: 'the guest alone receives the total' });
   },
-  reads: (spec, party) => ({ view: party.view, idColumn: party.idColumn, columns: [ColumnSumParams.parse(spec.params).column] }),
+  reads: (spec, party) => ({
+    view: party.view,
+    idColumn: party.idColumn,
+    columns: [ColumnSumParams.parse(spec.params).column],
+  }),
   startStep: (context) => (context.step === 'filter' ? consentFilterStep(context) : sumStep(context)),
   hasOutputRows: () => false,
   auditDetail: (spec) => ({ column: ColumnSumParams.parse(spec.params).column }),

@@ -6,8 +6,19 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../../gateway/cli/cli.ts';
 import { bearer } from '../../fixtures/gateway-fixture.ts';
 import {
-  allowJoinPurpose, delegate, getJob, grantConsents, importCustomers, interceptPeerCalls, meshJobGateways, readOutput,
-  removeDataDir, settled, startJobGateway, submitJob, type JobGateway,
+  allowJoinPurpose,
+  delegate,
+  getJob,
+  grantConsents,
+  importCustomers,
+  interceptPeerCalls,
+  meshJobGateways,
+  readOutput,
+  removeDataDir,
+  settled,
+  startJobGateway,
+  submitJob,
+  type JobGateway,
 } from './job-fixture.ts';
 import { dropRows, FATE_HOST_CSV, readIds } from '../psi/psi-fixture.ts';
 
@@ -17,12 +28,16 @@ let insurer: JobGateway;
 
 beforeAll(async () => {
   const ids = dropRows(await readIds(FATE_HOST_CSV), 'job-admission', 0.02);
-  [dealer, insurer] = await Promise.all(PARTIES.map((p) => startJobGateway(p))) as [JobGateway, JobGateway];
+  [dealer, insurer] = (await Promise.all(PARTIES.map((p) => startJobGateway(p)))) as [JobGateway, JobGateway];
   await meshJobGateways([dealer, insurer]);
   for (const gw of [dealer, insurer]) {
     await allowJoinPurpose(gw, PARTIES);
     await importCustomers(gw, 'customers', ids);
-    await grantConsents(gw, ids, PARTIES.filter((p) => p !== gw.partyId));
+    await grantConsents(
+      gw,
+      ids,
+      PARTIES.filter((p) => p !== gw.partyId),
+    );
   }
 }, 240_000);
 
@@ -35,8 +50,16 @@ afterAll(async () => {
 });
 
 const request = (receivers = PARTIES) => ({
-  protocol: 'psi' as const, purpose: 'customer-alignment', params: { mode: 'intersection' as const }, receivers,
-  parties: PARTIES.map((id) => ({ id, role: id === 'dealer-4s' ? 'guest' as const : 'host' as const, view: 'customers', idColumn: 'vin' })),
+  protocol: 'psi' as const,
+  purpose: 'customer-alignment',
+  params: { mode: 'intersection' as const },
+  receivers,
+  parties: PARTIES.map((id) => ({
+    id,
+    role: id === 'dealer-4s' ? ('guest' as const) : ('host' as const),
+    view: 'customers',
+    idColumn: 'vin',
+  })),
   deadlines: { stepMs: 60_000 },
 });
 
@@ -57,7 +80,9 @@ describe('job admission at every party', () => {
     expect(atDealer.timeline).toEqual([]);
     // The refusal is a decision on the insurer's audit chain.
     const decisions = await insurer.ctx.consent.listAudit({ kind: 'decision', limit: 1000 });
-    expect(decisions.some((d) => d.outcome === 'deny' && (d.detail.reasons as string[]).includes('NO_DELEGATION'))).toBe(true);
+    expect(
+      decisions.some((d) => d.outcome === 'deny' && (d.detail.reasons as string[]).includes('NO_DELEGATION')),
+    ).toBe(true);
   });
 
   it('a host whose purpose does not allow join declines with CONSENT_DENIED', async () => {
@@ -82,7 +107,13 @@ describe('job admission at every party', () => {
     } finally {
       await allowJoinPurpose(dealer, PARTIES);
     }
-    const notGuest = await submitJob(dealer, { ...request(), parties: request().parties.map((p) => ({ ...p, role: p.id === 'dealer-4s' ? 'host' as const : 'guest' as const })) });
+    const notGuest = await submitJob(dealer, {
+      ...request(),
+      parties: request().parties.map((p) => ({
+        ...p,
+        role: p.id === 'dealer-4s' ? ('host' as const) : ('guest' as const),
+      })),
+    });
     expect(notGuest.status).toBe(400);
     expect(notGuest.body.code).toBe('BAD_INPUT');
   });
@@ -93,7 +124,11 @@ describe('job admission at every party', () => {
     const restore = interceptPeerCalls(dealer, {
       before: (call) => {
         if (cancelling === null && call.path.startsWith('/peer/v1/jobs/messages')) {
-          cancelling = insurer.app.inject({ method: 'POST', url: `/v1/jobs/${jobId}/cancel`, headers: bearer(insurer.stewardToken) });
+          cancelling = insurer.app.inject({
+            method: 'POST',
+            url: `/v1/jobs/${jobId}/cancel`,
+            headers: bearer(insurer.stewardToken),
+          });
         }
         return call.body;
       },
@@ -103,11 +138,19 @@ describe('job admission at every party', () => {
       jobId = String(submitted.body.id);
       const views = await Promise.all([settled(dealer, jobId, 20_000), settled(insurer, jobId, 20_000)]);
       expect(views.map((v) => v.status)).toEqual(['cancelled', 'cancelled']);
-      expect((await cancelling as { statusCode: number } | null)?.statusCode).toBe(200);
+      expect(((await cancelling) as { statusCode: number } | null)?.statusCode).toBe(200);
       expect((await readOutput(dealer, jobId)).body.code).toBe('CONFLICT');
-      const again = await dealer.app.inject({ method: 'POST', url: `/v1/jobs/${jobId}/cancel`, headers: bearer(dealer.stewardToken) });
+      const again = await dealer.app.inject({
+        method: 'POST',
+        url: `/v1/jobs/${jobId}/cancel`,
+        headers: bearer(dealer.stewardToken),
+      });
       expect(again.statusCode).toBe(409);
-      const resumed = await dealer.app.inject({ method: 'POST', url: `/v1/jobs/${jobId}/resume`, headers: bearer(dealer.stewardToken) });
+      const resumed = await dealer.app.inject({
+        method: 'POST',
+        url: `/v1/jobs/${jobId}/resume`,
+        headers: bearer(dealer.stewardToken),
+      });
       expect(resumed.statusCode).toBe(409);
     } finally {
       restore();
@@ -116,15 +159,30 @@ describe('job admission at every party', () => {
   });
 
   it('keeps job routes to their roles and peer job routes to signed partners', async () => {
-    const collector = await dealer.app.inject({ method: 'GET', url: '/v1/jobs', headers: bearer(dealer.collectorToken) });
+    const collector = await dealer.app.inject({
+      method: 'GET',
+      url: '/v1/jobs',
+      headers: bearer(dealer.collectorToken),
+    });
     expect(collector.statusCode).toBe(403);
     const officer = await dealer.ctx.tokens.createToken('compliance-officer', 'test');
-    expect((await dealer.app.inject({ method: 'GET', url: '/v1/jobs', headers: bearer(officer.token) })).statusCode).toBe(200);
-    const submit = await dealer.app.inject({ method: 'POST', url: '/v1/jobs', headers: bearer(officer.token), payload: request() });
+    expect(
+      (await dealer.app.inject({ method: 'GET', url: '/v1/jobs', headers: bearer(officer.token) })).statusCode,
+    ).toBe(200);
+    const submit = await dealer.app.inject({
+      method: 'POST',
+      url: '/v1/jobs',
+      headers: bearer(officer.token),
+      payload: request(),
+    });
     expect(submit.statusCode).toBe(403);
-    const unsigned = await fetch(`${insurer.url}/peer/v1/jobs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    const unsigned = await fetch(`${insurer.url}/peer/v1/jobs`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{}',
+    });
     expect(unsigned.status).toBe(401);
-    expect((await unsigned.json() as { code: string }).code).toBe('PEER_UNKNOWN');
+    expect(((await unsigned.json()) as { code: string }).code).toBe('PEER_UNKNOWN');
   });
 
   it('`sealgate jobs watch` draws the progress bar until the job ends, exiting 0 when it completes and 1 when it fails', async () => {
@@ -133,14 +191,22 @@ describe('job admission at every party', () => {
     const out: string[] = [];
     const err: string[] = [];
     const io = { stdout: (line: string) => out.push(line), stderr: (line: string) => err.push(line) };
-    const code = await main(['jobs', 'watch', id, '--url', dealer.url, '--token', dealer.stewardToken, '--interval', '50'], {}, io);
+    const code = await main(
+      ['jobs', 'watch', id, '--url', dealer.url, '--token', dealer.stewardToken, '--interval', '50'],
+      {},
+      io,
+    );
     expect(code, err.join('\n')).toBe(0);
     expect(out.at(-2)).toMatch(/^\[#{30}\] 100% {2}steps 2\/2 {2}completed$/);
     expect(out.at(-1)).toMatch(new RegExp(`^job ${id} completed: [0-9,]+ subjects in the intersection$`));
     expect(out.slice(0, -1).every((line) => /^\[[#-]{30}\] +\d+% {2}/.test(line))).toBe(true);
 
     const [declined] = (await dealer.ctx.jobs.list(50)).filter((j) => j.failure?.code === 'CONSENT_DENIED');
-    const failed = await main(['jobs', 'watch', String(declined?.id), '--url', dealer.url, '--token', dealer.stewardToken], {}, io);
+    const failed = await main(
+      ['jobs', 'watch', String(declined?.id), '--url', dealer.url, '--token', dealer.stewardToken],
+      {},
+      io,
+    );
     expect(failed).toBe(1);
     expect(out.at(-1)).toMatch(/failed: CONSENT_DENIED \(peer insurer-a\)/);
     expect(await main(['jobs', 'watch', id, '--url', dealer.url], {}, io)).toBe(2);

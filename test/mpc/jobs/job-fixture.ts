@@ -51,8 +51,12 @@ export async function startJobGateway(
   const dataDir = restart?.dataDir ?? mkdtempSync(join(tmpdir(), `sealgate-job-${partyId}-`));
   const log = captureLog();
   const config = loadConfig({
-    SEALGATE_DATA_DIR: dataDir, SEALGATE_PASSPHRASE: TEST_PASSPHRASE, SEALGATE_LOG_LEVEL: 'info', SEALGATE_LEDGER: 'off',
-    SEALGATE_PARTY_ID: partyId, SEALGATE_RATE_LIMIT_MAX: '1000000',
+    SEALGATE_DATA_DIR: dataDir,
+    SEALGATE_PASSPHRASE: TEST_PASSPHRASE,
+    SEALGATE_LOG_LEVEL: 'info',
+    SEALGATE_LEDGER: 'off',
+    SEALGATE_PARTY_ID: partyId,
+    SEALGATE_RATE_LIMIT_MAX: '1000000',
   });
   const ctx = await createContext(config, { logDestination: log.stream, protocols });
   const app = await buildApp(ctx);
@@ -65,7 +69,14 @@ export async function startJobGateway(
   };
   let isStopped = false;
   return {
-    partyId, dataDir, url: `http://127.0.0.1:${port}`, port, ctx, app, log, ...tokens,
+    partyId,
+    dataDir,
+    url: `http://127.0.0.1:${port}`,
+    port,
+    ctx,
+    app,
+    log,
+    ...tokens,
     publicKeyHex: Buffer.from(ctx.identity.ed25519.publicKeyRaw).toString('hex'),
     pseudonym: (rawId) => pseudonymize(ctx.identity.subjectKey, rawId),
     stop: async () => {
@@ -84,11 +95,20 @@ export const removeDataDir = (gw: Pick<JobGateway, 'dataDir'>) => rmSync(gw.data
 export async function restartJobGateway(gw: JobGateway): Promise<JobGateway> {
   await gw.stop();
   const { adminToken, stewardToken, collectorToken } = gw;
-  return startJobGateway(gw.partyId, { dataDir: gw.dataDir, port: gw.port, tokens: { adminToken, stewardToken, collectorToken } });
+  return startJobGateway(gw.partyId, {
+    dataDir: gw.dataDir,
+    port: gw.port,
+    tokens: { adminToken, stewardToken, collectorToken },
+  });
 }
 
 async function call(gw: JobGateway, method: 'GET' | 'POST' | 'PUT', url: string, token: string, payload?: unknown) {
-  const res = await gw.app.inject({ method, url, headers: bearer(token), ...(payload === undefined ? {} : { payload: payload as object }) });
+  const res = await gw.app.inject({
+    method,
+    url,
+    headers: bearer(token),
+    ...(payload === undefined ? {} : { payload: payload as object }),
+  });
   return { status: res.statusCode, body: res.json() as Record<string, unknown> };
 }
 
@@ -97,27 +117,53 @@ export async function meshJobGateways(gateways: readonly JobGateway[]): Promise<
   for (const a of gateways) {
     for (const b of gateways) {
       if (a === b) continue;
-      const res = await call(a, 'POST', '/v1/peers', a.adminToken, { id: b.partyId, baseUrl: b.url, ed25519PublicKey: b.publicKeyHex });
-      if (res.status !== 201 && res.status !== 200) throw new Error(`peer ${b.partyId} at ${a.partyId}: ${JSON.stringify(res.body)}`);
+      const res = await call(a, 'POST', '/v1/peers', a.adminToken, {
+        id: b.partyId,
+        baseUrl: b.url,
+        ed25519PublicKey: b.publicKeyHex,
+      });
+      if (res.status !== 201 && res.status !== 200)
+        throw new Error(`peer ${b.partyId} at ${a.partyId}: ${JSON.stringify(res.body)}`);
     }
   }
 }
 
 /** The join purpose at `gw`: only `join` on the listed fields, outputs to the named parties. */
-export async function allowJoinPurpose(gw: JobGateway, recipients: readonly string[], fields: readonly string[] = ['id', 'vin'], actions: readonly string[] = ['join']): Promise<void> {
+export async function allowJoinPurpose(
+  gw: JobGateway,
+  recipients: readonly string[],
+  fields: readonly string[] = ['id', 'vin'],
+  actions: readonly string[] = ['join'],
+): Promise<void> {
   const bundle = gw.ctx.policies.bundle;
   await gw.ctx.policies.replace({
     ...bundle,
     purposes: {
       ...bundle.purposes,
-      [JOB_PURPOSE]: { description: 'Align customers across partners', fieldAllowlist: [...fields], precision: {}, kThreshold: 1, allowedRecipients: [...recipients], actions: [...actions] },
+      [JOB_PURPOSE]: {
+        description: 'Align customers across partners',
+        fieldAllowlist: [...fields],
+        precision: {},
+        kThreshold: 1,
+        allowedRecipients: [...recipients],
+        actions: [...actions],
+      },
     },
   });
 }
 
 /** A delegation from `gw` to `partner` for the join purpose, through POST /v1/delegations. */
-export async function delegate(gw: JobGateway, partner: string, fields: readonly string[] = ['id', 'vin']): Promise<void> {
-  const res = await call(gw, 'POST', '/v1/delegations', gw.stewardToken, { partner, purposes: [JOB_PURPOSE], fieldAllowlist: [...fields], expiresAt: '2030-01-01T00:00:00.000Z' });
+export async function delegate(
+  gw: JobGateway,
+  partner: string,
+  fields: readonly string[] = ['id', 'vin'],
+): Promise<void> {
+  const res = await call(gw, 'POST', '/v1/delegations', gw.stewardToken, {
+    partner,
+    purposes: [JOB_PURPOSE],
+    fieldAllowlist: [...fields],
+    expiresAt: '2030-01-01T00:00:00.000Z',
+  });
   if (res.status !== 201) throw new Error(`delegation at ${gw.partyId}: ${JSON.stringify(res.body)}`);
 }
 
@@ -133,7 +179,9 @@ export async function importCustomers(gw: JobGateway, view: string, ids: readonl
   const lines = ['id,vin,x0', ...ids.map((id, i) => `${id},${vinOf(id)},${(i % 97) / 10}`)];
   writeFileSync(join(gw.ctx.connectors.importRoots[0] as string, file), `${lines.join('\n')}\n`);
   const res = await call(gw, 'POST', '/v1/connectors/views', gw.stewardToken, {
-    name: view, source: { kind: 'csv', path: file }, subjectColumn: 'id',
+    name: view,
+    source: { kind: 'csv', path: file },
+    subjectColumn: 'id',
     columns: [
       { name: 'id', type: 'string', classification: 'identifier' },
       { name: 'vin', type: 'string', classification: 'identifier' },
@@ -144,17 +192,28 @@ export async function importCustomers(gw: JobGateway, view: string, ids: readonl
 }
 
 /** Grants consent for the join purpose to `recipients` through POST /v1/consents; returns raw id → record id. */
-export async function grantConsents(gw: JobGateway, ids: readonly string[], recipients: readonly string[], concurrency = 512): Promise<Map<string, string>> {
+export async function grantConsents(
+  gw: JobGateway,
+  ids: readonly string[],
+  recipients: readonly string[],
+  concurrency = 512,
+): Promise<Map<string, string>> {
   const records = new Map<string, string>();
   let next = 0;
   const worker = async () => {
     while (next < ids.length) {
       const id = ids[next++] as string;
-      const res = await call(gw, 'POST', '/v1/consents', gw.collectorToken, grantBody(id, {
-        recipients: recipients.map((r) => ({ id: r, role: 'joint-controller' })),
-        purposes: [{ purpose: JOB_PURPOSE, legalBasis: 'dpv:Consent' }],
-        minimization: { fieldAllowlist: ['id', 'vin'], precision: {}, localOnly: false, crossBorder: false },
-      }));
+      const res = await call(
+        gw,
+        'POST',
+        '/v1/consents',
+        gw.collectorToken,
+        grantBody(id, {
+          recipients: recipients.map((r) => ({ id: r, role: 'joint-controller' })),
+          purposes: [{ purpose: JOB_PURPOSE, legalBasis: 'dpv:Consent' }],
+          minimization: { fieldAllowlist: ['id', 'vin'], precision: {}, localOnly: false, crossBorder: false },
+        }),
+      );
       if (res.status !== 201) throw new Error(`consent at ${gw.partyId}: ${JSON.stringify(res.body)}`);
       records.set(id, String((res.body.record as { recordId: string }).recordId));
     }
@@ -168,7 +227,10 @@ export async function withdrawConsent(gw: JobGateway, recordId: string): Promise
   if (res.status !== 200) throw new Error(`withdraw at ${gw.partyId}: ${JSON.stringify(res.body)}`);
 }
 
-export async function submitJob(gw: JobGateway, request: JobRequestInput): Promise<{ status: number; body: Record<string, unknown> }> {
+export async function submitJob(
+  gw: JobGateway,
+  request: JobRequestInput,
+): Promise<{ status: number; body: Record<string, unknown> }> {
   return call(gw, 'POST', '/v1/jobs', gw.stewardToken, request);
 }
 
@@ -179,14 +241,19 @@ export async function getJob(gw: JobGateway, id: string): Promise<JobView> {
 }
 
 /** Every pseudonym of the job's output at `gw`, in aligned order. */
-export async function readOutput(gw: JobGateway, id: string): Promise<{ status: number; body: Record<string, unknown> }> {
+export async function readOutput(
+  gw: JobGateway,
+  id: string,
+): Promise<{ status: number; body: Record<string, unknown> }> {
   return call(gw, 'GET', `/v1/jobs/${id}/output?limit=100000`, gw.stewardToken);
 }
 
 /** Waits for the job to end at `gw`, failing the test after `ms`. */
 export async function settled(gw: JobGateway, id: string, ms = 50_000): Promise<JobView> {
   let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`job ${id} did not end at ${gw.partyId} within ${ms} ms`)), ms); });
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`job ${id} did not end at ${gw.partyId} within ${ms} ms`)), ms);
+  });
   // A participant learns of the job only when the proposal reaches it.
   const known = async (): Promise<JobView> => {
     for (;;) {
@@ -205,21 +272,40 @@ export async function settled(gw: JobGateway, id: string, ms = 50_000): Promise<
   }
 }
 
-export type Exchange = { from: string; url: string; request: Buffer; response: Buffer; requestType: string; responseType: string };
+export type Exchange = {
+  from: string;
+  url: string;
+  request: Buffer;
+  response: Buffer;
+  requestType: string;
+  responseType: string;
+};
 
 /** Replaces the gateway's peer client with one whose fetch records every request and response body it carries. */
 export function captureEgress(gw: JobGateway, into: Exchange[]): void {
   const recording: typeof fetch = async (input, init) => {
-    const request = init?.body === undefined || init.body === null ? Buffer.alloc(0) : Buffer.from(init.body as Uint8Array);
+    const request =
+      init?.body === undefined || init.body === null ? Buffer.alloc(0) : Buffer.from(init.body as Uint8Array);
     const response = await fetch(input, init);
     const copy = Buffer.from(await response.clone().arrayBuffer());
     const headers = new Headers(init?.headers);
-    into.push({ from: gw.partyId, url: String(input), request, response: copy, requestType: headers.get('content-type') ?? '', responseType: response.headers.get('content-type') ?? '' });
+    into.push({
+      from: gw.partyId,
+      url: String(input),
+      request,
+      response: copy,
+      requestType: headers.get('content-type') ?? '',
+      responseType: response.headers.get('content-type') ?? '',
+    });
     return response;
   };
   gw.ctx.peers.client = createPeerClient({
-    identity: gw.ctx.identity, peers: gw.ctx.peers.registry, clock: gw.ctx.clock, log: gw.ctx.log,
-    audit: (entry) => gw.ctx.consent.appendAudit(entry), fetch: recording,
+    identity: gw.ctx.identity,
+    peers: gw.ctx.peers.registry,
+    clock: gw.ctx.clock,
+    log: gw.ctx.log,
+    audit: (entry) => gw.ctx.consent.appendAudit(entry),
+    fetch: recording,
   });
 }
 
@@ -230,11 +316,14 @@ export type PeerCall = { peer: string; method: string; path: string; body: unkno
  * `answer` may replace the peer's verified answer (what a hostile peer could have signed), `after` sees each call
  * once it was answered. Returns a function that puts the original client back.
  */
-export function interceptPeerCalls(gw: JobGateway, hooks: {
-  before?: (call: PeerCall) => unknown;
-  answer?: (call: PeerCall, response: PeerResponse) => PeerResponse;
-  after?: (call: PeerCall) => void;
-}): () => void {
+export function interceptPeerCalls(
+  gw: JobGateway,
+  hooks: {
+    before?: (call: PeerCall) => unknown;
+    answer?: (call: PeerCall, response: PeerResponse) => PeerResponse;
+    after?: (call: PeerCall) => void;
+  },
+): () => void {
   const original = gw.ctx.peers.client;
   gw.ctx.peers.client = {
     async request(peer, method, path, body, options) {
@@ -245,24 +334,35 @@ export function interceptPeerCalls(gw: JobGateway, hooks: {
       return hooks.answer === undefined ? response : hooks.answer(call, response);
     },
   };
-  return () => { gw.ctx.peers.client = original; };
+  return () => {
+    gw.ctx.peers.client = original;
+  };
 }
 
 /**
  * The usual job set-up: a gateway per party, meshed, each with the join purpose, a delegation to the guest (the
  * first party), a `customers` view over its ids and consent for them to every other party.
  */
-export async function startJobMesh(parties: readonly string[], idsOf: (party: string) => readonly string[]): Promise<JobGateway[]> {
+export async function startJobMesh(
+  parties: readonly string[],
+  idsOf: (party: string) => readonly string[],
+): Promise<JobGateway[]> {
   const [guest] = parties;
   const gateways = await Promise.all(parties.map((p) => startJobGateway(p)));
   await meshJobGateways(gateways);
-  await Promise.all(gateways.map(async (gw) => {
-    const ids = idsOf(gw.partyId);
-    await allowJoinPurpose(gw, parties);
-    if (gw.partyId !== guest && guest !== undefined) await delegate(gw, guest);
-    await importCustomers(gw, 'customers', ids);
-    await grantConsents(gw, ids, parties.filter((p) => p !== gw.partyId));
-  }));
+  await Promise.all(
+    gateways.map(async (gw) => {
+      const ids = idsOf(gw.partyId);
+      await allowJoinPurpose(gw, parties);
+      if (gw.partyId !== guest && guest !== undefined) await delegate(gw, guest);
+      await importCustomers(gw, 'customers', ids);
+      await grantConsents(
+        gw,
+        ids,
+        parties.filter((p) => p !== gw.partyId),
+      );
+    }),
+  );
   return gateways;
 }
 

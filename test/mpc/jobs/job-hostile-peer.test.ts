@@ -6,9 +6,7 @@
 // an object is true) is a decline like any other: CONSENT_DENIED at every party, never a job left proposed.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodePsiMessage, encodePsiMessage } from '../../../mpc/psi/psi-message.ts';
-import {
-  interceptPeerCalls, settled, startJobMesh, stopJobMesh, submitJob, type JobGateway,
-} from './job-fixture.ts';
+import { interceptPeerCalls, settled, startJobMesh, stopJobMesh, submitJob, type JobGateway } from './job-fixture.ts';
 import { dropRows, FATE_GUEST_CSV, readIds } from '../psi/psi-fixture.ts';
 
 const PARTIES = ['dealer-4s', 'insurer-a', 'charging-net'];
@@ -26,7 +24,13 @@ function tamperFirstFrame(dealer: JobGateway, rewrite: (frame: Buffer) => Buffer
   let isDone = false;
   return interceptPeerCalls(dealer, {
     before: (call) => {
-      if (isDone || call.peer !== 'insurer-a' || !call.path.startsWith('/peer/v1/jobs/messages') || !(call.body instanceof Uint8Array)) return call.body;
+      if (
+        isDone ||
+        call.peer !== 'insurer-a' ||
+        !call.path.startsWith('/peer/v1/jobs/messages') ||
+        !(call.body instanceof Uint8Array)
+      )
+        return call.body;
       if (decodePsiMessage(call.body).header.step !== 'initiator-blinded') return call.body;
       isDone = true;
       return rewrite(Buffer.from(call.body));
@@ -35,17 +39,28 @@ function tamperFirstFrame(dealer: JobGateway, rewrite: (frame: Buffer) => Buffer
 }
 
 const cases: [string, string, (frame: Buffer) => Buffer][] = [
-  ['a point of small order (u = 0)', 'PSI_SMALL_ORDER_POINT', (frame) => {
-    const message = decodePsiMessage(frame);
-    const payload = Buffer.from(message.payload);
-    payload.fill(0, 32, 64);
-    return encodePsiMessage({ header: message.header, payload });
-  }],
+  [
+    'a point of small order (u = 0)',
+    'PSI_SMALL_ORDER_POINT',
+    (frame) => {
+      const message = decodePsiMessage(frame);
+      const payload = Buffer.from(message.payload);
+      payload.fill(0, 32, 64);
+      return encodePsiMessage({ header: message.header, payload });
+    },
+  ],
   ['a payload of the wrong length', 'PSI_BAD_MESSAGE', (frame) => frame.subarray(0, frame.length - 7)],
-  ['a frame of another job', 'PSI_WRONG_JOB', (frame) => {
-    const message = decodePsiMessage(frame);
-    return encodePsiMessage({ header: { ...message.header, jobId: '00000000-0000-4000-8000-000000000000' }, payload: message.payload });
-  }],
+  [
+    'a frame of another job',
+    'PSI_WRONG_JOB',
+    (frame) => {
+      const message = decodePsiMessage(frame);
+      return encodePsiMessage({
+        header: { ...message.header, jobId: '00000000-0000-4000-8000-000000000000' },
+        payload: message.payload,
+      });
+    },
+  ],
 ];
 
 describe('a hostile peer in a PSI job', () => {
@@ -54,8 +69,16 @@ describe('a hostile peer in a PSI job', () => {
     const restore = tamperFirstFrame(dealer, rewrite);
     try {
       const submitted = await submitJob(dealer, {
-        protocol: 'psi', purpose: 'customer-alignment', params: { mode: 'intersection' }, receivers: PARTIES,
-        parties: PARTIES.map((id) => ({ id, role: id === 'dealer-4s' ? 'guest' : 'host', view: 'customers', idColumn: 'vin' })),
+        protocol: 'psi',
+        purpose: 'customer-alignment',
+        params: { mode: 'intersection' },
+        receivers: PARTIES,
+        parties: PARTIES.map((id) => ({
+          id,
+          role: id === 'dealer-4s' ? 'guest' : 'host',
+          view: 'customers',
+          idColumn: 'vin',
+        })),
         deadlines: { stepMs: 60_000 },
       });
       expect(submitted.status, JSON.stringify(submitted.body)).toBe(201);
@@ -63,7 +86,8 @@ describe('a hostile peer in a PSI job', () => {
       const views = await Promise.all(gateways.map((gw) => settled(gw, id, 30_000)));
       expect(views.map((v) => [v.self, v.status, v.failure?.code])).toEqual(PARTIES.map((p) => [p, 'failed', code]));
       // Every party records the same story: the host that caught the frame, naming the guest that sent it.
-      for (const v of views) expect(v.failure, v.self).toMatchObject({ party: 'insurer-a', peer: 'dealer-4s', step: 'exchange' });
+      for (const v of views)
+        expect(v.failure, v.self).toMatchObject({ party: 'insurer-a', peer: 'dealer-4s', step: 'exchange' });
     } finally {
       restore();
     }
@@ -74,7 +98,8 @@ describe('a hostile peer in a PSI job', () => {
     let isDone = false;
     const restore = interceptPeerCalls(insurer, {
       before: (call) => {
-        if (isDone || !call.path.startsWith('/peer/v1/jobs/messages') || !(call.body instanceof Uint8Array)) return call.body;
+        if (isDone || !call.path.startsWith('/peer/v1/jobs/messages') || !(call.body instanceof Uint8Array))
+          return call.body;
         const message = decodePsiMessage(call.body);
         if (message.header.step !== 'responder-blinded') return call.body;
         isDone = true;
@@ -85,15 +110,26 @@ describe('a hostile peer in a PSI job', () => {
     });
     try {
       const submitted = await submitJob(dealer, {
-        protocol: 'psi', purpose: 'customer-alignment', params: { mode: 'intersection' }, receivers: PARTIES,
-        parties: PARTIES.map((id) => ({ id, role: id === 'dealer-4s' ? 'guest' : 'host', view: 'customers', idColumn: 'vin' })),
+        protocol: 'psi',
+        purpose: 'customer-alignment',
+        params: { mode: 'intersection' },
+        receivers: PARTIES,
+        parties: PARTIES.map((id) => ({
+          id,
+          role: id === 'dealer-4s' ? 'guest' : 'host',
+          view: 'customers',
+          idColumn: 'vin',
+        })),
         deadlines: { stepMs: 60_000 },
       });
       const id = String(submitted.body.id);
       const views = await Promise.all(gateways.map((gw) => settled(gw, id, 30_000)));
-      expect(views.map((v) => [v.self, v.status, v.failure?.code])).toEqual(PARTIES.map((p) => [p, 'failed', 'PSI_SMALL_ORDER_POINT']));
+      expect(views.map((v) => [v.self, v.status, v.failure?.code])).toEqual(
+        PARTIES.map((p) => [p, 'failed', 'PSI_SMALL_ORDER_POINT']),
+      );
       // The sender itself, told by the guest's refusal, records it the same way: the guest caught it, naming the host.
-      for (const v of views) expect(v.failure, v.self).toMatchObject({ party: 'dealer-4s', peer: 'insurer-a', step: 'exchange' });
+      for (const v of views)
+        expect(v.failure, v.self).toMatchObject({ party: 'dealer-4s', peer: 'insurer-a', step: 'exchange' });
     } finally {
       restore();
     }
@@ -101,26 +137,40 @@ describe('a hostile peer in a PSI job', () => {
 });
 
 describe('a hostile host that declines with a code named after an Object.prototype member', () => {
-  it.each(['constructor', 'toString', '__proto__', 'hasOwnProperty', 'valueOf'])('declining with %s fails the job with CONSENT_DENIED at every party', async (code) => {
-    const [dealer] = gateways as [JobGateway];
-    const restore = interceptPeerCalls(dealer, {
-      answer: (call, response) => (call.peer === 'insurer-a' && call.path === '/peer/v1/jobs'
-        ? { ...response, body: { decision: 'declined', code, message: 'declined with a prototype member' } }
-        : response),
-    });
-    try {
-      const submitted = await submitJob(dealer, {
-        protocol: 'psi', purpose: 'customer-alignment', params: { mode: 'intersection' }, receivers: PARTIES,
-        parties: PARTIES.map((id) => ({ id, role: id === 'dealer-4s' ? 'guest' : 'host', view: 'customers', idColumn: 'vin' })),
-        deadlines: { stepMs: 60_000 },
+  it.each(['constructor', 'toString', '__proto__', 'hasOwnProperty', 'valueOf'])(
+    'declining with %s fails the job with CONSENT_DENIED at every party',
+    async (code) => {
+      const [dealer] = gateways as [JobGateway];
+      const restore = interceptPeerCalls(dealer, {
+        answer: (call, response) =>
+          call.peer === 'insurer-a' && call.path === '/peer/v1/jobs'
+            ? { ...response, body: { decision: 'declined', code, message: 'declined with a prototype member' } }
+            : response,
       });
-      expect(submitted.status, JSON.stringify(submitted.body)).toBe(201);
-      const id = String(submitted.body.id);
-      const views = await Promise.all(gateways.map((gw) => settled(gw, id, 30_000)));
-      expect(views.map((v) => [v.self, v.status, v.failure?.code])).toEqual(PARTIES.map((p) => [p, 'failed', 'CONSENT_DENIED']));
-      for (const v of views) expect(v.failure, v.self).toMatchObject({ party: 'insurer-a', peer: 'insurer-a' });
-    } finally {
-      restore();
-    }
-  });
+      try {
+        const submitted = await submitJob(dealer, {
+          protocol: 'psi',
+          purpose: 'customer-alignment',
+          params: { mode: 'intersection' },
+          receivers: PARTIES,
+          parties: PARTIES.map((id) => ({
+            id,
+            role: id === 'dealer-4s' ? 'guest' : 'host',
+            view: 'customers',
+            idColumn: 'vin',
+          })),
+          deadlines: { stepMs: 60_000 },
+        });
+        expect(submitted.status, JSON.stringify(submitted.body)).toBe(201);
+        const id = String(submitted.body.id);
+        const views = await Promise.all(gateways.map((gw) => settled(gw, id, 30_000)));
+        expect(views.map((v) => [v.self, v.status, v.failure?.code])).toEqual(
+          PARTIES.map((p) => [p, 'failed', 'CONSENT_DENIED']),
+        );
+        for (const v of views) expect(v.failure, v.self).toMatchObject({ party: 'insurer-a', peer: 'insurer-a' });
+      } finally {
+        restore();
+      }
+    },
+  );
 });

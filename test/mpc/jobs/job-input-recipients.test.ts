@@ -48,7 +48,9 @@ describe('the filter step with two recipients', () => {
       } as unknown as Connectors,
       store: {
         clearInputs: async () => undefined,
-        appendInputs: async (_job: string, _from: number, _ordinals: number[], subjects: string[]) => { admitted.push(...subjects); },
+        appendInputs: async (_job: string, _from: number, _ordinals: number[], subjects: string[]) => {
+          admitted.push(...subjects);
+        },
       } as unknown as JobStore,
     };
 

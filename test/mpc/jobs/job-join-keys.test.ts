@@ -8,11 +8,17 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { makeConnectorGateway, type ConnectorGateway } from '../../connectors/connector-fixture.ts';
 
 let gw: ConnectorGateway;
-beforeEach(async () => { gw = await makeConnectorGateway(); });
-afterEach(async () => { await gw.close(); });
+beforeEach(async () => {
+  gw = await makeConnectorGateway();
+});
+afterEach(async () => {
+  await gw.close();
+});
 
 const declaration = (name: string, file: string) => ({
-  name, source: { kind: 'csv', path: file }, subjectColumn: 'id',
+  name,
+  source: { kind: 'csv', path: file },
+  subjectColumn: 'id',
   columns: [
     { name: 'id', type: 'integer', classification: 'identifier' },
     { name: 'vin', type: 'string', classification: 'identifier' },
@@ -39,7 +45,10 @@ async function readAll(name: string, column: string, chunkRows?: number) {
 
 describe('join keys for PSI', () => {
   it('streams the identifier column in source order with canonical subject ids, across chunks', async () => {
-    const rows = Array.from({ length: 2500 }, (_, i) => `${String(i * 7).padStart(i % 3 === 0 ? 5 : 1, '0')},${i % 500 === 7 ? '' : `LSV${i}`},1.5`);
+    const rows = Array.from(
+      { length: 2500 },
+      (_, i) => `${String(i * 7).padStart(i % 3 === 0 ? 5 : 1, '0')},${i % 500 === 7 ? '' : `LSV${i}`},1.5`,
+    );
     await register('customers', rows);
     const { keys, subjects } = await readAll('customers', 'vin', 1000);
     expect(keys).toHaveLength(2500);

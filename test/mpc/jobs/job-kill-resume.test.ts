@@ -3,7 +3,15 @@
 // data directory, it takes the job up when the coordinator resumes it, from the last completed step, to the end.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  getJob, interceptPeerCalls, readOutput, restartJobGateway, settled, startJobMesh, stopJobMesh, submitJob, type JobGateway,
+  getJob,
+  interceptPeerCalls,
+  readOutput,
+  restartJobGateway,
+  settled,
+  startJobMesh,
+  stopJobMesh,
+  submitJob,
+  type JobGateway,
 } from './job-fixture.ts';
 import { dropRows, FATE_HOST_CSV, intersect, readIds } from '../psi/psi-fixture.ts';
 import { bearer } from '../../fixtures/gateway-fixture.ts';
@@ -38,8 +46,16 @@ describe('a party killed mid-job', () => {
       },
     });
     const submitted = await submitJob(dealer, {
-      protocol: 'psi', purpose: 'customer-alignment', params: { mode: 'intersection' }, receivers: PARTIES,
-      parties: PARTIES.map((id) => ({ id, role: id === 'dealer-4s' ? 'guest' : 'host', view: 'customers', idColumn: 'vin' })),
+      protocol: 'psi',
+      purpose: 'customer-alignment',
+      params: { mode: 'intersection' },
+      receivers: PARTIES,
+      parties: PARTIES.map((id) => ({
+        id,
+        role: id === 'dealer-4s' ? 'guest' : 'host',
+        view: 'customers',
+        idColumn: 'vin',
+      })),
       deadlines: { stepMs: STEP_MS, acceptMs: 10_000 },
     });
     expect(submitted.status, JSON.stringify(submitted.body)).toBe(201);
@@ -57,14 +73,21 @@ describe('a party killed mid-job', () => {
     // The step started before the kill, so its deadline is at most STEP_MS after the kill (plus the last call's unwinding).
     expect(failedAfter).toBeLessThan(STEP_MS + 3_000);
     // The filter step had completed everywhere, and stays completed.
-    expect(atDealer.steps).toEqual([expect.objectContaining({ name: 'filter', status: 'completed' }), expect.objectContaining({ name: 'exchange' })]);
+    expect(atDealer.steps).toEqual([
+      expect.objectContaining({ name: 'filter', status: 'completed' }),
+      expect.objectContaining({ name: 'exchange' }),
+    ]);
 
     // Restarted on its data directory and port: it still holds the job, interrupted mid-exchange.
     const restarted = await restartJobGateway(charging);
     gateways[2] = restarted;
     expect((await getJob(restarted, id)).steps.map((s) => s.status)).toEqual(['completed', 'running']);
 
-    const resumed = await dealer.app.inject({ method: 'POST', url: `/v1/jobs/${id}/resume`, headers: bearer(dealer.stewardToken) });
+    const resumed = await dealer.app.inject({
+      method: 'POST',
+      url: `/v1/jobs/${id}/resume`,
+      headers: bearer(dealer.stewardToken),
+    });
     expect(resumed.statusCode, resumed.body).toBe(200);
     // Failure notices of the run before the resume may still arrive late (the coordinator repeats them to a silent
     // party for a while). They belong to epoch 0 and must not fail the resumed run, at a participant or the coordinator.
@@ -72,12 +95,18 @@ describe('a party killed mid-job', () => {
     await restarted.ctx.jobs.peer.fail('dealer-4s', id, stale, 0);
     await dealer.ctx.jobs.peer.fail('insurer-a', id, stale, 0);
     const views = await Promise.all([dealer, insurer, restarted].map((gw) => settled(gw, id, 60_000)));
-    expect(views.map((v) => [v.self, v.status, v.failure?.code ?? null])).toEqual(PARTIES.map((p) => [p, 'completed', null]));
+    expect(views.map((v) => [v.self, v.status, v.failure?.code ?? null])).toEqual(
+      PARTIES.map((p) => [p, 'completed', null]),
+    );
     // Only the exchange ran again: one completed filter attempt per party.
     const filters = (views[0]?.timeline ?? []).filter((e) => e.step === 'filter' && e.status === 'completed');
     expect(filters.map((e) => e.party).sort()).toEqual([...PARTIES].sort());
 
-    const expected = intersect(ids['dealer-4s'] as string[], ids['insurer-a'] as string[], ids['charging-net'] as string[]);
+    const expected = intersect(
+      ids['dealer-4s'] as string[],
+      ids['insurer-a'] as string[],
+      ids['charging-net'] as string[],
+    );
     const out = await readOutput(restarted, id);
     const toRaw = new Map((ids['charging-net'] as string[]).map((raw) => [restarted.pseudonym(raw), raw]));
     expect((out.body.subjects as string[]).map((p) => toRaw.get(p)).sort()).toEqual(expected);
@@ -93,8 +122,16 @@ describe('a party killed mid-job', () => {
       },
     });
     const submitted = await submitJob(dealer, {
-      protocol: 'psi', purpose: 'customer-alignment', params: { mode: 'intersection' }, receivers: PARTIES,
-      parties: PARTIES.map((id) => ({ id, role: id === 'dealer-4s' ? 'guest' : 'host', view: 'customers', idColumn: 'vin' })),
+      protocol: 'psi',
+      purpose: 'customer-alignment',
+      params: { mode: 'intersection' },
+      receivers: PARTIES,
+      parties: PARTIES.map((id) => ({
+        id,
+        role: id === 'dealer-4s' ? 'guest' : 'host',
+        view: 'customers',
+        idColumn: 'vin',
+      })),
       deadlines: { stepMs: STEP_MS, acceptMs: 10_000 },
     });
     const id = String(submitted.body.id);
@@ -103,11 +140,20 @@ describe('a party killed mid-job', () => {
     const restarted = await restartJobGateway(dealer);
     gateways[0] = restarted;
     const views = await Promise.all([restarted, insurer, charging].map((gw) => settled(gw, id, 60_000)));
-    expect(views.map((v) => [v.self, v.status, v.failure?.code ?? null])).toEqual(PARTIES.map((p) => [p, 'completed', null]));
+    expect(views.map((v) => [v.self, v.status, v.failure?.code ?? null])).toEqual(
+      PARTIES.map((p) => [p, 'completed', null]),
+    );
     // The exchange ran again under a higher attempt; the filter step was not repeated.
-    expect(views[0]?.steps).toEqual([expect.objectContaining({ name: 'filter', attempt: 1 }), expect.objectContaining({ name: 'exchange', status: 'completed' })]);
+    expect(views[0]?.steps).toEqual([
+      expect.objectContaining({ name: 'filter', attempt: 1 }),
+      expect.objectContaining({ name: 'exchange', status: 'completed' }),
+    ]);
     expect(views[0]?.steps[1]?.attempt).toBeGreaterThan(2);
-    const expected = intersect(ids['dealer-4s'] as string[], ids['insurer-a'] as string[], ids['charging-net'] as string[]);
+    const expected = intersect(
+      ids['dealer-4s'] as string[],
+      ids['insurer-a'] as string[],
+      ids['charging-net'] as string[],
+    );
     expect(views[0]?.output?.count).toBe(expected.length);
   });
 });

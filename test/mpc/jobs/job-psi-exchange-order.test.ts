@@ -13,8 +13,13 @@ const pool = createX25519Pool({ size: 2 });
 afterAll(() => pool.close());
 
 const spec = JobSpec.parse({
-  id: '0b5f8a3e-7c1d-4e2a-9f60-1d2c3b4a5e6f', coordinator: 'dealer-4s', createdAt: '2026-11-01T09:00:00.000Z',
-  protocol: 'psi', purpose: 'customer-alignment', params: { mode: 'intersection' }, receivers: ['dealer-4s', 'insurer-a'],
+  id: '0b5f8a3e-7c1d-4e2a-9f60-1d2c3b4a5e6f',
+  coordinator: 'dealer-4s',
+  createdAt: '2026-11-01T09:00:00.000Z',
+  protocol: 'psi',
+  purpose: 'customer-alignment',
+  params: { mode: 'intersection' },
+  receivers: ['dealer-4s', 'insurer-a'],
   parties: [
     { id: 'dealer-4s', role: 'guest', view: 'customers', idColumn: 'vin' },
     { id: 'insurer-a', role: 'host', view: 'policyholders', idColumn: 'vin' },
@@ -37,7 +42,10 @@ function wire(random: () => number) {
   return { ends, send };
 }
 
-const lcg = (seed: number) => () => { seed = (seed * 1103515245 + 12345) % 2 ** 31; return seed / 2 ** 31; };
+const lcg = (seed: number) => () => {
+  seed = (seed * 1103515245 + 12345) % 2 ** 31;
+  return seed / 2 ** 31;
+};
 
 describe('PSI exchange over an unordered transport', () => {
   it('reorders buckets, ignores repeats, and both receivers get the true aligned intersection', async () => {
@@ -47,13 +55,35 @@ describe('PSI exchange over an unordered transport', () => {
     const signal = new AbortController().signal;
     // Small buckets: many frames per step, so there is something to reorder.
     const options = { spec, pool, bucketRecords: 97, window: 8, signal };
-    ends.set('dealer-4s', createPsiExchange({ ...options, self: 'dealer-4s', random: seededRandom('d'), send: send('insurer-a', 'dealer-4s') }));
-    ends.set('insurer-a', createPsiExchange({ ...options, self: 'insurer-a', random: seededRandom('i'), send: send('dealer-4s', 'insurer-a') }));
-    const [a, b] = await Promise.all([(ends.get('dealer-4s') as PsiExchange).run(dealer), (ends.get('insurer-a') as PsiExchange).run(insurer)]);
+    ends.set(
+      'dealer-4s',
+      createPsiExchange({
+        ...options,
+        self: 'dealer-4s',
+        random: seededRandom('d'),
+        send: send('insurer-a', 'dealer-4s'),
+      }),
+    );
+    ends.set(
+      'insurer-a',
+      createPsiExchange({
+        ...options,
+        self: 'insurer-a',
+        random: seededRandom('i'),
+        send: send('dealer-4s', 'insurer-a'),
+      }),
+    );
+    const [a, b] = await Promise.all([
+      (ends.get('dealer-4s') as PsiExchange).run(dealer),
+      (ends.get('insurer-a') as PsiExchange).run(insurer),
+    ]);
     const expected = intersect(dealer, insurer);
     expect(expected.length).toBe(834);
     expect(idsAt(dealer, a.rows as Uint32Array)).toEqual(expected);
-    const aligned = Array.from(a.rows as Uint32Array, (row, k) => [dealer[row], insurer[(b.rows as Uint32Array)[k] as number]]);
+    const aligned = Array.from(a.rows as Uint32Array, (row, k) => [
+      dealer[row],
+      insurer[(b.rows as Uint32Array)[k] as number],
+    ]);
     expect(aligned.filter(([x, y]) => x !== y)).toEqual([]);
     const stats = (ends.get('dealer-4s') as PsiExchange).stats;
     expect(stats.rowsIn).toBe(3000);
@@ -61,9 +91,24 @@ describe('PSI exchange over an unordered transport', () => {
   });
 
   it('fails with PSI_WRONG_PARTY when a frame names a sender other than the authenticated one', async () => {
-    const exchange = createPsiExchange({ spec, self: 'insurer-a', pool, signal: new AbortController().signal, send: async () => undefined });
+    const exchange = createPsiExchange({
+      spec,
+      self: 'insurer-a',
+      pool,
+      signal: new AbortController().signal,
+      send: async () => undefined,
+    });
     const frame = encodePsiMessage({
-      header: { protocolVersion: PSI_PROTOCOL_VERSION, jobId: spec.id, step: 'initiator-blinded', party: 'charging-net', to: 'insurer-a', bucket: 0, count: 1, total: 1 },
+      header: {
+        protocolVersion: PSI_PROTOCOL_VERSION,
+        jobId: spec.id,
+        step: 'initiator-blinded',
+        party: 'charging-net',
+        to: 'insurer-a',
+        bucket: 0,
+        count: 1,
+        total: 1,
+      },
       payload: Buffer.alloc(32, 9),
     });
     await expect(exchange.deliver('dealer-4s', frame)).rejects.toMatchObject({ code: 'PSI_WRONG_PARTY' });
@@ -72,9 +117,24 @@ describe('PSI exchange over an unordered transport', () => {
   });
 
   it('fails with PSI_UNEXPECTED_STEP for a bucket far ahead of its stream instead of waiting for it', async () => {
-    const exchange = createPsiExchange({ spec, self: 'insurer-a', pool, signal: new AbortController().signal, send: async () => undefined });
+    const exchange = createPsiExchange({
+      spec,
+      self: 'insurer-a',
+      pool,
+      signal: new AbortController().signal,
+      send: async () => undefined,
+    });
     const frame = encodePsiMessage({
-      header: { protocolVersion: PSI_PROTOCOL_VERSION, jobId: spec.id, step: 'initiator-blinded', party: 'dealer-4s', to: 'insurer-a', bucket: 1000, count: 1, total: 5000 },
+      header: {
+        protocolVersion: PSI_PROTOCOL_VERSION,
+        jobId: spec.id,
+        step: 'initiator-blinded',
+        party: 'dealer-4s',
+        to: 'insurer-a',
+        bucket: 1000,
+        count: 1,
+        total: 5000,
+      },
       payload: Buffer.alloc(32, 9),
     });
     await expect(exchange.deliver('dealer-4s', frame)).rejects.toMatchObject({ code: 'PSI_UNEXPECTED_STEP' });
@@ -82,9 +142,24 @@ describe('PSI exchange over an unordered transport', () => {
 
   it('fails a waiting bucket when the exchange is aborted (the step deadline), so no request hangs', async () => {
     const controller = new AbortController();
-    const exchange = createPsiExchange({ spec, self: 'insurer-a', pool, signal: controller.signal, send: async () => undefined });
+    const exchange = createPsiExchange({
+      spec,
+      self: 'insurer-a',
+      pool,
+      signal: controller.signal,
+      send: async () => undefined,
+    });
     const frame = encodePsiMessage({
-      header: { protocolVersion: PSI_PROTOCOL_VERSION, jobId: spec.id, step: 'initiator-blinded', party: 'dealer-4s', to: 'insurer-a', bucket: 3, count: 1, total: 5000 },
+      header: {
+        protocolVersion: PSI_PROTOCOL_VERSION,
+        jobId: spec.id,
+        step: 'initiator-blinded',
+        party: 'dealer-4s',
+        to: 'insurer-a',
+        bucket: 3,
+        count: 1,
+        total: 5000,
+      },
       payload: Buffer.alloc(32, 9),
     });
     const waiting = exchange.deliver('dealer-4s', frame);

@@ -6,8 +6,18 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JobRequestInput } from '../../../mpc/jobs/job.ts';
 import { columnSumProtocol } from './column-sum-protocol.ts';
 import {
-  allowJoinPurpose, delegate, getJob, grantConsents, importCustomers, meshJobGateways, readOutput, removeDataDir, settled,
-  startJobGateway, submitJob, type JobGateway,
+  allowJoinPurpose,
+  delegate,
+  getJob,
+  grantConsents,
+  importCustomers,
+  meshJobGateways,
+  readOutput,
+  removeDataDir,
+  settled,
+  startJobGateway,
+  submitJob,
+  type JobGateway,
 } from './job-fixture.ts';
 
 const PARTIES = ['dealer-4s', 'insurer-a'] as const;
@@ -25,12 +35,18 @@ let gateways: JobGateway[] = [];
 beforeAll(async () => {
   gateways = await Promise.all(PARTIES.map((p) => startJobGateway(p, undefined, [columnSumProtocol])));
   await meshJobGateways(gateways);
-  await Promise.all(gateways.map(async (gw) => {
-    await allowJoinPurpose(gw, PARTIES, FIELDS);
-    if (gw.partyId !== 'dealer-4s') await delegate(gw, 'dealer-4s', FIELDS);
-    await importCustomers(gw, 'customers', IDS[gw.partyId] as string[]);
-    await grantConsents(gw, IDS[gw.partyId] as string[], PARTIES.filter((p) => p !== gw.partyId));
-  }));
+  await Promise.all(
+    gateways.map(async (gw) => {
+      await allowJoinPurpose(gw, PARTIES, FIELDS);
+      if (gw.partyId !== 'dealer-4s') await delegate(gw, 'dealer-4s', FIELDS);
+      await importCustomers(gw, 'customers', IDS[gw.partyId] as string[]);
+      await grantConsents(
+        gw,
+        IDS[gw.partyId] as string[],
+        PARTIES.filter((p) => p !== gw.partyId),
+      );
+    }),
+  );
 }, 240_000);
 
 afterAll(async () => {
@@ -41,20 +57,31 @@ afterAll(async () => {
 });
 
 const request = (column: string): JobRequestInput => ({
-  protocol: 'column-sum', purpose: 'customer-alignment', params: { column }, receivers: ['dealer-4s'],
-  parties: PARTIES.map((id) => ({ id, role: id === 'dealer-4s' ? ('guest' as const) : ('host' as const), view: 'customers', idColumn: 'vin' })),
+  protocol: 'column-sum',
+  purpose: 'customer-alignment',
+  params: { column },
+  receivers: ['dealer-4s'],
+  parties: PARTIES.map((id) => ({
+    id,
+    role: id === 'dealer-4s' ? ('guest' as const) : ('host' as const),
+    view: 'customers',
+    idColumn: 'vin',
+  })),
   deadlines: { stepMs: 60_000 },
 });
 
 describe('a second protocol through the same runtime', () => {
-  it('runs its steps at both gateways and gives the guest the total of both parties\' column', async () => {
+  it("runs its steps at both gateways and gives the guest the total of both parties' column", async () => {
     const [dealer, insurer] = gateways as [JobGateway, JobGateway];
     const submitted = await submitJob(dealer, request('x0'));
     expect(submitted.status, JSON.stringify(submitted.body)).toBe(201);
     const id = String(submitted.body.id);
     const [atDealer, atInsurer] = await Promise.all([settled(dealer, id), settled(insurer, id)]);
     expect([atDealer.status, atInsurer.status]).toEqual(['completed', 'completed']);
-    expect(atDealer.steps.map((s) => [s.name, s.status])).toEqual([['filter', 'completed'], ['sum', 'completed']]);
+    expect(atDealer.steps.map((s) => [s.name, s.status])).toEqual([
+      ['filter', 'completed'],
+      ['sum', 'completed'],
+    ]);
 
     const expected = columnSum(IDS['dealer-4s'] as string[]) + columnSum(IDS['insurer-a'] as string[]);
     const view = await getJob(dealer, id);

@@ -13,16 +13,28 @@ export async function startGateway(partyId: string, env: Record<string, string> 
   const gw = await makeTestGateway({ SEALGATE_PARTY_ID: partyId, ...env });
   await gw.app.listen({ port: 0, host: '127.0.0.1' });
   const { port } = gw.app.server.address() as AddressInfo;
-  return { ...gw, url: `http://127.0.0.1:${port}`, partyId, publicKeyHex: Buffer.from(gw.ctx.identity.ed25519.publicKeyRaw).toString('hex') };
+  return {
+    ...gw,
+    url: `http://127.0.0.1:${port}`,
+    partyId,
+    publicKeyHex: Buffer.from(gw.ctx.identity.ed25519.publicKeyRaw).toString('hex'),
+  };
 }
 
 /** Registers `peer` at `at` through POST /v1/peers, as an operator would; returns the response. */
-export async function registerPeer(at: ListeningGateway, peer: { partyId: string; url: string; publicKeyHex: string }, baseUrl = peer.url) {
+export async function registerPeer(
+  at: ListeningGateway,
+  peer: { partyId: string; url: string; publicKeyHex: string },
+  baseUrl = peer.url,
+) {
   const res = await at.app.inject({
-    method: 'POST', url: '/v1/peers', headers: bearer(at.adminToken),
+    method: 'POST',
+    url: '/v1/peers',
+    headers: bearer(at.adminToken),
     payload: { id: peer.partyId, baseUrl, ed25519PublicKey: peer.publicKeyHex },
   });
-  if (res.statusCode !== 201 && res.statusCode !== 200) throw new Error(`registering ${peer.partyId} at ${at.partyId} failed: ${res.body}`);
+  if (res.statusCode !== 201 && res.statusCode !== 200)
+    throw new Error(`registering ${peer.partyId} at ${at.partyId} failed: ${res.body}`);
   return res;
 }
 
@@ -32,7 +44,10 @@ export async function meshGateways(gateways: readonly ListeningGateway[]): Promi
 }
 
 /** A client for `gw` with test-chosen clock, fetch and backoff; audits into `gw`'s log like the real one. */
-export function clientOf(gw: TestGateway, options: { clock?: Clock; fetch?: typeof fetch; retryBaseMs?: number } = {}): PeerClient {
+export function clientOf(
+  gw: TestGateway,
+  options: { clock?: Clock; fetch?: typeof fetch; retryBaseMs?: number } = {},
+): PeerClient {
   return createPeerClient({
     identity: gw.ctx.identity,
     peers: gw.ctx.peers.registry,
@@ -47,16 +62,22 @@ export function clientOf(gw: TestGateway, options: { clock?: Clock; fetch?: type
 export type CapturedRequest = { url: string; method: string; headers: Record<string, string>; body: Buffer };
 
 /** A fetch that records what it sends (after signing) and may rewrite it first. */
-export function recordingFetch(rewrite?: (request: CapturedRequest) => CapturedRequest): { fetch: typeof fetch; sent: CapturedRequest[] } {
+export function recordingFetch(rewrite?: (request: CapturedRequest) => CapturedRequest): {
+  fetch: typeof fetch;
+  sent: CapturedRequest[];
+} {
   const sent: CapturedRequest[] = [];
   const wrapped: typeof fetch = async (input, init) => {
     const headers = Object.fromEntries(new Headers(init?.headers).entries());
-    const body = init?.body === undefined || init.body === null ? Buffer.alloc(0) : Buffer.from(init.body as Uint8Array);
+    const body =
+      init?.body === undefined || init.body === null ? Buffer.alloc(0) : Buffer.from(init.body as Uint8Array);
     let captured: CapturedRequest = { url: String(input), method: init?.method ?? 'GET', headers, body };
     if (rewrite !== undefined) captured = rewrite(captured);
     sent.push(captured);
     return fetch(captured.url, {
-      method: captured.method, headers: captured.headers, redirect: 'manual',
+      method: captured.method,
+      headers: captured.headers,
+      redirect: 'manual',
       ...(captured.body.length > 0 ? { body: captured.body } : {}),
       ...(init?.signal ? { signal: init.signal } : {}),
     });
@@ -66,13 +87,20 @@ export function recordingFetch(rewrite?: (request: CapturedRequest) => CapturedR
 
 /** Sends a captured request again, byte for byte, to `url` (default: where it first went). */
 export function resend(captured: CapturedRequest, url = captured.url): Promise<Response> {
-  return fetch(url, { method: captured.method, headers: captured.headers, ...(captured.body.length > 0 ? { body: captured.body } : {}) });
+  return fetch(url, {
+    method: captured.method,
+    headers: captured.headers,
+    ...(captured.body.length > 0 ? { body: captured.body } : {}),
+  });
 }
 
 export type TestServer = { url: string; hits: () => number; close(): Promise<void> };
 
 async function listen(server: Server, sockets: Set<Socket>): Promise<string> {
-  server.on('connection', (socket) => { sockets.add(socket); socket.on('close', () => sockets.delete(socket)); });
+  server.on('connection', (socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 }
@@ -88,7 +116,9 @@ function closer(server: Server, sockets: Set<Socket>): () => Promise<void> {
 export async function startBlackHole(): Promise<TestServer> {
   let hits = 0;
   const sockets = new Set<Socket>();
-  const server = createServer(() => { hits += 1; });
+  const server = createServer(() => {
+    hits += 1;
+  });
   const url = await listen(server, sockets);
   return { url, hits: () => hits, close: closer(server, sockets) };
 }
@@ -97,7 +127,11 @@ export async function startBlackHole(): Promise<TestServer> {
  * Forwards to `target` byte for byte, except that the first `failures` requests get `status` (503)
  * and `rewriteBody` may alter the forwarded answer.
  */
-export async function startFlakyProxy(target: string, failures: number, options: { status?: number; rewriteBody?: (body: Buffer) => Buffer } = {}): Promise<TestServer> {
+export async function startFlakyProxy(
+  target: string,
+  failures: number,
+  options: { status?: number; rewriteBody?: (body: Buffer) => Buffer } = {},
+): Promise<TestServer> {
   let hits = 0;
   const sockets = new Set<Socket>();
   const server = createServer((req, res) => {
@@ -114,8 +148,11 @@ export async function startFlakyProxy(target: string, failures: number, options:
         const parts: Buffer[] = [];
         answer.on('data', (c: Buffer) => parts.push(c));
         answer.on('end', () => {
-          const body = options.rewriteBody === undefined ? Buffer.concat(parts) : options.rewriteBody(Buffer.concat(parts));
-          res.writeHead(answer.statusCode ?? 502, { ...answer.headers, 'content-length': String(body.length) }).end(body);
+          const body =
+            options.rewriteBody === undefined ? Buffer.concat(parts) : options.rewriteBody(Buffer.concat(parts));
+          res
+            .writeHead(answer.statusCode ?? 502, { ...answer.headers, 'content-length': String(body.length) })
+            .end(body);
         });
       });
       upstream.on('error', () => res.writeHead(502).end());

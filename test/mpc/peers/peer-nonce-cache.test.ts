@@ -51,7 +51,7 @@ describe('nonce cache', () => {
     expect(afterRestart.admit('p1', nonce, signedAt)).toBe('before-start');
   });
 
-  it('when a peer\'s share is full of unexpired nonces it refuses new ones instead of evicting', () => {
+  it("when a peer's share is full of unexpired nonces it refuses new ones instead of evicting", () => {
     const clock = fixedClock(new Date(START));
     const cache = createNonceCache({ clock, maxPerPeer: 3 });
     const nonces = [newNonce(), newNonce(), newNonce()];

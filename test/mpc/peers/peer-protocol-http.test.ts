@@ -8,7 +8,15 @@ import { PEER_HEADERS } from '../../../mpc/peers/peer-signature.ts';
 import { formatTraceparent, startTrace } from '../../../core/trace-context.ts';
 import { bearer } from '../../fixtures/gateway-fixture.ts';
 import {
-  clientOf, meshGateways, recordingFetch, registerPeer, resend, startBlackHole, startFlakyProxy, startGateway, type ListeningGateway,
+  clientOf,
+  meshGateways,
+  recordingFetch,
+  registerPeer,
+  resend,
+  startBlackHole,
+  startFlakyProxy,
+  startGateway,
+  type ListeningGateway,
 } from './peer-fixture.ts';
 
 let dealer: ListeningGateway;
@@ -16,7 +24,11 @@ let insurer: ListeningGateway;
 let charger: ListeningGateway;
 
 beforeAll(async () => {
-  [dealer, insurer, charger] = await Promise.all([startGateway('dealer-4s'), startGateway('insurer'), startGateway('charging-op')]);
+  [dealer, insurer, charger] = await Promise.all([
+    startGateway('dealer-4s'),
+    startGateway('insurer'),
+    startGateway('charging-op'),
+  ]);
   await meshGateways([dealer, insurer, charger]);
 });
 afterAll(async () => {
@@ -34,32 +46,65 @@ async function problemOf(res: Response): Promise<{ code: string; status: number 
 }
 
 describe('signed peer requests between gateways', () => {
-  it('a signed ping is accepted, answered signed, and its trace id shows in the receiver\'s log lines', async () => {
+  it("a signed ping is accepted, answered signed, and its trace id shows in the receiver's log lines", async () => {
     const trace = startTrace();
-    const answer = await dealer.ctx.peers.client.request('insurer', 'GET', '/peer/v1/ping', undefined, { traceparent: formatTraceparent(trace) });
+    const answer = await dealer.ctx.peers.client.request('insurer', 'GET', '/peer/v1/ping', undefined, {
+      traceparent: formatTraceparent(trace),
+    });
     expect(answer.status).toBe(200);
     expect(answer.body).toMatchObject({ partyId: 'insurer', peer: 'dealer-4s', protocol: 'sealgate-peer-v1' });
     expect(answer.traceId).toBe(trace.traceId);
-    const lines = insurer.log.lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.traceId === trace.traceId);
+    const lines = insurer.log.lines
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .filter((l) => l.traceId === trace.traceId);
     expect(lines.some((l) => l.msg === 'request completed')).toBe(true);
   });
 
   it('a POST with a JSON body is hashed over its raw bytes and echoed', async () => {
-    const answer = await insurer.ctx.peers.client.request('charging-op', 'POST', '/peer/v1/ping', { echo: 'héllo' }, { jobId: 'job-1', step: 'psi-1', isBlinded: true });
+    const answer = await insurer.ctx.peers.client.request(
+      'charging-op',
+      'POST',
+      '/peer/v1/ping',
+      { echo: 'héllo' },
+      { jobId: 'job-1', step: 'psi-1', isBlinded: true },
+    );
     expect(answer.body).toMatchObject({ partyId: 'charging-op', peer: 'insurer', echo: 'héllo' });
     const audit = await insurer.ctx.consent.listAudit({ kind: 'message', ref: 'job-1', limit: 10 });
     expect(audit.map((e) => e.action)).toEqual(['peer-send', 'peer-reply']);
-    expect(audit[0]?.detail).toMatchObject({ peer: 'charging-op', direction: 'out', jobId: 'job-1', step: 'psi-1', isBlinded: true, isEncrypted: false, protocol: 'sealgate-peer-v1', bytes: Buffer.byteLength('{"echo":"héllo"}') });
+    expect(audit[0]?.detail).toMatchObject({
+      peer: 'charging-op',
+      direction: 'out',
+      jobId: 'job-1',
+      step: 'psi-1',
+      isBlinded: true,
+      isEncrypted: false,
+      protocol: 'sealgate-peer-v1',
+      bytes: Buffer.byteLength('{"echo":"héllo"}'),
+    });
     expect(audit[1]?.detail).toMatchObject({ direction: 'in', status: 200 });
-    const received = (await charger.ctx.consent.listAudit({ kind: 'message', limit: 1000 })).filter((e) => e.action === 'peer-exchange' && e.detail.traceId === answer.traceId);
+    const received = (await charger.ctx.consent.listAudit({ kind: 'message', limit: 1000 })).filter(
+      (e) => e.action === 'peer-exchange' && e.detail.traceId === answer.traceId,
+    );
     expect(received).toHaveLength(1);
-    expect(received[0]?.detail).toMatchObject({ peer: 'insurer', bytesIn: Buffer.byteLength('{"echo":"héllo"}'), status: 200 });
+    expect(received[0]?.detail).toMatchObject({
+      peer: 'insurer',
+      bytesIn: Buffer.byteLength('{"echo":"héllo"}'),
+      status: 200,
+    });
   });
 
   it('the admin ping route calls the peer and reports the verified answer', async () => {
-    const res = await dealer.app.inject({ method: 'POST', url: '/v1/peers/charging-op/ping', headers: bearer(dealer.adminToken) });
+    const res = await dealer.app.inject({
+      method: 'POST',
+      url: '/v1/peers/charging-op/ping',
+      headers: bearer(dealer.adminToken),
+    });
     expect(res.statusCode).toBe(200);
-    expect(res.json()).toMatchObject({ peer: 'charging-op', status: 200, answer: { partyId: 'charging-op', peer: 'dealer-4s' } });
+    expect(res.json()).toMatchObject({
+      peer: 'charging-op',
+      status: 200,
+      answer: { partyId: 'charging-op', peer: 'dealer-4s' },
+    });
   });
 
   it('refuses a gateway it does not know: 401 PEER_UNKNOWN, audited', async () => {
@@ -67,9 +112,16 @@ describe('signed peer requests between gateways', () => {
     try {
       await registerPeer(stranger, insurer);
       const error = await stranger.ctx.peers.client.request('insurer', 'GET', '/peer/v1/ping').catch((e: unknown) => e);
-      expect(error).toMatchObject({ code: 'PEER_REJECTED', detail: { status: 401, peerCode: 'PEER_UNKNOWN', isSigned: true } });
+      expect(error).toMatchObject({
+        code: 'PEER_REJECTED',
+        detail: { status: 401, peerCode: 'PEER_UNKNOWN', isSigned: true },
+      });
       const audited = await rejections(insurer, 'unknown-peer');
-      expect(audited.at(-1)?.detail).toMatchObject({ peer: 'battery-maker', path: '/peer/v1/ping', code: 'PEER_UNKNOWN' });
+      expect(audited.at(-1)?.detail).toMatchObject({
+        peer: 'battery-maker',
+        path: '/peer/v1/ping',
+        code: 'PEER_UNKNOWN',
+      });
       expect(audited.at(-1)?.outcome).toBe('rejected');
     } finally {
       await stranger.close();
@@ -82,19 +134,29 @@ describe('signed peer requests between gateways', () => {
       sig[10] = (sig[10] ?? 0) ^ 0x01;
       return { ...r, headers: { ...r.headers, [PEER_HEADERS.signature]: sig.toString('base64url') } };
     });
-    const error = await clientOf(dealer, { fetch: recorder.fetch }).request('insurer', 'GET', '/peer/v1/ping', undefined, { retries: 0 }).catch((e: unknown) => e);
+    const error = await clientOf(dealer, { fetch: recorder.fetch })
+      .request('insurer', 'GET', '/peer/v1/ping', undefined, { retries: 0 })
+      .catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'PEER_REJECTED', detail: { status: 401, peerCode: 'BAD_SIGNATURE' } });
     const traceId = recorder.sent[0]?.headers.traceparent?.split('-')[1];
-    expect((await rejections(insurer, 'bad-signature')).some((e) => e.detail.traceId === traceId && e.detail.peer === 'dealer-4s')).toBe(true);
+    expect(
+      (await rejections(insurer, 'bad-signature')).some(
+        (e) => e.detail.traceId === traceId && e.detail.peer === 'dealer-4s',
+      ),
+    ).toBe(true);
     // The rejection is logged under the caller's trace id as well.
-    expect(insurer.log.lines.some((l) => l.includes('"peer request rejected"') && l.includes(`"traceId":"${traceId}"`))).toBe(true);
+    expect(
+      insurer.log.lines.some((l) => l.includes('"peer request rejected"') && l.includes(`"traceId":"${traceId}"`)),
+    ).toBe(true);
   });
 
   it('refuses a timestamp outside the window: 401 PEER_STALE, audited', async () => {
     const behind = fixedClock(new Date(Date.now() - 5 * 60_000));
     const ahead = fixedClock(new Date(Date.now() + 5 * 60_000));
     for (const clock of [behind, ahead]) {
-      const error = await clientOf(dealer, { clock }).request('insurer', 'GET', '/peer/v1/ping').catch((e: unknown) => e);
+      const error = await clientOf(dealer, { clock })
+        .request('insurer', 'GET', '/peer/v1/ping')
+        .catch((e: unknown) => e);
       expect(error).toMatchObject({ code: 'PEER_REJECTED', detail: { status: 401, peerCode: 'PEER_STALE' } });
     }
     expect((await rejections(insurer, 'before-start')).length).toBeGreaterThanOrEqual(1);
@@ -114,22 +176,34 @@ describe('signed peer requests between gateways', () => {
   });
 
   it('refuses a body altered after signing: 401 PEER_BODY_MISMATCH, audited', async () => {
-    const recorder = recordingFetch((r) => ({ ...r, body: Buffer.from(r.body.toString('utf8').replace('pay 10', 'pay 99')) }));
-    const error = await clientOf(dealer, { fetch: recorder.fetch }).request('insurer', 'POST', '/peer/v1/ping', { echo: 'pay 10' }).catch((e: unknown) => e);
+    const recorder = recordingFetch((r) => ({
+      ...r,
+      body: Buffer.from(r.body.toString('utf8').replace('pay 10', 'pay 99')),
+    }));
+    const error = await clientOf(dealer, { fetch: recorder.fetch })
+      .request('insurer', 'POST', '/peer/v1/ping', { echo: 'pay 10' })
+      .catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'PEER_REJECTED', detail: { status: 401, peerCode: 'PEER_BODY_MISMATCH' } });
     expect((await rejections(insurer, 'body-hash-mismatch')).at(-1)?.detail).toMatchObject({ peer: 'dealer-4s' });
   });
 
   it('refuses a non-empty body hash on a request without a body', async () => {
-    const recorder = recordingFetch((r) => ({ ...r, headers: { ...r.headers, [PEER_HEADERS.contentSha256]: 'ab'.repeat(32) } }));
-    const error = await clientOf(dealer, { fetch: recorder.fetch }).request('insurer', 'GET', '/peer/v1/ping').catch((e: unknown) => e);
+    const recorder = recordingFetch((r) => ({
+      ...r,
+      headers: { ...r.headers, [PEER_HEADERS.contentSha256]: 'ab'.repeat(32) },
+    }));
+    const error = await clientOf(dealer, { fetch: recorder.fetch })
+      .request('insurer', 'GET', '/peer/v1/ping')
+      .catch((e: unknown) => e);
     // The hash is signed, so changing it breaks the signature first.
     expect(error).toMatchObject({ detail: { peerCode: 'BAD_SIGNATURE' } });
   });
 
   it('refuses a request relayed to a third gateway: the recipient is signed', async () => {
     const recorder = recordingFetch();
-    await clientOf(dealer, { fetch: recorder.fetch }).request('insurer', 'POST', '/peer/v1/ping', { echo: 'for the insurer only' });
+    await clientOf(dealer, { fetch: recorder.fetch }).request('insurer', 'POST', '/peer/v1/ping', {
+      echo: 'for the insurer only',
+    });
     const original = recorder.sent[0];
     if (original === undefined) throw new Error('nothing was sent');
     // The charging operator knows the dealer and its key, yet must not accept a message meant for the insurer.
@@ -149,7 +223,11 @@ describe('signed peer requests between gateways', () => {
   });
 
   it('a disabled peer is refused on its next request', async () => {
-    const disable = await charger.app.inject({ method: 'DELETE', url: '/v1/peers/dealer-4s', headers: bearer(charger.adminToken) });
+    const disable = await charger.app.inject({
+      method: 'DELETE',
+      url: '/v1/peers/dealer-4s',
+      headers: bearer(charger.adminToken),
+    });
     expect(disable.json()).toMatchObject({ id: 'dealer-4s', status: 'disabled' });
     const error = await dealer.ctx.peers.client.request('charging-op', 'GET', '/peer/v1/ping').catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'PEER_REJECTED', detail: { peerCode: 'PEER_UNKNOWN' } });
@@ -164,7 +242,9 @@ describe('peer client deadlines and retries', () => {
     try {
       await registerPeer(dealer, { partyId: 'silent-party', url: hole.url, publicKeyHex: charger.publicKeyHex });
       const started = performance.now();
-      const error = await dealer.ctx.peers.client.request('silent-party', 'GET', '/peer/v1/ping', undefined, { deadlineMs: 400 }).catch((e: unknown) => e);
+      const error = await dealer.ctx.peers.client
+        .request('silent-party', 'GET', '/peer/v1/ping', undefined, { deadlineMs: 400 })
+        .catch((e: unknown) => e);
       const elapsed = performance.now() - started;
       expect(error).toMatchObject({ code: 'PEER_TIMEOUT', detail: { peer: 'silent-party', deadlineMs: 400 } });
       expect(elapsed).toBeGreaterThanOrEqual(390);
@@ -178,13 +258,25 @@ describe('peer client deadlines and retries', () => {
   it('retries 503 answers with backoff, then succeeds', async () => {
     const proxy = await startFlakyProxy(insurer.url, 2);
     try {
-      const res = await dealer.app.inject({ method: 'PATCH', url: '/v1/peers/insurer', headers: bearer(dealer.adminToken), payload: { baseUrl: proxy.url } });
+      const res = await dealer.app.inject({
+        method: 'PATCH',
+        url: '/v1/peers/insurer',
+        headers: bearer(dealer.adminToken),
+        payload: { baseUrl: proxy.url },
+      });
       expect(res.json()).toMatchObject({ baseUrl: proxy.url });
-      const answer = await clientOf(dealer, { retryBaseMs: 10 }).request('insurer', 'POST', '/peer/v1/ping', { echo: 'third time' });
+      const answer = await clientOf(dealer, { retryBaseMs: 10 }).request('insurer', 'POST', '/peer/v1/ping', {
+        echo: 'third time',
+      });
       expect(answer).toMatchObject({ status: 200, attempts: 3, body: { echo: 'third time' } });
       expect(proxy.hits()).toBe(3);
     } finally {
-      await dealer.app.inject({ method: 'PATCH', url: '/v1/peers/insurer', headers: bearer(dealer.adminToken), payload: { baseUrl: insurer.url } });
+      await dealer.app.inject({
+        method: 'PATCH',
+        url: '/v1/peers/insurer',
+        headers: bearer(dealer.adminToken),
+        payload: { baseUrl: insurer.url },
+      });
       await proxy.close();
     }
   });
@@ -194,12 +286,16 @@ describe('peer client deadlines and retries', () => {
     const rejecting = await startFlakyProxy(insurer.url, 100, { status: 404 });
     try {
       await registerPeer(dealer, { partyId: 'flaky-party', url: proxy.url, publicKeyHex: insurer.publicKeyHex });
-      const error = await clientOf(dealer, { retryBaseMs: 5 }).request('flaky-party', 'GET', '/peer/v1/ping', undefined, { retries: 2 }).catch((e: unknown) => e);
+      const error = await clientOf(dealer, { retryBaseMs: 5 })
+        .request('flaky-party', 'GET', '/peer/v1/ping', undefined, { retries: 2 })
+        .catch((e: unknown) => e);
       expect(error).toMatchObject({ code: 'PEER_UNAVAILABLE', detail: { attempts: 3, lastStatus: 503 } });
       expect(proxy.hits()).toBe(3);
 
       await registerPeer(dealer, { partyId: 'picky-party', url: rejecting.url, publicKeyHex: insurer.publicKeyHex });
-      const refused = await clientOf(dealer, { retryBaseMs: 5 }).request('picky-party', 'GET', '/peer/v1/ping').catch((e: unknown) => e);
+      const refused = await clientOf(dealer, { retryBaseMs: 5 })
+        .request('picky-party', 'GET', '/peer/v1/ping')
+        .catch((e: unknown) => e);
       expect(refused).toMatchObject({ code: 'PEER_REJECTED', detail: { status: 404, isSigned: false } });
       expect(rejecting.hits()).toBe(1);
     } finally {
@@ -209,15 +305,34 @@ describe('peer client deadlines and retries', () => {
   });
 
   it('rejects an answer altered on the way back: PEER_BAD_RESPONSE', async () => {
-    const proxy = await startFlakyProxy(insurer.url, 0, { rewriteBody: (b) => Buffer.from(b.toString('utf8').replace('"accept"', '"refuse"')) });
+    const proxy = await startFlakyProxy(insurer.url, 0, {
+      rewriteBody: (b) => Buffer.from(b.toString('utf8').replace('"accept"', '"refuse"')),
+    });
     try {
-      await dealer.app.inject({ method: 'PATCH', url: '/v1/peers/insurer', headers: bearer(dealer.adminToken), payload: { baseUrl: proxy.url } });
-      const error = await dealer.ctx.peers.client.request('insurer', 'POST', '/peer/v1/ping', { echo: 'accept' }).catch((e: unknown) => e);
-      expect(error).toMatchObject({ code: 'PEER_BAD_RESPONSE', detail: { peer: 'insurer', reason: 'body-hash-mismatch' } });
-      const replies = (await dealer.ctx.consent.listAudit({ kind: 'message', limit: 1000 })).filter((e) => e.action === 'peer-reply');
+      await dealer.app.inject({
+        method: 'PATCH',
+        url: '/v1/peers/insurer',
+        headers: bearer(dealer.adminToken),
+        payload: { baseUrl: proxy.url },
+      });
+      const error = await dealer.ctx.peers.client
+        .request('insurer', 'POST', '/peer/v1/ping', { echo: 'accept' })
+        .catch((e: unknown) => e);
+      expect(error).toMatchObject({
+        code: 'PEER_BAD_RESPONSE',
+        detail: { peer: 'insurer', reason: 'body-hash-mismatch' },
+      });
+      const replies = (await dealer.ctx.consent.listAudit({ kind: 'message', limit: 1000 })).filter(
+        (e) => e.action === 'peer-reply',
+      );
       expect(replies.at(-1)).toMatchObject({ outcome: 'error', detail: { code: 'PEER_BAD_RESPONSE' } });
     } finally {
-      await dealer.app.inject({ method: 'PATCH', url: '/v1/peers/insurer', headers: bearer(dealer.adminToken), payload: { baseUrl: insurer.url } });
+      await dealer.app.inject({
+        method: 'PATCH',
+        url: '/v1/peers/insurer',
+        headers: bearer(dealer.adminToken),
+        payload: { baseUrl: insurer.url },
+      });
       await proxy.close();
     }
   });

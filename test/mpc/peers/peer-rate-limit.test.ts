@@ -7,7 +7,8 @@ import { rateLimitKey, rateLimitMax } from '../../../gateway/http/rate-limit-key
 import { PEER_HEADERS } from '../../../mpc/peers/peer-signature.ts';
 import { meshGateways, startGateway, type ListeningGateway } from './peer-fixture.ts';
 
-const request = (url: string, peer?: string, ip = '10.0.0.7') => ({ url, ip, headers: peer === undefined ? {} : { [PEER_HEADERS.peer]: peer } }) as unknown as FastifyRequest;
+const request = (url: string, peer?: string, ip = '10.0.0.7') =>
+  ({ url, ip, headers: peer === undefined ? {} : { [PEER_HEADERS.peer]: peer } }) as unknown as FastifyRequest;
 
 describe('rate-limit keys', () => {
   const key = rateLimitKey((id) => id === 'insurer');
@@ -26,7 +27,12 @@ describe('rate-limit keys', () => {
   });
 
   it('keeps the address budget for client paths, unknown peers and missing claims', () => {
-    for (const r of [request('/v1/consents', 'insurer'), request('/peer/v1/ping', 'stranger'), request('/peer/v1/ping'), request('/peerx/v1', 'insurer')]) {
+    for (const r of [
+      request('/v1/consents', 'insurer'),
+      request('/peer/v1/ping', 'stranger'),
+      request('/peer/v1/ping'),
+      request('/peerx/v1', 'insurer'),
+    ]) {
       const k = key(r);
       expect(k).toBe('10.0.0.7');
       expect(max(k)).toBe(300);
@@ -43,15 +49,22 @@ describe('over HTTP', () => {
     insurer = await startGateway('insurer', { SEALGATE_RATE_LIMIT_MAX: '5' });
     await meshGateways([dealer, insurer]);
   });
-  afterAll(async () => { await Promise.all([dealer?.close(), insurer?.close()]); });
+  afterAll(async () => {
+    await Promise.all([dealer?.close(), insurer?.close()]);
+  });
 
-  it('a partner\'s signed calls pass the client limit of their shared address, which still throttles everyone else', async () => {
+  it("a partner's signed calls pass the client limit of their shared address, which still throttles everyone else", async () => {
     for (let i = 0; i < 12; i++) {
-      const answer = await dealer.ctx.peers.client.request('insurer', 'GET', '/peer/v1/ping', undefined, { retries: 0 });
+      const answer = await dealer.ctx.peers.client.request('insurer', 'GET', '/peer/v1/ping', undefined, {
+        retries: 0,
+      });
       expect(answer.status).toBe(200);
     }
     const statuses: number[] = [];
-    for (let i = 0; i < 8; i++) statuses.push((await fetch(`${insurer.url}/peer/v1/ping`, { headers: { [PEER_HEADERS.peer]: 'stranger' } })).status);
+    for (let i = 0; i < 8; i++)
+      statuses.push(
+        (await fetch(`${insurer.url}/peer/v1/ping`, { headers: { [PEER_HEADERS.peer]: 'stranger' } })).status,
+      );
     expect(statuses.slice(0, 2)).toEqual([401, 401]);
     expect(statuses.at(-1)).toBe(429);
     // The partner's budget is untouched by the stranger's refusals.

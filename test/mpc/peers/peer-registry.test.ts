@@ -5,7 +5,13 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { fixedClock } from '../../../core/clock.ts';
 import { openDatabase } from '../../../core/database.ts';
 import { openPeerRegistry } from '../../../mpc/peers/peer-registry.ts';
-import { bytes32Of, codeOf, deployFreshLedger, startSimulatedChain, type SimulatedChain } from '../../fixtures/contracts-fixture.ts';
+import {
+  bytes32Of,
+  codeOf,
+  deployFreshLedger,
+  startSimulatedChain,
+  type SimulatedChain,
+} from '../../fixtures/contracts-fixture.ts';
 import { bearer, makeDataDir, makeTestGateway, type TestGateway } from '../../fixtures/gateway-fixture.ts';
 
 const KEY = 'ab'.repeat(32);
@@ -13,43 +19,87 @@ const OTHER_KEY = 'cd'.repeat(32);
 const clock = fixedClock('2026-03-01T12:00:00Z');
 
 let gw: TestGateway | undefined;
-afterEach(async () => { await gw?.close(); gw = undefined; });
+afterEach(async () => {
+  await gw?.close();
+  gw = undefined;
+});
 
 const add = (g: TestGateway, payload: unknown, token = g.adminToken) =>
-  g.app.inject({ method: 'POST', url: '/v1/peers', headers: bearer(token), payload: payload as Record<string, unknown> });
+  g.app.inject({
+    method: 'POST',
+    url: '/v1/peers',
+    headers: bearer(token),
+    payload: payload as Record<string, unknown>,
+  });
 
 describe('peer registry routes', () => {
   it('registers, lists, reads, updates and disables a peer, auditing each change', async () => {
     gw = await makeTestGateway({ SEALGATE_PARTY_ID: 'dealer-4s' });
-    const created = await add(gw, { id: 'insurer', baseUrl: 'https://insurer.example:8443/', ed25519PublicKey: `0x${KEY.toUpperCase()}`, roles: ['guest'] });
+    const created = await add(gw, {
+      id: 'insurer',
+      baseUrl: 'https://insurer.example:8443/',
+      ed25519PublicKey: `0x${KEY.toUpperCase()}`,
+      roles: ['guest'],
+    });
     expect(created.statusCode).toBe(201);
     expect(created.json()).toMatchObject({
-      id: 'insurer', baseUrl: 'https://insurer.example:8443', ed25519PublicKey: KEY, roles: ['guest'], status: 'active',
-      confirmation: 'unconfirmed', confirmationNote: 'ledger-off', evmAccount: null, disabledAt: null,
+      id: 'insurer',
+      baseUrl: 'https://insurer.example:8443',
+      ed25519PublicKey: KEY,
+      roles: ['guest'],
+      status: 'active',
+      confirmation: 'unconfirmed',
+      confirmationNote: 'ledger-off',
+      evmAccount: null,
+      disabledAt: null,
     });
 
-    expect((await gw.app.inject({ method: 'GET', url: '/v1/peers', headers: bearer(gw.adminToken) })).json().peers.map((p: { id: string }) => p.id)).toEqual(['insurer']);
-    expect((await gw.app.inject({ method: 'GET', url: '/v1/peers/insurer', headers: bearer(gw.adminToken) })).json()).toMatchObject({ id: 'insurer' });
-    expect((await gw.app.inject({ method: 'GET', url: '/v1/peers/nobody', headers: bearer(gw.adminToken) })).json()).toMatchObject({ code: 'NOT_FOUND' });
+    expect(
+      (await gw.app.inject({ method: 'GET', url: '/v1/peers', headers: bearer(gw.adminToken) }))
+        .json()
+        .peers.map((p: { id: string }) => p.id),
+    ).toEqual(['insurer']);
+    expect(
+      (await gw.app.inject({ method: 'GET', url: '/v1/peers/insurer', headers: bearer(gw.adminToken) })).json(),
+    ).toMatchObject({ id: 'insurer' });
+    expect(
+      (await gw.app.inject({ method: 'GET', url: '/v1/peers/nobody', headers: bearer(gw.adminToken) })).json(),
+    ).toMatchObject({ code: 'NOT_FOUND' });
 
-    const moved = await gw.app.inject({ method: 'PATCH', url: '/v1/peers/insurer', headers: bearer(gw.adminToken), payload: { baseUrl: 'http://10.0.0.7:8080' } });
+    const moved = await gw.app.inject({
+      method: 'PATCH',
+      url: '/v1/peers/insurer',
+      headers: bearer(gw.adminToken),
+      payload: { baseUrl: 'http://10.0.0.7:8080' },
+    });
     expect(moved.json()).toMatchObject({ baseUrl: 'http://10.0.0.7:8080', roles: ['guest'], ed25519PublicKey: KEY });
 
-    const disabled = await gw.app.inject({ method: 'DELETE', url: '/v1/peers/insurer', headers: bearer(gw.adminToken) });
+    const disabled = await gw.app.inject({
+      method: 'DELETE',
+      url: '/v1/peers/insurer',
+      headers: bearer(gw.adminToken),
+    });
     expect(disabled.json()).toMatchObject({ status: 'disabled', disabledAt: expect.any(String) });
     expect(gw.ctx.peers.registry.activeKey('insurer')).toBeNull();
 
     const audit = await gw.ctx.consent.listAudit({ kind: 'admin', limit: 100 });
     expect(audit.map((e) => e.action)).toEqual(['peer-add', 'peer-update', 'peer-disable']);
-    expect(audit[0]).toMatchObject({ actor: expect.stringMatching(/^tok_/), detail: { peer: 'insurer', ed25519PublicKey: KEY } });
+    expect(audit[0]).toMatchObject({
+      actor: expect.stringMatching(/^tok_/),
+      detail: { peer: 'insurer', ed25519PublicKey: KEY },
+    });
   });
 
   it('is admin only', async () => {
     gw = await makeTestGateway({ SEALGATE_PARTY_ID: 'dealer-4s' });
     const steward = await gw.tokenFor('data-steward');
-    expect((await add(gw, { id: 'insurer', baseUrl: 'https://insurer.example', ed25519PublicKey: KEY }, steward)).statusCode).toBe(403);
+    expect(
+      (await add(gw, { id: 'insurer', baseUrl: 'https://insurer.example', ed25519PublicKey: KEY }, steward)).statusCode,
+    ).toBe(403);
     expect((await gw.app.inject({ method: 'GET', url: '/v1/peers' })).statusCode).toBe(401);
-    expect((await gw.app.inject({ method: 'POST', url: '/v1/peers/insurer/ping', headers: bearer(steward) })).statusCode).toBe(403);
+    expect(
+      (await gw.app.inject({ method: 'POST', url: '/v1/peers/insurer/ping', headers: bearer(steward) })).statusCode,
+    ).toBe(403);
   });
 
   it.each([
@@ -68,12 +118,16 @@ describe('peer registry routes', () => {
     const res = await add(gw, { id: 'insurer', baseUrl: 'https://insurer.example', ed25519PublicKey: KEY, ...change });
     expect(res.statusCode).toBe(400);
     expect(res.json()).toMatchObject({ code: 'BAD_INPUT' });
-    expect(res.json().errors.map((e: { pointer: string }) => e.pointer)).toContainEqual(pointer === '' ? expect.any(String) : pointer);
+    expect(res.json().errors.map((e: { pointer: string }) => e.pointer)).toContainEqual(
+      pointer === '' ? expect.any(String) : pointer,
+    );
   });
 
   it('refuses its own party id, conflicting re-registration, and allows key rotation only through disable', async () => {
     gw = await makeTestGateway({ SEALGATE_PARTY_ID: 'dealer-4s' });
-    expect((await add(gw, { id: 'dealer-4s', baseUrl: 'https://self.example', ed25519PublicKey: KEY })).json()).toMatchObject({ code: 'BAD_INPUT' });
+    expect(
+      (await add(gw, { id: 'dealer-4s', baseUrl: 'https://self.example', ed25519PublicKey: KEY })).json(),
+    ).toMatchObject({ code: 'BAD_INPUT' });
     const first = { id: 'insurer', baseUrl: 'https://insurer.example', ed25519PublicKey: KEY };
     expect((await add(gw, first)).statusCode).toBe(201);
     expect((await add(gw, first)).statusCode).toBe(200);
@@ -91,8 +145,11 @@ describe('peer registry routes', () => {
     const res = await gw.app.inject({ method: 'GET', url: '/peer/v1/identity' });
     expect(res.statusCode).toBe(200);
     expect(res.json()).toEqual({
-      partyId: 'dealer-4s', ed25519PublicKeyHex: Buffer.from(gw.ctx.identity.ed25519.publicKeyRaw).toString('hex'),
-      keyId: gw.ctx.identity.ed25519.keyId, evmAddress: gw.ctx.identity.evm.address, protocol: 'sealgate-peer-v1',
+      partyId: 'dealer-4s',
+      ed25519PublicKeyHex: Buffer.from(gw.ctx.identity.ed25519.publicKeyRaw).toString('hex'),
+      keyId: gw.ctx.identity.ed25519.keyId,
+      evmAddress: gw.ctx.identity.evm.address,
+      protocol: 'sealgate-peer-v1',
     });
   });
 });
@@ -104,13 +161,21 @@ describe('peer registry store', () => {
       const path = `${dir.dataDir}/peers.duckdb`;
       let db = await openDatabase(path);
       let registry = await openPeerRegistry({ db, clock, selfId: 'dealer-4s', chain: () => null });
-      await registry.add({ id: 'insurer', baseUrl: 'https://insurer.example', ed25519PublicKey: KEY, roles: ['guest'] });
+      await registry.add({
+        id: 'insurer',
+        baseUrl: 'https://insurer.example',
+        ed25519PublicKey: KEY,
+        roles: ['guest'],
+      });
       await registry.add({ id: 'charging-op', baseUrl: 'https://charge.example', ed25519PublicKey: OTHER_KEY });
       await registry.disable('charging-op');
       await db.close();
       db = await openDatabase(path);
       registry = await openPeerRegistry({ db, clock, selfId: 'dealer-4s', chain: () => null });
-      expect(registry.list().map((p) => [p.id, p.status, p.roles])).toEqual([['charging-op', 'disabled', []], ['insurer', 'active', ['guest']]]);
+      expect(registry.list().map((p) => [p.id, p.status, p.roles])).toEqual([
+        ['charging-op', 'disabled', []],
+        ['insurer', 'active', ['guest']],
+      ]);
       expect(registry.activeKey('charging-op')).toBeNull();
       await db.close();
     } finally {
@@ -128,10 +193,14 @@ describe('peer registry store', () => {
   });
 });
 
-describe('confirmation against the ledger\'s GatewayRegistry', () => {
+describe("confirmation against the ledger's GatewayRegistry", () => {
   let chain: SimulatedChain;
-  beforeAll(async () => { chain = await startSimulatedChain(); });
-  afterAll(async () => { await chain.close(); });
+  beforeAll(async () => {
+    chain = await startSimulatedChain();
+  });
+  afterAll(async () => {
+    await chain.close();
+  });
 
   it('confirms a matching key, refuses a different one and a revoked gateway, and records an unlisted party as unconfirmed', async () => {
     const ledger = await deployFreshLedger(chain);
@@ -142,16 +211,38 @@ describe('confirmation against the ledger\'s GatewayRegistry', () => {
 
     const db = await openDatabase(':memory:');
     const registry = await openPeerRegistry({ db, clock, selfId: 'dealer-4s', chain: () => ledger.admin });
-    expect(await codeOf(registry.add({ id: 'insurer', baseUrl: 'https://insurer.example', ed25519PublicKey: KEY }))).toBe('PEER_KEY_MISMATCH');
+    expect(
+      await codeOf(registry.add({ id: 'insurer', baseUrl: 'https://insurer.example', ed25519PublicKey: KEY })),
+    ).toBe('PEER_KEY_MISMATCH');
     expect(registry.get('insurer')).toBeUndefined();
 
-    const { peer } = await registry.add({ id: 'insurer', baseUrl: 'https://insurer.example', ed25519PublicKey: registeredKey });
+    const { peer } = await registry.add({
+      id: 'insurer',
+      baseUrl: 'https://insurer.example',
+      ed25519PublicKey: registeredKey,
+    });
     expect(peer).toMatchObject({ confirmation: 'confirmed', confirmationNote: 'ledger' });
     expect(peer.evmAccount?.toLowerCase()).toBe(chain.accounts[1]?.toLowerCase());
 
-    expect(await codeOf(registry.add({ id: 'old-partner', baseUrl: 'https://old.example', ed25519PublicKey: bytes32Of('ed25519:old-partner').toString('hex') }))).toBe('CONFLICT');
-    const unlisted = await registry.add({ id: 'charging-op', baseUrl: 'https://charge.example', ed25519PublicKey: KEY });
-    expect(unlisted.peer).toMatchObject({ confirmation: 'unconfirmed', confirmationNote: 'not-registered', evmAccount: null });
+    expect(
+      await codeOf(
+        registry.add({
+          id: 'old-partner',
+          baseUrl: 'https://old.example',
+          ed25519PublicKey: bytes32Of('ed25519:old-partner').toString('hex'),
+        }),
+      ),
+    ).toBe('CONFLICT');
+    const unlisted = await registry.add({
+      id: 'charging-op',
+      baseUrl: 'https://charge.example',
+      ed25519PublicKey: KEY,
+    });
+    expect(unlisted.peer).toMatchObject({
+      confirmation: 'unconfirmed',
+      confirmationNote: 'not-registered',
+      evmAccount: null,
+    });
     await db.close();
   });
 });

@@ -15,18 +15,33 @@ const dealerKeys = ed25519FromSeed(Buffer.alloc(32, 42));
 const dealer = createSigner(dealerKeys.privateKey);
 
 let gw: TestGateway | undefined;
-afterEach(async () => { await gw?.close(); gw = undefined; });
+afterEach(async () => {
+  await gw?.close();
+  gw = undefined;
+});
 
 /** An insurer gateway that knows the dealer, with an extra peer scope built by `routes`. */
 async function insurerWith(routes: (gw: TestGateway) => void): Promise<TestGateway> {
   const g = await makeTestGateway({ SEALGATE_PARTY_ID: 'insurer' });
-  await g.ctx.peers.registry.add({ id: 'dealer-4s', baseUrl: 'http://127.0.0.1:9', ed25519PublicKey: Buffer.from(dealerKeys.publicKeyRaw).toString('hex') });
+  await g.ctx.peers.registry.add({
+    id: 'dealer-4s',
+    baseUrl: 'http://127.0.0.1:9',
+    ed25519PublicKey: Buffer.from(dealerKeys.publicKeyRaw).toString('hex'),
+  });
   routes(g);
   return g;
 }
 
 function signed(method: string, path: string, body?: Buffer, hash = contentSha256(body ?? Buffer.alloc(0))) {
-  return signRequest(dealer, { method, pathWithQuery: path, sender: 'dealer-4s', recipient: 'insurer', timestampMs: Date.now(), nonce: newNonce(), contentSha256: hash });
+  return signRequest(dealer, {
+    method,
+    pathWithQuery: path,
+    sender: 'dealer-4s',
+    recipient: 'insurer',
+    timestampMs: Date.now(),
+    nonce: newNonce(),
+    contentSha256: hash,
+  });
 }
 
 const Echo = z.object({ bytes: z.int(), kind: z.string() });
@@ -34,7 +49,11 @@ const Echo = z.object({ bytes: z.int(), kind: z.string() });
 describe('peer route access policy', () => {
   it('denies a config.peer route registered outside a peer scope, whatever the caller sends', async () => {
     gw = await insurerWith((g) => {
-      g.app.get('/test/stray-peer-route', { config: { peer: true }, schema: { response: { 200: z.object({ secret: z.string() }) } } }, async () => ({ secret: 'never' }));
+      g.app.get(
+        '/test/stray-peer-route',
+        { config: { peer: true }, schema: { response: { 200: z.object({ secret: z.string() }) } } },
+        async () => ({ secret: 'never' }),
+      );
     });
     for (const headers of [signed('GET', '/test/stray-peer-route'), bearer(gw.adminToken), {}]) {
       const res = await gw.app.inject({ method: 'GET', url: '/test/stray-peer-route', headers });
@@ -46,9 +65,17 @@ describe('peer route access policy', () => {
 
   it('treats peer plus roles as no policy', async () => {
     gw = await insurerWith((g) => {
-      g.app.get('/test/both', { config: { peer: true, roles: ['admin'] }, schema: { response: { 200: z.object({ ok: z.boolean() }) } } }, async () => ({ ok: true }));
+      g.app.get(
+        '/test/both',
+        { config: { peer: true, roles: ['admin'] }, schema: { response: { 200: z.object({ ok: z.boolean() }) } } },
+        async () => ({ ok: true }),
+      );
     });
-    const res = await gw.app.inject({ method: 'GET', url: '/test/both', headers: { ...bearer(gw.adminToken), ...signed('GET', '/test/both') } });
+    const res = await gw.app.inject({
+      method: 'GET',
+      url: '/test/both',
+      headers: { ...bearer(gw.adminToken), ...signed('GET', '/test/both') },
+    });
     expect(res.json()).toMatchObject({ code: 'FORBIDDEN' });
     expect(gw.log.text()).toContain('it will deny every request');
   });
@@ -57,7 +84,11 @@ describe('peer route access policy', () => {
     gw = await insurerWith((g) => {
       void g.app.register(async (scope) => {
         g.ctx.peers.auth.install(scope);
-        scope.get('/test/forgot', { config: { public: true }, schema: { response: { 200: z.object({ ok: z.boolean() }) } } }, async () => ({ ok: true }));
+        scope.get(
+          '/test/forgot',
+          { config: { public: true }, schema: { response: { 200: z.object({ ok: z.boolean() }) } } },
+          async () => ({ ok: true }),
+        );
       });
     });
     await expect(gw.app.ready()).rejects.toThrow('is in a peer scope but does not declare config.peer');
@@ -65,29 +96,47 @@ describe('peer route access policy', () => {
 });
 
 describe('peer request bodies', () => {
-  const withEchoRoutes = () => insurerWith((g) => {
-    void g.app.register(async (scope) => {
-      g.ctx.peers.auth.install(scope);
-      scope.post('/test/blob', { config: { peer: true }, schema: { response: { 200: Echo } } }, async (request) => ({
-        bytes: Buffer.isBuffer(request.body) ? request.body.length : -1, kind: Buffer.isBuffer(request.body) ? 'buffer' : typeof request.body,
-      }));
-      scope.get('/test/nobody', { config: { peer: true }, schema: { response: { 200: Echo } } }, async () => ({ bytes: 0, kind: 'none' }));
+  const withEchoRoutes = () =>
+    insurerWith((g) => {
+      void g.app.register(async (scope) => {
+        g.ctx.peers.auth.install(scope);
+        scope.post('/test/blob', { config: { peer: true }, schema: { response: { 200: Echo } } }, async (request) => ({
+          bytes: Buffer.isBuffer(request.body) ? request.body.length : -1,
+          kind: Buffer.isBuffer(request.body) ? 'buffer' : typeof request.body,
+        }));
+        scope.get('/test/nobody', { config: { peer: true }, schema: { response: { 200: Echo } } }, async () => ({
+          bytes: 0,
+          kind: 'none',
+        }));
+      });
     });
-  });
 
   it('hands octet-stream bodies to the handler as the verified raw bytes', async () => {
     gw = await withEchoRoutes();
     const body = Buffer.from([0, 1, 2, 255, 254]);
-    const res = await gw.app.inject({ method: 'POST', url: '/test/blob', payload: body, headers: { ...signed('POST', '/test/blob', body), 'content-type': 'application/octet-stream' } });
+    const res = await gw.app.inject({
+      method: 'POST',
+      url: '/test/blob',
+      payload: body,
+      headers: { ...signed('POST', '/test/blob', body), 'content-type': 'application/octet-stream' },
+    });
     expect(res.statusCode).toBe(200);
     expect(res.json()).toEqual({ bytes: 5, kind: 'buffer' });
   });
 
   it('refuses a bodiless request that signed a non-empty hash: PEER_BODY_MISMATCH (body-missing)', async () => {
     gw = await withEchoRoutes();
-    const ok = await gw.app.inject({ method: 'GET', url: '/test/nobody', headers: signed('GET', '/test/nobody', undefined, EMPTY_SHA256) });
+    const ok = await gw.app.inject({
+      method: 'GET',
+      url: '/test/nobody',
+      headers: signed('GET', '/test/nobody', undefined, EMPTY_SHA256),
+    });
     expect(ok.statusCode).toBe(200);
-    const res = await gw.app.inject({ method: 'GET', url: '/test/nobody', headers: signed('GET', '/test/nobody', undefined, contentSha256(Buffer.from('x'))) });
+    const res = await gw.app.inject({
+      method: 'GET',
+      url: '/test/nobody',
+      headers: signed('GET', '/test/nobody', undefined, contentSha256(Buffer.from('x'))),
+    });
     expect(res.statusCode).toBe(401);
     expect(res.json()).toMatchObject({ code: 'PEER_BODY_MISMATCH', context: { reason: 'body-missing' } });
   });
@@ -95,7 +144,12 @@ describe('peer request bodies', () => {
   it('refuses invalid JSON only after its hash verified, as BAD_INPUT', async () => {
     gw = await withEchoRoutes();
     const body = Buffer.from('{"not json');
-    const res = await gw.app.inject({ method: 'POST', url: '/peer/v1/ping', payload: body, headers: { ...signed('POST', '/peer/v1/ping', body), 'content-type': 'application/json' } });
+    const res = await gw.app.inject({
+      method: 'POST',
+      url: '/peer/v1/ping',
+      payload: body,
+      headers: { ...signed('POST', '/peer/v1/ping', body), 'content-type': 'application/json' },
+    });
     expect(res.statusCode).toBe(400);
     expect(res.json()).toMatchObject({ code: 'BAD_INPUT' });
   });
@@ -105,16 +159,25 @@ describe('fail-closed limits', () => {
   it('refuses with PEER_OVERLOADED when the replay cache is full for that peer', async () => {
     gw = await insurerWith((g) => {
       const auth = createPeerAuth({
-        identity: g.ctx.identity, peers: g.ctx.peers.registry, clock: g.ctx.clock,
-        nonces: createNonceCache({ clock: g.ctx.clock, maxPerPeer: 2 }), audit: (e) => g.ctx.consent.appendAudit(e),
+        identity: g.ctx.identity,
+        peers: g.ctx.peers.registry,
+        clock: g.ctx.clock,
+        nonces: createNonceCache({ clock: g.ctx.clock, maxPerPeer: 2 }),
+        audit: (e) => g.ctx.consent.appendAudit(e),
       });
       void g.app.register(async (scope) => {
         auth.install(scope);
-        scope.get('/test/tiny', { config: { peer: true }, schema: { response: { 200: Echo } } }, async () => ({ bytes: 0, kind: 'none' }));
+        scope.get('/test/tiny', { config: { peer: true }, schema: { response: { 200: Echo } } }, async () => ({
+          bytes: 0,
+          kind: 'none',
+        }));
       });
     });
     const statuses: number[] = [];
-    for (let i = 0; i < 3; i++) statuses.push((await gw.app.inject({ method: 'GET', url: '/test/tiny', headers: signed('GET', '/test/tiny') })).statusCode);
+    for (let i = 0; i < 3; i++)
+      statuses.push(
+        (await gw.app.inject({ method: 'GET', url: '/test/tiny', headers: signed('GET', '/test/tiny') })).statusCode,
+      );
     expect(statuses).toEqual([200, 200, 503]);
     const last = await gw.app.inject({ method: 'GET', url: '/test/tiny', headers: signed('GET', '/test/tiny') });
     expect(last.json()).toMatchObject({ code: 'PEER_OVERLOADED', context: { reason: 'full' } });
@@ -126,10 +189,20 @@ describe('fail-closed limits', () => {
         if (entry.action === 'peer-exchange') throw new Error('audit log unavailable');
         return g.ctx.consent.appendAudit(entry);
       };
-      const auth = createPeerAuth({ identity: g.ctx.identity, peers: g.ctx.peers.registry, clock: g.ctx.clock, nonces: createNonceCache({ clock: g.ctx.clock }), audit });
+      const auth = createPeerAuth({
+        identity: g.ctx.identity,
+        peers: g.ctx.peers.registry,
+        clock: g.ctx.clock,
+        nonces: createNonceCache({ clock: g.ctx.clock }),
+        audit,
+      });
       void g.app.register(async (scope) => {
         auth.install(scope);
-        scope.get('/test/secret', { config: { peer: true }, schema: { response: { 200: z.object({ blinded: z.string() }) } } }, async () => ({ blinded: 'SECRET-PAYLOAD' }));
+        scope.get(
+          '/test/secret',
+          { config: { peer: true }, schema: { response: { 200: z.object({ blinded: z.string() }) } } },
+          async () => ({ blinded: 'SECRET-PAYLOAD' }),
+        );
       });
     });
     const res = await gw.app.inject({ method: 'GET', url: '/test/secret', headers: signed('GET', '/test/secret') });

@@ -5,7 +5,13 @@ import fc from 'fast-check';
 import Fastify, { type FastifyBaseLogger } from 'fastify';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import { childSpan, continueTrace, formatTraceparent, parseTraceparent, startTrace } from '../../../core/trace-context.ts';
+import {
+  childSpan,
+  continueTrace,
+  formatTraceparent,
+  parseTraceparent,
+  startTrace,
+} from '../../../core/trace-context.ts';
 import { traceLoggerFactory, traceRequest } from '../../../gateway/http/trace.ts';
 import { captureLog } from '../../fixtures/gateway-fixture.ts';
 
@@ -13,8 +19,12 @@ import { captureLog } from '../../fixtures/gateway-fixture.ts';
 const SPEC_EXAMPLE = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
 
 describe('traceparent', () => {
-  it('parses the specification\'s example', () => {
-    expect(parseTraceparent(SPEC_EXAMPLE)).toEqual({ traceId: '4bf92f3577b34da6a3ce929d0e0e4736', spanId: '00f067aa0ba902b7', flags: '01' });
+  it("parses the specification's example", () => {
+    expect(parseTraceparent(SPEC_EXAMPLE)).toEqual({
+      traceId: '4bf92f3577b34da6a3ce929d0e0e4736',
+      spanId: '00f067aa0ba902b7',
+      flags: '01',
+    });
   });
 
   it.each([
@@ -38,23 +48,30 @@ describe('traceparent', () => {
   });
 
   it('reads a later version forward-compatibly (§3.2.4), but not one glued to more characters', () => {
-    expect(parseTraceparent('cc-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-what-the-future-holds'))
-      .toMatchObject({ traceId: '4bf92f3577b34da6a3ce929d0e0e4736' });
+    expect(
+      parseTraceparent('cc-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-what-the-future-holds'),
+    ).toMatchObject({ traceId: '4bf92f3577b34da6a3ce929d0e0e4736' });
     expect(parseTraceparent('cc-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01x')).toBeNull();
   });
 
   it('format(parse(x)) = x for any valid version-00 value', () => {
     const hex = (n: number) => fc.stringMatching(new RegExp(`^[0-9a-f]{${n}}$`)).filter((s) => !/^0+$/.test(s));
-    fc.assert(fc.property(hex(32), hex(16), fc.stringMatching(/^[0-9a-f]{2}$/), (traceId, spanId, flags) => {
-      const value = `00-${traceId}-${spanId}-${flags}`;
-      const parsed = parseTraceparent(value);
-      return parsed !== null && formatTraceparent(parsed) === value;
-    }));
+    fc.assert(
+      fc.property(hex(32), hex(16), fc.stringMatching(/^[0-9a-f]{2}$/), (traceId, spanId, flags) => {
+        const value = `00-${traceId}-${spanId}-${flags}`;
+        const parsed = parseTraceparent(value);
+        return parsed !== null && formatTraceparent(parsed) === value;
+      }),
+    );
   });
 
-  it('continuing a trace keeps its id and flags and opens a new span whose parent is the caller\'s', () => {
+  it("continuing a trace keeps its id and flags and opens a new span whose parent is the caller's", () => {
     const continued = continueTrace(SPEC_EXAMPLE);
-    expect(continued).toMatchObject({ traceId: '4bf92f3577b34da6a3ce929d0e0e4736', parentSpanId: '00f067aa0ba902b7', flags: '01' });
+    expect(continued).toMatchObject({
+      traceId: '4bf92f3577b34da6a3ce929d0e0e4736',
+      parentSpanId: '00f067aa0ba902b7',
+      flags: '01',
+    });
     expect(continued.spanId).not.toBe('00f067aa0ba902b7');
     const child = childSpan(continued);
     expect(child).toMatchObject({ traceId: continued.traceId, parentSpanId: continued.spanId });
@@ -76,32 +93,35 @@ describe('the traceRequest hook', () => {
   it.each([
     ['with the trace logger factory', true],
     ['without it', false],
-  ])('binds the incoming trace id to every log line of the request, "request completed" included (%s)', async (_name, hasFactory) => {
-    const log = captureLog();
-    const loggerInstance: FastifyBaseLogger = pino(log.stream);
-    const app = Fastify({ loggerInstance });
-    if (hasFactory) app.setChildLoggerFactory(traceLoggerFactory);
-    app.decorateRequest('trace', null);
-    app.addHook('onRequest', traceRequest);
-    app.get('/work', async (request) => {
-      request.log.info('doing the work');
-      return { traceId: request.trace?.traceId };
-    });
-    try {
-      const res = await app.inject({ method: 'GET', url: '/work', headers: { traceparent: SPEC_EXAMPLE } });
-      expect(res.json()).toEqual({ traceId: '4bf92f3577b34da6a3ce929d0e0e4736' });
-      const lines = log.lines.map((l) => JSON.parse(l) as { msg: string; traceId?: string; spanId?: string });
-      for (const msg of ['doing the work', 'request completed']) {
-        const line = lines.find((l) => l.msg === msg);
-        expect(line?.traceId, msg).toBe('4bf92f3577b34da6a3ce929d0e0e4736');
-        expect(line?.spanId).toMatch(/^[0-9a-f]{16}$/);
-        expect(line?.spanId).not.toBe('00f067aa0ba902b7');
+  ])(
+    'binds the incoming trace id to every log line of the request, "request completed" included (%s)',
+    async (_name, hasFactory) => {
+      const log = captureLog();
+      const loggerInstance: FastifyBaseLogger = pino(log.stream);
+      const app = Fastify({ loggerInstance });
+      if (hasFactory) app.setChildLoggerFactory(traceLoggerFactory);
+      app.decorateRequest('trace', null);
+      app.addHook('onRequest', traceRequest);
+      app.get('/work', async (request) => {
+        request.log.info('doing the work');
+        return { traceId: request.trace?.traceId };
+      });
+      try {
+        const res = await app.inject({ method: 'GET', url: '/work', headers: { traceparent: SPEC_EXAMPLE } });
+        expect(res.json()).toEqual({ traceId: '4bf92f3577b34da6a3ce929d0e0e4736' });
+        const lines = log.lines.map((l) => JSON.parse(l) as { msg: string; traceId?: string; spanId?: string });
+        for (const msg of ['doing the work', 'request completed']) {
+          const line = lines.find((l) => l.msg === msg);
+          expect(line?.traceId, msg).toBe('4bf92f3577b34da6a3ce929d0e0e4736');
+          expect(line?.spanId).toMatch(/^[0-9a-f]{16}$/);
+          expect(line?.spanId).not.toBe('00f067aa0ba902b7');
+        }
+        const fresh = await app.inject({ method: 'GET', url: '/work', headers: { traceparent: 'not-a-trace' } });
+        expect(fresh.json().traceId).toMatch(/^[0-9a-f]{32}$/);
+        expect(fresh.json().traceId).not.toBe('4bf92f3577b34da6a3ce929d0e0e4736');
+      } finally {
+        await app.close();
       }
-      const fresh = await app.inject({ method: 'GET', url: '/work', headers: { traceparent: 'not-a-trace' } });
-      expect(fresh.json().traceId).toMatch(/^[0-9a-f]{32}$/);
-      expect(fresh.json().traceId).not.toBe('4bf92f3577b34da6a3ce929d0e0e4736');
-    } finally {
-      await app.close();
-    }
-  });
+    },
+  );
 });

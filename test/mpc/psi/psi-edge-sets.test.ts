@@ -8,7 +8,12 @@ import { createX25519Pool } from '../../../mpc/psi/x25519-pool.ts';
 const pool = createX25519Pool({ size: 2 });
 afterAll(() => pool.close());
 
-async function psi(a: Iterable<string> | AsyncIterable<string>, b: Iterable<string>, mode: PsiMode = 'intersection', bucketRecords = 16384) {
+async function psi(
+  a: Iterable<string> | AsyncIterable<string>,
+  b: Iterable<string>,
+  mode: PsiMode = 'intersection',
+  bucketRecords = 16384,
+) {
   const jobId = 'job-edges';
   const common = { jobId, mode, outputTo: 'all', pool, bucketRecords } as const;
   return runTwoPartyPsiInProcess(
@@ -39,7 +44,12 @@ describe('PSI at the edges', () => {
   it('one record per bucket, with an async input stream and non-ASCII identifiers', async () => {
     const a = ['客户-1', 'kunde-ü', 'c', 'd', 'e', 'f', 'g'];
     const b = ['g', 'kunde-ü', 'zz', '客户-1'];
-    async function* stream() { for (const id of a) { await Promise.resolve(); yield id; } }
+    async function* stream() {
+      for (const id of a) {
+        await Promise.resolve();
+        yield id;
+      }
+    }
     const result = await psi(stream(), b, 'intersection', 1);
     const rows = Array.from(result.initiator.rows as Uint32Array, (r) => a[r]);
     expect(rows.slice().sort()).toEqual(['g', 'kunde-ü', '客户-1'].sort());

@@ -4,8 +4,22 @@
 // whose consent was withdrawn before the job is not in it; and nothing a gateway sends carries an identifier.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  allowJoinPurpose, captureEgress, delegate, getJob, grantConsents, importCustomers, meshJobGateways, readOutput,
-  removeDataDir, settled, startJobGateway, submitJob, vinOf, withdrawConsent, type Exchange, type JobGateway,
+  allowJoinPurpose,
+  captureEgress,
+  delegate,
+  getJob,
+  grantConsents,
+  importCustomers,
+  meshJobGateways,
+  readOutput,
+  removeDataDir,
+  settled,
+  startJobGateway,
+  submitJob,
+  vinOf,
+  withdrawConsent,
+  type Exchange,
+  type JobGateway,
 } from '../jobs/job-fixture.ts';
 import { dropRows, FATE_GUEST_CSV, FATE_HOST_CSV, intersect, readIds } from './psi-fixture.ts';
 
@@ -31,8 +45,14 @@ beforeAll(async () => {
   const parties = ['dealer-4s', 'insurer-a'];
   await Promise.all([allowJoinPurpose(dealer, parties), allowJoinPurpose(insurer, parties)]);
   await delegate(insurer, 'dealer-4s');
-  await Promise.all([importCustomers(dealer, 'customers', dealerIds), importCustomers(insurer, 'policyholders', insurerIds)]);
-  [dealerRecords] = await Promise.all([grantConsents(dealer, dealerIds, ['insurer-a']), grantConsents(insurer, insurerIds, ['dealer-4s'])]);
+  await Promise.all([
+    importCustomers(dealer, 'customers', dealerIds),
+    importCustomers(insurer, 'policyholders', insurerIds),
+  ]);
+  [dealerRecords] = await Promise.all([
+    grantConsents(dealer, dealerIds, ['insurer-a']),
+    grantConsents(insurer, insurerIds, ['dealer-4s']),
+  ]);
 }, 480_000);
 
 afterAll(async () => {
@@ -90,7 +110,9 @@ describe('PSI job between two gateways over HTTP', () => {
         expect(entry?.rows).toBeGreaterThan(0);
       }
     }
-    const exchange = view.timeline.find((e) => e.party === 'dealer-4s' && e.step === 'exchange' && e.status === 'completed');
+    const exchange = view.timeline.find(
+      (e) => e.party === 'dealer-4s' && e.step === 'exchange' && e.status === 'completed',
+    );
     expect(exchange?.bytesOut).toBeGreaterThan(dealerIds.length * 32);
     expect(exchange?.bytesIn).toBeGreaterThan(insurerIds.length * 32);
     expect(view.traceId).toMatch(/^[0-9a-f]{32}$/);
@@ -115,7 +137,9 @@ describe('PSI job between two gateways over HTTP', () => {
     const out = await readOutput(dealer, id);
     const d = pseudonyms(dealer, dealerIds);
     expect((out.body.subjects as string[]).map(d.raw).sort()).toEqual(expected);
-    const filter = atDealer.timeline.find((e) => e.party === 'dealer-4s' && e.step === 'filter' && e.status === 'completed');
+    const filter = atDealer.timeline.find(
+      (e) => e.party === 'dealer-4s' && e.step === 'filter' && e.status === 'completed',
+    );
     expect(filter?.detail.admitted).toBe(dealerIds.length - withdrawn.length);
 
     // Egress: every body that crossed between the gateways in this job, both ways.
@@ -129,12 +153,21 @@ describe('PSI job between two gateways over HTTP', () => {
     expect(findAny(bodies, subjects)).toEqual([]);
     // Raw customer ids are short numbers that random bytes contain by chance, so they are looked for where they
     // could leak as text: JSON bodies and PSI frame headers, as JSON strings.
-    const jsonParts = traffic.flatMap((t) => [jsonPart(t.request, t.requestType), jsonPart(t.response, t.responseType)]);
+    const jsonParts = traffic.flatMap((t) => [
+      jsonPart(t.request, t.requestType),
+      jsonPart(t.response, t.responseType),
+    ]);
     const quoted = new Set([...dealerIds, ...insurerIds].map((x) => `"${x}"`));
-    expect(jsonParts.flatMap((text) => [...text.matchAll(/"[0-9]+"/g)].map((m) => m[0]).filter((m) => quoted.has(m)))).toEqual([]);
+    expect(
+      jsonParts.flatMap((text) => [...text.matchAll(/"[0-9]+"/g)].map((m) => m[0]).filter((m) => quoted.has(m))),
+    ).toEqual([]);
     // Positive control: the search finds an identifier when one is there.
-    expect(findAny([Buffer.from(`{"x":"${Buffer.from(vins[3] as string).toString('base64')}"}`)], vins)).toContain(vins[3]);
-    expect(findAny([Buffer.from(`{"x":"${Buffer.from(subjects[5] as string).toString('hex')}"}`)], subjects)).toContain(subjects[5]);
+    expect(findAny([Buffer.from(`{"x":"${Buffer.from(vins[3] as string).toString('base64')}"}`)], vins)).toContain(
+      vins[3],
+    );
+    expect(findAny([Buffer.from(`{"x":"${Buffer.from(subjects[5] as string).toString('hex')}"}`)], subjects)).toContain(
+      subjects[5],
+    );
   });
 
   it('in cardinality mode tells the guest only how many subjects are shared', async () => {
@@ -158,7 +191,9 @@ function encodings(needle: string): string[] {
   const forms = [needle, bytes.toString('hex'), bytes.toString('hex').toUpperCase()];
   for (let pad = 0; pad < 3; pad++) {
     for (const alphabet of ['base64', 'base64url'] as const) {
-      const text = Buffer.concat([Buffer.alloc(pad), bytes]).toString(alphabet).replace(/=+$/, '');
+      const text = Buffer.concat([Buffer.alloc(pad), bytes])
+        .toString(alphabet)
+        .replace(/=+$/, '');
       // Drop the characters that mix in the padding bytes or the bytes after the needle.
       forms.push(text.slice(Math.ceil((pad * 4) / 3), text.length - 3));
     }
@@ -191,6 +226,7 @@ function findAny(haystacks: readonly Buffer[], needles: readonly string[]): stri
 /** The JSON text of a body: the whole of a JSON body, the header of a PSI frame, nothing of a binary payload. */
 function jsonPart(body: Buffer, type: string): string {
   if (type.startsWith('application/json')) return body.toString('utf8');
-  if (type.startsWith('application/octet-stream') && body.length >= 4) return body.toString('utf8', 4, 4 + body.readUInt32BE(0));
+  if (type.startsWith('application/octet-stream') && body.length >= 4)
+    return body.toString('utf8', 4, 4 + body.readUInt32BE(0));
   return '';
 }

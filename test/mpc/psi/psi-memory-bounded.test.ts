@@ -20,10 +20,30 @@ function* pseudonyms(from: number, count: number): Generator<string> {
 }
 
 async function run(jobId: string, initiatorRows: number, responderRows: number) {
-  const dealer = createPsiParty({ jobId, role: 'initiator', mode: 'intersection', self: 'dealer', peers: ['insurer'], outputTo: 'all', pool });
-  const insurer = createPsiParty({ jobId, role: 'responder', mode: 'intersection', self: 'insurer', peers: ['dealer'], outputTo: 'all', pool });
+  const dealer = createPsiParty({
+    jobId,
+    role: 'initiator',
+    mode: 'intersection',
+    self: 'dealer',
+    peers: ['insurer'],
+    outputTo: 'all',
+    pool,
+  });
+  const insurer = createPsiParty({
+    jobId,
+    role: 'responder',
+    mode: 'intersection',
+    self: 'insurer',
+    peers: ['dealer'],
+    outputTo: 'all',
+    pool,
+  });
   // Unframed: the wire copies are the transport's memory, not the core's.
-  const result = await runTwoPartyPsiInProcess({ party: dealer, ids: pseudonyms(0, initiatorRows) }, { party: insurer, ids: pseudonyms(initiatorRows - responderRows / 2, responderRows) }, { isFramed: false });
+  const result = await runTwoPartyPsiInProcess(
+    { party: dealer, ids: pseudonyms(0, initiatorRows) },
+    { party: insurer, ids: pseudonyms(initiatorRows - responderRows / 2, responderRows) },
+    { isFramed: false },
+  );
   return { dealer, insurer, result };
 }
 

@@ -5,9 +5,19 @@ import { describe, expect, it } from 'vitest';
 import { batchIdentifiers, MAX_IDENTIFIER_BYTES } from '../../../mpc/psi/identifier-batch.ts';
 import { hashPackedIdentifiers, hashToPoints, pointDomain, PSI_DOMAIN_TAG } from '../../../mpc/psi/point-hash.ts';
 
-const u32 = (n: number) => { const b = Buffer.alloc(4); b.writeUInt32BE(n, 0); return b; };
-const field = (s: string) => { const b = Buffer.from(s, 'utf8'); return Buffer.concat([u32(b.length), b]); };
-const spec = (jobId: string, id: string) => createHash('sha256').update(Buffer.concat([field(PSI_DOMAIN_TAG), field(jobId), field(id)])).digest();
+const u32 = (n: number) => {
+  const b = Buffer.alloc(4);
+  b.writeUInt32BE(n, 0);
+  return b;
+};
+const field = (s: string) => {
+  const b = Buffer.from(s, 'utf8');
+  return Buffer.concat([u32(b.length), b]);
+};
+const spec = (jobId: string, id: string) =>
+  createHash('sha256')
+    .update(Buffer.concat([field(PSI_DOMAIN_TAG), field(jobId), field(id)]))
+    .digest();
 
 describe('hash to point', () => {
   it('follows the documented formula, for ASCII and non-ASCII identifiers', () => {
@@ -36,7 +46,11 @@ describe('hash to point', () => {
   });
 
   it('refuses an identifier longer than the limit, naming its row', async () => {
-    const consume = async () => { for await (const _ of batchIdentifiers(['ok', 'y'.repeat(MAX_IDENTIFIER_BYTES + 1)], 10)) { /* drain */ } };
+    const consume = async () => {
+      for await (const _ of batchIdentifiers(['ok', 'y'.repeat(MAX_IDENTIFIER_BYTES + 1)], 10)) {
+        /* drain */
+      }
+    };
     await expect(consume()).rejects.toMatchObject({ code: 'BAD_INPUT', detail: { row: 1 } });
   });
 });

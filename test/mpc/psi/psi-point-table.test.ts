@@ -10,15 +10,25 @@ const at = (points: Uint8Array, i: number) => Buffer.from(points.subarray(i * 32
 
 describe('point table', () => {
   it('lookup agrees with a map keyed by the full point, for sets with planted overlaps', () => {
-    fc.assert(fc.property(fc.integer({ min: 0, max: 300 }), fc.integer({ min: 0, max: 300 }), fc.integer({ min: 0, max: 300 }), (n, m, shared) => {
-      const table = randomBytes(32 * n);
-      const queries = Buffer.concat([randomBytes(32 * m), table.subarray(0, 32 * Math.min(shared, n))]);
-      const built = createPointTable(table, cryptoRandom);
-      expect(built.duplicate).toBeNull();
-      const index = new Map(Array.from({ length: n }, (_, i) => [at(table, i), i]));
-      const found = built.lookup(queries);
-      expect(Array.from(found)).toEqual(Array.from({ length: queries.length / 32 }, (_, i) => index.get(at(queries, i)) ?? -1));
-    }), { numRuns: 50 });
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 300 }),
+        fc.integer({ min: 0, max: 300 }),
+        fc.integer({ min: 0, max: 300 }),
+        (n, m, shared) => {
+          const table = randomBytes(32 * n);
+          const queries = Buffer.concat([randomBytes(32 * m), table.subarray(0, 32 * Math.min(shared, n))]);
+          const built = createPointTable(table, cryptoRandom);
+          expect(built.duplicate).toBeNull();
+          const index = new Map(Array.from({ length: n }, (_, i) => [at(table, i), i]));
+          const found = built.lookup(queries);
+          expect(Array.from(found)).toEqual(
+            Array.from({ length: queries.length / 32 }, (_, i) => index.get(at(queries, i)) ?? -1),
+          );
+        },
+      ),
+      { numRuns: 50 },
+    );
   });
 
   it('reports the first repeated pair and refuses to answer lookups then', () => {
@@ -39,11 +49,13 @@ describe('point table', () => {
   it('finds every point even when all of them share their first 28 bytes', () => {
     // A hostile peer can choose the points it sends: the slot hash covers all 32 bytes, so they still spread.
     const prefix = createHash('sha256').update('same prefix').digest().subarray(0, 28);
-    const points = Buffer.concat(Array.from({ length: 20_000 }, (_, i) => {
-      const tail = Buffer.alloc(4);
-      tail.writeUInt32LE(i, 0);
-      return Buffer.concat([prefix, tail]);
-    }));
+    const points = Buffer.concat(
+      Array.from({ length: 20_000 }, (_, i) => {
+        const tail = Buffer.alloc(4);
+        tail.writeUInt32LE(i, 0);
+        return Buffer.concat([prefix, tail]);
+      }),
+    );
     const table = createPointTable(points, cryptoRandom);
     expect(table.duplicate).toBeNull();
     const found = table.lookup(points);

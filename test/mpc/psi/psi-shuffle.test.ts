@@ -7,11 +7,14 @@ import { seededRandom } from './psi-fixture.ts';
 
 describe('randomPermutation', () => {
   it('is always a permutation of 0..n-1', () => {
-    fc.assert(fc.property(fc.integer({ min: 0, max: 5_000 }), fc.string(), (n, seed) => {
-      const perm = randomPermutation(n, seededRandom(seed));
-      expect(perm).toHaveLength(n);
-      expect(Array.from(perm).sort((a, b) => a - b)).toEqual(Array.from({ length: n }, (_, i) => i));
-    }), { numRuns: 40 });
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 5_000 }), fc.string(), (n, seed) => {
+        const perm = randomPermutation(n, seededRandom(seed));
+        expect(perm).toHaveLength(n);
+        expect(Array.from(perm).sort((a, b) => a - b)).toEqual(Array.from({ length: n }, (_, i) => i));
+      }),
+      { numRuns: 40 },
+    );
   });
 
   it('gives each of the 6 orders of 3 elements with equal probability (chi-squared, 5 degrees of freedom)', () => {
@@ -31,7 +34,9 @@ describe('randomPermutation', () => {
   });
 
   it('draws a different order on every call from the cryptographic source', () => {
-    expect(Array.from(randomPermutation(64, cryptoRandom))).not.toEqual(Array.from(randomPermutation(64, cryptoRandom)));
+    expect(Array.from(randomPermutation(64, cryptoRandom))).not.toEqual(
+      Array.from(randomPermutation(64, cryptoRandom)),
+    );
   });
 
   it('refuses a random source that returns too few bytes', () => {

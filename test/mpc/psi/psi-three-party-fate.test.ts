@@ -20,7 +20,10 @@ beforeAll(async () => {
   dealer = dropRows(guestIds, 'psi-three-party/dealer', 0.7);
   insurer = dropRows(hostIds, 'psi-three-party/insurer', 0.7);
   // The charging operator knows a third of the population, plus subjects nobody else has.
-  charging = [...dropRows(hostIds, 'psi-three-party/charging', 0.35), ...Array.from({ length: 500 }, (_, i) => `ev-only-${i}`)];
+  charging = [
+    ...dropRows(hostIds, 'psi-three-party/charging', 0.35),
+    ...Array.from({ length: 500 }, (_, i) => `ev-only-${i}`),
+  ];
 });
 
 describe('three-party PSI (dealer, insurer, charging operator)', () => {
@@ -31,9 +34,14 @@ describe('three-party PSI (dealer, insurer, charging operator)', () => {
     const hostA = createPsiParty({ ...common, role: 'responder', self: 'insurer', peers: ['dealer'] });
     const hostB = createPsiParty({ ...common, role: 'responder', self: 'charging', peers: ['dealer'] });
     const traffic: PsiMessage[] = [];
-    const results = await runPsiInProcess([
-      { party: guest, ids: dealer }, { party: hostA, ids: insurer }, { party: hostB, ids: charging },
-    ], { observe: (m) => traffic.push(m) });
+    const results = await runPsiInProcess(
+      [
+        { party: guest, ids: dealer },
+        { party: hostA, ids: insurer },
+        { party: hostB, ids: charging },
+      ],
+      { observe: (m) => traffic.push(m) },
+    );
 
     const expected = intersect(dealer, insurer, charging);
     // The three-way intersection is smaller than either pairwise one: the test can tell them apart.
@@ -41,11 +49,19 @@ describe('three-party PSI (dealer, insurer, charging operator)', () => {
     expect(expected.length).toBeLessThan(intersect(dealer, insurer).length);
     expect(expected.length).toBeLessThan(intersect(dealer, charging).length);
 
-    const rows = { dealer: results.get('dealer')?.rows, insurer: results.get('insurer')?.rows, charging: results.get('charging')?.rows };
+    const rows = {
+      dealer: results.get('dealer')?.rows,
+      insurer: results.get('insurer')?.rows,
+      charging: results.get('charging')?.rows,
+    };
     expect(idsAt(dealer, rows.dealer as Uint32Array)).toEqual(expected);
     expect(idsAt(insurer, rows.insurer as Uint32Array)).toEqual(expected);
     expect(idsAt(charging, rows.charging as Uint32Array)).toEqual(expected);
-    const aligned = Array.from(rows.dealer as Uint32Array, (row, k) => [dealer[row], insurer[(rows.insurer as Uint32Array)[k] as number], charging[(rows.charging as Uint32Array)[k] as number]]);
+    const aligned = Array.from(rows.dealer as Uint32Array, (row, k) => [
+      dealer[row],
+      insurer[(rows.insurer as Uint32Array)[k] as number],
+      charging[(rows.charging as Uint32Array)[k] as number],
+    ]);
     expect(aligned.filter(([a, b, c]) => a !== b || a !== c)).toEqual([]);
 
     expect(results.get('dealer')?.peerSizes).toEqual({ insurer: insurer.length, charging: charging.length });
@@ -53,13 +69,24 @@ describe('three-party PSI (dealer, insurer, charging operator)', () => {
     const links = new Set(traffic.map((m) => `${m.header.party}->${m.header.to}`));
     expect(links).toEqual(new Set(['dealer->insurer', 'insurer->dealer', 'dealer->charging', 'charging->dealer']));
     // Each host receives matches only for the three-way intersection, never its pairwise one.
-    const matchesTo = (host: string) => traffic.filter((m) => m.header.step === 'matches' && m.header.to === host).reduce((n, m) => n + m.header.count, 0);
+    const matchesTo = (host: string) =>
+      traffic
+        .filter((m) => m.header.step === 'matches' && m.header.to === host)
+        .reduce((n, m) => n + m.header.count, 0);
     expect(matchesTo('insurer')).toBe(expected.length);
     expect(matchesTo('charging')).toBe(expected.length);
   });
 
   it('refuses cardinality mode with more than one host, since pairwise alignment would reveal more than the count', () => {
-    const attempt = () => createPsiParty({ jobId: 'job-x', role: 'initiator', mode: 'cardinality', self: 'dealer', peers: ['insurer', 'charging'], pool });
+    const attempt = () =>
+      createPsiParty({
+        jobId: 'job-x',
+        role: 'initiator',
+        mode: 'cardinality',
+        self: 'dealer',
+        peers: ['insurer', 'charging'],
+        pool,
+      });
     expect(attempt).toThrow(GatewayError);
     expect(attempt).toThrow(expect.objectContaining({ code: 'BAD_INPUT' }));
   });

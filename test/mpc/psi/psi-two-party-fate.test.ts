@@ -34,7 +34,11 @@ describe('two-party PSI on the FATE default-credit ids', () => {
     expect(expected.length).toBeLessThan(Math.min(guest.length, host.length));
     const { dealer, insurer } = parties('job-fate-intersection', 'intersection', 'all');
     const traffic: PsiMessage[] = [];
-    const result = await runTwoPartyPsiInProcess({ party: dealer, ids: guest }, { party: insurer, ids: host }, { observe: (m) => traffic.push(m) });
+    const result = await runTwoPartyPsiInProcess(
+      { party: dealer, ids: guest },
+      { party: insurer, ids: host },
+      { observe: (m) => traffic.push(m) },
+    );
 
     expect(result.initiator.count).toBe(expected.length);
     expect(idsAt(guest, result.initiator.rows as Uint32Array)).toEqual(expected);
@@ -60,10 +64,13 @@ describe('two-party PSI on the FATE default-credit ids', () => {
     }
   });
 
-  it('in intersection mode with output to the initiator only, the responder learns only the initiator\'s set size', async () => {
+  it("in intersection mode with output to the initiator only, the responder learns only the initiator's set size", async () => {
     const small = guest.slice(0, 2_000);
     const { dealer, insurer } = parties('job-fate-initiator-only', 'intersection', 'initiator');
-    const result = await runTwoPartyPsiInProcess({ party: dealer, ids: small }, { party: insurer, ids: host.slice(0, 2_000) });
+    const result = await runTwoPartyPsiInProcess(
+      { party: dealer, ids: small },
+      { party: insurer, ids: host.slice(0, 2_000) },
+    );
     expect(idsAt(small, result.initiator.rows as Uint32Array)).toEqual(intersect(small, host.slice(0, 2_000)));
     expect(result.responder).toEqual({ count: null, rows: null, peerSizes: { dealer: 2_000 } });
   });
@@ -72,7 +79,11 @@ describe('two-party PSI on the FATE default-credit ids', () => {
     const expected = intersect(guest, host).length;
     const { dealer, insurer } = parties('job-fate-cardinality', 'cardinality', 'all');
     const traffic: PsiMessage[] = [];
-    const result = await runTwoPartyPsiInProcess({ party: dealer, ids: guest }, { party: insurer, ids: host }, { observe: (m) => traffic.push(m) });
+    const result = await runTwoPartyPsiInProcess(
+      { party: dealer, ids: guest },
+      { party: insurer, ids: host },
+      { observe: (m) => traffic.push(m) },
+    );
     expect(result.initiator).toEqual({ count: expected, rows: null, peerSizes: { insurer: host.length } });
     expect(result.responder).toEqual({ count: expected, rows: null, peerSizes: { dealer: guest.length } });
     expect(traffic.some((m) => m.header.step === 'matches')).toBe(false);

@@ -13,13 +13,30 @@ const BASE = hex('09000000000000000000000000000000000000000000000000000000000000
 
 // RFC 7748 §5.2
 const SECTION_5_2 = [
-  { scalar: 'a546e36bf0527c9d3b16154b82465edd62144c0ac1fc5a18506a2244ba449ac4', u: 'e6db6867583030db3594c1a424b15f7c726624ec26b3353b10a903a6d0ab1c4c', out: 'c3da55379de9c6908e94ea4df28d084f32eccf03491c71f754b4075577a28552' },
-  { scalar: '4b66e9d4d1b4673c5ad22691957d6af5c11b6421e0ea01d42ca4169e7918ba0d', u: 'e5210f12786811d3f4b7959d0538ae2c31dbe7106fc03c3efc4cd549c715a493', out: '95cbde9476e8907d7aade45cb4b873f88b595a68799fa152e6f8f7647aac7957' },
+  {
+    scalar: 'a546e36bf0527c9d3b16154b82465edd62144c0ac1fc5a18506a2244ba449ac4',
+    u: 'e6db6867583030db3594c1a424b15f7c726624ec26b3353b10a903a6d0ab1c4c',
+    out: 'c3da55379de9c6908e94ea4df28d084f32eccf03491c71f754b4075577a28552',
+  },
+  {
+    scalar: '4b66e9d4d1b4673c5ad22691957d6af5c11b6421e0ea01d42ca4169e7918ba0d',
+    u: 'e5210f12786811d3f4b7959d0538ae2c31dbe7106fc03c3efc4cd549c715a493',
+    out: '95cbde9476e8907d7aade45cb4b873f88b595a68799fa152e6f8f7647aac7957',
+  },
 ];
-const ITERATED = { 1: '422c8e7a6227d7bca1350b3e2bb7279f7897b87bb6854b783c60e80311ae3079', 1000: '684cf59ba83309552800ef566f2f4d3c1c3887c49360e3875f2eb94d99532c51' };
+const ITERATED = {
+  1: '422c8e7a6227d7bca1350b3e2bb7279f7897b87bb6854b783c60e80311ae3079',
+  1000: '684cf59ba83309552800ef566f2f4d3c1c3887c49360e3875f2eb94d99532c51',
+};
 // RFC 7748 §6.1
-const ALICE = { secret: '77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a', public: '8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a' };
-const BOB = { secret: '5dab087e624a8a4b79e17f8b83800ee66f3bb1292618b6fd1c2f8b27ff88e0eb', public: 'de9edb7d7b7dc1b4d35b61c2ece435373f8343c85b78674dadfc7e146f882b4f' };
+const ALICE = {
+  secret: '77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a',
+  public: '8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a',
+};
+const BOB = {
+  secret: '5dab087e624a8a4b79e17f8b83800ee66f3bb1292618b6fd1c2f8b27ff88e0eb',
+  public: 'de9edb7d7b7dc1b4d35b61c2ece435373f8343c85b78674dadfc7e146f882b4f',
+};
 const SHARED = '4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742';
 
 // Points of order 1, 2, 4 and 8 and their non-canonical encodings (the list of Bernstein's "Curve25519: new
@@ -74,7 +91,9 @@ describe('X25519 on the worker pool', () => {
     const points = Buffer.concat([BASE, hex(BOB.public), BASE, hex(BOB.public), BASE, BASE, hex(BOB.public)]);
     const product = await pool.multiply(hex(ALICE.secret), points);
     const expected = [ALICE.public, SHARED, ALICE.public, SHARED, ALICE.public, ALICE.public, SHARED];
-    expect(Array.from({ length: 7 }, (_, i) => product.subarray(i * 32, i * 32 + 32).toString('hex'))).toEqual(expected);
+    expect(Array.from({ length: 7 }, (_, i) => product.subarray(i * 32, i * 32 + 32).toString('hex'))).toEqual(
+      expected,
+    );
     expect(points.subarray(0, 32)).toEqual(BASE);
   });
 
@@ -92,7 +111,10 @@ describe('X25519 on the worker pool', () => {
 
   it.each(SMALL_ORDER)('refuses the small-order point %s and names its index', async (point) => {
     const points = Buffer.concat([BASE, BASE, BASE, BASE, hex(point), BASE]);
-    const error = await pool.multiply(hex(ALICE.secret), points).then(() => null, (e: unknown) => e);
+    const error = await pool.multiply(hex(ALICE.secret), points).then(
+      () => null,
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(PsiProtocolError);
     expect(error).toMatchObject({ code: 'PSI_SMALL_ORDER_POINT', detail: { index: 4 } });
   });
@@ -109,27 +131,33 @@ describe('commutativity, which ECDH-PSI rests on', () => {
   const bytes32 = fc.uint8Array({ minLength: 32, maxLength: 32 });
 
   it('X(α, X(β, u)) = X(β, X(α, u)) for random scalars and u-coordinates', () => {
-    fc.assert(fc.property(bytes32, bytes32, bytes32, (alpha, beta, u) => {
-      const a = x25519PrivateKey(alpha);
-      const b = x25519PrivateKey(beta);
-      let left: Buffer;
-      try {
-        left = x25519ViaJwk(a, x25519ViaJwk(b, u));
-      } catch {
-        // Only a small-order u (probability ~2^-250 for random bytes) may refuse; then both orders must refuse.
-        expect(() => x25519ViaJwk(b, x25519ViaJwk(a, u))).toThrow();
-        return;
-      }
-      expect(x25519ViaJwk(b, x25519ViaJwk(a, u)).equals(left)).toBe(true);
-    }), { numRuns: 200 });
+    fc.assert(
+      fc.property(bytes32, bytes32, bytes32, (alpha, beta, u) => {
+        const a = x25519PrivateKey(alpha);
+        const b = x25519PrivateKey(beta);
+        let left: Buffer;
+        try {
+          left = x25519ViaJwk(a, x25519ViaJwk(b, u));
+        } catch {
+          // Only a small-order u (probability ~2^-250 for random bytes) may refuse; then both orders must refuse.
+          expect(() => x25519ViaJwk(b, x25519ViaJwk(a, u))).toThrow();
+          return;
+        }
+        expect(x25519ViaJwk(b, x25519ViaJwk(a, u)).equals(left)).toBe(true);
+      }),
+      { numRuns: 200 },
+    );
   });
 
   it('holds for whole batches on the pool', async () => {
-    await fc.assert(fc.asyncProperty(bytes32, bytes32, fc.array(bytes32, { minLength: 1, maxLength: 8 }), async (alpha, beta, us) => {
-      const points = Buffer.concat(us);
-      const ab = await pool.multiply(alpha, await pool.multiply(beta, points));
-      const ba = await pool.multiply(beta, await pool.multiply(alpha, points));
-      expect(ab.equals(ba)).toBe(true);
-    }), { numRuns: 25 });
+    await fc.assert(
+      fc.asyncProperty(bytes32, bytes32, fc.array(bytes32, { minLength: 1, maxLength: 8 }), async (alpha, beta, us) => {
+        const points = Buffer.concat(us);
+        const ab = await pool.multiply(alpha, await pool.multiply(beta, points));
+        const ba = await pool.multiply(beta, await pool.multiply(alpha, points));
+        expect(ab.equals(ba)).toBe(true);
+      }),
+      { numRuns: 25 },
+    );
   });
 });

@@ -59,7 +59,9 @@ export type GasRow = {
 };
 
 export type GasResult = {
-  /** The gateway's first anchor (prevRoot = 0) has other storage and calldata costs than a linked one; reported apart. */
+  /**
+   * The gateway's first anchor (prevRoot = 0) has other storage and calldata costs than a linked one; reported apart.
+   */
   firstAnchor: { records: number; gasUsed: number };
   anchors: AnchorMeasurement[];
   baseline: BaselineMeasurement;

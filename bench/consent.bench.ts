@@ -1,5 +1,5 @@
-// The consent benchmark (`npm run bench:consent -- [--quick] [--duration S] [--ledger local|off] [--profile DIR]`): decision
-// latency in process, HTTP decision throughput, and durable consent writes over HTTP, each printed beside a
+// The consent benchmark (`npm run bench:consent -- [--quick] [--duration S] [--ledger local|off] [--profile DIR]`):
+// decision latency in process, HTTP decision throughput, and durable consent writes over HTTP, each printed beside a
 // baseline measured in the same run. Figures, not a test: nothing here asserts, except that the set-up is sound.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -68,7 +68,9 @@ async function withContext<T>(party: string, work: (ctx: GatewayContext) => Prom
   }
 }
 
-/** Party 0 holds customers 0..N-1, party 1 customers N/2..3N/2-1: half of each set is shared. The VIN is the shared key. */
+/**
+ * Party 0 holds customers 0..N-1, party 1 customers N/2..3N/2-1: half of each set is shared. The VIN is the shared key.
+ */
 async function writeCsv(path: string, party: number): Promise<void> {
   const out = createWriteStream(path);
   out.write('id,vin\n');
@@ -81,7 +83,10 @@ async function writeCsv(path: string, party: number): Promise<void> {
   await once(out, 'finish');
 }
 
-/** One party's data, policy, delegation and consents, written through its own services (no HTTP: 2N consents would take hours). */
+/**
+ * One party's data, policy, delegation and consents, written through its own services (no HTTP: 2N consents would take
+ * hours).
+ */
 async function setUpParty(index: number, setup: Setup): Promise<void> {
   const party = PARTIES[index] as string;
   const other = PARTIES[1 - index] as string;

@@ -48,7 +48,9 @@ export function journalLine(e: AuditEntry): string {
   return `${JSON.stringify(line)}\n`;
 }
 
-/** A consent batch's line. Its rows are as the batch holds them: the move appends them from memory (consent-store.ts). */
+/**
+ * A consent batch's line. Its rows are as the batch holds them: the move appends them from memory (consent-store.ts).
+ */
 export function batchLine(batch: CommitBatch): string {
   return `${JSON.stringify({ batch })}\n`;
 }

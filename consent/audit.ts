@@ -97,9 +97,9 @@ export type AuditChainResult =
   { ok: true; count: number } | { ok: false; seq: number; entryId: string; reason: AuditChainBreak };
 
 // Every entry is checked as it is sealed, on the request path, where zod's generic walk cost about as much as the
-// entry's hash. So the entry's structure also runs as a compiled validator (gateway/http/request-validator.ts), with the
-// detail's size bound checked beside it; zod still words every refusal. test/consent/audit-chain.test.ts holds the two to
-// the same verdicts.
+// entry's hash. So the entry's structure also runs as a compiled validator (core/plain-data-validator.ts), with
+// the detail's size bound checked beside it; zod still words every refusal. test/consent/audit-chain.test.ts holds the
+// two to the same verdicts.
 const isWellFormedStructure = compilePlainDataValidator(UnsealedAuditEntry.extend({ detail: DetailRecord }));
 
 /** `unsealed` when it is a valid UnsealedAuditEntry; otherwise zod's ZodError. */

@@ -94,7 +94,9 @@ export type ConsentStore = {
   /** Rebuilds consent_current from folded states when its row count disagrees with the log's. */
   syncCurrent(rows: Iterable<CurrentRow>, recordCount: number): Promise<boolean>;
   filterSubjects(subjects: readonly string[], purpose: string, recipient: string, at: Date): Promise<string[]>;
-  /** The complement: the distinct subjects whose consent does not cover (purpose, recipient) at `at`, in input order. */
+  /**
+   * The complement: the distinct subjects whose consent does not cover (purpose, recipient) at `at`, in input order.
+   */
   uncoveredSubjects(subjects: readonly string[], purpose: string, recipient: string, at: Date): Promise<string[]>;
   listAudit(query: AuditQuery): Promise<AuditEntry[]>;
   verifyChains(publicKey: Uint8Array): Promise<ChainVerification>;
@@ -494,7 +496,8 @@ export async function openConsentStore(db: Database, options: ConsentStoreOption
         a.endRow();
       });
       a.closeSync();
-      // One set operation: a (anti-)semi-join of the candidates with the records in force at `at` (same rule as isActiveAt).
+      // One set operation: a (anti-)semi-join of the candidates with the records in force at `at` (same rule as
+      // isActiveAt).
       const rows = await tx.all(
         `
         SELECT c.subject, min(c.ord) AS ord FROM filter_candidates c

@@ -14,7 +14,9 @@ export type FixedKeyIndex = {
 /** Keys come from clients too (a grant may name its own subject pseudonym), so probe order depends on a secret seed. */
 const SEED = randomBytes(4).readUInt32LE(0);
 
-/** A keyed 32-bit mix of the whole key (Murmur3-style finalizer per word), so crafted keys cannot pile into one chain. */
+/**
+ * A keyed 32-bit mix of the whole key (Murmur3-style finalizer per word), so crafted keys cannot pile into one chain.
+ */
 function hashKey(bytes: Uint8Array, offset: number, width: number): number {
   let h = SEED;
   for (let i = 0; i + 4 <= width; i += 4) {

@@ -138,7 +138,9 @@ export function foldConsentEvents(events: readonly EventBody[]): ConsentState | 
   return state;
 }
 
-/** Status at `at`: a Given or Renewed record whose expiresAt has passed reads as Expired even before the expire event. */
+/**
+ * Status at `at`: a Given or Renewed record whose expiresAt has passed reads as Expired even before the expire event.
+ */
 export function statusAt(state: ConsentState, at: Date): ConsentStatus {
   const isLive = state.status === 'Given' || state.status === 'Renewed';
   if (isLive && state.expiresAtMs !== null && at.getTime() >= state.expiresAtMs) return 'Expired';

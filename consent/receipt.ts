@@ -123,7 +123,10 @@ export type ReceiptIssuerOptions = {
 export type ReceiptIssuer = {
   /** A signed receipt for a committed record, before (or regardless of) anchoring. NOT_FOUND if no such record. */
   issuePendingReceipt(ref: RecordRef): Promise<Receipt>;
-  /** The upgrade: the same record with its anchor and inclusion proof. CONFLICT (reason not-anchored) until its batch is anchored. */
+  /**
+   * The upgrade: the same record with its anchor and inclusion proof. CONFLICT (reason not-anchored) until its batch is
+   * anchored.
+   */
   issueAnchoredReceipt(ref: RecordRef): Promise<Receipt>;
   /** Anchored when the batch is, pending otherwise. */
   issueReceipt(ref: RecordRef): Promise<Receipt>;

@@ -39,7 +39,9 @@ export const Instant = z.iso.datetime({ offset: true });
 export const SHA256_HEX = /^[0-9a-f]{64}$/;
 export const Sha256Hex = z.string().regex(SHA256_HEX, 'expected a lower-case hex SHA-256 digest');
 
-/** Precision a field may be released at: band:N (bucket width), truncate:N (keep N chars), round:N (decimals), exact. */
+/**
+ * Precision a field may be released at: band:N (bucket width), truncate:N (keep N chars), round:N (decimals), exact.
+ */
 export const PrecisionRule = z
   .string()
   .regex(/^(band:\d+|truncate:\d+|round:-?\d+|exact)$/, 'expected band:N, truncate:N, round:N or exact');
@@ -47,7 +49,9 @@ export const PrecisionRule = z
 export const ConsentStatus = z.enum(['Given', 'Refused', 'Withdrawn', 'Revoked', 'Expired', 'Renewed']);
 export type ConsentStatus = z.infer<typeof ConsentStatus>;
 
-/** DPV entity roles (dpv:DataController, dpv:JointDataControllers, dpv:DataProcessor, dpv:Recipient, dpv:ThirdParty). */
+/**
+ * DPV entity roles (dpv:DataController, dpv:JointDataControllers, dpv:DataProcessor, dpv:Recipient, dpv:ThirdParty).
+ */
 export const RecipientRole = z.enum(['controller', 'joint-controller', 'processor', 'recipient', 'third-party']);
 
 export const Recipient = z.object({ id: PartyId, role: RecipientRole }).strict();

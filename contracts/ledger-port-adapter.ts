@@ -21,7 +21,10 @@ const anchorOf = (a: AnchorRecord): OnChainAnchor => ({
 });
 const anchorTxOf = (a: AnchorTx): OnChainAnchorTx => ({ ...anchorOf(a), txHash: a.txHash.toLowerCase() });
 
-/** The anchoring service's view of `client`, anchoring as `gatewayId` (the client's account must be its registered account). */
+/**
+ * The anchoring service's view of `client`, anchoring as `gatewayId` (the client's account must be its registered
+ * account).
+ */
 /** The anchor reads the writer's port and the verifier's reader share, mapped to the ports' plain types. */
 function anchorReadsOf(client: LedgerClient): Pick<LedgerPort, 'getAnchor' | 'findAnchorTx'> {
   return {

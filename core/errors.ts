@@ -66,7 +66,9 @@ export type ErrorCode = keyof typeof CATALOGUE;
 export const isErrorCode = (value: unknown): value is ErrorCode =>
   typeof value === 'string' && Object.hasOwn(CATALOGUE, value);
 
-/** `value` when it is a catalogued code, else `fallback`: the one way a code that arrived as data becomes an ErrorCode. */
+/**
+ * `value` when it is a catalogued code, else `fallback`: the one way a code that arrived as data becomes an ErrorCode.
+ */
 export const errorCodeOr = (value: unknown, fallback: ErrorCode): ErrorCode => (isErrorCode(value) ? value : fallback);
 
 export class GatewayError extends Error {

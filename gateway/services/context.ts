@@ -108,7 +108,8 @@ export async function createContext(config: GatewayConfig, options: ContextOptio
       controllerId: config.partyId,
       subjectKey: identity.subjectKey,
     });
-    // The replay scanned the whole log into DuckDB's cache (about 240 MB at a million consents); later reads are by seq.
+    // The replay scanned the whole log into DuckDB's cache (about 240 MB at a million consents); later reads are by
+    // seq.
     await db.dropCache();
     // Before the ledger, so a failure here leaves no chain running; the registry reads the ledger later.
     peers = await openPeerServices({ db, identity, clock, log, consent, chain: () => ledger.ledger?.client ?? null });

@@ -37,7 +37,9 @@ export type JobRunnerDeps = {
   protocols: readonly JobProtocol[];
 };
 
-/** Why an attempt was stopped from inside this process; all but 'attempt-failed' end it without a failure of its own. */
+/**
+ * Why an attempt was stopped from inside this process; all but 'attempt-failed' end it without a failure of its own.
+ */
 export type AbortKind = 'superseded' | 'cancelled' | 'failed' | 'closing' | 'attempt-failed';
 export const abortReason = (kind: AbortKind) => new GatewayError('CONFLICT', `job attempt ${kind}`, { abort: kind });
 export const isQuietAbort = (signal: AbortSignal): boolean =>

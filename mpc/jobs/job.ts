@@ -7,7 +7,9 @@ import { PurposeId } from '../../consent/purpose.ts';
 import { GatewayError } from '../../core/errors.ts';
 import { PeerId } from '../peers/peer-signature.ts';
 
-/** A lower-case UUID, like consent record ids: fits every id rule it meets (URL path, audit ref, peer-client job id). */
+/**
+ * A lower-case UUID, like consent record ids: fits every id rule it meets (URL path, audit ref, peer-client job id).
+ */
 export const JobId = z
   .string()
   .regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/, 'expected a lower-case UUID');

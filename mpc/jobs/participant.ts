@@ -193,7 +193,8 @@ export function createParticipant(core: JobCore) {
           throw new GatewayError('CONFLICT', 'a newer attempt has started', { job: id, attempt });
         core.abortRun(id, 'superseded');
         if (job.stop.signal.aborted) job.stop = new AbortController();
-        // The coordinator starting a step vouches that every party accepted; a participant sees only its own acceptance.
+        // The coordinator starting a step vouches that every party accepted; a participant sees only its own
+        // acceptance.
         for (const p of record.spec.parties)
           if (record.state.status === 'proposed') record = await core.apply(id, { type: 'accept', party: p.id });
         // The coordinator decides when a step is done everywhere: a step done here but not at another party runs again.

@@ -44,7 +44,10 @@ export type JobOutput = {
 export type JobAskerToken = { tokenId: string; role: string };
 
 export type JobRunner = {
-  /** Submits a job with this gateway as guest and coordinator. Throws BAD_INPUT, CONSENT_DENIED, COLUMN_DENIED, NOT_FOUND. */
+  /**
+   * Submits a job with this gateway as guest and coordinator. Throws BAD_INPUT, CONSENT_DENIED, COLUMN_DENIED,
+   * NOT_FOUND.
+   */
   submit(input: unknown, asker: JobAskerToken, traceparent?: string): Promise<JobView>;
   get(id: string): Promise<JobView>;
   list(limit: number): Promise<JobView[]>;

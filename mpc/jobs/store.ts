@@ -1,6 +1,6 @@
-// Durable job state in the gateway's DuckDB file (migrations owner 'jobs'): the agreed job record and its state
-// machine (mpc/jobs/job.ts), the step timeline of every party, the consent-filtered inputs of this party, and the outputs
-// it received. The only module that speaks SQL about jobs.
+// Durable job state in the gateway's DuckDB file (migrations owner 'jobs'): the agreed job record and its state machine
+// (mpc/jobs/job.ts), the step timeline of every party, the consent-filtered inputs of this party, and the outputs it
+// received. The only module that speaks SQL about jobs.
 import { z } from 'zod';
 import { JobSpec, JobState, JobStepName, StepStatus, isTerminal } from './job.ts';
 import type { Database, SqlValue } from '../../core/database.ts';

@@ -97,7 +97,10 @@ export function createPointTable(points: Uint8Array, random: RandomSource): Poin
   };
 }
 
-/** A Uint32Array view of the bytes (platform byte order is fine: both sides of a comparison use it), copied only if unaligned. */
+/**
+ * A Uint32Array view of the bytes (platform byte order is fine: both sides of a comparison use it), copied only if
+ * unaligned.
+ */
 function asWords(bytes: Uint8Array): Uint32Array {
   if (bytes.byteOffset % 4 === 0) return new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.length / 4);
   return new Uint32Array(new Uint8Array(bytes).buffer);

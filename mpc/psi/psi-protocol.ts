@@ -51,7 +51,8 @@ export function createPsiProtocol(options: PsiProtocolOptions = {}): JobProtocol
         const admitted = await store.countInputs(spec.id);
         const isGuest = spec.coordinator === self;
         // Rows this party handles: its own, every peer set it re-blinds, and (guest) its own set back from each host.
-        // The guest knows the hosts' admitted counts from their filter reports; a host assumes the guest's is like its own.
+        // The guest knows the hosts' admitted counts from their filter reports; a host assumes the guest's is like its
+        // own.
         const reports = await context.hostReports('filter');
         const peerRows =
           reports.length === 0

@@ -23,7 +23,10 @@ export type X25519Pool = {
 
 export type X25519PoolOptions = { size?: number; chunkPoints?: number };
 
-/** 8192 points is about a quarter of a second of work: long enough to hide the message round trip, short enough to balance the tail. */
+/**
+ * 8192 points is about a quarter of a second of work: long enough to hide the message round trip, short enough to
+ * balance the tail.
+ */
 export const DEFAULT_CHUNK_POINTS = 8192;
 
 /** `prepare` builds the task when a worker is free, so queued chunks cost no copy until they run. */

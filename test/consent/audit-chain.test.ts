@@ -89,7 +89,8 @@ describe('audit chain', () => {
       expect(accepts(bad)).toBe(false);
     }
     expect(accepts({ a: null, b: [1, 'x', true, { c: -0.5 }], d: Object.create(null) as object })).toBe(true);
-    // The limit counts the JSON text, escapes included: 4,085 characters of value plus the 11 of {"blob":""} make 4,096.
+    // The limit counts the JSON text, escapes included: 4,085 characters of value plus the 11 of {"blob":""} make
+    // 4,096.
     expect(accepts({ blob: 'x'.repeat(4085) })).toBe(true);
     expect(accepts({ blob: 'x'.repeat(4086) })).toBe(false);
     expect(accepts({ blob: '"'.repeat(2042) })).toBe(true);

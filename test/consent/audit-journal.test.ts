@@ -363,8 +363,9 @@ describe('a consent store with an audit journal', () => {
     const granted = await h.log.grant(grantInput(), { actor: 'token:steward' });
     await h.log.close();
     await h.db.close();
-    // One grant's line, padded to the length of 2,048 large grants (DuckDB reads up to twice its limit before refusing): the move appends the rows from memory and ignores
-    // the padding, but DuckDB's read_json, which moves the entries written alone, still has to read past the line.
+    // One grant's line, padded to the length of 2,048 large grants (DuckDB reads up to twice its limit before
+    // refusing): the move appends the rows from memory and ignores the padding, but DuckDB's read_json, which moves the
+    // entries written alone, still has to read past the line.
     const line = JSON.parse(readFileSync(journal, 'utf8')) as { batch: CommitBatch };
     writeFileSync(journal, `${JSON.stringify({ batch: { ...line.batch, padding: 'x'.repeat(40_000_000) } })}\n`);
     appendFileSync(

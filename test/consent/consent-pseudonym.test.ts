@@ -7,7 +7,8 @@ const KEY = Uint8Array.from({ length: 32 }, (_, i) => i);
 
 describe('pseudonymize', () => {
   it('matches an independently computed HMAC-SHA256 vector', () => {
-    // Computed with Python: hmac.new(bytes(range(32)), b'sealgate/subject/v1\x00customer-42', sha256), base64url unpadded.
+    // Computed with Python: hmac.new(bytes(range(32)), b'sealgate/subject/v1\x00customer-42', sha256), base64url
+    // unpadded.
     expect(pseudonymize(KEY, 'customer-42')).toBe('sp_dOj7-4Rk0gbzyGow88mPyx24p5YQWq9Pefgaeh76cwo');
   });
 

@@ -39,7 +39,9 @@ afterEach(async () => {
 });
 
 const failed = (v: Verification): CheckName[] => v.checks.filter((c) => !c.ok).map((c) => c.name);
-/** A forger holding the gateway key: signs whatever changed receipt it makes, so only the targeted check can catch it. */
+/**
+ * A forger holding the gateway key: signs whatever changed receipt it makes, so only the targeted check can catch it.
+ */
 const resign = (r: Receipt, change: (u: UnsignedReceipt) => UnsignedReceipt): Receipt => {
   const { signature: _s, ...unsigned } = structuredClone(r);
   return signReceipt(change(unsigned as UnsignedReceipt), h.signer);

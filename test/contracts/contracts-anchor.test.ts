@@ -112,7 +112,8 @@ describe('ConsentAnchor', () => {
     await dealer.anchorRoot(other.root, 6, tree.root);
     expect(await dealer.verifyInclusionOnChain(tree.root, hashes[4]!, tree.proof(4))).toBe(true);
     expect(await dealer.verifyInclusionOnChain(tree.root, hashes[5]!, tree.proof(4))).toBe(false); // another leaf
-    expect(await dealer.verifyInclusionOnChain(other.root, hashes[4]!, tree.proof(4))).toBe(false); // another anchored root
+    // another anchored root
+    expect(await dealer.verifyInclusionOnChain(other.root, hashes[4]!, tree.proof(4))).toBe(false);
     // A correct proof against a root that was never anchored is not evidence of anything.
     const unanchored = buildMerkleTree(hashes.slice(0, 5));
     expect(verifyMerkleProof(unanchored.root, hashes[0]!, unanchored.proof(0))).toBe(true);

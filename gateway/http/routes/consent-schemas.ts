@@ -32,7 +32,10 @@ export const ConsentWriteResult = z.object({
   record: ConsentRecord,
   current: CurrentStatus,
   events: z.array(EventRef),
-  /** Signed at once for the event just written; upgraded with its Merkle proof at GET /v1/consents/{id}/proof once anchored. */
+  /**
+   * Signed at once for the event just written; upgraded with its Merkle proof at GET /v1/consents/{id}/proof once
+   * anchored.
+   */
   receipt: Receipt.optional(),
 });
 

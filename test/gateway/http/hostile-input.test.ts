@@ -74,7 +74,10 @@ const operationOf = (operation: string) => {
   const [verb, path] = operation.split(' ') as [string, string];
   return doc.paths[path]?.[verb.toLowerCase()];
 };
-/** From the document: no `security` is public. Routes under /peer/ are gateway-to-gateway and verify a signature (DESIGN §3). */
+/**
+ * From the document: no `security` is public. Routes under /peer/ are gateway-to-gateway and verify a signature (DESIGN
+ * §3).
+ */
 function accessOf(operation: string): Access {
   if (operationOf(operation)?.security === undefined) return 'public';
   return operation.split(' ')[1]?.startsWith('/peer/') === true ? 'peer' : 'bearer';

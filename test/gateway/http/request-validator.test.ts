@@ -1,7 +1,7 @@
 // The compiled request validator (gateway/http/request-validator.ts) may only stand in for zod where it accepts exactly
-// what zod accepts. Checked here for every schema the gateway's routes compile, on the hostile requests generated
-// from the OpenAPI document and on seeded mutations of them, and on the boundaries where JSON Schema and zod could
-// part: lengths of astral and unpaired characters, safe integers, unknown keys at depth, a refinement stated as a keyword.
+// what zod accepts. Checked here for every schema the gateway's routes compile, on the hostile requests generated from
+// the OpenAPI document and on seeded mutations of them, and on the boundaries where JSON Schema and zod could part:
+// lengths of astral and unpaired characters, safe integers, unknown keys at depth, a refinement stated as a keyword.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import Fastify, { type FastifySchemaCompiler } from 'fastify';
 import { serializerCompiler } from 'fastify-type-provider-zod';

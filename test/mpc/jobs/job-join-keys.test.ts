@@ -1,7 +1,7 @@
-// The shared identifier a PSI job aligns on is read from the view's own source at job time (connectors/join-key-reader.ts):
-// in source order, with each row's subject id as consent pseudonymizes it, never from a stored column (identifiers are
-// never stored). A source changed since its import, a non-identifier column, or a value that would break the
-// chunk encoding is refused rather than read wrongly.
+// The shared identifier a PSI job aligns on is read from the view's own source at job time
+// (connectors/join-key-reader.ts): in source order, with each row's subject id as consent pseudonymizes it, never from
+// a stored column (identifiers are never stored). A source changed since its import, a non-identifier column, or a
+// value that would break the chunk encoding is refused rather than read wrongly.
 import { appendFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';

@@ -70,7 +70,8 @@ describe('a party killed mid-job', () => {
       expect(view.status).toBe('failed');
       expect(view.failure).toMatchObject({ code: 'PEER_TIMEOUT', peer: 'charging-net', step: 'exchange' });
     }
-    // The step started before the kill, so its deadline is at most STEP_MS after the kill (plus the last call's unwinding).
+    // The step started before the kill, so its deadline is at most STEP_MS after the kill (plus the last call's
+    // unwinding).
     expect(failedAfter).toBeLessThan(STEP_MS + 3_000);
     // The filter step had completed everywhere, and stays completed.
     expect(atDealer.steps).toEqual([
@@ -90,7 +91,8 @@ describe('a party killed mid-job', () => {
     });
     expect(resumed.statusCode, resumed.body).toBe(200);
     // Failure notices of the run before the resume may still arrive late (the coordinator repeats them to a silent
-    // party for a while). They belong to epoch 0 and must not fail the resumed run, at a participant or the coordinator.
+    // party for a while). They belong to epoch 0 and must not fail the resumed run, at a participant or the
+    // coordinator.
     const stale = atDealer.failure as JobFailure;
     await restarted.ctx.jobs.peer.fail('dealer-4s', id, stale, 0);
     await dealer.ctx.jobs.peer.fail('insurer-a', id, stale, 0);

@@ -26,7 +26,9 @@ const spec = JobSpec.parse({
   ],
 });
 
-/** Delivers every frame after a seeded random delay (0-15 ms), so frames overtake each other; every fifth is sent twice. */
+/**
+ * Delivers every frame after a seeded random delay (0-15 ms), so frames overtake each other; every fifth is sent twice.
+ */
 function wire(random: () => number) {
   const ends = new Map<string, PsiExchange>();
   let sent = 0;

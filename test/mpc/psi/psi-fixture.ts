@@ -1,5 +1,5 @@
-// Shared inputs for the PSI tests: the FATE default-credit ids (Apache-2.0, see LICENSE-FATE-Apache-2.0 beside the data), a
-// seeded random source, and seeded row dropping, so every PSI test run sees the same sets.
+// Shared inputs for the PSI tests: the FATE default-credit ids (Apache-2.0, see LICENSE-FATE-Apache-2.0 beside the
+// data), a seeded random source, and seeded row dropping, so every PSI test run sees the same sets.
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';

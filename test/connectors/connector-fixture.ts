@@ -1,7 +1,7 @@
 // Shared set-up for connector and ingest tests: a test gateway with the connector routes, an imports
 // directory to copy partner files into, the FATE declaration, and a way to inspect the connector
 // database file after the gateway has let go of it.
-import { copyFileSync, existsSync, readFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import type { Clock } from '../../core/clock.ts';
@@ -9,17 +9,18 @@ import { openConnectors, type Connectors } from '../../connectors/connectors.ts'
 import type { ConnectorViewInput } from '../../connectors/view.ts';
 import { registerConnectorRoutes } from '../../gateway/http/routes/connector.routes.ts';
 import { registerIngestRoutes } from '../../gateway/http/routes/ingest.routes.ts';
+import { fateFile, readCsvText } from '../fixtures/fate.ts';
 import { makeTestGateway, type TestGateway } from '../fixtures/gateway-fixture.ts';
 
-export const FATE_DIR = new URL('../../../shared/datasets/fate/', import.meta.url).pathname;
-export const FATE_GUEST = join(FATE_DIR, 'default_credit_hetero_guest.csv');
+/** The FATE default-credit guest split, gzip-compressed (DuckDB reads it as it is; `stage` writes it out plain). */
+export const FATE_GUEST = fateFile('default_credit_hetero_guest');
 
 export type ConnectorGateway = TestGateway & {
   connectors: Connectors;
   /** The default import root (`<dataDir>/imports`). */
   importsDir: string;
   stewardToken: string;
-  /** Copies a read-only dataset file into the imports root under `name`. */
+  /** Copies a read-only dataset file into the imports root under `name`, decompressing a `.gz` one. */
   stage(source: string, name: string): string;
 };
 
@@ -51,7 +52,8 @@ export async function makeConnectorGateway(options: { clock?: Clock } = {}): Pro
     stewardToken: await gw.tokenFor('data-steward'),
     stage: (source, name) => {
       const target = join(importsDir, name);
-      copyFileSync(source, target);
+      if (source.endsWith('.gz')) writeFileSync(target, readCsvText(source));
+      else copyFileSync(source, target);
       return target;
     },
     close: async () => {
@@ -122,7 +124,7 @@ export async function queryDataFile(path: string, sql: string): Promise<Record<s
 
 /** The FATE guest file's raw ids in file order, read independently of the importer. */
 export function readFateIds(): string[] {
-  return readFileSync(FATE_GUEST, 'utf8')
+  return readCsvText(FATE_GUEST)
     .trim()
     .split('\n')
     .slice(1)

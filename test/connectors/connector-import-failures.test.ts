@@ -1,8 +1,9 @@
 // Imports are all or nothing: a malformed row or a schema mismatch fails with an error that names
 // the file, row and column, no raw value is echoed, and nothing (not even part of the file) is stored.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { readCsvText } from '../fixtures/fate.ts';
 import { bearer } from '../fixtures/gateway-fixture.ts';
 import {
   FATE_GUEST,
@@ -48,7 +49,7 @@ describe('all-or-nothing imports', () => {
   it('a wrong type at a known row of the FATE file fails naming file, row and column; nothing is imported', async () => {
     gw = await makeConnectorGateway();
     // Row 20,000 of the guest split gets a non-number in x7; the raw id on that row must not be echoed.
-    const lines = readFileSync(FATE_GUEST, 'utf8').split('\n');
+    const lines = readCsvText(FATE_GUEST).split('\n');
     const cells = (lines[20_000] as string).split(',');
     const rawId = cells[0] as string;
     cells[9] = 'n/a-SECRETVALUE';

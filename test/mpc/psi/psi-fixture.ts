@@ -1,17 +1,22 @@
-// Shared inputs for the PSI tests: the FATE default-credit ids (Apache-2.0, see LICENSE-FATE-Apache-2.0 beside the
-// data), a seeded random source, and seeded row dropping, so every PSI test run sees the same sets.
+// Shared inputs for the PSI tests: the FATE default-credit ids (datasets/fate/, Apache-2.0, see
+// LICENSE-FATE-Apache-2.0 beside the data), a seeded random source, and seeded row dropping, so every PSI test run
+// sees the same sets.
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
+import { pathToFileURL } from 'node:url';
+import { createGunzip } from 'node:zlib';
+import { fateFile } from '../../fixtures/fate.ts';
 import type { RandomSource } from '../../../mpc/psi/shuffle.ts';
 
-const FATE = new URL('../../../../shared/datasets/fate/', import.meta.url);
-export const FATE_GUEST_CSV = new URL('default_credit_hetero_guest.csv', FATE);
-export const FATE_HOST_CSV = new URL('default_credit_hetero_host.csv', FATE);
+export const FATE_GUEST_CSV = pathToFileURL(fateFile('default_credit_hetero_guest'));
+export const FATE_HOST_CSV = pathToFileURL(fateFile('default_credit_hetero_host'));
 
-/** Streams the `id` column of a CSV file (plain comma-separated, no quoting, as the FATE files are). */
+/** Streams the `id` column of a CSV file, gzip-compressed or not (comma-separated, unquoted, as FATE files are). */
 export async function* readIdColumn(file: URL): AsyncGenerator<string> {
-  const lines = createInterface({ input: createReadStream(file), crlfDelay: Infinity });
+  const raw = createReadStream(file);
+  const input = file.pathname.endsWith('.gz') ? raw.pipe(createGunzip()) : raw;
+  const lines = createInterface({ input, crlfDelay: Infinity });
   let column = -1;
   for await (const line of lines) {
     if (line.length === 0) continue;

@@ -5,27 +5,15 @@ import { once } from 'node:events';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { openDatabase } from '../../core/database.ts';
 import { createTokenStore } from '../../gateway/identity/token-store.ts';
 import { systemClock } from '../../core/clock.ts';
 import { makeDataDir, TEST_PASSPHRASE } from '../fixtures/gateway-fixture.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const CLI = join(ROOT, 'gateway', 'cli.ts');
+const CLI = join(ROOT, 'gateway', 'cli', 'cli.ts');
 const run = promisify(execFile);
-
-let cleanup: (() => void) | undefined;
-afterEach(() => {
-  cleanup?.();
-  cleanup = undefined;
-});
-
-function dataDir(): string {
-  const dir = makeDataDir();
-  cleanup = dir.remove;
-  return dir.dataDir;
-}
 
 /** Only what the command needs: outside SEALGATE_* variables must not leak into the test. */
 const envFor = (dir: string, extra: Record<string, string> = {}) => ({
@@ -56,7 +44,8 @@ describe('sealgate CLI', () => {
   });
 
   it('token create prints the token once as JSON; the database keeps only its digest; revoke disables it', async () => {
-    const dir = dataDir();
+    using data = makeDataDir();
+    const dir = data.dataDir;
     const created = await cli(['token', 'create', '--role', 'exchange', '--label', 'ci bot'], envFor(dir));
     expect(created.code).toBe(0);
     const token = JSON.parse(created.stdout) as { id: string; role: string; label: string; token: string };
@@ -95,7 +84,8 @@ describe('sealgate CLI', () => {
   });
 
   it('keys show prints the public identity as JSON, stable across runs, with no private parts', async () => {
-    const dir = dataDir();
+    using data = makeDataDir();
+    const dir = data.dataDir;
     const first = await cli(['keys', 'show'], envFor(dir));
     expect(first.code).toBe(0);
     const identity = JSON.parse(first.stdout) as Record<string, string>;
@@ -108,7 +98,8 @@ describe('sealgate CLI', () => {
   });
 
   it('keys show with a wrong passphrase fails with exit 1 and says why', async () => {
-    const dir = dataDir();
+    using data = makeDataDir();
+    const dir = data.dataDir;
     expect((await cli(['keys', 'show'], envFor(dir))).code).toBe(0);
     const wrong = await cli(['keys', 'show'], envFor(dir, { SEALGATE_PASSPHRASE: 'not the right passphrase' }));
     expect(wrong.code).toBe(1);
@@ -117,7 +108,8 @@ describe('sealgate CLI', () => {
   });
 
   it('usage errors exit 2 with a clear message', async () => {
-    const dir = dataDir();
+    using data = makeDataDir();
+    const dir = data.dataDir;
     const badRole = await cli(['token', 'create', '--role', 'root'], envFor(dir));
     expect(badRole.code).toBe(2);
     expect(badRole.stderr).toContain(
@@ -131,14 +123,16 @@ describe('sealgate CLI', () => {
   });
 
   it('help exits 0 and lists the commands and roles', async () => {
-    const help = await cli(['help'], envFor(dataDir()));
+    using data = makeDataDir();
+    const help = await cli(['help'], envFor(data.dataDir));
     expect(help.code).toBe(0);
     expect(help.stdout).toContain('token create --role ROLE');
     expect(help.stdout).toContain('compliance-officer');
   });
 
   it('configuration errors exit 1 naming the key', async () => {
-    const dir = dataDir();
+    using data = makeDataDir();
+    const dir = data.dataDir;
     const port = await cli(['serve'], envFor(dir, { PORT: 'eighty' }));
     expect(port.code).toBe(1);
     expect(port.stderr).toContain('invalid configuration: PORT: expected integer 0..65535');
@@ -152,7 +146,8 @@ describe('sealgate CLI', () => {
   });
 
   it('serve prints the admin token once on first start, serves, and shuts down cleanly on SIGTERM', async () => {
-    const dir = dataDir();
+    using data = makeDataDir();
+    const dir = data.dataDir;
     const startServe = async () => {
       const child = spawn(process.execPath, [CLI, 'serve'], {
         cwd: ROOT,

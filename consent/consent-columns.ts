@@ -3,7 +3,7 @@
 // seqs of its events; about 110 bytes, where a record's objects on the heap cost about a kilobyte and made the
 // garbage collector walk a million of them. The record itself, and its full history, are read back from the log.
 import { createFixedKeyIndex } from './fixed-key-index.ts';
-import { isExpiryDueAt, isInForceAt, type ConsentCore, type TerminalReason } from './lifecycle.ts';
+import { TerminalReason, isExpiryDueAt, isInForceAt, type ConsentCore } from './lifecycle.ts';
 import { ConsentStatus } from './record.ts';
 
 /** What a grant says, in the shape the decision point reads; one frozen copy per distinct combination. */
@@ -16,7 +16,7 @@ export type GrantTerms = Readonly<{
 }>;
 
 const STATUSES: readonly ConsentStatus[] = ConsentStatus.options;
-const REASONS: readonly (TerminalReason | null)[] = [null, 'withdrawn', 'revoked', 'superseded'];
+const REASONS: readonly (TerminalReason | null)[] = [null, ...TerminalReason.options];
 const ID_BYTES = 16;
 // 'sp_' + 43 base64url characters carry 258 bits; with one 'A' (six zero bits) appended they decode to exactly
 // 33 bytes, so every valid pseudonym, canonical or not, has its own key and prints back unchanged.
@@ -27,7 +27,10 @@ const NONE = -1;
 
 export type ConsentColumns = {
   readonly size: number;
-  /** Adds a granted record (its grant event is `seq`); returns its row. The id must be new. */
+  /**
+   * Adds a granted record (its grant event is `seq`); returns its row. The id must be new. Positional on purpose
+   * (a max-params exemption): the projection calls it once per grant event while replaying the whole log.
+   */
   add(recordId: string, subject: string, terms: GrantTerms, core: ConsentCore, seq: number): number;
   /** The row of `recordId`, or -1 (also for a string that is not a record id). */
   rowOf(recordId: string): number;
@@ -150,6 +153,7 @@ export function createConsentColumns(initialCapacity = 1024): ConsentColumns {
     get size() {
       return size;
     },
+    // eslint-disable-next-line max-params -- hot kernel: once per row while the log replays (millions at startup)
     add(recordId, subject, terms, core, seq) {
       if (!encodeId(recordId)) throw new TypeError(`not a record id: ${recordId}`);
       if (!encodeSubject(subject)) throw new TypeError('not a subject pseudonym');

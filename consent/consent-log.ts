@@ -9,6 +9,14 @@ import { canonicalHash, canonicalize, sha256Hex } from './canonical.ts';
 import type { AuthorizationView } from './authorization-view.ts';
 import type { Clock } from '../core/clock.ts';
 import type { AuditQuery, ChainVerification, ConsentStore } from './consent-store.ts';
+import type {
+  CurrentStatus,
+  DelegationResult,
+  DelegationView,
+  EventRef,
+  RecordResult,
+  RecordView,
+} from './consent-results.ts';
 import { Delegation, DelegationInput, isDelegationActiveAt, type DelegationState } from './delegation.ts';
 import { Actor, type HashedEvent, type LogEvent, type UnsealedEvent } from './event.ts';
 import { createGroupCommitter } from './group-commit.ts';
@@ -20,19 +28,10 @@ import {
   planRenewal,
   statusAt,
   type ConsentState,
-  type TerminalReason,
 } from './lifecycle.ts';
 import { createProjection } from './projection.ts';
 import { pseudonymize } from './pseudonym.ts';
-import {
-  ConsentGrantInput,
-  Pseudonym,
-  RecordId,
-  RenewInput,
-  buildGrantRecord,
-  type ConsentRecord,
-  type ConsentStatus,
-} from './record.ts';
+import { ConsentGrantInput, Pseudonym, RecordId, RenewInput, buildGrantRecord } from './record.ts';
 import { createSequencer, type Outcome, type Plan, type StagedView, type WriteIntent } from './sequencer.ts';
 import type { Signer } from './signer.ts';
 
@@ -64,20 +63,9 @@ export type DecisionAudit = {
   traceId?: string;
 };
 
-export type EventRef = { seq: number; eventId: string; hash: string };
+// Defined by their zod schemas in consent-results.ts; re-exported so callers of the log find its results here.
+export type { CurrentStatus, DelegationResult, DelegationView, EventRef, RecordResult, RecordView };
 export type AuditRef = { seq: number; entryId: string; hash: string };
-export type CurrentStatus = {
-  status: ConsentStatus;
-  isActive: boolean;
-  expiresAt: string | null;
-  terminalReason: TerminalReason | null;
-  supersededBy: string | null;
-  updatedAt: string;
-};
-/** A command's result: the record as signed, its current status, and the events just written. */
-export type RecordResult = { record: ConsentRecord; current: CurrentStatus; events: EventRef[] };
-export type RecordView = { record: ConsentRecord; current: CurrentStatus; events: readonly LogEvent[] };
-export type DelegationResult = { delegation: Delegation; isRevoked: boolean; events: EventRef[] };
 
 export type ConsentLogOptions = {
   store: ConsentStore;
@@ -110,9 +98,7 @@ export type ConsentLog = {
   recordDecision(summary: DecisionAudit): Promise<AuditRef>;
   appendAudit(input: AuditInput): Promise<AuditRef>;
   getRecord(recordId: string): Promise<RecordView>;
-  getDelegation(
-    delegationId: string,
-  ): Promise<{ delegation: Delegation; isRevoked: boolean; isActive: boolean; events: readonly LogEvent[] }>;
+  getDelegation(delegationId: string): Promise<DelegationView>;
   subjectHistory(subject: string): Promise<RecordView[]>;
   /** The events with these seqs, in the order given: the newest from memory, older ones from the store. */
   eventsAt(seqs: readonly number[]): Promise<LogEvent[]>;
@@ -219,13 +205,19 @@ export async function openConsentLog(options: ConsentLogOptions): Promise<Consen
     return state;
   };
 
-  const consentEvent = (
-    state: ConsentState,
-    type: UnsealedEvent['type'],
-    actor: string,
-    at: string,
-    payload: unknown,
-  ): UnsealedEvent => ({
+  const consentEvent = ({
+    state,
+    type,
+    actor,
+    at,
+    payload,
+  }: {
+    state: ConsentState;
+    type: UnsealedEvent['type'];
+    actor: string;
+    at: string;
+    payload: unknown;
+  }): UnsealedEvent => ({
     eventId: randomUUID(),
     kind: 'consent',
     type,
@@ -236,14 +228,21 @@ export async function openConsentLog(options: ConsentLogOptions): Promise<Consen
     payload,
   });
 
-  const recordPlan = (
-    view: StagedView,
-    recordId: string,
-    actor: string,
-    at: string,
-    events: UnsealedEvent[],
-    action: string,
-  ): Plan => ({
+  const recordPlan = ({
+    view,
+    recordId,
+    actor,
+    at,
+    events,
+    action,
+  }: {
+    view: StagedView;
+    recordId: string;
+    actor: string;
+    at: string;
+    events: UnsealedEvent[];
+    action: string;
+  }): Plan => ({
     events,
     audit: (sealed) => [
       {
@@ -270,9 +269,10 @@ export async function openConsentLog(options: ConsentLogOptions): Promise<Consen
     const ctx = CommandContext.parse(rawCtx);
     const id = RecordId.parse(recordId);
     const payload = reason === undefined ? {} : { reason };
-    return submit<RecordResult>(ctx, { op: type, recordId: id, payload }, [id], (view, at) =>
-      recordPlan(view, id, ctx.actor, at, [consentEvent(existing(view, id), type, ctx.actor, at, payload)], type),
-    );
+    return submit<RecordResult>(ctx, { op: type, recordId: id, payload }, [id], (view, at) => {
+      const event = consentEvent({ state: existing(view, id), type, actor: ctx.actor, at, payload });
+      return recordPlan({ view, recordId: id, actor: ctx.actor, at, events: [event], action: type });
+    });
   };
 
   const grant = async (rawInput: unknown, rawCtx: CommandContext): Promise<RecordResult> =>
@@ -318,16 +318,11 @@ export async function openConsentLog(options: ConsentLogOptions): Promise<Consen
       if (record.supersedes !== null) {
         const old = existing(view, record.supersedes);
         checkSupersede(old, record);
-        events.push(consentEvent(old, 'supersede', ctx.actor, at, { supersededBy: record.recordId }));
+        const payload = { supersededBy: record.recordId };
+        events.push(consentEvent({ state: old, type: 'supersede', actor: ctx.actor, at, payload }));
       }
-      return recordPlan(
-        view,
-        record.recordId,
-        ctx.actor,
-        at,
-        events,
-        record.supersedes === null ? 'grant' : 'supersede',
-      );
+      const action = record.supersedes === null ? 'grant' : 'supersede';
+      return recordPlan({ view, recordId: record.recordId, actor: ctx.actor, at, events, action });
     });
   };
 
@@ -372,14 +367,8 @@ export async function openConsentLog(options: ConsentLogOptions): Promise<Consen
       const input = RenewInput.parse(renewal);
       return submit<RecordResult>(ctx, { op: 'renew', recordId: id, input }, [id], (view, at) => {
         const state = existing(view, id);
-        return recordPlan(
-          view,
-          id,
-          ctx.actor,
-          at,
-          [consentEvent(state, 'renew', ctx.actor, at, planRenewal(state, input))],
-          'renew',
-        );
+        const event = consentEvent({ state, type: 'renew', actor: ctx.actor, at, payload: planRenewal(state, input) });
+        return recordPlan({ view, recordId: id, actor: ctx.actor, at, events: [event], action: 'renew' });
       });
     },
     async expireDue(rawCtx = { actor: 'system:expiry' }) {
@@ -393,14 +382,9 @@ export async function openConsentLog(options: ConsentLogOptions): Promise<Consen
             // A renewal may have landed since the sweep looked: re-check at write time.
             if (!isExpiryDue(state, new Date(at)))
               throw new GatewayError('CONFLICT', 'record is no longer due to expire', { recordId: id });
-            return recordPlan(
-              view,
-              id,
-              ctx.actor,
-              at,
-              [consentEvent(state, 'expire', ctx.actor, at, { expiresAt: state.expiresAt })],
-              'expire',
-            );
+            const payload = { expiresAt: state.expiresAt };
+            const event = consentEvent({ state, type: 'expire', actor: ctx.actor, at, payload });
+            return recordPlan({ view, recordId: id, actor: ctx.actor, at, events: [event], action: 'expire' });
           }),
         ),
       );

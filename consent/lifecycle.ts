@@ -27,7 +27,8 @@ export const SupersedePayload = z.object({ supersededBy: RecordId }).strict();
  * Why a record can never be active again. A superseded record gets status Revoked (the controller replaced it on
  * the subject's new indication) plus `supersededBy`, so the six DPV/ISO status values stay the only statuses.
  */
-export type TerminalReason = 'withdrawn' | 'revoked' | 'superseded';
+export const TerminalReason = z.enum(['withdrawn', 'revoked', 'superseded']);
+export type TerminalReason = z.infer<typeof TerminalReason>;
 
 /** What events change about a record after its grant: everything the lifecycle reads, the record itself aside. */
 export type ConsentCore = {

@@ -1,8 +1,14 @@
 // Response and request shapes shared by the consent, delegation and audit routes. Response schemas
-// strip undeclared fields on the way out, which is a privacy control in its own right.
+// strip undeclared fields on the way out, which is a privacy control in its own right. The consent log's results
+// are defined in consent/consent-results.ts; here they are only extended with what HTTP adds.
 import { z } from 'zod';
-import { ConsentRecord, ConsentStatus, Pseudonym, RecordId } from '../../../consent/record.ts';
-import { Delegation } from '../../../consent/delegation.ts';
+import {
+  DelegationView as LogDelegationView,
+  EventRef,
+  RecordResult,
+  RecordView,
+} from '../../../consent/consent-results.ts';
+import { Pseudonym, RecordId } from '../../../consent/record.ts';
 import { LogEvent } from '../../../consent/event.ts';
 import { Receipt } from '../../../consent/receipt.ts';
 
@@ -16,22 +22,8 @@ export const IdempotencyHeaders = z.object({
 export const RecordIdParams = z.strictObject({ id: RecordId });
 export const SubjectParams = z.strictObject({ subject: Pseudonym });
 
-export const EventRef = z.object({ seq: z.number().int(), eventId: z.string(), hash: z.string() });
-
-export const CurrentStatus = z.object({
-  status: ConsentStatus,
-  isActive: z.boolean(),
-  expiresAt: z.string().nullable(),
-  terminalReason: z.enum(['withdrawn', 'revoked', 'superseded']).nullable(),
-  supersededBy: z.string().nullable(),
-  updatedAt: z.string(),
-});
-
 /** The answer to a consent write: the signed record, its status now, and the events the write appended. */
-export const ConsentWriteResult = z.object({
-  record: ConsentRecord,
-  current: CurrentStatus,
-  events: z.array(EventRef),
+export const ConsentWriteResult = RecordResult.extend({
   /**
    * Signed at once for the event just written; upgraded with its Merkle proof at GET /v1/consents/{id}/proof once
    * anchored.
@@ -39,18 +31,16 @@ export const ConsentWriteResult = z.object({
   receipt: Receipt.optional(),
 });
 
-/** A record with its full event history (each event signed and chained). */
-export const ConsentRecordView = z.object({
-  record: ConsentRecord,
-  current: CurrentStatus,
-  events: z.array(LogEvent).readonly(),
-});
+/** A record with its full event history (each event signed and chained): the log's RecordView as it is. */
+export const ConsentRecordView = RecordView;
 
 export const SubjectHistory = z.object({ subject: Pseudonym, records: z.array(ConsentRecordView) });
 
-export const DelegationView = z.object({
-  delegation: Delegation,
-  isRevoked: z.boolean(),
+/**
+ * One schema for every delegation answer: a read is the log's DelegationView; a write is its DelegationResult,
+ * which has no isActive and event refs in place of events. Keys stay in place, so answers keep their field order.
+ */
+export const DelegationView = LogDelegationView.extend({
   isActive: z.boolean().optional(),
   events: z.array(z.union([LogEvent, EventRef])).readonly(),
 });

@@ -12,13 +12,19 @@ export const jsonHeaders = (token: string): Record<string, string> => ({
   'content-type': 'application/json',
 });
 
-async function call(
-  base: string,
-  method: string,
-  path: string,
-  token: string,
-  body?: unknown,
-): Promise<{ status: number; text: string }> {
+async function call({
+  base,
+  method,
+  path,
+  token,
+  body,
+}: {
+  base: string;
+  method: string;
+  path: string;
+  token: string;
+  body?: unknown;
+}): Promise<{ status: number; text: string }> {
   const response = await fetch(`${base}${path}`, {
     method,
     headers: body === undefined ? { authorization: `Bearer ${token}` } : jsonHeaders(token),
@@ -33,7 +39,10 @@ async function call(
 export async function issueTokens(base: string, adminToken: string): Promise<Tokens> {
   const issue = async (role: string) =>
     (
-      JSON.parse((await call(base, 'POST', '/v1/tokens', adminToken, { role, label: 'bench' })).text) as {
+      JSON.parse(
+        (await call({ base, method: 'POST', path: '/v1/tokens', token: adminToken, body: { role, label: 'bench' } }))
+          .text,
+      ) as {
         token: string;
       }
     ).token;
@@ -58,7 +67,15 @@ export async function grantSubjects(
       while (next < count) {
         const i = next++;
         const { record } = JSON.parse(
-          (await call(base, 'POST', '/v1/consents', tokens.collector, grantBody(`setup-subject-${i}`))).text,
+          (
+            await call({
+              base,
+              method: 'POST',
+              path: '/v1/consents',
+              token: tokens.collector,
+              body: grantBody(`setup-subject-${i}`),
+            })
+          ).text,
         ) as {
           record: { subject: string };
         };
@@ -71,17 +88,25 @@ export async function grantSubjects(
 }
 
 export async function delegate(base: string, tokens: Tokens): Promise<void> {
-  await call(base, 'POST', '/v1/delegations', tokens.steward, delegationBody());
+  await call({ base, method: 'POST', path: '/v1/delegations', token: tokens.steward, body: delegationBody() });
 }
 
 /** One real decision response, exactly as the gateway serializes it: the size the bare baseline must answer with. */
 export async function sampleDecision(base: string, tokens: Tokens, subjects: readonly string[]): Promise<string> {
-  const { text } = await call(base, 'POST', '/v1/decisions', tokens.steward, decisionBody(subjects, 0));
+  const { text } = await call({
+    base,
+    method: 'POST',
+    path: '/v1/decisions',
+    token: tokens.steward,
+    body: decisionBody(subjects, 0),
+  });
   if ((JSON.parse(text) as { decision: string }).decision !== 'permit')
     throw new Error(`sample decision was not a permit: ${text}`);
   return text;
 }
 
 export async function verifyAudit(base: string, tokens: Tokens): Promise<Verification> {
-  return JSON.parse((await call(base, 'GET', '/v1/audit/verify', tokens.officer)).text) as Verification;
+  return JSON.parse(
+    (await call({ base, method: 'GET', path: '/v1/audit/verify', token: tokens.officer })).text,
+  ) as Verification;
 }

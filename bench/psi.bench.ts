@@ -185,13 +185,19 @@ function processStats(pid: number): { rss: number; peakRss: number; cpuSeconds: 
   return { rss, peakRss, cpuSeconds: ticks / 100 };
 }
 
-async function call(
-  url: string,
-  token: string,
-  method: string,
-  path: string,
-  body?: unknown,
-): Promise<Record<string, unknown>> {
+async function call({
+  url,
+  token,
+  method,
+  path,
+  body,
+}: {
+  url: string;
+  token: string;
+  method: string;
+  path: string;
+  body?: unknown;
+}): Promise<Record<string, unknown>> {
   const res = await fetch(`${url}${path}`, {
     method,
     headers: {
@@ -253,8 +259,14 @@ try {
     const baseUrl = (children[1 - i] as ChildGateway).url;
     const known = await fetch(`${at}/v1/peers/${other}`, { headers: { authorization: `Bearer ${admin}` } });
     if (known.status === 404)
-      await call(at, admin, 'POST', '/v1/peers', { id: other, baseUrl, ed25519PublicKey: setup.keys[other] });
-    else await call(at, admin, 'PATCH', `/v1/peers/${other}`, { baseUrl });
+      await call({
+        url: at,
+        token: admin,
+        method: 'POST',
+        path: '/v1/peers',
+        body: { id: other, baseUrl, ed25519PublicKey: setup.keys[other] },
+      });
+    else await call({ url: at, token: admin, method: 'PATCH', path: `/v1/peers/${other}`, body: { baseUrl } });
   }
   const [guest, host] = children as [ChildGateway, ChildGateway];
   const steward = setup.tokens['dealer-4s']?.steward as string;
@@ -263,23 +275,29 @@ try {
   const loadBefore = loadavg();
   const before = [processStats(guest.process.pid as number), processStats(host.process.pid as number)] as const;
   const t0 = performance.now();
-  const submitted = await call(guest.url, steward, 'POST', '/v1/jobs', {
-    protocol: 'psi',
-    purpose: PURPOSE,
-    params: { mode: 'intersection' },
-    receivers: ['dealer-4s'],
-    parties: [
-      { id: 'dealer-4s', role: 'guest', view: 'customers', idColumn: 'vin' },
-      { id: 'insurer-a', role: 'host', view: 'customers', idColumn: 'vin' },
-    ],
-    deadlines: { stepMs, acceptMs: 60_000 },
+  const submitted = await call({
+    url: guest.url,
+    token: steward,
+    method: 'POST',
+    path: '/v1/jobs',
+    body: {
+      protocol: 'psi',
+      purpose: PURPOSE,
+      params: { mode: 'intersection' },
+      receivers: ['dealer-4s'],
+      parties: [
+        { id: 'dealer-4s', role: 'guest', view: 'customers', idColumn: 'vin' },
+        { id: 'insurer-a', role: 'host', view: 'customers', idColumn: 'vin' },
+      ],
+      deadlines: { stepMs, acceptMs: 60_000 },
+    },
   });
   const id = String(submitted.id);
   let view = JobView.parse(submitted);
   let shown = '';
   while (view.status !== 'completed' && view.status !== 'failed' && view.status !== 'cancelled') {
     await new Promise((resolve) => setTimeout(resolve, 500));
-    view = JobView.parse(await call(guest.url, steward, 'GET', `/v1/jobs/${id}`));
+    view = JobView.parse(await call({ url: guest.url, token: steward, method: 'GET', path: `/v1/jobs/${id}` }));
     const line = renderProgress(view);
     if (line !== shown) log(line);
     shown = line;

@@ -89,13 +89,19 @@ export async function locateInvalidRow(
 }
 
 /** The 1-based rows holding pseudonym `subject`, in source order (at most `limit`). */
-export async function locateSubjectRows(
-  session: Session,
-  plan: SourcePlan,
-  subjectExpression: string,
-  subject: string,
-  limit: number,
-): Promise<number[]> {
+export async function locateSubjectRows({
+  session,
+  plan,
+  subjectExpression,
+  subject,
+  limit,
+}: {
+  session: Session;
+  plan: SourcePlan;
+  subjectExpression: string;
+  subject: string;
+  limit: number;
+}): Promise<number[]> {
   const numbered = plan.numbered;
   if (numbered === null) return [];
   const rows = await session.all(

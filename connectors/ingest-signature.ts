@@ -31,13 +31,19 @@ const reject = (reason: string, message: string) => new GatewayError('BAD_SIGNAT
  * Throws BAD_SIGNATURE (401) unless `header` carries a timestamp within `toleranceSeconds` of `now`
  * and a v1 HMAC of exactly `rawBody` under `secret`. The comparison is constant-time.
  */
-export function verifyIngestSignature(
-  secret: string,
-  header: string | undefined,
-  rawBody: Uint8Array,
-  now: Date,
+export function verifyIngestSignature({
+  secret,
+  header,
+  rawBody,
+  now,
   toleranceSeconds = DEFAULT_TOLERANCE_SECONDS,
-): void {
+}: {
+  secret: string;
+  header: string | undefined;
+  rawBody: Uint8Array;
+  now: Date;
+  toleranceSeconds?: number;
+}): void {
   if (typeof header !== 'string' || header.length === 0) throw reject('missing', `missing ${SIGNATURE_HEADER} header`);
   if (header.length > MAX_HEADER_LENGTH) throw reject('malformed', `${SIGNATURE_HEADER} header is too long`);
   let timestamp: string | undefined;

@@ -170,7 +170,13 @@ export async function openIngestStreams(store: DataStore, options: IngestOptions
       if (stream === undefined)
         throw new GatewayError('NOT_FOUND', `no ingest stream named ${String(name).slice(0, 48)}`);
       // Authenticity first: nothing about an unsigned body is parsed or echoed.
-      verifyIngestSignature(stream.secret, signature, rawBody, clock.now(), tolerance);
+      verifyIngestSignature({
+        secret: stream.secret,
+        header: signature,
+        rawBody,
+        now: clock.now(),
+        toleranceSeconds: tolerance,
+      });
       let body: unknown;
       try {
         body = JSON.parse(Buffer.from(rawBody).toString('utf8'));

@@ -76,13 +76,13 @@ export function createJoinKeyReader(store: DataStore, roots: readonly string[], 
       // than thousands of short ones. A value holding U+001F itself shows up as a wrong count and is refused.
       for await (const rows of store.stream(async (s) => {
         const header = await describeSource(s, view.source, file, tag);
-        const plan = planSource(
-          view.source,
+        const plan = planSource({
+          source: view.source,
           file,
-          header,
-          view.columns.map((c) => c.name),
+          columns: header,
+          declared: view.columns.map((c) => c.name),
           tag,
-        );
+        });
         for (const statement of plan.setup) await s.run(statement);
         const columns = `${subjectText(plan, subjectDeclaration(view))} AS s, ${subjectText(plan, keyColumn)} AS k`;
         if (plan.numbered === null) return { sql: `SELECT ${columns} FROM ${plan.from}`, params: [] };

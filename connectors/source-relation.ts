@@ -93,13 +93,19 @@ const attachAlias = (tag: string) => quoteGeneratedName(`src_${tag}`);
  * The relation for an import. `columns` are the source's columns (from describeSource); `declared`
  * the names the view reads. `tag` makes the generated names (rejects table, attach alias) unique.
  */
-export function planSource(
-  source: ConnectorSource,
-  file: ConfinedPath,
-  columns: readonly SourceColumn[],
-  declared: readonly string[],
-  tag: string,
-): SourcePlan {
+export function planSource({
+  source,
+  file,
+  columns,
+  declared,
+  tag,
+}: {
+  source: ConnectorSource;
+  file: ConfinedPath;
+  columns: readonly SourceColumn[];
+  declared: readonly string[];
+  tag: string;
+}): SourcePlan {
   const path = quotePathLiteral(file.path);
   const hasOrdinalityColumn = columns.some((c) => c.name.toLowerCase() === ORDINALITY);
   switch (source.kind) {

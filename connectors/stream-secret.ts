@@ -3,7 +3,7 @@
 // stored, so the connector database holds nothing that verifies or forges a signature by itself,
 // and the gateway can still recompute the secret to verify each request.
 import { hkdfSync, randomBytes } from 'node:crypto';
-import { GatewayError } from '../core/errors.ts';
+import { abytes } from '../core/bytes.ts';
 
 /** RFC 5869 §3.2: `info` separates this use of the key from pseudonyms and from every other stream. */
 const INFO_PREFIX = 'sealgate/ingest-stream-secret/v1\0';
@@ -16,10 +16,9 @@ export function newStreamSalt(): Buffer {
 
 /** `sgi_` + base64url(32 bytes). The whole string, as UTF-8, is the HMAC key clients sign with. */
 export function deriveStreamSecret(subjectKey: Uint8Array, stream: string, salt: Uint8Array): string {
-  if (!(subjectKey instanceof Uint8Array) || subjectKey.length !== 32)
-    throw new GatewayError('INTERNAL', 'subject key must be 32 bytes');
-  if (!(salt instanceof Uint8Array) || salt.length !== SALT_BYTES)
-    throw new GatewayError('INTERNAL', `stream salt must be ${SALT_BYTES} bytes`);
+  // Both are ours: the key from the key store, the salt from newStreamSalt via the connector database.
+  abytes(subjectKey, 32, 'subjectKey');
+  abytes(salt, SALT_BYTES, 'salt');
   const okm = Buffer.from(hkdfSync('sha256', subjectKey, salt, Buffer.from(INFO_PREFIX + stream, 'utf8'), 32));
   return SECRET_PREFIX + okm.toString('base64url');
 }

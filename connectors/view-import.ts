@@ -66,26 +66,32 @@ export function checkSourceSchema(view: ConnectorView, file: ConfinedPath, colum
  * Runs the import on `session` (the imports lane). `writeMetadata` runs inside the same transaction,
  * so the catalogue entry and the table it names commit together.
  */
-export async function importIntoTable(
-  session: Session,
-  view: ConnectorView,
-  file: ConfinedPath,
-  target: ImportTarget,
-  writeMetadata: (counts: ImportCounts) => Promise<void>,
-): Promise<ImportCounts> {
+export async function importIntoTable({
+  session,
+  view,
+  file,
+  target,
+  writeMetadata,
+}: {
+  session: Session;
+  view: ConnectorView;
+  file: ConfinedPath;
+  target: ImportTarget;
+  writeMetadata: (counts: ImportCounts) => Promise<void>;
+}): Promise<ImportCounts> {
   const tag = randomBytes(6).toString('hex').replace(/^\d/, 'a');
   const header = await describeSource(session, view.source, file, tag).catch(async (error: unknown) => {
     // DuckDB samples JSON to learn its keys, so a malformed record can already stop the schema read.
     throw (await locateJsonRecord(view, file)) ?? error;
   });
   checkSourceSchema(view, file, header);
-  const plan = planSource(
-    view.source,
+  const plan = planSource({
+    source: view.source,
     file,
-    header,
-    view.columns.map((c) => c.name),
+    columns: header,
+    declared: view.columns.map((c) => c.name),
     tag,
-  );
+  });
   const plans = columnPlans(plan, view);
   const table = quoteGeneratedName(target.table);
 
@@ -108,7 +114,7 @@ export async function importIntoTable(
       await session.run('COMMIT');
     } catch (error) {
       await session.run('ROLLBACK').catch(() => undefined);
-      throw await explainFailure(session, error, view, file, plan, header, plans);
+      throw await explainFailure({ session, error, view, file, plan, header, plans });
     }
     return counts;
   } finally {
@@ -141,19 +147,33 @@ async function duplicateSubjectSignal(session: Session, table: string): Promise<
   return new DuplicateSubject(String(row?.s ?? ''));
 }
 
-async function explainFailure(
-  session: Session,
-  error: unknown,
-  view: ConnectorView,
-  file: ConfinedPath,
-  plan: SourcePlan,
-  header: readonly SourceColumn[],
-  plans: readonly ColumnPlan[],
-): Promise<GatewayError> {
+async function explainFailure({
+  session,
+  error,
+  view,
+  file,
+  plan,
+  header,
+  plans,
+}: {
+  session: Session;
+  error: unknown;
+  view: ConnectorView;
+  file: ConfinedPath;
+  plan: SourcePlan;
+  header: readonly SourceColumn[];
+  plans: readonly ColumnPlan[];
+}): Promise<GatewayError> {
   if (isGatewayError(error)) return error;
   if (error instanceof DuplicateSubject) {
     const expression = `${PSEUDONYM_UDF}(${subjectText(plan, subjectDeclaration(view))})`;
-    const rows = await locateSubjectRows(session, plan, expression, error.subject, 2).catch(() => []);
+    const rows = await locateSubjectRows({
+      session,
+      plan,
+      subjectExpression: expression,
+      subject: error.subject,
+      limit: 2,
+    }).catch(() => []);
     return rowError(file, {
       row: rows[1] ?? null,
       column: view.subjectColumn,

@@ -117,13 +117,13 @@ export function createViewRegistry(store: DataStore, roots: readonly string[], c
           );
         }
       };
-      const counts = await importIntoTable(
+      const counts = await importIntoTable({
         session,
         view,
         file,
-        { table, previousTable: existing === undefined ? null : String(existing.table_name) },
-        write,
-      );
+        target: { table, previousTable: existing === undefined ? null : String(existing.table_name) },
+        writeMetadata: write,
+      });
       return {
         declaration: view,
         rows: counts.rows,

@@ -42,18 +42,14 @@ export type ChainSources = {
   verify(receipt: Receipt): Promise<Verification>;
 };
 
+/** What a link records of its event or use; the rest comes from its receipt and verification. */
+type LinkFields = Pick<ChainLink, 'kind' | 'type' | 'recordId' | 'chain' | 'seq' | 'at' | 'hash'>;
+
 /** Builds the chain link by link; a link that cannot be issued or verified is reported, never skipped. */
 export async function buildAuthorizationChain(subject: string, sources: ChainSources): Promise<AuthorizationChain> {
   const links: ChainLink[] = [];
-  const add = async (
-    kind: ChainLinkKind,
-    type: string,
-    recordId: string,
-    chain: 'events' | 'audit',
-    seq: number,
-    at: string,
-    hash: string,
-  ) => {
+  // Awaits a receipt and its verification per link: per request, not an inner loop, so it takes one named object.
+  const add = async ({ kind, type, recordId, chain, seq, at, hash }: LinkFields) => {
     const receipt = await sources.issue({ chain, seq });
     const verification = await sources.verify(receipt);
     links.push({
@@ -71,11 +67,16 @@ export async function buildAuthorizationChain(subject: string, sources: ChainSou
       receipt,
     });
   };
-  for (const e of sources.consentEvents) await add('consent-event', e.type, e.recordId, 'events', e.seq, e.at, e.hash);
-  for (const e of sources.delegationEvents)
-    await add('delegation-event', e.type, e.recordId, 'events', e.seq, e.at, e.hash);
-  for (const u of sources.uses)
-    await add('use', `${u.action}:${u.outcome}`, u.refs[0] ?? '', 'audit', u.seq, u.at, u.hash);
+  for (const { type, recordId, seq, at, hash } of sources.consentEvents) {
+    await add({ kind: 'consent-event', type, recordId, chain: 'events', seq, at, hash });
+  }
+  for (const { type, recordId, seq, at, hash } of sources.delegationEvents) {
+    await add({ kind: 'delegation-event', type, recordId, chain: 'events', seq, at, hash });
+  }
+  for (const u of sources.uses) {
+    const type = `${u.action}:${u.outcome}`;
+    await add({ kind: 'use', type, recordId: u.refs[0] ?? '', chain: 'audit', seq: u.seq, at: u.at, hash: u.hash });
+  }
   links.sort((a, b) => a.at.localeCompare(b.at) || a.seq - b.seq);
   const anchored = links.filter((l) => l.anchor === 'anchored').length;
   return {

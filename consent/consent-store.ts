@@ -266,14 +266,21 @@ function mergeBatches(batches: readonly CommitBatch[]): CommitBatch {
  * "seq > x ORDER BY seq LIMIT n" sorts every later row and made reading a whole log quadratic (minutes at 1M).
  * A hole left by a deleted row only makes a range page short.
  */
-async function readChainPage(
-  db: Database,
-  table: 'events' | 'audit',
-  columns: string,
-  headSeq: number,
-  afterSeq: number,
-  limit: number,
-) {
+async function readChainPage({
+  db,
+  table,
+  columns,
+  headSeq,
+  afterSeq,
+  limit,
+}: {
+  db: Database;
+  table: 'events' | 'audit';
+  columns: string;
+  headSeq: number;
+  afterSeq: number;
+  limit: number;
+}) {
   if (afterSeq + limit <= headSeq)
     return db.all(`SELECT ${columns} FROM ${table} WHERE seq > $1 AND seq <= $2 ORDER BY seq`, [
       afterSeq,
@@ -464,19 +471,42 @@ export async function openConsentStore(db: Database, options: ConsentStoreOption
 
   const readEvents = async (afterSeq: number, limit: number) => {
     await settle();
-    return (await readChainPage(db, 'events', EVENT_COLUMNS, tableEventsSeq, afterSeq, limit)).map(rowToEvent);
+    const rows = await readChainPage({
+      db,
+      table: 'events',
+      columns: EVENT_COLUMNS,
+      headSeq: tableEventsSeq,
+      afterSeq,
+      limit,
+    });
+    return rows.map(rowToEvent);
   };
-  const readAudit = async (afterSeq: number, limit: number) =>
-    (await readChainPage(db, 'audit', AUDIT_COLUMNS, tableAuditSeq, afterSeq, limit)).map(rowToAudit);
+  const readAudit = async (afterSeq: number, limit: number) => {
+    const rows = await readChainPage({
+      db,
+      table: 'audit',
+      columns: AUDIT_COLUMNS,
+      headSeq: tableAuditSeq,
+      afterSeq,
+      limit,
+    });
+    return rows.map(rowToAudit);
+  };
 
   /** The distinct subjects of `subjects` whose consent does (or, with `isCovered` false, does not) cover the use. */
-  const subjectsByCoverage = async (
-    subjects: readonly string[],
-    purpose: string,
-    recipient: string,
-    at: Date,
-    isCovered: boolean,
-  ): Promise<string[]> => {
+  const subjectsByCoverage = async ({
+    subjects,
+    purpose,
+    recipient,
+    at,
+    isCovered,
+  }: {
+    subjects: readonly string[];
+    purpose: string;
+    recipient: string;
+    at: Date;
+    isCovered: boolean;
+  }): Promise<string[]> => {
     if (subjects.length > MAX_FILTER_SUBJECTS)
       throw new GatewayError('PAYLOAD_TOO_LARGE', `at most ${MAX_FILTER_SUBJECTS} subjects per filter`);
     const bad = subjects.findIndex((s) => !isPseudonym(s));
@@ -612,9 +642,10 @@ export async function openConsentStore(db: Database, options: ConsentStoreOption
       });
       return true;
     },
-    filterSubjects: (subjects, purpose, recipient, at) => subjectsByCoverage(subjects, purpose, recipient, at, true),
+    filterSubjects: (subjects, purpose, recipient, at) =>
+      subjectsByCoverage({ subjects, purpose, recipient, at, isCovered: true }),
     uncoveredSubjects: (subjects, purpose, recipient, at) =>
-      subjectsByCoverage(subjects, purpose, recipient, at, false),
+      subjectsByCoverage({ subjects, purpose, recipient, at, isCovered: false }),
     async listAudit(query) {
       const q = AuditQuery.parse(query);
       await settle();

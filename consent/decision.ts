@@ -106,14 +106,12 @@ function deny(deps: DecisionDeps, kThreshold: number | null, code: DecisionReaso
   };
 }
 
-function isGrantUsable(
-  g: ActiveGrant,
-  subject: string,
-  purpose: string,
-  recipient: string,
-  controllerId: string,
-  nowMs: number,
-): boolean {
+// The use a grant or delegation is checked against: built once per request, then each candidate record is checked
+// against it (a handful per request, so a named object rather than positional parameters).
+type GrantUse = { subject: string; purpose: string; recipient: string; controllerId: string; nowMs: number };
+type DelegationUse = { partner: string; purpose: string; controllerId: string; nowMs: number };
+
+function isGrantUsable(g: ActiveGrant, { subject, purpose, recipient, controllerId, nowMs }: GrantUse): boolean {
   return (
     g.subject === subject &&
     g.controller === controllerId &&
@@ -123,13 +121,7 @@ function isGrantUsable(
   );
 }
 
-function isDelegationUsable(
-  d: ActiveDelegation,
-  partner: string,
-  purpose: string,
-  controllerId: string,
-  nowMs: number,
-): boolean {
+function isDelegationUsable(d: ActiveDelegation, { partner, purpose, controllerId, nowMs }: DelegationUse): boolean {
   // Date.parse of a malformed timestamp is NaN, and NaN > now is false: unreadable expiry means expired.
   return (
     d.partner === partner &&
@@ -200,9 +192,8 @@ export function decideParsed(request: DecisionRequest, deps: DecisionDeps): Deci
   if (resource.subject !== undefined) {
     const subject = resource.subject;
     const recipient = isPartner ? principal.id : deps.controllerId;
-    grants = deps.view
-      .grantsFor(subject, context.purpose, deps.now)
-      .filter((g) => isGrantUsable(g, subject, context.purpose, recipient, deps.controllerId, nowMs));
+    const use = { subject, purpose: context.purpose, recipient, controllerId: deps.controllerId, nowMs };
+    grants = deps.view.grantsFor(subject, context.purpose, deps.now).filter((g) => isGrantUsable(g, use));
     if (grants.length === 0)
       return deny(deps, k, 'NO_CONSENT', `no consent in force covers purpose ${context.purpose} for this recipient`);
   }
@@ -210,9 +201,10 @@ export function decideParsed(request: DecisionRequest, deps: DecisionDeps): Deci
   // (e) a partner acts only under a delegation from this controller
   let delegations: ActiveDelegation[] = [];
   if (isPartner) {
+    const use = { partner: principal.id, purpose: context.purpose, controllerId: deps.controllerId, nowMs };
     delegations = deps.view
       .delegationsFor(principal.id, context.purpose, deps.now)
-      .filter((d) => isDelegationUsable(d, principal.id, context.purpose, deps.controllerId, nowMs));
+      .filter((d) => isDelegationUsable(d, use));
     if (delegations.length === 0) {
       return deny(
         deps,

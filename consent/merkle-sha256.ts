@@ -89,6 +89,7 @@ function store(dst: DataView, offset: number): void {
 }
 
 /** dst[dstOffset..+32] = SHA-256(prefix ‖ src[offset..+32]); a 33-byte message fits one block. */
+// eslint-disable-next-line max-params -- hot kernel: once per leaf digest, a million per tree; no object per call
 export function sha256Prefixed32(
   prefix: number,
   src: DataView,
@@ -110,6 +111,7 @@ export function sha256Prefixed32(
  * dst[dstOffset..+32] = SHA-256(prefix ‖ src[left..+32] ‖ src[right..+32]). A 65-byte message needs
  * two blocks: the first holds prefix and 63 bytes, the second the last byte and the padding.
  */
+// eslint-disable-next-line max-params -- hot kernel: once per node digest, a million per tree; no object per call
 export function sha256Prefixed64(
   prefix: number,
   src: DataView,

@@ -14,6 +14,7 @@
 // Levels live in contiguous Buffers (32 bytes per node): a million-leaf tree is ~64 MB of flat
 // memory and no per-node objects.
 import { hash } from 'node:crypto';
+import { abytes } from '../core/bytes.ts';
 import { GatewayError } from '../core/errors.ts';
 import { sha256Prefixed32, sha256Prefixed64 } from './merkle-sha256.ts';
 
@@ -32,26 +33,27 @@ export type MerkleTree = {
   proof(index: number): Uint8Array[];
 };
 
+// Verification takes a root, a record hash and a proof that may come from outside (a receipt handed in): a wrong
+// length there is the caller's error, BAD_INPUT.
 function assertHash(value: Uint8Array, name: string): void {
   if (!(value instanceof Uint8Array) || value.length !== HASH_BYTES) {
     throw new GatewayError('BAD_INPUT', `${name} must be ${HASH_BYTES} bytes`, { field: name });
   }
 }
 
-/** Accepts either an array of 32-byte record hashes or one buffer of n·32 concatenated hashes. */
+/**
+ * Accepts either an array of 32-byte record hashes or one buffer of n·32 concatenated hashes. Trees are built only
+ * over digests the log itself computed, so a wrong length is a programmer error (RangeError).
+ */
 function toContiguous(recordHashes: readonly Uint8Array[] | Uint8Array): Uint8Array {
   if (!Array.isArray(recordHashes)) {
-    const flat = recordHashes as Uint8Array;
-    if (!(flat instanceof Uint8Array) || flat.length % HASH_BYTES !== 0) {
-      throw new GatewayError('BAD_INPUT', `recordHashes must be a multiple of ${HASH_BYTES} bytes`, {
-        field: 'recordHashes',
-      });
-    }
+    const flat: unknown = recordHashes;
+    abytes(flat, { multipleOf: HASH_BYTES }, 'recordHashes');
     return flat;
   }
   const out = new Uint8Array(recordHashes.length * HASH_BYTES);
   recordHashes.forEach((h, i) => {
-    assertHash(h, `recordHashes[${i}]`);
+    abytes(h, HASH_BYTES, `recordHashes[${i}]`);
     out.set(h, i * HASH_BYTES);
   });
   return out;

@@ -143,13 +143,13 @@ export function connectLedger(options: LedgerClientOptions): LedgerClient {
       const record = await getAnchor(rootInput);
       if (record === null) return null;
       // The stored block number pins the search to one block, so no unbounded log scan is needed.
-      const logs = await anchor.logs(
-        'Anchored',
-        [null, record.root],
-        record.blockNumber,
-        record.blockNumber,
-        'findAnchorTx',
-      );
+      const logs = await anchor.logs({
+        event: 'Anchored',
+        topics: [null, record.root],
+        fromBlock: record.blockNumber,
+        toBlock: record.blockNumber,
+        operation: 'findAnchorTx',
+      });
       const log = logs[0];
       if (log === undefined) {
         throw new GatewayError('LEDGER_UNAVAILABLE', 'anchor is stored but its event was not returned', {

@@ -15,6 +15,15 @@ export const txSummaryOf = (receipt: TransactionReceipt): TxSummary => ({
   gasUsed: Number(receipt.gasUsed),
 });
 
+/** Which logs to fetch; failures become catalogue errors named after `operation`. */
+export type LogQuery = {
+  event: string;
+  topics: readonly (string | null)[];
+  fromBlock: number;
+  toBlock: number | 'latest';
+  operation: string;
+};
+
 export type LedgerContract = {
   readonly name: LedgerContractName;
   readonly address: string;
@@ -25,13 +34,7 @@ export type LedgerContract = {
   /** The named event among the receipt's logs emitted by this contract. */
   eventIn(receipt: TransactionReceipt, event: string): Result;
   /** Logs of `event` whose indexed topics match, in the given block range. */
-  logs(
-    event: string,
-    topics: readonly (string | null)[],
-    fromBlock: number,
-    toBlock: number | 'latest',
-    operation: string,
-  ): Promise<Log[]>;
+  logs(query: LogQuery): Promise<Log[]>;
   parseLog(log: Log): Result;
 };
 
@@ -106,7 +109,7 @@ export function bindLedgerContract(
       }
       throw new GatewayError('INTERNAL', `receipt lacks the ${event} event`, { contract: name, event });
     },
-    async logs(event, topics, fromBlock, toBlock, operation) {
+    async logs({ event, topics, fromBlock, toBlock, operation }) {
       try {
         const provider = await checkedProvider();
         const fragment = readOnly.interface.getEvent(event);

@@ -101,7 +101,7 @@ async function run(argv: string[], env: Record<string, string | undefined>, io: 
       return 0;
     }
     case 'token':
-      return runToken(sub, rest, values, env, io);
+      return runToken({ sub, rest, values, env, io });
     case 'keys': {
       if (sub !== 'show')
         throw new UsageError(sub === undefined ? 'missing keys subcommand (show)' : `unknown keys subcommand "${sub}"`);
@@ -144,13 +144,19 @@ async function run(argv: string[], env: Record<string, string | undefined>, io: 
   }
 }
 
-async function runToken(
-  sub: string | undefined,
-  rest: string[],
-  values: { role?: string | undefined; label?: string | undefined },
-  env: Record<string, string | undefined>,
-  io: CliIo,
-): Promise<number> {
+async function runToken({
+  sub,
+  rest,
+  values,
+  env,
+  io,
+}: {
+  sub: string | undefined;
+  rest: string[];
+  values: { role?: string | undefined; label?: string | undefined };
+  env: Record<string, string | undefined>;
+  io: CliIo;
+}): Promise<number> {
   switch (sub) {
     case 'create': {
       expectNoMore(rest);

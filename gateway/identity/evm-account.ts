@@ -2,6 +2,7 @@
 // uncompressed public key (Ethereum Yellow Paper, eq. 284), written with the EIP-55 checksum.
 import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { keccak_256 } from '@noble/hashes/sha3.js';
+import { abytes } from '../../core/bytes.ts';
 import { GatewayError } from '../../core/errors.ts';
 
 /** A fresh private key, uniformly below the curve order (noble rejects 0 and values >= n). */
@@ -11,11 +12,9 @@ export function generateEvmPrivateKey(): Uint8Array {
 
 /** The checksummed address of a 32-byte secp256k1 private key. */
 export function evmAddressOf(privateKey: Uint8Array): string {
-  if (
-    !(privateKey instanceof Uint8Array) ||
-    privateKey.length !== 32 ||
-    !secp256k1.utils.isValidSecretKey(privateKey)
-  ) {
+  // The key is the gateway's own (generateEvmPrivateKey, kept in the key store): a wrong length is a programmer error.
+  abytes(privateKey, 32, 'privateKey');
+  if (!secp256k1.utils.isValidSecretKey(privateKey)) {
     throw new GatewayError('BAD_INPUT', 'privateKey must be a valid 32-byte secp256k1 secret key');
   }
   // Uncompressed SEC1 encoding is 0x04 || X || Y; the address hashes X || Y only.

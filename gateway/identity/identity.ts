@@ -17,6 +17,7 @@ import {
 import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';
 import { z } from 'zod';
+import { abytes } from '../../core/bytes.ts';
 import { GatewayError } from '../../core/errors.ts';
 import { evmAddressOf, generateEvmPrivateKey } from './evm-account.ts';
 import { openSecret, sealSecret } from './key-vault.ts';
@@ -66,7 +67,8 @@ export function ed25519FromSeed(seed: Uint8Array): {
   publicKey: KeyObject;
   publicKeyRaw: Uint8Array;
 } {
-  if (!(seed instanceof Uint8Array) || seed.length !== 32) throw new GatewayError('BAD_INPUT', 'seed must be 32 bytes');
+  // The seed is the gateway's own, generated into its key store: a wrong one is a programmer error.
+  abytes(seed, 32, 'seed');
   const privateKey = createPrivateKey({
     key: Buffer.concat([ED25519_PKCS8_PREFIX, seed]),
     format: 'der',

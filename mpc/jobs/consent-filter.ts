@@ -36,13 +36,19 @@ export const recipientsOf = (spec: JobSpec, self: string): string[] =>
  * complement. Both steps ask for the few subjects left out rather than the many let in, so a million admitted rows
  * do not come back from DuckDB as a million strings, row objects and set entries, all garbage soon after.
  */
-export async function lapsed(
-  consent: JobInputDeps['consent'],
-  subjects: readonly string[],
-  purpose: string,
-  recipients: readonly string[],
-  at: Date,
-): Promise<Set<string>> {
+export async function lapsed({
+  consent,
+  subjects,
+  purpose,
+  recipients,
+  at,
+}: {
+  consent: JobInputDeps['consent'];
+  subjects: readonly string[];
+  purpose: string;
+  recipients: readonly string[];
+  at: Date;
+}): Promise<Set<string>> {
   const out = new Set<string>();
   for (const recipient of recipients) {
     // A subject refused for one recipient is out: the next recipient is asked only about the rest.
@@ -57,13 +63,19 @@ export async function lapsed(
  * The filter step: replaces this party's admitted inputs for the job. `onProgress` gets the source rows read so
  * far. Rows without a join key are skipped (they cannot match anyone).
  */
-export async function filterInputs(
-  deps: JobInputDeps,
-  spec: JobSpec,
-  self: string,
-  signal: AbortSignal,
-  onProgress: (rowsRead: number) => void,
-): Promise<FilterCounts> {
+export async function filterInputs({
+  deps,
+  spec,
+  self,
+  signal,
+  onProgress,
+}: {
+  deps: JobInputDeps;
+  spec: JobSpec;
+  self: string;
+  signal: AbortSignal;
+  onProgress: (rowsRead: number) => void;
+}): Promise<FilterCounts> {
   const party = partyFor(spec, self);
   const recipients = recipientsOf(spec, self);
   await deps.store.clearInputs(spec.id);
@@ -75,13 +87,13 @@ export async function filterInputs(
       if (key === null) counts.withoutKey++;
       else candidates.push({ at: i, subject: pseudonymize(deps.subjectKey, chunk.subjectIds[i] as string) });
     });
-    const refused = await lapsed(
-      deps.consent,
-      candidates.map((c) => c.subject),
-      spec.purpose,
+    const refused = await lapsed({
+      consent: deps.consent,
+      subjects: candidates.map((c) => c.subject),
+      purpose: spec.purpose,
       recipients,
-      deps.now(),
-    );
+      at: deps.now(),
+    });
     const ordinals: number[] = [];
     const subjects: string[] = [];
     for (const c of candidates) {
@@ -107,8 +119,14 @@ export function consentFilterStep(context: StepContext): ProtocolStep {
     async run() {
       const party = partyOf(context.spec, context.self);
       if (party !== undefined) total = (await context.connectors.views.get(party.view)).rows;
-      const counts = await filterInputs(context, context.spec, context.self, context.signal, (n) => {
-        rowsRead = n;
+      const counts = await filterInputs({
+        deps: context,
+        spec: context.spec,
+        self: context.self,
+        signal: context.signal,
+        onProgress: (n) => {
+          rowsRead = n;
+        },
       });
       const detail = { rowsRead: counts.rowsRead, admitted: counts.admitted, withoutKey: counts.withoutKey };
       return { rows: counts.rowsRead, rowsTotal: total, bytesIn: 0, bytesOut: 0, detail };

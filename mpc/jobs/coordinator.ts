@@ -29,13 +29,19 @@ export function createCoordinator(core: JobCore) {
   });
 
   /** Best effort: tells `parties` something final; a party that misses it times out on its own watchdog. */
-  const notify = async (
-    record: JobRecord,
-    parties: readonly string[],
-    kind: 'fail' | 'complete',
-    body: object,
-    step: string,
-  ) => {
+  const notify = async ({
+    record,
+    parties,
+    kind,
+    body,
+    step,
+  }: {
+    record: JobRecord;
+    parties: readonly string[];
+    kind: 'fail' | 'complete';
+    body: object;
+    step: string;
+  }) => {
     const deadlineAt = Date.now() + Math.min(record.spec.deadlines.acceptMs, 10_000);
     const signal = core.liveOf(record.spec.id).notices.signal;
     await Promise.all(
@@ -65,13 +71,13 @@ export function createCoordinator(core: JobCore) {
     });
     if (!(await core.failLocal(id, failure, epoch))) return;
     // Not awaited: a silent party would hold the job's drive for the notice's whole deadline.
-    void notify(
+    void notify({
       record,
-      hostsOf(record).filter((h) => h !== except),
-      'fail',
-      { failure, epoch: record.state.epoch },
-      'fail',
-    );
+      parties: hostsOf(record).filter((h) => h !== except),
+      kind: 'fail',
+      body: { failure, epoch: record.state.epoch },
+      step: 'fail',
+    });
   };
 
   const proposeRound = async (record: JobRecord) => {
@@ -96,7 +102,7 @@ export function createCoordinator(core: JobCore) {
           );
         }
         await core.transition(record.spec.id, { type: 'accept', party: host });
-        await core.audit(record.spec, 'job-accepted', 'ok', { party: host });
+        await core.audit({ spec: record.spec, action: 'job-accepted', outcome: 'ok', detail: { party: host } });
       }),
     );
     const refusal = answers.find((a) => a.status === 'rejected');
@@ -111,7 +117,7 @@ export function createCoordinator(core: JobCore) {
     const timeout = AbortSignal.timeout(Math.max(1, deadlineAt - Date.now()));
     const signal = AbortSignal.any([controller.signal, timeout, job.stop.signal]);
     const hosts = hostsOf(record);
-    const run = core.startRun(record, step, attempt, signal, deadlineAt);
+    const run = core.startRun({ record, step, attempt, signal, deadlineAt });
     const barrier = createBarrier(hosts, signal);
     const live: LiveRun = { run, controller, barrier, blame: null };
     job.run = live;
@@ -149,7 +155,7 @@ export function createCoordinator(core: JobCore) {
     for (let retry = 0; ; retry++) {
       const attempt = record.state.attempt + 1;
       record = await core.transition(id, { type: 'step-start', step, attempt });
-      await core.audit(record.spec, 'job-step-start', 'ok', { step, attempt });
+      await core.audit({ spec: record.spec, action: 'job-step-start', outcome: 'ok', detail: { step, attempt } });
       let own: { entry: TimelineEntry; output: JobOutputSummary | null };
       try {
         own = await runAttempt(record, step, attempt, deadlineAt);
@@ -177,12 +183,17 @@ export function createCoordinator(core: JobCore) {
       }
       await core.recordEntry(id, own.entry);
       await core.transition(id, { type: 'step-complete', step, attempt }, own.output ?? undefined);
-      await core.audit(record.spec, 'job-step-complete', 'ok', {
-        step,
-        attempt,
-        rows: own.entry.rows,
-        bytesIn: own.entry.bytesIn,
-        bytesOut: own.entry.bytesOut,
+      await core.audit({
+        spec: record.spec,
+        action: 'job-step-complete',
+        outcome: 'ok',
+        detail: {
+          step,
+          attempt,
+          rows: own.entry.rows,
+          bytesIn: own.entry.bytesIn,
+          bytesOut: own.entry.bytesOut,
+        },
       });
       return;
     }
@@ -190,8 +201,14 @@ export function createCoordinator(core: JobCore) {
 
   const finish = async (id: string) => {
     const record = await core.transition(id, { type: 'complete' });
-    await core.audit(record.spec, 'job-complete', 'ok', { count: record.output?.count ?? null });
-    await notify(record, hostsOf(record), 'complete', { count: record.output?.count ?? null }, 'complete');
+    await core.audit({
+      spec: record.spec,
+      action: 'job-complete',
+      outcome: 'ok',
+      detail: { count: record.output?.count ?? null },
+    });
+    const body = { count: record.output?.count ?? null };
+    await notify({ record, parties: hostsOf(record), kind: 'complete', body, step: 'complete' });
   };
 
   /** Runs the job from where its state says, to its end. One drive per job at a time. */
@@ -238,7 +255,7 @@ export function createCoordinator(core: JobCore) {
     if (job.stop.signal.aborted) job.stop = new AbortController();
     try {
       const record = await core.transition(id, { type: 'resume', fromStep });
-      await core.audit(record.spec, 'job-resume', 'ok', { fromStep });
+      await core.audit({ spec: record.spec, action: 'job-resume', outcome: 'ok', detail: { fromStep } });
       const deadlineAt = Date.now() + record.spec.deadlines.acceptMs;
       await Promise.all(
         hostsOf(record).map((h) =>

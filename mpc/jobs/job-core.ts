@@ -176,13 +176,19 @@ export function createJobCore(deps: JobRunnerDeps, store: JobStore, peer: JobPee
     return record;
   };
 
-  const audit = async (
-    spec: Pick<JobSpec, 'id'>,
-    action: string,
-    outcome: 'ok' | 'error' | 'rejected',
-    detail: Record<string, unknown>,
+  const audit = async ({
+    spec,
+    action,
+    outcome,
+    detail,
     actor = self,
-  ) => {
+  }: {
+    spec: Pick<JobSpec, 'id'>;
+    action: string;
+    outcome: 'ok' | 'error' | 'rejected';
+    detail: Record<string, unknown>;
+    actor?: string;
+  }) => {
     try {
       await deps.consent.appendAudit({ kind: 'job', actor, action, outcome, refs: [spec.id], detail });
     } catch (error) {
@@ -286,11 +292,16 @@ export function createJobCore(deps: JobRunnerDeps, store: JobStore, peer: JobPee
       },
       'job failed',
     );
-    await audit(record.spec, 'job-fail', 'error', {
-      code: failure.code,
-      party: failure.party,
-      peer: failure.peer,
-      step: failure.step,
+    await audit({
+      spec: record.spec,
+      action: 'job-fail',
+      outcome: 'error',
+      detail: {
+        code: failure.code,
+        party: failure.party,
+        peer: failure.peer,
+        step: failure.step,
+      },
     });
     return true;
   };
@@ -300,7 +311,7 @@ export function createJobCore(deps: JobRunnerDeps, store: JobStore, peer: JobPee
     try {
       abortRun(id, 'cancelled');
       const record = await transition(id, { type: 'cancel' });
-      await audit(record.spec, 'job-cancel', 'ok', { by: actor }, actor);
+      await audit({ spec: record.spec, action: 'job-cancel', outcome: 'ok', detail: { by: actor }, actor });
       return true;
     } catch (error) {
       if (isGatewayError(error) && error.code === 'CONFLICT') return false;
@@ -309,13 +320,19 @@ export function createJobCore(deps: JobRunnerDeps, store: JobStore, peer: JobPee
   };
 
   /** One attempt at `step` of `record`'s job at this party, under `signal` and the attempt's deadline. */
-  const startRun = (
-    record: JobRecord,
-    step: JobStepName,
-    attempt: number,
-    signal: AbortSignal,
-    deadlineAt: number,
-  ): StepRun =>
+  const startRun = ({
+    record,
+    step,
+    attempt,
+    signal,
+    deadlineAt,
+  }: {
+    record: JobRecord;
+    step: JobStepName;
+    attempt: number;
+    signal: AbortSignal;
+    deadlineAt: number;
+  }): StepRun =>
     createStepRun({
       deps: {
         connectors: deps.connectors,

@@ -102,14 +102,20 @@ export function createJobPeer(peers: { client: PeerClient }, now: () => number =
     const remaining = Math.min(MAX_CALL_MS, Math.floor(options.deadlineAt - now()));
     if (remaining < 1) throw peerTimeout(peer, options.step);
     // Read the client at call time: an operator (or a test) may swap the peer services' client.
-    const answer = await peers.client.request(peer, 'POST', path, body, {
-      deadlineMs: remaining,
-      traceparent: options.traceparent,
-      jobId: options.jobId,
-      step: options.step,
-      isBlinded: options.isBlinded ?? false,
-      isEncrypted: options.isEncrypted ?? false,
-      ...(options.retries === undefined ? {} : { retries: options.retries }),
+    const answer = await peers.client.request({
+      peerId: peer,
+      method: 'POST',
+      path,
+      body,
+      options: {
+        deadlineMs: remaining,
+        traceparent: options.traceparent,
+        jobId: options.jobId,
+        step: options.step,
+        isBlinded: options.isBlinded ?? false,
+        isEncrypted: options.isEncrypted ?? false,
+        ...(options.retries === undefined ? {} : { retries: options.retries }),
+      },
     });
     return answer.body;
   };

@@ -76,12 +76,17 @@ export function createParticipant(core: JobCore) {
         { type: 'step-complete', step: run.step, attempt: run.attempt },
         output ?? undefined,
       );
-      await core.audit(record.spec, 'job-step-complete', 'ok', {
-        step: run.step,
-        attempt: run.attempt,
-        rows: entry.rows,
-        bytesIn: entry.bytesIn,
-        bytesOut: entry.bytesOut,
+      await core.audit({
+        spec: record.spec,
+        action: 'job-step-complete',
+        outcome: 'ok',
+        detail: {
+          step: run.step,
+          attempt: run.attempt,
+          rows: entry.rows,
+          bytesIn: entry.bytesIn,
+          bytesOut: entry.bytesOut,
+        },
       });
       armWatchdog(done, record.spec.deadlines.stepMs);
       const report: ReportBody = {
@@ -159,7 +164,13 @@ export function createParticipant(core: JobCore) {
           applyJobEvent(spec, initialJobState(spec, protocol.steps, now), { type: 'fail', failure }, now),
           traceparent,
         );
-        await core.audit(spec, 'job-decline', 'rejected', { code: error.code, proposer: from }, self);
+        await core.audit({
+          spec,
+          action: 'job-decline',
+          outcome: 'rejected',
+          detail: { code: error.code, proposer: from },
+          actor: self,
+        });
         return { decision: 'declined', code: error.code, message: error.message.slice(0, 300) };
       }
       const state = applyJobEvent(
@@ -169,7 +180,12 @@ export function createParticipant(core: JobCore) {
         now,
       );
       await store.create(spec, state, traceparent);
-      await core.audit(spec, 'job-accept', 'ok', { proposer: from, purpose: spec.purpose });
+      await core.audit({
+        spec,
+        action: 'job-accept',
+        outcome: 'ok',
+        detail: { proposer: from, purpose: spec.purpose },
+      });
       armWatchdog(
         { spec, state, traceparent, output: null, createdAt: now.toISOString(), updatedAt: now.toISOString() },
         spec.deadlines.acceptMs + spec.deadlines.stepMs,
@@ -203,13 +219,13 @@ export function createParticipant(core: JobCore) {
         record = await core.apply(id, { type: 'step-start', step, attempt });
         const deadlineAt = Date.now() + record.spec.deadlines.stepMs;
         const controller = new AbortController();
-        const run = core.startRun(
+        const run = core.startRun({
           record,
           step,
           attempt,
-          AbortSignal.any([controller.signal, job.stop.signal]),
+          signal: AbortSignal.any([controller.signal, job.stop.signal]),
           deadlineAt,
-        );
+        });
         const live: LiveRun = { run, controller, barrier: null, blame: null };
         job.run = live;
         armWatchdog(record, record.spec.deadlines.stepMs);
@@ -217,7 +233,12 @@ export function createParticipant(core: JobCore) {
       });
       if (started === null) return;
       await core.recordEntry(id, core.runningEntry(started.live.run));
-      await core.audit(started.record.spec, 'job-step-start', 'ok', { step, attempt });
+      await core.audit({
+        spec: started.record.spec,
+        action: 'job-step-start',
+        outcome: 'ok',
+        detail: { step, attempt },
+      });
       void execute(started.record, started.live);
     },
 
@@ -237,7 +258,12 @@ export function createParticipant(core: JobCore) {
       coordinatorOnly(record, from);
       if (record.state.status === 'completed') return;
       const done = await core.transition(id, { type: 'complete' });
-      await core.audit(done.spec, 'job-complete', 'ok', { count: done.output?.count ?? null });
+      await core.audit({
+        spec: done.spec,
+        action: 'job-complete',
+        outcome: 'ok',
+        detail: { count: done.output?.count ?? null },
+      });
     },
 
     async onResume(from: string, id: string, fromStep: JobStepName, epoch: number): Promise<void> {
@@ -260,7 +286,7 @@ export function createParticipant(core: JobCore) {
         armWatchdog(current, current.spec.deadlines.stepMs);
         return current;
       });
-      await core.audit(record.spec, 'job-resume', 'ok', { fromStep });
+      await core.audit({ spec: record.spec, action: 'job-resume', outcome: 'ok', detail: { fromStep } });
     },
   };
 }

@@ -127,7 +127,7 @@ export async function openJobRunner(db: Database, deps: JobRunnerDeps): Promise<
         formatTraceparent(continueTrace(traceparent)),
       );
       const detail = { purpose: spec.purpose, parties: spec.parties.map((p) => p.id), ...protocol.auditDetail?.(spec) };
-      await core.audit(spec, 'job-propose', 'ok', detail, `token:${asker.tokenId}`);
+      await core.audit({ spec, action: 'job-propose', outcome: 'ok', detail, actor: `token:${asker.tokenId}` });
       void coordinator.drive(spec.id);
       return view(await core.load(spec.id));
     },
@@ -172,7 +172,13 @@ export async function openJobRunner(db: Database, deps: JobRunnerDeps): Promise<
           `a job that has ${record.state.status}${record.state.failure === null ? '' : ` with ${record.state.failure.code}`} cannot resume`,
           { job: id },
         );
-      await core.audit(record.spec, 'job-resume-request', 'ok', {}, `token:${asker.tokenId}`);
+      await core.audit({
+        spec: record.spec,
+        action: 'job-resume-request',
+        outcome: 'ok',
+        detail: {},
+        actor: `token:${asker.tokenId}`,
+      });
       await coordinator.resume(id, resumeStep(record.state));
       return view(await core.load(id));
     },
@@ -184,13 +190,13 @@ export async function openJobRunner(db: Database, deps: JobRunnerDeps): Promise<
         throw new GatewayError('NOT_FOUND', "this party is not a receiver of the job's output", { job: id });
       const hasRows = core.protocols.get(record.spec.protocol).hasOutputRows(record.output);
       const subjects = hasRows ? await store.readOutput(id, offset, limit) : null;
-      await core.audit(
-        record.spec,
-        'job-output-read',
-        'ok',
-        { offset, returned: subjects?.length ?? 0 },
-        `token:${asker.tokenId}`,
-      );
+      await core.audit({
+        spec: record.spec,
+        action: 'job-output-read',
+        outcome: 'ok',
+        detail: { offset, returned: subjects?.length ?? 0 },
+        actor: `token:${asker.tokenId}`,
+      });
       const { mode, count, values } = record.output;
       return { id, mode, count, offset, subjects, ...(values === undefined ? {} : { values }) };
     },

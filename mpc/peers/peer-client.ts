@@ -45,21 +45,24 @@ export type PeerResponse = {
   attempts: number;
 };
 
+/** One call to a peer. `path` is the request target (path and query). */
+export type PeerRequest = {
+  peerId: string;
+  method: string;
+  path: string;
+  /** Undefined for none, a Buffer/Uint8Array as application/octet-stream, anything else as JSON. */
+  body?: unknown;
+  options?: PeerRequestOptions;
+};
+
 export type PeerClient = {
   /**
-   * Sends one signed request to an active peer. `path` is the request target (path and query).
-   * `body`: undefined for none, a Buffer/Uint8Array as application/octet-stream, anything else as JSON.
+   * Sends one signed request to an active peer.
    * Throws NOT_FOUND (unknown peer), CONFLICT (disabled peer), BAD_INPUT, PEER_TIMEOUT (deadline),
    * PEER_UNAVAILABLE (transient failures outlasted the retries), PEER_REJECTED (the peer refused),
    * PEER_BAD_RESPONSE (the answer does not verify or parse).
    */
-  request(
-    peerId: string,
-    method: string,
-    path: string,
-    body?: unknown,
-    options?: PeerRequestOptions,
-  ): Promise<PeerResponse>;
+  request(call: PeerRequest): Promise<PeerResponse>;
 };
 
 /** What the client needs of the party identity: who it is and the Ed25519 key that signs its requests. */
@@ -96,7 +99,7 @@ export function createPeerClient(options: PeerClientOptions): PeerClient {
   const log = options.log.child({ component: 'peer-client' });
 
   return {
-    async request(peerId, method, path, body, requestOptions = {}) {
+    async request({ peerId, method, path, body, options: requestOptions = {} }) {
       const peer = peers.get(peerId);
       if (peer === undefined) throw new GatewayError('NOT_FOUND', 'no such peer');
       if (peer.status !== 'active') throw new GatewayError('CONFLICT', 'peer is disabled', { peer: peerId });

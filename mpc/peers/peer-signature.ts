@@ -123,23 +123,31 @@ export function responseSigningInput(r: SignedResponse): Uint8Array {
 
 /** The five headers to send with a request. */
 export function signRequest(signer: Pick<Signer, 'sign'>, r: SignedRequest): Record<string, string> {
-  return headersOf(r.sender, r.timestampMs, r.nonce, r.contentSha256, signer.sign(requestSigningInput(r)));
+  const { sender, timestampMs, nonce, contentSha256 } = r;
+  return headersOf({ sender, timestampMs, nonce, contentSha256, signature: signer.sign(requestSigningInput(r)) });
 }
 
 /** The headers to send with a response (the nonce header repeats the request's). */
 export function signResponse(signer: Pick<Signer, 'sign'>, r: SignedResponse): Record<string, string> {
-  return headersOf(r.sender, r.timestampMs, r.requestNonce, r.contentSha256, signer.sign(responseSigningInput(r)));
+  const { sender, timestampMs, requestNonce: nonce, contentSha256 } = r;
+  return headersOf({ sender, timestampMs, nonce, contentSha256, signature: signer.sign(responseSigningInput(r)) });
 }
 
-function headersOf(
-  peer: string,
-  timestampMs: number,
-  nonce: string,
-  contentSha256: string,
-  signature: Uint8Array,
-): Record<string, string> {
+function headersOf({
+  sender,
+  timestampMs,
+  nonce,
+  contentSha256,
+  signature,
+}: {
+  sender: string;
+  timestampMs: number;
+  nonce: string;
+  contentSha256: string;
+  signature: Uint8Array;
+}): Record<string, string> {
   return {
-    [PEER_HEADERS.peer]: peer,
+    [PEER_HEADERS.peer]: sender,
     [PEER_HEADERS.timestamp]: String(timestampMs),
     [PEER_HEADERS.nonce]: nonce,
     [PEER_HEADERS.contentSha256]: contentSha256,

@@ -1,5 +1,6 @@
 // An open-addressing hash table (linear probing, Knuth TAOCP vol. 3 §6.4) over 32-byte points stored in one
 // contiguous buffer: it holds only a Uint32Array of slots, so intersecting 10M points needs no per-point object.
+import { abytes } from '../../core/bytes.ts';
 import type { RandomSource } from './shuffle.ts';
 
 export type PointTable = {
@@ -18,7 +19,8 @@ const WORDS = 8;
  * bytes. The load factor stays at or below one half.
  */
 export function createPointTable(points: Uint8Array, random: RandomSource): PointTable {
-  if (points.length % 32 !== 0) throw new RangeError('points must be whole 32-byte records');
+  // Points are our own or a peer's already decoded as whole records (psi-message.ts): a bad length is our bug.
+  abytes(points, { multipleOf: 32 }, 'points');
   const n = points.length / 32;
   const words = asWords(points);
   const bits = Math.max(4, Math.ceil(Math.log2(2 * n + 1)));
@@ -75,7 +77,7 @@ export function createPointTable(points: Uint8Array, random: RandomSource): Poin
     lookup(queries) {
       // Building stops at the first duplicate, so such a table is incomplete and must not answer.
       if (duplicate !== null) throw new RangeError('table has a duplicate point');
-      if (queries.length % 32 !== 0) throw new RangeError('queries must be whole 32-byte records');
+      abytes(queries, { multipleOf: 32 }, 'queries');
       const q = asWords(queries);
       const found = new Int32Array(queries.length / 32);
       for (let i = 0; i < found.length; i++) {

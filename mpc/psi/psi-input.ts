@@ -59,13 +59,13 @@ export function exchangeInput(deps: JobInputDeps, spec: JobSpec, self: string, s
       }
       if (picked.length === 0) continue;
       // Consent is checked again now: a withdrawal since the filter step takes effect before anything is sent.
-      const gone = await lapsed(
-        deps.consent,
-        picked.map((p) => p.subject),
-        spec.purpose,
+      const gone = await lapsed({
+        consent: deps.consent,
+        subjects: picked.map((p) => p.subject),
+        purpose: spec.purpose,
         recipients,
-        deps.now(),
-      );
+        at: deps.now(),
+      });
       for (const p of picked) {
         if (gone.has(p.subject)) {
           withdrawn++;

@@ -1,6 +1,7 @@
 // Uniform random permutations by Fisher-Yates (Knuth, TAOCP vol. 2, Algorithm P) over a cryptographic byte source,
 // with rejection sampling so no index is favoured; PSI shuffles every set it sends so order reveals nothing.
 import { randomBytes } from 'node:crypto';
+import { abytes } from '../../core/bytes.ts';
 
 /** Returns `size` uniformly random bytes. Production uses node:crypto; tests may inject a seeded source. */
 export type RandomSource = (size: number) => Uint8Array;
@@ -44,7 +45,7 @@ export function randomPermutation(n: number, random: RandomSource): Uint32Array 
 
 /** out[k] = records[perm[k]] for fixed-size records: position k of the output holds source record perm[k]. */
 export function permuteRecords(records: Uint8Array, perm: Uint32Array, recordSize: number): Buffer {
-  if (records.length !== perm.length * recordSize) throw new RangeError('records and permutation lengths differ');
+  abytes(records, perm.length * recordSize, 'records');
   const out = Buffer.allocUnsafeSlow(records.length);
   for (let k = 0; k < perm.length; k++) {
     const from = (perm[k] as number) * recordSize;

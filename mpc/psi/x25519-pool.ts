@@ -2,6 +2,7 @@
 // contiguous 32-byte points, queued first-in first-out, and results come back as transferred ArrayBuffers.
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
+import { abytes } from '../../core/bytes.ts';
 import { GatewayError } from '../../core/errors.ts';
 import type { IdentifierBatch } from './identifier-batch.ts';
 import { pointDomain } from './point-hash.ts';
@@ -118,8 +119,9 @@ export function createX25519Pool(options: X25519PoolOptions = {}): X25519Pool {
   return {
     size,
     async multiply(scalar, points, out = Buffer.allocUnsafeSlow(points.length)) {
-      if (points.length % 32 !== 0 || out.length !== points.length)
-        throw new RangeError('points and out must be the same whole number of 32-byte records');
+      // A peer's points were already checked as whole records when their message was decoded (psi-message.ts).
+      abytes(points, { multipleOf: 32 }, 'points');
+      abytes(out, points.length, 'out');
       const n = points.length / 32;
       const chunks: Promise<void>[] = [];
       const key = Uint8Array.from(scalar);

@@ -1,6 +1,7 @@
 // X25519 scalar multiplication on raw 32-byte u-coordinates (RFC 7748 §5) through node:crypto's native OpenSSL,
 // with the all-zero output check of RFC 7748 §6.1 that rejects small-order points.
 import { createPrivateKey, createPublicKey, diffieHellman, type KeyObject } from 'node:crypto';
+import { abytes } from '../../core/bytes.ts';
 
 export const X25519_BYTES = 32;
 
@@ -11,7 +12,8 @@ export const X25519_PKCS8_PREFIX = Buffer.from('302e020100300506032b656e04220420
 
 /** Wraps a 32-byte scalar as a private KeyObject; OpenSSL clamps it (RFC 7748 §5 decodeScalar25519) on use. */
 export function x25519PrivateKey(scalar: Uint8Array): KeyObject {
-  assertBytes(scalar, 'scalar');
+  // The scalar is this party's own secret, drawn fresh per job.
+  abytes(scalar, X25519_BYTES, 'scalar');
   return createPrivateKey({ key: Buffer.concat([X25519_PKCS8_PREFIX, scalar]), format: 'der', type: 'pkcs8' });
 }
 
@@ -40,8 +42,9 @@ export const x25519 = x25519ViaJwk;
  * both are the same protocol failure, and the caller names the index.
  */
 export function multiplyPoints(privateKey: KeyObject, points: Uint8Array, out: Uint8Array): number {
-  if (points.length % X25519_BYTES !== 0 || out.length !== points.length)
-    throw new RangeError('points must be whole 32-byte records');
+  // A peer's points were already checked as whole records when their message was decoded (psi-message.ts).
+  abytes(points, { multipleOf: X25519_BYTES }, 'points');
+  abytes(out, points.length, 'out');
   const n = points.length / X25519_BYTES;
   for (let i = 0; i < n; i++) {
     const at = i * X25519_BYTES;
@@ -62,9 +65,4 @@ export function isAllZero(bytes: Uint8Array): boolean {
   let acc = 0;
   for (let i = 0; i < bytes.length; i++) acc |= bytes[i] as number;
   return acc === 0;
-}
-
-function assertBytes(value: Uint8Array, name: string): void {
-  if (!(value instanceof Uint8Array) || value.length !== X25519_BYTES)
-    throw new RangeError(`${name} must be ${X25519_BYTES} bytes`);
 }

@@ -30,9 +30,13 @@ describe('verifyIngestSignature', () => {
     const body = '{"eventId":"e-1","subjectId":"alice","occurredAt":"2026-03-01T11:59:00Z"}';
     const v1 = hex(hmac(sha256, utf8(SECRET), utf8(`${T}.${body}`)));
     expect(signIngestBody(SECRET, body, AT)).toBe(`t=${T},v1=${v1}`);
-    expect(() => verifyIngestSignature(SECRET, `t=${T}, v1=${v1}`, utf8(body), AT)).not.toThrow();
+    expect(() =>
+      verifyIngestSignature({ secret: SECRET, header: `t=${T}, v1=${v1}`, rawBody: utf8(body), now: AT }),
+    ).not.toThrow();
     // Upper-case hex is the same signature.
-    expect(() => verifyIngestSignature(SECRET, `t=${T},v1=${v1.toUpperCase()}`, utf8(body), AT)).not.toThrow();
+    expect(() =>
+      verifyIngestSignature({ secret: SECRET, header: `t=${T},v1=${v1.toUpperCase()}`, rawBody: utf8(body), now: AT }),
+    ).not.toThrow();
   });
 
   it('rejects any change to the body, the timestamp or the secret', () => {
@@ -46,11 +50,17 @@ describe('verifyIngestSignature', () => {
           const index = at % body.length;
           const tampered = Uint8Array.from(body);
           tampered[index] = (tampered[index] as number) ^ (1 << bit);
-          expect(() => verifyIngestSignature(SECRET, header, body, AT)).not.toThrow();
-          expect(() => verifyIngestSignature(SECRET, header, tampered, AT)).toThrow(rejection('mismatch'));
-          expect(() => verifyIngestSignature(`${SECRET}x`, header, body, AT)).toThrow(rejection('mismatch'));
+          expect(() => verifyIngestSignature({ secret: SECRET, header, rawBody: body, now: AT })).not.toThrow();
+          expect(() => verifyIngestSignature({ secret: SECRET, header, rawBody: tampered, now: AT })).toThrow(
+            rejection('mismatch'),
+          );
+          expect(() => verifyIngestSignature({ secret: `${SECRET}x`, header, rawBody: body, now: AT })).toThrow(
+            rejection('mismatch'),
+          );
           const shifted = header.replace(`t=${T}`, `t=${Number(T) + 1}`);
-          expect(() => verifyIngestSignature(SECRET, shifted, body, AT)).toThrow(rejection('mismatch'));
+          expect(() => verifyIngestSignature({ secret: SECRET, header: shifted, rawBody: body, now: AT })).toThrow(
+            rejection('mismatch'),
+          );
         },
       ),
       { numRuns: 200 },
@@ -61,11 +71,17 @@ describe('verifyIngestSignature', () => {
     const body = utf8('{}');
     const at = (seconds: number) => new Date(AT.getTime() + seconds * 1000);
     const header = signIngestBody(SECRET, body, AT);
-    expect(() => verifyIngestSignature(SECRET, header, body, at(300))).not.toThrow();
-    expect(() => verifyIngestSignature(SECRET, header, body, at(-300))).not.toThrow();
-    expect(() => verifyIngestSignature(SECRET, header, body, at(301))).toThrow(rejection('stale'));
-    expect(() => verifyIngestSignature(SECRET, header, body, at(-301))).toThrow(rejection('stale'));
-    expect(() => verifyIngestSignature(SECRET, header, body, at(31), 30)).toThrow(rejection('stale'));
+    expect(() => verifyIngestSignature({ secret: SECRET, header, rawBody: body, now: at(300) })).not.toThrow();
+    expect(() => verifyIngestSignature({ secret: SECRET, header, rawBody: body, now: at(-300) })).not.toThrow();
+    expect(() => verifyIngestSignature({ secret: SECRET, header, rawBody: body, now: at(301) })).toThrow(
+      rejection('stale'),
+    );
+    expect(() => verifyIngestSignature({ secret: SECRET, header, rawBody: body, now: at(-301) })).toThrow(
+      rejection('stale'),
+    );
+    expect(() =>
+      verifyIngestSignature({ secret: SECRET, header, rawBody: body, now: at(31), toleranceSeconds: 30 }),
+    ).toThrow(rejection('stale'));
   });
 
   it('accepts when any one of several v1 signatures matches (secret rotation), and refuses malformed headers', () => {
@@ -73,9 +89,16 @@ describe('verifyIngestSignature', () => {
     const good = signIngestBody(SECRET, body, AT);
     const other = signIngestBody('sgi_other', body, AT).split(',')[1] as string;
     expect(() =>
-      verifyIngestSignature(SECRET, `${good.split(',')[0]},${other},${good.split(',')[1]}`, body, AT),
+      verifyIngestSignature({
+        secret: SECRET,
+        header: `${good.split(',')[0]},${other},${good.split(',')[1]}`,
+        rawBody: body,
+        now: AT,
+      }),
     ).not.toThrow();
-    expect(() => verifyIngestSignature(SECRET, undefined, body, AT)).toThrow(rejection('missing'));
+    expect(() => verifyIngestSignature({ secret: SECRET, header: undefined, rawBody: body, now: AT })).toThrow(
+      rejection('missing'),
+    );
     for (const header of [
       'v1=abc',
       `t=${T}`,
@@ -86,9 +109,10 @@ describe('verifyIngestSignature', () => {
       `t=${T},=x,${other}`,
       'x'.repeat(2000),
     ]) {
-      expect(() => verifyIngestSignature(SECRET, header, body, AT), header.slice(0, 40)).toThrow(
-        rejection('malformed'),
-      );
+      expect(
+        () => verifyIngestSignature({ secret: SECRET, header, rawBody: body, now: AT }),
+        header.slice(0, 40),
+      ).toThrow(rejection('malformed'));
     }
   });
 });

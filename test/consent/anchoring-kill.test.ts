@@ -59,7 +59,13 @@ describe('killing the gateway during anchoring', () => {
       for (let i = 0; i < 120; i++) {
         const n = next++;
         inFlight.push(
-          callJson(url, 'POST', '/v1/consents', collector, grantBody(`kill-anchor-${n}`)).then(
+          callJson({
+            baseUrl: url,
+            method: 'POST',
+            path: '/v1/consents',
+            token: collector,
+            body: grantBody(`kill-anchor-${n}`),
+          }).then(
             (res) => {
               if (res.status === 201) {
                 const record = res.body.record as { recordId: string };
@@ -83,13 +89,15 @@ describe('killing the gateway during anchoring', () => {
     // Drain: the restarted gateway reconciles with the chain and anchors the backlog.
     let status: Record<string, unknown> = {};
     for (let i = 0; i < 100; i++) {
-      status = (await callJson(gateway.url, 'GET', '/v1/ledger/status', officer)).body;
+      status = (await callJson({ baseUrl: gateway.url, method: 'GET', path: '/v1/ledger/status', token: officer }))
+        .body;
       if (status.state === 'ok' && status.pendingRecords === 0) break;
       await new Promise((r) => setTimeout(r, 200));
     }
     expect(status).toMatchObject({ state: 'ok', pendingRecords: 0 });
 
-    const report = (await callJson(gateway.url, 'GET', '/v1/audit/report', officer)).body as {
+    const report = (await callJson({ baseUrl: gateway.url, method: 'GET', path: '/v1/audit/report', token: officer }))
+      .body as {
       batches: Batch[];
       verification: { ok: boolean };
     };
@@ -128,7 +136,12 @@ describe('killing the gateway during anchoring', () => {
     try {
       const sample = [...acknowledged].filter((_, i) => i % 10 === 0);
       for (const [recordId, hash] of acknowledged) {
-        const proof = await callJson(gateway.url, 'GET', `/v1/consents/${recordId}/proof`, officer);
+        const proof = await callJson({
+          baseUrl: gateway.url,
+          method: 'GET',
+          path: `/v1/consents/${recordId}/proof`,
+          token: officer,
+        });
         expect(proof.status).toBe(200);
         const receipts = proof.body.receipts as { status: string; record: { hash: string } }[];
         expect(receipts.map((r) => r.record.hash)).toContain(hash);

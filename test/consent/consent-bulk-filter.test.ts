@@ -66,14 +66,16 @@ describe.each([
     let nonEmpty = 0;
     await fc.assert(
       fc.asyncProperty(
-        fc.array(grantArb, { minLength: 1, maxLength: 14 }),
-        fc.array(actionArb, { maxLength: 10 }),
-        fc.constantFrom(...PURPOSES),
-        fc.constantFrom(...PARTIES),
-        queryArb,
-        fc.array(fc.nat(15), { maxLength: 20 }),
-        fc.boolean(),
-        async (grants, actions, purpose, recipient, query, candidateIds, isMovedBetween) => {
+        fc.record({
+          grants: fc.array(grantArb, { minLength: 1, maxLength: 14 }),
+          actions: fc.array(actionArb, { maxLength: 10 }),
+          purpose: fc.constantFrom(...PURPOSES),
+          recipient: fc.constantFrom(...PARTIES),
+          query: queryArb,
+          candidateIds: fc.array(fc.nat(15), { maxLength: 20 }),
+          isMovedBetween: fc.boolean(),
+        }),
+        async ({ grants, actions, purpose, recipient, query, candidateIds, isMovedBetween }) => {
           const h = await open({ start: iso(-10) });
           try {
             const written: { id: string; spec: GrantSpec }[] = [];

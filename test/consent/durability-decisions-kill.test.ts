@@ -27,7 +27,12 @@ async function auditedTraceIds(gw: ChildGateway, officer: string): Promise<Set<s
   const found = new Set<string>();
   let afterSeq = 0;
   for (;;) {
-    const page = await callJson(gw.url, 'GET', `/v1/audit?kind=decision&limit=1000&afterSeq=${afterSeq}`, officer);
+    const page = await callJson({
+      baseUrl: gw.url,
+      method: 'GET',
+      path: `/v1/audit?kind=decision&limit=1000&afterSeq=${afterSeq}`,
+      token: officer,
+    });
     expect(page.status).toBe(200);
     for (const entry of page.body.entries as { detail: { traceId?: string } }[])
       if (entry.detail.traceId !== undefined) found.add(entry.detail.traceId);
@@ -67,20 +72,27 @@ describe('decision durability under SIGKILL', () => {
         const subject = `sp_${randomBytes(32).toString('base64url').slice(0, 43)}`;
         try {
           if (i % GRANT_EVERY === 0) {
-            const res = await callJson(
-              gw.url,
-              'POST',
-              '/v1/consents',
-              tokens['data-steward'],
-              grantBody(`kill-decisions-${i}`),
-            );
+            const res = await callJson({
+              baseUrl: gw.url,
+              method: 'POST',
+              path: '/v1/consents',
+              token: tokens['data-steward'],
+              body: grantBody(`kill-decisions-${i}`),
+            });
             if (res.status !== 201) throw new Error(`grant ${i}: HTTP ${res.status} ${JSON.stringify(res.body)}`);
             granted.push(String((res.body.record as { recordId: string }).recordId));
             killOnce();
             return;
           }
-          const res = await callJson(gw.url, 'POST', '/v1/decisions', tokens['data-steward'], decisionBody(subject), {
-            traceparent: `00-${traceId}-${randomBytes(8).toString('hex')}-01`,
+          const res = await callJson({
+            baseUrl: gw.url,
+            method: 'POST',
+            path: '/v1/decisions',
+            token: tokens['data-steward'],
+            body: decisionBody(subject),
+            headers: {
+              traceparent: `00-${traceId}-${randomBytes(8).toString('hex')}-01`,
+            },
           });
           if (res.status !== 200) throw new Error(`decision ${i}: HTTP ${res.status} ${JSON.stringify(res.body)}`);
           expect(res.body.decision).toBe('deny');
@@ -104,11 +116,23 @@ describe('decision durability under SIGKILL', () => {
     expect(answered.filter((traceId) => !audited.has(traceId))).toEqual([]);
     for (const recordId of granted) {
       expect(
-        (await callJson(gateway.url, 'GET', `/v1/consents/${recordId}`, tokens['data-steward'])).status,
+        (
+          await callJson({
+            baseUrl: gateway.url,
+            method: 'GET',
+            path: `/v1/consents/${recordId}`,
+            token: tokens['data-steward'],
+          })
+        ).status,
         recordId,
       ).toBe(200);
     }
-    const verify = await callJson(gateway.url, 'GET', '/v1/audit/verify', tokens['compliance-officer']);
+    const verify = await callJson({
+      baseUrl: gateway.url,
+      method: 'GET',
+      path: '/v1/audit/verify',
+      token: tokens['compliance-officer'],
+    });
     expect(verify.body).toMatchObject({ ok: true });
   });
 });

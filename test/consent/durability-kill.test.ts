@@ -32,8 +32,15 @@ async function burstAndKill(gw: ChildGateway, token: string, cycle: number, kill
   let inFlightAtKill = -1;
   const requests = Array.from({ length: BURST }, async (_, i) => {
     try {
-      const res = await callJson(gw.url, 'POST', '/v1/consents', token, grantFor(cycle, i), {
-        'idempotency-key': keyFor(cycle, i),
+      const res = await callJson({
+        baseUrl: gw.url,
+        method: 'POST',
+        path: '/v1/consents',
+        token,
+        body: grantFor(cycle, i),
+        headers: {
+          'idempotency-key': keyFor(cycle, i),
+        },
       });
       // Any 201 that reached us is an acknowledgement, even one that arrives after the signal was sent.
       if (res.status === 201) {
@@ -61,7 +68,7 @@ async function burstAndKill(gw: ChildGateway, token: string, cycle: number, kill
 async function expectAllPresent(gw: ChildGateway, token: string, acks: Iterable<Ack>): Promise<number> {
   let n = 0;
   for (const ack of acks) {
-    const res = await callJson(gw.url, 'GET', `/v1/consents/${ack.recordId}`, token);
+    const res = await callJson({ baseUrl: gw.url, method: 'GET', path: `/v1/consents/${ack.recordId}`, token });
     expect([ack.recordId, res.status]).toEqual([ack.recordId, 200]);
     const [grant] = res.body.events as { seq: number; hash: string; type: string }[];
     expect(grant).toMatchObject({ type: 'grant', seq: ack.seq, hash: ack.hash });
@@ -101,7 +108,12 @@ describe('durability under SIGKILL', () => {
       gateway = await startChildGateway({ dataDir: dir.dataDir, env: ENV });
       expect(gateway.adminToken).toBeUndefined();
       expect(await expectAllPresent(gateway, tokens['compliance-officer'], allAcked)).toBe(allAcked.length);
-      const verify = await callJson(gateway.url, 'GET', '/v1/audit/verify', tokens['compliance-officer']);
+      const verify = await callJson({
+        baseUrl: gateway.url,
+        method: 'GET',
+        path: '/v1/audit/verify',
+        token: tokens['compliance-officer'],
+      });
       expect(verify).toEqual({
         status: 200,
         body: { ok: true, events: expect.any(Number), audit: expect.any(Number) },
@@ -111,17 +123,36 @@ describe('durability under SIGKILL', () => {
       // A client that never saw its answer retries with the same key: a grant that was committed is
       // replayed (same record), one that was not is written now; either way exactly once.
       for (const i of burst.unacked) {
-        const retry = await callJson(gateway.url, 'POST', '/v1/consents', tokens.collector, grantFor(cycle, i), {
-          'idempotency-key': keyFor(cycle, i),
+        const retry = await callJson({
+          baseUrl: gateway.url,
+          method: 'POST',
+          path: '/v1/consents',
+          token: tokens.collector,
+          body: grantFor(cycle, i),
+          headers: {
+            'idempotency-key': keyFor(cycle, i),
+          },
         });
         expect([i, retry.status]).toEqual([i, 201]);
       }
       const replay = [...burst.acked.entries()][0] as [number, Ack];
-      const again = await callJson(gateway.url, 'POST', '/v1/consents', tokens.collector, grantFor(cycle, replay[0]), {
-        'idempotency-key': keyFor(cycle, replay[0]),
+      const again = await callJson({
+        baseUrl: gateway.url,
+        method: 'POST',
+        path: '/v1/consents',
+        token: tokens.collector,
+        body: grantFor(cycle, replay[0]),
+        headers: {
+          'idempotency-key': keyFor(cycle, replay[0]),
+        },
       });
       expect((again.body.record as { recordId: string }).recordId).toBe(replay[1].recordId);
-      const after = await callJson(gateway.url, 'GET', '/v1/audit/verify', tokens['compliance-officer']);
+      const after = await callJson({
+        baseUrl: gateway.url,
+        method: 'GET',
+        path: '/v1/audit/verify',
+        token: tokens['compliance-officer'],
+      });
       expect(after.body).toMatchObject({ ok: true, events: BURST * (cycle + 1) });
     }
   }, 90_000);

@@ -34,22 +34,33 @@ beforeAll(async () => {
     };
     const ids: string[] = [];
     for (let i = 0; i < 4; i++) {
-      const res = await callJson(
-        gw.url,
-        'POST',
-        '/v1/consents',
-        tokens.collector,
-        grantInput({ subjectId: `tamper-${i}`, expiresAt: '2099-01-01T00:00:00.000Z' }),
-      );
+      const res = await callJson({
+        baseUrl: gw.url,
+        method: 'POST',
+        path: '/v1/consents',
+        token: tokens.collector,
+        body: grantInput({ subjectId: `tamper-${i}`, expiresAt: '2099-01-01T00:00:00.000Z' }),
+      });
       expect(res.status).toBe(201);
       ids.push(record(res));
     }
     record(
-      await callJson(gw.url, 'POST', `/v1/consents/${ids[1]}/withdraw`, tokens.collector, {
-        reason: 'changed my mind',
+      await callJson({
+        baseUrl: gw.url,
+        method: 'POST',
+        path: `/v1/consents/${ids[1]}/withdraw`,
+        token: tokens.collector,
+        body: {
+          reason: 'changed my mind',
+        },
       }),
     );
-    const verify = await callJson(gw.url, 'GET', '/v1/audit/verify', tokens['compliance-officer']);
+    const verify = await callJson({
+      baseUrl: gw.url,
+      method: 'GET',
+      path: '/v1/audit/verify',
+      token: tokens['compliance-officer'],
+    });
     expect(verify.body).toEqual({ ok: true, events: 5, audit: 5 });
     auditCount = verify.body.audit as number;
     expect([...written.keys()]).toEqual([1, 2, 3, 4, 5]);
@@ -87,7 +98,12 @@ async function verifyAfterRestart(dataDir: string): Promise<Record<string, unkno
     console.error(gw.output());
   });
   expect(gw.adminToken).toBeUndefined();
-  const res = await callJson(gw.url, 'GET', '/v1/audit/verify', tokens['compliance-officer']);
+  const res = await callJson({
+    baseUrl: gw.url,
+    method: 'GET',
+    path: '/v1/audit/verify',
+    token: tokens['compliance-officer'],
+  });
   await gw.kill('SIGKILL');
   running = undefined;
   expect(res.status).toBe(200);

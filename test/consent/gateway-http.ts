@@ -4,14 +4,21 @@ import type { Role } from '../../gateway/identity/token-store.ts';
 
 export type HttpAnswer = { status: number; body: Record<string, unknown> };
 
-export async function callJson(
-  baseUrl: string,
-  method: 'GET' | 'POST' | 'PUT' | 'DELETE',
-  path: string,
-  token: string,
-  body?: unknown,
-  headers: Record<string, string> = {},
-): Promise<HttpAnswer> {
+export async function callJson({
+  baseUrl,
+  method,
+  path,
+  token,
+  body,
+  headers = {},
+}: {
+  baseUrl: string;
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  path: string;
+  token: string;
+  body?: unknown;
+  headers?: Record<string, string>;
+}): Promise<HttpAnswer> {
   const res = await fetch(`${baseUrl}${path}`, {
     method,
     headers: {
@@ -33,7 +40,13 @@ export async function issueTokens<R extends Role>(
 ): Promise<Record<R, string>> {
   const out = {} as Record<R, string>;
   for (const role of roles) {
-    const created = await callJson(baseUrl, 'POST', '/v1/tokens', adminToken, { role, label: `durability ${role}` });
+    const created = await callJson({
+      baseUrl,
+      method: 'POST',
+      path: '/v1/tokens',
+      token: adminToken,
+      body: { role, label: `durability ${role}` },
+    });
     if (created.status !== 201)
       throw new Error(`token for ${role}: HTTP ${created.status} ${JSON.stringify(created.body)}`);
     out[role] = String(created.body.token);

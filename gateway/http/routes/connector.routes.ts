@@ -24,14 +24,21 @@ const actorOf = (request: FastifyRequest) => `token:${request.principal?.tokenId
  * Runs an import and writes its audit entry either way. A refused import is still a data-handling
  * event a compliance officer should see; the entry names the error code, never the row's values.
  */
-export async function auditedConnectorChange<T>(
-  ctx: Pick<GatewayContext, 'consent'>,
-  request: FastifyRequest,
-  action: string,
-  name: string,
-  work: () => Promise<T>,
-  describe: (result: T) => { refs: string[]; detail: Record<string, unknown> },
-): Promise<T> {
+export async function auditedConnectorChange<T>({
+  ctx,
+  request,
+  action,
+  name,
+  work,
+  describe,
+}: {
+  ctx: Pick<GatewayContext, 'consent'>;
+  request: FastifyRequest;
+  action: string;
+  name: string;
+  work: () => Promise<T>;
+  describe: (result: T) => { refs: string[]; detail: Record<string, unknown> };
+}): Promise<T> {
   try {
     const result = await work();
     const { refs, detail } = describe(result);
@@ -93,14 +100,14 @@ export function registerConnectorRoutes(app: FastifyInstance, ctx: ConnectorRout
       },
     },
     async (request, reply) => {
-      const view = await auditedConnectorChange(
+      const view = await auditedConnectorChange({
         ctx,
         request,
-        'view-register',
-        request.body.name,
-        () => views.register(request.body),
-        importDetail,
-      );
+        action: 'view-register',
+        name: request.body.name,
+        work: () => views.register(request.body),
+        describe: importDetail,
+      });
       return reply.code(201).send(view);
     },
   );
@@ -145,13 +152,13 @@ export function registerConnectorRoutes(app: FastifyInstance, ctx: ConnectorRout
       },
     },
     async (request) =>
-      auditedConnectorChange(
+      auditedConnectorChange({
         ctx,
         request,
-        'view-refresh',
-        request.params.name,
-        () => views.refresh(request.params.name),
-        importDetail,
-      ),
+        action: 'view-refresh',
+        name: request.params.name,
+        work: () => views.refresh(request.params.name),
+        describe: importDetail,
+      }),
   );
 }

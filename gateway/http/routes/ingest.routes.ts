@@ -41,14 +41,14 @@ export function registerIngestRoutes(app: FastifyInstance, ctx: ConnectorRouteCo
       },
     },
     async (request, reply) => {
-      const created = await auditedConnectorChange(
+      const created = await auditedConnectorChange({
         ctx,
         request,
-        'stream-create',
-        request.body.name,
-        () => streams.create(request.body),
-        (c) => ({ refs: [], detail: { fields: c.stream.declaration.fields.length } }),
-      );
+        action: 'stream-create',
+        name: request.body.name,
+        work: () => streams.create(request.body),
+        describe: (c) => ({ refs: [], detail: { fields: c.stream.declaration.fields.length } }),
+      });
       return reply.code(201).send({ ...created, signatureHeader: SIGNATURE_HEADER });
     },
   );

@@ -153,9 +153,14 @@ export function registerPeerRoutes(app: FastifyInstance, ctx: GatewayContext): v
     },
     async (request) => {
       const started = performance.now();
-      const answer = await client.request(request.params.id, 'GET', '/peer/v1/ping', undefined, {
-        deadlineMs: 5_000,
-        ...(request.trace ? { traceparent: formatTraceparent(request.trace) } : {}),
+      const answer = await client.request({
+        peerId: request.params.id,
+        method: 'GET',
+        path: '/peer/v1/ping',
+        options: {
+          deadlineMs: 5_000,
+          ...(request.trace ? { traceparent: formatTraceparent(request.trace) } : {}),
+        },
       });
       const parsed = PingAnswer.safeParse(answer.body);
       if (!parsed.success)

@@ -102,7 +102,19 @@ export async function restartJobGateway(gw: JobGateway): Promise<JobGateway> {
   });
 }
 
-async function call(gw: JobGateway, method: 'GET' | 'POST' | 'PUT', url: string, token: string, payload?: unknown) {
+async function call({
+  gw,
+  method,
+  url,
+  token,
+  payload,
+}: {
+  gw: JobGateway;
+  method: 'GET' | 'POST' | 'PUT';
+  url: string;
+  token: string;
+  payload?: unknown;
+}) {
   const res = await gw.app.inject({
     method,
     url,
@@ -117,10 +129,16 @@ export async function meshJobGateways(gateways: readonly JobGateway[]): Promise<
   for (const a of gateways) {
     for (const b of gateways) {
       if (a === b) continue;
-      const res = await call(a, 'POST', '/v1/peers', a.adminToken, {
-        id: b.partyId,
-        baseUrl: b.url,
-        ed25519PublicKey: b.publicKeyHex,
+      const res = await call({
+        gw: a,
+        method: 'POST',
+        url: '/v1/peers',
+        token: a.adminToken,
+        payload: {
+          id: b.partyId,
+          baseUrl: b.url,
+          ed25519PublicKey: b.publicKeyHex,
+        },
       });
       if (res.status !== 201 && res.status !== 200)
         throw new Error(`peer ${b.partyId} at ${a.partyId}: ${JSON.stringify(res.body)}`);
@@ -158,11 +176,17 @@ export async function delegate(
   partner: string,
   fields: readonly string[] = ['id', 'vin'],
 ): Promise<void> {
-  const res = await call(gw, 'POST', '/v1/delegations', gw.stewardToken, {
-    partner,
-    purposes: [JOB_PURPOSE],
-    fieldAllowlist: [...fields],
-    expiresAt: '2030-01-01T00:00:00.000Z',
+  const res = await call({
+    gw,
+    method: 'POST',
+    url: '/v1/delegations',
+    token: gw.stewardToken,
+    payload: {
+      partner,
+      purposes: [JOB_PURPOSE],
+      fieldAllowlist: [...fields],
+      expiresAt: '2030-01-01T00:00:00.000Z',
+    },
   });
   if (res.status !== 201) throw new Error(`delegation at ${gw.partyId}: ${JSON.stringify(res.body)}`);
 }
@@ -178,15 +202,21 @@ export async function importCustomers(gw: JobGateway, view: string, ids: readonl
   const file = `${view}.csv`;
   const lines = ['id,vin,x0', ...ids.map((id, i) => `${id},${vinOf(id)},${(i % 97) / 10}`)];
   writeFileSync(join(gw.ctx.connectors.importRoots[0] as string, file), `${lines.join('\n')}\n`);
-  const res = await call(gw, 'POST', '/v1/connectors/views', gw.stewardToken, {
-    name: view,
-    source: { kind: 'csv', path: file },
-    subjectColumn: 'id',
-    columns: [
-      { name: 'id', type: 'string', classification: 'identifier' },
-      { name: 'vin', type: 'string', classification: 'identifier' },
-      { name: 'x0', type: 'double', classification: 'feature' },
-    ],
+  const res = await call({
+    gw,
+    method: 'POST',
+    url: '/v1/connectors/views',
+    token: gw.stewardToken,
+    payload: {
+      name: view,
+      source: { kind: 'csv', path: file },
+      subjectColumn: 'id',
+      columns: [
+        { name: 'id', type: 'string', classification: 'identifier' },
+        { name: 'vin', type: 'string', classification: 'identifier' },
+        { name: 'x0', type: 'double', classification: 'feature' },
+      ],
+    },
   });
   if (res.status !== 201) throw new Error(`view at ${gw.partyId}: ${JSON.stringify(res.body)}`);
 }
@@ -203,17 +233,17 @@ export async function grantConsents(
   const worker = async () => {
     while (next < ids.length) {
       const id = ids[next++] as string;
-      const res = await call(
+      const res = await call({
         gw,
-        'POST',
-        '/v1/consents',
-        gw.collectorToken,
-        grantBody(id, {
+        method: 'POST',
+        url: '/v1/consents',
+        token: gw.collectorToken,
+        payload: grantBody(id, {
           recipients: recipients.map((r) => ({ id: r, role: 'joint-controller' })),
           purposes: [{ purpose: JOB_PURPOSE, legalBasis: 'dpv:Consent' }],
           minimization: { fieldAllowlist: ['id', 'vin'], precision: {}, localOnly: false, crossBorder: false },
         }),
-      );
+      });
       if (res.status !== 201) throw new Error(`consent at ${gw.partyId}: ${JSON.stringify(res.body)}`);
       records.set(id, String((res.body.record as { recordId: string }).recordId));
     }
@@ -223,7 +253,13 @@ export async function grantConsents(
 }
 
 export async function withdrawConsent(gw: JobGateway, recordId: string): Promise<void> {
-  const res = await call(gw, 'POST', `/v1/consents/${recordId}/withdraw`, gw.collectorToken, {});
+  const res = await call({
+    gw,
+    method: 'POST',
+    url: `/v1/consents/${recordId}/withdraw`,
+    token: gw.collectorToken,
+    payload: {},
+  });
   if (res.status !== 200) throw new Error(`withdraw at ${gw.partyId}: ${JSON.stringify(res.body)}`);
 }
 
@@ -231,11 +267,11 @@ export async function submitJob(
   gw: JobGateway,
   request: JobRequestInput,
 ): Promise<{ status: number; body: Record<string, unknown> }> {
-  return call(gw, 'POST', '/v1/jobs', gw.stewardToken, request);
+  return call({ gw, method: 'POST', url: '/v1/jobs', token: gw.stewardToken, payload: request });
 }
 
 export async function getJob(gw: JobGateway, id: string): Promise<JobView> {
-  const res = await call(gw, 'GET', `/v1/jobs/${id}`, gw.stewardToken);
+  const res = await call({ gw, method: 'GET', url: `/v1/jobs/${id}`, token: gw.stewardToken });
   if (res.status !== 200) throw new Error(`job at ${gw.partyId}: ${JSON.stringify(res.body)}`);
   return res.body as unknown as JobView;
 }
@@ -245,7 +281,7 @@ export async function readOutput(
   gw: JobGateway,
   id: string,
 ): Promise<{ status: number; body: Record<string, unknown> }> {
-  return call(gw, 'GET', `/v1/jobs/${id}/output?limit=100000`, gw.stewardToken);
+  return call({ gw, method: 'GET', url: `/v1/jobs/${id}/output?limit=100000`, token: gw.stewardToken });
 }
 
 /** Waits for the job to end at `gw`, failing the test after `ms`. */
@@ -326,10 +362,10 @@ export function interceptPeerCalls(
 ): () => void {
   const original = gw.ctx.peers.client;
   gw.ctx.peers.client = {
-    async request(peer, method, path, body, options) {
-      const call = { peer, method, path, body };
-      const sent = hooks.before === undefined ? body : hooks.before(call);
-      const response = await original.request(peer, method, path, sent, options);
+    async request(request) {
+      const call = { peer: request.peerId, method: request.method, path: request.path, body: request.body };
+      const sent = hooks.before === undefined ? request.body : hooks.before(call);
+      const response = await original.request({ ...request, body: sent });
       hooks.after?.(call);
       return hooks.answer === undefined ? response : hooks.answer(call, response);
     },

@@ -54,7 +54,13 @@ describe('the filter step with two recipients', () => {
       } as unknown as JobStore,
     };
 
-    const counts = await filterInputs(deps, spec, 'dealer-4s', new AbortController().signal, () => undefined);
+    const counts = await filterInputs({
+      deps,
+      spec,
+      self: 'dealer-4s',
+      signal: new AbortController().signal,
+      onProgress: () => undefined,
+    });
 
     expect(admitted).toEqual(['c1', 'c3', 'c6'].map(pseudonymOf));
     expect(counts).toEqual({ rowsRead: 6, admitted: 3, withoutKey: 0 });

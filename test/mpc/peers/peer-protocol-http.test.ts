@@ -48,8 +48,13 @@ async function problemOf(res: Response): Promise<{ code: string; status: number 
 describe('signed peer requests between gateways', () => {
   it("a signed ping is accepted, answered signed, and its trace id shows in the receiver's log lines", async () => {
     const trace = startTrace();
-    const answer = await dealer.ctx.peers.client.request('insurer', 'GET', '/peer/v1/ping', undefined, {
-      traceparent: formatTraceparent(trace),
+    const answer = await dealer.ctx.peers.client.request({
+      peerId: 'insurer',
+      method: 'GET',
+      path: '/peer/v1/ping',
+      options: {
+        traceparent: formatTraceparent(trace),
+      },
     });
     expect(answer.status).toBe(200);
     expect(answer.body).toMatchObject({ partyId: 'insurer', peer: 'dealer-4s', protocol: 'sealgate-peer-v1' });
@@ -61,13 +66,13 @@ describe('signed peer requests between gateways', () => {
   });
 
   it('a POST with a JSON body is hashed over its raw bytes and echoed', async () => {
-    const answer = await insurer.ctx.peers.client.request(
-      'charging-op',
-      'POST',
-      '/peer/v1/ping',
-      { echo: 'héllo' },
-      { jobId: 'job-1', step: 'psi-1', isBlinded: true },
-    );
+    const answer = await insurer.ctx.peers.client.request({
+      peerId: 'charging-op',
+      method: 'POST',
+      path: '/peer/v1/ping',
+      body: { echo: 'héllo' },
+      options: { jobId: 'job-1', step: 'psi-1', isBlinded: true },
+    });
     expect(answer.body).toMatchObject({ partyId: 'charging-op', peer: 'insurer', echo: 'héllo' });
     const audit = await insurer.ctx.consent.listAudit({ kind: 'message', ref: 'job-1', limit: 10 });
     expect(audit.map((e) => e.action)).toEqual(['peer-send', 'peer-reply']);
@@ -111,7 +116,9 @@ describe('signed peer requests between gateways', () => {
     const stranger = await startGateway('battery-maker');
     try {
       await registerPeer(stranger, insurer);
-      const error = await stranger.ctx.peers.client.request('insurer', 'GET', '/peer/v1/ping').catch((e: unknown) => e);
+      const error = await stranger.ctx.peers.client
+        .request({ peerId: 'insurer', method: 'GET', path: '/peer/v1/ping' })
+        .catch((e: unknown) => e);
       expect(error).toMatchObject({
         code: 'PEER_REJECTED',
         detail: { status: 401, peerCode: 'PEER_UNKNOWN', isSigned: true },
@@ -135,7 +142,7 @@ describe('signed peer requests between gateways', () => {
       return { ...r, headers: { ...r.headers, [PEER_HEADERS.signature]: sig.toString('base64url') } };
     });
     const error = await clientOf(dealer, { fetch: recorder.fetch })
-      .request('insurer', 'GET', '/peer/v1/ping', undefined, { retries: 0 })
+      .request({ peerId: 'insurer', method: 'GET', path: '/peer/v1/ping', options: { retries: 0 } })
       .catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'PEER_REJECTED', detail: { status: 401, peerCode: 'BAD_SIGNATURE' } });
     const traceId = recorder.sent[0]?.headers.traceparent?.split('-')[1];
@@ -155,7 +162,7 @@ describe('signed peer requests between gateways', () => {
     const ahead = fixedClock(new Date(Date.now() + 5 * 60_000));
     for (const clock of [behind, ahead]) {
       const error = await clientOf(dealer, { clock })
-        .request('insurer', 'GET', '/peer/v1/ping')
+        .request({ peerId: 'insurer', method: 'GET', path: '/peer/v1/ping' })
         .catch((e: unknown) => e);
       expect(error).toMatchObject({ code: 'PEER_REJECTED', detail: { status: 401, peerCode: 'PEER_STALE' } });
     }
@@ -165,7 +172,12 @@ describe('signed peer requests between gateways', () => {
 
   it('refuses the same signed request sent twice: 401 PEER_REPLAY, audited', async () => {
     const recorder = recordingFetch();
-    await clientOf(dealer, { fetch: recorder.fetch }).request('insurer', 'POST', '/peer/v1/ping', { echo: 'once' });
+    await clientOf(dealer, { fetch: recorder.fetch }).request({
+      peerId: 'insurer',
+      method: 'POST',
+      path: '/peer/v1/ping',
+      body: { echo: 'once' },
+    });
     const first = recorder.sent[0];
     if (first === undefined) throw new Error('nothing was sent');
     const replay = await resend(first);
@@ -181,7 +193,7 @@ describe('signed peer requests between gateways', () => {
       body: Buffer.from(r.body.toString('utf8').replace('pay 10', 'pay 99')),
     }));
     const error = await clientOf(dealer, { fetch: recorder.fetch })
-      .request('insurer', 'POST', '/peer/v1/ping', { echo: 'pay 10' })
+      .request({ peerId: 'insurer', method: 'POST', path: '/peer/v1/ping', body: { echo: 'pay 10' } })
       .catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'PEER_REJECTED', detail: { status: 401, peerCode: 'PEER_BODY_MISMATCH' } });
     expect((await rejections(insurer, 'body-hash-mismatch')).at(-1)?.detail).toMatchObject({ peer: 'dealer-4s' });
@@ -193,7 +205,7 @@ describe('signed peer requests between gateways', () => {
       headers: { ...r.headers, [PEER_HEADERS.contentSha256]: 'ab'.repeat(32) },
     }));
     const error = await clientOf(dealer, { fetch: recorder.fetch })
-      .request('insurer', 'GET', '/peer/v1/ping')
+      .request({ peerId: 'insurer', method: 'GET', path: '/peer/v1/ping' })
       .catch((e: unknown) => e);
     // The hash is signed, so changing it breaks the signature first.
     expect(error).toMatchObject({ detail: { peerCode: 'BAD_SIGNATURE' } });
@@ -201,8 +213,13 @@ describe('signed peer requests between gateways', () => {
 
   it('refuses a request relayed to a third gateway: the recipient is signed', async () => {
     const recorder = recordingFetch();
-    await clientOf(dealer, { fetch: recorder.fetch }).request('insurer', 'POST', '/peer/v1/ping', {
-      echo: 'for the insurer only',
+    await clientOf(dealer, { fetch: recorder.fetch }).request({
+      peerId: 'insurer',
+      method: 'POST',
+      path: '/peer/v1/ping',
+      body: {
+        echo: 'for the insurer only',
+      },
     });
     const original = recorder.sent[0];
     if (original === undefined) throw new Error('nothing was sent');
@@ -229,10 +246,14 @@ describe('signed peer requests between gateways', () => {
       headers: bearer(charger.adminToken),
     });
     expect(disable.json()).toMatchObject({ id: 'dealer-4s', status: 'disabled' });
-    const error = await dealer.ctx.peers.client.request('charging-op', 'GET', '/peer/v1/ping').catch((e: unknown) => e);
+    const error = await dealer.ctx.peers.client
+      .request({ peerId: 'charging-op', method: 'GET', path: '/peer/v1/ping' })
+      .catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'PEER_REJECTED', detail: { peerCode: 'PEER_UNKNOWN' } });
     await registerPeer(charger, dealer);
-    expect((await dealer.ctx.peers.client.request('charging-op', 'GET', '/peer/v1/ping')).status).toBe(200);
+    expect(
+      (await dealer.ctx.peers.client.request({ peerId: 'charging-op', method: 'GET', path: '/peer/v1/ping' })).status,
+    ).toBe(200);
   });
 });
 
@@ -243,7 +264,7 @@ describe('peer client deadlines and retries', () => {
       await registerPeer(dealer, { partyId: 'silent-party', url: hole.url, publicKeyHex: charger.publicKeyHex });
       const started = performance.now();
       const error = await dealer.ctx.peers.client
-        .request('silent-party', 'GET', '/peer/v1/ping', undefined, { deadlineMs: 400 })
+        .request({ peerId: 'silent-party', method: 'GET', path: '/peer/v1/ping', options: { deadlineMs: 400 } })
         .catch((e: unknown) => e);
       const elapsed = performance.now() - started;
       expect(error).toMatchObject({ code: 'PEER_TIMEOUT', detail: { peer: 'silent-party', deadlineMs: 400 } });
@@ -265,8 +286,13 @@ describe('peer client deadlines and retries', () => {
         payload: { baseUrl: proxy.url },
       });
       expect(res.json()).toMatchObject({ baseUrl: proxy.url });
-      const answer = await clientOf(dealer, { retryBaseMs: 10 }).request('insurer', 'POST', '/peer/v1/ping', {
-        echo: 'third time',
+      const answer = await clientOf(dealer, { retryBaseMs: 10 }).request({
+        peerId: 'insurer',
+        method: 'POST',
+        path: '/peer/v1/ping',
+        body: {
+          echo: 'third time',
+        },
       });
       expect(answer).toMatchObject({ status: 200, attempts: 3, body: { echo: 'third time' } });
       expect(proxy.hits()).toBe(3);
@@ -287,14 +313,14 @@ describe('peer client deadlines and retries', () => {
     try {
       await registerPeer(dealer, { partyId: 'flaky-party', url: proxy.url, publicKeyHex: insurer.publicKeyHex });
       const error = await clientOf(dealer, { retryBaseMs: 5 })
-        .request('flaky-party', 'GET', '/peer/v1/ping', undefined, { retries: 2 })
+        .request({ peerId: 'flaky-party', method: 'GET', path: '/peer/v1/ping', options: { retries: 2 } })
         .catch((e: unknown) => e);
       expect(error).toMatchObject({ code: 'PEER_UNAVAILABLE', detail: { attempts: 3, lastStatus: 503 } });
       expect(proxy.hits()).toBe(3);
 
       await registerPeer(dealer, { partyId: 'picky-party', url: rejecting.url, publicKeyHex: insurer.publicKeyHex });
       const refused = await clientOf(dealer, { retryBaseMs: 5 })
-        .request('picky-party', 'GET', '/peer/v1/ping')
+        .request({ peerId: 'picky-party', method: 'GET', path: '/peer/v1/ping' })
         .catch((e: unknown) => e);
       expect(refused).toMatchObject({ code: 'PEER_REJECTED', detail: { status: 404, isSigned: false } });
       expect(rejecting.hits()).toBe(1);
@@ -316,7 +342,7 @@ describe('peer client deadlines and retries', () => {
         payload: { baseUrl: proxy.url },
       });
       const error = await dealer.ctx.peers.client
-        .request('insurer', 'POST', '/peer/v1/ping', { echo: 'accept' })
+        .request({ peerId: 'insurer', method: 'POST', path: '/peer/v1/ping', body: { echo: 'accept' } })
         .catch((e: unknown) => e);
       expect(error).toMatchObject({
         code: 'PEER_BAD_RESPONSE',

@@ -55,8 +55,13 @@ describe('over HTTP', () => {
 
   it("a partner's signed calls pass the client limit of their shared address, which still throttles everyone else", async () => {
     for (let i = 0; i < 12; i++) {
-      const answer = await dealer.ctx.peers.client.request('insurer', 'GET', '/peer/v1/ping', undefined, {
-        retries: 0,
+      const answer = await dealer.ctx.peers.client.request({
+        peerId: 'insurer',
+        method: 'GET',
+        path: '/peer/v1/ping',
+        options: {
+          retries: 0,
+        },
       });
       expect(answer.status).toBe(200);
     }
@@ -68,7 +73,12 @@ describe('over HTTP', () => {
     expect(statuses.slice(0, 2)).toEqual([401, 401]);
     expect(statuses.at(-1)).toBe(429);
     // The partner's budget is untouched by the stranger's refusals.
-    const after = await dealer.ctx.peers.client.request('insurer', 'GET', '/peer/v1/ping', undefined, { retries: 0 });
+    const after = await dealer.ctx.peers.client.request({
+      peerId: 'insurer',
+      method: 'GET',
+      path: '/peer/v1/ping',
+      options: { retries: 0 },
+    });
     expect(after.status).toBe(200);
   });
 });

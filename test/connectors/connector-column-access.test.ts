@@ -3,18 +3,12 @@
 // check is repeated at read time so a narrowed purpose takes effect on reads already granted.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { authorizeColumns } from '../../connectors/column-access.ts';
 import { ConnectorView } from '../../connectors/view.ts';
 import type { ViewRow } from '../../connectors/view-reader.ts';
 import { pseudonymize } from '../../consent/pseudonym.ts';
 import { allowPurpose, makeConnectorGateway, type ConnectorGateway } from './connector-fixture.ts';
-
-let gw: ConnectorGateway | undefined;
-afterEach(async () => {
-  await gw?.close();
-  gw = undefined;
-});
 
 const CUSTOMERS = ConnectorView.parse({
   name: 'customers',
@@ -140,10 +134,10 @@ describe('reading granted columns', () => {
   }
 
   it('returns the requested subjects in request order, at the purpose precision, with plain JS values', async () => {
-    gw = await withCustomers();
+    await using gw = await withCustomers();
     await allowPurpose(gw, 'retention', ['age', 'segment', 'churned', 'joined', 'last_seen'], { age: 'band:10' });
     const [p1, p2, p3] = ['c-1', 'c-2', 'c-3'].map((id) =>
-      pseudonymize(gw?.ctx.identity.subjectKey as Uint8Array, id),
+      pseudonymize(gw.ctx.identity.subjectKey as Uint8Array, id),
     ) as [string, string, string];
     const grant = await gw.connectors.reader.readViewColumns(
       'customers',
@@ -170,7 +164,7 @@ describe('reading granted columns', () => {
   });
 
   it('a purpose narrowed after the grant denies the read; a grant not issued by the reader is refused', async () => {
-    gw = await withCustomers();
+    await using gw = await withCustomers();
     await allowPurpose(gw, 'retention', ['age', 'segment']);
     const grant = await gw.connectors.reader.readViewColumns('customers', ['age', 'segment'], 'retention');
     await allowPurpose(gw, 'retention', ['segment']);
@@ -183,7 +177,7 @@ describe('reading granted columns', () => {
   });
 
   it('streams each subject once for a view with several rows per subject', async () => {
-    gw = await makeConnectorGateway();
+    await using gw = await makeConnectorGateway();
     writeFileSync(join(gw.importsDir, 'visits.csv'), 'cid,page\na,home\nb,home\na,cart\nc,home\na,pay\n');
     await gw.connectors.views.register({
       name: 'visits',
@@ -201,7 +195,7 @@ describe('reading granted columns', () => {
       subjects.push(...chunk);
     }
     expect(subjects.sort()).toEqual(
-      ['a', 'b', 'c'].map((id) => pseudonymize(gw?.ctx.identity.subjectKey as Uint8Array, id)).sort(),
+      ['a', 'b', 'c'].map((id) => pseudonymize(gw.ctx.identity.subjectKey as Uint8Array, id)).sort(),
     );
     await expect(gw.connectors.reader.streamSubjects('nope').next()).rejects.toMatchObject({ code: 'NOT_FOUND' });
   });

@@ -10,7 +10,7 @@ import type { ConnectorViewInput } from '../../connectors/view.ts';
 import { registerConnectorRoutes } from '../../gateway/http/routes/connector.routes.ts';
 import { registerIngestRoutes } from '../../gateway/http/routes/ingest.routes.ts';
 import { fateFile, readCsvText } from '../fixtures/fate.ts';
-import { makeTestGateway, type TestGateway } from '../fixtures/gateway-fixture.ts';
+import { closeOnce, makeTestGateway, type TestGateway } from '../fixtures/gateway-fixture.ts';
 
 /** The FATE default-credit guest split, gzip-compressed (DuckDB reads it as it is; `stage` writes it out plain). */
 export const FATE_GUEST = fateFile('default_credit_hetero_guest');
@@ -45,6 +45,10 @@ export async function makeConnectorGateway(options: { clock?: Clock } = {}): Pro
     registerIngestRoutes(gw.app, ctx);
   }
   const importsDir = connectors.importRoots[0] as string;
+  const close = closeOnce(async () => {
+    if (wired === undefined) await connectors.close();
+    await gw.close();
+  });
   return {
     ...gw,
     connectors,
@@ -56,10 +60,8 @@ export async function makeConnectorGateway(options: { clock?: Clock } = {}): Pro
       else copyFileSync(source, target);
       return target;
     },
-    close: async () => {
-      if (wired === undefined) await connectors.close();
-      await gw.close();
-    },
+    close,
+    [Symbol.asyncDispose]: close,
   };
 }
 

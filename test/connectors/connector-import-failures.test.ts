@@ -2,7 +2,7 @@
 // the file, row and column, no raw value is echoed, and nothing (not even part of the file) is stored.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { readCsvText } from '../fixtures/fate.ts';
 import { bearer } from '../fixtures/gateway-fixture.ts';
 import {
@@ -12,12 +12,6 @@ import {
   queryDataFile,
   type ConnectorGateway,
 } from './connector-fixture.ts';
-
-let gw: ConnectorGateway | undefined;
-afterEach(async () => {
-  await gw?.close();
-  gw = undefined;
-});
 
 const SMALL = (path: string, overrides: Record<string, unknown> = {}) => ({
   name: 'small',
@@ -47,7 +41,7 @@ async function viewTables(g: ConnectorGateway): Promise<string[]> {
 
 describe('all-or-nothing imports', () => {
   it('a wrong type at a known row of the FATE file fails naming file, row and column; nothing is imported', async () => {
-    gw = await makeConnectorGateway();
+    await using gw = await makeConnectorGateway();
     // Row 20,000 of the guest split gets a non-number in x7; the raw id on that row must not be echoed.
     const lines = readCsvText(FATE_GUEST).split('\n');
     const cells = (lines[20_000] as string).split(',');
@@ -73,7 +67,7 @@ describe('all-or-nothing imports', () => {
   }, 60_000);
 
   it('a failed refresh keeps the previous generation intact', async () => {
-    gw = await makeConnectorGateway();
+    await using gw = await makeConnectorGateway();
     const file = join(gw.importsDir, 'small.csv');
     writeFileSync(file, 'id,n,x\na,1,0.5\nb,2,1.5\n');
     expect((await register(gw, SMALL('small.csv'))).statusCode).toBe(201);
@@ -133,7 +127,7 @@ describe('all-or-nothing imports', () => {
       { row: 2, column: 'n', reason: 'not an integer within ±9007199254740991' },
     ],
   ])('%s fails with the row named', async (_name, csv, context) => {
-    gw = await makeConnectorGateway();
+    await using gw = await makeConnectorGateway();
     writeFileSync(join(gw.importsDir, 'small.csv'), csv);
     const res = await register(gw, SMALL('small.csv'));
     expect(res.statusCode).toBe(422);
@@ -143,7 +137,7 @@ describe('all-or-nothing imports', () => {
   });
 
   it('a schema mismatch names the missing column and imports nothing', async () => {
-    gw = await makeConnectorGateway();
+    await using gw = await makeConnectorGateway();
     gw.stage(FATE_GUEST, 'guest.csv');
     const view = fateGuestView('guest', 'guest.csv');
     view.columns.push({ name: 'income', type: 'double', classification: 'sensitive' });
@@ -158,7 +152,7 @@ describe('all-or-nothing imports', () => {
   });
 
   it('column names match exactly; extra source columns are ignored and never stored', async () => {
-    gw = await makeConnectorGateway();
+    await using gw = await makeConnectorGateway();
     writeFileSync(join(gw.importsDir, 'small.csv'), 'id,N,x,phone\na,1,0.5,555-0100\n');
     const res = await register(gw, SMALL('small.csv'));
     expect(res.json()).toMatchObject({ code: 'CONNECTOR_SCHEMA_MISMATCH', context: { missing: ['n'] } });
@@ -172,7 +166,7 @@ describe('all-or-nothing imports', () => {
   });
 
   it('rejects a declaration whose subject column is not an identifier, before touching the file', async () => {
-    gw = await makeConnectorGateway();
+    await using gw = await makeConnectorGateway();
     const res = await register(
       gw,
       SMALL('does-not-exist.csv', {

@@ -2,7 +2,7 @@
 // become exactly consent's pseudonyms, and no raw id is stored anywhere in the connector database.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { pseudonymize } from '../../consent/pseudonym.ts';
 import { bearer } from '../fixtures/gateway-fixture.ts';
 import {
@@ -13,18 +13,11 @@ import {
   queryDataFile,
   readDataFileBytes,
   readFateIds,
-  type ConnectorGateway,
 } from './connector-fixture.ts';
-
-let gw: ConnectorGateway | undefined;
-afterEach(async () => {
-  await gw?.close();
-  gw = undefined;
-});
 
 describe('FATE guest split as a connector view', () => {
   it('imports all 30,000 rows; stored subjects are consent pseudonyms of the raw ids', async () => {
-    gw = await makeConnectorGateway();
+    await using gw = await makeConnectorGateway();
     gw.stage(FATE_GUEST, 'guest.csv');
     const res = await gw.app.inject({
       method: 'POST',
@@ -66,7 +59,7 @@ describe('FATE guest split as a connector view', () => {
   }, 60_000);
 
   it('stores no raw identifier: not in any table, not in the file bytes (a stored quasi-identifier is the positive control)', async () => {
-    gw = await makeConnectorGateway();
+    await using gw = await makeConnectorGateway();
     // FATE ids are short numbers that can occur by chance in binary data, so this file uses
     // distinctive raw ids; the segment column is stored on purpose, proving the scan sees text.
     const lines = ['customer_ref,segment,score'];
@@ -114,7 +107,7 @@ describe('FATE guest split as a connector view', () => {
   });
 
   it('lists and describes views without rows, refreshes to a new generation, and audits each change', async () => {
-    gw = await makeConnectorGateway();
+    await using gw = await makeConnectorGateway();
     gw.stage(FATE_GUEST, 'guest.csv');
     const auth = bearer(gw.stewardToken);
     expect(
@@ -176,7 +169,7 @@ describe('FATE guest split as a connector view', () => {
   }, 60_000);
 
   it('publishes the connector and ingest routes in the OpenAPI document', async () => {
-    gw = await makeConnectorGateway();
+    await using gw = await makeConnectorGateway();
     const res = await gw.app.inject({ method: 'GET', url: '/docs/json' });
     expect(res.statusCode).toBe(200);
     const paths = Object.keys(res.json().paths);

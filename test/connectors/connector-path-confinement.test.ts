@@ -11,13 +11,10 @@ import { openDataStore } from '../../connectors/data-store.ts';
 import { confineSourcePath, openImportRoots } from '../../connectors/import-root.ts';
 import { fixedClock } from '../../core/clock.ts';
 import { bearer } from '../fixtures/gateway-fixture.ts';
-import { FATE_GUEST, fateGuestView, makeConnectorGateway, type ConnectorGateway } from './connector-fixture.ts';
+import { FATE_GUEST, fateGuestView, makeConnectorGateway } from './connector-fixture.ts';
 
-let gw: ConnectorGateway | undefined;
 const cleanups: (() => void)[] = [];
-afterEach(async () => {
-  await gw?.close();
-  gw = undefined;
+afterEach(() => {
   for (const cleanup of cleanups.splice(0)) cleanup();
 });
 
@@ -34,7 +31,7 @@ describe('source path confinement over HTTP', () => {
     ['an absolute path elsewhere', '/etc/passwd', 'outside the import roots'],
     ['the read-only dataset outside the root', FATE_GUEST, 'outside the import roots'],
   ])('refuses %s with CONNECTOR_PATH_REFUSED', async (_name, path, reason) => {
-    gw = await makeConnectorGateway();
+    await using gw = await makeConnectorGateway();
     const res = await gw.app.inject({
       method: 'POST',
       url: '/v1/connectors/views',
@@ -47,7 +44,7 @@ describe('source path confinement over HTTP', () => {
   });
 
   it('refuses a symlink that lands outside the root, and accepts one that stays inside', async () => {
-    gw = await makeConnectorGateway();
+    await using gw = await makeConnectorGateway();
     symlinkSync(FATE_GUEST, join(gw.importsDir, 'escape.csv'));
     const refused = await gw.app.inject({
       method: 'POST',
@@ -72,7 +69,7 @@ describe('source path confinement over HTTP', () => {
   }, 60_000);
 
   it('refuses a directory, and says NOT_FOUND for a missing file inside the root', async () => {
-    gw = await makeConnectorGateway();
+    await using gw = await makeConnectorGateway();
     mkdirSync(join(gw.importsDir, 'folder'));
     const dir = await gw.app.inject({
       method: 'POST',

@@ -4,7 +4,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { ViewRow } from '../../connectors/view-reader.ts';
 import { bearer } from '../fixtures/gateway-fixture.ts';
 import {
@@ -14,12 +14,6 @@ import {
   makeConnectorGateway,
   type ConnectorGateway,
 } from './connector-fixture.ts';
-
-let gw: ConnectorGateway | undefined;
-afterEach(async () => {
-  await gw?.close();
-  gw = undefined;
-});
 
 const FEATURES = ['y', ...Array.from({ length: 13 }, (_, i) => `x${i}`)];
 
@@ -54,7 +48,7 @@ async function allRows(g: ConnectorGateway, view: string): Promise<Map<string, V
 
 describe('source kinds', () => {
   it("Parquet, JSON (both layouts) and a DuckDB table give the CSV import's pseudonyms and values", async () => {
-    gw = await makeConnectorGateway();
+    await using gw = await makeConnectorGateway();
     gw.stage(FATE_GUEST, 'guest.csv');
     await allowPurpose(gw, 'fate-all', FEATURES);
     const fate = `read_csv('${FATE_GUEST}')`;
@@ -90,7 +84,7 @@ describe('source kinds', () => {
   }, 120_000);
 
   it('a typed source whose column cannot hold the declared type is a schema mismatch', async () => {
-    gw = await makeConnectorGateway();
+    await using gw = await makeConnectorGateway();
     await duckdb(
       ':memory:',
       `COPY (SELECT 'c' || range AS id, CAST(range AS VARCHAR) AS score, range > 2 AS flag FROM range(5)) TO '${join(gw.importsDir, 't.parquet')}' (FORMAT parquet)`,
@@ -119,7 +113,7 @@ describe('source kinds', () => {
   });
 
   it('names the record of a JSON value of the wrong type and of a malformed JSON line', async () => {
-    gw = await makeConnectorGateway();
+    await using gw = await makeConnectorGateway();
     const declaration = (path: string) => ({
       name: 'events_json',
       source: { kind: 'json', path },
@@ -152,7 +146,7 @@ describe('source kinds', () => {
   });
 
   it('a file that is not of its declared kind, and a missing DuckDB table, fail cleanly', async () => {
-    gw = await makeConnectorGateway();
+    await using gw = await makeConnectorGateway();
     gw.stage(FATE_GUEST, 'guest.csv');
     const notParquet = await register(gw, {
       ...fateGuestView('p', 'guest.csv'),

@@ -1,7 +1,7 @@
 // Signed event ingest end to end: a correctly signed batch is committed to disk with subject ids
 // pseudonymized, and everything else (bad or stale signature, replayed eventId, oversized batch,
 // unknown stream, undeclared field, wrong role) is refused with its exact code and stores nothing.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { signIngestBody } from '../../connectors/ingest-signature.ts';
 import { fixedClock } from '../../core/clock.ts';
 import { pseudonymize } from '../../consent/pseudonym.ts';
@@ -14,12 +14,6 @@ import {
   readDataFileBytes,
   type ConnectorGateway,
 } from './connector-fixture.ts';
-
-let gw: ConnectorGateway | undefined;
-afterEach(async () => {
-  await gw?.close();
-  gw = undefined;
-});
 
 const START = '2026-03-01T12:00:00Z';
 
@@ -35,20 +29,31 @@ const CLICKS = {
   ],
 };
 
-type Setup = { gw: ConnectorGateway; clock: ReturnType<typeof fixedClock>; secret: string; collector: string };
+type Setup = AsyncDisposable & {
+  gw: ConnectorGateway;
+  clock: ReturnType<typeof fixedClock>;
+  secret: string;
+  collector: string;
+};
 
+/** A connector gateway with the app_clicks stream; disposing of the set-up closes the gateway. */
 async function setUp(): Promise<Setup> {
   const clock = fixedClock(START);
-  const g = await makeConnectorGateway({ clock });
-  gw = g;
-  const created = await g.app.inject({
-    method: 'POST',
-    url: '/v1/connectors/streams',
-    headers: bearer(g.stewardToken),
-    payload: CLICKS,
-  });
-  expect(created.statusCode).toBe(201);
-  return { gw: g, clock, secret: created.json().secret, collector: await g.tokenFor('collector') };
+  const gw = await makeConnectorGateway({ clock });
+  try {
+    const created = await gw.app.inject({
+      method: 'POST',
+      url: '/v1/connectors/streams',
+      headers: bearer(gw.stewardToken),
+      payload: CLICKS,
+    });
+    expect(created.statusCode).toBe(201);
+    const collector = await gw.tokenFor('collector');
+    return { gw, clock, secret: created.json().secret, collector, [Symbol.asyncDispose]: gw.close };
+  } catch (error) {
+    await gw.close();
+    throw error;
+  }
 }
 
 const event = (n: number, extra: Record<string, unknown> = {}) => ({
@@ -88,7 +93,7 @@ async function storedCount(s: Setup): Promise<number> {
 
 describe('signed event ingest', () => {
   it('commits a signed event and a batch; subjects are pseudonyms and raw ids never reach the file', async () => {
-    const s = await setUp();
+    await using s = await setUp();
     const one = await send(s, JSON.stringify(event(1)));
     expect(one.statusCode).toBe(202);
     expect(one.json()).toEqual({ stream: 'app_clicks', accepted: 1, receivedAt: new Date(START).toISOString() });
@@ -121,7 +126,7 @@ describe('signed event ingest', () => {
   });
 
   it('refuses a bad signature and a stale one with 401, storing nothing', async () => {
-    const s = await setUp();
+    await using s = await setUp();
     const body = JSON.stringify(event(1));
     const forged = await send(s, body, { signature: signIngestBody('sgi_not-the-secret', body, s.clock.now()) });
     expect(forged.statusCode).toBe(401);
@@ -148,7 +153,7 @@ describe('signed event ingest', () => {
   });
 
   it('rejects a replayed eventId with 409 and appends nothing from that batch', async () => {
-    const s = await setUp();
+    await using s = await setUp();
     expect((await send(s, JSON.stringify([event(1), event(2)]))).statusCode).toBe(202);
     s.clock.advance(60_000);
     const replay = await send(s, JSON.stringify(event(1)));
@@ -165,7 +170,7 @@ describe('signed event ingest', () => {
   });
 
   it('refuses a batch over 1000 events with 413, and an unknown stream with 404', async () => {
-    const s = await setUp();
+    await using s = await setUp();
     const big = await send(
       s,
       JSON.stringify(
@@ -193,7 +198,7 @@ describe('signed event ingest', () => {
   });
 
   it('refuses undeclared fields, wrong types, repeated eventIds and non-JSON with 400, and other media types with 415', async () => {
-    const s = await setUp();
+    await using s = await setUp();
     const undeclared = await send(s, JSON.stringify(event(1, { email: 'x@example.com' })));
     expect(undeclared.statusCode).toBe(400);
     expect(undeclared.json().errors).toEqual([{ in: 'body', pointer: '/email', detail: 'unknown field' }]);
@@ -211,7 +216,7 @@ describe('signed event ingest', () => {
   });
 
   it('only collectors ingest; only stewards and admins create and list streams; the secret is shown once', async () => {
-    const s = await setUp();
+    await using s = await setUp();
     const body = JSON.stringify(event(1));
     expect((await send(s, body, { token: s.gw.stewardToken })).statusCode).toBe(403);
     const anonymous = await s.gw.app.inject({
@@ -265,7 +270,7 @@ describe('signed event ingest', () => {
   });
 
   it('is not queued behind a running view import (separate connections of the connector database)', async () => {
-    const s = await setUp();
+    await using s = await setUp();
     s.gw.stage(FATE_GUEST, 'guest.csv');
     let isImportDone = false;
     const importing = s.gw.connectors.views.register(fateGuestView('guest', 'guest.csv')).then((view) => {
@@ -279,7 +284,7 @@ describe('signed event ingest', () => {
   }, 60_000);
 
   it('verifies with the same secret after a restart (the secret is derived, not stored)', async () => {
-    const s = await setUp();
+    await using s = await setUp();
     expect((await send(s, JSON.stringify(event(1)))).statusCode).toBe(202);
     await s.gw.connectors.close();
     const { openConnectors } = await import('../../connectors/connectors.ts');

@@ -201,6 +201,7 @@ describe('a consent store with an audit journal', () => {
   });
   afterEach(async () => {
     await h.close().catch(() => undefined);
+    vi.useRealTimers();
     rmSync(dir, { recursive: true, force: true });
   });
   const count = async (table: string) => Number((await h.db.all(`SELECT count(*) AS n FROM ${table}`))[0]?.n);
@@ -298,10 +299,15 @@ describe('a consent store with an audit journal', () => {
 
   it('moves on its own after a while when nobody reads', async () => {
     await h.close();
+    // The delay is the store's own setTimeout: faked, so the test does not wait it out on the wall clock.
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
     h = await openHarness({ path: join(dir, 'gateway.duckdb'), moveAfterMs: 200 });
     await h.log.recordDecision(decision(0));
-    const deadline = Date.now() + 5_000;
-    while (statSync(journal).size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    vi.advanceTimersByTime(199);
+    expect(statSync(journal).size).toBeGreaterThan(0);
+    vi.advanceTimersByTime(1);
+    // The move itself is real I/O. Wait for it without reading, which would move the journal whatever the timer did.
+    await vi.waitFor(() => expect(statSync(journal).size).toBe(0), { timeout: 5_000, interval: 10 });
     expect(statSync(journal).size).toBe(0);
     expect(await tableCount()).toBe(1);
   });

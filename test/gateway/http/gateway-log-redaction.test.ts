@@ -1,15 +1,9 @@
 // Logs never carry credentials, keys or consent payloads, request lines carry the request id and
 // a well-formed traceparent, and raw URLs (which may hold identifiers) are not logged.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { GatewayError } from '../../../core/errors.ts';
 import { createLogger, REDACTED } from '../../../gateway/http/logger.ts';
-import { bearer, captureLog, makeTestGateway, type TestGateway } from '../../fixtures/gateway-fixture.ts';
-
-let gw: TestGateway | undefined;
-afterEach(async () => {
-  await gw?.close();
-  gw = undefined;
-});
+import { bearer, captureLog, makeTestGateway } from '../../fixtures/gateway-fixture.ts';
 
 describe('log redaction', () => {
   it('censors secrets and consent payloads at the top level and one level down', () => {
@@ -72,7 +66,7 @@ describe('log redaction', () => {
   });
 
   it('a request writes one access line, when it completes, with its route, status and time', async () => {
-    gw = await makeTestGateway();
+    await using gw = await makeTestGateway();
     await gw.app.inject({ method: 'GET', url: '/health', headers: { 'x-request-id': 'req-44' } });
     const lines = gw.log.lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.reqId === 'req-44');
     expect(lines).toHaveLength(1);
@@ -85,7 +79,7 @@ describe('log redaction', () => {
   });
 
   it('request logs carry the request id and traceparent, the route pattern, and no token or query', async () => {
-    gw = await makeTestGateway();
+    await using gw = await makeTestGateway();
     const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
     await gw.app.inject({
       method: 'GET',
@@ -102,7 +96,7 @@ describe('log redaction', () => {
   });
 
   it('drops a malformed traceparent instead of logging attacker text', async () => {
-    gw = await makeTestGateway();
+    await using gw = await makeTestGateway();
     await gw.app.inject({
       method: 'GET',
       url: '/health',
@@ -116,7 +110,7 @@ describe('log redaction', () => {
   });
 
   it('the created bootstrap token and issued tokens never reach the log', async () => {
-    gw = await makeTestGateway();
+    await using gw = await makeTestGateway();
     const res = await gw.app.inject({
       method: 'POST',
       url: '/v1/tokens',

@@ -2,16 +2,10 @@
 // /metrics speaks Prometheus text format, /ready reflects every component.
 import { open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { createMetrics } from '../../../gateway/http/metrics.ts';
 import { decisionBody } from '../../fixtures/consent-bodies.ts';
 import { bearer, makeDataDir, makeTestGateway, type TestGateway } from '../../fixtures/gateway-fixture.ts';
-
-let gw: TestGateway | undefined;
-afterEach(async () => {
-  await gw?.close();
-  gw = undefined;
-});
 
 type OpenApi = {
   openapi: string;
@@ -53,7 +47,7 @@ function danglingRefs(doc: unknown): string[] {
 
 describe('operations endpoints', () => {
   it('/docs/json is OpenAPI 3.1 with the registered routes, their schemas and bearer security', async () => {
-    gw = await makeTestGateway();
+    await using gw = await makeTestGateway();
     const res = await gw.app.inject({ method: 'GET', url: '/docs/json' });
     expect(res.statusCode).toBe(200);
     const doc = res.json() as OpenApi;
@@ -80,7 +74,7 @@ describe('operations endpoints', () => {
   });
 
   it('/metrics is Prometheus text with default metrics and per-route request durations', async () => {
-    gw = await makeTestGateway();
+    await using gw = await makeTestGateway();
     await gw.app.inject({ method: 'GET', url: '/health' });
     await gw.app.inject({ method: 'GET', url: '/v1/tokens', headers: bearer(gw.adminToken) });
     await gw.app.inject({ method: 'GET', url: '/no/such/thing/42' });
@@ -99,19 +93,15 @@ describe('operations endpoints', () => {
   });
 
   it('two gateways in one process keep separate metric registries', async () => {
-    gw = await makeTestGateway();
-    const other = await makeTestGateway();
-    try {
-      await other.app.inject({ method: 'GET', url: '/health' });
-      const mine = await gw.app.inject({ method: 'GET', url: '/metrics' });
-      expect(mine.body).not.toMatch(/route="\/health"/);
-    } finally {
-      await other.close();
-    }
+    await using gw = await makeTestGateway();
+    await using other = await makeTestGateway();
+    await other.app.inject({ method: 'GET', url: '/health' });
+    const mine = await gw.app.inject({ method: 'GET', url: '/metrics' });
+    expect(mine.body).not.toMatch(/route="\/health"/);
   });
 
   it('/ready is 200 when all components are ok and lists degraded ones', async () => {
-    gw = await makeTestGateway();
+    await using gw = await makeTestGateway();
     // The fixture runs with SEALGATE_LEDGER=off: not anchoring is reported, but does not make the gateway unready.
     const off = await gw.app.inject({ method: 'GET', url: '/ready' });
     expect(off.statusCode).toBe(200);
@@ -134,7 +124,7 @@ describe('operations endpoints', () => {
   });
 
   it('/ready is 503 when any component is down or its probe throws', async () => {
-    gw = await makeTestGateway();
+    await using gw = await makeTestGateway();
     gw.ctx.readiness.set('ledger', () => 'ok');
     gw.ctx.readiness.set('peer-client', () => {
       throw new Error('probe exploded');
@@ -150,7 +140,7 @@ describe('operations endpoints', () => {
   });
 
   it('/ready reports the database down once the context is closed', async () => {
-    gw = await makeTestGateway();
+    await using gw = await makeTestGateway();
     await gw.app.ready();
     await gw.ctx.close();
     const res = await gw.app.inject({ method: 'GET', url: '/ready' });
@@ -169,17 +159,19 @@ describe('operations endpoints', () => {
     expect(await metrics.registry.metrics()).toMatch(
       /^sealgate_audit_journal_pending_entries\{party="insurer-1"\} 0$/m,
     );
-    gw = await makeTestGateway();
+    await using gw = await makeTestGateway();
     expect((await gw.app.inject({ method: 'GET', url: '/metrics' })).body).toMatch(
       /^sealgate_audit_journal_pending_entries\{party="[^"]+"\} 0$/m,
     );
   });
 
   it('/ready reports the audit journal down once it refuses appends', async () => {
-    const dir = makeDataDir();
+    using dir = makeDataDir();
     const probe = await open(join(dir.dataDir, 'probe'), 'w');
     const proto = Object.getPrototypeOf(probe) as { truncate: (this: FileHandle, length?: number) => Promise<void> };
     await probe.close();
+    // Closed by hand: with the journal refusing writes, whether closing succeeds is not what this test is about.
+    let gw: TestGateway | undefined;
     try {
       gw = await makeTestGateway({}, { databasePath: join(dir.dataDir, 'sealgate.duckdb') });
       const [steward, officer] = [await gw.tokenFor('data-steward'), await gw.tokenFor('compliance-officer')];
@@ -223,13 +215,11 @@ describe('operations endpoints', () => {
       expect(refused.headers['content-type']).toMatch(/^application\/problem\+json/);
     } finally {
       await gw?.close().catch(() => undefined);
-      gw = undefined;
-      dir.remove();
     }
   });
 
   it('/health is liveness only', async () => {
-    gw = await makeTestGateway();
+    await using gw = await makeTestGateway();
     const res = await gw.app.inject({ method: 'GET', url: '/health' });
     expect(res.json()).toEqual({ status: 'ok' });
   });

@@ -1,6 +1,6 @@
 // Every failure leaves as an RFC 9457 problem document with the catalogue's code and status, and
 // nothing internal (stack, cause, secret) reaches the client.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { PROBLEM_CONTENT_TYPE, problemType } from '../../../gateway/http/problem.ts';
@@ -11,13 +11,7 @@ import {
 } from '../../../gateway/http/response-serializer.ts';
 import { ConsentWriteResult } from '../../../gateway/http/routes/consent-schemas.ts';
 import { grantBody } from '../../fixtures/consent-bodies.ts';
-import { bearer, makeTestGateway, type TestGateway } from '../../fixtures/gateway-fixture.ts';
-
-let gw: TestGateway | undefined;
-afterEach(async () => {
-  await gw?.close();
-  gw = undefined;
-});
+import { bearer, makeTestGateway } from '../../fixtures/gateway-fixture.ts';
 
 function expectProblem(
   res: { statusCode: number; headers: Record<string, unknown>; json(): unknown },
@@ -41,7 +35,7 @@ function expectProblem(
 
 describe('problem+json responses', () => {
   it('400: a zod body failure lists the pointer and message of each bad field', async () => {
-    gw = await makeTestGateway();
+    await using gw = await makeTestGateway();
     const res = await gw.app.inject({
       method: 'POST',
       url: '/v1/tokens',
@@ -61,7 +55,7 @@ describe('problem+json responses', () => {
   });
 
   it('400: bad path params are reported against params', async () => {
-    gw = await makeTestGateway();
+    await using gw = await makeTestGateway();
     const res = await gw.app.inject({
       method: 'DELETE',
       url: '/v1/tokens/not-a-token-id',
@@ -72,7 +66,7 @@ describe('problem+json responses', () => {
   });
 
   it('400: malformed JSON, an empty JSON body and prototype-poisoning JSON are refused', async () => {
-    gw = await makeTestGateway();
+    await using gw = await makeTestGateway();
     const json = { ...bearer(gw.adminToken), 'content-type': 'application/json' };
     for (const payload of ['{"role":', '', '{"role":"admin","__proto__":{"x":1}}']) {
       const res = await gw.app.inject({ method: 'POST', url: '/v1/tokens', headers: json, payload });
@@ -81,7 +75,7 @@ describe('problem+json responses', () => {
   });
 
   it('401: no token, a malformed token and an unknown token are UNAUTHENTICATED with a Bearer challenge', async () => {
-    gw = await makeTestGateway();
+    await using gw = await makeTestGateway();
     const missing = await gw.app.inject({ method: 'GET', url: '/v1/tokens' });
     expectProblem(missing, 'UNAUTHENTICATED', '/v1/tokens');
     expect(missing.headers['www-authenticate']).toBe('Bearer realm="sealgate"');
@@ -97,7 +91,7 @@ describe('problem+json responses', () => {
   });
 
   it('403: a valid token of the wrong role is FORBIDDEN and told which roles may call', async () => {
-    gw = await makeTestGateway();
+    await using gw = await makeTestGateway();
     const res = await gw.app.inject({
       method: 'GET',
       url: '/v1/tokens',
@@ -108,14 +102,14 @@ describe('problem+json responses', () => {
   });
 
   it('404: an unknown route is NOT_FOUND, and the instance drops the query string', async () => {
-    gw = await makeTestGateway();
+    await using gw = await makeTestGateway();
     const res = await gw.app.inject({ method: 'GET', url: '/no/such/route?subject=alice@example.com' });
     const body = expectProblem(res, 'NOT_FOUND', '/no/such/route');
     expect(JSON.stringify(body)).not.toContain('alice');
   });
 
   it('413: a body over the configured limit is PAYLOAD_TOO_LARGE', async () => {
-    gw = await makeTestGateway({ SEALGATE_BODY_LIMIT_BYTES: '1024' });
+    await using gw = await makeTestGateway({ SEALGATE_BODY_LIMIT_BYTES: '1024' });
     const res = await gw.app.inject({
       method: 'POST',
       url: '/v1/tokens',
@@ -126,7 +120,7 @@ describe('problem+json responses', () => {
   });
 
   it('415: a body route refuses text/plain, form data and a missing content type', async () => {
-    gw = await makeTestGateway();
+    await using gw = await makeTestGateway();
     for (const type of ['text/plain', 'application/x-www-form-urlencoded', undefined]) {
       const res = await gw.app.inject({
         method: 'POST',
@@ -139,7 +133,7 @@ describe('problem+json responses', () => {
   });
 
   it('415: a JSON body in another charset, or compressed, is refused rather than misread', async () => {
-    gw = await makeTestGateway();
+    await using gw = await makeTestGateway();
     const cases: Record<string, string>[] = [
       { 'content-type': 'application/json; charset=utf-16' },
       { 'content-type': 'application/json; charset="latin1"' },
@@ -166,7 +160,7 @@ describe('problem+json responses', () => {
   });
 
   it('429: past the configured limit requests are RATE_LIMITED with Retry-After, authenticated or not', async () => {
-    gw = await makeTestGateway({ SEALGATE_RATE_LIMIT_MAX: '2', SEALGATE_RATE_LIMIT_WINDOW_MS: '60000' });
+    await using gw = await makeTestGateway({ SEALGATE_RATE_LIMIT_MAX: '2', SEALGATE_RATE_LIMIT_WINDOW_MS: '60000' });
     expect((await gw.app.inject({ method: 'GET', url: '/health' })).statusCode).toBe(200);
     expect((await gw.app.inject({ method: 'GET', url: '/v1/tokens' })).statusCode).toBe(401);
     const res = await gw.app.inject({ method: 'GET', url: '/v1/tokens' });
@@ -176,7 +170,7 @@ describe('problem+json responses', () => {
   });
 
   it('500: a plain Error becomes "internal error"; its message and stack stay in the log', async () => {
-    gw = await makeTestGateway();
+    await using gw = await makeTestGateway();
     gw.app.get('/test/boom', { config: { public: true }, schema: { response: { 200: z.object({}) } } }, async () => {
       throw new Error('connection to postgres://admin:hunter2@db failed', { cause: new Error('deep cause') });
     });
@@ -192,7 +186,7 @@ describe('problem+json responses', () => {
   });
 
   it('response schemas strip fields a handler did not declare', async () => {
-    gw = await makeTestGateway();
+    await using gw = await makeTestGateway();
     gw.app.withTypeProvider<ZodTypeProvider>().get(
       '/test/leaky',
       {
@@ -206,7 +200,7 @@ describe('problem+json responses', () => {
   });
 
   it('a route with the compiled serializer strips undeclared fields too, at any depth, and writes what zod would', async () => {
-    gw = await makeTestGateway();
+    await using gw = await makeTestGateway();
     gw.app.withTypeProvider<ZodTypeProvider>().get(
       '/test/leaky-compiled',
       {
@@ -245,7 +239,7 @@ describe('problem+json responses', () => {
   });
 
   it('a well-formed x-request-id is echoed; a hostile one is replaced', async () => {
-    gw = await makeTestGateway();
+    await using gw = await makeTestGateway();
     const good = await gw.app.inject({ method: 'GET', url: '/health', headers: { 'x-request-id': 'trace-123.abc' } });
     expect(good.headers['x-request-id']).toBe('trace-123.abc');
     const bad = await gw.app.inject({ method: 'GET', url: '/health', headers: { 'x-request-id': 'x\n{"level":60}' } });

@@ -1,20 +1,14 @@
 // Route access is fail-closed: a route must state `roles` or `public`, a token grants only its
 // own role, and a revoked token stops working on the very next request.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { bearer, makeTestGateway, type TestGateway } from '../../fixtures/gateway-fixture.ts';
+import { bearer, makeTestGateway } from '../../fixtures/gateway-fixture.ts';
 
 const Ok = { response: { 200: z.object({ ok: z.boolean() }) } };
 
-let gw: TestGateway | undefined;
-afterEach(async () => {
-  await gw?.close();
-  gw = undefined;
-});
-
 describe('route access policy', () => {
   it('denies every caller, admin included, on a route that declares neither roles nor public', async () => {
-    gw = await makeTestGateway();
+    await using gw = await makeTestGateway();
     gw.app.get('/test/unguarded', { schema: { response: { 200: z.object({ secret: z.string() }) } } }, async () => ({
       secret: 'should never be served',
     }));
@@ -28,7 +22,7 @@ describe('route access policy', () => {
   });
 
   it('treats a route that is both public and role-restricted as having no policy', async () => {
-    gw = await makeTestGateway();
+    await using gw = await makeTestGateway();
     gw.app.get('/test/ambiguous', { config: { public: true, roles: ['admin'] }, schema: Ok }, async () => ({
       ok: true,
     }));
@@ -37,14 +31,14 @@ describe('route access policy', () => {
   });
 
   it('an empty roles list admits nobody', async () => {
-    gw = await makeTestGateway();
+    await using gw = await makeTestGateway();
     gw.app.get('/test/nobody', { config: { roles: [] }, schema: Ok }, async () => ({ ok: true }));
     const res = await gw.app.inject({ method: 'GET', url: '/test/nobody', headers: bearer(gw.adminToken) });
     expect(res.json()).toMatchObject({ code: 'FORBIDDEN' });
   });
 
   it('admits exactly the listed roles and attaches the principal', async () => {
-    gw = await makeTestGateway();
+    await using gw = await makeTestGateway();
     gw.app.get(
       '/test/stewards',
       {
@@ -69,7 +63,7 @@ describe('route access policy', () => {
   });
 
   it('refuses at registration a route without a response schema', async () => {
-    gw = await makeTestGateway();
+    await using gw = await makeTestGateway();
     const app = gw.app;
     expect(() => app.get('/test/unfiltered', { config: { public: true } }, async () => ({ any: 'thing' }))).toThrow(
       'route GET /test/unfiltered declares no response schema',
@@ -77,7 +71,7 @@ describe('route access policy', () => {
   });
 
   it('health, readiness, metrics and the API docs are public', async () => {
-    gw = await makeTestGateway();
+    await using gw = await makeTestGateway();
     for (const url of ['/health', '/ready', '/metrics', '/docs/json', '/docs']) {
       const res = await gw.app.inject({ method: 'GET', url });
       expect([200, 302]).toContain(res.statusCode);
@@ -85,7 +79,7 @@ describe('route access policy', () => {
   });
 
   it('a token revoked through the API fails on the next request, even after it was cached', async () => {
-    gw = await makeTestGateway();
+    await using gw = await makeTestGateway();
     const exchange = await gw.ctx.tokens.createToken('exchange', 'buyer desk');
     gw.app.get('/test/exchange', { config: { roles: ['exchange'] }, schema: Ok }, async () => ({ ok: true }));
     expect(
@@ -106,7 +100,7 @@ describe('route access policy', () => {
   });
 
   it('issues a token over the API that then works for its role only', async () => {
-    gw = await makeTestGateway();
+    await using gw = await makeTestGateway();
     const res = await gw.app.inject({
       method: 'POST',
       url: '/v1/tokens',

@@ -1,36 +1,35 @@
 // The per-client request budget: a fixed window per key, headers on every answer, RATE_LIMITED past the budget,
 // a bounded number of keys, and addresses normalized so one IPv6 host cannot take a budget per address.
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import { handleError } from '../../../gateway/http/problem.ts';
 import { normalizeAddress } from '../../../gateway/http/rate-limit-key.ts';
 import { createRateLimiter, type RateLimiter } from '../../../gateway/http/rate-limiter.ts';
 
 let clock = 1_000_000;
-let limiter: RateLimiter | undefined;
-let app: FastifyInstance | undefined;
-afterEach(async () => {
-  limiter?.close();
-  await app?.close();
-  limiter = undefined;
-  app = undefined;
+afterEach(() => {
+  vi.useRealTimers();
 });
 
-/** An app whose budget owner is the `x-client` header, so one test can play many clients. */
-async function appWith(max: number, options: { maxKeys?: number } = {}): Promise<FastifyInstance> {
-  limiter = createRateLimiter({
+/** A limiter whose budget owner is the `x-client` header, so one test can play many clients. */
+function limiterWith(max: number, options: { maxKeys?: number } = {}): RateLimiter {
+  return createRateLimiter({
     keyOf: (request: FastifyRequest) => String(request.headers['x-client'] ?? 'anonymous'),
     maxOf: (key) => (key.startsWith('peer:') ? max * 10 : max),
     windowMs: 60_000,
     now: () => clock,
     ...options,
   });
+}
+
+/** A ready app behind `limiter`; closing it (Fastify instances are async-disposable) stops the limiter too. */
+async function appWith(limiter: RateLimiter): Promise<FastifyInstance> {
   const instance = Fastify();
+  instance.addHook('onClose', async () => limiter.close());
   instance.setErrorHandler(handleError);
   instance.addHook('onRequest', limiter.hook);
   instance.get('/work', async () => ({}));
   await instance.ready();
-  app = instance;
   return instance;
 }
 
@@ -39,7 +38,7 @@ const call = (instance: FastifyInstance, client: string) =>
 
 describe('the rate limiter', () => {
   it('answers within the budget with its headers, then RATE_LIMITED with Retry-After until the window ends', async () => {
-    const instance = await appWith(3);
+    await using instance = await appWith(limiterWith(3));
     for (let i = 1; i <= 3; i++) {
       const res = await call(instance, 'a');
       expect(res.statusCode).toBe(200);
@@ -62,35 +61,38 @@ describe('the rate limiter', () => {
   });
 
   it('gives each key its own maximum', async () => {
-    const instance = await appWith(1);
+    await using instance = await appWith(limiterWith(1));
     expect((await call(instance, 'peer:insurer@10.0.0.7')).headers['x-ratelimit-limit']).toBe('10');
     expect((await call(instance, '10.0.0.7')).headers['x-ratelimit-limit']).toBe('1');
   });
 
   it('puts new keys past maxKeys on one shared overflow budget instead of growing or evicting', async () => {
-    const instance = await appWith(2, { maxKeys: 3 });
+    const limiter = limiterWith(2, { maxKeys: 3 });
+    await using instance = await appWith(limiter);
     for (const client of ['a', 'b', 'c']) expect((await call(instance, client)).statusCode).toBe(200);
     // d, e and f are strangers past the bound: together they get one budget of 2.
     const statuses = [];
     for (const client of ['d', 'e', 'f']) statuses.push((await call(instance, client)).statusCode);
     expect(statuses).toEqual([200, 200, 429]);
-    expect(limiter?.size()).toBe(4);
+    expect(limiter.size()).toBe(4);
     // The tracked clients keep their own counts: nobody's budget was reset by eviction.
     expect((await call(instance, 'a')).headers['x-ratelimit-remaining']).toBe('0');
     expect((await call(instance, 'a')).statusCode).toBe(429);
   });
 
   it('forgets keys whose window has ended', async () => {
+    // The sweep is the limiter's own setInterval; its clock is injected, so only the interval needs faking.
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
     clock = Date.now();
-    limiter = createRateLimiter({ keyOf: () => 'k', maxOf: () => 5, windowMs: 1_000, now: () => clock });
-    const instance = Fastify();
+    const limiter = createRateLimiter({ keyOf: () => 'k', maxOf: () => 5, windowMs: 1_000, now: () => clock });
+    await using instance = Fastify();
+    instance.addHook('onClose', async () => limiter.close());
     instance.addHook('onRequest', limiter.hook);
     instance.get('/work', async () => ({}));
-    app = instance;
     await instance.inject({ method: 'GET', url: '/work' });
     expect(limiter.size()).toBe(1);
     clock += 1_000;
-    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    vi.advanceTimersByTime(1_000);
     expect(limiter.size()).toBe(0);
   });
 });

@@ -4,21 +4,15 @@ import { sign, verify } from 'node:crypto';
 import { readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { describeIdentity, loadOrCreateIdentity, type Identity } from '../../../gateway/identity/identity.ts';
 import { captureLog, makeDataDir, TEST_PASSPHRASE } from '../../fixtures/gateway-fixture.ts';
 
-let cleanup: (() => void) | undefined;
-afterEach(() => {
-  cleanup?.();
-  cleanup = undefined;
-});
-
+/** Identity options under `dir` (a test's throwaway data directory), and a logger that keeps its lines. */
 function setup(
+  dir: { dataDir: string },
   overrides: { passphrase?: string | undefined; env?: 'development' | 'production'; partyId?: string } = {},
 ) {
-  const dir = makeDataDir();
-  cleanup = dir.remove;
   const log = captureLog();
   const options = {
     dataDir: join(dir.dataDir, 'data'),
@@ -37,7 +31,8 @@ const publicHex = (identity: Identity) => Buffer.from(identity.ed25519.publicKey
 
 describe('party identity', () => {
   it('creates the keys once and reloads the very same keys', async () => {
-    const { options, logger } = setup();
+    using dir = makeDataDir();
+    const { options, logger } = setup(dir);
     const first = await loadOrCreateIdentity(options, logger);
     const second = await loadOrCreateIdentity(options, logger);
     expect(publicHex(second)).toBe(publicHex(first));
@@ -52,7 +47,8 @@ describe('party identity', () => {
   });
 
   it('stores keys sealed, owner-only (0600 file, 0700 directory), with no key material in clear', async () => {
-    const { options, logger } = setup();
+    using dir = makeDataDir();
+    const { options, logger } = setup(dir);
     const identity = await loadOrCreateIdentity(options, logger);
     const keysFile = join(options.dataDir, 'keys.json');
     expect(statSync(keysFile).mode & 0o777).toBe(0o600);
@@ -65,7 +61,8 @@ describe('party identity', () => {
   });
 
   it('never serializes private parts, and describeIdentity shows public parts only', async () => {
-    const { options, logger } = setup();
+    using dir = makeDataDir();
+    const { options, logger } = setup(dir);
     const identity = await loadOrCreateIdentity(options, logger);
     const json = JSON.stringify(identity);
     expect(json).not.toContain(identity.evm.privateKeyHex.slice(2));
@@ -81,7 +78,8 @@ describe('party identity', () => {
   });
 
   it('refuses to open with a wrong passphrase', async () => {
-    const { options, logger } = setup();
+    using dir = makeDataDir();
+    const { options, logger } = setup(dir);
     await loadOrCreateIdentity(options, logger);
     await expect(
       loadOrCreateIdentity({ ...options, passphrase: 'a different passphrase' }, logger),
@@ -89,7 +87,8 @@ describe('party identity', () => {
   });
 
   it('refuses keys created for another party id', async () => {
-    const { options, logger } = setup();
+    using dir = makeDataDir();
+    const { options, logger } = setup(dir);
     await loadOrCreateIdentity(options, logger);
     await expect(loadOrCreateIdentity({ ...options, partyId: 'dealer-4s' }, logger)).rejects.toMatchObject({
       code: 'CONFLICT',
@@ -97,7 +96,8 @@ describe('party identity', () => {
   });
 
   it('stops a production start without a passphrase, naming SEALGATE_PASSPHRASE, and writes nothing', async () => {
-    const { options, logger } = setup({ env: 'production', passphrase: undefined });
+    using dir = makeDataDir();
+    const { options, logger } = setup(dir, { env: 'production', passphrase: undefined });
     await expect(loadOrCreateIdentity(options, logger)).rejects.toMatchObject({
       code: 'BAD_INPUT',
       message: expect.stringContaining('SEALGATE_PASSPHRASE'),
@@ -107,7 +107,8 @@ describe('party identity', () => {
   });
 
   it('in development without a passphrase, generates one (0600) with a loud warning, and reuses it', async () => {
-    const { options, log, logger } = setup({ passphrase: undefined });
+    using dir = makeDataDir();
+    const { options, log, logger } = setup(dir, { passphrase: undefined });
     const first = await loadOrCreateIdentity(options, logger);
     const file = join(options.dataDir, 'passphrase');
     expect(statSync(file).mode & 0o777).toBe(0o600);
@@ -121,21 +122,24 @@ describe('party identity', () => {
   });
 
   it('refuses to invent a new passphrase when sealed keys already exist', async () => {
-    const { options, logger } = setup({ passphrase: undefined });
+    using dir = makeDataDir();
+    const { options, logger } = setup(dir, { passphrase: undefined });
     await loadOrCreateIdentity(options, logger);
     rmSync(join(options.dataDir, 'passphrase'));
     await expect(loadOrCreateIdentity(options, logger)).rejects.toMatchObject({ code: 'KEYSTORE_LOCKED' });
   });
 
   it('two concurrent first starts end up with one identity', async () => {
-    const { options, logger } = setup();
+    using dir = makeDataDir();
+    const { options, logger } = setup(dir);
     const [a, b] = await Promise.all([loadOrCreateIdentity(options, logger), loadOrCreateIdentity(options, logger)]);
     expect(publicHex(a)).toBe(publicHex(b));
     expect(publicHex(await loadOrCreateIdentity(options, logger))).toBe(publicHex(a));
   });
 
   it('a corrupted keys file is KEYSTORE_LOCKED, never silently replaced', async () => {
-    const { options, logger } = setup();
+    using dir = makeDataDir();
+    const { options, logger } = setup(dir);
     await loadOrCreateIdentity(options, logger);
     const keysFile = join(options.dataDir, 'keys.json');
     const { writeFileSync } = await import('node:fs');

@@ -1,7 +1,7 @@
 // The partner registry (DESIGN.md §3): admin-only routes, strict input (origin-only base URLs,
 // 32-byte keys), add/update/disable with audit, persistence across a restart, and confirmation of a
 // peer's key against the on-chain GatewayRegistry (in-process Hardhat network) when there is a ledger.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixedClock } from '../../../core/clock.ts';
 import { openDatabase } from '../../../core/database.ts';
 import { openPeerRegistry } from '../../../mpc/peers/peer-registry.ts';
@@ -18,12 +18,6 @@ const KEY = 'ab'.repeat(32);
 const OTHER_KEY = 'cd'.repeat(32);
 const clock = fixedClock('2026-03-01T12:00:00Z');
 
-let gw: TestGateway | undefined;
-afterEach(async () => {
-  await gw?.close();
-  gw = undefined;
-});
-
 const add = (g: TestGateway, payload: unknown, token = g.adminToken) =>
   g.app.inject({
     method: 'POST',
@@ -34,7 +28,7 @@ const add = (g: TestGateway, payload: unknown, token = g.adminToken) =>
 
 describe('peer registry routes', () => {
   it('registers, lists, reads, updates and disables a peer, auditing each change', async () => {
-    gw = await makeTestGateway({ SEALGATE_PARTY_ID: 'dealer-4s' });
+    await using gw = await makeTestGateway({ SEALGATE_PARTY_ID: 'dealer-4s' });
     const created = await add(gw, {
       id: 'insurer',
       baseUrl: 'https://insurer.example:8443/',
@@ -91,7 +85,7 @@ describe('peer registry routes', () => {
   });
 
   it('is admin only', async () => {
-    gw = await makeTestGateway({ SEALGATE_PARTY_ID: 'dealer-4s' });
+    await using gw = await makeTestGateway({ SEALGATE_PARTY_ID: 'dealer-4s' });
     const steward = await gw.tokenFor('data-steward');
     expect(
       (await add(gw, { id: 'insurer', baseUrl: 'https://insurer.example', ed25519PublicKey: KEY }, steward)).statusCode,
@@ -114,7 +108,7 @@ describe('peer registry routes', () => {
     ['repeated roles', { roles: ['guest', 'guest'] }, '/roles'],
     ['unknown fields', { secret: 'x' }, ''],
   ])('refuses %s with BAD_INPUT', async (_name, change, pointer) => {
-    gw = await makeTestGateway({ SEALGATE_PARTY_ID: 'dealer-4s' });
+    await using gw = await makeTestGateway({ SEALGATE_PARTY_ID: 'dealer-4s' });
     const res = await add(gw, { id: 'insurer', baseUrl: 'https://insurer.example', ed25519PublicKey: KEY, ...change });
     expect(res.statusCode).toBe(400);
     expect(res.json()).toMatchObject({ code: 'BAD_INPUT' });
@@ -124,7 +118,7 @@ describe('peer registry routes', () => {
   });
 
   it('refuses its own party id, conflicting re-registration, and allows key rotation only through disable', async () => {
-    gw = await makeTestGateway({ SEALGATE_PARTY_ID: 'dealer-4s' });
+    await using gw = await makeTestGateway({ SEALGATE_PARTY_ID: 'dealer-4s' });
     expect(
       (await add(gw, { id: 'dealer-4s', baseUrl: 'https://self.example', ed25519PublicKey: KEY })).json(),
     ).toMatchObject({ code: 'BAD_INPUT' });
@@ -141,7 +135,7 @@ describe('peer registry routes', () => {
   });
 
   it('the public identity route gives what a partner needs to register this gateway', async () => {
-    gw = await makeTestGateway({ SEALGATE_PARTY_ID: 'dealer-4s' });
+    await using gw = await makeTestGateway({ SEALGATE_PARTY_ID: 'dealer-4s' });
     const res = await gw.app.inject({ method: 'GET', url: '/peer/v1/identity' });
     expect(res.statusCode).toBe(200);
     expect(res.json()).toEqual({

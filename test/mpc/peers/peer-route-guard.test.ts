@@ -1,7 +1,7 @@
 // Peer routes fail closed (docs/peer-protocol.md §What the receiver checks): a `config.peer` route
 // outside a peer scope denies everyone, a scope route without it stops start-up, bodies are hashed
 // raw before parsing, a full replay cache refuses, and an answer that cannot be audited is not sent.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import type { AuditInput } from '../../../consent/audit.ts';
 import { createSigner } from '../../../consent/signer.ts';
@@ -13,12 +13,6 @@ import { bearer, makeTestGateway, type TestGateway } from '../../fixtures/gatewa
 
 const dealerKeys = ed25519FromSeed(Buffer.alloc(32, 42));
 const dealer = createSigner(dealerKeys.privateKey);
-
-let gw: TestGateway | undefined;
-afterEach(async () => {
-  await gw?.close();
-  gw = undefined;
-});
 
 /** An insurer gateway that knows the dealer, with an extra peer scope built by `routes`. */
 async function insurerWith(routes: (gw: TestGateway) => void): Promise<TestGateway> {
@@ -48,7 +42,7 @@ const Echo = z.object({ bytes: z.int(), kind: z.string() });
 
 describe('peer route access policy', () => {
   it('denies a config.peer route registered outside a peer scope, whatever the caller sends', async () => {
-    gw = await insurerWith((g) => {
+    await using gw = await insurerWith((g) => {
       g.app.get(
         '/test/stray-peer-route',
         { config: { peer: true }, schema: { response: { 200: z.object({ secret: z.string() }) } } },
@@ -64,7 +58,7 @@ describe('peer route access policy', () => {
   });
 
   it('treats peer plus roles as no policy', async () => {
-    gw = await insurerWith((g) => {
+    await using gw = await insurerWith((g) => {
       g.app.get(
         '/test/both',
         { config: { peer: true, roles: ['admin'] }, schema: { response: { 200: z.object({ ok: z.boolean() }) } } },
@@ -81,7 +75,7 @@ describe('peer route access policy', () => {
   });
 
   it('refuses to start with a route in a peer scope that does not declare config.peer', async () => {
-    gw = await insurerWith((g) => {
+    await using gw = await insurerWith((g) => {
       void g.app.register(async (scope) => {
         g.ctx.peers.auth.install(scope);
         scope.get(
@@ -112,7 +106,7 @@ describe('peer request bodies', () => {
     });
 
   it('hands octet-stream bodies to the handler as the verified raw bytes', async () => {
-    gw = await withEchoRoutes();
+    await using gw = await withEchoRoutes();
     const body = Buffer.from([0, 1, 2, 255, 254]);
     const res = await gw.app.inject({
       method: 'POST',
@@ -125,7 +119,7 @@ describe('peer request bodies', () => {
   });
 
   it('refuses a bodiless request that signed a non-empty hash: PEER_BODY_MISMATCH (body-missing)', async () => {
-    gw = await withEchoRoutes();
+    await using gw = await withEchoRoutes();
     const ok = await gw.app.inject({
       method: 'GET',
       url: '/test/nobody',
@@ -142,7 +136,7 @@ describe('peer request bodies', () => {
   });
 
   it('refuses invalid JSON only after its hash verified, as BAD_INPUT', async () => {
-    gw = await withEchoRoutes();
+    await using gw = await withEchoRoutes();
     const body = Buffer.from('{"not json');
     const res = await gw.app.inject({
       method: 'POST',
@@ -157,7 +151,7 @@ describe('peer request bodies', () => {
 
 describe('fail-closed limits', () => {
   it('refuses with PEER_OVERLOADED when the replay cache is full for that peer', async () => {
-    gw = await insurerWith((g) => {
+    await using gw = await insurerWith((g) => {
       const auth = createPeerAuth({
         identity: g.ctx.identity,
         peers: g.ctx.peers.registry,
@@ -184,7 +178,7 @@ describe('fail-closed limits', () => {
   });
 
   it('an answer whose exchange cannot be audited is replaced by an error: no unaudited data leaves', async () => {
-    gw = await insurerWith((g) => {
+    await using gw = await insurerWith((g) => {
       const audit = async (entry: AuditInput) => {
         if (entry.action === 'peer-exchange') throw new Error('audit log unavailable');
         return g.ctx.consent.appendAudit(entry);

@@ -39,6 +39,8 @@ export const CATALOGUE = {
   PEER_BAD_RESPONSE: { status: 502, title: 'Peer gateway sent an invalid response' },
   PEER_OVERLOADED: { status: 503, title: 'Too many peer requests in the replay window' },
   PEER_TIMEOUT: { status: 504, title: 'Peer did not answer in time' },
+  // Jobs (mpc/jobs)
+  JOB_INTERRUPTED: { status: 503, title: 'The attempt was cut short by a restart of this gateway' },
   // PSI (mpc/psi): every code one party may send another
   PSI_BAD_MESSAGE: { status: 400, title: 'PSI message is malformed' },
   PSI_VERSION_UNSUPPORTED: { status: 400, title: 'PSI protocol version is not supported' },

@@ -33,6 +33,8 @@ export type VerifiedPeer = {
   isBodyVerified: boolean;
   bytesIn: number;
   isAudited: boolean;
+  /** What the exchange concerns (a job id), set by the route once it has read the body: the audit entry's refs. */
+  refs: string[];
 };
 
 declare module 'fastify' {
@@ -70,7 +72,8 @@ type Reason =
   | Exclude<ReplayVerdict, 'fresh'>
   | 'body-hash-mismatch'
   | 'body-missing'
-  | 'bad-json';
+  | 'bad-json'
+  | 'encoded-path';
 
 const VERDICT_CODES: Record<Exclude<ReplayVerdict, 'fresh'>, ErrorCode> = {
   'stale': 'PEER_STALE',
@@ -91,6 +94,8 @@ const MESSAGES: Record<Reason, string> = {
   'body-hash-mismatch': 'request body does not match x-sealgate-content-sha256',
   'body-missing': 'request has no body but x-sealgate-content-sha256 is not the empty hash',
   'bad-json': 'request body is not valid JSON',
+  'encoded-path':
+    'peer request paths are sent unencoded: a percent-encoded path would be signed as one route and served as another',
 };
 
 const JSON_TYPE = /^application\/json\s*(;|$)/i;
@@ -150,6 +155,8 @@ export function createPeerAuth(options: PeerAuthOptions): PeerAuth {
       );
     }
     const { peer, timestampMs, nonce, signature } = headers.value;
+    // Fastify routes by the decoded path while the signature covers the raw one: a peer path has no percent escapes.
+    if (pathOf(request).includes('%')) return reject(request, 'BAD_INPUT', 'encoded-path', peer);
     const key = peers.activeKey(peer);
     if (key === null) return reject(request, 'PEER_UNKNOWN', 'unknown-peer', peer);
     // Signature before freshness and nonce: nobody without the key can fill the cache or probe the clock.
@@ -177,6 +184,7 @@ export function createPeerAuth(options: PeerAuthOptions): PeerAuth {
       isBodyVerified: false,
       bytesIn: 0,
       isAudited: false,
+      refs: [],
     };
   };
 
@@ -223,7 +231,7 @@ export function createPeerAuth(options: PeerAuthOptions): PeerAuth {
         actor: peer.id,
         action: 'peer-exchange',
         outcome: reply.statusCode < 400 ? 'ok' : 'error',
-        refs: [],
+        refs: peer.refs,
         detail: {
           peer: peer.id,
           direction: 'in',

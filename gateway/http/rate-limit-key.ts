@@ -4,7 +4,7 @@
 // PEER_TIMEOUT by the ordinary client limit.
 import type { FastifyRequest } from 'fastify';
 import ipaddr from 'ipaddr.js';
-import { PEER_HEADERS } from '../../mpc/peers/peer-signature.ts';
+import { readPeerHeaders } from '../../mpc/peers/peer-signature.ts';
 
 const PEER_KEY = 'peer:';
 const PEER_PATH = '/peer/';
@@ -41,16 +41,18 @@ function budgetAddress(address: string): string {
 /**
  * Rate limiting runs before the signature check, so the claimed peer id is not proven yet: the budget is keyed by
  * peer and address together. A forger claiming a partner's id from elsewhere spends its own budget, not the
- * partner's, and an id that is not registered gets the address's ordinary budget.
+ * partner's; an id that is not registered, or a request without a complete, well-formed set of signature headers
+ * (what an unsigned request claiming a partner's id from the partner's own address looks like), gets the address's
+ * ordinary budget.
  */
 export function rateLimitKey(isRegisteredPeer: (id: string) => boolean): (request: FastifyRequest) => string {
   return (request) => {
     // A socket already closed has no remote address any more; such requests share one budget.
     const address = typeof request.ip === 'string' ? budgetAddress(request.ip) : 'unknown';
     if (!request.url.startsWith(PEER_PATH)) return address;
-    const peer = request.headers[PEER_HEADERS.peer];
-    if (typeof peer !== 'string' || !isRegisteredPeer(peer)) return address;
-    return `${PEER_KEY}${peer}@${address}`;
+    const headers = readPeerHeaders(request.headers);
+    if (!headers.ok || !isRegisteredPeer(headers.value.peer)) return address;
+    return `${PEER_KEY}${headers.value.peer}@${address}`;
   };
 }
 

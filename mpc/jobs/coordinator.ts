@@ -4,10 +4,20 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { firstIncompleteStep, isTerminal, type JobStepName } from './job.ts';
 import { GatewayError, errorCodeOr, isGatewayError } from '../../core/errors.ts';
-import { abortReason, blamed, createBarrier, failureError, toFailure, type JobCore, type LiveRun } from './job-core.ts';
+import {
+  abortReason,
+  blamed,
+  createBarrier,
+  failureError,
+  ownFailure,
+  toFailure,
+  type JobCore,
+  type LiveRun,
+} from './job-core.ts';
 import {
   JOB_PEER_PATHS,
   ProposalAnswer,
+  parsePeerAnswer,
   isTransientError,
   peerTimeout,
   type JobCallOptions,
@@ -85,14 +95,13 @@ export function createCoordinator(core: JobCore) {
     // Every host hears the proposal before the outcome is decided, so every host can also hear a failure.
     const answers = await Promise.allSettled(
       hostsOf(record).map(async (host) => {
-        const answer = ProposalAnswer.parse(
-          await peer.callUntil(
-            host,
-            JOB_PEER_PATHS.propose,
-            { spec: record.spec },
-            opts(record, 'propose', deadlineAt),
-          ),
+        const raw = await peer.callUntil(
+          host,
+          JOB_PEER_PATHS.propose,
+          { spec: record.spec },
+          opts(record, 'propose', deadlineAt),
         );
+        const answer = parsePeerAnswer(ProposalAnswer, raw, host);
         if (answer.decision === 'declined') {
           const code = errorCodeOr(answer.code, 'CONSENT_DENIED');
           throw new GatewayError(
@@ -284,27 +293,34 @@ export function createCoordinator(core: JobCore) {
     resume,
     failEverywhere,
     /** A participant's report of an attempt: recorded in the timeline, and counted towards the attempt's end. */
+    /**
+     * A participant's report of an attempt: recorded in the timeline, and counted towards the attempt's end. Only the
+     * sender's own report of the live attempt, once: a report of another attempt, a second report or one for an
+     * ended job is stale and stored nowhere. A failure it carries is the sender's own (`party` is the sender).
+     */
     async onReport(from: string, id: string, step: JobStepName, body: ReportBody): Promise<{ isStale: boolean }> {
       const record = await core.load(id);
       if (!hostsOf(record).includes(from)) throw new GatewayError('FORBIDDEN', 'only a party of the job reports on it');
       const live = core.live.get(id)?.run;
+      const isLive =
+        live !== undefined &&
+        live !== null &&
+        live.run.step === step &&
+        live.run.attempt === body.attempt &&
+        live.barrier !== null &&
+        live.barrier.waiting.has(from);
+      if (!isLive) return { isStale: true };
       await core.recordEntry(id, { ...body.entry, party: from, step, attempt: body.attempt });
-      if (
-        live === undefined ||
-        live === null ||
-        live.run.step !== step ||
-        live.run.attempt !== body.attempt ||
-        live.barrier === null
-      )
-        return { isStale: true };
-      if (body.outcome === 'completed') live.barrier.settle(from);
+      if (body.outcome === 'completed') live.barrier?.settle(from);
       else if (body.failure !== null) {
-        live.barrier.fail(
+        const failure = ownFailure(record, { from, self }, body.failure);
+        live.barrier?.fail(
           body.isTransient
-            ? new GatewayError(errorCodeOr(body.failure.code, 'PEER_UNAVAILABLE'), body.failure.message, {
-                peer: body.failure.peer ?? from,
+            ? new GatewayError(errorCodeOr(failure.code, 'PEER_UNAVAILABLE'), failure.message, {
+                party: from,
+                peer: failure.peer ?? from,
               })
-            : failureError(body.failure),
+            : failureError(failure),
         );
       }
       return { isStale: false };

@@ -129,6 +129,24 @@ export function blamed(error: unknown, peer: string | null): unknown {
   return new GatewayError(error.code, error.message, { ...error.detail, peer }, { cause: error });
 }
 
+/**
+ * `failure` as the party `from` reported it to this party (`self`), bound to `from`. A party reports its own
+ * failures, so `party` becomes the authenticated sender whatever the body says, and whom it blames (`peer`) must be
+ * a party of the job. One claim about another party is taken as it comes, because it blames only the sender: "you
+ * refused my message" (`party` is this party, `peer` the sender), which is how a sender passes on the refusal of
+ * its own frame (a PSI code) so that every party tells the same story. Without this a hostile host could make every
+ * other party record a failure an innocent party never raised.
+ */
+export function ownFailure(
+  record: Pick<JobRecord, 'spec'>,
+  { from, self }: { from: string; self: string },
+  failure: JobFailure,
+): JobFailure {
+  if (failure.party === self && failure.peer === from) return failure;
+  const isParty = failure.peer !== null && record.spec.parties.some((p) => p.id === failure.peer);
+  return { ...failure, party: from, peer: isParty ? failure.peer : null };
+}
+
 /** The error a failure record stands for, so a remote failure travels through the same paths as a local one. */
 export function failureError(failure: JobFailure): GatewayError {
   return new GatewayError(errorCodeOr(failure.code, 'PEER_BAD_RESPONSE'), failure.message, {

@@ -30,8 +30,8 @@ export const messagePath = (job: string, attempt: number) =>
 export const ProposalBody = z.strictObject({ spec: JobSpec });
 export const ProposalAnswer = z.object({
   decision: z.enum(['accepted', 'declined']),
-  code: z.string().optional(),
-  message: z.string().optional(),
+  code: z.string().max(64).optional(),
+  message: z.string().max(500).optional(),
 });
 export type ProposalAnswer = z.infer<typeof ProposalAnswer>;
 
@@ -58,6 +58,20 @@ export const PeerAck = z.object({
   isDuplicate: z.boolean().optional(),
   isStale: z.boolean().optional(),
 });
+
+/**
+ * A peer's answer, checked with `schema`. A malformed one is the peer's fault, not this party's: PEER_BAD_RESPONSE
+ * naming the peer, final (a peer that answers garbage once will not be asked again in this attempt).
+ */
+export function parsePeerAnswer<T>(schema: z.ZodType<T>, answer: unknown, peer: string): T {
+  const parsed = schema.safeParse(answer);
+  if (parsed.success) return parsed.data;
+  const where = parsed.error.issues[0]?.path.join('.') ?? '';
+  throw new GatewayError('PEER_BAD_RESPONSE', `party ${peer} sent a malformed answer (${where || 'body'})`, {
+    peer,
+    isFinal: true,
+  });
+}
 
 /** Codes that mean "could not reach or be heard by the peer": retried until the deadline. */
 const TRANSIENT = new Set(['PEER_UNAVAILABLE', 'PEER_OVERLOADED', 'PEER_TIMEOUT']);

@@ -16,7 +16,7 @@ import type { Database } from '../../core/database.ts';
 import { GatewayError } from '../../core/errors.ts';
 import { admitJob } from './admission.ts';
 import { createCoordinator } from './coordinator.ts';
-import { createJobCore, failureError, type JobRunnerDeps } from './job-core.ts';
+import { createJobCore, failureError, ownFailure, type JobRunnerDeps } from './job-core.ts';
 import { createParticipant } from './participant.ts';
 import { JOB_PEER_PATHS, createJobPeer, type ProposalAnswer, type ReportBody } from './job-peer.ts';
 import { openJobStore, type JobRecord } from './store.ts';
@@ -81,6 +81,9 @@ export type JobRunner = {
 
 export async function openJobRunner(db: Database, deps: JobRunnerDeps): Promise<JobRunner> {
   const store = await openJobStore(db);
+  // Before any peer can start an attempt here: whatever this party's timeline shows running, a crash cut short.
+  const interrupted = await store.interruptRunning(deps.partyId, deps.clock.now().toISOString());
+  if (interrupted > 0) deps.log.info({ interrupted }, 'jobs: attempts cut short by the last stop are marked failed');
   const core = createJobCore(deps, store, createJobPeer(deps.peers));
   const coordinator = createCoordinator(core);
   const participant = createParticipant(core);
@@ -237,7 +240,7 @@ export async function openJobRunner(db: Database, deps: JobRunnerDeps): Promise<
         if (live === null || live.run.deliver === undefined || live.run.attempt !== attempt || live.run.hasFailed)
           return { isDuplicate: false, isStale: true };
         try {
-          return { ...(await live.run.deliver(from, frame)), isStale: false };
+          return { isStale: false, ...(await live.run.deliver(from, frame)) };
         } catch (error) {
           live.blame ??= from;
           // The exchange failed on another party's frame while this one was on its way: the session now repeats
@@ -249,7 +252,9 @@ export async function openJobRunner(db: Database, deps: JobRunnerDeps): Promise<
       async fail(from, id, failure, epoch) {
         const record = await core.load(id);
         partyCheck(record, from);
-        if (isCoordinator(record)) await coordinator.failEverywhere(id, failureError(failure), from, epoch);
+        // A host's notice is its own failure; the coordinator's notice relays one it bound to its sender.
+        if (isCoordinator(record))
+          await coordinator.failEverywhere(id, failureError(ownFailure(record, { from, self }, failure)), from, epoch);
         else await participant.onFail(from, id, failure, epoch);
       },
       async cancel(from, id) {

@@ -18,7 +18,7 @@ export type StepRun = {
   /** Live counters, for GET /v1/jobs/{id} while the step runs. */
   progress(): StepProgress;
   /** Where this attempt's incoming frames go; undefined for a step that receives none. */
-  deliver: ((sender: string, frame: Uint8Array) => Promise<{ isDuplicate: boolean }>) | undefined;
+  deliver: ((sender: string, frame: Uint8Array) => Promise<{ isDuplicate: boolean; isStale?: boolean }>) | undefined;
   /** True once the step has failed here: it takes no more frames. */
   readonly hasFailed: boolean;
   /** Runs the step; resolves with this party's timeline entry and, when the step has one, what it learned. */
@@ -104,17 +104,34 @@ export function createStepRun({ deps, protocol, spec, step, attempt, signal, isC
     },
   });
 
+  // A frame a step holds (one that arrived ahead of its turn) is answered when the attempt ends, however it ends: no
+  // peer request stays open past the attempt. The sender hears that the attempt is over (isStale).
+  let isEnded = false;
+  let end: () => void = () => undefined;
+  const ended = new Promise<{ isDuplicate: boolean; isStale: boolean }>((resolve) => {
+    end = () => {
+      isEnded = true;
+      resolve({ isDuplicate: false, isStale: true });
+    };
+  });
+  if (signal.aborted) end();
+  else signal.addEventListener('abort', () => end(), { once: true });
+  const deliverTo = work.deliver?.bind(work);
+
   return {
     step,
     attempt,
     startedAt,
     progress: () => work.progress(),
-    deliver: work.deliver?.bind(work),
+    deliver:
+      deliverTo === undefined
+        ? undefined
+        : async (sender, frame) => (isEnded ? ended : Promise.race([deliverTo(sender, frame), ended])),
     get hasFailed() {
       return work.hasFailed ?? false;
     },
     async run() {
-      const result = await work.run();
+      const result = await work.run().finally(end);
       const endedAt = deps.now().toISOString();
       const entry: TimelineEntry = {
         step,

@@ -40,22 +40,33 @@ const MIGRATIONS = [
   },
 ];
 
-/** One party's record of one attempt at one step: timings, bytes on the wire, rows processed, and how it ended. */
+/** Most keys of a timeline entry's `detail`: a step records a handful of counts. */
+export const MAX_DETAIL_KEYS = 32;
+const Count = z.int().min(0).max(Number.MAX_SAFE_INTEGER);
+
+/**
+ * One party's record of one attempt at one step: timings, bytes on the wire, rows processed, and how it ended. Every
+ * field is bounded: a host's report is stored as it comes, so a report cannot grow the job view or the database by
+ * more than a few kilobytes.
+ */
 export const TimelineEntry = z.object({
   step: JobStepName,
-  party: z.string(),
-  attempt: z.int(),
+  party: z.string().max(64),
+  attempt: z.int().min(0).max(1_000_000),
   status: StepStatus,
-  startedAt: z.string().nullable(),
-  endedAt: z.string().nullable(),
+  startedAt: z.string().max(40).nullable(),
+  endedAt: z.string().max(40).nullable(),
   durationMs: z.int().nullable(),
-  bytesIn: z.int(),
-  bytesOut: z.int(),
-  rows: z.int(),
-  rowsTotal: z.int().nullable(),
-  errorCode: z.string().nullable(),
+  bytesIn: Count,
+  bytesOut: Count,
+  rows: Count,
+  rowsTotal: Count.nullable(),
+  errorCode: z.string().max(64).nullable(),
   /** Counts only (rows read, admitted, peer set sizes): never a subject, key or point. */
-  detail: z.record(z.string(), z.union([z.number(), z.string(), z.boolean(), z.null()])),
+  detail: z
+    .record(z.string().max(64), z.union([z.number(), z.string().max(128), z.boolean(), z.null()]))
+    .refine((detail) => Object.keys(detail).length <= MAX_DETAIL_KEYS, `at most ${MAX_DETAIL_KEYS} detail keys`)
+    .meta({ maxProperties: MAX_DETAIL_KEYS }),
 });
 export type TimelineEntry = z.infer<typeof TimelineEntry>;
 
@@ -68,8 +79,15 @@ export const JobOutputSummary = z.object({
   mode: z.string().regex(/^[a-z][a-z0-9-]{0,31}$/),
   isReceiver: z.boolean(),
   count: z.int().nullable(),
-  peerSizes: z.record(z.string(), z.int()),
-  values: z.record(z.string().max(64), z.number()).optional(),
+  peerSizes: z
+    .record(z.string().max(64), Count)
+    .refine((sizes) => Object.keys(sizes).length <= 16, 'at most one size per party')
+    .meta({ maxProperties: 16 }),
+  values: z
+    .record(z.string().max(64), z.number())
+    .refine((values) => Object.keys(values).length <= MAX_DETAIL_KEYS, `at most ${MAX_DETAIL_KEYS} values`)
+    .meta({ maxProperties: MAX_DETAIL_KEYS })
+    .optional(),
 });
 export type JobOutputSummary = z.infer<typeof JobOutputSummary>;
 
@@ -91,6 +109,11 @@ export type JobStore = {
   listActive(): Promise<JobRecord[]>;
   saveState(id: string, state: JobState, output?: JobOutputSummary): Promise<void>;
   recordStep(jobId: string, entry: TimelineEntry): Promise<void>;
+  /**
+   * Marks `party`'s attempts still `running` as failed with JOB_INTERRUPTED, ended at `at`: called at start-up, when
+   * nothing of this party runs yet, so a running entry is one a crash cut short. Returns how many there were.
+   */
+  interruptRunning(party: string, at: string): Promise<number>;
   timeline(jobId: string): Promise<TimelineEntry[]>;
   /** Forgets this party's filtered inputs of the job (before a filter step runs again, and once the job ends). */
   clearInputs(jobId: string): Promise<void>;
@@ -224,6 +247,19 @@ export async function openJobStore(db: Database): Promise<JobStore> {
         [jobId],
       );
       return rows.map(toEntry);
+    },
+    async interruptRunning(party, at) {
+      return db.transaction(async (tx) => {
+        const [row] = await tx.all("SELECT count(*) AS n FROM job_steps WHERE party = $1 AND status = 'running'", [
+          party,
+        ]);
+        await tx.run(
+          `UPDATE job_steps SET status = 'failed', ended_at = $2::TIMESTAMPTZ, error_code = 'JOB_INTERRUPTED'
+          WHERE party = $1 AND status = 'running'`,
+          [party, at],
+        );
+        return Number(row?.n ?? 0);
+      });
     },
     async clearInputs(jobId) {
       await db.transaction((tx) => tx.run('DELETE FROM job_inputs WHERE job_id = $1', [jobId]));

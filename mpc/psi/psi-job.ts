@@ -1,6 +1,7 @@
 // The PSI exchange of one party in a job (DESIGN.md §6, docs/jobs.md): an ECDH-PSI session (psi-party.ts) wired to
 // a message transport. Outgoing buckets leave in order with a small window per peer; incoming buckets may arrive out
 // of order over concurrent HTTP requests and are put back in order before the session sees them.
+import { createHash } from 'node:crypto';
 import { GatewayError } from '../../core/errors.ts';
 import { guestOf, type JobSpec } from '../jobs/job.ts';
 import { PsiJobParams } from './psi-params.ts';
@@ -52,7 +53,11 @@ export type PsiExchange = {
   deliver(sender: string, frame: Uint8Array): Promise<{ isDuplicate: boolean }>;
 };
 
-type Order = { next: number; waiters: Map<number, () => void> };
+/**
+ * One (sender, step) stream: the next bucket expected, the buckets waiting for their turn, and the SHA-256 of every
+ * bucket that arrived, so a repeated bucket is a retry only when it is the same bytes.
+ */
+type Order = { next: number; waiters: Map<number, () => void>; digests: Map<number, string> };
 type Outbox = { queue: PsiMessage[]; inFlight: number };
 
 /** The job's PSI roles: the guest initiates with every host; a host responds to the guest alone. */
@@ -193,9 +198,17 @@ export function createPsiExchange(options: PsiExchangeOptions): PsiExchange {
       }
       const { header } = message;
       const key = `${header.party}\n${header.step}`;
-      const order = orders.get(key) ?? { next: 0, waiters: new Map() };
+      const order = orders.get(key) ?? { next: 0, waiters: new Map(), digests: new Map() };
       orders.set(key, order);
-      if (header.bucket < order.next || order.waiters.has(header.bucket)) return { isDuplicate: true };
+      const digest = createHash('sha256').update(frame).digest('hex');
+      const seen = order.digests.get(header.bucket);
+      if (seen !== undefined) {
+        if (seen === digest) return { isDuplicate: true };
+        const detail = { reason: 'conflicting-duplicate', step: header.step, bucket: header.bucket };
+        throw fail(new PsiProtocolError('PSI_BAD_MESSAGE', 'a PSI bucket arrived again with other content', detail));
+      }
+      if (header.bucket < order.next) return { isDuplicate: true };
+      order.digests.set(header.bucket, digest);
       if (header.bucket > order.next && header.bucket - order.next <= MAX_BUCKETS_AHEAD) {
         await waitTurn(order, header.bucket);
         if (header.bucket < order.next) return { isDuplicate: true };

@@ -54,9 +54,13 @@ const askerOf = (request: FastifyRequest): JobAskerToken => ({
   role: request.principal?.role ?? 'unknown',
 });
 const traceOf = (request: FastifyRequest) => (request.trace === null ? undefined : formatTraceparent(request.trace));
-/** The verified caller of a peer route; the guard has run, so it is present. */
-const peerOf = (request: FastifyRequest): string => {
+/**
+ * The verified caller of a peer job route (the guard has run, so it is present); the job it names becomes a ref of
+ * the call's audit entry, so the exchange can be found from the job.
+ */
+const peerOf = (request: FastifyRequest, job: string): string => {
   if (request.peer === null) throw new GatewayError('FORBIDDEN', 'route declares no access policy');
+  request.peer.refs = [job];
   return request.peer.id;
 };
 
@@ -172,7 +176,8 @@ export function registerJobRoutes(app: FastifyInstance, ctx: JobRouteContext): v
           response: { 200: ProposalAnswer },
         },
       },
-      async (request) => jobs.peer.propose(peerOf(request), request.body.spec, traceOf(request) ?? ''),
+      async (request) =>
+        jobs.peer.propose(peerOf(request, request.body.spec.id), request.body.spec, traceOf(request) ?? ''),
     );
 
     peerApi.post(
@@ -187,7 +192,12 @@ export function registerJobRoutes(app: FastifyInstance, ctx: JobRouteContext): v
         },
       },
       async (request) => {
-        await jobs.peer.start(peerOf(request), request.body.job, request.body.step, request.body.attempt);
+        await jobs.peer.start(
+          peerOf(request, request.body.job),
+          request.body.job,
+          request.body.step,
+          request.body.attempt,
+        );
         return { ok: true };
       },
     );
@@ -205,7 +215,12 @@ export function registerJobRoutes(app: FastifyInstance, ctx: JobRouteContext): v
       },
       async (request) => ({
         ok: true,
-        ...(await jobs.peer.report(peerOf(request), request.body.job, request.body.step, request.body)),
+        ...(await jobs.peer.report(
+          peerOf(request, request.body.job),
+          request.body.job,
+          request.body.step,
+          request.body,
+        )),
       }),
     );
 
@@ -226,7 +241,12 @@ export function registerJobRoutes(app: FastifyInstance, ctx: JobRouteContext): v
           throw new GatewayError('UNSUPPORTED_MEDIA_TYPE', 'a PSI message is application/octet-stream');
         return {
           ok: true,
-          ...(await jobs.peer.message(peerOf(request), request.query.job, request.query.attempt, request.body)),
+          ...(await jobs.peer.message(
+            peerOf(request, request.query.job),
+            request.query.job,
+            request.query.attempt,
+            request.body,
+          )),
         };
       },
     );
@@ -243,7 +263,12 @@ export function registerJobRoutes(app: FastifyInstance, ctx: JobRouteContext): v
         },
       },
       async (request) => {
-        await jobs.peer.fail(peerOf(request), request.body.job, request.body.failure, request.body.epoch);
+        await jobs.peer.fail(
+          peerOf(request, request.body.job),
+          request.body.job,
+          request.body.failure,
+          request.body.epoch,
+        );
         return { ok: true };
       },
     );
@@ -260,7 +285,7 @@ export function registerJobRoutes(app: FastifyInstance, ctx: JobRouteContext): v
         },
       },
       async (request) => {
-        await jobs.peer.cancel(peerOf(request), request.body.job);
+        await jobs.peer.cancel(peerOf(request, request.body.job), request.body.job);
         return { ok: true };
       },
     );
@@ -277,7 +302,7 @@ export function registerJobRoutes(app: FastifyInstance, ctx: JobRouteContext): v
         },
       },
       async (request) => {
-        await jobs.peer.complete(peerOf(request), request.body.job);
+        await jobs.peer.complete(peerOf(request, request.body.job), request.body.job);
         return { ok: true };
       },
     );
@@ -294,7 +319,12 @@ export function registerJobRoutes(app: FastifyInstance, ctx: JobRouteContext): v
         },
       },
       async (request) => {
-        await jobs.peer.resume(peerOf(request), request.body.job, request.body.fromStep, request.body.epoch);
+        await jobs.peer.resume(
+          peerOf(request, request.body.job),
+          request.body.job,
+          request.body.fromStep,
+          request.body.epoch,
+        );
         return { ok: true };
       },
     );

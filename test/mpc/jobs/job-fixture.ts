@@ -355,6 +355,7 @@ export type PeerCall = { peer: string; method: string; path: string; body: unkno
 export function interceptPeerCalls(
   gw: JobGateway,
   hooks: {
+    /** May return a promise: the call waits for it (a peer that holds a call back). */
     before?: (call: PeerCall) => unknown;
     answer?: (call: PeerCall, response: PeerResponse) => PeerResponse;
     after?: (call: PeerCall) => void;
@@ -364,7 +365,7 @@ export function interceptPeerCalls(
   gw.ctx.peers.client = {
     async request(request) {
       const call = { peer: request.peerId, method: request.method, path: request.path, body: request.body };
-      const sent = hooks.before === undefined ? request.body : hooks.before(call);
+      const sent = hooks.before === undefined ? request.body : await hooks.before(call);
       const response = await original.request({ ...request, body: sent });
       hooks.after?.(call);
       return hooks.answer === undefined ? response : hooks.answer(call, response);

@@ -82,7 +82,11 @@ describe('a party killed mid-job', () => {
     // Restarted on its data directory and port: it still holds the job, interrupted mid-exchange.
     const restarted = await restartJobGateway(charging);
     gateways[2] = restarted;
-    expect((await getJob(restarted, id)).steps.map((s) => s.status)).toEqual(['completed', 'running']);
+    const interrupted = await getJob(restarted, id);
+    expect(interrupted.steps.map((s) => s.status)).toEqual(['completed', 'running']);
+    // Its own attempt the kill cut short no longer shows as running: failed, JOB_INTERRUPTED, with an end time.
+    const own = interrupted.timeline.filter((e) => e.party === 'charging-net' && e.step === 'exchange');
+    expect(own.map((e) => [e.status, e.errorCode, e.endedAt === null])).toEqual([['failed', 'JOB_INTERRUPTED', false]]);
 
     const resumed = await dealer.app.inject({
       method: 'POST',

@@ -4,11 +4,23 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyRequest } from 'fastify';
 import { rateLimitKey, rateLimitMax } from '../../../gateway/http/rate-limit-key.ts';
-import { PEER_HEADERS } from '../../../mpc/peers/peer-signature.ts';
+import { EMPTY_SHA256, PEER_HEADERS, newNonce } from '../../../mpc/peers/peer-signature.ts';
 import { meshGateways, startGateway, type ListeningGateway } from './peer-fixture.ts';
 
-const request = (url: string, peer?: string, ip = '10.0.0.7') =>
-  ({ url, ip, headers: peer === undefined ? {} : { [PEER_HEADERS.peer]: peer } }) as unknown as FastifyRequest;
+/** A complete, well-formed set of signature headers claiming `peer` (the signature itself is checked later). */
+const signedHeaders = (peer: string) => ({
+  [PEER_HEADERS.peer]: peer,
+  [PEER_HEADERS.timestamp]: String(Date.now()),
+  [PEER_HEADERS.nonce]: newNonce(),
+  [PEER_HEADERS.contentSha256]: EMPTY_SHA256,
+  [PEER_HEADERS.signature]: 'A'.repeat(86),
+});
+const request = (
+  url: string,
+  peer?: string,
+  ip = '10.0.0.7',
+  headers = peer === undefined ? {} : signedHeaders(peer),
+) => ({ url, ip, headers }) as unknown as FastifyRequest;
 
 describe('rate-limit keys', () => {
   const key = rateLimitKey((id) => id === 'insurer');
@@ -24,6 +36,20 @@ describe('rate-limit keys', () => {
 
   it('gives requests without a remote address (a socket already closed) one shared budget', () => {
     expect(key({ url: '/v1/consents', ip: undefined, headers: {} } as unknown as FastifyRequest)).toBe('unknown');
+  });
+
+  it("keeps the address budget for a bare claim of a partner's id, even from the partner's own address", () => {
+    // Unsigned requests claiming the partner must not spend the partner's budget (nor write an audit entry each on
+    // it): without a complete set of signature headers a request is the address's, like any client's.
+    for (const headers of [
+      { [PEER_HEADERS.peer]: 'insurer' },
+      { ...signedHeaders('insurer'), [PEER_HEADERS.signature]: 'not base64url!' },
+      { ...signedHeaders('insurer'), [PEER_HEADERS.nonce]: undefined },
+    ]) {
+      expect(key(request('/peer/v1/jobs/fail', 'insurer', '10.0.0.7', headers as Record<string, string>))).toBe(
+        '10.0.0.7',
+      );
+    }
   });
 
   it('keeps the address budget for client paths, unknown peers and missing claims', () => {

@@ -118,6 +118,21 @@ describe('peer request bodies', () => {
     expect(res.json()).toEqual({ bytes: 5, kind: 'buffer' });
   });
 
+  it('refuses a request whose signed path is percent-encoded, before the route runs: BAD_INPUT (encoded-path), audited', async () => {
+    await using gw = await withEchoRoutes();
+    // Fastify would route /test/%6eobody to /test/nobody, while the signature and the audit name the encoded path.
+    const res = await gw.app.inject({
+      method: 'GET',
+      url: '/test/%6eobody',
+      headers: signed('GET', '/test/%6eobody', undefined, EMPTY_SHA256),
+    });
+    expect(res.statusCode).toBe(400);
+    expect(res.json()).toMatchObject({ code: 'BAD_INPUT', context: { reason: 'encoded-path' } });
+    const audit = await gw.ctx.consent.listAudit({ kind: 'message', limit: 100 });
+    expect(audit.map((e) => [e.action, e.detail.reason])).toContainEqual(['peer-reject', 'encoded-path']);
+    expect(audit.some((e) => e.action === 'peer-exchange')).toBe(false);
+  });
+
   it('refuses a bodiless request that signed a non-empty hash: PEER_BODY_MISMATCH (body-missing)', async () => {
     await using gw = await withEchoRoutes();
     const ok = await gw.app.inject({

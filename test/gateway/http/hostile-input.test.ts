@@ -4,15 +4,16 @@
 // is an RFC 9457 problem document from the catalogue; the gateway is intact afterwards.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixedClock } from '../../../core/clock.ts';
-import { CATALOGUE, isErrorCode, type ErrorCode } from '../../../core/errors.ts';
+import type { ErrorCode } from '../../../core/errors.ts';
 import { PEER_HEADERS } from '../../../mpc/peers/peer-signature.ts';
-import { PROBLEM_CONTENT_TYPE } from '../../../gateway/http/problem.ts';
 import type { Role } from '../../../gateway/identity/token-store.ts';
 import { T0, grantInput } from '../../fixtures/consent-log-fixture.ts';
-import { malformedRequests, type MalformedRequest, type OpenApiDocument } from './malformed.ts';
+import { PROBLEM_CONTENT_TYPE } from '../../../gateway/http/problem.ts';
+import { faultOf, malformedRequests, type MalformedRequest, type OpenApiDocument } from './malformed.ts';
 import { bearer, makeTestGateway, type TestGateway } from '../../fixtures/gateway-fixture.ts';
 
 type Answer = { request: MalformedRequest; status: number; contentType: string; body: Record<string, unknown> };
+const fault = (a: Answer) => faultOf({ ...a, label: a.request.label });
 /** How an operation authenticates: not at all, by bearer token, or (gateway to gateway) by request signature. */
 type Access = 'public' | 'bearer' | 'peer';
 
@@ -53,20 +54,6 @@ async function send(request: MalformedRequest, authorization: string | null): Pr
       ? (res.json() as Record<string, unknown>)
       : {};
   return { request, status: res.statusCode, contentType, body };
-}
-
-/** What is wrong with one answer, or null: no 5xx, no redirects, and every 4xx a catalogue problem document. */
-function fault(a: Answer): string | null {
-  const where = `${a.request.label} -> ${a.status}`;
-  if (a.status >= 500) return `${where}: server error ${JSON.stringify(a.body).slice(0, 300)}`;
-  if (a.status >= 300 && a.status < 400) return `${where}: redirect`;
-  if (a.status < 400) return null;
-  if (!a.contentType.startsWith(PROBLEM_CONTENT_TYPE)) return `${where}: content-type ${a.contentType}`;
-  const { code, status } = a.body;
-  if (!isErrorCode(code)) return `${where}: code ${String(code)} is not in the catalogue`;
-  if (status !== a.status || CATALOGUE[code].status !== a.status)
-    return `${where}: status ${String(status)} disagrees with ${code}`;
-  return null;
 }
 
 const pathOf = (a: Answer) => a.request.url.split('?')[0] as string;

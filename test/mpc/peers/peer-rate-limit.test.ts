@@ -107,4 +107,26 @@ describe('over HTTP', () => {
     });
     expect(after.status).toBe(200);
   });
+
+  it("unsigned requests claiming the partner's id from the partner's address spend the address's budget, not the partner's", async () => {
+    // The window of the previous test may still be open: wait for the address budget to be throttling, then count.
+    const statuses: number[] = [];
+    for (let i = 0; i < 8; i++)
+      statuses.push(
+        (await fetch(`${insurer.url}/peer/v1/ping`, { headers: { [PEER_HEADERS.peer]: 'dealer' } })).status,
+      );
+    expect(statuses.at(-1)).toBe(429);
+    const refusals = (await insurer.ctx.consent.listAudit({ kind: 'message', limit: 1000 })).filter(
+      (e) => e.action === 'peer-reject' && e.actor === 'dealer',
+    );
+    // At most the client budget of them reached authentication (and the audit log); the rest were throttled first.
+    expect(refusals.length).toBeLessThanOrEqual(5);
+    const signed = await dealer.ctx.peers.client.request({
+      peerId: 'insurer',
+      method: 'GET',
+      path: '/peer/v1/ping',
+      options: { retries: 0 },
+    });
+    expect(signed.status).toBe(200);
+  });
 });

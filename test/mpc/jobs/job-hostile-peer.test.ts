@@ -32,6 +32,21 @@ beforeAll(async () => {
 
 afterAll(() => stopJobMesh(gateways));
 
+/** A three-party PSI job with every party as receiver, submitted at the guest. */
+const psiJob = (): JobRequestInput => ({
+  protocol: 'psi',
+  purpose: 'customer-alignment',
+  params: { mode: 'intersection' },
+  receivers: PARTIES,
+  parties: PARTIES.map((id) => ({
+    id,
+    role: id === 'dealer-4s' ? ('guest' as const) : ('host' as const),
+    view: 'customers',
+    idColumn: 'vin',
+  })),
+  deadlines: { stepMs: 60_000 },
+});
+
 /** Rewrites the first initiator-blinded frame the dealer sends to the insurer, before the dealer signs it. */
 function tamperFirstFrame(dealer: JobGateway, rewrite: (frame: Buffer) => Buffer): () => void {
   let isDone = false;
@@ -81,19 +96,7 @@ describe('a hostile peer in a PSI job', () => {
     const [dealer] = gateways as [JobGateway];
     const restore = tamperFirstFrame(dealer, rewrite);
     try {
-      const submitted = await submitJob(dealer, {
-        protocol: 'psi',
-        purpose: 'customer-alignment',
-        params: { mode: 'intersection' },
-        receivers: PARTIES,
-        parties: PARTIES.map((id) => ({
-          id,
-          role: id === 'dealer-4s' ? 'guest' : 'host',
-          view: 'customers',
-          idColumn: 'vin',
-        })),
-        deadlines: { stepMs: 60_000 },
-      });
+      const submitted = await submitJob(dealer, psiJob());
       expect(submitted.status, JSON.stringify(submitted.body)).toBe(201);
       const id = String(submitted.body.id);
       const views = await Promise.all(gateways.map((gw) => settled(gw, id, 30_000)));
@@ -122,19 +125,7 @@ describe('a hostile peer in a PSI job', () => {
       },
     });
     try {
-      const submitted = await submitJob(dealer, {
-        protocol: 'psi',
-        purpose: 'customer-alignment',
-        params: { mode: 'intersection' },
-        receivers: PARTIES,
-        parties: PARTIES.map((id) => ({
-          id,
-          role: id === 'dealer-4s' ? 'guest' : 'host',
-          view: 'customers',
-          idColumn: 'vin',
-        })),
-        deadlines: { stepMs: 60_000 },
-      });
+      const submitted = await submitJob(dealer, psiJob());
       const id = String(submitted.body.id);
       const views = await Promise.all(gateways.map((gw) => settled(gw, id, 30_000)));
       expect(views.map((v) => [v.self, v.status, v.failure?.code])).toEqual(
@@ -161,19 +152,7 @@ describe('a hostile host that declines with a code named after an Object.prototy
             : response,
       });
       try {
-        const submitted = await submitJob(dealer, {
-          protocol: 'psi',
-          purpose: 'customer-alignment',
-          params: { mode: 'intersection' },
-          receivers: PARTIES,
-          parties: PARTIES.map((id) => ({
-            id,
-            role: id === 'dealer-4s' ? 'guest' : 'host',
-            view: 'customers',
-            idColumn: 'vin',
-          })),
-          deadlines: { stepMs: 60_000 },
-        });
+        const submitted = await submitJob(dealer, psiJob());
         expect(submitted.status, JSON.stringify(submitted.body)).toBe(201);
         const id = String(submitted.body.id);
         const views = await Promise.all(gateways.map((gw) => settled(gw, id, 30_000)));
@@ -186,20 +165,6 @@ describe('a hostile host that declines with a code named after an Object.prototy
       }
     },
   );
-});
-
-const psiJob = (): JobRequestInput => ({
-  protocol: 'psi',
-  purpose: 'customer-alignment',
-  params: { mode: 'intersection' },
-  receivers: PARTIES,
-  parties: PARTIES.map((id) => ({
-    id,
-    role: id === 'dealer-4s' ? ('guest' as const) : ('host' as const),
-    view: 'customers',
-    idColumn: 'vin',
-  })),
-  deadlines: { stepMs: 60_000 },
 });
 
 async function submitted(gw: JobGateway): Promise<string> {

@@ -3,6 +3,7 @@
 // The anchor address defaults to the receipt's anchor.contract and the registry to ConsentAnchor.registry().
 // Exit 0 when every check passes, 1 when one fails (named on stderr), 2 on a usage error.
 import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { verifyReceipt, type ChainReader } from '../consent/receipt-verifier.ts';
 import { GatewayError } from '../core/errors.ts';
@@ -11,7 +12,8 @@ import { openChainReader } from './ledger-port-adapter.ts';
 const USAGE =
   'usage: node contracts/verify-cli.ts RECEIPT.json --rpc URL [--anchor ADDRESS] [--registry ADDRESS] [--timeout-ms N]';
 
-type Io = { out(line: string): void; err(line: string): void };
+/** Where output goes, and the directory a relative receipt path is read from (the caller's, not the repository's). */
+type Io = { out(line: string): void; err(line: string): void; cwd?: string };
 
 /** Runs the CLI on `argv` (without node and script) and returns the exit code. */
 export async function runVerifyCli(argv: readonly string[], io: Io): Promise<number> {
@@ -53,10 +55,12 @@ export async function runVerifyCli(argv: readonly string[], io: Io): Promise<num
     return 2;
   }
   let receipt: unknown;
+  const path = resolve(io.cwd ?? process.cwd(), file);
   try {
-    receipt = JSON.parse(readFileSync(file, 'utf8'));
-  } catch {
-    io.err(`verify: cannot read a JSON receipt from ${file}`);
+    receipt = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (error) {
+    const why = (error as NodeJS.ErrnoException).code ?? (error instanceof SyntaxError ? 'not JSON' : 'unreadable');
+    io.err(`verify: cannot read a JSON receipt from ${path} (${why})`);
     return 2;
   }
 
@@ -121,6 +125,8 @@ if (import.meta.main) {
   const code = await runVerifyCli(process.argv.slice(2), {
     out: (l) => process.stdout.write(`${l}\n`),
     err: (l) => process.stderr.write(`${l}\n`),
+    // `npm run verify` runs in the repository root; npm names the directory it was called from in INIT_CWD.
+    cwd: process.env.INIT_CWD ?? process.cwd(),
   });
   process.exitCode = code;
 }

@@ -130,7 +130,10 @@ export async function loadOrCreateIdentity(options: IdentityOptions, log: Logger
     // Signing as a party the keys were not created for would make every record misattributed.
     throw new GatewayError(
       'CONFLICT',
-      `data directory belongs to party "${stored.data.partyId}" but SEALGATE_PARTY_ID is "${options.partyId}"`,
+      `data directory ${options.dataDir} belongs to party "${stored.data.partyId}" but SEALGATE_PARTY_ID is ` +
+        `"${options.partyId}": start with SEALGATE_PARTY_ID=${stored.data.partyId}, or give party ` +
+        `"${options.partyId}" its own directory with SEALGATE_DATA_DIR`,
+      { dataDir: options.dataDir, storedPartyId: stored.data.partyId },
     );
   }
   return toIdentity(stored.data);

@@ -1,7 +1,8 @@
 // The verifier CLI, run as a child process against an HTTP JSON-RPC endpoint (Hardhat 3's
 // network.createServer over its in-process EDR chain): a third party with a receipt file and an RPC URL.
 import { spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { network } from 'hardhat';
@@ -44,10 +45,11 @@ function httpProvider(url: string): EthereumProvider {
 
 type Run = { code: number | null; stdout: string; stderr: string };
 /** Asynchronous on purpose: the JSON-RPC server lives in this process and must keep answering. */
-function runCli(args: string[]): Promise<Run> {
+function runCli(args: string[], env: Record<string, string> = {}): Promise<Run> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['contracts/verify-cli.ts', ...args], {
       cwd: REPO,
+      env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
@@ -160,5 +162,20 @@ describe('verify-cli', () => {
     expect(await runVerifyCli([join(h.dir, 'missing.json'), '--rpc', rpcUrl], io)).toBe(2);
     expect(await runVerifyCli([file, '--rpc', rpcUrl, '--bogus'], io)).toBe(2);
     expect(await runVerifyCli([file, '--rpc', rpcUrl, '--registry', 'not-an-address'], io)).toBe(2);
+  });
+
+  it("reads a relative receipt path from the caller's directory (npm's INIT_CWD), and names the path it tried", async () => {
+    // `npm run verify` runs in the repository root: the receipt is where the caller stood.
+    const elsewhere = mkdtempSync(join(tmpdir(), 'sealgate-verify-'));
+    try {
+      const missing = await runCli(['receipt.json', '--rpc', 'http://127.0.0.1:9'], { INIT_CWD: elsewhere });
+      expect(missing.code).toBe(2);
+      expect(missing.stderr).toContain(`${join(elsewhere, 'receipt.json')} (ENOENT)`);
+      writeFileSync(join(elsewhere, 'receipt.json'), '{"not": "a receipt"');
+      const broken = await runCli(['receipt.json', '--rpc', 'http://127.0.0.1:9'], { INIT_CWD: elsewhere });
+      expect(broken.stderr).toContain(`${join(elsewhere, 'receipt.json')} (not JSON)`);
+    } finally {
+      rmSync(elsewhere, { recursive: true, force: true });
+    }
   });
 });

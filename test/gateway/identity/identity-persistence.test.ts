@@ -86,13 +86,16 @@ describe('party identity', () => {
     ).rejects.toMatchObject({ code: 'KEYSTORE_LOCKED' });
   });
 
-  it('refuses keys created for another party id', async () => {
+  it('refuses keys created for another party id, naming both fixes: the stored party id or another directory', async () => {
     using dir = makeDataDir();
     const { options, logger } = setup(dir);
     await loadOrCreateIdentity(options, logger);
-    await expect(loadOrCreateIdentity({ ...options, partyId: 'dealer-4s' }, logger)).rejects.toMatchObject({
-      code: 'CONFLICT',
-    });
+    const refusal = loadOrCreateIdentity({ ...options, partyId: 'dealer-4s' }, logger);
+    await expect(refusal).rejects.toMatchObject({ code: 'CONFLICT' });
+    const message = String(((await refusal.catch((e: unknown) => e)) as Error).message);
+    expect(message).toContain(`SEALGATE_PARTY_ID=${options.partyId}`);
+    expect(message).toContain('SEALGATE_DATA_DIR');
+    expect(message).toContain(options.dataDir);
   });
 
   it('stops a production start without a passphrase, naming SEALGATE_PASSPHRASE, and writes nothing', async () => {

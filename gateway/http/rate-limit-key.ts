@@ -8,6 +8,14 @@ import { readPeerHeaders } from '../../mpc/peers/peer-signature.ts';
 
 const PEER_KEY = 'peer:';
 const PEER_PATH = '/peer/';
+const PROBE_KEY = 'probe:';
+/**
+ * Liveness, readiness and metrics: an orchestrator's probe or a Prometheus scraper behind the same address as API
+ * clients must not be refused by a healthy gateway, so probes have a budget of their own per address.
+ */
+const PROBE_PATHS: ReadonlySet<string> = new Set(['/health', '/ready', '/metrics']);
+/** Probe requests per window and address: ten times the client budget, and never under 600. */
+export const probeMaxOf = (max: number): number => Math.max(600, max * 10);
 
 /**
  * The budget's address: IPv4 as is, an IPv4-mapped IPv6 address as its IPv4 form, and other IPv6 addresses as
@@ -49,6 +57,7 @@ export function rateLimitKey(isRegisteredPeer: (id: string) => boolean): (reques
   return (request) => {
     // A socket already closed has no remote address any more; such requests share one budget.
     const address = typeof request.ip === 'string' ? budgetAddress(request.ip) : 'unknown';
+    if (PROBE_PATHS.has(request.url.split('?', 1)[0] as string)) return `${PROBE_KEY}${address}`;
     if (!request.url.startsWith(PEER_PATH)) return address;
     const headers = readPeerHeaders(request.headers);
     if (!headers.ok || !isRegisteredPeer(headers.value.peer)) return address;
@@ -56,8 +65,8 @@ export function rateLimitKey(isRegisteredPeer: (id: string) => boolean): (reques
   };
 }
 
-/** The budget of a key from `rateLimitKey`: peer calls get `peerMax`, everything else `max`. */
+/** The budget of a key from `rateLimitKey`: peer calls get `peerMax`, probes their own, everything else `max`. */
 export const rateLimitMax =
   (limits: { max: number; peerMax: number }) =>
   (key: string): number =>
-    key.startsWith(PEER_KEY) ? limits.peerMax : limits.max;
+    key.startsWith(PEER_KEY) ? limits.peerMax : key.startsWith(PROBE_KEY) ? probeMaxOf(limits.max) : limits.max;

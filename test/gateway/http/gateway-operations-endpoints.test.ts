@@ -73,6 +73,19 @@ describe('operations endpoints', () => {
     expect(danglingRefs(doc)).toEqual([]);
   });
 
+  it('probes have their own budget: /health, /ready and /metrics answer while the address is throttled for the API', async () => {
+    await using gw = await makeTestGateway({ SEALGATE_RATE_LIMIT_MAX: '3' });
+    const api = [];
+    for (let i = 0; i < 5; i++)
+      api.push((await gw.app.inject({ method: 'GET', url: '/v1/tokens', headers: bearer(gw.adminToken) })).statusCode);
+    expect(api.slice(-2)).toEqual([429, 429]);
+    for (let i = 0; i < 20; i++) {
+      for (const url of ['/health', '/ready', '/metrics']) {
+        expect((await gw.app.inject({ method: 'GET', url })).statusCode, url).toBe(200);
+      }
+    }
+  });
+
   it('/metrics is Prometheus text with default metrics and per-route request durations', async () => {
     await using gw = await makeTestGateway();
     await gw.app.inject({ method: 'GET', url: '/health' });

@@ -8,6 +8,7 @@ export const CATALOGUE = {
   NOT_FOUND: { status: 404, title: 'Not found' },
   CONFLICT: { status: 409, title: 'Conflicts with current state' },
   PAYLOAD_TOO_LARGE: { status: 413, title: 'Payload too large' },
+  HEADERS_TOO_LARGE: { status: 431, title: 'Request headers too large' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Unsupported media type' },
   RATE_LIMITED: { status: 429, title: 'Too many requests' },
   IDEMPOTENCY_MISMATCH: { status: 409, title: 'Idempotency key reused with a different request' },

@@ -1,6 +1,7 @@
 // The HTTP application (Fastify 5): schema-first zod routes, OpenAPI 3.1 at /docs, rate limiting,
 // bearer auth and RFC 9457 problem documents. Built here, started elsewhere (server.ts).
 import { randomUUID } from 'node:crypto';
+import type { Duplex } from 'node:stream';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -14,7 +15,7 @@ import { requestValidatorCompiler } from './request-validator.ts';
 import { createAuthHook, warnOnMissingPolicy } from './auth.ts';
 import type { GatewayContext } from '../services/context.ts';
 import { GatewayError } from '../../core/errors.ts';
-import { handleError, handleNotFound } from './problem.ts';
+import { clientErrorResponse, handleError, handleNotFound } from './problem.ts';
 import { registerRoutes } from './routes/index.ts';
 
 export const DOCS_PREFIX = '/docs';
@@ -59,6 +60,15 @@ export async function buildApp(ctx: GatewayContext): Promise<FastifyInstance> {
     // Router-level failures (a malformed or over-long URL) otherwise answer with fastify's own JSON,
     // which echoes the path and is not a problem document.
     frameworkErrors: handleError,
+    // What the HTTP parser refuses (headers too large, a malformed request line) answers as a problem document too;
+    // a connection the peer already reset gets nothing.
+    clientErrorHandler: (error: Error & { code?: string }, socket: Duplex) => {
+      if (error.code === 'ECONNRESET' || !socket.writable) {
+        socket.destroy();
+        return;
+      }
+      socket.end(clientErrorResponse(error, randomUUID()));
+    },
     genReqId: (raw) => {
       const offered = raw.headers['x-request-id'];
       return typeof offered === 'string' && REQUEST_ID.test(offered) ? offered : randomUUID();

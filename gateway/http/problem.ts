@@ -118,6 +118,29 @@ export function sendProblem(error: GatewayError, request: FastifyRequest, reply:
     .send(JSON.stringify(problemDocument(error, request)));
 }
 
+const REASONS: Record<number, string> = { 400: 'Bad Request', 431: 'Request Header Fields Too Large' };
+
+/**
+ * The raw HTTP answer to a request the HTTP parser refused before any route saw it (Fastify's `clientErrorHandler`):
+ * headers too large are HEADERS_TOO_LARGE, anything else (a malformed request line, say) BAD_INPUT, both as problem
+ * documents like every other refusal. The connection closes after it: the parser cannot find the next request.
+ */
+export function clientErrorResponse(error: { code?: string }, requestId: string): string {
+  const refusal =
+    error.code === 'HPE_HEADER_OVERFLOW'
+      ? new GatewayError('HEADERS_TOO_LARGE', 'request headers are larger than this gateway accepts')
+      : new GatewayError('BAD_INPUT', 'the request is not well-formed HTTP');
+  const body = JSON.stringify(problemDocument(refusal, { url: '/', id: requestId }));
+  return [
+    `HTTP/1.1 ${refusal.status} ${REASONS[refusal.status] ?? 'Error'}`,
+    `content-type: ${PROBLEM_CONTENT_TYPE}`,
+    `content-length: ${Buffer.byteLength(body)}`,
+    'connection: close',
+    '',
+    body,
+  ].join('\r\n');
+}
+
 /** For `app.setErrorHandler`. */
 export function handleError(error: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
   const problem = toGatewayError(error);

@@ -1,5 +1,7 @@
 // Every failure leaves as an RFC 9457 problem document with the catalogue's code and status, and
 // nothing internal (stack, cause, secret) reaches the client.
+import type { AddressInfo } from 'node:net';
+import { connect } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
@@ -108,6 +110,39 @@ describe('problem+json responses', () => {
     expect(JSON.stringify(body)).not.toContain('alice');
   });
 
+  it('431 and a malformed request line: what the HTTP parser refuses is a problem document too', async () => {
+    await using gw = await makeTestGateway();
+    await gw.app.listen({ port: 0, host: '127.0.0.1' });
+    const { port } = gw.app.server.address() as AddressInfo;
+    /** Writes `raw` on a fresh connection and returns everything the server answers before closing it. */
+    const exchange = (raw: string) =>
+      new Promise<string>((resolve, reject) => {
+        const socket = connect(port, '127.0.0.1', () => socket.write(raw));
+        let answer = '';
+        socket.on('data', (d: Buffer) => {
+          answer += d.toString();
+        });
+        socket.on('end', () => resolve(answer));
+        socket.on('error', reject);
+      });
+    const parse = (answer: string) => {
+      const [head = '', body = ''] = answer.split('\r\n\r\n');
+      return {
+        status: Number(head.split(' ')[1]),
+        head: head.toLowerCase(),
+        body: JSON.parse(body) as Record<string, unknown>,
+      };
+    };
+    const big = parse(await exchange(`GET /health HTTP/1.1\r\nhost: x\r\nx-big: ${'a'.repeat(20_000)}\r\n\r\n`));
+    expect(big.status).toBe(431);
+    expect(big.head).toContain(`content-type: ${PROBLEM_CONTENT_TYPE}`);
+    expect(big.body).toMatchObject({ status: 431, code: 'HEADERS_TOO_LARGE', type: problemType('HEADERS_TOO_LARGE') });
+    const garbled = parse(await exchange('NOT AN HTTP REQUEST\r\n\r\n'));
+    expect(garbled.status).toBe(400);
+    expect(garbled.head).toContain(`content-type: ${PROBLEM_CONTENT_TYPE}`);
+    expect(garbled.body).toMatchObject({ status: 400, code: 'BAD_INPUT' });
+  });
+
   it('413: a body over the configured limit is PAYLOAD_TOO_LARGE', async () => {
     await using gw = await makeTestGateway({ SEALGATE_BODY_LIMIT_BYTES: '1024' });
     const res = await gw.app.inject({
@@ -161,7 +196,9 @@ describe('problem+json responses', () => {
 
   it('429: past the configured limit requests are RATE_LIMITED with Retry-After, authenticated or not', async () => {
     await using gw = await makeTestGateway({ SEALGATE_RATE_LIMIT_MAX: '2', SEALGATE_RATE_LIMIT_WINDOW_MS: '60000' });
+    // Probes have a budget of their own: they neither spend the client budget nor are refused by it.
     expect((await gw.app.inject({ method: 'GET', url: '/health' })).statusCode).toBe(200);
+    expect((await gw.app.inject({ method: 'GET', url: '/v1/tokens' })).statusCode).toBe(401);
     expect((await gw.app.inject({ method: 'GET', url: '/v1/tokens' })).statusCode).toBe(401);
     const res = await gw.app.inject({ method: 'GET', url: '/v1/tokens' });
     const body = expectProblem(res, 'RATE_LIMITED', '/v1/tokens');

@@ -1,6 +1,8 @@
 // The README's promises stay true: the set-up commands are the ones CI runs, every runtime
 // dependency is listed with its reason, and every configuration variable is documented.
-import { readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { ENV_VARS } from '../../gateway/config.ts';
 
@@ -9,6 +11,7 @@ const readme = read('README.md');
 const pkg = JSON.parse(read('package.json')) as {
   dependencies: Record<string, string>;
   scripts: Record<string, string>;
+  allowScripts: Record<string, boolean>;
 };
 
 const INSTALL = 'npx -y -p node@24 npm ci';
@@ -21,6 +24,32 @@ describe('README', () => {
     expect(pkg.scripts.start).toBe('node --max-old-space-size=1024 gateway/cli/cli.ts serve');
     // The heap cap npm start sets is the one the README explains.
     expect(readme).toContain('`--max-old-space-size=1024` in package.json');
+  });
+
+  it('decides every install script npm ci would run, and says why', () => {
+    // Every installed package that declares an install script is named in allowScripts (else npm ci warns).
+    const withScripts = new Set<string>();
+    const visit = (dir: string) => {
+      for (const name of readdirSync(dir)) {
+        if (name.startsWith('.')) continue;
+        if (name.startsWith('@')) {
+          for (const scoped of readdirSync(join(dir, name))) visitPackage(join(dir, name, scoped));
+        } else visitPackage(join(dir, name));
+      }
+    };
+    const visitPackage = (dir: string) => {
+      const manifest = join(dir, 'package.json');
+      if (!existsSync(manifest)) return;
+      const { name, scripts = {} } = JSON.parse(readFileSync(manifest, 'utf8')) as {
+        name: string;
+        scripts?: Record<string, string>;
+      };
+      if (['preinstall', 'install', 'postinstall'].some((s) => s in scripts)) withScripts.add(name);
+      if (existsSync(join(dir, 'node_modules'))) visit(join(dir, 'node_modules'));
+    };
+    visit(fileURLToPath(new URL('../../node_modules', import.meta.url)));
+    expect([...withScripts].filter((name) => !(name in pkg.allowScripts))).toEqual([]);
+    expect(readme).toContain("anvil's\ndownloads a binary and esbuild's");
   });
 
   it('.ci/run runs the README install and test commands, and is executable', () => {

@@ -55,6 +55,16 @@ function summary(view: JobView): string {
   return `job ${view.id} ${view.status}`;
 }
 
+/** Why a poll failed, in words an operator can act on: the connection error's code, or what went wrong. */
+function describeFailure(error: unknown): string {
+  const cause = (error as { cause?: { code?: unknown; message?: unknown } } | null)?.cause;
+  if (typeof cause?.code === 'string') return `cannot connect (${cause.code})`;
+  if (typeof cause?.message === 'string') return `cannot connect (${cause.message})`;
+  if (error instanceof Error && error.name === 'TimeoutError') return 'no answer within 10 s';
+  if (error instanceof SyntaxError) return 'the answer is not JSON';
+  return error instanceof Error ? error.message : String(error);
+}
+
 export async function watchJob(id: string, options: WatchOptions): Promise<number> {
   const { io } = options;
   const fetchImpl = options.fetch ?? fetch;
@@ -62,6 +72,7 @@ export async function watchJob(id: string, options: WatchOptions): Promise<numbe
   const url = `${options.url.replace(/\/+$/, '')}/v1/jobs/${encodeURIComponent(id)}`;
   let errors = 0;
   let last = '';
+  let lastFailure = '';
   for (;;) {
     let view: JobView | null = null;
     try {
@@ -75,13 +86,15 @@ export async function watchJob(id: string, options: WatchOptions): Promise<numbe
         return 1;
       }
       if (res.ok) view = JobView.parse(body);
-    } catch {
+      else lastFailure = `${res.status} ${body.code ?? ''}`.trim();
+    } catch (error) {
       view = null;
+      lastFailure = describeFailure(error);
     }
     if (view === null) {
       errors += 1;
       if (errors >= maxErrors) {
-        io.stderr(`sealgate: gave up after ${errors} failed polls of ${url}`);
+        io.stderr(`sealgate: gave up after ${errors} failed polls of ${url}: ${lastFailure}`);
         return 1;
       }
     } else {

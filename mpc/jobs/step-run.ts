@@ -144,7 +144,9 @@ export function createStepRun({ deps, protocol, spec, step, attempt, signal, isC
         bytesIn: result.bytesIn,
         bytesOut: result.bytesOut,
         rows: result.rows,
-        rowsTotal: result.rowsTotal,
+        // A total estimated at the start (PSI's host guesses the guest's set size) may fall short; a finished step's
+        // entry never shows more rows than its total.
+        rowsTotal: result.rowsTotal === null ? null : Math.max(result.rowsTotal, result.rows),
         errorCode: null,
         detail: result.detail,
       };

@@ -21,7 +21,7 @@ describe('README', () => {
     expect(readme).toContain(`1. Install: \`${INSTALL}\``);
     expect(readme).toContain('2. Run: `npm start`');
     expect(readme).toContain('3. Test: `npm test`');
-    expect(pkg.scripts.start).toBe('node --max-old-space-size=1024 gateway/cli/cli.ts serve');
+    expect(pkg.scripts.start).toBe('exec node --max-old-space-size=1024 gateway/cli/cli.ts serve');
     // The heap cap npm start sets is the one the README explains.
     expect(readme).toContain('`--max-old-space-size=1024` in package.json');
   });

@@ -3,26 +3,17 @@
 // running. The README section shows only routes the script really calls.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { freePort } from '../fixtures/free-port.ts';
+import { freePort, isPortFree } from '../fixtures/free-port.ts';
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
 const SCRIPT = 'examples/two-gateway-psi.sh';
 const SECTION = '## Joint jobs between partners (two gateways, one PSI job)';
 /** The script's own deadlines (60 s start, 120 s watch) end it first; this only catches a script that hangs. */
 const KILL_AFTER_MS = 200_000;
-
-async function isPortFree(port: number): Promise<boolean> {
-  const server = createServer();
-  return new Promise((resolve) => {
-    server.once('error', () => resolve(false));
-    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
-  });
-}
 
 type Run = { code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string };
 

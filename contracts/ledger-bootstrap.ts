@@ -50,6 +50,8 @@ export type StartLedgerOptions = {
   /** Whether the gateway ever recorded an anchor or package on this ledger; unknown means true. */
   hasRecordedAnchors?: boolean;
   stateIntervalSeconds?: number;
+  /** The embedded chain's port; default: the port of its last start (stable across restarts). */
+  chainPort?: number;
   /** Per-request and per-confirmation deadline of the ledger client. */
   timeoutMs?: number;
   clock?: Clock;
@@ -133,6 +135,7 @@ async function startEmbedded(options: StartLedgerOptions): Promise<StartedLedger
     log,
     chainId: LOCAL_CHAIN_ID,
     ...(options.stateIntervalSeconds === undefined ? {} : { stateIntervalSeconds: options.stateIntervalSeconds }),
+    ...(options.chainPort === undefined ? {} : { port: options.chainPort }),
   });
   const endpoint = {
     rpcUrl: chain.rpcUrl,

@@ -31,7 +31,7 @@ import { dirname, join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { GatewayError } from '../core/errors.ts';
 import { fsyncPath } from '../core/fsync.ts';
-import { copyFileDurably } from '../core/durable-file.ts';
+import { copyFileDurably, writeFileDurably } from '../core/durable-file.ts';
 
 /** The conventional id of local development chains (Hardhat, anvil): no public network uses it. */
 export const LOCAL_CHAIN_ID = 31_337;
@@ -59,6 +59,11 @@ export type LocalChainOptions = {
   stopTimeoutMs?: number;
   /** Pause before restarting an anvil that died on its own; doubles (up to 30 s) while restarts fail. */
   restartDelayMs?: number;
+  /**
+   * The loopback port anvil listens on. Without it, the port of the last start (kept in <dataDir>/chain/port), or
+   * one the kernel picks on a first start: either way the RPC URL stays the same across restarts.
+   */
+  port?: number;
 };
 
 export type LocalChain = {
@@ -83,6 +88,18 @@ export type LocalChain = {
 };
 
 export const chainDirOf = (dataDir: string): string => join(dataDir, 'chain');
+
+/** The port the chain listened on at its last start, or null (first start, or a file that is not a port). */
+async function readRememberedPort(path: string): Promise<number | null> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch {
+    return null;
+  }
+  const port = Number(text.trim());
+  return Number.isInteger(port) && port > 0 && port < 65_536 ? port : null;
+}
 
 const ANVIL_PLATFORMS: Record<string, Record<string, string>> = {
   linux: { x64: 'linux-amd64', arm64: 'linux-arm64' },
@@ -371,9 +388,27 @@ export async function startLocalChain(options: LocalChainOptions): Promise<Local
     'never',
   ];
   const ctx: LaunchContext = { binary, args, chainDir, logPath, chainId, startTimeoutMs, log };
-  let current = await launchAnvil(ctx, 0, false);
+  // A saved RPC URL (a verifier's command line, a wallet, a script) keeps working only if the port does not move.
+  const portPath = join(chainDir, 'port');
+  const remembered = await readRememberedPort(portPath);
+  const wanted = options.port ?? remembered ?? 0;
+  let current: Launch;
+  try {
+    current = await launchAnvil(ctx, wanted, false);
+  } catch (error) {
+    if (wanted === 0) throw error;
+    const source = options.port === undefined ? `the port of its last start (${portPath})` : 'SEALGATE_CHAIN_PORT';
+    throw new GatewayError(
+      'LEDGER_UNAVAILABLE',
+      `the local chain could not start on port ${wanted}, ${source}: free the port, or set SEALGATE_CHAIN_PORT to ` +
+        `another one (clients then need the new RPC URL); see chain/anvil.log`,
+      { reason: 'port', port: wanted },
+      { cause: error },
+    );
+  }
   const rpcUrl = current.rpcUrl;
   const port = Number(new URL(rpcUrl).port);
+  if (port !== remembered) await writeFileDurably(portPath, `${port}\n`);
   log.info(
     { rpcUrl, chainId, pid: current.pid, statePath, stateIntervalSeconds: stateInterval, hasLoadedState },
     'local chain started',

@@ -36,6 +36,8 @@ export const LedgerConfig = z.strictObject({
   batchIntervalMs: intIn(100, 3_600_000).default(5_000),
   /** How often the embedded chain writes its state file: the most a SIGKILL of anvil itself can lose. */
   stateIntervalSeconds: intIn(1, 3_600).default(5),
+  /** The embedded chain's loopback port; unset: the port of its last start, picked by the kernel the first time. */
+  chainPort: intIn(1, 65_535).optional(),
 });
 
 export const GatewayConfig = z
@@ -120,6 +122,7 @@ export const ENV_VARS = {
   'ledger.batchMaxRecords': 'SEALGATE_ANCHOR_BATCH_MAX',
   'ledger.batchIntervalMs': 'SEALGATE_ANCHOR_INTERVAL_MS',
   'ledger.stateIntervalSeconds': 'SEALGATE_CHAIN_STATE_INTERVAL_S',
+  'ledger.chainPort': 'SEALGATE_CHAIN_PORT',
 } as const;
 type ConfigPath = keyof typeof ENV_VARS;
 
@@ -132,6 +135,7 @@ const NUMERIC_PATHS: ReadonlySet<ConfigPath> = new Set([
   'ledger.batchMaxRecords',
   'ledger.batchIntervalMs',
   'ledger.stateIntervalSeconds',
+  'ledger.chainPort',
 ]);
 
 export type FileReader = (path: string) => string;

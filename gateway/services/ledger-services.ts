@@ -75,6 +75,7 @@ export async function openLedgerServices(deps: {
       : {}),
     hasRecordedAnchors: await anchors.hasRecordedAnchors(),
     stateIntervalSeconds: config.ledger.stateIntervalSeconds,
+    ...(config.ledger.chainPort === undefined ? {} : { chainPort: config.ledger.chainPort }),
     clock,
     log: log.child({ component: 'ledger' }),
   });

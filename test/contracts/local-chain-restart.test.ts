@@ -2,12 +2,14 @@
 // proofs survive a stop, a SIGKILL of anvil after its dump interval, and a second start never
 // redeploys. These tests run the real pinned anvil binary as a child process.
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startLedger } from '../../contracts/ledger-bootstrap.ts';
 import type { StartLedgerOptions, StartedLedger } from '../../contracts/ledger-bootstrap.ts';
 import { startLocalChain } from '../../contracts/local-chain.ts';
 import { codeOf } from '../fixtures/contracts-fixture.ts';
+import { freePort } from '../fixtures/free-port.ts';
 import {
   captureChainLog,
   dumpedBlockNumber,
@@ -100,8 +102,11 @@ describe('embedded ledger chain', () => {
     await first.stop();
     expect(first.localChain?.isRunning()).toBe(false);
 
+    const firstPid = first.localChain?.pid;
     const second = await start();
-    expect(second.rpcUrl).not.toBe(first.rpcUrl); // really a new anvil process
+    expect(second.localChain?.pid).not.toBe(firstPid); // really a new anvil process
+    // On the same port: an RPC URL saved by a client or a verifier keeps working across restarts.
+    expect(second.rpcUrl).toBe(first.rpcUrl);
     expect(await second.client.verifyInclusionOnChain(tree.root, recordHashes[3]!, proof)).toBe(true);
     expect(await second.client.verifyInclusionOnChain(tree.root, recordHashes[2]!, proof)).toBe(false);
     expect(await second.client.lastRootOf('dealer-4s')).toBe(lastRoot);
@@ -116,6 +121,26 @@ describe('embedded ledger chain', () => {
     const next = makeBatch('after-restart', 2);
     await second.client.anchorRoot(next.tree.root, 2, tree.root);
     expect(await second.client.lastRootOf('dealer-4s')).toBe(hex(next.tree.root));
+  });
+
+  it('a configured port is used and remembered; a start whose port is taken fails naming the port', async () => {
+    const { start } = setup();
+    const port = await freePort();
+    const first = await start({ chainPort: port });
+    expect(first.rpcUrl).toBe(`http://127.0.0.1:${port}`);
+    await first.stop();
+    // The port is taken by someone else now: the chain does not move to another one silently.
+    const squatter = createServer();
+    await new Promise<void>((resolve) => squatter.listen(port, '127.0.0.1', resolve));
+    try {
+      const refusal = await errorOf(start());
+      expect(refusal).toMatchObject({ code: 'LEDGER_UNAVAILABLE', detail: { reason: 'port', port } });
+      expect(String((refusal as Error).message)).toContain('SEALGATE_CHAIN_PORT');
+    } finally {
+      await new Promise<void>((resolve) => squatter.close(() => resolve()));
+    }
+    const again = await start();
+    expect(again.rpcUrl).toBe(`http://127.0.0.1:${port}`);
   });
 
   it('a second start does not redeploy', async () => {

@@ -15,10 +15,16 @@ const MAX_FIELDS = 256;
 /** A subject pseudonym: 'sp_' + base64url(HMAC-SHA256) (43 characters), never the raw identifier. */
 export const Pseudonym = z.string().regex(/^sp_[A-Za-z0-9_-]{43}$/, 'expected a subject pseudonym sp_…');
 
-/** Lower-case UUID, as `randomUUID()` produces; one spelling per id keeps map lookups exact. */
+/**
+ * Lower-case UUID of version 1 to 8 (RFC 9562), as `randomUUID()` produces; one spelling per id keeps map lookups
+ * exact. The nil and max UUIDs have no version and name no record, and the message says so.
+ */
 export const RecordId = z
   .string()
-  .regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[1-8][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/, 'expected a lower-case UUID');
+  .regex(
+    /^[0-9a-f]{8}-[0-9a-f]{4}-[1-8][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/,
+    'expected a lower-case UUID of version 1 to 8 (RFC 9562), as record ids are; the nil UUID names no record',
+  );
 
 /** A party (gateway / organisation) id, as used in the partner registry. */
 export const PartyId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/, 'expected a party id');

@@ -214,7 +214,8 @@ async function startEmbedded(options: StartLedgerOptions): Promise<StartedLedger
         ed25519PublicKey: options.ed25519PublicKey,
         evmAccount: account,
       });
-      log.info({ partyId: options.partyId, evmAccount: account }, 'gateway registered in its ledger registry');
+      // The log's base fields carry the party id already; a second `partyId` key would repeat it in the line.
+      log.info({ evmAccount: account }, 'gateway registered in its ledger registry');
     } else if (registration === 'revoked') {
       throw new GatewayError('LEDGER_UNAUTHORIZED', 'this gateway is revoked in its ledger registry', {
         reason: 'revoked',

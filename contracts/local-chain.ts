@@ -410,7 +410,7 @@ export async function startLocalChain(options: LocalChainOptions): Promise<Local
   const port = Number(new URL(rpcUrl).port);
   if (port !== remembered) await writeFileDurably(portPath, `${port}\n`);
   log.info(
-    { rpcUrl, chainId, pid: current.pid, statePath, stateIntervalSeconds: stateInterval, hasLoadedState },
+    { rpcUrl, chainId, chainPid: current.pid, statePath, stateIntervalSeconds: stateInterval, hasLoadedState },
     'local chain started',
   );
 
@@ -442,7 +442,7 @@ export async function startLocalChain(options: LocalChainOptions): Promise<Local
       current = next;
       restarts++;
       watch(next);
-      log.warn({ rpcUrl, pid: next.pid, restarts }, 'local chain restarted from its last state dump');
+      log.warn({ rpcUrl, chainPid: next.pid, restarts }, 'local chain restarted from its last state dump');
       for (const listener of restartListeners) listener();
     } catch (error) {
       if (isStopping) return;

@@ -64,6 +64,14 @@ describe('npm start under a signal', () => {
     expect(Number.isInteger(chainPort)).toBe(true);
     expect(await isPortFree(chainPort)).toBe(true);
     expect(output).toContain('local chain stopped');
+    // Every log line names the party and the process once: a field of a line never repeats a base field.
+    const lines = output.split('\n').filter((l) => l.startsWith('{'));
+    expect(lines.length).toBeGreaterThan(5);
+    for (const line of lines) {
+      for (const key of ['level', 'time', 'partyId', 'pid', 'msg']) {
+        expect(line.split(`"${key}":`).length - 1, `${key} in ${line}`).toBeLessThanOrEqual(1);
+      }
+    }
   }, 120_000);
 
   it('SIGTERM stops the gateway', async () => {

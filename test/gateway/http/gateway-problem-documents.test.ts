@@ -67,6 +67,15 @@ describe('problem+json responses', () => {
     expect(body.errors).toEqual([expect.objectContaining({ in: 'params', pointer: '/id' })]);
   });
 
+  it('400: the nil UUID as a record id is refused with a message that says why, not "expected a lower-case UUID"', async () => {
+    await using gw = await makeTestGateway();
+    const url = '/v1/consents/00000000-0000-0000-0000-000000000000';
+    const res = await gw.app.inject({ method: 'GET', url, headers: bearer(gw.adminToken) });
+    const body = expectProblem(res, 'BAD_INPUT', url);
+    expect(JSON.stringify(body.errors)).toContain('version 1 to 8 (RFC 9562)');
+    expect(JSON.stringify(body.errors)).toContain('nil UUID');
+  });
+
   it('400: malformed JSON, an empty JSON body and prototype-poisoning JSON are refused', async () => {
     await using gw = await makeTestGateway();
     const json = { ...bearer(gw.adminToken), 'content-type': 'application/json' };

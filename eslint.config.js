@@ -4,7 +4,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', '.sealgate/**', '.scratch-*/**', 'coverage/**', 'artifacts/**', 'cache/**'] },
+  { ignores: ['test/.generated/**', 'node_modules/**', '.sealgate/**', '.scratch-*/**', 'coverage/**', 'artifacts/**', 'cache/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

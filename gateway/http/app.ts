@@ -5,7 +5,7 @@ import type { Duplex } from 'node:stream';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import { jsonSchemaTransform, serializerCompiler } from 'fastify-type-provider-zod';
+import { serializerCompiler } from 'fastify-type-provider-zod';
 import pkg from '../../package.json' with { type: 'json' };
 import { AccessLogController } from './logger.ts';
 import { traceLoggerFactory, traceRequest } from './trace.ts';
@@ -16,6 +16,7 @@ import { createAuthHook, warnOnMissingPolicy } from './auth.ts';
 import type { GatewayContext } from '../services/context.ts';
 import { GatewayError } from '../../core/errors.ts';
 import { clientErrorResponse, handleError, handleNotFound } from './problem.ts';
+import { openApiOptions } from './openapi.ts';
 import { registerRoutes } from './routes/index.ts';
 
 export const DOCS_PREFIX = '/docs';
@@ -146,22 +147,7 @@ export async function buildApp(ctx: GatewayContext): Promise<FastifyInstance> {
   });
   app.setNotFoundHandler(handleNotFound);
 
-  await app.register(swagger, {
-    openapi: {
-      openapi: '3.1.0',
-      info: {
-        title: 'sealgate',
-        description: 'Privacy-computing gateway: consent enforcement, joint computation, ledger-anchored proofs.',
-        version: pkg.version,
-      },
-      components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer' } } },
-    },
-    transform: (input) => {
-      const out = jsonSchemaTransform(input);
-      const isPublic = (input.route.config as { public?: boolean } | undefined)?.public === true;
-      return isPublic ? out : { ...out, schema: { ...out.schema, security: [{ bearerAuth: [] }] } };
-    },
-  });
+  await app.register(swagger, openApiOptions(pkg.version));
   await app.register(swaggerUi, { routePrefix: DOCS_PREFIX });
 
   await registerRoutes(app, ctx);

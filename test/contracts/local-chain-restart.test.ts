@@ -205,7 +205,9 @@ describe('embedded ledger chain', () => {
     expect(refused.detail).toEqual({ reason: 'state-lost' });
     expect(existsSync(chainFile('state.json'))).toBe(false);
     expect(readFileSync(chainFile('state.backup.json')).equals(backup)).toBe(true);
-    const anvilPid = log.entries.filter((e) => e.message === 'local chain started').at(-1)?.detail['chainPid'] as number;
+    const anvilPid = log.entries.filter((e) => e.message === 'local chain started').at(-1)?.detail[
+      'chainPid'
+    ] as number;
     expect(isProcessAlive(anvilPid)).toBe(false);
     // Unknown anchor history counts as "anchors were recorded": still refused.
     expect(await codeOf(start({ stateIntervalSeconds: 600, hasRecordedAnchors: true }))).toBe('LEDGER_UNAVAILABLE');

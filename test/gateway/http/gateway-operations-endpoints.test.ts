@@ -62,9 +62,11 @@ describe('operations endpoints', () => {
         expect(Object.keys(operation.responses ?? {}), `${method} ${path} documents a response`).not.toHaveLength(0);
       }
     }
-    expect(doc.components?.securitySchemes).toEqual({ bearerAuth: { type: 'http', scheme: 'bearer' } });
+    expect(Object.keys(doc.components?.securitySchemes ?? {})).toEqual(['bearerAuth', 'peerSignature']);
+    expect(doc.components?.securitySchemes?.bearerAuth).toMatchObject({ type: 'http', scheme: 'bearer' });
     expect(doc.paths['/v1/tokens']?.post?.security).toEqual([{ bearerAuth: [] }]);
-    expect(doc.paths['/health']?.get?.security).toBeUndefined();
+    // Public routes say so explicitly: an empty security requirement, not none at all.
+    expect(doc.paths['/health']?.get?.security).toEqual([]);
     const body = JSON.stringify(doc.paths['/v1/tokens']?.post?.requestBody);
     expect(body).toContain('compliance-officer');
     expect(doc.paths['/v1/tokens/{id}']?.delete?.parameters).toEqual(

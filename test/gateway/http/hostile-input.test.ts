@@ -66,7 +66,7 @@ const operationOf = (operation: string) => {
  * §3).
  */
 function accessOf(operation: string): Access {
-  if (operationOf(operation)?.security === undefined) return 'public';
+  if (operationOf(operation)?.security?.length === 0) return 'public';
   return operation.split(' ')[1]?.startsWith('/peer/') === true ? 'peer' : 'bearer';
 }
 /** Admin-token answers on bearer routes with this label suffix: the ones that reach body parsing and validation. */

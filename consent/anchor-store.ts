@@ -63,11 +63,19 @@ export type NewBatch = Pick<
 export type AnchoredAt = Omit<AnchorSent, 'gasUsed'> & { gasUsed: number | null; chainId: number; contract: string };
 export type ChainHeads = { events: number; audit: number };
 
+/** Records committed and not yet in an anchored batch: how many, and when the oldest of them occurred. */
+export type AnchoringBacklog = { pendingRecords: number; oldestPendingAt: string | null };
+
 export type AnchorStore = {
   /** Highest committed seq of each chain (0 when empty). */
   readHeads(): Promise<ChainHeads>;
   /** Highest seq of each chain already in some batch (0 when none). */
   readBatchedUpTo(): Promise<ChainHeads>;
+  /**
+   * What is committed up to `heads` and not yet anchored (built batches count as pending). The oldest is read from the
+   * tables: while it is still in the audit journal (about a second) it is null, and it is younger than that anyway.
+   */
+  readBacklog(heads: ChainHeads): Promise<AnchoringBacklog>;
   lastBatch(): Promise<AnchorBatch | null>;
   lastAnchoredBatch(): Promise<AnchorBatch | null>;
   getBatch(batchNo: number): Promise<AnchorBatch | null>;
@@ -168,6 +176,19 @@ export async function openAnchorStore(db: Database): Promise<AnchorStore> {
         'SELECT coalesce(max(events_to), 0) AS e, coalesce(max(audit_to), 0) AS a FROM anchor_batches',
       );
       return { events: Number(row?.e ?? 0), audit: Number(row?.a ?? 0) };
+    },
+    async readBacklog(heads) {
+      // Batches are anchored in batch order, so the anchored ones cover each chain up to their highest seq.
+      const [row] = await db.all(
+        `WITH anchored AS (SELECT coalesce(max(events_to), 0) AS events_upto, coalesce(max(audit_to), 0) AS audit_upto
+          FROM anchor_batches WHERE status = 'anchored')
+        SELECT events_upto, audit_upto, least((SELECT occurred_at FROM events WHERE seq = events_upto + 1),
+          (SELECT occurred_at FROM audit WHERE seq = audit_upto + 1)) AS oldest FROM anchored`,
+      );
+      const pendingRecords =
+        Math.max(0, heads.events - Number(row?.events_upto ?? 0)) +
+        Math.max(0, heads.audit - Number(row?.audit_upto ?? 0));
+      return { pendingRecords, oldestPendingAt: pendingRecords === 0 ? null : iso(row?.oldest) };
     },
     lastBatch: () => one('ORDER BY batch_no DESC'),
     lastAnchoredBatch: () => one("WHERE status = 'anchored' ORDER BY batch_no DESC"),

@@ -8,6 +8,9 @@ import { openDatabase, type Database } from '../../core/database.ts';
 import { loadOrCreateIdentity, type Identity } from '../identity/identity.ts';
 import { createLogger } from '../http/logger.ts';
 import { createMetrics, type Metrics } from '../http/metrics.ts';
+import { registerStateGauges } from '../http/state-gauges.ts';
+import { metricSources } from './metric-sources.ts';
+import type { ReadinessCheck, ReadinessState } from './readiness.ts';
 import { createTokenStore, type TokenStore } from '../identity/token-store.ts';
 import { openConsentLog, type ConsentLog } from '../../consent/consent-log.ts';
 import { openConsentStore, type ConsentStore } from '../../consent/consent-store.ts';
@@ -23,9 +26,7 @@ import { createPsiProtocol } from '../../mpc/psi/psi-protocol.ts';
 export const DATABASE_FILE = 'sealgate.duckdb';
 export const POLICY_DIR = 'policies';
 
-export type ReadinessState = 'ok' | 'degraded' | 'down';
-/** A readiness probe. Throwing counts as 'down': an unknown state is not a ready one. */
-export type ReadinessCheck = () => ReadinessState | Promise<ReadinessState>;
+export type { ReadinessCheck, ReadinessState } from './readiness.ts';
 
 export type GatewayContext = {
   config: GatewayConfig;
@@ -76,6 +77,8 @@ export async function createContext(config: GatewayConfig, options: ContextOptio
     threads: 1,
   });
   const signer = createWorkerSigner(identity.ed25519.privateKey);
+  // Before the services: the peer client and the job runner count into it as they work.
+  const metrics = createMetrics(config.partyId);
   let tokens: TokenStore;
   let consentStore: ConsentStore | undefined;
   let consent: ConsentLog;
@@ -112,7 +115,15 @@ export async function createContext(config: GatewayConfig, options: ContextOptio
     // seq.
     await db.dropCache();
     // Before the ledger, so a failure here leaves no chain running; the registry reads the ledger later.
-    peers = await openPeerServices({ db, identity, clock, log, consent, chain: () => ledger.ledger?.client ?? null });
+    peers = await openPeerServices({
+      db,
+      identity,
+      clock,
+      log,
+      consent,
+      chain: () => ledger.ledger?.client ?? null,
+      onFailure: ({ peer, code }) => metrics.peerCallFailures.inc({ peer, code }),
+    });
     ledger = await openLedgerServices({ config, db, identity, consentStore, signer, clock, log });
     connectors = await openConnectors({
       dataDir: config.dataDir,
@@ -132,6 +143,8 @@ export async function createContext(config: GatewayConfig, options: ContextOptio
       connectors,
       subjectKey: identity.subjectKey,
       protocols,
+      onStepEnded: (protocol, step, outcome, seconds) =>
+        metrics.jobStepDuration.observe({ protocol, step, outcome }, seconds),
     });
   } catch (error) {
     await connectors?.close();
@@ -148,6 +161,12 @@ export async function createContext(config: GatewayConfig, options: ContextOptio
     // Down until a restart: every decision and audited request would answer 503 (audit-journal.ts).
     ['audit-journal', () => (consentStore?.isJournalWritable === false ? 'down' : 'ok')],
   ]);
+  registerStateGauges(
+    metrics.registry,
+    metricSources({ config, clock, log, consentStore, ledger, jobs, readiness }),
+    (metric, error) =>
+      log.warn({ err: error, metric }, 'a metric source failed: its series are left out of this scrape'),
+  );
   return {
     config,
     db,
@@ -155,7 +174,7 @@ export async function createContext(config: GatewayConfig, options: ContextOptio
     tokens,
     clock,
     log,
-    metrics: createMetrics(config.partyId, { auditJournalPending: () => consentStore?.journalPending ?? 0 }),
+    metrics,
     readiness,
     consent,
     policies,

@@ -9,7 +9,7 @@ import type { Identity } from '../identity/identity.ts';
 import type { GatewayRegistryClient } from '../../contracts/gateway-registry-client.ts';
 import { createNonceCache, DEFAULT_WINDOW_MS } from '../../mpc/peers/nonce-cache.ts';
 import { createPeerAuth, type PeerAuth } from '../http/peer-auth.ts';
-import { createPeerClient, type PeerClient } from '../../mpc/peers/peer-client.ts';
+import { createPeerClient, type PeerCallFailure, type PeerClient } from '../../mpc/peers/peer-client.ts';
 import { openPeerRegistry, type PeerRegistry } from '../../mpc/peers/peer-registry.ts';
 
 export type PeerServices = {
@@ -31,6 +31,8 @@ export type PeerServicesOptions = {
   windowMs?: number;
   /** Most remembered nonces per peer. Default 50,000. */
   maxNoncesPerPeer?: number;
+  /** Told of every outgoing call that failed (context.ts counts them in /metrics). */
+  onFailure?: (failure: PeerCallFailure) => void;
   fetch?: typeof fetch;
 };
 
@@ -54,6 +56,7 @@ export async function openPeerServices(options: PeerServicesOptions): Promise<Pe
       clock,
       log,
       audit,
+      ...(options.onFailure === undefined ? {} : { onFailure: options.onFailure }),
       ...(options.fetch === undefined ? {} : { fetch: options.fetch }),
     }),
   };

@@ -151,7 +151,7 @@ export function createCoordinator(core: JobCore) {
         timeout.aborted && !isGatewayError(error)
           ? peerTimeout(silent ?? hosts[0] ?? self, step, error)
           : blamed(error, live.blame);
-      await core.recordEntry(id, core.failedEntry(run, isGatewayError(cause) ? cause.code : 'INTERNAL'));
+      await core.recordEnd(record, core.failedEntry(run, isGatewayError(cause) ? cause.code : 'INTERNAL'));
       throw cause;
     } finally {
       if (job.run === live) job.run = null;
@@ -190,7 +190,7 @@ export function createCoordinator(core: JobCore) {
         });
         continue;
       }
-      await core.recordEntry(id, own.entry);
+      await core.recordEnd(record, own.entry);
       await core.transition(id, { type: 'step-complete', step, attempt }, own.output ?? undefined);
       await core.audit({
         spec: record.spec,

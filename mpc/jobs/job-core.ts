@@ -35,7 +35,20 @@ export type JobRunnerDeps = {
   subjectKey: Uint8Array;
   /** The protocols this gateway runs (PSI is mpc/psi/psi-protocol.ts); the runner closes them when it closes. */
   protocols: readonly JobProtocol[];
+  /**
+   * Called once per attempt this party ends, as its timeline records it (the shell turns it into a metric). 'failed'
+   * includes an attempt a cancellation or a newer attempt stopped; one cut short by the runner closing is not reported.
+   */
+  onStepEnded?: StepEndedListener;
 };
+
+/** How one attempt at a step ended here, and how long it ran by the runner's clock. */
+export type StepEndedListener = (
+  protocol: string,
+  step: JobStepName,
+  outcome: 'completed' | 'failed',
+  seconds: number,
+) => void;
 
 /**
  * Why an attempt was stopped from inside this process; all but 'attempt-failed' end it without a failure of its own.
@@ -74,6 +87,8 @@ export type LiveJob = {
   /** Aborted when the job resumes: stops repeating failure notices that no longer apply. */
   notices: AbortController;
   settled: ((record: JobRecord) => void)[];
+  /** The highest attempt whose end was reported to `onStepEnded`: a failure can be recorded twice, reported once. */
+  endedAttempt: number;
 };
 
 export type JobCore = ReturnType<typeof createJobCore>;
@@ -174,6 +189,7 @@ export function createJobCore(deps: JobRunnerDeps, store: JobStore, peer: JobPee
         stop: new AbortController(),
         notices: new AbortController(),
         settled: [],
+        endedAttempt: -1,
       };
       live.set(id, job);
     }
@@ -256,6 +272,25 @@ export function createJobCore(deps: JobRunnerDeps, store: JobStore, peer: JobPee
     }
   };
 
+  /**
+   * Records how this party's attempt ended (completed or failed) and reports it once to `onStepEnded`: a failed
+   * attempt may be recorded both by the attempt and by the job's failure.
+   */
+  const recordEnd = async (record: Pick<JobRecord, 'spec'>, entry: TimelineEntry) => {
+    const id = record.spec.id;
+    await recordEntry(id, entry);
+    const job = liveOf(id);
+    if (isClosing || deps.onStepEnded === undefined || entry.attempt <= job.endedAttempt) return;
+    job.endedAttempt = entry.attempt;
+    const outcome = entry.status === 'completed' ? 'completed' : 'failed';
+    try {
+      deps.onStepEnded(record.spec.protocol, entry.step, outcome, Math.max(0, entry.durationMs ?? 0) / 1000);
+    } catch (error) {
+      // A metric is never worth a job: the attempt has ended whatever the listener does.
+      deps.log.warn({ err: error, job: id }, 'onStepEnded threw');
+    }
+  };
+
   const failedEntry = (run: StepRun, code: string): TimelineEntry => {
     const p = run.progress();
     const endedAt = deps.clock.now().toISOString();
@@ -298,7 +333,7 @@ export function createJobCore(deps: JobRunnerDeps, store: JobStore, peer: JobPee
       if (isGatewayError(error) && error.code === 'CONFLICT') return false;
       throw error;
     }
-    if (running !== null) await recordEntry(id, failedEntry(running.run, failure.code));
+    if (running !== null) await recordEnd(record, failedEntry(running.run, failure.code));
     deps.log.warn(
       {
         job: id,
@@ -404,6 +439,7 @@ export function createJobCore(deps: JobRunnerDeps, store: JobStore, peer: JobPee
     transition,
     abortRun,
     recordEntry,
+    recordEnd,
     failLocal,
     cancelLocal,
     protocols,

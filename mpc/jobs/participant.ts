@@ -70,7 +70,7 @@ export function createParticipant(core: JobCore) {
       const { entry, output } = await run.run();
       if (job.run !== live) return;
       job.run = null;
-      await core.recordEntry(id, entry);
+      await core.recordEnd(record, entry);
       const done = await core.transition(
         id,
         { type: 'step-complete', step: run.step, attempt: run.attempt },
@@ -105,7 +105,7 @@ export function createParticipant(core: JobCore) {
       const failure = toFailure(error, { self, step: run.step, steps: record.state.steps, blame: live.blame });
       if (!isTransientError(error)) return failAndTell(id, error, run.step, live.blame);
       if (job.run === live) job.run = null;
-      await core.recordEntry(id, core.failedEntry(run, failure.code));
+      await core.recordEnd(record, core.failedEntry(run, failure.code));
       const current = await core
         .transition(id, { type: 'step-fail', step: run.step, attempt: run.attempt })
         .catch(() => record);

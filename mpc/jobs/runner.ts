@@ -4,6 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import {
   JobSpec,
+  JobStatus,
   firstIncompleteStep,
   initialJobState,
   isResumable,
@@ -19,11 +20,12 @@ import { createCoordinator } from './coordinator.ts';
 import { createJobCore, failureError, ownFailure, type JobRunnerDeps } from './job-core.ts';
 import { createParticipant } from './participant.ts';
 import { JOB_PEER_PATHS, createJobPeer, type ProposalAnswer, type ReportBody } from './job-peer.ts';
-import { openJobStore, type JobRecord } from './store.ts';
+import { openJobStore, type JobCount, type JobRecord } from './store.ts';
 import { describeJob, type JobView } from './view.ts';
 import { continueTrace, formatTraceparent } from '../../core/trace-context.ts';
 
-export type { JobRunnerDeps } from './job-core.ts';
+export type { JobRunnerDeps, StepEndedListener } from './job-core.ts';
+export type { JobCount } from './store.ts';
 
 /** Where a resume starts: the first step not completed (the last, when all are: the job then only completes). */
 const resumeStep = (state: JobState): JobStepName =>
@@ -61,6 +63,11 @@ export type JobRunner = {
   settled(id: string): Promise<JobView>;
   /** Picks up jobs interrupted by a restart: the coordinator resumes them, participants arm their watchdogs. */
   recover(): Promise<void>;
+  /**
+   * Jobs by protocol and status, with a zero for every status of every protocol this gateway runs: a metric read from
+   * it then rises from zero when the first job fails, which a rate or delta can see.
+   */
+  countByStatus(): Promise<JobCount[]>;
   peer: {
     propose(from: string, spec: unknown, traceparent: string): Promise<ProposalAnswer>;
     start(from: string, id: string, step: JobStepName, attempt: number): Promise<void>;
@@ -224,6 +231,14 @@ export async function openJobRunner(db: Database, deps: JobRunnerDeps): Promise<
           void coordinator.drive(id);
         }
       }
+    },
+    async countByStatus() {
+      const key = (c: Pick<JobCount, 'protocol' | 'status'>) => `${c.protocol}\n${c.status}`;
+      const counts = new Map<string, JobCount>();
+      for (const protocol of core.protocols.names)
+        for (const status of JobStatus.options) counts.set(key({ protocol, status }), { protocol, status, count: 0 });
+      for (const count of await store.countByStatus()) counts.set(key(count), count);
+      return [...counts.values()];
     },
     peer: {
       propose: (from, spec, traceparent) => participant.onPropose(from, spec, traceparent),

@@ -2,7 +2,7 @@
 // (mpc/jobs/job.ts), the step timeline of every party, the consent-filtered inputs of this party, and the outputs it
 // received. The only module that speaks SQL about jobs.
 import { z } from 'zod';
-import { JobSpec, JobState, JobStepName, StepStatus, isTerminal } from './job.ts';
+import { JobSpec, JobState, JobStatus, JobStepName, StepStatus, isTerminal } from './job.ts';
 import type { Database, SqlValue } from '../../core/database.ts';
 import { GatewayError } from '../../core/errors.ts';
 
@@ -100,6 +100,9 @@ export type JobRecord = {
   updatedAt: string;
 };
 
+/** How many jobs of one protocol are in one status. */
+export type JobCount = { protocol: string; status: JobStatus; count: number };
+
 export type JobStore = {
   /** Stores a new job; the same spec again is a no-op, another spec under the same id is CONFLICT. */
   create(spec: JobSpec, state: JobState, traceparent: string): Promise<{ isCreated: boolean }>;
@@ -107,6 +110,8 @@ export type JobStore = {
   list(limit: number): Promise<JobRecord[]>;
   /** Jobs not yet completed, failed or cancelled. */
   listActive(): Promise<JobRecord[]>;
+  /** The jobs of each (protocol, status) present: one grouped scan, cheap enough for every metrics scrape. */
+  countByStatus(): Promise<JobCount[]>;
   saveState(id: string, state: JobState, output?: JobOutputSummary): Promise<void>;
   recordStep(jobId: string, entry: TimelineEntry): Promise<void>;
   /**
@@ -202,6 +207,14 @@ export async function openJobStore(db: Database): Promise<JobStore> {
         `SELECT ${JOB_COLUMNS} FROM jobs WHERE status NOT IN ('completed', 'failed', 'cancelled') ORDER BY created_at`,
       );
       return rows.map(toRecord).filter((r) => !isTerminal(r.state.status));
+    },
+    async countByStatus() {
+      // The protocol lives only in the spec's JSON; the status column mirrors the state's status on every save.
+      const rows = await db.all(
+        `SELECT json_extract_string(spec, '$.protocol') AS protocol, status, count(*) AS n FROM jobs
+        GROUP BY ALL ORDER BY protocol, status`,
+      );
+      return rows.map((r) => ({ protocol: String(r.protocol), status: JobStatus.parse(r.status), count: Number(r.n) }));
     },
     async saveState(id, state, output) {
       const params: SqlValue[] = [id, JSON.stringify(JobState.parse(state)), state.status, state.updatedAt];

@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import type { AuditInput } from '../../consent/audit.ts';
 import type { Clock } from '../../core/clock.ts';
 import { createSigner } from '../../consent/signer.ts';
-import { GatewayError, isGatewayError } from '../../core/errors.ts';
+import { GatewayError, isGatewayError, type ErrorCode } from '../../core/errors.ts';
 import type { KeyObject } from 'node:crypto';
 import type { PeerRegistry } from './peer-registry.ts';
 import {
@@ -65,6 +65,9 @@ export type PeerClient = {
   request(call: PeerRequest): Promise<PeerResponse>;
 };
 
+/** A failed outgoing call: to whom, and the catalogue code the caller gets. */
+export type PeerCallFailure = { peer: string; code: ErrorCode };
+
 /** What the client needs of the party identity: who it is and the Ed25519 key that signs its requests. */
 export type PeerSigningIdentity = { partyId: string; ed25519: { privateKey: KeyObject } };
 
@@ -74,6 +77,11 @@ export type PeerClientOptions = {
   clock: Clock;
   log: Logger;
   audit: (input: AuditInput) => Promise<unknown>;
+  /**
+   * Called once for each call that went out and failed, with the code it throws (the shell counts them for operators).
+   * A call refused before anything is sent (unknown or disabled peer, bad input, an audit that fails) is not one.
+   */
+  onFailure?: (failure: PeerCallFailure) => void;
   fetch?: typeof fetch;
   /** First backoff step; each retry doubles it (full jitter), capped at 2 s. Default 100 ms. */
   retryBaseMs?: number;
@@ -290,6 +298,12 @@ export function createPeerClient(options: PeerClientOptions): PeerClient {
       if (answer === null) {
         const error = failure ?? new GatewayError('INTERNAL', 'peer request failed', { peer: peerId });
         callLog.warn({ code: error.code, attempts, lastStatus }, 'peer request failed');
+        try {
+          options.onFailure?.({ peer: peerId, code: error.code });
+        } catch (listenerError) {
+          // Counting a failure must not replace it: the caller gets the peer's error, not the listener's.
+          callLog.warn({ err: listenerError }, 'onFailure threw');
+        }
         throw error;
       }
       return answer;

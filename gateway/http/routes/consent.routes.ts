@@ -20,6 +20,8 @@ import {
 } from './consent-schemas.ts';
 import { ConsentGrantInput, RenewInput } from '../../../consent/record.ts';
 import { declaredFieldsSerializerCompiler } from '../response-serializer.ts';
+import { isGatewayError } from '../../../core/errors.ts';
+import type { ConsentWriteKind } from '../metrics.ts';
 
 /** Collectors record consent; stewards and admins manage it; officers read it. */
 const WRITE = { roles: ['collector', 'data-steward', 'admin'] } as const;
@@ -40,8 +42,20 @@ export function registerConsentRoutes(app: FastifyInstance, ctx: GatewayContext)
   const { consent } = ctx;
   const tags = ['consent'];
 
-  /** Adds the signed pending receipt of the write's last event (for supersede: the new grant). */
-  const withReceipt = async (result: RecordResult) => {
+  /**
+   * Makes one write through the consent log and adds the signed pending receipt of its last event (for supersede: the
+   * new grant). The write is counted for /metrics by kind and outcome, 'ok' or the error code; a request refused before
+   * the handler (authentication, validation) made no write, and only the request histogram has it.
+   */
+  const write = async (kind: ConsentWriteKind, command: () => Promise<RecordResult>) => {
+    let result: RecordResult;
+    try {
+      result = await command();
+    } catch (error) {
+      ctx.metrics.consentWrites.inc({ kind, outcome: isGatewayError(error) ? error.code : 'INTERNAL' });
+      throw error;
+    }
+    ctx.metrics.consentWrites.inc({ kind, outcome: 'ok' });
     const last = result.events.at(-1);
     // The write's own event is among the newest, so this is a memory read (a replayed write may read the store).
     const event = last === undefined ? undefined : (await consent.eventsAt([last.seq]))[0];
@@ -64,7 +78,7 @@ export function registerConsentRoutes(app: FastifyInstance, ctx: GatewayContext)
       },
     },
     async (request, reply) =>
-      reply.code(201).send(await withReceipt(await consent.grantParsed(request.body, commandContext(request)))),
+      reply.code(201).send(await write('grant', () => consent.grantParsed(request.body, commandContext(request)))),
   );
 
   api.get(
@@ -96,7 +110,7 @@ export function registerConsentRoutes(app: FastifyInstance, ctx: GatewayContext)
       },
     },
     async (request) =>
-      withReceipt(await consent.withdraw(request.params.id, commandContext(request), request.body?.reason)),
+      write('withdraw', () => consent.withdraw(request.params.id, commandContext(request), request.body?.reason)),
   );
 
   api.post(
@@ -114,7 +128,7 @@ export function registerConsentRoutes(app: FastifyInstance, ctx: GatewayContext)
       },
     },
     async (request) =>
-      withReceipt(await consent.revoke(request.params.id, commandContext(request), request.body?.reason)),
+      write('revoke', () => consent.revoke(request.params.id, commandContext(request), request.body?.reason)),
   );
 
   api.post(
@@ -131,7 +145,7 @@ export function registerConsentRoutes(app: FastifyInstance, ctx: GatewayContext)
         response: { 200: ConsentWriteResult },
       },
     },
-    async (request) => withReceipt(await consent.renew(request.params.id, request.body, commandContext(request))),
+    async (request) => write('renew', () => consent.renew(request.params.id, request.body, commandContext(request))),
   );
 
   api.post(
@@ -152,7 +166,9 @@ export function registerConsentRoutes(app: FastifyInstance, ctx: GatewayContext)
     async (request, reply) =>
       reply
         .code(201)
-        .send(await withReceipt(await consent.supersede(request.params.id, request.body, commandContext(request)))),
+        .send(
+          await write('supersede', () => consent.supersede(request.params.id, request.body, commandContext(request))),
+        ),
   );
 
   api.get(

@@ -47,6 +47,8 @@ export function registerDecisionRoutes(app: FastifyInstance, ctx: GatewayContext
         fields: decision.allowedFields,
         ...(request.trace === null || request.trace === undefined ? {} : { traceId: request.trace.traceId }),
       });
+      // Counted once audited: a decision the audit chain refused was never answered.
+      ctx.metrics.decisions.inc({ outcome: decision.decision });
       return decision;
     },
   );

@@ -3,7 +3,8 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import type { GatewayContext, ReadinessState } from '../../services/context.ts';
+import type { GatewayContext } from '../../services/context.ts';
+import { checkReadiness } from '../../services/readiness.ts';
 
 const State = z.enum(['ok', 'degraded', 'down']);
 
@@ -18,26 +19,6 @@ export const Readiness = z.object({
   down: z.array(z.string()),
 });
 export type Readiness = z.infer<typeof Readiness>;
-
-/** Runs every probe concurrently; a probe that throws is 'down'. */
-export async function checkReadiness(ctx: Pick<GatewayContext, 'readiness' | 'log'>): Promise<Readiness> {
-  const entries = await Promise.all(
-    [...ctx.readiness].map(async ([name, probe]): Promise<[string, ReadinessState]> => {
-      try {
-        const state = State.safeParse(await probe());
-        return [name, state.success ? state.data : 'down'];
-      } catch (error) {
-        ctx.log.warn({ err: error, component: name }, 'readiness probe failed');
-        return [name, 'down'];
-      }
-    }),
-  );
-  const components = Object.fromEntries(entries);
-  const down = entries.filter(([, s]) => s === 'down').map(([n]) => n);
-  const degraded = entries.filter(([, s]) => s === 'degraded').map(([n]) => n);
-  const status = down.length > 0 ? 'down' : degraded.length > 0 ? 'degraded' : 'ok';
-  return { status, components, degraded, down };
-}
 
 export function registerHealthRoutes(app: FastifyInstance, ctx: GatewayContext): void {
   const api = app.withTypeProvider<ZodTypeProvider>();

@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JobRequestInput } from '../../../mpc/jobs/job.ts';
 import { columnSumProtocol } from './column-sum-protocol.ts';
+import { parseSamples, sampleValue } from '../../fixtures/prometheus-text.ts';
 import {
   allowJoinPurpose,
   delegate,
@@ -82,6 +83,17 @@ describe('a second protocol through the same runtime', () => {
       ['filter', 'completed'],
       ['sum', 'completed'],
     ]);
+    // Each party's /metrics counts its own attempts of each step, and the job among its completed ones.
+    for (const gw of [dealer, insurer]) {
+      const samples = parseSamples((await gw.app.inject({ method: 'GET', url: '/metrics' })).body);
+      for (const step of ['filter', 'sum']) {
+        const labels = { protocol: 'column-sum', step, outcome: 'completed', party: gw.partyId };
+        expect(sampleValue(samples, 'sealgate_job_step_duration_seconds_count', labels), step).toBe(1);
+        expect(sampleValue(samples, 'sealgate_job_step_duration_seconds_bucket', { ...labels, le: '+Inf' })).toBe(1);
+      }
+      expect(sampleValue(samples, 'sealgate_jobs', { protocol: 'column-sum', state: 'completed' })).toBe(1);
+      expect(sampleValue(samples, 'sealgate_jobs', { protocol: 'psi', state: 'completed' })).toBe(0);
+    }
 
     const expected = columnSum(IDS['dealer-4s'] as string[]) + columnSum(IDS['insurer-a'] as string[]);
     const view = await getJob(dealer, id);

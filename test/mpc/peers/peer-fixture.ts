@@ -4,7 +4,7 @@
 import { createServer, request as httpRequest, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Clock } from '../../../core/clock.ts';
-import { createPeerClient, type PeerClient } from '../../../mpc/peers/peer-client.ts';
+import { createPeerClient, type PeerClient, type PeerClientOptions } from '../../../mpc/peers/peer-client.ts';
 import { bearer, makeTestGateway, type TestGateway } from '../../fixtures/gateway-fixture.ts';
 
 export type ListeningGateway = TestGateway & { url: string; partyId: string; publicKeyHex: string };
@@ -43,10 +43,10 @@ export async function meshGateways(gateways: readonly ListeningGateway[]): Promi
   for (const a of gateways) for (const b of gateways) if (a !== b) await registerPeer(a, b);
 }
 
-/** A client for `gw` with test-chosen clock, fetch and backoff; audits into `gw`'s log like the real one. */
+/** A client for `gw` with test-chosen clock, fetch, backoff and failure listener; audits into `gw`'s log. */
 export function clientOf(
   gw: TestGateway,
-  options: { clock?: Clock; fetch?: typeof fetch; retryBaseMs?: number } = {},
+  options: Pick<PeerClientOptions, 'fetch' | 'retryBaseMs' | 'onFailure'> & { clock?: Clock } = {},
 ): PeerClient {
   return createPeerClient({
     identity: gw.ctx.identity,
@@ -56,6 +56,7 @@ export function clientOf(
     audit: (entry) => gw.ctx.consent.appendAudit(entry),
     ...(options.fetch === undefined ? {} : { fetch: options.fetch }),
     ...(options.retryBaseMs === undefined ? {} : { retryBaseMs: options.retryBaseMs }),
+    ...(options.onFailure === undefined ? {} : { onFailure: options.onFailure }),
   });
 }
 

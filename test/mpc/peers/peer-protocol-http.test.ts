@@ -4,6 +4,7 @@
 // with their own code and audited; deadlines and retries behave as documented.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixedClock } from '../../../core/clock.ts';
+import type { PeerClientOptions } from '../../../mpc/peers/peer-client.ts';
 import { PEER_HEADERS } from '../../../mpc/peers/peer-signature.ts';
 import { formatTraceparent, startTrace } from '../../../core/trace-context.ts';
 import { bearer } from '../../fixtures/gateway-fixture.ts';
@@ -271,6 +272,11 @@ describe('peer client deadlines and retries', () => {
       expect(elapsed).toBeGreaterThanOrEqual(390);
       expect(elapsed).toBeLessThan(400 + 1_000);
       expect(hole.hits()).toBeGreaterThanOrEqual(1);
+      // The gateway's own client counts it for /metrics, by peer and code.
+      const metrics = (await dealer.app.inject({ method: 'GET', url: '/metrics' })).body;
+      expect(metrics).toMatch(
+        /^sealgate_peer_call_failures_total\{peer="silent-party",code="PEER_TIMEOUT",[^}]*\} 1$/m,
+      );
     } finally {
       await hole.close();
     }
@@ -327,6 +333,30 @@ describe('peer client deadlines and retries', () => {
     } finally {
       await proxy.close();
       await rejecting.close();
+    }
+  });
+
+  it('tells onFailure of each call that failed once, not of each attempt nor of a call refused before sending', async () => {
+    const proxy = await startFlakyProxy(insurer.url, 100);
+    const failures: unknown[] = [];
+    const onFailure: PeerClientOptions['onFailure'] = (failure) => {
+      failures.push(failure);
+      throw new Error('a listener that throws');
+    };
+    try {
+      await registerPeer(dealer, { partyId: 'flaky-counted', url: proxy.url, publicKeyHex: insurer.publicKeyHex });
+      const client = clientOf(dealer, { retryBaseMs: 5, onFailure });
+      // The listener's own error does not replace the call's.
+      await expect(
+        client.request({ peerId: 'flaky-counted', method: 'GET', path: '/peer/v1/ping', options: { retries: 2 } }),
+      ).rejects.toMatchObject({ code: 'PEER_UNAVAILABLE', detail: { attempts: 3 } });
+      await expect(client.request({ peerId: 'nobody', method: 'GET', path: '/peer/v1/ping' })).rejects.toMatchObject({
+        code: 'NOT_FOUND',
+      });
+      expect((await client.request({ peerId: 'insurer', method: 'GET', path: '/peer/v1/ping' })).status).toBe(200);
+      expect(failures).toEqual([{ peer: 'flaky-counted', code: 'PEER_UNAVAILABLE' }]);
+    } finally {
+      await proxy.close();
     }
   });
 

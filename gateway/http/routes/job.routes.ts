@@ -164,6 +164,11 @@ export function registerJobRoutes(app: FastifyInstance, ctx: JobRouteContext): v
     const peerApi = scope.withTypeProvider<ZodTypeProvider>();
     const ptags = ['peer protocol'];
     const ack = { 200: PeerAck };
+    /** A signed job call that carries a JSON body and is answered with an acknowledgement. */
+    const peerCall = <Body extends z.ZodType>(summary: string, body: Body) => ({
+      config: PEER,
+      schema: { summary, tags: ptags, body, response: ack },
+    });
 
     peerApi.post(
       JOB_PEER_PATHS.propose,
@@ -182,15 +187,7 @@ export function registerJobRoutes(app: FastifyInstance, ctx: JobRouteContext): v
 
     peerApi.post(
       JOB_PEER_PATHS.start,
-      {
-        config: PEER,
-        schema: {
-          summary: 'Start an attempt at a step (coordinator to participant); idempotent per attempt',
-          tags: ptags,
-          body: StartBody,
-          response: ack,
-        },
-      },
+      peerCall('Start an attempt at a step (coordinator to participant); idempotent per attempt', StartBody),
       async (request) => {
         await jobs.peer.start(
           peerOf(request, request.body.job),
@@ -228,9 +225,9 @@ export function registerJobRoutes(app: FastifyInstance, ctx: JobRouteContext): v
       JOB_PEER_PATHS.messages,
       {
         config: PEER,
-        // The body is one PSI frame (application/octet-stream), checked by the PSI core, not by a schema.
+        // The body is one protocol frame (application/octet-stream), checked by the protocol's step, not by a schema.
         schema: {
-          summary: 'One framed PSI message of an attempt (blinded points only)',
+          summary: 'One framed protocol message of an attempt (for PSI, a bucket of blinded points)',
           tags: ptags,
           querystring: MessageQuery,
           response: ack,
@@ -253,15 +250,7 @@ export function registerJobRoutes(app: FastifyInstance, ctx: JobRouteContext): v
 
     peerApi.post(
       JOB_PEER_PATHS.fail,
-      {
-        config: PEER,
-        schema: {
-          summary: 'The job failed, with its stable code: every party records the same failure',
-          tags: ptags,
-          body: FailBody,
-          response: ack,
-        },
-      },
+      peerCall('The job failed, with its stable code: every party records the same failure', FailBody),
       async (request) => {
         await jobs.peer.fail(
           peerOf(request, request.body.job),
@@ -275,15 +264,7 @@ export function registerJobRoutes(app: FastifyInstance, ctx: JobRouteContext): v
 
     peerApi.post(
       JOB_PEER_PATHS.cancel,
-      {
-        config: PEER,
-        schema: {
-          summary: 'Cancel the job (a participant asks the coordinator, the coordinator tells everyone)',
-          tags: ptags,
-          body: CancelBody,
-          response: ack,
-        },
-      },
+      peerCall('Cancel the job (a participant asks the coordinator, the coordinator tells everyone)', CancelBody),
       async (request) => {
         await jobs.peer.cancel(peerOf(request, request.body.job), request.body.job);
         return { ok: true };
@@ -292,15 +273,7 @@ export function registerJobRoutes(app: FastifyInstance, ctx: JobRouteContext): v
 
     peerApi.post(
       JOB_PEER_PATHS.complete,
-      {
-        config: PEER,
-        schema: {
-          summary: 'Every step is done at every party: the job is completed',
-          tags: ptags,
-          body: CompleteBody,
-          response: ack,
-        },
-      },
+      peerCall('Every step is done at every party: the job is completed', CompleteBody),
       async (request) => {
         await jobs.peer.complete(peerOf(request, request.body.job), request.body.job);
         return { ok: true };
@@ -309,15 +282,7 @@ export function registerJobRoutes(app: FastifyInstance, ctx: JobRouteContext): v
 
     peerApi.post(
       JOB_PEER_PATHS.resume,
-      {
-        config: PEER,
-        schema: {
-          summary: 'Resume from a step after a reachability failure or a restart',
-          tags: ptags,
-          body: ResumeBody,
-          response: ack,
-        },
-      },
+      peerCall('Resume from a step after a reachability failure or a restart', ResumeBody),
       async (request) => {
         await jobs.peer.resume(
           peerOf(request, request.body.job),

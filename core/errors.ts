@@ -53,6 +53,11 @@ export const CATALOGUE = {
   PSI_SMALL_ORDER_POINT: { status: 422, title: 'PSI point has small order' },
   PSI_DUPLICATE_POINT: { status: 422, title: 'PSI set repeats a point' },
   PSI_DUPLICATE_INPUT: { status: 422, title: 'PSI input repeats an identifier' },
+  JOB_BAD_MESSAGE: { status: 400, title: 'Protocol message is malformed' },
+  // Homomorphic encryption (mpc/he)
+  HE_BAD_CIPHERTEXT: { status: 422, title: 'Ciphertext is malformed or does not fit the job parameters' },
+  HE_BAD_KEY: { status: 422, title: 'Public key is malformed or does not fit the job parameters' },
+  HE_DEPTH_EXCEEDED: { status: 422, title: 'Computation needs more depth than the parameter preset offers' },
   // Server and storage
   INTERNAL: { status: 500, title: 'Internal error' },
   INTEGRITY_VIOLATION: { status: 500, title: 'Stored record fails its integrity check' },

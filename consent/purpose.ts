@@ -31,6 +31,11 @@ export const Purpose = z
     fieldAllowlist: z.array(FieldName).min(1).max(256).refine(hasNoDuplicates, 'fieldAllowlist has duplicates'),
     precision: z.record(FieldName, PrecisionRule),
     kThreshold: z.int().min(1).max(1_000_000),
+    /**
+     * Total differential-privacy epsilon that noisy aggregates of one dataset may spend under this purpose
+     * (mpc/stats/privacy-budget.ts). Absent: no noisy release is allowed.
+     */
+    epsilonBudget: z.number().positive().max(100).optional(),
     allowedRecipients: z.array(RecipientId).max(64).refine(hasNoDuplicates, 'allowedRecipients has duplicates'),
     actions: z.array(PurposeAction).min(1).max(32).refine(hasNoDuplicates, 'actions has duplicates'),
   })

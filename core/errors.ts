@@ -54,6 +54,8 @@ export const CATALOGUE = {
   PSI_DUPLICATE_POINT: { status: 422, title: 'PSI set repeats a point' },
   PSI_DUPLICATE_INPUT: { status: 422, title: 'PSI input repeats an identifier' },
   JOB_BAD_MESSAGE: { status: 400, title: 'Protocol message is malformed' },
+  JOB_ALIGNMENT_UNAVAILABLE: { status: 409, title: 'The aligned rows the job runs on are not available' },
+  PRIVACY_BUDGET_EXCEEDED: { status: 409, title: 'The privacy budget of this dataset and purpose would be exceeded' },
   // Homomorphic encryption (mpc/he)
   HE_BAD_CIPHERTEXT: { status: 422, title: 'Ciphertext is malformed or does not fit the job parameters' },
   HE_BAD_KEY: { status: 422, title: 'Public key is malformed or does not fit the job parameters' },

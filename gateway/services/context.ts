@@ -22,6 +22,9 @@ import { openConnectors, type Connectors } from '../../connectors/connectors.ts'
 import type { JobProtocol } from '../../mpc/jobs/protocol.ts';
 import { openJobRunner, type JobRunner } from '../../mpc/jobs/runner.ts';
 import { createPsiProtocol } from '../../mpc/psi/psi-protocol.ts';
+import { sharedHePool } from '../../mpc/he/shared-he-pool.ts';
+import { createJointStatsProtocol } from '../../mpc/stats/joint-stats-protocol.ts';
+import { openPrivacyBudget } from '../../mpc/stats/privacy-budget.ts';
 
 export const DATABASE_FILE = 'sealgate.duckdb';
 export const POLICY_DIR = 'policies';
@@ -132,7 +135,13 @@ export async function createContext(config: GatewayConfig, options: ContextOptio
       clock,
       purposes: () => policies.bundle.purposes,
     });
-    const protocols = [createPsiProtocol(), ...(options.protocols ?? [])];
+    // The CKKS protocols share one worker pool, started by the first job that needs it.
+    const hePool = sharedHePool();
+    const protocols = [
+      createPsiProtocol(),
+      createJointStatsProtocol({ pool: hePool, budget: await openPrivacyBudget(db) }),
+      ...(options.protocols ?? []),
+    ];
     jobs = await openJobRunner(db, {
       partyId: config.partyId,
       clock,

@@ -4,6 +4,7 @@
 import type { Logger } from 'pino';
 import type { ConsentLog } from '../../consent/consent-log.ts';
 import type { PolicyHolder } from '../../consent/policy-holder.ts';
+import { findPurpose } from '../../consent/purpose.ts';
 import type { Connectors } from '../../connectors/connectors.ts';
 import {
   applyJobEvent,
@@ -393,6 +394,7 @@ export function createJobCore(deps: JobRunnerDeps, store: JobStore, peer: JobPee
         store,
         subjectKey: deps.subjectKey,
         now: () => deps.clock.now(),
+        purposeOf: (id) => findPurpose(deps.policies.bundle.purposes, id),
         self,
         peer,
         deadlineAt,

@@ -4,6 +4,7 @@
 // first. The registry turns the protocols into the zod schemas that parse a request and a proposed job record.
 import type { z } from 'zod';
 import type { ConsentLog } from '../../consent/consent-log.ts';
+import type { Purpose } from '../../consent/purpose.ts';
 import type { Connectors } from '../../connectors/connectors.ts';
 import { GatewayError } from '../../core/errors.ts';
 import { JobRequest, JobSpec, type JobParty, type JobRequestLike, type JobStepName } from './job.ts';
@@ -27,6 +28,8 @@ export type StepContext = {
   store: JobStore;
   subjectKey: Uint8Array;
   now: () => Date;
+  /** The job's purpose as this gateway's policy bundle declares it now (its k-threshold, say), or undefined. */
+  purpose(): Purpose | undefined;
   /**
    * Sends one frame of this attempt to `peer` over the signed peer protocol; resolves once the peer accepted it.
    * `auditStep` names the message in both parties' audit chains. Throws PEER_UNAVAILABLE when the peer no longer

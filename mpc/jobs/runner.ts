@@ -42,6 +42,8 @@ export type JobOutput = {
   offset: number;
   subjects: string[] | null;
   values?: Record<string, number>;
+  /** The protocol's structured result at this party (store.ts JobResultDocument), or null. */
+  result: Record<string, unknown> | null;
 };
 export type JobAskerToken = { tokenId: string; role: string };
 
@@ -200,6 +202,7 @@ export async function openJobRunner(db: Database, deps: JobRunnerDeps): Promise<
         throw new GatewayError('NOT_FOUND', "this party is not a receiver of the job's output", { job: id });
       const hasRows = core.protocols.get(record.spec.protocol).hasOutputRows(record.output);
       const subjects = hasRows ? await store.readOutput(id, offset, limit) : null;
+      const result = (await store.readResult(id)) ?? null;
       await core.audit({
         spec: record.spec,
         action: 'job-output-read',
@@ -208,7 +211,7 @@ export async function openJobRunner(db: Database, deps: JobRunnerDeps): Promise<
         actor: `token:${asker.tokenId}`,
       });
       const { mode, count, values } = record.output;
-      return { id, mode, count, offset, subjects, ...(values === undefined ? {} : { values }) };
+      return { id, mode, count, offset, subjects, result, ...(values === undefined ? {} : { values }) };
     },
     async settled(id) {
       const record = await core.load(id);

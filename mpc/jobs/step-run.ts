@@ -2,6 +2,7 @@
 // runtime gives it the transport, the deadline and the stores, and measures rows, bytes and time the same way at
 // every party for the timeline. Both the coordinator and the participants run steps through here.
 import type { ConsentLog } from '../../consent/consent-log.ts';
+import type { Purpose } from '../../consent/purpose.ts';
 import type { Connectors } from '../../connectors/connectors.ts';
 import { GatewayError, isGatewayError } from '../../core/errors.ts';
 import type { JobSpec, JobStepName } from './job.ts';
@@ -31,6 +32,8 @@ export type StepDeps = {
   store: JobStore;
   subjectKey: Uint8Array;
   now: () => Date;
+  /** A purpose of the policy bundle in force, by id. */
+  purposeOf: (id: string) => Purpose | undefined;
   self: string;
   peer: JobPeer;
   /** Absolute deadline of this attempt (ms since the epoch): every message is due by then. */
@@ -77,6 +80,7 @@ export function createStepRun({ deps, protocol, spec, step, attempt, signal, isC
     store: deps.store,
     subjectKey: deps.subjectKey,
     now: deps.now,
+    purpose: () => deps.purposeOf(spec.purpose),
     hostReports: async (earlier) =>
       isCoordinator ? latestHostEntries(await deps.store.timeline(spec.id), earlier, deps.self) : [],
     send: async (peer, frame, meta) => {

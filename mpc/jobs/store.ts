@@ -38,7 +38,16 @@ const MIGRATIONS = [
   CREATE TABLE job_inputs (job_id VARCHAR NOT NULL, input_row INTEGER NOT NULL, ordinal BIGINT NOT NULL, subject VARCHAR NOT NULL);
   CREATE TABLE job_outputs (job_id VARCHAR NOT NULL, position INTEGER NOT NULL, subject VARCHAR NOT NULL)`,
   },
+  {
+    id: '002-job-results',
+    sql: 'CREATE TABLE job_results (job_id VARCHAR PRIMARY KEY, document VARCHAR NOT NULL)',
+  },
 ];
+
+/** A protocol's structured result at a receiver (joint statistics, model metrics): plain JSON, at most 4 MiB. */
+export const JobResultDocument = z.record(z.string().max(64), z.unknown());
+export type JobResultDocument = z.infer<typeof JobResultDocument>;
+const MAX_RESULT_BYTES = 4 * 1024 * 1024;
 
 /** Most keys of a timeline entry's `detail`: a step records a handful of counts. */
 export const MAX_DETAIL_KEYS = 32;
@@ -135,6 +144,9 @@ export type JobStore = {
   /** Replaces the job's output with the subjects of `inputRows`, in that (aligned) order. Returns the count. */
   storeIntersection(jobId: string, inputRows: Uint32Array): Promise<number>;
   readOutput(jobId: string, offset: number, limit: number): Promise<string[]>;
+  /** Replaces the job's result document at this party (durable when it resolves). */
+  saveResult(jobId: string, document: JobResultDocument): Promise<void>;
+  readResult(jobId: string): Promise<JobResultDocument | undefined>;
 };
 
 const JOB_COLUMNS = 'id, spec, state, traceparent, output, created_at, updated_at';
@@ -342,6 +354,18 @@ export async function openJobStore(db: Database): Promise<JobStore> {
         [jobId, offset, limit],
       );
       return rows.map((r) => String(r.subject));
+    },
+    async saveResult(jobId, document) {
+      const text = JSON.stringify(document);
+      if (text.length > MAX_RESULT_BYTES) throw new GatewayError('INTERNAL', 'a job result document is over 4 MiB');
+      await db.transaction(async (tx) => {
+        await tx.run('DELETE FROM job_results WHERE job_id = $1', [jobId]);
+        await tx.run('INSERT INTO job_results VALUES ($1, $2)', [jobId, text]);
+      });
+    },
+    async readResult(jobId) {
+      const [row] = await db.all('SELECT document FROM job_results WHERE job_id = $1', [jobId]);
+      return row === undefined ? undefined : JobResultDocument.parse(JSON.parse(String(row.document)));
     },
   };
 }

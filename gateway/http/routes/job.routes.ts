@@ -20,7 +20,7 @@ import {
   StartBody,
 } from '../../../mpc/jobs/job-peer.ts';
 import type { JobAskerToken, JobRunner } from '../../../mpc/jobs/runner.ts';
-import { JobOutputSummary } from '../../../mpc/jobs/store.ts';
+import { JobOutputSummary, JobResultDocument } from '../../../mpc/jobs/store.ts';
 import { JobList, JobView } from '../../../mpc/jobs/view.ts';
 import { formatTraceparent } from '../../../core/trace-context.ts';
 
@@ -47,6 +47,8 @@ export const JobOutputView = z.object({
   subjects: z.array(z.string()).nullable(),
   /** Numeric results, for a protocol whose output is a few numbers. */
   values: JobOutputSummary.shape.values,
+  /** The protocol's structured result (joint statistics: aggregates by group; models: metrics), or null. */
+  result: JobResultDocument.nullable(),
 });
 
 const askerOf = (request: FastifyRequest): JobAskerToken => ({

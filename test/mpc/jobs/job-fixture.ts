@@ -102,7 +102,8 @@ export async function restartJobGateway(gw: JobGateway): Promise<JobGateway> {
   });
 }
 
-async function call({
+/** One request to a gateway through Fastify's inject, with a bearer token. */
+export async function call({
   gw,
   method,
   url,
@@ -227,6 +228,7 @@ export async function grantConsents(
   ids: readonly string[],
   recipients: readonly string[],
   concurrency = 512,
+  fields: readonly string[] = ['id', 'vin'],
 ): Promise<Map<string, string>> {
   const records = new Map<string, string>();
   let next = 0;
@@ -241,7 +243,7 @@ export async function grantConsents(
         payload: grantBody(id, {
           recipients: recipients.map((r) => ({ id: r, role: 'joint-controller' })),
           purposes: [{ purpose: JOB_PURPOSE, legalBasis: 'dpv:Consent' }],
-          minimization: { fieldAllowlist: ['id', 'vin'], precision: {}, localOnly: false, crossBorder: false },
+          minimization: { fieldAllowlist: [...fields], precision: {}, localOnly: false, crossBorder: false },
         }),
       });
       if (res.status !== 201) throw new Error(`consent at ${gw.partyId}: ${JSON.stringify(res.body)}`);

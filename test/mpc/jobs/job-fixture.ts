@@ -227,9 +227,9 @@ export async function grantConsents(
   gw: JobGateway,
   ids: readonly string[],
   recipients: readonly string[],
-  concurrency = 512,
-  fields: readonly string[] = ['id', 'vin'],
+  options: { concurrency?: number; fields?: readonly string[] } = {},
 ): Promise<Map<string, string>> {
+  const { concurrency = 512, fields = ['id', 'vin'] } = options;
   const records = new Map<string, string>();
   let next = 0;
   const worker = async () => {

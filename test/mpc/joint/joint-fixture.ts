@@ -121,8 +121,7 @@ export async function startJointMesh(parties: readonly JointParty[], k = 5): Pro
           gw,
           split.rows.map((r) => r[0] as string),
           others,
-          256,
-          fields,
+          { concurrency: 256, fields },
         ),
       );
     }),

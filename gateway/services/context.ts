@@ -25,6 +25,8 @@ import { createPsiProtocol } from '../../mpc/psi/psi-protocol.ts';
 import { sharedHePool } from '../../mpc/he/shared-he-pool.ts';
 import { createJointStatsProtocol } from '../../mpc/stats/joint-stats-protocol.ts';
 import { openPrivacyBudget } from '../../mpc/stats/privacy-budget.ts';
+import { openModelStore, type ModelStore } from '../../mpc/vfl/model-store.ts';
+import { createVflProtocol } from '../../mpc/vfl/vfl-protocol.ts';
 
 export const DATABASE_FILE = 'sealgate.duckdb';
 export const POLICY_DIR = 'policies';
@@ -52,6 +54,8 @@ export type GatewayContext = {
   connectors: Connectors;
   /** Multi-party jobs (PSI): the durable runner behind /v1/jobs and /peer/v1/jobs (docs/jobs.md). */
   jobs: JobRunner;
+  /** This party's parts of vertical models (mpc/vfl/model-store.ts), behind /v1/models. */
+  models: ModelStore;
   /** Releases what createContext opened (the database). Idempotent. */
   close(): Promise<void>;
 };
@@ -90,6 +94,7 @@ export async function createContext(config: GatewayConfig, options: ContextOptio
   let peers: PeerServices;
   let connectors: Connectors | undefined;
   let jobs: JobRunner;
+  let models: ModelStore;
   try {
     tokens = await createTokenStore(db, clock);
     // Policies before consent: a bundle that does not validate stops start-up with POLICY_INVALID.
@@ -137,9 +142,12 @@ export async function createContext(config: GatewayConfig, options: ContextOptio
     });
     // The CKKS protocols share one worker pool, started by the first job that needs it.
     const hePool = sharedHePool();
+    models = await openModelStore(db);
     const protocols = [
       createPsiProtocol(),
       createJointStatsProtocol({ pool: hePool, budget: await openPrivacyBudget(db) }),
+      createVflProtocol({ task: 'logistic', pool: hePool, models }),
+      createVflProtocol({ task: 'linear', pool: hePool, models }),
       ...(options.protocols ?? []),
     ];
     jobs = await openJobRunner(db, {
@@ -191,6 +199,7 @@ export async function createContext(config: GatewayConfig, options: ContextOptio
     peers,
     connectors,
     jobs,
+    models,
     close: async () => {
       if (isClosed) return;
       isClosed = true;

@@ -55,6 +55,8 @@ export type Mailbox = {
   deliver(sender: string, frame: Uint8Array): Promise<{ isDuplicate: boolean }>;
   /** The message `kind` #`seq` from `sender` once all its frames arrived; rejects when the attempt ends or fails. */
   take(sender: string, kind: string, seq: number): Promise<FramedMessage>;
+  /** Fails the mailbox: every wait rejects with `error`, and so does every later frame or wait. */
+  abort(error: unknown): void;
   readonly bytesIn: number;
   readonly hasFailed: boolean;
 };
@@ -148,6 +150,9 @@ export function createMailbox(context: Pick<StepContext, 'spec' | 'step' | 'sign
     },
     get hasFailed() {
       return failure !== null;
+    },
+    abort: (error) => {
+      fail(error);
     },
     async deliver(sender, frame) {
       if (failure !== null) throw failure;

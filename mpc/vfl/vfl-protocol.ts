@@ -53,7 +53,6 @@ export function createVflProtocol(options: { task: Task; pool: SharedHePool; mod
         const run = { context, transport, pool, params, task: options.task, data, progress };
         const trained = await trainRounds(run);
         const evaluation = await evaluate(run, trained.weights);
-        const party = spec.parties.find((p) => p.id === self);
         const modelName = params.model ?? `${name}-${spec.id.slice(0, 8)}`;
         const isGuest = guestOf(spec).id === self;
         const part = await options.models.register({

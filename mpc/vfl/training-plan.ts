@@ -15,7 +15,7 @@ export function splitRows(kept: Uint32Array, testPercent: number): { train: numb
   return { train, test };
 }
 
-/** A deterministic stream of 32-bit numbers from (job, seed, epoch): SHA-256 in counter mode. */
+/** A deterministic stream of 32-bit numbers from a label: SHA-256 in counter mode. */
 function stream(label: string): () => number {
   let block = Buffer.alloc(0);
   let at = 0;
@@ -31,14 +31,18 @@ function stream(label: string): () => number {
   };
 }
 
-/** The training rows of `epoch`, shuffled (Fisher–Yates with an unbiased draw), cut into batches. */
+/**
+ * The training rows of `epoch`, shuffled (Fisher–Yates with an unbiased draw), cut into batches. The order depends on
+ * the job's seed and the epoch only, so a resumed job, or another job with the same seed over the same rows, trains
+ * on the same batches.
+ */
 export function epochBatches(
   train: readonly number[],
   batchSize: number,
-  key: { job: string; seed: number; epoch: number },
+  key: { seed: number; epoch: number },
 ): number[][] {
   const order = [...train];
-  const next = stream(`sealgate/vfl-batches/${key.job}/${key.seed}/${key.epoch}`);
+  const next = stream(`sealgate/vfl-batches/${key.seed}/${key.epoch}`);
   for (let i = order.length - 1; i > 0; i--) {
     const bound = i + 1;
     const limit = Math.floor(2 ** 32 / bound) * bound;

@@ -77,7 +77,7 @@ export async function evaluate(
     task,
     columns: ownFeatures,
     label,
-    batches: (epoch) => epochBatches(data.train, params.batchSize, { job: spec.id, seed: params.seed, epoch }),
+    batches: (epoch) => epochBatches(data.train, params.batchSize, { seed: params.seed, epoch }),
     epochs: params.epochs,
     learningRate: params.learningRate,
     l2: params.l2,
@@ -93,7 +93,7 @@ export async function evaluate(
   const toResiduals = (scored: readonly Scored[]) => scored.map((p) => ({ score: p.score - p.label, label: 0 }));
   const jointPairs = task === 'logistic' ? joint : inLabelUnits(joint, data);
   const alonePairs = task === 'logistic' ? aloneLogistic : toResiduals(inLabelUnits(aloneLogistic, data));
-  const lift = liftWithInterval(task, jointPairs, alonePairs, { rounds: params.bootstrap, seed: `${spec.id}/lift` });
+  const lift = liftWithInterval(task, jointPairs, alonePairs, { rounds: params.bootstrap, seed: `sealgate/vfl-lift/${params.seed}` });
   return {
     metrics: metricsOf(task, jointPairs),
     guestOnly: metricsOf(task, alonePairs),

@@ -110,7 +110,7 @@ export async function trainRounds(run: TrainingRun): Promise<Trained> {
   let clippedShares = 0;
   for (let epoch = 0; epoch < params.epochs; epoch++) {
     let change = 0;
-    for (const rows of epochBatches(data.train, params.batchSize, { job: spec.id, seed: params.seed, epoch })) {
+    for (const rows of epochBatches(data.train, params.batchSize, { seed: params.seed, epoch })) {
       context.signal.throwIfAborted();
       for (const kind of ['vector', 'products', 'sums'] as const) relayAll(kind, round);
       const layout = slotLayout(rows.length, HE_PRESETS[preset].slots);

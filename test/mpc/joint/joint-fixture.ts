@@ -32,7 +32,8 @@ export function segmentOf(id: string): string {
   return ['north', 'south', 'east'][n % 3] as string;
 }
 
-export type JointParty = { id: string; split: string; withSegment?: boolean };
+/** A party's data: a FATE split by name, or generated rows (first column `id`). */
+export type JointParty = { id: string; split: string | Split; withSegment?: boolean };
 
 function columnsOf(split: Split, withSegment: boolean) {
   const features = split.header.filter((c) => c !== 'id');
@@ -50,7 +51,7 @@ function columnsOf(split: Split, withSegment: boolean) {
 
 /** Writes the split (first `rows` customers, or all) as a CSV with a VIN and registers view `customers` over it. */
 export async function importSplit(gw: JobGateway, party: JointParty, keep?: (id: string) => boolean): Promise<Split> {
-  const split = readSplit(party.split);
+  const split = typeof party.split === 'string' ? readSplit(party.split) : party.split;
   const rows = keep === undefined ? split.rows : split.rows.filter((r) => keep(r[0] as string));
   const withSegment = party.withSegment ?? false;
   const columns = columnsOf(split, withSegment);

@@ -17,7 +17,8 @@ export type VflJobSpec = {
   params: Record<string, unknown>;
 };
 
-export async function runVfl(mesh: JointMesh, job: VflJobSpec) {
+/** Submits the job at the guest; resolves to its id. */
+export async function submitVfl(mesh: JointMesh, job: VflJobSpec, stepMs = 300_000): Promise<string> {
   const gateways = mesh.gateways;
   const guest = gateways[0] as JobGateway;
   const submitted = await submitJob(guest, {
@@ -32,11 +33,16 @@ export async function runVfl(mesh: JointMesh, job: VflJobSpec) {
       idColumn: 'vin',
       columns: job.columns[gw.partyId] as string[],
     })),
-    deadlines: { stepMs: 300_000 },
+    deadlines: { stepMs },
   });
   expect(submitted.status, JSON.stringify(submitted.body)).toBe(201);
-  const id = String(submitted.body.id);
-  const views = await Promise.all(gateways.map((gw) => settled(gw, id, 300_000)));
+  return String(submitted.body.id);
+}
+
+/** Submits the job and waits for it to end at every party. */
+export async function runVfl(mesh: JointMesh, job: VflJobSpec) {
+  const id = await submitVfl(mesh, job);
+  const views = await Promise.all(mesh.gateways.map((gw) => settled(gw, id, 300_000)));
   return { id, views };
 }
 
@@ -82,7 +88,7 @@ export function plaintextModel(
     task: job.task,
     columns,
     label,
-    batches: (epoch) => epochBatches(train, params.batchSize, { job: job.id, seed: params.seed, epoch }),
+    batches: (epoch) => epochBatches(train, params.batchSize, { seed: params.seed, epoch }),
     epochs: params.epochs,
     learningRate: params.learningRate,
     l2: params.l2,

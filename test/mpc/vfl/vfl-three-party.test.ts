@@ -1,0 +1,81 @@
+// Three parties, one model: a seeded generator draws customers whose value is a known linear function of features
+// spread over a dealer, an insurer and a charging operator. Federated linear regression, with the hosts' messages to
+// each other relayed by the guest, must recover the weights.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { stopJobMesh } from '../jobs/job-fixture.ts';
+import { alignParties, startJointMesh, type JointMesh, type Split } from '../joint/joint-fixture.ts';
+import { seededRandom } from '../he/seeded.ts';
+import { runVfl } from './vfl-fixture.ts';
+
+const ROWS = 600;
+const WEIGHTS = { dealer: [1.5, -0.8], insurer: [0.6, 2.0], charging: [-1.2] } as const;
+const INTERCEPT = 3;
+let mesh: JointMesh;
+let psiJob: string;
+let y: number[] = [];
+
+function generate(): Record<keyof typeof WEIGHTS, Split> {
+  const random = seededRandom(2026);
+  const gaussian = () => Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
+  const rows = { dealer: [] as string[][], insurer: [] as string[][], charging: [] as string[][] };
+  y = [];
+  for (let i = 0; i < ROWS; i++) {
+    let value = INTERCEPT + 0.05 * gaussian();
+    for (const party of ['dealer', 'insurer', 'charging'] as const) {
+      const xs = WEIGHTS[party].map(() => gaussian());
+      xs.forEach((x, j) => (value += WEIGHTS[party][j]! * x));
+      rows[party].push([String(i), ...xs.map((x) => x.toFixed(6))]);
+    }
+    y.push(value);
+    rows.dealer[i]!.splice(1, 0, value.toFixed(6));
+  }
+  return {
+    dealer: { header: ['id', 'y', 'x0', 'x1'], rows: rows.dealer },
+    insurer: { header: ['id', 'x0', 'x1'], rows: rows.insurer },
+    charging: { header: ['id', 'x0'], rows: rows.charging },
+  };
+}
+
+beforeAll(async () => {
+  const splits = generate();
+  mesh = await startJointMesh([
+    { id: 'dealer', split: splits.dealer },
+    { id: 'insurer', split: splits.insurer },
+    { id: 'charging', split: splits.charging },
+  ]);
+  psiJob = await alignParties(mesh.gateways);
+}, 240_000);
+
+afterAll(async () => stopJobMesh(mesh?.gateways ?? []));
+
+describe('three-party vertical model', () => {
+  it('recovers the generating weights at every party', async () => {
+    const { views } = await runVfl(mesh, {
+      task: 'linear',
+      columns: { dealer: ['y', 'x0', 'x1'], insurer: ['x0', 'x1'], charging: ['x0'] },
+      params: {
+        psiJob,
+        label: 'y',
+        epochs: 25,
+        batchSize: 160,
+        learningRate: 0.2,
+        l2: 0,
+        tolerance: 0,
+        model: 'three',
+      },
+    });
+    expect(views.map((v) => [v.status, v.failure?.code ?? null])).toEqual([
+      ['completed', null],
+      ['completed', null],
+      ['completed', null],
+    ]);
+    for (const gw of mesh.gateways) {
+      const part = (await gw.ctx.models.get('three'))!;
+      const label = part.labelScaler ?? (await mesh.gateways[0]!.ctx.models.get('three'))!.labelScaler!;
+      // Back from standardized units: w = w_std · σ_y / σ_x.
+      const recovered = part.weights.map((w, j) => (w * label.scale) / part.scaler.scales[j]!);
+      const expected = WEIGHTS[gw.partyId as keyof typeof WEIGHTS];
+      recovered.forEach((w, j) => expect(Math.abs(w - expected[j]!)).toBeLessThan(0.05));
+    }
+  }, 300_000);
+});

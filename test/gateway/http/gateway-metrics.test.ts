@@ -114,10 +114,17 @@ describe('/metrics for operators', () => {
 
     // Every state of every protocol the gateway runs, at zero before any job.
     const jobs = samples.filter((s) => s.name === 'sealgate_jobs');
-    expect(jobs.map((s) => s.labels.state).sort()).toEqual(
-      ['accepted', 'cancelled', 'completed', 'failed', 'proposed', 'running'].sort(),
-    );
-    expect(jobs.every((s) => s.labels.protocol === 'psi' && s.value === 0)).toBe(true);
+    const protocols = [...new Set(jobs.map((s) => s.labels.protocol))].sort();
+    expect(protocols).toEqual(['joint-stats', 'psi', 'vfl-linear', 'vfl-logistic']);
+    for (const protocol of protocols)
+      expect(
+        jobs
+          .filter((s) => s.labels.protocol === protocol)
+          .map((s) => s.labels.state)
+          .sort(),
+        protocol,
+      ).toEqual(['accepted', 'cancelled', 'completed', 'failed', 'proposed', 'running']);
+    expect(jobs.every((s) => s.value === 0)).toBe(true);
     expect(types.get('sealgate_job_step_duration_seconds')).toBe('histogram');
 
     // A component going down shows at the next scrape, as /ready would answer it.

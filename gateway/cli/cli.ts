@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// The `sealgate` command line: serve, token create/list/revoke, keys show. Exit codes: 0 success,
-// 1 failure (bad configuration, locked keys, unknown token), 2 usage error.
+// The `sealgate` command line: serve, token create/list/revoke, keys show, and jobs watch and models against a
+// running gateway's API. Exit codes: 0 success, 1 failure (bad configuration, locked keys, unknown token, a refusal
+// or an unreachable gateway), 2 usage error.
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
@@ -14,6 +15,7 @@ import { startGateway } from '../server.ts';
 import { Role, createTokenStore, type TokenStore } from '../identity/token-store.ts';
 import { systemClock } from '../../core/clock.ts';
 import { watchJob } from './job-watch.ts';
+import { listModels, showModel } from './models.ts';
 
 export const USAGE = `usage: sealgate <command>
 
@@ -25,12 +27,20 @@ commands:
   keys show                               print the public party identity as JSON
   jobs watch ID [--url U] [--token T]     follow a job with a progress bar until it ends
                                           (SEALGATE_URL, SEALGATE_TOKEN; exit 0 when completed)
+  models [--limit N]                      list this party's model parts as a table, newest first
+  models NAME [VERSION]                   print a model card as JSON (the latest version by default);
+                                          both take --url U --token T (SEALGATE_URL, SEALGATE_TOKEN)
   help                                    show this text
 
 roles: ${Role.options.join(', ')}
 environment: see README.md "Configuration" (SEALGATE_DATA_DIR, SEALGATE_PASSPHRASE, PORT, ...)
 token commands need the data directory unlocked: stop a running gateway first, or use its
 /v1/tokens API.`;
+
+/** Where `jobs watch` and `models` find the gateway without --url or SEALGATE_URL: `npm start` on this host. */
+const DEFAULT_URL = 'http://127.0.0.1:8080';
+/** What GET /v1/models takes (model.routes.ts); checked here so a typo is a usage error, not a refusal. */
+const MAX_MODEL_LIST = 500;
 
 export type CliIo = { stdout: (line: string) => void; stderr: (line: string) => void };
 
@@ -78,6 +88,7 @@ async function run(argv: string[], env: Record<string, string | undefined>, io: 
         url: { type: 'string' },
         token: { type: 'string' },
         interval: { type: 'string' },
+        limit: { type: 'string' },
       },
       allowPositionals: true,
       strict: true,
@@ -133,11 +144,30 @@ async function run(argv: string[], env: Record<string, string | undefined>, io: 
       if (!Number.isInteger(intervalMs) || intervalMs < 50)
         throw new UsageError('--interval is milliseconds, at least 50');
       return watchJob(id, {
-        url: values.url ?? env.SEALGATE_URL ?? 'http://127.0.0.1:8080',
+        url: values.url ?? env.SEALGATE_URL ?? DEFAULT_URL,
         token,
         intervalMs,
         io: { ...io, isTty: process.stdout.isTTY === true, rewrite: (line) => process.stdout.write(`\r${line}`) },
       });
+    }
+    case 'models': {
+      // `sub` is the model's name, when one is given.
+      const [version, ...extra] = rest;
+      expectNoMore(extra);
+      const token = values.token ?? env.SEALGATE_TOKEN;
+      if (token === undefined)
+        throw new UsageError(
+          'models needs --token or SEALGATE_TOKEN (a data-steward, compliance-officer or admin token)',
+        );
+      if (version !== undefined && !/^[1-9][0-9]{0,9}$/.test(version))
+        throw new UsageError(`a model version is a positive integer, not "${version}"`);
+      const limit = Number(values.limit ?? 50);
+      if (!Number.isInteger(limit) || limit < 1 || limit > MAX_MODEL_LIST)
+        throw new UsageError(`--limit is a number of models, 1 to ${MAX_MODEL_LIST}`);
+      const options = { url: values.url ?? env.SEALGATE_URL ?? DEFAULT_URL, token, io };
+      return sub === undefined
+        ? listModels(limit, options)
+        : showModel(sub, version === undefined ? undefined : Number(version), options);
     }
     default:
       throw new UsageError(`unknown command "${command}"`);

@@ -2,6 +2,7 @@
 // of the running step until the job ends. Exit codes: 0 completed, 1 failed, cancelled or unreachable.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { JobView } from '../../mpc/jobs/view.ts';
+import { describeFailure } from './gateway-get.ts';
 
 export type WatchIo = {
   stdout: (line: string) => void;
@@ -53,16 +54,6 @@ function summary(view: JobView): string {
     return `job ${view.id} failed: ${f.code}${f.peer === null ? '' : ` (peer ${f.peer})`}${f.step === null ? '' : ` in step ${f.step}`}: ${f.message}`;
   }
   return `job ${view.id} ${view.status}`;
-}
-
-/** Why a poll failed, in words an operator can act on: the connection error's code, or what went wrong. */
-function describeFailure(error: unknown): string {
-  const cause = (error as { cause?: { code?: unknown; message?: unknown } } | null)?.cause;
-  if (typeof cause?.code === 'string') return `cannot connect (${cause.code})`;
-  if (typeof cause?.message === 'string') return `cannot connect (${cause.message})`;
-  if (error instanceof Error && error.name === 'TimeoutError') return 'no answer within 10 s';
-  if (error instanceof SyntaxError) return 'the answer is not JSON';
-  return error instanceof Error ? error.message : String(error);
 }
 
 export async function watchJob(id: string, options: WatchOptions): Promise<number> {

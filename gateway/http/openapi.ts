@@ -10,6 +10,7 @@ import { CATALOGUE, type ErrorCode } from '../../core/errors.ts';
 import { JobRequest, JobSpec } from '../../mpc/jobs/job.ts';
 import { JobOutputSummary, TimelineEntry } from '../../mpc/jobs/store.ts';
 import { JobView } from '../../mpc/jobs/view.ts';
+import { ModelPart } from '../../mpc/vfl/model-store.ts';
 import { PROBLEM_CONTENT_TYPE, Problem } from './problem.ts';
 import { ConsentRecordView, ConsentWriteResult, DelegationView } from './routes/consent-schemas.ts';
 
@@ -30,6 +31,7 @@ const NAMED: Record<string, z.ZodType> = {
   JobView,
   TimelineEntry,
   JobOutputSummary,
+  ModelPart,
 };
 for (const [id, schema] of Object.entries(NAMED)) apiSchemas.add(schema, { id });
 

@@ -14,6 +14,7 @@ import { registerPeerRoutes } from './peer.routes.ts';
 import { registerConnectorRoutes } from './connector.routes.ts';
 import { registerIngestRoutes } from './ingest.routes.ts';
 import { registerJobRoutes } from './job.routes.ts';
+import { registerModelRoutes } from './model.routes.ts';
 
 export async function registerRoutes(app: FastifyInstance, ctx: GatewayContext): Promise<void> {
   registerHealthRoutes(app, ctx);
@@ -28,4 +29,5 @@ export async function registerRoutes(app: FastifyInstance, ctx: GatewayContext):
   registerConnectorRoutes(app, ctx);
   registerIngestRoutes(app, ctx);
   registerJobRoutes(app, ctx);
+  registerModelRoutes(app, ctx);
 }

@@ -70,7 +70,9 @@ export async function mainFlow(): Promise<string> {
   const receipts: components['schemas']['Receipt'][] = proof.data?.receipts ?? [];
   const job = await client.GET('/v1/jobs/{id}', { params: { path: { id } } });
   const status: string | undefined = job.data?.status;
-  return [id, receipts[0]?.status ?? 'none', status ?? 'none'].join(' ');
+  const card = await client.GET('/v1/models/{name}/versions/{version}', { params: { path: { name: 'churn', version: 1 } } });
+  const weights: number[] = card.data?.weights ?? [];
+  return [id, receipts[0]?.status ?? 'none', status ?? 'none', weights.length].join(' ');
 }
 `;
 
@@ -94,7 +96,7 @@ describe('the OpenAPI document', () => {
       expect(problems.length, where).toBeGreaterThan(0);
       expect(JSON.stringify(problems), where).toContain('#/components/schemas/Problem');
     }
-    for (const name of ['Problem', 'ConsentRecord', 'Receipt', 'ConsentWriteResult', 'JobView']) {
+    for (const name of ['Problem', 'ConsentRecord', 'Receipt', 'ConsentWriteResult', 'JobView', 'ModelPart']) {
       expect(Object.keys(doc.components.schemas), name).toContain(name);
     }
   });

@@ -1,11 +1,12 @@
-// The held-out scores reach the guest shuffled (docs/joint-modeling.md, "Evaluation"): exponential ElGamal on
+// Held-out scores reach the guest shuffled (docs/joint-modeling.md, "Evaluation"): exponential ElGamal on
 // edwards25519, additively homomorphic and re-randomizable, one ciphertext per row.
 //
 // 1. The guest makes a key (sk, P = sk·G) for this evaluation and encrypts, for each held-out row i, the integer
 //    v_i = 2·q(a_i) + y_i, where a_i is its own partial score and q(x) = round(x · 2^12), x clamped to ±16:
 //    (R, C) = (r·G, v·G + r·P).
-// 2. Each host adds its own 2·q(h_i) under the guest's key with fresh randomness, which also re-randomizes the pair,
-//    and shuffles the list with a permutation of its own: (R + r'·G, C + 2·q(h_i)·G + r'·P), permuted.
+// 2. Each host adds its own 2·q(h_i) under the guest's key with fresh randomness, which also re-randomizes the pair:
+//    (R + r'·G, C + 2·q(h_i)·G + r'·P). The last host shuffles the list with a permutation of its own; the hosts
+//    before it keep the row order, and their lists reach the next host sealed (mpc/vfl/relay-seal.ts).
 // 3. The guest decrypts M = C − sk·R = v·G and finds v in a baby-step giant-step table: it gets every held-out row's
 //    full score q(z) = q(a) + Σ q(h) with its label, in an order it cannot link to its rows (DDH: a re-randomized
 //    ciphertext looks fresh). That multiset is all AUC, KS, log-loss, RMSE and MAE need.
@@ -87,8 +88,16 @@ export function encryptScores(key: ShuffleKey, partial: ArrayLike<number>, label
   return writePairs(pairs);
 }
 
-/** Step 2, at a host: adds its partial scores (in the rows' order) and shuffles. */
-export function addAndShuffle(publicKey: Uint8Array, scores: Uint8Array, partial: ArrayLike<number>): Uint8Array {
+/**
+ * Step 2, at a host: adds its partial scores (in the rows' order), re-randomizing every pair, and shuffles the list
+ * when `shuffle` (the last host of the chain: the ones before it must keep the row order for the next to add to).
+ */
+export function addAndShuffle(
+  publicKey: Uint8Array,
+  scores: Uint8Array,
+  partial: ArrayLike<number>,
+  shuffle = true,
+): Uint8Array {
   let pub: EdPoint;
   try {
     pub = Point.fromBytes(publicKey);
@@ -103,7 +112,7 @@ export function addAndShuffle(publicKey: Uint8Array, scores: Uint8Array, partial
       c.add(timesInt(Point.BASE, 2 * quantizeScore(partial[i] as number))).add(pub.multiply(fresh)),
     ];
   });
-  for (let i = pairs.length - 1; i > 0; i--) {
+  for (let i = shuffle ? pairs.length - 1 : 0; i > 0; i--) {
     const j = Number(BigInt(`0x${randomBytes(8).toString('hex')}`) % BigInt(i + 1));
     [pairs[i], pairs[j]] = [pairs[j] as [EdPoint, EdPoint], pairs[i] as [EdPoint, EdPoint]];
   }

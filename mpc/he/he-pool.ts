@@ -6,7 +6,8 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { GatewayError, isErrorCode } from '../../core/errors.ts';
 import type { DecryptArgs, EncryptArgs, HeKeys, ProductArgs } from './he-engine.ts';
-import type { HePresetName } from './he-presets.ts';
+import { DEFAULT_HE_PRESET, type HePresetName } from './he-presets.ts';
+import type { ShuffleKey } from './elgamal-shuffle.ts';
 import { productCount } from './slot-layout.ts';
 import type { HeReply, HeTask } from './he-worker.ts';
 
@@ -20,6 +21,15 @@ export type HePool = {
   /** As HeEngine.maskedProducts; the column groups are spread over the workers. */
   maskedProducts(preset: HePresetName, args: ProductArgs): Promise<Uint8Array[]>;
   decryptSums(preset: HePresetName, args: DecryptArgs): Promise<number[]>;
+  /** The ElGamal score shuffle's three steps (elgamal-shuffle.ts), off the event loop. */
+  encryptScores(key: ShuffleKey, partial: Float64Array, labels: Float64Array): Promise<Uint8Array>;
+  addAndShuffle(
+    publicKey: Uint8Array,
+    scores: Uint8Array,
+    partial: Float64Array,
+    shuffle: boolean,
+  ): Promise<Uint8Array>;
+  decryptScores(key: ShuffleKey, scores: Uint8Array, count: number): Promise<{ score: number; label: number }[]>;
   close(): Promise<void>;
 };
 
@@ -123,6 +133,12 @@ export function createHePool(options: { size?: number } = {}): HePool {
       return (await Promise.all(calls)).flat();
     },
     decryptSums: (preset, args) => call({ op: 'decrypt', preset, ...args, products: [...args.products] }),
+    encryptScores: (key, partial, labels) =>
+      call({ op: 'shuffle-encrypt', preset: DEFAULT_HE_PRESET, key, partial, labels }),
+    addAndShuffle: (publicKey, scores, partial, shuffle) =>
+      call({ op: 'shuffle-add', preset: DEFAULT_HE_PRESET, publicKey, scores, partial, shuffle }),
+    decryptScores: (key, scores, count) =>
+      call({ op: 'shuffle-decrypt', preset: DEFAULT_HE_PRESET, key, scores, count }),
     async close() {
       isClosed = true;
       for (const pending of queue.splice(0)) pending.reject(new GatewayError('INTERNAL', 'HE pool is closed'));

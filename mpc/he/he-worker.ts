@@ -4,12 +4,16 @@ import { parentPort } from 'node:worker_threads';
 import { GatewayError } from '../../core/errors.ts';
 import { createHeEngine, type DecryptArgs, type EncryptArgs, type HeEngine, type ProductArgs } from './he-engine.ts';
 import { HE_PRESETS, type HePresetName } from './he-presets.ts';
+import { addAndShuffle, decryptScores, encryptScores, type ShuffleKey } from './elgamal-shuffle.ts';
 
 export type HeTask = { id: number; preset: HePresetName } & (
   | { op: 'generate-keys' }
   | ({ op: 'encrypt' } & EncryptArgs)
   | ({ op: 'products' } & ProductArgs)
   | ({ op: 'decrypt' } & DecryptArgs)
+  | { op: 'shuffle-encrypt'; key: ShuffleKey; partial: Float64Array; labels: Float64Array }
+  | { op: 'shuffle-add'; publicKey: Uint8Array; scores: Uint8Array; partial: Float64Array; shuffle: boolean }
+  | { op: 'shuffle-decrypt'; key: ShuffleKey; scores: Uint8Array; count: number }
 );
 
 export type HeReply =
@@ -27,6 +31,10 @@ const engineFor = (name: HePresetName) => {
 };
 
 async function run(task: HeTask): Promise<unknown> {
+  // The ElGamal score shuffle needs no SEAL context.
+  if (task.op === 'shuffle-encrypt') return encryptScores(task.key, task.partial, task.labels);
+  if (task.op === 'shuffle-add') return addAndShuffle(task.publicKey, task.scores, task.partial, task.shuffle);
+  if (task.op === 'shuffle-decrypt') return decryptScores(task.key, task.scores, task.count);
   const engine = await engineFor(task.preset);
   switch (task.op) {
     case 'generate-keys':

@@ -4,10 +4,11 @@
 // cannot link to its rows; for linear regression the pairs are residuals, score − label.
 import { GatewayError } from '../../core/errors.ts';
 import { guestOf } from '../jobs/job.ts';
+import type { HePool } from '../he/he-pool.ts';
 import type { StepContext } from '../jobs/protocol.ts';
 import { partialScores, trainPlain, type Task } from './linear-model.ts';
 import { liftWithInterval, metricsOf, type Metrics, type Scored } from './metrics.ts';
-import { addAndShuffle, decryptScores, encryptScores, shuffleKey } from './score-shuffle.ts';
+import { shuffleKey } from '../he/elgamal-shuffle.ts';
 import { epochBatches } from './training-plan.ts';
 import type { PartyData } from './vfl-data.ts';
 import type { VflParams } from './vfl-params.ts';
@@ -30,10 +31,10 @@ function inLabelUnits(pairs: readonly Scored[], data: PartyData): Scored[] {
 }
 
 export async function evaluate(
-  run: { context: StepContext; transport: VflTransport; params: VflParams; task: Task; data: PartyData },
+  run: { context: StepContext; transport: VflTransport; pool: HePool; params: VflParams; task: Task; data: PartyData },
   weights: readonly number[],
 ): Promise<Evaluation | null> {
-  const { context, transport, params, task, data } = run;
+  const { context, transport, pool, params, task, data } = run;
   const { spec, self } = context;
   const guest = guestOf(spec).id;
   const hosts = spec.parties.map((p) => p.id).filter((id) => id !== guest);
@@ -41,15 +42,17 @@ export async function evaluate(
   const partial = partialScores(data.columns, weights, data.test);
 
   if (self !== guest) {
-    // A host adds its partial scores to the chain and shuffles: from the guest (first host) or the host before it.
+    // A host adds its partial scores in row order and re-randomizes every pair; the last host also shuffles. The legs
+    // between hosts are sealed end to end, so the guest never holds a row-ordered list it could decrypt.
     const at = hosts.indexOf(self);
     const from = at === 0 ? guest : (hosts[at - 1] as string);
     const message = await transport.take(from, 'scores', 0);
     const [publicKey, scores] = message.blobs;
     if (publicKey === undefined || scores === undefined)
       throw new GatewayError('JOB_BAD_MESSAGE', 'score ciphertexts refused: malformed', { reason: 'malformed' });
-    const next = at === hosts.length - 1 ? guest : (hosts[at + 1] as string);
-    await transport.send(next, 'scores', 0, { blobs: [publicKey, addAndShuffle(publicKey, scores, partial)] });
+    const isLast = at === hosts.length - 1;
+    const added = await pool.addAndShuffle(publicKey, scores, partial, isLast);
+    await transport.send(isLast ? guest : (hosts[at + 1] as string), 'scores', 0, { blobs: [publicKey, added] });
     return null;
   }
 
@@ -63,11 +66,12 @@ export async function evaluate(
   const key = shuffleKey();
   // Linear regression: the guest folds its label into its share, so the pairs it gets back are residuals.
   const own = task === 'logistic' ? partial : partial.map((a, i) => a - (label[data.test[i] as number] as number));
-  const labels = task === 'logistic' ? data.test.map((r) => label[r] as number) : data.test.map(() => 0);
-  await transport.send(hosts[0] as string, 'scores', 0, { blobs: [key.publicKey, encryptScores(key, own, labels)] });
+  const labels = Float64Array.from(data.test, (r) => (task === 'logistic' ? (label[r] as number) : 0));
+  const encrypted = await pool.encryptScores(key, Float64Array.from(own), labels);
+  await transport.send(hosts[0] as string, 'scores', 0, { blobs: [key.publicKey, encrypted] });
   const back = await transport.take(hosts[hosts.length - 1] as string, 'scores', 0);
   await Promise.all(relays);
-  const pairs = decryptScores(key, back.blobs[1] ?? new Uint8Array(0), data.test.length);
+  const pairs = await pool.decryptScores(key, back.blobs[1] ?? new Uint8Array(0), data.test.length);
   const joint = task === 'logistic' ? pairs : pairs.map((p) => ({ score: p.score, label: 0 }));
 
   // The guest-only model: the guest's own features, the same split, batches, hyper-parameters and Taylor residual as
@@ -93,7 +97,10 @@ export async function evaluate(
   const toResiduals = (scored: readonly Scored[]) => scored.map((p) => ({ score: p.score - p.label, label: 0 }));
   const jointPairs = task === 'logistic' ? joint : inLabelUnits(joint, data);
   const alonePairs = task === 'logistic' ? aloneLogistic : toResiduals(inLabelUnits(aloneLogistic, data));
-  const lift = liftWithInterval(task, jointPairs, alonePairs, { rounds: params.bootstrap, seed: `sealgate/vfl-lift/${params.seed}` });
+  const lift = liftWithInterval(task, jointPairs, alonePairs, {
+    rounds: params.bootstrap,
+    seed: `sealgate/vfl-lift/${params.seed}`,
+  });
   return {
     metrics: metricsOf(task, jointPairs),
     guestOnly: metricsOf(task, alonePairs),

@@ -17,6 +17,7 @@ import { MASK_BOUND, tileMasks } from '../he/tile-masks.ts';
 import type { StepContext } from '../jobs/protocol.ts';
 import { guestOf } from '../jobs/job.ts';
 import { RESIDUAL, columnSums, gradientStep, hasConverged, partialScores, type Task } from './linear-model.ts';
+import { relayKey, relayKeyPair } from './relay-seal.ts';
 import { epochBatches } from './training-plan.ts';
 import { columnCounts, type PartyData } from './vfl-data.ts';
 import type { VflParams } from './vfl-params.ts';
@@ -100,10 +101,19 @@ export async function trainRounds(run: TrainingRun): Promise<Trained> {
         if (from !== to)
           relays.push(transport.relay(from, to, kind, round).catch((error: unknown) => transport.abort(error)));
   };
+  // With the CKKS key, each host publishes an X25519 key: hosts seal what they send each other through the guest.
+  const relayPair = relayKeyPair();
   relayAll('key', 0);
-  await Promise.all(others.map((q) => transport.send(q, 'key', 0, { blobs: [keys.publicKey] })));
+  await Promise.all(others.map((q) => transport.send(q, 'key', 0, { blobs: [keys.publicKey, relayPair.publicKey] })));
   const peerKeys = new Map<string, Uint8Array>();
-  for (const p of others) peerKeys.set(p, (await transport.take(p, 'key', 0)).blobs[0] ?? new Uint8Array(0));
+  const sealing = new Map<string, Buffer>();
+  for (const p of others) {
+    const [heKey, relayPublic] = (await transport.take(p, 'key', 0)).blobs;
+    peerKeys.set(p, heKey ?? new Uint8Array(0));
+    if (self !== guest && p !== guest)
+      sealing.set(p, relayKey(relayPair, relayPublic ?? new Uint8Array(0), { job: spec.id, a: self, b: p }));
+  }
+  transport.setRelayKeys(sealing);
 
   let round = 0;
   let epochs = 0;

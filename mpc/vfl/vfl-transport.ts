@@ -1,13 +1,15 @@
 // Messages between any two parties of a vertical model. Gateways talk only to the guest (the coordinator), so a
 // message between two hosts goes through the guest: the sender hands it over as `relay-<kind>` naming the receiver,
-// and the guest forwards it as `<kind>` naming the sender. What a host sends another host is a ciphertext under one
-// of the two hosts' keys or a sum masked by the receiver, so the guest learns nothing from carrying it.
+// and the guest forwards it as `<kind>` naming the sender. What a host sends another host is sealed end to end
+// (relay-seal.ts), on top of being a ciphertext under one of the two hosts' keys or a sum the receiver masked.
 //
 // Sequence numbers: round · 32 + the index (in the job's parties) of the other end, so one kind can carry one message
 // per round from every party.
+import { GatewayError } from '../../core/errors.ts';
 import { sendMessage, type FramedMessage, type Mailbox } from '../jobs/framed-messages.ts';
 import { guestOf } from '../jobs/job.ts';
 import type { StepContext } from '../jobs/protocol.ts';
+import { open, seal } from './relay-seal.ts';
 
 export const MAX_PARTIES = 32;
 export const VFL_KINDS = ['key', 'vector', 'products', 'sums', 'scores', 'norms', 'decision'] as const;
@@ -16,6 +18,8 @@ export type VflKind = (typeof VFL_KINDS)[number];
 const RELAYED: ReadonlySet<string> = new Set(['key', 'vector', 'products', 'sums', 'scores']);
 
 export type VflTransport = {
+  /** Host to host: the AES keys that seal what this host sends each other host through the guest (relay-seal.ts). */
+  setRelayKeys(keys: ReadonlyMap<string, Buffer>): void;
   send(
     to: string,
     kind: VflKind,
@@ -46,6 +50,14 @@ export function createVflTransport(context: StepContext, mailbox: Mailbox, audit
   const guest = guestOf(spec).id;
   const indexOf = (id: string) => spec.parties.findIndex((p) => p.id === id);
   let bytesOut = 0;
+  let relayKeys: ReadonlyMap<string, Buffer> = new Map();
+  const isHostToHost = (a: string, b: string) => a !== guest && b !== guest;
+  const aadOf = (kind: string, round: number, from: string, to: string) => `${spec.id}/${kind}/${round}/${from}/${to}`;
+  const keyFor = (peer: string) => {
+    const key = relayKeys.get(peer);
+    if (key === undefined) throw new GatewayError('INTERNAL', `no relay key for host ${peer}`);
+    return key;
+  };
   const post = async (
     to: string,
     kind: string,
@@ -64,14 +76,25 @@ export function createVflTransport(context: StepContext, mailbox: Mailbox, audit
       return bytesOut;
     },
     abort: (error) => mailbox.abort(error),
-    async send(to, kind, round, message) {
-      if (self !== guest && to !== guest)
-        await post(guest, `relay-${kind}`, round * MAX_PARTIES + indexOf(to), message);
-      else await post(to, kind, round * MAX_PARTIES + indexOf(self), message);
+    setRelayKeys(keys) {
+      relayKeys = keys;
     },
-    take(from, kind, round) {
-      const via = self !== guest && from !== guest ? guest : from;
-      return mailbox.take(via, kind, round * MAX_PARTIES + indexOf(from));
+    async send(to, kind, round, message) {
+      if (!isHostToHost(self, to)) {
+        await post(to, kind, round * MAX_PARTIES + indexOf(self), message);
+        return;
+      }
+      // The public keys go in the clear (they are what the sealing keys are made from); everything else sealed.
+      const aad = aadOf(kind, round, self, to);
+      const blobs = kind === 'key' ? message.blobs : message.blobs.map((b) => seal(keyFor(to), b, aad));
+      await post(guest, `relay-${kind}`, round * MAX_PARTIES + indexOf(to), { meta: message.meta, blobs });
+    },
+    async take(from, kind, round) {
+      if (!isHostToHost(self, from)) return mailbox.take(from, kind, round * MAX_PARTIES + indexOf(from));
+      const message = await mailbox.take(guest, kind, round * MAX_PARTIES + indexOf(from));
+      if (kind === 'key') return message;
+      const aad = aadOf(kind, round, from, self);
+      return { ...message, blobs: message.blobs.map((b) => open(keyFor(from), b, aad)) };
     },
     async relay(from, to, kind, round) {
       const message = await mailbox.take(from, `relay-${kind}`, round * MAX_PARTIES + indexOf(to));

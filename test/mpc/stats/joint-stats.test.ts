@@ -2,13 +2,13 @@
 // insurer numeric columns. The result must equal the plaintext computation on the joined rows, with small groups
 // suppressed.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { JOB_PURPOSE, readOutput, settled, stopJobMesh, submitJob, type JobGateway } from '../jobs/job-fixture.ts';
+import { readOutput, stopJobMesh } from '../jobs/job-fixture.ts';
+import { COLUMNS, runStats } from './stats-fixture.ts';
 import { alignParties, segmentOf, startJointMesh, type JointMesh } from '../joint/joint-fixture.ts';
 import { binOf, quantileBoundaries } from '../../../mpc/stats/stat-columns.ts';
 import type { StatsResult } from '../../../mpc/stats/stats-guest.ts';
 
 const K = 10;
-const COLUMNS = ['x0', 'x3', 'x7'];
 let mesh: JointMesh;
 let psiJob: string;
 
@@ -24,25 +24,6 @@ beforeAll(async () => {
 }, 240_000);
 
 afterAll(async () => stopJobMesh(mesh?.gateways ?? []));
-
-export async function runStats(gateways: JobGateway[], params: Record<string, unknown>) {
-  const [dealer, insurer] = gateways as [JobGateway, JobGateway];
-  const submitted = await submitJob(dealer, {
-    protocol: 'joint-stats',
-    purpose: JOB_PURPOSE,
-    params,
-    receivers: [dealer.partyId],
-    parties: [
-      { id: dealer.partyId, role: 'guest', view: 'customers', idColumn: 'vin', columns: ['segment', 'y'] },
-      { id: insurer.partyId, role: 'host', view: 'customers', idColumn: 'vin', columns: COLUMNS },
-    ],
-    deadlines: { stepMs: 120_000 },
-  });
-  expect(submitted.status, JSON.stringify(submitted.body)).toBe(201);
-  const id = String(submitted.body.id);
-  const views = await Promise.all(gateways.map((gw) => settled(gw, id, 120_000)));
-  return { id, views };
-}
 
 /** The plaintext reference: host values by id, with the guest's segment and label. */
 function joined(mesh: JointMesh) {

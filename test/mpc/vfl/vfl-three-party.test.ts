@@ -2,10 +2,10 @@
 // spread over a dealer, an insurer and a charging operator. Federated linear regression, with the hosts' messages to
 // each other relayed by the guest, must recover the weights.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { stopJobMesh } from '../jobs/job-fixture.ts';
+import { readOutput, stopJobMesh } from '../jobs/job-fixture.ts';
 import { alignParties, startJointMesh, type JointMesh, type Split } from '../joint/joint-fixture.ts';
 import { seededRandom } from '../he/seeded.ts';
-import { runVfl } from './vfl-fixture.ts';
+import { alignedIds, plaintextModel, runVfl } from './vfl-fixture.ts';
 
 const ROWS = 600;
 const WEIGHTS = { dealer: [1.5, -0.8], insurer: [0.6, 2.0], charging: [-1.2] } as const;
@@ -49,9 +49,9 @@ beforeAll(async () => {
 afterAll(async () => stopJobMesh(mesh?.gateways ?? []));
 
 describe('three-party vertical model', () => {
-  it('recovers the generating weights at every party', async () => {
-    const { views } = await runVfl(mesh, {
-      task: 'linear',
+  it('recovers the generating weights at every party, and its held-out error matches the plaintext model', async () => {
+    const job = {
+      task: 'linear' as const,
       columns: { dealer: ['y', 'x0', 'x1'], insurer: ['x0', 'x1'], charging: ['x0'] },
       params: {
         psiJob,
@@ -63,7 +63,8 @@ describe('three-party vertical model', () => {
         tolerance: 0,
         model: 'three',
       },
-    });
+    };
+    const { id, views } = await runVfl(mesh, job);
     expect(views.map((v) => [v.status, v.failure?.code ?? null])).toEqual([
       ['completed', null],
       ['completed', null],
@@ -77,5 +78,10 @@ describe('three-party vertical model', () => {
       const expected = WEIGHTS[gw.partyId as keyof typeof WEIGHTS];
       recovered.forEach((w, j) => expect(Math.abs(w - expected[j]!)).toBeLessThan(0.05));
     }
+    // The held-out scores went through both hosts (the first adding in row order, the second shuffling) and match the
+    // plaintext model's.
+    const result = (await readOutput(mesh.gateways[0]!, id)).body.result as { metrics: Record<string, number> };
+    const plain = plaintextModel(mesh, { ...job, id }, await alignedIds(mesh, psiJob));
+    expect(Math.abs(result.metrics.rmse! - plain.rmse!) / plain.rmse!).toBeLessThan(0.02);
   }, 300_000);
 });

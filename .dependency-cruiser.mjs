@@ -45,6 +45,13 @@ export default {
       from: { path: '^mpc/(jobs|peers)/' },
       to: { path: '^mpc/', pathNot: '^mpc/(jobs|peers)/' },
     },
+    {
+      name: 'he-is-a-library',
+      severity: 'error',
+      comment: 'mpc/he (CKKS, the score shuffle, the worker pool) knows neither the runtime nor any protocol.',
+      from: { path: '^mpc/he/' },
+      to: { path: '^mpc/', pathNot: '^mpc/he/' },
+    },
   ],
   options: {
     includeOnly: '^(core|gateway|consent|connectors|contracts|mpc|valuation|exchange|test|bench)/',

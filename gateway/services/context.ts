@@ -27,6 +27,7 @@ import { createJointStatsProtocol } from '../../mpc/stats/joint-stats-protocol.t
 import { openPrivacyBudget } from '../../mpc/stats/privacy-budget.ts';
 import { openModelStore, type ModelStore } from '../../mpc/vfl/model-store.ts';
 import { createVflProtocol } from '../../mpc/vfl/vfl-protocol.ts';
+import { createScoreProtocol } from '../../mpc/vfl/score-protocol.ts';
 
 export const DATABASE_FILE = 'sealgate.duckdb';
 export const POLICY_DIR = 'policies';
@@ -148,6 +149,7 @@ export async function createContext(config: GatewayConfig, options: ContextOptio
       createJointStatsProtocol({ pool: hePool, budget: await openPrivacyBudget(db) }),
       createVflProtocol({ task: 'logistic', pool: hePool, models }),
       createVflProtocol({ task: 'linear', pool: hePool, models }),
+      createScoreProtocol({ pool: hePool, models }),
       ...(options.protocols ?? []),
     ];
     jobs = await openJobRunner(db, {

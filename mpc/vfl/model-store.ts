@@ -66,6 +66,8 @@ export type ModelStore = {
    * same job again returns the version it already has (a resumed job stores once). */
   register(part: Omit<ModelPart, 'version'>): Promise<ModelPart>;
   get(name: string, version?: number): Promise<ModelPart | undefined>;
+  /** The part the training job `job` registered here. */
+  byTrainingJob(job: string): Promise<ModelPart | undefined>;
   list(limit: number): Promise<ModelSummary[]>;
 };
 
@@ -100,6 +102,9 @@ export async function openModelStore(db: Database): Promise<ModelStore> {
           ? await db.all('SELECT document FROM model_parts WHERE name = $1 ORDER BY version DESC LIMIT 1', [name])
           : await db.all('SELECT document FROM model_parts WHERE name = $1 AND version = $2', [name, version]);
       return parse(rows[0]);
+    },
+    async byTrainingJob(job) {
+      return parse((await db.all('SELECT document FROM model_parts WHERE job_id = $1', [job]))[0]);
     },
     async list(limit) {
       if (!Number.isInteger(limit) || limit < 1) throw new GatewayError('BAD_INPUT', 'limit must be positive');

@@ -5,7 +5,8 @@
 // bytes it can neither read nor alter unnoticed.
 //
 // The public keys themselves travel through the guest unsigned: a guest that replaced them could read the relayed
-// traffic (a man in the middle). The protocols here assume a semi-honest guest for that reason (docs/joint-modeling.md).
+// traffic (a man in the middle). The protocols here assume a semi-honest guest for that reason
+// (docs/joint-modeling.md).
 import {
   createCipheriv,
   createDecipheriv,

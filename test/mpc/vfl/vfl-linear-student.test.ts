@@ -1,7 +1,7 @@
 // Vertical linear regression between two gateways on the FATE student split (a grade: a CLV-style number), against
 // the plaintext model trained in the same run with the same split, batches and hyper-parameters.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readOutput, stopJobMesh } from '../jobs/job-fixture.ts';
+import { JOB_PURPOSE, readOutput, settled, stopJobMesh, submitJob } from '../jobs/job-fixture.ts';
 import { alignParties, startJointMesh, type JointMesh } from '../joint/joint-fixture.ts';
 import { alignedIds, plaintextModel, runVfl } from './vfl-fixture.ts';
 
@@ -19,7 +19,7 @@ beforeAll(async () => {
 afterAll(async () => stopJobMesh(mesh?.gateways ?? []));
 
 describe('vertical linear regression', () => {
-  it('matches the plaintext model on student within 2% RMSE, and reports the lift over the guest alone', async () => {
+  it('matches the plaintext model on student within 2% RMSE, reports the lift over the guest alone, and scores', async () => {
     const job = {
       task: 'linear' as const,
       columns: {
@@ -59,5 +59,50 @@ describe('vertical linear regression', () => {
     expect(hostPart?.weights).toHaveLength(7);
     expect(hostPart?.evaluation).toBeNull();
     expect(hostPart?.lineage).toMatchObject({ trainingJob: id, psiJob, customers: 395 });
+
+    // Scoring: every party scores with its own part; only the guest receives the scores, one per customer, equal to
+    // the model applied to the joined rows (within the score resolution, 2^-12 per party in standardized units).
+    const scoring = await submitJob(dealer!, {
+      protocol: 'vfl-score',
+      purpose: JOB_PURPOSE,
+      params: { psiJob, trainingJob: id },
+      receivers: ['dealer'],
+      parties: [
+        { id: 'dealer', role: 'guest', view: 'customers', idColumn: 'vin', columns: guestPart!.features },
+        { id: 'insurer', role: 'host', view: 'customers', idColumn: 'vin', columns: hostPart!.features },
+      ],
+    });
+    expect(scoring.status, JSON.stringify(scoring.body)).toBe(201);
+    const scoringId = String(scoring.body.id);
+    const scored = await Promise.all(mesh.gateways.map((gw) => settled(gw, scoringId, 120_000)));
+    expect(scored.map((v) => [v.status, v.failure?.code ?? null])).toEqual([
+      ['completed', null],
+      ['completed', null],
+    ]);
+    const scores = (
+      (await readOutput(dealer!, scoringId)).body.result as { scores: { subject: string; score: number }[] }
+    ).scores;
+    expect(scores).toHaveLength(395);
+    const atHost = await readOutput(insurer!, scoringId);
+    expect(atHost.status).toBe(404);
+    const byPseudonym = new Map(mesh.splits.get('dealer')!.rows.map((r) => [dealer!.pseudonym(r[0]!), r[0]!]));
+    const rowsOf = (party: string) => {
+      const split = mesh.splits.get(party)!;
+      return { split, byId: new Map(split.rows.map((r) => [r[0]!, r])) };
+    };
+    const guestRows = rowsOf('dealer');
+    const hostRows = rowsOf('insurer');
+    const partial = (part: typeof guestPart, rows: ReturnType<typeof rowsOf>, rawId: string) =>
+      part!.features.reduce((sum, feature, j) => {
+        const value = Number(rows.byId.get(rawId)![rows.split.header.indexOf(feature)]);
+        const z = Math.max(-4, Math.min(4, (value - part!.scaler.means[j]!) / part!.scaler.scales[j]!));
+        return sum + part!.weights[j]! * z;
+      }, part!.intercept ?? 0);
+    for (const { subject, score } of scores) {
+      const rawId = byPseudonym.get(subject)!;
+      const standardized = partial(guestPart, guestRows, rawId) + partial(hostPart, hostRows, rawId);
+      const expected = standardized * guestPart!.labelScaler!.scale + guestPart!.labelScaler!.mean;
+      expect(Math.abs(score - expected)).toBeLessThan(0.01);
+    }
   }, 300_000);
 });

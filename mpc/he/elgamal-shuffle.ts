@@ -13,7 +13,7 @@
 //
 // Points from a peer are checked (on the curve) and multiplied by the cofactor before lookup, so a point with a
 // small-order component cannot move a result.
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomInt } from 'node:crypto';
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { GatewayError } from '../../core/errors.ts';
 
@@ -112,11 +112,22 @@ export function addAndShuffle(
       c.add(timesInt(Point.BASE, 2 * quantizeScore(partial[i] as number))).add(pub.multiply(fresh)),
     ];
   });
-  for (let i = shuffle ? pairs.length - 1 : 0; i > 0; i--) {
-    const j = Number(BigInt(`0x${randomBytes(8).toString('hex')}`) % BigInt(i + 1));
-    [pairs[i], pairs[j]] = [pairs[j] as [EdPoint, EdPoint], pairs[i] as [EdPoint, EdPoint]];
+  const out = writePairs(pairs);
+  return shuffle ? shufflePairs(out) : out;
+}
+
+/** A uniformly random permutation of 64-byte pairs (Fisher–Yates, crypto.randomInt), in a new array. */
+export function shufflePairs(bytes: Uint8Array): Uint8Array {
+  if (bytes.length % 64 !== 0) throw bad('score ciphertexts are not whole pairs');
+  const count = bytes.length / 64;
+  const order = Array.from({ length: count }, (_, i) => i);
+  for (let i = count - 1; i > 0; i--) {
+    const j = randomInt(i + 1);
+    [order[i], order[j]] = [order[j] as number, order[i] as number];
   }
-  return writePairs(pairs);
+  const out = new Uint8Array(bytes.length);
+  order.forEach((from, to) => out.set(bytes.subarray(from * 64, from * 64 + 64), to * 64));
+  return out;
 }
 
 let table: { baby: Map<bigint, number>; giant: EdPoint } | null = null;

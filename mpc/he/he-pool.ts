@@ -7,7 +7,7 @@ import { Worker } from 'node:worker_threads';
 import { GatewayError, isErrorCode } from '../../core/errors.ts';
 import type { DecryptArgs, EncryptArgs, HeKeys, ProductArgs } from './he-engine.ts';
 import { DEFAULT_HE_PRESET, type HePresetName } from './he-presets.ts';
-import type { ShuffleKey } from './elgamal-shuffle.ts';
+import { shufflePairs, type ShuffleKey } from './elgamal-shuffle.ts';
 import { productCount } from './slot-layout.ts';
 import type { HeReply, HeTask } from './he-worker.ts';
 
@@ -37,6 +37,15 @@ type Pending = { body: TaskBody; resolve: (value: unknown) => void; reject: (err
 type Slot = { worker: Worker; pending: (Pending & { id: number }) | null };
 
 const WORKER_URL = new URL('./he-worker.ts', import.meta.url);
+/** Rows per score-shuffle call: about a second of elliptic-curve work. */
+const SCORE_CHUNK = 512;
+
+/** [from, to) ranges of `count` rows, SCORE_CHUNK at a time (one empty range for none). */
+function scoreChunks(count: number): [number, number][] {
+  const out: [number, number][] = [];
+  for (let from = 0; from < count; from += SCORE_CHUNK) out.push([from, Math.min(count, from + SCORE_CHUNK)]);
+  return out.length === 0 ? [[0, 0]] : out;
+}
 
 export function createHePool(options: { size?: number } = {}): HePool {
   const size = options.size ?? Math.max(1, availableParallelism());
@@ -133,12 +142,60 @@ export function createHePool(options: { size?: number } = {}): HePool {
       return (await Promise.all(calls)).flat();
     },
     decryptSums: (preset, args) => call({ op: 'decrypt', preset, ...args, products: [...args.products] }),
-    encryptScores: (key, partial, labels) =>
-      call({ op: 'shuffle-encrypt', preset: DEFAULT_HE_PRESET, key, partial, labels }),
-    addAndShuffle: (publicKey, scores, partial, shuffle) =>
-      call({ op: 'shuffle-add', preset: DEFAULT_HE_PRESET, publicKey, scores, partial, shuffle }),
-    decryptScores: (key, scores, count) =>
-      call({ op: 'shuffle-decrypt', preset: DEFAULT_HE_PRESET, key, scores, count }),
+    // The score shuffle's rows are independent: cut into chunks so that every worker takes a share; the permutation,
+    // which needs the whole list, is applied here afterwards (a cheap byte copy).
+    async encryptScores(key, partial, labels) {
+      const parts = await Promise.all(
+        scoreChunks(partial.length).map(([from, to]) =>
+          call<Uint8Array>({
+            op: 'shuffle-encrypt',
+            preset: DEFAULT_HE_PRESET,
+            key,
+            partial: partial.slice(from, to),
+            labels: labels.slice(from, to),
+          }),
+        ),
+      );
+      return Buffer.concat(parts);
+    },
+    async addAndShuffle(publicKey, scores, partial, shuffle) {
+      if (scores.length !== partial.length * 64)
+        throw new GatewayError('JOB_BAD_MESSAGE', 'score ciphertexts refused: wrong number of score ciphertexts', {
+          reason: 'wrong number of score ciphertexts',
+        });
+      const parts = await Promise.all(
+        scoreChunks(partial.length).map(([from, to]) =>
+          call<Uint8Array>({
+            op: 'shuffle-add',
+            preset: DEFAULT_HE_PRESET,
+            publicKey,
+            scores: Uint8Array.from(scores.subarray(from * 64, to * 64)),
+            partial: partial.slice(from, to),
+            shuffle: false,
+          }),
+        ),
+      );
+      const added = Buffer.concat(parts);
+      return shuffle ? shufflePairs(added) : added;
+    },
+    async decryptScores(key, scores, count) {
+      if (scores.length !== count * 64)
+        throw new GatewayError('JOB_BAD_MESSAGE', 'score ciphertexts refused: wrong number of score ciphertexts', {
+          reason: 'wrong number of score ciphertexts',
+        });
+      const parts = await Promise.all(
+        scoreChunks(count).map(([from, to]) =>
+          call<{ score: number; label: number }[]>({
+            op: 'shuffle-decrypt',
+            preset: DEFAULT_HE_PRESET,
+            key,
+            scores: Uint8Array.from(scores.subarray(from * 64, to * 64)),
+            count: to - from,
+          }),
+        ),
+      );
+      return parts.flat();
+    },
     async close() {
       isClosed = true;
       for (const pending of queue.splice(0)) pending.reject(new GatewayError('INTERNAL', 'HE pool is closed'));

@@ -33,7 +33,13 @@ export function segmentOf(id: string): string {
 }
 
 /** A party's data: a FATE split by name, or generated rows (first column `id`). */
-export type JointParty = { id: string; split: string | Split; withSegment?: boolean };
+export type JointParty = {
+  id: string;
+  split: string | Split;
+  withSegment?: boolean;
+  /** Customers to keep, by id (default: all). */
+  keep?: (id: string) => boolean;
+};
 
 function columnsOf(split: Split, withSegment: boolean) {
   const features = split.header.filter((c) => c !== 'id');
@@ -110,7 +116,7 @@ export async function startJointMesh(parties: readonly JointParty[], k = 5): Pro
   await Promise.all(
     gateways.map(async (gw, i) => {
       const party = parties[i] as JointParty;
-      const split = await importSplit(gw, party);
+      const split = await importSplit(gw, party, party.keep);
       splits.set(gw.partyId, split);
       const fields = columnsOf(split, party.withSegment ?? false).map((c) => c.name);
       await allowPurpose(gw, ids, fields, k);

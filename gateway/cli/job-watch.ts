@@ -44,10 +44,29 @@ export function renderProgress(view: JobView): string {
   return `${bar} ${percent}  ${step}${rows}  ${view.status}`;
 }
 
+/** What a receiver's count means, by the protocol's output mode. */
+function outcomeOf(mode: string, count: number): string {
+  const n = group(count);
+  switch (mode) {
+    case 'intersection':
+      return `${n} subjects in the intersection`;
+    case 'cardinality':
+      return `${n} subjects in the count`;
+    case 'statistics':
+      return `${n} customers described`;
+    case 'model':
+      return `model evaluated on ${n} held-out customers`;
+    case 'scores':
+      return `${n} customers scored`;
+    default:
+      return `${n} rows (${mode})`;
+  }
+}
+
 function summary(view: JobView): string {
   if (view.status === 'completed') {
     const output = view.output;
-    return `job ${view.id} completed${output?.count === null || output === null ? '' : `: ${group(output.count)} subjects in the ${output.mode === 'cardinality' ? 'count' : 'intersection'}`}`;
+    return `job ${view.id} completed${output === null || output.count === null ? '' : `: ${outcomeOf(output.mode, output.count)}`}`;
   }
   if (view.status === 'failed' && view.failure !== null) {
     const f = view.failure;

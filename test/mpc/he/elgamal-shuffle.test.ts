@@ -6,7 +6,7 @@ import {
   quantizeScore,
   shuffleKey,
 } from '../../../mpc/he/elgamal-shuffle.ts';
-import { seededRandom } from './seeded.ts';
+import { prng as seededRandom } from '../../fixtures/json-mutations.ts';
 
 describe('ElGamal score shuffle', () => {
   const random = seededRandom(99);

@@ -4,7 +4,7 @@ import { HE_PRESETS, presetFor } from '../../../mpc/he/he-presets.ts';
 import { loadSeal } from '../../../mpc/he/seal-runtime.ts';
 import { productCount, slotLayout, type SlotLayout } from '../../../mpc/he/slot-layout.ts';
 import { tileMasks } from '../../../mpc/he/tile-masks.ts';
-import { seededRandom } from './seeded.ts';
+import { prng as seededRandom } from '../../fixtures/json-mutations.ts';
 
 const dot = (a: ArrayLike<number>, b: ArrayLike<number>) => {
   let s = 0;

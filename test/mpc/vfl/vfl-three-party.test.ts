@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readOutput, stopJobMesh } from '../jobs/job-fixture.ts';
 import { alignParties, startJointMesh, type JointMesh, type Split } from '../joint/joint-fixture.ts';
-import { seededRandom } from '../he/seeded.ts';
+import { prng as seededRandom } from '../../fixtures/json-mutations.ts';
 import { alignedIds, plaintextModel, runVfl } from './vfl-fixture.ts';
 
 const ROWS = 600;

@@ -109,7 +109,8 @@ export async function createHeEngine(preset: HePreset): Promise<HeEngine> {
     if (ct.size() !== 2) throw badCiphertext('not a two-part ciphertext', { index, size: ct.size() });
     if (ct.isTransparent()) throw badCiphertext('transparent: it encrypts nothing', { index });
     if (!ct.isNttForm()) throw badCiphertext('not in NTT form', { index });
-    const chain = context.getContextData(ct.parmsId()).chainIndex();
+    // parmsId() and getContextData() hand back new C++ objects: they are scoped like the rest.
+    const chain = keep(context.getContextData(keep(ct.parmsId()))).chainIndex();
     const wantChain = kind === 'fresh' ? parts.topChain : 0;
     if (chain !== wantChain) throw badCiphertext('wrong level', { index, level: chain, expected: wantChain });
     const wantScale = kind === 'fresh' ? preset.freshScaleBits : preset.multiplierScaleBits;

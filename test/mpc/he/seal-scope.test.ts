@@ -37,7 +37,8 @@ describe('SEAL object lifetime', () => {
     const before = engine.memoryBytes();
     while (operations < 10_000 + 50 * 20) round();
     expect(operations).toBeGreaterThanOrEqual(10_000);
-    expect(engine.memoryBytes() - before).toBeLessThanOrEqual(2 * MiB);
+    // Flat to the byte here; a leak of two small objects per round (a parms id and its context data) grew it by 3 MiB.
+    expect(engine.memoryBytes() - before).toBeLessThanOrEqual(1 * MiB);
   }, 120_000);
 
   it('sees the growth when objects are not deleted, and none when a scope deletes them', async () => {

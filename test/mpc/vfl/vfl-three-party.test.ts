@@ -56,7 +56,7 @@ describe('three-party vertical model', () => {
       params: {
         psiJob,
         label: 'y',
-        epochs: 25,
+        epochs: 15,
         batchSize: 160,
         learningRate: 0.2,
         l2: 0,

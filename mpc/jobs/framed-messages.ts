@@ -38,6 +38,11 @@ export type MailboxRules = {
   accepts(kind: string, sender: string): boolean;
   /** Largest whole message, in payload bytes. */
   maxMessageBytes: number;
+  /**
+   * Most payload bytes held at once, in messages not yet taken (default: twice the largest message): a peer that
+   * opens many messages without finishing them, or runs far ahead, is refused rather than filling memory.
+   */
+  maxBufferedBytes?: number;
   /** Largest sequence number (messages of one kind from one sender are numbered 0, 1, …). */
   maxSeq: number;
 };
@@ -67,6 +72,10 @@ export function createMailbox(context: Pick<StepContext, 'spec' | 'step' | 'sign
   const waiters = new Map<string, { resolve: (m: FramedMessage) => void; reject: (e: unknown) => void }>();
   let failure: unknown = null;
   let bytesIn = 0;
+  /** Payload bytes of messages filed and not yet taken. */
+  let buffered = 0;
+  const maxBuffered = rules.maxBufferedBytes ?? 2 * rules.maxMessageBytes;
+  const sizeOf = new Map<string, number>();
 
   const fail = (error: unknown) => {
     failure ??= error;
@@ -75,6 +84,12 @@ export function createMailbox(context: Pick<StepContext, 'spec' | 'step' | 'sign
     return failure;
   };
   context.signal.addEventListener('abort', () => fail(context.signal.reason), { once: true });
+
+  /** A message handed to its step no longer counts against the buffer. */
+  const release = (key: string) => {
+    buffered -= sizeOf.get(key) ?? 0;
+    sizeOf.delete(key);
+  };
 
   const parse = (frame: Uint8Array): { header: Header; headerText: string; payload: Uint8Array } => {
     if (frame.length < 4) throw bad('frame shorter than its length prefix');
@@ -120,6 +135,10 @@ export function createMailbox(context: Pick<StepContext, 'spec' | 'step' | 'sign
       if (earlier !== digest) throw bad('part repeated with other content', { kind, seq, part });
       return { isDuplicate: true };
     }
+    if (buffered + payload.length > maxBuffered)
+      throw bad('too many bytes held in messages not yet taken', { kind, seq, buffered });
+    buffered += payload.length;
+    sizeOf.set(key, (sizeOf.get(key) ?? 0) + payload.length);
     assembly.partDigests[part] = digest;
     assembly.parts[part] = Uint8Array.from(payload);
     assembly.received++;
@@ -139,6 +158,7 @@ export function createMailbox(context: Pick<StepContext, 'spec' | 'step' | 'sign
     const waiter = waiters.get(key);
     if (waiter !== undefined) {
       waiters.delete(key);
+      release(key);
       waiter.resolve(message);
     } else complete.set(key, message);
     return { isDuplicate: false };
@@ -168,6 +188,7 @@ export function createMailbox(context: Pick<StepContext, 'spec' | 'step' | 'sign
       const ready = complete.get(key);
       if (ready !== undefined) {
         complete.delete(key);
+        release(key);
         return Promise.resolve(ready);
       }
       return new Promise((resolve, reject) => waiters.set(key, { resolve, reject }));

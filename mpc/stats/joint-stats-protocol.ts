@@ -28,6 +28,8 @@ export function createJointStatsProtocol(options: { pool: SharedHePool; budget: 
         (kind === STATS_KINDS.request && sender === guest && context.self !== guest) ||
         (kind === STATS_KINDS.reply && context.self === guest && sender !== guest),
       maxMessageBytes: MAX_MESSAGE_BYTES,
+      // One reply per host, taken as it completes: no more than one message is ever held.
+      maxBufferedBytes: MAX_MESSAGE_BYTES,
       maxSeq: 0,
     });
     const progress = { rows: 0, bytesOut: 0 };

@@ -19,7 +19,7 @@ import { acceptsVfl, createVflTransport, MAX_PARTIES } from './vfl-transport.ts'
 
 /** Plaintext multiplications of fresh ciphertexts only. */
 const DEPTH = 1;
-const MAX_MESSAGE_BYTES = 256 * 1024 * 1024;
+const MAX_MESSAGE_BYTES = 128 * 1024 * 1024;
 
 export function createVflProtocol(options: { task: Task; pool: SharedHePool; models: ModelStore }): JobProtocol {
   const name = options.task === 'logistic' ? 'vfl-logistic' : 'vfl-linear';

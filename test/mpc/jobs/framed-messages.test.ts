@@ -22,11 +22,16 @@ async function framesOf(blobs: Uint8Array[], frameBytes = 4096): Promise<Buffer[
   return frames;
 }
 
-function mailbox(maxMessageBytes = 1_000_000) {
+function mailbox(maxMessageBytes = 1_000_000, maxBufferedBytes?: number) {
   const controller = new AbortController();
   const box = createMailbox(
     { spec, step: 'train', signal: controller.signal },
-    { accepts: (kind, sender) => kind === 'vector' && sender === 'guest', maxMessageBytes, maxSeq: 10 },
+    {
+      accepts: (kind, sender) => kind === 'vector' && sender === 'guest',
+      maxMessageBytes,
+      maxSeq: 10,
+      ...(maxBufferedBytes === undefined ? {} : { maxBufferedBytes }),
+    },
   );
   return { box, controller };
 }
@@ -84,6 +89,34 @@ describe('framed messages', () => {
     await expect(small.deliver('guest', frames[0]!)).rejects.toEqual(refused);
     const [frame] = await framesOf([Buffer.from('x')]);
     await expect(mailbox().box.deliver('insurer', frame!)).rejects.toEqual(refused);
+  });
+
+  it('refuses a peer that runs ahead past the buffer, and frees what a step took', async () => {
+    const message = async (seq: number) => {
+      const frames: Buffer[] = [];
+      const context = {
+        spec,
+        step: 'train',
+        send: async (_peer: string, frame: Uint8Array) => {
+          frames.push(Buffer.from(frame));
+        },
+      } as unknown as StepContext;
+      await sendMessage(
+        context,
+        'host',
+        { kind: 'vector', seq, meta: null, blobs: [Buffer.alloc(4000)] },
+        {
+          auditStep: 'x',
+        },
+      );
+      return frames[0]!;
+    };
+    const { box } = mailbox(10_000, 10_000);
+    await box.deliver('guest', await message(0));
+    await box.deliver('guest', await message(1));
+    await box.take('guest', 'vector', 0);
+    await box.deliver('guest', await message(2));
+    await expect(box.deliver('guest', await message(3))).rejects.toEqual(refused);
   });
 
   it('fails its waits when the attempt ends', async () => {

@@ -21,6 +21,7 @@ import { openPeerServices, type PeerServices } from './peer-services.ts';
 import { openConnectors, type Connectors } from '../../connectors/connectors.ts';
 import type { JobProtocol } from '../../mpc/jobs/protocol.ts';
 import { openJobRunner, type JobRunner } from '../../mpc/jobs/runner.ts';
+import { createAttestation } from '../../mpc/peers/attestation.ts';
 import { createPsiProtocol } from '../../mpc/psi/psi-protocol.ts';
 import { sharedHePool } from '../../mpc/he/shared-he-pool.ts';
 import { createJointStatsProtocol } from '../../mpc/stats/joint-stats-protocol.ts';
@@ -161,6 +162,7 @@ export async function createContext(config: GatewayConfig, options: ContextOptio
       peers,
       connectors,
       subjectKey: identity.subjectKey,
+      attestation: createAttestation(signer, peers.registry),
       protocols,
       onStepEnded: (protocol, step, outcome, seconds) =>
         metrics.jobStepDuration.observe({ protocol, step, outcome }, seconds),

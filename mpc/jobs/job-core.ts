@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import type { ConsentLog } from '../../consent/consent-log.ts';
 import type { PolicyHolder } from '../../consent/policy-holder.ts';
 import { findPurpose } from '../../consent/purpose.ts';
+import type { Attestation } from '../peers/attestation.ts';
 import type { Connectors } from '../../connectors/connectors.ts';
 import {
   applyJobEvent,
@@ -34,6 +35,8 @@ export type JobRunnerDeps = {
   peers: { client: PeerClient };
   connectors: Connectors;
   subjectKey: Uint8Array;
+  /** Signs and checks the statements protocols exchange (mpc/peers/attestation.ts). */
+  attestation: Attestation;
   /** The protocols this gateway runs (PSI is mpc/psi/psi-protocol.ts); the runner closes them when it closes. */
   protocols: readonly JobProtocol[];
   /**
@@ -395,6 +398,7 @@ export function createJobCore(deps: JobRunnerDeps, store: JobStore, peer: JobPee
         subjectKey: deps.subjectKey,
         now: () => deps.clock.now(),
         purposeOf: (id) => findPurpose(deps.policies.bundle.purposes, id),
+        attestation: deps.attestation,
         self,
         peer,
         deadlineAt,

@@ -7,6 +7,7 @@ import type { ConsentLog } from '../../consent/consent-log.ts';
 import type { Purpose } from '../../consent/purpose.ts';
 import type { Connectors } from '../../connectors/connectors.ts';
 import { GatewayError } from '../../core/errors.ts';
+import type { Attestation } from '../peers/attestation.ts';
 import { JobRequest, JobSpec, type JobParty, type JobRequestLike, type JobStepName } from './job.ts';
 import type { JobOutputSummary, JobStore, TimelineEntry } from './store.ts';
 
@@ -30,6 +31,8 @@ export type StepContext = {
   now: () => Date;
   /** The job's purpose as this gateway's policy bundle declares it now (its k-threshold, say), or undefined. */
   purpose(): Purpose | undefined;
+  /** Signs and checks statements parties vouch for inside the protocol (mpc/peers/attestation.ts). */
+  attestation: Attestation;
   /**
    * Sends one frame of this attempt to `peer` over the signed peer protocol; resolves once the peer accepted it.
    * `auditStep` names the message in both parties' audit chains. Throws PEER_UNAVAILABLE when the peer no longer

@@ -3,6 +3,7 @@
 // every party for the timeline. Both the coordinator and the participants run steps through here.
 import type { ConsentLog } from '../../consent/consent-log.ts';
 import type { Purpose } from '../../consent/purpose.ts';
+import type { Attestation } from '../peers/attestation.ts';
 import type { Connectors } from '../../connectors/connectors.ts';
 import { GatewayError, isGatewayError } from '../../core/errors.ts';
 import type { JobSpec, JobStepName } from './job.ts';
@@ -34,6 +35,7 @@ export type StepDeps = {
   now: () => Date;
   /** A purpose of the policy bundle in force, by id. */
   purposeOf: (id: string) => Purpose | undefined;
+  attestation: Attestation;
   self: string;
   peer: JobPeer;
   /** Absolute deadline of this attempt (ms since the epoch): every message is due by then. */
@@ -81,6 +83,7 @@ export function createStepRun({ deps, protocol, spec, step, attempt, signal, isC
     subjectKey: deps.subjectKey,
     now: deps.now,
     purpose: () => deps.purposeOf(spec.purpose),
+    attestation: deps.attestation,
     hostReports: async (earlier) =>
       isCoordinator ? latestHostEntries(await deps.store.timeline(spec.id), earlier, deps.self) : [],
     send: async (peer, frame, meta) => {

@@ -4,9 +4,10 @@
 // with a fresh 96-bit nonce and bound to its kind, round, sender and receiver as associated data, so the guest carries
 // bytes it can neither read nor alter unnoticed.
 //
-// The public keys themselves travel through the guest unsigned: a guest that replaced them could read the relayed
-// traffic (a man in the middle). The protocols here assume a semi-honest guest for that reason
-// (docs/joint-modeling.md).
+// A host signs its public key with its Ed25519 identity key (mpc/peers/attestation.ts), bound to the job; the other
+// host checks it against the key it registered for that host. A guest that replaced the key in transit, to read what
+// it relays, is caught, and so is a host the other never registered: the job fails with JOB_BAD_MESSAGE. Hosts of a
+// job with three or more parties must therefore register each other as peers, as they do the guest.
 import {
   createCipheriv,
   createDecipheriv,
@@ -18,6 +19,37 @@ import {
   type KeyObject,
 } from 'node:crypto';
 import { GatewayError } from '../../core/errors.ts';
+import type { Attestation } from '../peers/attestation.ts';
+
+const STATEMENT = 'vfl-relay-key';
+const statement = (job: string, host: string, publicKey: Uint8Array) =>
+  Buffer.concat([Buffer.from(`${job}\u0000${host}\u0000`), publicKey]);
+
+/** The public half and this host's signature over it, to publish. */
+export function signedRelayKey(attestation: Attestation, job: string, self: string, pair: RelayKeyPair): Uint8Array[] {
+  return [pair.publicKey, attestation.sign(STATEMENT, statement(job, self, pair.publicKey))];
+}
+
+/** `peer`'s published relay key, once its signature checks out. */
+export function checkedRelayKey(
+  attestation: Attestation,
+  job: string,
+  peer: string,
+  blobs: readonly (Uint8Array | undefined)[],
+): Uint8Array {
+  const [publicKey, signature] = blobs;
+  if (publicKey === undefined || signature === undefined)
+    throw new GatewayError('JOB_BAD_MESSAGE', 'a relay key comes without its signature', {
+      reason: 'unsigned relay key',
+    });
+  if (!attestation.verify(peer, STATEMENT, statement(job, peer, publicKey), signature))
+    throw new GatewayError(
+      'JOB_BAD_MESSAGE',
+      `the relay key of ${peer} is not signed by the key registered for it (or ${peer} is not registered here)`,
+      { reason: 'relay key signature', peer },
+    );
+  return publicKey;
+}
 
 const NONCE = 12;
 const TAG = 16;

@@ -19,7 +19,7 @@ import { acceptsAlignment, agreeOnRows, keptValues } from '../joint/alignment-ex
 import { jointPeerRefusal } from '../joint/joint-refusal.ts';
 import { partialScores, sigmoid } from './linear-model.ts';
 import type { ModelStore } from './model-store.ts';
-import { relayKey, relayKeyPair } from './relay-seal.ts';
+import { checkedRelayKey, relayKey, relayKeyPair, signedRelayKey } from './relay-seal.ts';
 import { applyScaler } from './standardize.ts';
 import { acceptsVfl, createVflTransport } from './vfl-transport.ts';
 
@@ -104,12 +104,16 @@ export function createScoreProtocol(options: { pool: SharedHePool; models: Model
                   transport.relay(from, to, 'key', 0).catch((error: unknown) => transport.abort(error)),
                   transport.relay(from, to, 'scores', 0).catch((error: unknown) => transport.abort(error)),
                 );
-        await Promise.all(others.map((q) => transport.send(q, 'key', 0, { blobs: [pair.publicKey] })));
+        const signed = signedRelayKey(context.attestation, spec.id, self, pair);
+        await Promise.all(others.map((q) => transport.send(q, 'key', 0, { blobs: signed })));
         const sealing = new Map<string, Buffer>();
         for (const p of others) {
-          const [publicKey] = (await transport.take(p, 'key', 0)).blobs;
+          const { blobs } = await transport.take(p, 'key', 0);
           if (self !== guest && p !== guest)
-            sealing.set(p, relayKey(pair, publicKey ?? new Uint8Array(0), { job: spec.id, a: self, b: p }));
+            sealing.set(
+              p,
+              relayKey(pair, checkedRelayKey(context.attestation, spec.id, p, blobs), { job: spec.id, a: self, b: p }),
+            );
         }
         transport.setRelayKeys(sealing);
 

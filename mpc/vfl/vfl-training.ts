@@ -17,7 +17,7 @@ import { MASK_BOUND, tileMasks } from '../he/tile-masks.ts';
 import type { StepContext } from '../jobs/protocol.ts';
 import { guestOf } from '../jobs/job.ts';
 import { RESIDUAL, columnSums, gradientStep, hasConverged, partialScores, type Task } from './linear-model.ts';
-import { relayKey, relayKeyPair } from './relay-seal.ts';
+import { checkedRelayKey, relayKey, relayKeyPair, signedRelayKey } from './relay-seal.ts';
 import { epochBatches } from './training-plan.ts';
 import { columnCounts, type PartyData } from './vfl-data.ts';
 import type { VflParams } from './vfl-params.ts';
@@ -104,14 +104,17 @@ export async function trainRounds(run: TrainingRun): Promise<Trained> {
   // With the CKKS key, each host publishes an X25519 key: hosts seal what they send each other through the guest.
   const relayPair = relayKeyPair();
   relayAll('key', 0);
-  await Promise.all(others.map((q) => transport.send(q, 'key', 0, { blobs: [keys.publicKey, relayPair.publicKey] })));
+  const relayBlobs = signedRelayKey(context.attestation, spec.id, self, relayPair);
+  await Promise.all(others.map((q) => transport.send(q, 'key', 0, { blobs: [keys.publicKey, ...relayBlobs] })));
   const peerKeys = new Map<string, Uint8Array>();
   const sealing = new Map<string, Buffer>();
   for (const p of others) {
-    const [heKey, relayPublic] = (await transport.take(p, 'key', 0)).blobs;
+    const [heKey, ...relayed] = (await transport.take(p, 'key', 0)).blobs;
     peerKeys.set(p, heKey ?? new Uint8Array(0));
-    if (self !== guest && p !== guest)
-      sealing.set(p, relayKey(relayPair, relayPublic ?? new Uint8Array(0), { job: spec.id, a: self, b: p }));
+    if (self !== guest && p !== guest) {
+      const relayPublic = checkedRelayKey(context.attestation, spec.id, p, relayed);
+      sealing.set(p, relayKey(relayPair, relayPublic, { job: spec.id, a: self, b: p }));
+    }
   }
   transport.setRelayKeys(sealing);
 

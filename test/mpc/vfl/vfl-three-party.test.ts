@@ -2,7 +2,9 @@
 // spread over a dealer, an insurer and a charging operator. Federated linear regression, with the hosts' messages to
 // each other relayed by the guest, must recover the weights.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readOutput, stopJobMesh } from '../jobs/job-fixture.ts';
+import { interceptPeerCalls, readOutput, stopJobMesh, type JobGateway } from '../jobs/job-fixture.ts';
+import { buildFrame, isMessageCall, parseFrame } from '../joint/frames.ts';
+import { relayKeyPair } from '../../../mpc/vfl/relay-seal.ts';
 import { alignParties, startJointMesh, type JointMesh, type Split } from '../joint/joint-fixture.ts';
 import { prng as seededRandom } from '../../fixtures/json-mutations.ts';
 import { alignedIds, plaintextModel, runVfl } from './vfl-fixture.ts';
@@ -84,4 +86,35 @@ describe('three-party vertical model', () => {
     const plain = plaintextModel(mesh, { ...job, id }, await alignedIds(mesh, psiJob));
     expect(Math.abs(result.metrics.rmse! - plain.rmse!) / plain.rmse!).toBeLessThan(0.02);
   }, 300_000);
+
+  it('fails when the guest swaps a host key it relays: the other host finds it unsigned by that host', async () => {
+    const [dealer] = mesh.gateways as [JobGateway];
+    const swapped = relayKeyPair().publicKey;
+    let forged = 0;
+    const restore = interceptPeerCalls(dealer, {
+      before: (call) => {
+        if (!isMessageCall(call.path)) return call.body;
+        const frame = parseFrame(call.body as Uint8Array);
+        // A relayed key carries the origin's index (1 or 2) in its sequence number; the guest's own is index 0.
+        if (frame.header.kind !== 'key' || frame.header.seq % 32 === 0) return call.body;
+        forged++;
+        return buildFrame(
+          frame.header,
+          frame.blobs.map((b, i) => (i === 1 ? Buffer.from(swapped) : b)),
+        );
+      },
+    });
+    try {
+      const { views } = await runVfl(mesh, {
+        task: 'linear',
+        columns: { dealer: ['y', 'x0', 'x1'], insurer: ['x0', 'x1'], charging: ['x0'] },
+        params: { psiJob, label: 'y', epochs: 1, batchSize: 160 },
+      });
+      expect(forged).toBeGreaterThan(0);
+      for (const view of views) expect(view.failure).toMatchObject({ code: 'JOB_BAD_MESSAGE' });
+      expect(views[0]!.failure?.message).toMatch(/relay key/);
+    } finally {
+      restore();
+    }
+  }, 120_000);
 });

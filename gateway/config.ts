@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { GatewayError } from '../core/errors.ts';
+import { PARTY_ID_PATTERN } from '../core/party-id.ts';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 const MIB = 1024 * 1024;
@@ -54,7 +55,7 @@ export const GatewayConfig = z
       .default('./.sealgate'),
     partyId: z
       .string({ error: 'expected a party id' })
-      .regex(/^[a-z0-9][a-z0-9-]{1,62}$/, { error: 'expected 2-63 chars of a-z, 0-9 and "-", not starting with "-"' })
+      .regex(PARTY_ID_PATTERN, { error: 'expected 2-31 chars of a-z, 0-9 and "-", not starting with "-"' })
       .default('sealgate-local'),
     logLevel: z.enum(LOG_LEVELS, { error: `expected one of ${LOG_LEVELS.join(', ')}` }).default('info'),
     bodyLimitBytes: intIn(1024, 64 * MIB).default(MIB),

@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import type { ConsentLog } from '../../consent/consent-log.ts';
 import type { PolicyHolder } from '../../consent/policy-holder.ts';
 import { findPurpose } from '../../consent/purpose.ts';
+import { PARTY_ID_PATTERN } from '../../core/party-id.ts';
 import type { Attestation } from '../peers/attestation.ts';
 import type { Connectors } from '../../connectors/connectors.ts';
 import {
@@ -132,7 +133,7 @@ export type FailureContext = {
 export function toFailure(error: unknown, { self, step, steps, blame = null }: FailureContext): JobFailure {
   if (!isGatewayError(error)) return { code: 'INTERNAL', message: 'internal error', party: self, peer: blame, step };
   const detail = error.detail;
-  const isId = (v: unknown): v is string => typeof v === 'string' && /^[a-z0-9][a-z0-9-]{1,62}$/.test(v);
+  const isId = (v: unknown): v is string => typeof v === 'string' && PARTY_ID_PATTERN.test(v);
   return JobFailure.parse({
     code: error.code,
     message: error.message.slice(0, 500),

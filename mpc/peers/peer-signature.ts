@@ -2,11 +2,12 @@
 // over a line-based canonical string that binds method, path, sender, recipient, time, nonce and the
 // SHA-256 of the exact body bytes. Pure: no I/O, no clock, no fastify.
 import { randomBytes } from 'node:crypto';
-import { z } from 'zod';
+import type { z } from 'zod';
 import { sha256Hex } from '../../consent/canonical.ts';
 import { SHA256_HEX } from '../../consent/record.ts';
 import { verifySignature, type Signer } from '../../consent/signer.ts';
 import { GatewayError } from '../../core/errors.ts';
+import { PartyId } from '../../core/party-id.ts';
 
 export const PEER_PROTOCOL = 'sealgate-peer-v1';
 const RESPONSE_DOMAIN = 'sealgate-peer-v1-response';
@@ -20,9 +21,8 @@ export const PEER_HEADERS = {
 } as const;
 
 /** A party id, the same shape as SEALGATE_PARTY_ID: it cannot hold a newline, so it cannot forge a line. */
-export const PeerId = z
-  .string()
-  .regex(/^[a-z0-9][a-z0-9-]{1,62}$/, 'expected 2-63 chars of a-z, 0-9 and "-", not starting with "-"');
+/** A partner's party id: the one rule every party id follows (core/party-id.ts). */
+export const PeerId = PartyId;
 export type PeerId = z.infer<typeof PeerId>;
 
 /** SHA-256 of zero bytes: the content hash of a request or response without a body. */

@@ -11,13 +11,13 @@ import { once } from 'node:events';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadConfig } from '../gateway/config.ts';
-import { createContext, type GatewayContext } from '../gateway/services/context.ts';
+import type { GatewayContext } from '../gateway/services/context.ts';
 import { renderProgress } from '../gateway/cli/job-watch.ts';
 import { JobView } from '../mpc/jobs/view.ts';
 import { x25519PrivateKey, x25519ViaJwk } from '../mpc/psi/x25519.ts';
 import { startChildGateway, type ChildGateway } from '../test/fixtures/child-gateway.ts';
 import { freePort } from '../test/fixtures/free-port.ts';
+import { callGateway as call, processStats, withGatewayContext } from './gateway-process.ts';
 
 const { values } = parseArgs({
   options: {
@@ -52,21 +52,8 @@ const log = (line: string) => process.stderr.write(`${line}\n`);
 
 type Setup = { rows: number; tokens: Record<string, { admin: string; steward: string }>; keys: Record<string, string> };
 
-async function withContext<T>(party: string, work: (ctx: GatewayContext) => Promise<T>): Promise<T> {
-  const config = loadConfig({
-    SEALGATE_DATA_DIR: join(root, party),
-    SEALGATE_PASSPHRASE: PASSPHRASE,
-    SEALGATE_LEDGER: 'off',
-    SEALGATE_PARTY_ID: party,
-    SEALGATE_LOG_LEVEL: 'warn',
-  });
-  const ctx = await createContext(config);
-  try {
-    return await work(ctx);
-  } finally {
-    await ctx.close();
-  }
-}
+const withContext = <T>(party: string, work: (ctx: GatewayContext) => Promise<T>): Promise<T> =>
+  withGatewayContext({ root, party, passphrase: PASSPHRASE }, work);
 
 /**
  * Party 0 holds customers 0..N-1, party 1 customers N/2..3N/2-1: half of each set is shared. The VIN is the shared key.
@@ -173,42 +160,6 @@ function measureMultiply(): { wall: number; cpu: number } {
   }
   rounds.sort((a, b) => a.wall - b.wall);
   return rounds[5] as { wall: number; cpu: number };
-}
-
-/** Resident set now (VmRSS) and at its peak (VmHWM), and CPU seconds so far, of a child, from /proc. */
-function processStats(pid: number): { rss: number; peakRss: number; cpuSeconds: number } {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const rss = Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
-  const peakRss = Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-  const ticks = Number(fields[11] ?? 0) + Number(fields[12] ?? 0);
-  return { rss, peakRss, cpuSeconds: ticks / 100 };
-}
-
-async function call({
-  url,
-  token,
-  method,
-  path,
-  body,
-}: {
-  url: string;
-  token: string;
-  method: string;
-  path: string;
-  body?: unknown;
-}): Promise<Record<string, unknown>> {
-  const res = await fetch(`${url}${path}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${token}`,
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-    },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const json = (await res.json()) as Record<string, unknown>;
-  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(json)}`);
-  return json;
 }
 
 const children: ChildGateway[] = [];

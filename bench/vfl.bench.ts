@@ -17,8 +17,7 @@ import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { pseudonymize } from '../consent/pseudonym.ts';
-import { loadConfig } from '../gateway/config.ts';
-import { createContext, type GatewayContext } from '../gateway/services/context.ts';
+import type { GatewayContext } from '../gateway/services/context.ts';
 import { renderProgress } from '../gateway/cli/job-watch.ts';
 import { createHeEngine } from '../mpc/he/he-engine.ts';
 import { HE_PRESETS } from '../mpc/he/he-presets.ts';
@@ -33,6 +32,7 @@ import { VflParams } from '../mpc/vfl/vfl-params.ts';
 import { startChildGateway, type ChildGateway } from '../test/fixtures/child-gateway.ts';
 import { fateFile, readCsvText } from '../test/fixtures/fate.ts';
 import { freePort } from '../test/fixtures/free-port.ts';
+import { callGateway as call, processStats, withGatewayContext } from './gateway-process.ts';
 
 const { values } = parseArgs({
   options: {
@@ -107,21 +107,8 @@ function viewColumns(split: Split) {
   ] as const;
 }
 
-async function withContext<T>(party: string, work: (ctx: GatewayContext) => Promise<T>): Promise<T> {
-  const config = loadConfig({
-    SEALGATE_DATA_DIR: join(root, party),
-    SEALGATE_PASSPHRASE: PASSPHRASE,
-    SEALGATE_LEDGER: 'off',
-    SEALGATE_PARTY_ID: party,
-    SEALGATE_LOG_LEVEL: 'warn',
-  });
-  const ctx = await createContext(config);
-  try {
-    return await work(ctx);
-  } finally {
-    await ctx.close();
-  }
-}
+const withContext = <T>(party: string, work: (ctx: GatewayContext) => Promise<T>): Promise<T> =>
+  withGatewayContext({ root, party, passphrase: PASSPHRASE }, work);
 
 /**
  * One party's data (the split with a VIN), policy, delegation and consents, written through its own services (no HTTP,
@@ -322,42 +309,6 @@ function plaintextModel(ids: readonly string[]) {
   const scores = partialScores([...columns, new Float64Array(ids.length).fill(1)], weights, test);
   const pairs: Scored[] = test.map((r, i) => ({ score: scores[i] as number, label: label[r] as number }));
   return { metrics: metricsOf('logistic', pairs), epochs, ms: performance.now() - t0, train: train.length };
-}
-
-/** Resident set now (VmRSS) and at its peak (VmHWM), and CPU seconds so far, of a child, from /proc. */
-function processStats(pid: number): { rss: number; peakRss: number; cpuSeconds: number } {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const rss = Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
-  const peakRss = Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-  const ticks = Number(fields[11] ?? 0) + Number(fields[12] ?? 0);
-  return { rss, peakRss, cpuSeconds: ticks / 100 };
-}
-
-async function call({
-  url,
-  token,
-  method,
-  path,
-  body,
-}: {
-  url: string;
-  token: string;
-  method: string;
-  path: string;
-  body?: unknown;
-}): Promise<Record<string, unknown>> {
-  const res = await fetch(`${url}${path}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${token}`,
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-    },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const json = (await res.json()) as Record<string, unknown>;
-  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(json)}`);
-  return json;
 }
 
 /** Submits a job at the dealer and polls GET /v1/jobs/{id} until it ends there; `onPoll` sees every view. */

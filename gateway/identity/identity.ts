@@ -1,6 +1,6 @@
 // The party identity: an Ed25519 signing key (RFC 8032), a secp256k1 EVM account and the
 // subject-pseudonym HMAC key, created on first start and kept sealed in <dataDir>/keys.json.
-import { createHash, createPrivateKey, createPublicKey, randomBytes, type KeyObject } from 'node:crypto';
+import { createPrivateKey, createPublicKey, randomBytes, type KeyObject } from 'node:crypto';
 import {
   closeSync,
   existsSync,
@@ -17,6 +17,7 @@ import {
 import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';
 import { z } from 'zod';
+import { keyIdOf } from '../../consent/signer.ts';
 import { abytes } from '../../core/bytes.ts';
 import { GatewayError } from '../../core/errors.ts';
 import { evmAddressOf, generateEvmPrivateKey } from './evm-account.ts';
@@ -28,6 +29,7 @@ export const DEV_PASSPHRASE_FILE = 'passphrase';
 
 export type Identity = {
   partyId: string;
+  /** `keyId` is keyIdOf(publicKeyRaw): the id receipts, consent events and record signatures carry. */
   ed25519: { privateKey: KeyObject; publicKey: KeyObject; publicKeyRaw: Uint8Array; keyId: string };
   /** `privateKeyHex` is non-enumerable: JSON.stringify, spreads and loggers never see it. */
   evm: { address: string; privateKeyHex: string };
@@ -35,11 +37,18 @@ export type Identity = {
   subjectKey: Uint8Array;
 };
 
+/**
+ * The one id of a gateway's Ed25519 key (consent/signer.ts keyIdOf): 16 hex characters, the first 8 bytes of
+ * SHA-256 of the raw 32-byte public key. Receipts, consent events, `keys show`, the peer identity and the audit
+ * report all show this id.
+ */
+export const KeyId = z.string().regex(/^[0-9a-f]{16}$/);
+
 /** What `keys show` and peers may see. */
 export const PublicIdentity = z.object({
   partyId: z.string(),
   ed25519PublicKeyHex: z.string().regex(/^[0-9a-f]{64}$/),
-  keyId: z.string(),
+  keyId: KeyId,
   evmAddress: z.string().regex(/^0x[0-9a-fA-F]{40}$/),
 });
 export type PublicIdentity = z.infer<typeof PublicIdentity>;
@@ -77,12 +86,6 @@ export function ed25519FromSeed(seed: Uint8Array): {
   const publicKey = createPublicKey(privateKey);
   const jwk = publicKey.export({ format: 'jwk' });
   return { privateKey, publicKey, publicKeyRaw: new Uint8Array(Buffer.from(String(jwk.x), 'base64url')) };
-}
-
-/** RFC 7638 JWK thumbprint of an Ed25519 public key (RFC 8037 §2 member set), base64url. */
-export function ed25519KeyId(publicKeyRaw: Uint8Array): string {
-  const x = Buffer.from(publicKeyRaw).toString('base64url');
-  return createHash('sha256').update(`{"crv":"Ed25519","kty":"OKP","x":"${x}"}`).digest('base64url');
 }
 
 export function describeIdentity(identity: Identity): PublicIdentity {
@@ -186,7 +189,9 @@ function toIdentity(stored: StoredKeys): Identity {
   Object.defineProperty(evm, 'privateKeyHex', { value: stored.evmPrivateKey, enumerable: false });
   const identity = {
     partyId: stored.partyId,
-    ed25519: { ...ed, keyId: ed25519KeyId(ed.publicKeyRaw) },
+    // Always derived from the public key, never read from disk: keys.json holds only the seed, so a key store
+    // written when the id was an RFC 7638 thumbprint loads unchanged and gets the keyIdOf id like every other.
+    ed25519: { ...ed, keyId: keyIdOf(ed.publicKeyRaw) },
     evm,
   } as Identity;
   Object.defineProperty(identity, 'subjectKey', {

@@ -11,6 +11,7 @@ import type { GatewayContext } from './context.ts';
 
 export type AuditReport = {
   generatedAt: string;
+  /** keyId is keyIdOf(publicKey), the id this gateway's receipts and consent events carry. */
   gateway: { partyId: string; publicKey: string; keyId: string; evmAddress: string };
   ledger: { mode: string; chainId: number | null; anchorContract: string | null };
   verification: ChainVerification;

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { keyIdOf } from '../../consent/signer.ts';
 import { openDatabase } from '../../core/database.ts';
 import { createTokenStore } from '../../gateway/identity/token-store.ts';
 import { systemClock } from '../../core/clock.ts';
@@ -92,6 +93,8 @@ describe('sealgate CLI', () => {
     expect(Object.keys(identity).sort()).toEqual(['ed25519PublicKeyHex', 'evmAddress', 'keyId', 'partyId']);
     expect(identity).toMatchObject({ partyId: 'sealgate-local' });
     expect(identity.ed25519PublicKeyHex).toMatch(/^[0-9a-f]{64}$/);
+    // The same key id receipts carry: the first 8 bytes of SHA-256 of the raw public key.
+    expect(identity.keyId).toBe(keyIdOf(Buffer.from(identity.ed25519PublicKeyHex!, 'hex')));
     expect(identity.evmAddress).toMatch(/^0x[0-9a-fA-F]{40}$/);
     const second = await cli(['keys', 'show'], envFor(dir));
     expect(JSON.parse(second.stdout)).toEqual(identity);

@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { Receipt } from '../../../consent/receipt.ts';
 import { RecordId } from '../../../consent/record.ts';
 import { AnchorBatch } from '../../../consent/anchor-store.ts';
+import { KeyId } from '../../identity/identity.ts';
 import { buildAuditReport, subjectAuthorizationChain } from '../../services/audit-report.ts';
 import { renderAuditReportHtml } from '../../services/audit-report-html.ts';
 import type { GatewayContext } from '../../services/context.ts';
@@ -45,7 +46,7 @@ const ReportQuery = z.strictObject({
 });
 const AuditReport = z.object({
   generatedAt: z.string(),
-  gateway: z.object({ partyId: z.string(), publicKey: z.string(), keyId: z.string(), evmAddress: z.string() }),
+  gateway: z.object({ partyId: z.string(), publicKey: z.string(), keyId: KeyId, evmAddress: z.string() }),
   ledger: z.object({ mode: z.string(), chainId: z.number().int().nullable(), anchorContract: z.string().nullable() }),
   verification: z.record(z.string(), z.unknown()),
   anchoring: z.object({

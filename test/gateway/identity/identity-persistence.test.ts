@@ -5,6 +5,7 @@ import { readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
+import { keyIdOf } from '../../../consent/signer.ts';
 import { describeIdentity, loadOrCreateIdentity, type Identity } from '../../../gateway/identity/identity.ts';
 import { captureLog, makeDataDir, TEST_PASSPHRASE } from '../../fixtures/gateway-fixture.ts';
 
@@ -37,6 +38,9 @@ describe('party identity', () => {
     const second = await loadOrCreateIdentity(options, logger);
     expect(publicHex(second)).toBe(publicHex(first));
     expect(second.ed25519.keyId).toBe(first.ed25519.keyId);
+    // The key id is derived from the public key on every load (keys.json holds only the seed).
+    expect(first.ed25519.keyId).toBe(keyIdOf(first.ed25519.publicKeyRaw));
+    expect(first.ed25519.keyId).toMatch(/^[0-9a-f]{16}$/);
     expect(second.evm.address).toBe(first.evm.address);
     expect(second.evm.privateKeyHex).toBe(first.evm.privateKeyHex);
     expect(Buffer.from(second.subjectKey).equals(Buffer.from(first.subjectKey))).toBe(true);

@@ -1,13 +1,14 @@
 // Published vectors for the identity key types:
 // - RFC 8032 §7.1 TEST 1 (Ed25519 seed, public key, signature over the empty message);
-// - RFC 8037 Appendix A.3 (RFC 7638 JWK thumbprint of the TEST 1 public key);
+// - the key id of the TEST 1 public key: the first 16 hex characters of its SHA-256 (sha256sum of the 32 raw bytes);
 // - EIP-55 "Test Cases" (mixed-case checksum addresses);
 // - secp256k1 key -> address pairs: Hardhat/Anvil default account #0 (mnemonic "test test ... junk")
 //   and the web3.js `privateKeyToAccount` documentation example.
 import { sign, verify } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { evmAddressOf, toChecksumAddress } from '../../../gateway/identity/evm-account.ts';
-import { ed25519FromSeed, ed25519KeyId } from '../../../gateway/identity/identity.ts';
+import { keyIdOf } from '../../../consent/signer.ts';
+import { ed25519FromSeed } from '../../../gateway/identity/identity.ts';
 
 const hex = (s: string) => Buffer.from(s, 'hex');
 
@@ -27,8 +28,10 @@ describe('Ed25519 (RFC 8032 TEST 1)', () => {
     expect(verify(null, Buffer.alloc(0), keys.publicKey, hex(signature))).toBe(true);
   });
 
-  it('key id is the RFC 7638 thumbprint from RFC 8037 A.3', () => {
-    expect(ed25519KeyId(hex(publicKey))).toBe('kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k');
+  it('key id is the first 8 bytes of SHA-256 of the raw public key, as 16 hex characters', () => {
+    // printf d75a…511a | xxd -r -p | sha256sum  ->  21fe31dfa154a261 626bf854…
+    expect(keyIdOf(hex(publicKey))).toBe('21fe31dfa154a261');
+    expect(keyIdOf(ed25519FromSeed(seed).publicKeyRaw)).toBe('21fe31dfa154a261');
   });
 
   it('refuses a seed of the wrong length', () => {

@@ -8,7 +8,8 @@
 import { z } from 'zod';
 import { GatewayError } from '../core/errors.ts';
 import type { Database } from '../core/database.ts';
-import { Bytes32Hex, ZERO_ROOT, type AnchorSent } from './ledger-port.ts';
+import { Bytes32Hex, KeyId, ZERO_ROOT, type AnchorSent } from './ledger-port.ts';
+import { StatusLeafValue } from './status-tree.ts';
 
 const MIGRATIONS = [
   {
@@ -19,6 +20,12 @@ CREATE TABLE anchor_batches (batch_no BIGINT PRIMARY KEY, events_from BIGINT NOT
   prev_root VARCHAR NOT NULL, status VARCHAR NOT NULL, tx_hash VARCHAR, block_number BIGINT, block_time BIGINT,
   gas_used BIGINT, chain_id BIGINT, contract VARCHAR, built_at TIMESTAMPTZ NOT NULL, anchored_at TIMESTAMPTZ,
   attempts INTEGER NOT NULL, last_error VARCHAR)`,
+  },
+  {
+    // Each anchor commits to its events' key id and the status tree root (docs/receipts.md). Rows from before stay
+    // NULL until the anchoring service fills them in (anchoring.ts backfills before it sends anything).
+    id: '002-anchor-commitments',
+    sql: `ALTER TABLE anchor_batches ADD COLUMN key_id VARCHAR; ALTER TABLE anchor_batches ADD COLUMN state_root VARCHAR`,
   },
 ];
 
@@ -53,13 +60,20 @@ export const AnchorBatch = z.object({
   anchoredAt: z.string().nullable(),
   attempts: z.number().int().min(0),
   lastError: z.string().nullable(),
+  /** The key id the batch's events were signed with (every event of a batch has the same); null on rows from before. */
+  keyId: KeyId.nullable(),
+  /** The status tree root as of eventsTo (consent/status-tree.ts); null on rows from before. */
+  stateRoot: Bytes32Hex.nullable(),
 });
 export type AnchorBatch = z.infer<typeof AnchorBatch>;
 
 export type NewBatch = Pick<
   AnchorBatch,
   'batchNo' | 'eventsFrom' | 'eventsTo' | 'auditFrom' | 'auditTo' | 'root' | 'prevRoot'
->;
+> & { keyId: string; stateRoot: Bytes32Hex };
+
+/** Every consent and delegation record's last event up to some seq: the status tree's leaves. */
+export type StatusLeafRow = StatusLeafValue;
 export type AnchoredAt = Omit<AnchorSent, 'gasUsed'> & { gasUsed: number | null; chainId: number; contract: string };
 export type ChainHeads = { events: number; audit: number };
 
@@ -90,6 +104,19 @@ export type AnchorStore = {
   readLeafHashes(chain: RecordChain, from: number, to: number): Promise<string[]>;
   /** A batch's leaves in tree order: event hashes, then audit hashes. */
   readBatchLeaves(batch: AnchorBatch): Promise<string[]>;
+  /**
+   * The key id of event `from` and the first seq in (from, to] signed with another key, or null when none is: a batch
+   * ends before a key change, so every batch has one key.
+   */
+  readKeyRun(from: number, to: number): Promise<{ keyId: string; changesAt: number | null }>;
+  /** The key id of the newest event at or before `seq`, or null when there is none. */
+  readKeyIdAt(seq: number): Promise<string | null>;
+  /** Each record's last event with seq ≤ `upTo` (consent and delegation records alike). */
+  readStatusLeaves(upTo: number): Promise<StatusLeafRow[]>;
+  /** One record's last event with seq ≤ `upTo`, or null. */
+  readStatusLeaf(recordId: string, upTo: number): Promise<StatusLeafRow | null>;
+  /** Fills in the commitment of a row from before migration 002; CONFLICT if the row already has another. */
+  setCommitment(batchNo: number, keyId: string, stateRoot: Bytes32Hex): Promise<void>;
   /** Commits a 'built' batch; CONFLICT unless it continues the last batch exactly (number, ranges, prevRoot). */
   insertBatch(batch: NewBatch, builtAt: Date): Promise<AnchorBatch>;
   markAnchored(batchNo: number, anchor: AnchoredAt, at: Date): Promise<void>;
@@ -99,7 +126,7 @@ export type AnchorStore = {
 };
 
 const COLUMNS = `batch_no, events_from, events_to, audit_from, audit_to, count, root, prev_root, status, tx_hash, block_number,
-  block_time, gas_used, chain_id, contract, built_at, anchored_at, attempts, last_error`;
+  block_time, gas_used, chain_id, contract, built_at, anchored_at, attempts, last_error, key_id, state_root`;
 const MAX_ERROR_CHARS = 500;
 
 const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
@@ -128,8 +155,19 @@ function rowToBatch(r: Record<string, unknown>): AnchorBatch {
     anchoredAt: iso(r.anchored_at),
     attempts: num(r.attempts),
     lastError: str(r.last_error),
+    keyId: str(r.key_id),
+    stateRoot: str(r.state_root),
   });
 }
+
+const statusLeafOf = (r: Record<string, unknown>): StatusLeafRow =>
+  StatusLeafValue.parse({
+    recordId: String(r.record_id),
+    kind: String(r.kind),
+    lastEventSeq: Number(r.seq),
+    lastEventType: String(r.type),
+    lastEventHash: String(r.hash),
+  });
 
 /** Records in a batch from its ranges; the ranges are authoritative, `count` is what goes on chain. */
 export const countOf = (b: Pick<AnchorBatch, 'eventsFrom' | 'eventsTo' | 'auditFrom' | 'auditTo'>): number =>
@@ -259,7 +297,7 @@ export async function openAnchorStore(db: Database): Promise<AnchorStore> {
         }
         await tx.run(
           `INSERT INTO anchor_batches (${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'built', NULL, NULL, NULL, NULL, NULL, NULL,
-          $9::TIMESTAMPTZ, NULL, 0, NULL)`,
+          $9::TIMESTAMPTZ, NULL, 0, NULL, $10, $11)`,
           [
             batch.batchNo,
             batch.eventsFrom,
@@ -270,6 +308,8 @@ export async function openAnchorStore(db: Database): Promise<AnchorStore> {
             root,
             batch.prevRoot,
             builtAt.toISOString(),
+            KeyId.parse(batch.keyId),
+            Bytes32Hex.parse(batch.stateRoot),
           ],
         );
         return {
@@ -288,6 +328,54 @@ export async function openAnchorStore(db: Database): Promise<AnchorStore> {
           attempts: 0,
           lastError: null,
         };
+      });
+    },
+    async readKeyRun(from, to) {
+      const [first] = await db.all('SELECT key_id FROM events WHERE seq = $1', [from]);
+      if (first === undefined)
+        throw new GatewayError('INTERNAL', 'the events chain has a gap', {
+          chain: 'events',
+          seq: from,
+          reason: 'seq-gap',
+        });
+      const keyId = String(first.key_id);
+      const [change] = await db.all(
+        'SELECT min(seq) AS seq FROM events WHERE seq > $1 AND seq <= $2 AND key_id <> $3',
+        [from, to, keyId],
+      );
+      return { keyId, changesAt: num(change?.seq) };
+    },
+    async readKeyIdAt(seq) {
+      const [row] = await db.all('SELECT key_id FROM events WHERE seq <= $1 ORDER BY seq DESC LIMIT 1', [seq]);
+      return row === undefined ? null : String(row.key_id);
+    },
+    async readStatusLeaves(upTo) {
+      // arg_max picks each column from the record's highest-seq event: its last event as of `upTo`.
+      const rows = await db.all(
+        `SELECT record_id, arg_max(kind, seq) AS kind, max(seq) AS seq, arg_max(type, seq) AS type,
+          arg_max(hash, seq) AS hash FROM events WHERE seq <= $1 GROUP BY record_id`,
+        [upTo],
+      );
+      return rows.map(statusLeafOf);
+    },
+    async readStatusLeaf(recordId, upTo) {
+      const [row] = await db.all(
+        `SELECT record_id, kind, seq, type, hash FROM events WHERE record_id = $1 AND seq <= $2 ORDER BY seq DESC LIMIT 1`,
+        [recordId, upTo],
+      );
+      return row === undefined ? null : statusLeafOf(row);
+    },
+    async setCommitment(batchNo, keyId, stateRoot) {
+      await db.transaction(async (tx) => {
+        const [row] = await tx.all('SELECT key_id, state_root FROM anchor_batches WHERE batch_no = $1', [batchNo]);
+        if (row === undefined) throw new GatewayError('NOT_FOUND', 'no such batch', { batchNo });
+        if (row.key_id !== null && (row.key_id !== keyId || row.state_root !== stateRoot))
+          throw new GatewayError('CONFLICT', 'the batch already has another commitment', { batchNo });
+        await tx.run('UPDATE anchor_batches SET key_id = $2, state_root = $3 WHERE batch_no = $1', [
+          batchNo,
+          KeyId.parse(keyId),
+          Bytes32Hex.parse(stateRoot),
+        ]);
       });
     },
     async markAnchored(batchNo, a, at) {

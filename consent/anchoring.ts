@@ -16,8 +16,9 @@ import { GatewayError } from '../core/errors.ts';
 import { countOf, type AnchorBatch, type AnchorStore, type ChainHeads } from './anchor-store.ts';
 import { systemClock, type Clock } from '../core/clock.ts';
 import { systemTimers, withDeadline, type Timers } from '../core/deadline.ts';
-import { ZERO_ROOT, type LedgerPort, type OnChainAnchor } from './ledger-port.ts';
+import { ZERO_ROOT, type Bytes32Hex, type LedgerPort, type OnChainAnchorTx } from './ledger-port.ts';
 import { buildMerkleTree } from './merkle.ts';
+import { buildStatusTree } from './status-tree.ts';
 
 /** A pino logger satisfies this. Only codes, roots and counts are logged, never RPC URLs or keys. */
 export type AnchoringLog = {
@@ -35,6 +36,11 @@ export type AnchoringOptions = {
   log?: AnchoringLog;
   /** Committed chain heads without a query (e.g. from ConsentStore.heads); defaults to reading the tables. */
   readHeads?: () => ChainHeads | Promise<ChainHeads>;
+  /**
+   * The id of the key this gateway signs with now: the key of a batch without events (audit entries are hashed, not
+   * signed, so they have no key of their own).
+   */
+  keyId: () => string;
   /** A batch holds at most this many records (events + audit entries). */
   maxRecords?: number;
   /** A partial batch is built once this long has passed since the last batch. */
@@ -80,6 +86,8 @@ export type Anchoring = {
   reconcileSoon(): void;
   status(): AnchoringStatus;
 };
+
+const hexOf = (bytes: Uint8Array): Bytes32Hex => `0x${Buffer.from(bytes).toString('hex')}`;
 
 const toGatewayError = (error: unknown): GatewayError =>
   error instanceof GatewayError ? error : new GatewayError('INTERNAL', 'anchoring failed', {}, { cause: error });
@@ -154,7 +162,15 @@ export function createAnchoring(options: AnchoringOptions): Anchoring {
       if (events + audit === 0 || (isFullOnly && events + audit < maxRecords)) return built;
       // Up to half the batch is reserved for audit entries so a flood of events cannot starve the audit chain.
       const auditShare = Math.min(audit, Math.floor(maxRecords / 2));
-      const nEvents = Math.min(events, maxRecords - auditShare);
+      let nEvents = Math.min(events, maxRecords - auditShare);
+      // One key per batch: the anchor names it, and the contract takes only the gateway's current key. A batch ends
+      // before the first event signed with the next key (after a rotation).
+      let keyId = options.keyId();
+      if (nEvents > 0) {
+        const run = await store.readKeyRun(upTo.events + 1, upTo.events + nEvents);
+        keyId = run.keyId;
+        if (run.changesAt !== null) nEvents = run.changesAt - upTo.events - 1;
+      }
       const nAudit = Math.min(audit, maxRecords - nEvents);
       const last = await store.lastBatch();
       const range = {
@@ -167,9 +183,16 @@ export function createAnchoring(options: AnchoringOptions): Anchoring {
         ...(await store.readLeafHashes('events', range.eventsFrom, range.eventsTo)),
         ...(await store.readLeafHashes('audit', range.auditFrom, range.auditTo)),
       ];
-      const root = `0x${Buffer.from(buildMerkleTree(leaves.map((h) => Buffer.from(h, 'hex'))).root).toString('hex')}`;
+      const root = hexOf(buildMerkleTree(leaves.map((h) => Buffer.from(h, 'hex'))).root);
       await store.insertBatch(
-        { batchNo: (last?.batchNo ?? 0) + 1, ...range, root, prevRoot: last?.root ?? ZERO_ROOT },
+        {
+          batchNo: (last?.batchNo ?? 0) + 1,
+          ...range,
+          root,
+          prevRoot: last?.root ?? ZERO_ROOT,
+          keyId,
+          stateRoot: await stateRootAt(range.eventsTo),
+        },
         clock.now(),
       );
       lastBuildAt = clock.now().getTime();
@@ -177,9 +200,31 @@ export function createAnchoring(options: AnchoringOptions): Anchoring {
     }
   };
 
+  /** The status tree root over every record's last event up to `eventsTo`: what the batch commits to. */
+  const stateRootAt = async (eventsTo: number): Promise<Bytes32Hex> =>
+    hexOf(buildStatusTree(await store.readStatusLeaves(eventsTo)).root);
+
+  /**
+   * Rows built before anchors carried a key id and a status root get both now, before anything is sent: the key of
+   * their events (no gateway rotated keys before then) or, without events, the current one.
+   */
+  const commitmentOf = async (batch: AnchorBatch): Promise<{ keyId: string; stateRoot: Bytes32Hex }> => {
+    if (batch.keyId !== null && batch.stateRoot !== null) return { keyId: batch.keyId, stateRoot: batch.stateRoot };
+    const keyId = (await store.readKeyIdAt(batch.eventsTo)) ?? options.keyId();
+    const stateRoot = await stateRootAt(batch.eventsTo);
+    await store.setCommitment(batch.batchNo, keyId, stateRoot);
+    return { keyId, stateRoot };
+  };
+
   /** The on-chain anchor must be this gateway's and this batch's; anything else is never recorded as ours. */
-  const checkOnChain = (batch: AnchorBatch, found: OnChainAnchor): void => {
-    if (found.gatewayId !== ledger.gatewayId || found.count !== batch.count || found.prevRoot !== batch.prevRoot) {
+  const checkOnChain = (batch: AnchorBatch, found: OnChainAnchorTx): void => {
+    if (
+      found.gatewayId !== ledger.gatewayId ||
+      found.count !== batch.count ||
+      found.prevRoot !== batch.prevRoot ||
+      (batch.keyId !== null && found.keyId !== batch.keyId) ||
+      (batch.stateRoot !== null && found.stateRoot !== batch.stateRoot)
+    ) {
       throw new GatewayError('CONFLICT', 'the root is anchored on chain with other attributes', {
         batchNo: batch.batchNo,
         reason: 'foreign-anchor',
@@ -252,7 +297,8 @@ export function createAnchoring(options: AnchoringOptions): Anchoring {
     if (await recordFound(batch)) return;
     let sent;
     try {
-      sent = await call('anchorRoot', () => ledger.anchorRoot(batch.root, batch.count, batch.prevRoot));
+      const commitment = await commitmentOf(batch);
+      sent = await call('anchorRoot', () => ledger.anchorRoot(batch.root, batch.count, batch.prevRoot, commitment));
     } catch (error) {
       if (error instanceof GatewayError && error.code === 'ANCHOR_DUPLICATE' && (await recordFound(batch))) return;
       if (error instanceof GatewayError && error.code === 'ANCHOR_CHAIN_BROKEN') isReconciled = false;

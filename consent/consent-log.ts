@@ -34,6 +34,7 @@ import { pseudonymize } from './pseudonym.ts';
 import { ConsentGrantInput, Pseudonym, RecordId, RenewInput, buildGrantRecord } from './record.ts';
 import { createSequencer, type Outcome, type Plan, type StagedView, type WriteIntent } from './sequencer.ts';
 import type { Signer } from './signer.ts';
+import { keyRingOf } from './key-ring.ts';
 
 export const CommandContext = z
   .object({
@@ -70,6 +71,8 @@ export type AuditRef = { seq: number; entryId: string; hash: string };
 export type ConsentLogOptions = {
   store: ConsentStore;
   signer: Signer;
+  /** Public keys this gateway signed with before `signer`'s: its older events are checked with them. */
+  retiredKeys?: readonly Uint8Array[];
   clock: Clock;
   /** This gateway's party id: the controller of every record and delegation it writes. */
   controllerId: string;
@@ -490,7 +493,7 @@ export async function openConsentLog(options: ConsentLogOptions): Promise<Consen
     uncoveredSubjects: (subjects, purpose, recipient, at) =>
       store.uncoveredSubjects(subjects, purpose, recipient, at ?? clock.now()),
     listAudit: (query) => store.listAudit(query),
-    verify: () => store.verifyChains(signer.publicKey),
+    verify: () => store.verifyChains(keyRingOf(signer.publicKey, options.retiredKeys ?? [])),
     view: projection,
     close: () => committer.close(),
   };

@@ -8,7 +8,7 @@ import { GENESIS_HASH } from './canonical.ts';
 import { AuditKind, verifyAuditChain, type AuditEntry } from './audit.ts';
 import { JOURNAL_COLUMNS, openAuditJournal, type AuditJournal } from './audit-journal.ts';
 import type { ChainHead, CommitBatch, CurrentChange, CurrentRow, IdempotencyRow } from './commit-batch.ts';
-import { Actor, verifyEventChain, type ChainPoint, type LogEvent } from './event.ts';
+import { Actor, verifyEventChain, type ChainPoint, type EventKeys, type LogEvent } from './event.ts';
 import { isPseudonym } from './pseudonym.ts';
 import { Instant } from './record.ts';
 
@@ -99,7 +99,8 @@ export type ConsentStore = {
    */
   uncoveredSubjects(subjects: readonly string[], purpose: string, recipient: string, at: Date): Promise<string[]>;
   listAudit(query: AuditQuery): Promise<AuditEntry[]>;
-  verifyChains(publicKey: Uint8Array): Promise<ChainVerification>;
+  /** Walks both chains; events are checked with the key their keyId names (`keys`: one key or the gateway's ring). */
+  verifyChains(keys: EventKeys): Promise<ChainVerification>;
 };
 
 // Replay and verification read the log a page at a time; small pages die young, which keeps the start-up peak low.
@@ -665,7 +666,7 @@ export async function openConsentStore(db: Database, options: ConsentStoreOption
       const sql = `SELECT ${AUDIT_COLUMNS} FROM audit ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq LIMIT $${params.length}`;
       return (await db.all(sql, params)).map(rowToAudit);
     },
-    async verifyChains(publicKey) {
+    async verifyChains(keys) {
       await settle();
       // The heads as of now: rows committed while the walk runs are beyond them, and do not make a shorter chain
       // look cut off.
@@ -673,7 +674,7 @@ export async function openConsentStore(db: Database, options: ConsentStoreOption
       const auditHead = tableAuditSeq;
       let from: ChainPoint = { seq: 0, hash: GENESIS_HASH };
       for await (const page of pagesInSeqOrder(readEvents, eventsHead)) {
-        const result = verifyEventChain(page, publicKey, from);
+        const result = verifyEventChain(page, keys, from);
         if (!result.ok)
           return { ok: false, chain: 'events', seq: result.seq, id: result.eventId, reason: result.reason };
         const last = page.at(-1);

@@ -107,10 +107,18 @@ export function sealEvent(unsealed: UnsealedEvent, prevHash: string, seq: number
   return attachSignature(hashed, signer.sign(signingBytes(hashed)));
 }
 
+/** The key to check an event with: one public key, or a lookup by key id across the gateway's keys. */
+export type EventKeys = Uint8Array | { publicKeyOf(keyId: string): Uint8Array | null };
+
+const keyFor = (keys: EventKeys, keyId: string): Uint8Array | null =>
+  keys instanceof Uint8Array ? keys : keys.publicKeyOf(keyId);
+
 /** Checks one event's own hash and signature (not its link). Returns the reason it fails, or null. */
-export function verifyEvent(event: LogEvent, publicKey: Uint8Array): 'hash-mismatch' | 'bad-signature' | null {
+export function verifyEvent(event: LogEvent, keys: EventKeys): 'hash-mismatch' | 'bad-signature' | null {
+  const publicKey = keyFor(keys, event.keyId);
   const { hash, signature } = event;
   if (hashMismatch(event) !== null) return 'hash-mismatch';
+  if (publicKey === null) return 'bad-signature';
   if (event.keyId !== keyIdOf(publicKey) || !/^[0-9a-f]{128}$/.test(signature)) return 'bad-signature';
   return verifySignature(publicKey, Buffer.from(hash, 'hex'), Buffer.from(signature, 'hex')) ? null : 'bad-signature';
 }
@@ -121,10 +129,10 @@ export function verifyEvent(event: LogEvent, publicKey: Uint8Array): 'hash-misma
  */
 export function verifyEventChain(
   events: readonly LogEvent[],
-  publicKey: Uint8Array,
+  keys: EventKeys,
   from: ChainPoint = { seq: 0, hash: GENESIS_HASH },
 ): EventChainResult {
-  return walkEventChain(events, from, (event) => verifyEvent(event, publicKey));
+  return walkEventChain(events, from, (event) => verifyEvent(event, keys));
 }
 
 /**

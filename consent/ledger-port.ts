@@ -12,21 +12,27 @@ export const ZERO_ROOT: Bytes32Hex = `0x${'0'.repeat(64)}`;
 export const TxHash = z.string().regex(/^0x[0-9a-f]{64}$/, 'expected a 0x-prefixed transaction hash');
 export const EvmAccount = z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'expected an EVM address');
 
+/** An Ed25519 key id: the first 16 hex digits of SHA-256 of the raw public key (consent/signer.ts keyIdOf). */
+export const KeyId = z.string().regex(/^[0-9a-f]{16}$/, 'expected 16 lower-case hex digits');
+
 /** ConsentAnchor.Anchor as stored for one root. */
 export const OnChainAnchor = z.object({
   root: Bytes32Hex,
   gatewayId: z.string().min(1),
   count: z.number().int().positive(),
-  prevRoot: Bytes32Hex,
   anchoredBy: EvmAccount,
   blockNumber: z.number().int().min(0),
-  /** Unix seconds of the anchoring block. */
+  /** Unix seconds of the anchoring block, as the contract stored it. */
   blockTime: z.number().int().min(0),
+  /** The key the batch's events were signed with; the contract required it to be the gateway's current key. */
+  keyId: KeyId,
+  /** The status tree root committed with the batch (consent/status-tree.ts). */
+  stateRoot: Bytes32Hex,
 });
 export type OnChainAnchor = z.infer<typeof OnChainAnchor>;
 
-/** An anchor found through its Anchored event: the stored anchor plus the transaction that wrote it. */
-export const OnChainAnchorTx = OnChainAnchor.extend({ txHash: TxHash });
+/** An anchor found through its Anchored event: the stored anchor, its previous root and the transaction. */
+export const OnChainAnchorTx = OnChainAnchor.extend({ prevRoot: Bytes32Hex, txHash: TxHash });
 export type OnChainAnchorTx = z.infer<typeof OnChainAnchorTx>;
 
 /** What a mined anchor transaction tells the sender. */
@@ -37,6 +43,9 @@ export const AnchorSent = z.object({
   blockTime: z.number().int().min(0),
 });
 export type AnchorSent = z.infer<typeof AnchorSent>;
+
+/** What a batch commits to besides its root: its signing key's id and the status tree root. */
+export type AnchorCommitment = { keyId: string; stateRoot: Bytes32Hex };
 
 /**
  * One gateway's view of its anchor contract. Every method may throw GatewayError LEDGER_UNAVAILABLE
@@ -52,7 +61,7 @@ export type LedgerPort = {
   /** This gateway's id in the GatewayRegistry (its party id). */
   readonly gatewayId: string;
   /** Sends ConsentAnchor.anchor and waits for it to be mined. */
-  anchorRoot(root: Bytes32Hex, count: number, prevRoot: Bytes32Hex): Promise<AnchorSent>;
+  anchorRoot(root: Bytes32Hex, count: number, prevRoot: Bytes32Hex, commit: AnchorCommitment): Promise<AnchorSent>;
   /** The stored anchor of `root`, or null if it was never anchored. */
   getAnchor(root: Bytes32Hex): Promise<OnChainAnchor | null>;
   /** The anchor of `root` with its transaction hash, or null if it was never anchored. */

@@ -9,11 +9,31 @@ import { systemTimers, withDeadline, type Timers } from '../core/deadline.ts';
 import { verifyEvent } from './event.ts';
 import type { Bytes32Hex, OnChainAnchor, OnChainAnchorTx } from './ledger-port.ts';
 import { verifyMerkleProof } from './merkle.ts';
-import { Receipt, receiptDigest } from './receipt.ts';
+import { Receipt, receiptSigningBytes } from './receipt.ts';
 import { keyIdOf, verifySignature } from './signer.ts';
 
-/** GatewayRegistry.get as a verifier needs it; the key is raw hex without 0x. */
-export type RegisteredGateway = { ed25519PublicKey: string; evmAccount: string; status: 'Active' | 'Revoked' };
+/** One key the registry lists for a gateway, valid for anchors in blocks fromBlock..untilBlock (null: current). */
+export type RegisteredKey = {
+  /** Raw 32-byte key, hex without 0x. */
+  publicKey: string;
+  keyId: string;
+  fromBlock: number;
+  untilBlock: number | null;
+  /** Set by the registry owner without the previous key's signature (the lost-key path). */
+  isRecovery: boolean;
+};
+export type RegisteredAccount = { account: string; fromBlock: number; untilBlock: number | null };
+
+/** GatewayRegistry as a verifier needs it: status, revocation block and the whole key and account history. */
+export type RegisteredGateway = {
+  status: 'Active' | 'Revoked';
+  revokedAtBlock: number | null;
+  keys: RegisteredKey[];
+  accounts: RegisteredAccount[];
+};
+
+/** A block header: what the chain itself says, not what a contract stored. */
+export type BlockHeader = { number: number; timestamp: number; hash: string };
 
 /** Read-only chain access. Methods may throw (LEDGER_UNAVAILABLE); the verifier turns that into a failed check. */
 export type ChainReader = {
@@ -23,7 +43,17 @@ export type ChainReader = {
   getGateway(gatewayId: string): Promise<RegisteredGateway | null>;
   /** ConsentAnchor.verifyInclusion(root, recordHash, proof). */
   verifyInclusion(root: Bytes32Hex, recordHash: Bytes32Hex, proof: readonly Bytes32Hex[]): Promise<boolean>;
+  getBlock(blockNumber: number): Promise<BlockHeader | null>;
+  /** ConsentAnchor.lastRootOf: the gateway's newest anchored root. */
+  lastRootOf(gatewayId: string): Promise<Bytes32Hex>;
 };
+
+/**
+ * How far a record's own time may run ahead of its anchoring block's time. The gateway's clock and the chain's
+ * validators' clocks are independent; five minutes covers ordinary drift and block-time rounding, and a record
+ * dated later than that was not written before it was anchored (docs/receipts.md, "Time").
+ */
+export const MAX_CLOCK_SKEW_SECONDS = 300;
 
 /** Every check, in the order it runs. 'not-anchored' appears (and fails) only for a pending receipt. */
 export const CHECK_NAMES = [
@@ -33,8 +63,11 @@ export const CHECK_NAMES = [
   'not-anchored',
   'merkle-path',
   'on-chain-root',
-  'anchoring-account',
   'block-time',
+  'record-time',
+  'anchoring-account',
+  'anchoring-key',
+  'revocation',
   'on-chain-inclusion',
 ] as const;
 export type CheckName = (typeof CHECK_NAMES)[number];
@@ -45,23 +78,26 @@ export type VerifyOptions = { timers?: Timers; /** Deadline of each chain call. 
 
 const fromHex = (h: string): Buffer => Buffer.from(h.replace(/^0x/, ''), 'hex');
 const sameAddress = (a: string, b: string): boolean => a.toLowerCase() === b.toLowerCase();
-const describe = (error: unknown): string =>
+/** A failed chain read as one line: the error code and reason, never an RPC URL. */
+export const describeChainError = (error: unknown): string =>
   error instanceof GatewayError
     ? `chain read failed: ${error.code}${typeof error.detail['reason'] === 'string' ? ` (${error.detail['reason']})` : ''}`
     : 'chain read failed';
 
-function checkRecord(receipt: Receipt, publicKey: Buffer): Check {
+function checkRecord(receipt: Receipt): Check {
   const fail = (detail: string): Check => ({ name: 'record-hash', ok: false, detail });
   const { record } = receipt;
-  if (record.event !== undefined) {
+  if (record.event !== undefined && record.eventKey !== undefined) {
     const { event } = record;
+    const publicKey = fromHex(record.eventKey);
+    if (keyIdOf(publicKey) !== event.keyId)
+      return fail("the event's keyId does not name the event key the receipt gives");
     if (event.seq !== record.seq) return fail(`the event has seq ${event.seq}, the receipt says ${record.seq}`);
     if (event.hash !== record.hash) return fail('the event carries another hash than the receipt names');
     const reason = verifyEvent(event, publicKey);
     if (reason === 'hash-mismatch')
       return fail('the canonical (RFC 8785) hash of the event differs from its recorded hash: the event was changed');
-    if (reason === 'bad-signature')
-      return fail("the event's own Ed25519 signature does not verify under the gateway key");
+    if (reason === 'bad-signature') return fail("the event's own Ed25519 signature does not verify under its key");
     return {
       name: 'record-hash',
       ok: true,
@@ -113,7 +149,7 @@ export async function verifyReceipt(
 
   const publicKey = fromHex(receipt.gateway.publicKey);
   const isKeyIdRight = keyIdOf(publicKey) === receipt.gateway.keyId;
-  const isSigned = verifySignature(publicKey, receiptDigest(receipt), fromHex(receipt.signature));
+  const isSigned = verifySignature(publicKey, receiptSigningBytes(receipt), fromHex(receipt.signature));
   checks.push(
     isKeyIdRight && isSigned
       ? {
@@ -129,7 +165,7 @@ export async function verifyReceipt(
             : 'keyId does not match the public key',
         },
   );
-  checks.push(checkRecord(receipt, publicKey));
+  checks.push(checkRecord(receipt));
 
   const { anchor } = receipt;
   if (anchor === undefined) {
@@ -151,24 +187,18 @@ export async function verifyReceipt(
       : 'the proof does not link the record hash to the root',
   });
 
+  const chainNames = CHECK_NAMES.filter((n) => CHECK_NAMES.indexOf(n) > CHECK_NAMES.indexOf('merkle-path'));
   if (reader === null) {
-    for (const name of ['on-chain-root', 'anchoring-account', 'block-time', 'on-chain-inclusion'] as const)
-      checks.push({ name, ok: false, detail: 'no chain to check against' });
+    for (const name of chainNames) checks.push({ name, ok: false, detail: 'no chain to check against' });
     return done();
   }
-  const timers = options.timers ?? systemTimers;
-  const read = <T>(operation: string, work: () => Promise<T>): Promise<T> =>
-    withDeadline(work(), {
-      timers,
-      ms: options.timeoutMs ?? 30_000,
-      operation: `chain.${operation}`,
-      code: 'LEDGER_UNAVAILABLE',
-    });
+  const read = chainCall(options);
+  const recordTime = receipt.record.event?.at ?? receipt.record.entry?.at ?? '';
 
   let onChain: OnChainAnchor | null = null;
   let isUnread = false;
   try {
-    onChain = await read('getAnchor', () => reader.getAnchor(anchor.root));
+    onChain = await read.call('getAnchor', () => reader.getAnchor(anchor.root));
     if (onChain === null) {
       checks.push({
         name: 'on-chain-root',
@@ -176,81 +206,47 @@ export async function verifyReceipt(
         detail: `root ${anchor.root} is not anchored in contract ${anchor.contract} on chain ${anchor.chainId}`,
       });
     } else {
+      const found = onChain;
       const tx =
-        reader.findAnchorTx === undefined ? null : await read('findAnchorTx', () => reader.findAnchorTx!(anchor.root));
-      checks.push(
+        reader.findAnchorTx === undefined
+          ? null
+          : await read.call('findAnchorTx', () => reader.findAnchorTx!(anchor.root));
+      const problem =
         tx !== null && tx.txHash !== anchor.txHash.toLowerCase()
+          ? `the root was anchored in transaction ${tx.txHash}, not ${anchor.txHash}`
+          : found.keyId !== anchor.keyId
+            ? `the anchor names key ${found.keyId}, the receipt says ${anchor.keyId}`
+            : found.stateRoot !== anchor.stateRoot
+              ? `the anchor commits to status root ${found.stateRoot}, the receipt says ${anchor.stateRoot}`
+              : null;
+      checks.push(
+        problem === null
           ? {
               name: 'on-chain-root',
-              ok: false,
-              detail: `the root was anchored in transaction ${tx.txHash}, not ${anchor.txHash}`,
-            }
-          : {
-              name: 'on-chain-root',
               ok: true,
-              detail: `anchored by ${onChain.gatewayId} at block ${onChain.blockNumber}${tx === null ? '' : ` in ${tx.txHash}`} (batch of ${onChain.count})`,
-            },
+              detail: `anchored by ${found.gatewayId} at block ${found.blockNumber}${tx === null ? '' : ` in ${tx.txHash}`} (batch of ${found.count}, key ${found.keyId})`,
+            }
+          : { name: 'on-chain-root', ok: false, detail: problem },
       );
     }
   } catch (error) {
     isUnread = true;
-    checks.push({ name: 'on-chain-root', ok: false, detail: describe(error) });
+    checks.push({ name: 'on-chain-root', ok: false, detail: describeChainError(error) });
   }
-
   if (onChain === null) {
-    checks.push({
-      name: 'anchoring-account',
-      ok: false,
-      detail: isUnread ? 'not checked: the anchor could not be read' : 'no anchor on chain to attribute',
-    });
-    checks.push({
-      name: 'block-time',
-      ok: false,
-      detail: isUnread ? 'not checked: the anchor could not be read' : 'no anchor on chain to date',
-    });
+    const detail = isUnread ? 'not checked: the anchor could not be read' : 'no anchor on chain to check';
+    for (const name of ANCHOR_CHECKS) checks.push({ name, ok: false, detail });
   } else {
     const anchored = onChain;
-    try {
-      const entry =
-        anchored.gatewayId === receipt.gateway.partyId
-          ? await read('getGateway', () => reader.getGateway(receipt.gateway.partyId))
-          : null;
-      const problem =
-        anchored.gatewayId !== receipt.gateway.partyId
-          ? `the root was anchored by gateway ${anchored.gatewayId}, not ${receipt.gateway.partyId}`
-          : entry === null
-            ? `gateway ${receipt.gateway.partyId} is not in the registry`
-            : !sameAddress(entry.evmAccount, anchored.anchoredBy)
-              ? `the root was anchored by ${anchored.anchoredBy}, but the registry lists ${entry.evmAccount}`
-              : !sameAddress(receipt.gateway.evmAccount, anchored.anchoredBy)
-                ? `the receipt names account ${receipt.gateway.evmAccount}, but ${anchored.anchoredBy} anchored`
-                : entry.ed25519PublicKey.toLowerCase() !== receipt.gateway.publicKey
-                  ? 'the registry lists another Ed25519 key for the gateway than the receipt carries'
-                  : null;
-      checks.push(
-        problem === null
-          ? {
-              name: 'anchoring-account',
-              ok: true,
-              detail: `${anchored.anchoredBy} is ${receipt.gateway.partyId}'s registered account and key${entry?.status === 'Revoked' ? ' (revoked since; earlier anchors stay attributable)' : ''}`,
-            }
-          : { name: 'anchoring-account', ok: false, detail: problem },
-      );
-    } catch (error) {
-      checks.push({ name: 'anchoring-account', ok: false, detail: describe(error) });
-    }
-    const isSameBlock = anchored.blockTime === anchor.blockTime && anchored.blockNumber === anchor.blockNumber;
-    checks.push({
-      name: 'block-time',
-      ok: isSameBlock,
-      detail: isSameBlock
-        ? `block ${anchored.blockNumber} at ${new Date(anchored.blockTime * 1000).toISOString()}`
-        : `the chain dates the anchor block ${anchored.blockNumber} at ${anchored.blockTime}, the receipt says block ${anchor.blockNumber} at ${anchor.blockTime}`,
-    });
+    checks.push(
+      await checkBlockTime(read, reader, anchored, { blockNumber: anchor.blockNumber, blockTime: anchor.blockTime }),
+    );
+    checks.push(checkRecordTime(recordTime, anchored));
+    checks.push(...(await checkIdentity(read, reader, anchored, receipt)));
   }
 
   try {
-    const isIncluded = await read('verifyInclusion', () =>
+    const isIncluded = await read.call('verifyInclusion', () =>
       reader.verifyInclusion(anchor.root, recordHash, anchor.proof),
     );
     checks.push({
@@ -259,7 +255,173 @@ export async function verifyReceipt(
       detail: isIncluded ? 'ConsentAnchor.verifyInclusion agrees' : 'ConsentAnchor.verifyInclusion rejects the proof',
     });
   } catch (error) {
-    checks.push({ name: 'on-chain-inclusion', ok: false, detail: describe(error) });
+    checks.push({ name: 'on-chain-inclusion', ok: false, detail: describeChainError(error) });
   }
   return done();
+}
+
+/** The checks that need the anchor read from the chain. */
+const ANCHOR_CHECKS = ['block-time', 'record-time', 'anchoring-account', 'anchoring-key', 'revocation'] as const;
+
+export type ChainCall = { call<T>(operation: string, work: () => Promise<T>): Promise<T> };
+
+/** Every chain read under its own deadline. */
+export function chainCall(options: VerifyOptions): ChainCall {
+  const timers = options.timers ?? systemTimers;
+  return {
+    call: (operation, work) =>
+      withDeadline(work(), {
+        timers,
+        ms: options.timeoutMs ?? 30_000,
+        operation: `chain.${operation}`,
+        code: 'LEDGER_UNAVAILABLE',
+      }),
+  };
+}
+
+/**
+ * The stored block time must be the block header's, and the receipt's block the stored one: a contract's copy
+ * alone could have been rewritten (a chain whose state, not whose headers, was edited).
+ */
+export async function checkBlockTime(
+  read: ChainCall,
+  reader: ChainReader,
+  anchored: OnChainAnchor,
+  claimed: { blockNumber: number; blockTime: number },
+): Promise<Check> {
+  const fail = (detail: string): Check => ({ name: 'block-time', ok: false, detail });
+  if (anchored.blockNumber !== claimed.blockNumber || anchored.blockTime !== claimed.blockTime)
+    return fail(
+      `the chain dates the anchor block ${anchored.blockNumber} at ${anchored.blockTime}, the receipt says block ${claimed.blockNumber} at ${claimed.blockTime}`,
+    );
+  try {
+    const header = await read.call('getBlock', () => reader.getBlock(anchored.blockNumber));
+    if (header === null) return fail(`block ${anchored.blockNumber} is not on the chain`);
+    if (header.timestamp !== anchored.blockTime)
+      return fail(
+        `the contract stored time ${anchored.blockTime} for block ${anchored.blockNumber}, but its header says ${header.timestamp}`,
+      );
+    return {
+      name: 'block-time',
+      ok: true,
+      detail: `block ${anchored.blockNumber} at ${new Date(anchored.blockTime * 1000).toISOString()}, as its header says`,
+    };
+  } catch (error) {
+    return fail(describeChainError(error));
+  }
+}
+
+/** A record cannot have been written after the block that anchors it (beyond the clock skew). */
+export function checkRecordTime(recordTime: string, anchored: OnChainAnchor): Check {
+  const at = Date.parse(recordTime);
+  if (!Number.isFinite(at)) return { name: 'record-time', ok: false, detail: 'the record carries no time' };
+  const aheadSeconds = Math.ceil(at / 1000 - anchored.blockTime);
+  return aheadSeconds > MAX_CLOCK_SKEW_SECONDS
+    ? {
+        name: 'record-time',
+        ok: false,
+        detail: `the record is dated ${recordTime}, ${aheadSeconds} s after its anchoring block (at most ${MAX_CLOCK_SKEW_SECONDS} s of clock skew is allowed)`,
+      }
+    : { name: 'record-time', ok: true, detail: `the record (${recordTime}) precedes its anchoring block` };
+}
+
+const isInPeriod = (p: { fromBlock: number; untilBlock: number | null }, block: number): boolean =>
+  p.fromBlock <= block && (p.untilBlock === null || block <= p.untilBlock);
+
+/** The signing keys a statement about an anchor needs: who signed the statement, and (for an event) the event. */
+export type Signers = { partyId: string; statementKey: string; eventKey: string | null; evmAccount: string };
+
+/**
+ * Attribution by the registry's history at the anchoring block: the account that anchored served the gateway then;
+ * the anchor's key was the gateway's key then; the event was signed with it; the statement (receipt or status
+ * proof) is signed by that key or a later one of the same gateway, never by a key retired before the anchor; and the
+ * gateway was not revoked at or before that block.
+ */
+export async function checkIdentity(
+  read: ChainCall,
+  reader: ChainReader,
+  anchored: OnChainAnchor,
+  signed: {
+    gateway: { partyId: string; publicKey: string; evmAccount: string };
+    record?: { eventKey?: string | undefined };
+  },
+): Promise<Check[]> {
+  const { partyId } = signed.gateway;
+  const block = anchored.blockNumber;
+  if (anchored.gatewayId !== partyId) {
+    const detail = `the root was anchored by gateway ${anchored.gatewayId}, not ${partyId}`;
+    return (['anchoring-account', 'anchoring-key', 'revocation'] as const).map((name) => ({ name, ok: false, detail }));
+  }
+  let entry: RegisteredGateway | null;
+  try {
+    entry = await read.call('getGateway', () => reader.getGateway(partyId));
+  } catch (error) {
+    const detail = describeChainError(error);
+    return (['anchoring-account', 'anchoring-key', 'revocation'] as const).map((name) => ({ name, ok: false, detail }));
+  }
+  if (entry === null) {
+    const detail = `gateway ${partyId} is not in the registry`;
+    return (['anchoring-account', 'anchoring-key', 'revocation'] as const).map((name) => ({ name, ok: false, detail }));
+  }
+
+  const account = entry.accounts.find((a) => sameAddress(a.account, anchored.anchoredBy) && isInPeriod(a, block));
+  const accountCheck: Check =
+    account === undefined
+      ? {
+          name: 'anchoring-account',
+          ok: false,
+          detail: `${anchored.anchoredBy} was not ${partyId}'s account at block ${block}`,
+        }
+      : !sameAddress(signed.gateway.evmAccount, anchored.anchoredBy) &&
+          !entry.accounts.some((a) => sameAddress(a.account, signed.gateway.evmAccount))
+        ? {
+            name: 'anchoring-account',
+            ok: false,
+            detail: `the statement names account ${signed.gateway.evmAccount}, which ${partyId} never had`,
+          }
+        : {
+            name: 'anchoring-account',
+            ok: true,
+            detail: `${anchored.anchoredBy} was ${partyId}'s account at block ${block}`,
+          };
+
+  const anchorKeyIndex = entry.keys.findIndex((k) => k.keyId === anchored.keyId && isInPeriod(k, block));
+  const anchorKey = entry.keys[anchorKeyIndex];
+  const statementKeyIndex = entry.keys.findIndex((k) => k.publicKey.toLowerCase() === signed.gateway.publicKey);
+  const eventKey = signed.record?.eventKey;
+  const keyProblem =
+    anchorKey === undefined
+      ? `the anchor names key ${anchored.keyId}, which was not ${partyId}'s key at block ${block}`
+      : eventKey !== undefined && eventKey !== anchorKey.publicKey.toLowerCase()
+        ? `the event was signed with another key than the anchor names (${anchored.keyId})`
+        : statementKeyIndex === -1
+          ? `the statement is signed with a key ${partyId} never registered`
+          : statementKeyIndex < anchorKeyIndex
+            ? `the statement is signed with a key ${partyId} had retired before block ${block}`
+            : null;
+  const keyCheck: Check =
+    keyProblem === null
+      ? {
+          name: 'anchoring-key',
+          ok: true,
+          detail: `key ${anchored.keyId} was ${partyId}'s key at block ${block} (valid from block ${anchorKey!.fromBlock}${anchorKey!.untilBlock === null ? '' : ` to ${anchorKey!.untilBlock}`}${anchorKey!.isRecovery ? ', set by the registry owner in a key recovery' : ''})`,
+        }
+      : { name: 'anchoring-key', ok: false, detail: keyProblem };
+
+  const revokedAt = entry.revokedAtBlock;
+  const revocationCheck: Check =
+    revokedAt === null
+      ? { name: 'revocation', ok: true, detail: `${partyId} is not revoked` }
+      : block < revokedAt
+        ? {
+            name: 'revocation',
+            ok: true,
+            detail: `${partyId} was revoked at block ${revokedAt}; this anchor (block ${block}) precedes it and stays valid`,
+          }
+        : {
+            name: 'revocation',
+            ok: false,
+            detail: `${partyId} was revoked at block ${revokedAt}; an anchor at block ${block} is not valid`,
+          };
+  return [accountCheck, keyCheck, revocationCheck];
 }

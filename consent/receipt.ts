@@ -1,7 +1,8 @@
 // Signed consent and audit receipts (DESIGN.md §4 "Anchoring"; Kantara Consent Receipt in spirit): a record
 // with its hash, a "pending" status at once, upgraded to "anchored" with {root, proof, txHash, block} once its
-// batch is on chain. Signed with Ed25519 (RFC 8032) over the 32 raw bytes of the SHA-256 of the RFC 8785 form
-// of the receipt without `signature`. Proofs follow docs/merkle.md and are rebuilt from the batch's leaves.
+// batch is on chain. Signed with Ed25519 (RFC 8032) over RECEIPT_SIGNING_CONTEXT, a zero byte and the 32 raw bytes
+// of the SHA-256 of the RFC 8785 form of the receipt without `signature`. docs/receipts.md specifies every byte;
+// proofs follow docs/merkle.md and are rebuilt from the batch's leaves.
 import { z } from 'zod';
 import { GatewayError } from '../core/errors.ts';
 import { AuditEntry } from './audit.ts';
@@ -10,22 +11,34 @@ import { canonicalHash } from './canonical.ts';
 import type { Clock } from '../core/clock.ts';
 import type { ConsentStore } from './consent-store.ts';
 import { LogEvent, UtcTimestamp, verifyEvent } from './event.ts';
-import { Bytes32Hex, EvmAccount, TxHash } from './ledger-port.ts';
+import { Bytes32Hex, EvmAccount, KeyId, TxHash } from './ledger-port.ts';
+import { keyRingOf, withContext } from './key-ring.ts';
 import { createLruCache } from './lru-cache.ts';
 import { buildMerkleTree, verifyMerkleProof, type MerkleTree } from './merkle.ts';
 import { Sha256Hex } from './record.ts';
 import { coalescingSign } from './sign-coalescer.ts';
 import type { Signer } from './signer.ts';
 
-export const RECEIPT_VERSION = 1;
+/**
+ * Version 2 added the signing context, the event's key and the anchor's key id and status root. Receipts are built
+ * from the stores on every request, so no stored receipt needs migrating: a holder of a version 1 receipt asks the
+ * gateway for the record's receipt again (docs/receipts.md, "Versions").
+ */
+export const RECEIPT_VERSION = 2;
+
+/**
+ * Domain separation: an event signature covers exactly 32 bytes (its hash), every other signature of the gateway's
+ * key starts with its own ASCII context and a zero byte, so no signature can be taken for another kind.
+ */
+export const RECEIPT_SIGNING_CONTEXT = 'sealgate/receipt/v2';
 
 export const ReceiptGateway = z
   .object({
     /** The gateway's party id, which is also its id in the GatewayRegistry. */
-    partyId: z.string().min(1).max(64),
+    partyId: z.string().min(1).max(31),
     /** keyIdOf(publicKey): the keyId every event this gateway signs carries. */
     keyId: z.string().regex(/^[0-9a-f]{16}$/),
-    /** Raw 32-byte Ed25519 public key, hex. */
+    /** Raw 32-byte Ed25519 public key, hex: the key that signed this receipt (the gateway's key when it issued it). */
     publicKey: z.string().regex(/^[0-9a-f]{64}$/),
     /** The secp256k1 account that anchors for the gateway. */
     evmAccount: EvmAccount,
@@ -40,16 +53,21 @@ export const ReceiptRecord = z
     seq: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER),
     hash: Sha256Hex,
     event: LogEvent.optional(),
+    /** The raw public key (hex) named by event.keyId: the event may predate a key rotation. */
+    eventKey: z
+      .string()
+      .regex(/^[0-9a-f]{64}$/)
+      .optional(),
     entry: AuditEntry.optional(),
   })
   .strict()
   .refine(
     (r) =>
       r.chain === 'events'
-        ? r.event !== undefined && r.entry === undefined
-        : r.entry !== undefined && r.event === undefined,
+        ? r.event !== undefined && r.eventKey !== undefined && r.entry === undefined
+        : r.entry !== undefined && r.event === undefined && r.eventKey === undefined,
     {
-      message: 'an events record carries `event`, an audit record carries `entry`',
+      message: 'an events record carries `event` and `eventKey`, an audit record carries `entry`',
     },
   );
 export type ReceiptRecord = z.infer<typeof ReceiptRecord>;
@@ -67,6 +85,10 @@ export const ReceiptAnchor = z
     /** Unix seconds of the anchoring block, as ConsentAnchor stored it. */
     blockTime: z.number().int().min(0),
     batchNo: z.number().int().min(1),
+    /** The key id the anchor names: the key of the batch's events, current on chain when it was anchored. */
+    keyId: KeyId,
+    /** The status tree root the batch committed to (docs/receipts.md, "Status proofs"). */
+    stateRoot: Bytes32Hex,
   })
   .strict();
 export type ReceiptAnchor = z.infer<typeof ReceiptAnchor>;
@@ -98,9 +120,14 @@ export function receiptDigest(receipt: UnsignedReceipt | Receipt): Buffer {
   return Buffer.from(canonicalHash(unsigned), 'hex');
 }
 
+/** The bytes the Ed25519 signature covers: the context, a zero byte, then receiptDigest. */
+export function receiptSigningBytes(receipt: UnsignedReceipt | Receipt): Buffer {
+  return withContext(RECEIPT_SIGNING_CONTEXT, receiptDigest(receipt));
+}
+
 export function signReceipt(unsigned: UnsignedReceipt, signer: Signer): Receipt {
   const body = UnsignedReceipt.parse(unsigned);
-  return { ...body, signature: Buffer.from(signer.sign(receiptDigest(body))).toString('hex') };
+  return { ...body, signature: Buffer.from(signer.sign(receiptSigningBytes(body))).toString('hex') };
 }
 
 export const RecordRef = z
@@ -116,6 +143,8 @@ export type ReceiptIssuerOptions = {
   clock: Clock;
   partyId: string;
   evmAccount: string;
+  /** Public keys the gateway signed with before its current one: their events still get receipts. */
+  retiredKeys?: readonly Uint8Array[];
   /** Rebuilt trees kept for repeat proofs of the same batch (anchored trees never change). */
   treeCacheSize?: number;
 };
@@ -155,6 +184,7 @@ export function createReceiptIssuer(options: ReceiptIssuerOptions): ReceiptIssue
     publicKey: Buffer.from(signer.publicKey).toString('hex'),
     evmAccount: options.evmAccount,
   });
+  const keys = keyRingOf(signer.publicKey, options.retiredKeys ?? []);
   const trees = createLruCache<MerkleTree>(options.treeCacheSize ?? 8);
   const signSoon = coalescingSign(signer);
 
@@ -165,9 +195,17 @@ export function createReceiptIssuer(options: ReceiptIssuerOptions): ReceiptIssue
         throw new GatewayError('NOT_FOUND', 'no such event', { chain: ref.chain, seq: ref.seq });
       const parsed = LogEvent.safeParse(event);
       if (!parsed.success) throw tampered(ref, 'malformed');
-      const reason = verifyEvent(parsed.data, signer.publicKey);
+      const eventKey = keys.publicKeyOf(parsed.data.keyId);
+      if (eventKey === null) throw tampered(ref, 'unknown-key', { keyId: parsed.data.keyId });
+      const reason = verifyEvent(parsed.data, eventKey);
       if (reason !== null) throw tampered(ref, reason);
-      return { chain: 'events', seq: ref.seq, hash: parsed.data.hash, event: parsed.data };
+      return {
+        chain: 'events',
+        seq: ref.seq,
+        hash: parsed.data.hash,
+        event: parsed.data,
+        eventKey: Buffer.from(eventKey).toString('hex'),
+      };
     }
     const [entry] = await records.listAudit({ afterSeq: ref.seq - 1, limit: 1 });
     if (entry === undefined || entry.seq !== ref.seq)
@@ -202,8 +240,16 @@ export function createReceiptIssuer(options: ReceiptIssuerOptions): ReceiptIssue
   const anchored = async (ref: RecordRef, record: ReceiptRecord): Promise<Receipt | null> => {
     const batch = await anchors.findBatchOf(ref.chain, ref.seq);
     if (batch === null || batch.status !== 'anchored') return null;
-    const { txHash, blockNumber, blockTime, chainId, contract } = batch;
-    if (txHash === null || blockNumber === null || blockTime === null || chainId === null || contract === null) {
+    const { txHash, blockNumber, blockTime, chainId, contract, keyId, stateRoot } = batch;
+    if (
+      txHash === null ||
+      blockNumber === null ||
+      blockTime === null ||
+      chainId === null ||
+      contract === null ||
+      keyId === null ||
+      stateRoot === null
+    ) {
       throw new GatewayError('INTERNAL', 'anchored batch lacks its anchor fields', { batchNo: batch.batchNo });
     }
     const tree = await treeOf(batch, ref);
@@ -221,7 +267,18 @@ export function createReceiptIssuer(options: ReceiptIssuerOptions): ReceiptIssue
       {
         ...unsigned(record),
         status: 'anchored',
-        anchor: { chainId, contract, root: batch.root, proof, txHash, blockNumber, blockTime, batchNo: batch.batchNo },
+        anchor: {
+          chainId,
+          contract,
+          root: batch.root,
+          proof,
+          txHash,
+          blockNumber,
+          blockTime,
+          batchNo: batch.batchNo,
+          keyId,
+          stateRoot,
+        },
       },
       signer,
     );
@@ -253,10 +310,10 @@ export function createReceiptIssuer(options: ReceiptIssuerOptions): ReceiptIssue
       // is one this gateway just committed, typed LogEvent, so the receipt is not parsed again; its signature is made
       // off the request thread, with the other receipts of the same commit.
       const body: UnsignedReceipt = {
-        ...unsigned({ chain: 'events', seq: event.seq, hash: event.hash, event }),
+        ...unsigned({ chain: 'events', seq: event.seq, hash: event.hash, event, eventKey: gateway.publicKey }),
         issuedAt: event.at,
       };
-      return { ...body, signature: Buffer.from(await signSoon(receiptDigest(body))).toString('hex') };
+      return { ...body, signature: Buffer.from(await signSoon(receiptSigningBytes(body))).toString('hex') };
     },
   };
 }

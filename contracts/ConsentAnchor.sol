@@ -6,13 +6,19 @@ pragma solidity 0.8.37;
 import {GatewayRegistry} from "./GatewayRegistry.sol";
 
 contract ConsentAnchor {
+    /// Three slots per anchor. prevRoot is in the Anchored event, not in storage: the chain rule only
+    /// needs _lastRoot, and the slot it freed holds the status root, so the state commitment costs
+    /// no extra storage (docs/receipts.md, "Gas").
     struct Anchor {
         address anchoredBy;
         uint64 blockTime;
         uint64 count;
         uint64 blockNumber;
+        /// The id of the Ed25519 key the batch's events were signed with: the gateway's current key.
+        bytes8 keyId;
         bytes32 gatewayId;
-        bytes32 prevRoot;
+        /// Root of the status tree: every consent and delegation record's last event as of this batch.
+        bytes32 stateRoot;
     }
 
     GatewayRegistry public immutable registry;
@@ -26,7 +32,9 @@ contract ConsentAnchor {
         bytes32 prevRoot,
         uint64 count,
         address indexed anchoredBy,
-        uint64 blockTime
+        uint64 blockTime,
+        bytes8 keyId,
+        bytes32 stateRoot
     );
 
     error ZeroRegistry();
@@ -35,6 +43,7 @@ contract ConsentAnchor {
     error EmptyBatch();
     error DuplicateRoot(bytes32 root);
     error BrokenChain(bytes32 gatewayId, bytes32 expectedPrevRoot, bytes32 givenPrevRoot);
+    error KeyMismatch(bytes32 gatewayId, bytes8 currentKeyId, bytes8 givenKeyId);
 
     constructor(GatewayRegistry registry_) {
         if (address(registry_) == address(0)) revert ZeroRegistry();
@@ -43,9 +52,12 @@ contract ConsentAnchor {
 
     /// Anchors one batch root. The per-gateway chain (prevRoot = that gateway's last root, zero for
     /// the first) makes a dropped or reordered batch visible to any auditor reading the events.
-    function anchor(bytes32 root, uint64 count, bytes32 prevRoot) external {
-        bytes32 gatewayId = registry.gatewayOf(msg.sender);
+    /// `keyId` must be the gateway's current key: a batch signed with a rotated-away key is refused
+    /// here rather than anchored under a key that a verifier would not match.
+    function anchor(bytes32 root, uint64 count, bytes32 prevRoot, bytes8 keyId, bytes32 stateRoot) external {
+        (bytes32 gatewayId, bytes8 currentKeyId) = registry.anchoringIdentityOf(msg.sender);
         if (gatewayId == bytes32(0)) revert NotActiveGateway(msg.sender);
+        if (keyId != currentKeyId) revert KeyMismatch(gatewayId, currentKeyId, keyId);
         if (root == bytes32(0)) revert ZeroRoot();
         if (count == 0) revert EmptyBatch();
         // Roots are unique across all gateways: a root names exactly one batch and one anchor.
@@ -54,9 +66,9 @@ contract ConsentAnchor {
         if (prevRoot != expected) revert BrokenChain(gatewayId, expected, prevRoot);
 
         uint64 blockTime = uint64(block.timestamp);
-        _anchors[root] = Anchor(msg.sender, blockTime, count, uint64(block.number), gatewayId, prevRoot);
+        _anchors[root] = Anchor(msg.sender, blockTime, count, uint64(block.number), keyId, gatewayId, stateRoot);
         _lastRoot[gatewayId] = root;
-        emit Anchored(gatewayId, root, prevRoot, count, msg.sender, blockTime);
+        emit Anchored(gatewayId, root, prevRoot, count, msg.sender, blockTime, keyId, stateRoot);
     }
 
     /// The stored anchor; anchoredBy == address(0) means the root was never anchored.

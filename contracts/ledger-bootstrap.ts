@@ -29,6 +29,7 @@ import { connectLedger } from './ledger-client.ts';
 import type { LedgerClient } from './ledger-client.ts';
 import type { LedgerConnection } from './ledger-connection.ts';
 import { openLedgerConnection } from './ledger-connection.ts';
+import { loadCompiledContract } from './artifacts.ts';
 import { bindLedgerContract } from './ledger-contract.ts';
 import { deployLedger } from './ledger-deploy.ts';
 import { DEPLOYMENT_FILE, addressesOf, deploymentOf, readDeployment, writeDeployment } from './ledger-deployment.ts';
@@ -69,7 +70,8 @@ export type StartedLedger = {
   stop(): Promise<void>;
 };
 
-type Found = 'ours' | 'absent' | 'foreign';
+/** 'outdated': ours, but from before the registry's current code (an ABI this client no longer speaks). */
+type Found = 'ours' | 'absent' | 'foreign' | 'outdated';
 
 /**
  * Whether the three addresses hold a wired set of ledger contracts, and (for the embedded chain)
@@ -85,6 +87,9 @@ async function inspectContracts(
     [addresses.registry, addresses.anchor, addresses.packages].map((a) => provider.getCode(a)),
   );
   if (codes.some((code) => code === '0x')) return 'absent';
+  // The registry has no immutables, so its deployed code is exactly the compiled artifact's: another code is an older
+  // (or another) build, whose functions this client may not find.
+  const isCurrent = codes[0]!.toLowerCase() === loadCompiledContract('GatewayRegistry').deployedBytecode;
   const contract = (name: 'GatewayRegistry' | 'ConsentAnchor' | 'DataPackageRegistry', address: string) =>
     bindLedgerContract(conn, name, address, addresses.chainId);
   const same = (a: unknown, b: string): boolean => String(a).toLowerCase() === b.toLowerCase();
@@ -95,7 +100,8 @@ async function inspectContracts(
       contract('GatewayRegistry', addresses.registry).read('owner', [], 'inspectLedger'),
     ]);
     if (!same(anchorRegistry, addresses.registry) || !same(packagesRegistry, addresses.registry)) return 'foreign';
-    return owner === null || same(registryOwner, owner) ? 'ours' : 'foreign';
+    if (owner !== null && !same(registryOwner, owner)) return 'foreign';
+    return isCurrent ? 'ours' : 'outdated';
   } catch (error) {
     // Some other contract sits at the address and has no such view.
     if (error instanceof GatewayError && error.code === 'INTERNAL') return 'foreign';
@@ -170,6 +176,15 @@ async function startEmbedded(options: StartLedgerOptions): Promise<StartedLedger
         throw new GatewayError('CONFLICT', 'the recorded ledger contracts belong to another account', {
           reason: 'foreign-deployment',
         });
+      } else if (found === 'outdated') {
+        // The development chain is the gateway's own: it deploys the current contracts beside the old ones and
+        // registers again; anchoring then finds no root of its own there and anchors every batch again, in order,
+        // with key ids and status roots (docs/receipts.md §8). The old contracts stay on the chain, untouched.
+        log.warn(
+          { previous: addressesOf(recorded) },
+          'ledger contracts are from an older version: deploying current ones',
+        );
+        addresses = await deploy();
       } else if ((await (await conn.provider()).getBlockNumber()) === 0 && options.hasRecordedAnchors === false) {
         log.warn(
           { statePath: chain.statePath },
@@ -286,6 +301,13 @@ async function startExternal(options: StartLedgerOptions & { rpcUrl: string }): 
       });
     }
     const found = await inspectContracts(conn, addresses, null);
+    if (found === 'outdated') {
+      throw new GatewayError(
+        'LEDGER_UNAVAILABLE',
+        'the configured ledger contracts are from an older version; the registry owner deploys the current ones (docs/operations.md)',
+        { reason: 'contracts-outdated' },
+      );
+    }
     if (found !== 'ours') {
       throw new GatewayError('LEDGER_UNAVAILABLE', 'the configured ledger addresses do not hold the ledger contracts', {
         reason: found === 'absent' ? 'no-contract' : 'foreign-contract',

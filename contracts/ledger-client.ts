@@ -8,9 +8,10 @@
 import type { z } from 'zod';
 import { GatewayError } from '../core/errors.ts';
 import { openLedgerConnection } from './ledger-connection.ts';
+import { toLedgerError } from './ledger-error.ts';
 import type { LedgerEndpoint } from './ledger-connection.ts';
 import { bindLedgerContract, txSummaryOf } from './ledger-contract.ts';
-import { gatewayRegistryClient } from './gateway-registry-client.ts';
+import { gatewayRegistryClient, keyIdOfBytes8 } from './gateway-registry-client.ts';
 import type { GatewayRegistryClient } from './gateway-registry-client.ts';
 import { packageRegistryClient } from './package-registry-client.ts';
 import type { PackageRegistryClient } from './package-registry-client.ts';
@@ -29,11 +30,19 @@ export type LedgerClient = GatewayRegistryClient &
     /** The signing account, or null for a read-only client. Needs no network. */
     account(): Promise<string | null>;
     /**
-     * Anchors one batch root. `prevRoot` is this gateway's previous root (null or zero for its first).
-     * Throws ANCHOR_DUPLICATE, ANCHOR_CHAIN_BROKEN, LEDGER_UNAUTHORIZED (not an active gateway),
-     * BAD_INPUT, LEDGER_UNAVAILABLE.
+     * Anchors one batch root. `prevRoot` is this gateway's previous root (null or zero for its first), `keyId` the
+     * id of the Ed25519 key the batch's events were signed with (16 hex digits; it must be the gateway's current
+     * key) and `stateRoot` the batch's status tree root. Throws ANCHOR_DUPLICATE, ANCHOR_CHAIN_BROKEN,
+     * LEDGER_UNAUTHORIZED (not an active gateway), CONFLICT (KeyMismatch), BAD_INPUT, LEDGER_UNAVAILABLE. Without
+     * `commit` (tools and tests that anchor bare roots) it reads the account's current key id from the registry and
+     * commits the empty status tree (zero root).
      */
-    anchorRoot(root: Bytes32Input, count: number, prevRoot: Bytes32Input | null): Promise<AnchorReceipt>;
+    anchorRoot(
+      root: Bytes32Input,
+      count: number,
+      prevRoot: Bytes32Input | null,
+      commit?: AnchorCommit,
+    ): Promise<AnchorReceipt>;
     /** The stored anchor of `root`, or null if it was never anchored. */
     getAnchor(root: Bytes32Input): Promise<AnchorRecord | null>;
     /** The last root anchored by `gatewayId`, or the zero root if none: the next prevRoot. */
@@ -44,10 +53,15 @@ export type LedgerClient = GatewayRegistryClient &
       recordHash: Bytes32Input,
       proof: readonly Bytes32Input[],
     ): Promise<boolean>;
+    /** The header of block `blockNumber` (its own timestamp, not a contract's copy), or null past the head. */
+    blockHeader(blockNumber: number): Promise<{ number: number; timestamp: number; hash: string } | null>;
     /** The Anchored event (with its transaction) that anchored `root`, or null. */
     findAnchorTx(root: Bytes32Input): Promise<AnchorTx | null>;
     close(): void;
   };
+
+/** What an anchor commits to besides the batch root: the signing key's id and the status tree root. */
+export type AnchorCommit = { keyId: string; stateRoot: Bytes32Input };
 
 export type LedgerClientOptions = LedgerEndpoint & { addresses: z.input<typeof LedgerAddresses> };
 
@@ -58,10 +72,11 @@ function anchorRecordOf(root: string, a: Record<string, unknown>): AnchorRecord 
     root,
     gatewayId: gatewayIdFromBytes32(String(a['gatewayId'])),
     count: Number(a['count']),
-    prevRoot: String(a['prevRoot']).toLowerCase(),
     anchoredBy: String(a['anchoredBy']),
     blockNumber: Number(a['blockNumber']),
     blockTime: Number(a['blockTime']),
+    keyId: keyIdOfBytes8(a['keyId']),
+    stateRoot: String(a['stateRoot']).toLowerCase(),
   };
 }
 
@@ -87,20 +102,32 @@ export function connectLedger(options: LedgerClientOptions): LedgerClient {
     return anchorRecordOf(root, a.toObject());
   };
 
+  const currentKeyId = async (): Promise<string> => {
+    const account = await conn.account();
+    if (account === null)
+      throw new GatewayError('LEDGER_UNAUTHORIZED', 'a read-only client cannot anchor', { reason: 'read-only' });
+    const [, keyId] = await registry.read('anchoringIdentityOf', [account], 'anchorRoot');
+    return keyIdOfBytes8(keyId);
+  };
+
   return {
     ...gatewayRegistryClient(registry),
     ...packageRegistryClient(packages),
     addresses,
     account: () => conn.account(),
 
-    async anchorRoot(rootInput, count, prevRootInput) {
+    async anchorRoot(rootInput, count, prevRootInput, commit) {
       const root = toBytes32Hex(rootInput, 'root');
       const prevRoot = prevRootInput === null ? ZERO_BYTES32 : toBytes32Hex(prevRootInput, 'prevRoot');
       if (!Number.isSafeInteger(count) || count < 1 || BigInt(count) > MAX_UINT64) {
         throw new GatewayError('BAD_INPUT', 'count must be a positive integer', { field: 'count' });
       }
+      const { keyId, stateRoot } = commit ?? { keyId: await currentKeyId(), stateRoot: ZERO_BYTES32 };
+      if (!/^[0-9a-f]{16}$/.test(keyId))
+        throw new GatewayError('BAD_INPUT', 'keyId must be 16 lower-case hex digits', { field: 'keyId' });
+      const args = [root, count, prevRoot, `0x${keyId}`, toBytes32Hex(stateRoot, 'stateRoot')];
       try {
-        const receipt = await anchor.write('anchor', [root, count, prevRoot], 'anchorRoot');
+        const receipt = await anchor.write('anchor', args, 'anchorRoot');
         const event = anchor.eventIn(receipt, 'Anchored');
         return { ...txSummaryOf(receipt), blockTime: Number(event.getValue('blockTime')) };
       } catch (error) {
@@ -139,6 +166,16 @@ export function connectLedger(options: LedgerClientOptions): LedgerClient {
       return ok === true;
     },
 
+    async blockHeader(blockNumber) {
+      if (!Number.isSafeInteger(blockNumber) || blockNumber < 0)
+        throw new GatewayError('BAD_INPUT', 'blockNumber must be a non-negative integer', { field: 'blockNumber' });
+      const provider = await conn.provider();
+      const block = await provider.getBlock(blockNumber).catch((error: unknown) => {
+        throw toLedgerError(error, 'blockHeader');
+      });
+      return block === null ? null : { number: block.number, timestamp: block.timestamp, hash: String(block.hash) };
+    },
+
     async findAnchorTx(rootInput) {
       const record = await getAnchor(rootInput);
       if (record === null) return null;
@@ -157,9 +194,11 @@ export function connectLedger(options: LedgerClientOptions): LedgerClient {
           reason: 'missing-log',
         });
       }
+      const event = anchor.parseLog(log).toObject();
       return {
         ...record,
-        ...anchorRecordOf(record.root, anchor.parseLog(log).toObject()),
+        ...anchorRecordOf(record.root, event),
+        prevRoot: String(event['prevRoot']).toLowerCase(),
         blockNumber: log.blockNumber,
         txHash: log.transactionHash,
         logIndex: log.index,

@@ -1,6 +1,6 @@
 // Deploys the ledger contracts from the committed artifacts (no compiler at runtime): the gateway
 // registry first, then the anchor and package registries that consult it. The deployer owns the registry.
-import { ContractFactory } from 'ethers';
+import { ContractFactory, ZeroAddress } from 'ethers';
 import type { Signer } from 'ethers';
 import { loadCompiledContract } from './artifacts.ts';
 import type { LedgerContractName } from './artifacts.ts';
@@ -41,10 +41,17 @@ async function deploy(
   }
 }
 
-/** Deploys registry, anchor and package registry; returns what connectLedger needs. */
-export async function deployLedger(target: Signer | LedgerEndpoint): Promise<LedgerAddresses> {
+/**
+ * Deploys registry, anchor and package registry; returns what connectLedger needs. `registryOwner` is who may
+ * register, revoke and recover gateways: in a consortium, its multisig; by default the deployer, which is right only
+ * for the embedded development chain, where the gateway owns its own registry (docs/trust-model.md).
+ */
+export async function deployLedger(
+  target: Signer | LedgerEndpoint,
+  options: { registryOwner?: string } = {},
+): Promise<LedgerAddresses> {
   return withSigner(target, async (signer) => {
-    const registry = await deploy(signer, 'GatewayRegistry', []);
+    const registry = await deploy(signer, 'GatewayRegistry', [options.registryOwner ?? ZeroAddress]);
     const anchor = await deploy(signer, 'ConsentAnchor', [registry.address]);
     const packages = await deploy(signer, 'DataPackageRegistry', [registry.address]);
     const network = await signer.provider?.getNetwork().catch((error: unknown) => {

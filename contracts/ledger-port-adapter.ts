@@ -14,12 +14,17 @@ const anchorOf = (a: AnchorRecord): OnChainAnchor => ({
   root: a.root.toLowerCase(),
   gatewayId: a.gatewayId,
   count: a.count,
-  prevRoot: a.prevRoot.toLowerCase(),
   anchoredBy: a.anchoredBy,
   blockNumber: a.blockNumber,
   blockTime: a.blockTime,
+  keyId: a.keyId,
+  stateRoot: a.stateRoot.toLowerCase(),
 });
-const anchorTxOf = (a: AnchorTx): OnChainAnchorTx => ({ ...anchorOf(a), txHash: a.txHash.toLowerCase() });
+const anchorTxOf = (a: AnchorTx): OnChainAnchorTx => ({
+  ...anchorOf(a),
+  prevRoot: a.prevRoot.toLowerCase(),
+  txHash: a.txHash.toLowerCase(),
+});
 
 /**
  * The anchoring service's view of `client`, anchoring as `gatewayId` (the client's account must be its registered
@@ -46,8 +51,8 @@ export function ledgerPortOf(client: LedgerClient, gatewayId: string): LedgerPor
     chainId: client.addresses.chainId,
     contract: client.addresses.anchor,
     gatewayId,
-    async anchorRoot(root, count, prevRoot) {
-      const sent = await client.anchorRoot(root, count, prevRoot);
+    async anchorRoot(root, count, prevRoot, commit) {
+      const sent = await client.anchorRoot(root, count, prevRoot, commit);
       return {
         txHash: sent.txHash.toLowerCase(),
         blockNumber: sent.blockNumber,
@@ -70,14 +75,23 @@ export function chainReaderOf(client: LedgerClient): ChainReader {
       // An id that cannot be a registry id cannot be registered: "not found", not an input error.
       if (!GatewayId.safeParse(gatewayId).success) return null;
       const entry = await client.getGateway(gatewayId);
-      return entry === null
-        ? null
-        : {
-            ed25519PublicKey: entry.ed25519PublicKey.replace(/^0x/, ''),
-            evmAccount: entry.evmAccount,
-            status: entry.status,
-          };
+      if (entry === null) return null;
+      const [keys, accounts] = await Promise.all([client.keyHistory(gatewayId), client.accountHistory(gatewayId)]);
+      return {
+        status: entry.status,
+        revokedAtBlock: entry.revokedAtBlock,
+        keys: keys.map((k) => ({
+          publicKey: k.ed25519PublicKey.replace(/^0x/, ''),
+          keyId: k.keyId,
+          fromBlock: k.fromBlock,
+          untilBlock: k.untilBlock,
+          isRecovery: k.isRecovery,
+        })),
+        accounts,
+      };
     },
+    getBlock: (blockNumber) => client.blockHeader(blockNumber),
+    lastRootOf: async (gatewayId) => (await client.lastRootOf(gatewayId)).toLowerCase(),
     verifyInclusion: (root, recordHash, proof) => client.verifyInclusionOnChain(root, recordHash, proof),
   };
 }

@@ -84,19 +84,30 @@ export const AnchorReceipt = TxSummary.extend({
 });
 export type AnchorReceipt = z.infer<typeof AnchorReceipt>;
 
+/** A 64-bit key id as the contracts hold it (bytes8): 0x and 16 lowercase hex digits. */
+export const KeyIdHex = z.string().regex(/^0x[0-9a-f]{16}$/);
+
+/** ConsentAnchor.Anchor as stored (the previous root is only in the Anchored event). */
 export const AnchorRecord = z.object({
   root: z.string(),
   gatewayId: z.string(),
   count: z.number().int().positive(),
-  prevRoot: z.string(),
   anchoredBy: EvmAddress,
   blockNumber: z.number().int().min(0),
   blockTime: z.number().int().min(0),
+  /** The Ed25519 key id the batch's events were signed with, as 16 hex digits without 0x (consent/signer.ts). */
+  keyId: z.string(),
+  /** The status tree root committed with the batch (consent/status-tree.ts). */
+  stateRoot: z.string(),
 });
 export type AnchorRecord = z.infer<typeof AnchorRecord>;
 
-/** An anchor found through its Anchored event: the record plus the transaction that wrote it. */
-export const AnchorTx = AnchorRecord.extend({ txHash: z.string(), logIndex: z.number().int().min(0) });
+/** An anchor found through its Anchored event: the record plus the previous root and the transaction. */
+export const AnchorTx = AnchorRecord.extend({
+  prevRoot: z.string(),
+  txHash: z.string(),
+  logIndex: z.number().int().min(0),
+});
 export type AnchorTx = z.infer<typeof AnchorTx>;
 
 export const GatewayStatus = z.enum(['Active', 'Revoked']);
@@ -105,10 +116,32 @@ export const GatewayEntry = z.object({
   ed25519PublicKey: z.string(),
   evmAccount: EvmAddress,
   status: GatewayStatus,
+  /** The current key's id, 16 hex digits without 0x. */
+  keyId: z.string(),
   registeredAt: z.number().int().min(0),
   updatedAt: z.number().int().min(0),
+  /** The block the gateway was revoked in; null while active. */
+  revokedAtBlock: z.number().int().min(1).nullable(),
 });
 export type GatewayEntry = z.infer<typeof GatewayEntry>;
+
+/** One key a gateway held, valid for anchors in blocks fromBlock..untilBlock (null while current). */
+export const KeyPeriod = z.object({
+  ed25519PublicKey: z.string(),
+  keyId: z.string(),
+  fromBlock: z.number().int().min(0),
+  untilBlock: z.number().int().min(0).nullable(),
+  /** Set by the registry owner without the previous key's signature (the lost-key recovery path). */
+  isRecovery: z.boolean(),
+});
+export type KeyPeriod = z.infer<typeof KeyPeriod>;
+
+export const AccountPeriod = z.object({
+  account: EvmAddress,
+  fromBlock: z.number().int().min(0),
+  untilBlock: z.number().int().min(0).nullable(),
+});
+export type AccountPeriod = z.infer<typeof AccountPeriod>;
 
 export const PackageEntry = z.object({
   packageId: z.string(),

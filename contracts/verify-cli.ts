@@ -1,16 +1,19 @@
-// Verifies a sealgate receipt against an EVM chain, needing nothing from the gateway (DESIGN.md §1.4):
-//   node contracts/verify-cli.ts receipt.json --rpc URL [--anchor ADDRESS] [--registry ADDRESS] [--timeout-ms N]
-// The anchor address defaults to the receipt's anchor.contract and the registry to ConsentAnchor.registry().
+// Verifies a sealgate receipt, or with --status a status proof, against an EVM chain, needing nothing from the
+// gateway (DESIGN.md §1.4, docs/receipts.md):
+//   node contracts/verify-cli.ts [--status] FILE.json --rpc URL [--anchor ADDR] [--registry ADDR] [--timeout-ms N]
+// The anchor address defaults to the file's anchor.contract and the registry to ConsentAnchor.registry().
 // Exit 0 when every check passes, 1 when one fails (named on stderr), 2 on a usage error.
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { verifyReceipt, type ChainReader } from '../consent/receipt-verifier.ts';
+import { verifyStatusProof } from '../consent/status-proof-verifier.ts';
 import { GatewayError } from '../core/errors.ts';
 import { openChainReader } from './ledger-port-adapter.ts';
 
 const USAGE =
-  'usage: node contracts/verify-cli.ts RECEIPT.json --rpc URL [--anchor ADDRESS] [--registry ADDRESS] [--timeout-ms N]';
+  'usage: node contracts/verify-cli.ts [--status] RECEIPT_OR_STATUS_PROOF.json --rpc URL [--anchor ADDRESS] ' +
+  '[--registry ADDRESS] [--timeout-ms N]';
 
 /** Where output goes, and the directory a relative receipt path is read from (the caller's, not the repository's). */
 type Io = { out(line: string): void; err(line: string): void; cwd?: string };
@@ -28,6 +31,7 @@ export async function runVerifyCli(argv: readonly string[], io: Io): Promise<num
         'anchor': { type: 'string' },
         'registry': { type: 'string' },
         'timeout-ms': { type: 'string' },
+        'status': { type: 'boolean' },
         'help': { type: 'boolean' },
       },
     });
@@ -100,6 +104,16 @@ export async function runVerifyCli(argv: readonly string[], io: Io): Promise<num
     }
   }
   try {
+    if (args.values.status === true) {
+      const result = await verifyStatusProof(receipt, reader, { timeoutMs });
+      for (const check of result.checks) io.out(`${check.ok ? '✓' : '✗'} ${check.name.padEnd(18)} ${check.detail}`);
+      if (result.failure !== null || result.verdict === null) {
+        io.err(`verify: FAILED at ${result.failure?.name ?? 'unknown'}: ${result.failure?.detail ?? ''}`);
+        return 1;
+      }
+      io.out(`verify: OK: record ${result.verdict.recordId} is ${result.verdict.summary}`);
+      return 0;
+    }
     const result = await verifyReceipt(receipt, reader, { timeoutMs });
     for (const check of result.checks) io.out(`${check.ok ? '✓' : '✗'} ${check.name.padEnd(18)} ${check.detail}`);
     if (result.failure !== null) {
@@ -118,7 +132,7 @@ function unreachable(error: unknown): ChainReader {
   const fail = async (): Promise<never> => {
     throw error;
   };
-  return { getAnchor: fail, getGateway: fail, verifyInclusion: fail };
+  return { getAnchor: fail, getGateway: fail, verifyInclusion: fail, getBlock: fail, lastRootOf: fail };
 }
 
 if (import.meta.main) {

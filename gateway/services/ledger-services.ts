@@ -8,6 +8,7 @@ import type { Clock } from '../../core/clock.ts';
 import type { ConsentStore } from '../../consent/consent-store.ts';
 import { createReceiptIssuer, type ReceiptIssuer } from '../../consent/receipt.ts';
 import type { Signer } from '../../consent/signer.ts';
+import { createStatusProver, type StatusProver } from '../../consent/status-proof.ts';
 import { startLedger, type StartedLedger } from '../../contracts/ledger-bootstrap.ts';
 import { readLedgerAddresses } from '../../contracts/ledger-deployment.ts';
 import { chainReaderOf, ledgerPortOf } from '../../contracts/ledger-port-adapter.ts';
@@ -22,6 +23,8 @@ export type LedgerServices = {
   anchoring: Anchoring | null;
   ledger: StartedLedger | null;
   receipts: ReceiptIssuer;
+  /** Status proofs of consent and delegation records against the latest anchored batch. */
+  statusProofs: StatusProver;
   /** Read-only chain access for verifying receipts server-side; null when the ledger is off. */
   chainReader: ChainReader | null;
   readiness(): 'ok' | 'degraded';
@@ -48,6 +51,14 @@ export async function openLedgerServices(deps: {
     partyId: config.partyId,
     evmAccount: identity.evm.address,
   });
+  const statusProofs = createStatusProver({
+    anchors,
+    records: consentStore,
+    signer,
+    clock,
+    partyId: config.partyId,
+    evmAccount: identity.evm.address,
+  });
   if (config.ledger.mode === 'off') {
     log.warn(
       { component: 'ledger' },
@@ -58,6 +69,7 @@ export async function openLedgerServices(deps: {
       anchoring: null,
       ledger: null,
       receipts,
+      statusProofs,
       chainReader: null,
       readiness: () => 'degraded',
       stop: async () => {},
@@ -82,6 +94,7 @@ export async function openLedgerServices(deps: {
   const anchoring = createAnchoring({
     store: anchors,
     ledger: ledgerPortOf(ledger.client, config.partyId),
+    keyId: () => signer.keyId,
     clock,
     log: log.child({ component: 'anchoring' }),
     // Settled: a batch reads the audit table up to this head, and the journal's tail is not in the table yet.
@@ -113,6 +126,7 @@ export async function openLedgerServices(deps: {
     anchoring,
     ledger,
     receipts,
+    statusProofs,
     chainReader: chainReaderOf(ledger.client),
     // A stopped embedded chain is degraded at once, not only after the next anchoring attempt fails on it.
     readiness: () =>

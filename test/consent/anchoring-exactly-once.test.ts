@@ -4,6 +4,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { countOf, type AnchorBatch } from '../../consent/anchor-store.ts';
 import { ZERO_ROOT, type LedgerPort } from '../../consent/ledger-port.ts';
+import { buildStatusTree } from '../../consent/status-tree.ts';
 import { buildMerkleTree } from '../../consent/merkle.ts';
 import { ledgerPortOf } from '../../contracts/ledger-port-adapter.ts';
 import type { Ledger, SimulatedChain } from '../fixtures/contracts-fixture.ts';
@@ -48,14 +49,18 @@ async function expectAnchoredExactlyOnce(): Promise<AnchorBatch[]> {
     expect(`0x${Buffer.from(buildMerkleTree(leaves.map((x) => Buffer.from(x, 'hex'))).root).toString('hex')}`).toBe(
       b.root,
     );
-    const onChain = await h.port.getAnchor(b.root);
+    const onChain = await h.port.findAnchorTx(b.root);
     expect(onChain).toMatchObject({
       gatewayId: GATEWAY_ID,
       count: countOf(b),
       prevRoot,
       blockNumber: b.blockNumber,
       blockTime: b.blockTime,
+      keyId: h.signer.keyId,
+      stateRoot: b.stateRoot,
     });
+    // The status root is the tree over every record's last event up to the batch's end.
+    expect(b.stateRoot).toBe(`0x${buildStatusTree(await h.anchors.readStatusLeaves(b.eventsTo)).root.toString('hex')}`);
     expect(await anchoredEventCount(chain.provider, ledger.addresses.anchor, b.root)).toBe(1);
     prevRoot = b.root;
   }
@@ -101,9 +106,9 @@ describe('anchoring', () => {
     const seenAtSend: (AnchorBatch | null)[] = [];
     const spy: LedgerPort = {
       ...h.port,
-      async anchorRoot(root, count, prev) {
+      async anchorRoot(root, count, prev, commit) {
         seenAtSend.push(await h.anchors.findBatchByRoot(root));
-        return h.port.anchorRoot(root, count, prev);
+        return h.port.anchorRoot(root, count, prev, commit);
       },
     };
     const service = h.anchoring({ ledger: spy });
@@ -185,8 +190,8 @@ describe('anchoring', () => {
     const once = crashAfterSendPort(h.port);
     const port: LedgerPort = {
       ...h.port,
-      anchorRoot: (root, count, prev) =>
-        ++sends === 1 ? once.anchorRoot(root, count, prev) : h.port.anchorRoot(root, count, prev),
+      anchorRoot: (root, count, prev, commit) =>
+        ++sends === 1 ? once.anchorRoot(root, count, prev, commit) : h.port.anchorRoot(root, count, prev, commit),
     };
     const service = h.anchoring({ ledger: port });
     await writeGrants(h, 3);

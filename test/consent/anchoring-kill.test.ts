@@ -122,7 +122,7 @@ describe('killing the gateway during anchoring', () => {
       const onChain: string[] = [];
       while (root !== ZERO_ROOT) {
         onChain.unshift(root);
-        const anchor = await client.getAnchor(root);
+        const anchor = await client.findAnchorTx(root);
         expect(anchor).not.toBeNull();
         root = anchor?.prevRoot ?? ZERO_ROOT;
       }

@@ -105,9 +105,9 @@ describe('anchoring triggers', () => {
     let calls = 0;
     const hanging: LedgerPort = {
       ...h.port,
-      anchorRoot(root, count, prev) {
+      anchorRoot(root, count, prev, commit) {
         calls++;
-        return isHanging ? new Promise(() => undefined) : h.port.anchorRoot(root, count, prev);
+        return isHanging ? new Promise(() => undefined) : h.port.anchorRoot(root, count, prev, commit);
       },
     };
     const s = service({ ledger: hanging });

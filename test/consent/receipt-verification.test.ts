@@ -5,7 +5,7 @@ import { canonicalHash } from '../../consent/canonical.ts';
 import { attachSignature, signingBytes, type LogEvent } from '../../consent/event.ts';
 import { signReceipt, type Receipt, type UnsignedReceipt } from '../../consent/receipt.ts';
 import { CHECK_NAMES, verifyReceipt, type CheckName, type Verification } from '../../consent/receipt-verifier.ts';
-import type { Ledger, SimulatedChain } from '../fixtures/contracts-fixture.ts';
+import { waitForPendingTransactions, type Ledger, type SimulatedChain } from '../fixtures/contracts-fixture.ts';
 import { useFreshLedger } from '../fixtures/fresh-ledger.ts';
 import {
   GATEWAY_ID,
@@ -141,8 +141,11 @@ describe('receipt verification', () => {
     expect(failed(await verifyReceipt(unanchored, h.reader))).toEqual([
       'merkle-path',
       'on-chain-root',
-      'anchoring-account',
       'block-time',
+      'record-time',
+      'anchoring-account',
+      'anchoring-key',
+      'revocation',
       'on-chain-inclusion',
     ]);
   });
@@ -164,16 +167,31 @@ describe('receipt verification', () => {
     // A gateway database that records it anyway issues receipts no verifier accepts.
     await h.anchors.markAnchored(2, { ...sent, chainId: h.port.chainId, contract: h.port.contract }, h.clock.now());
     const result = await verifyReceipt(await h.issuer.issueAnchoredReceipt({ chain: 'events', seq: 7 }), h.reader);
-    expect(failed(result)).toEqual(['anchoring-account']);
-    expect(result.failure?.detail).toContain('anchored by gateway insurer');
+    // The insurer's anchor names its own key and status root, and is attributed to the insurer.
+    expect(failed(result)).toEqual(['on-chain-root', 'anchoring-account', 'anchoring-key', 'revocation']);
+    expect(result.checks.find((c) => c.name === 'anchoring-account')?.detail).toContain('anchored by gateway insurer');
   });
 
-  it("a revoked gateway's earlier receipts still verify", async () => {
+  it("a revoked gateway's receipts verify before the revocation block and fail from it on", async () => {
     const receipt = await h.issuer.issueAnchoredReceipt({ chain: 'events', seq: 1 });
-    await ledger.admin.revokeGateway(GATEWAY_ID);
-    const result = await verifyReceipt(receipt, h.reader);
-    expect(result.ok).toBe(true);
-    expect(result.checks.find((c) => c.name === 'anchoring-account')?.detail).toContain('revoked');
+    // An anchor mined in the revocation block itself: the anchor transaction first, the revocation second.
+    await writeGrants(h, 1, 40);
+    await chain.provider.request({ method: 'evm_setAutomine', params: [false] });
+    const flushing = h.anchoring().flushNow();
+    await waitForPendingTransactions(chain, 1);
+    const revoking = ledger.admin.revokeGateway(GATEWAY_ID);
+    await waitForPendingTransactions(chain, 2);
+    await chain.provider.request({ method: 'evm_mine', params: [] });
+    await chain.provider.request({ method: 'evm_setAutomine', params: [true] });
+    expect((await flushing).error).toBeNull();
+    const revokedAt = (await revoking).blockNumber;
+
+    const before = await verifyReceipt(receipt, h.reader);
+    expect(before.ok).toBe(true);
+    expect(before.checks.find((c) => c.name === 'revocation')?.detail).toContain(`revoked at block ${revokedAt}`);
+    const same = await verifyReceipt(await h.issuer.issueAnchoredReceipt({ chain: 'events', seq: 6 }), h.reader);
+    expect(failed(same)).toEqual(['revocation']);
+    expect(same.failure?.detail).toContain(`revoked at block ${revokedAt}; an anchor at block ${revokedAt}`);
   });
 
   it('a tampered event row makes the receipt issued afterwards fail, and the chain verification names the row', async () => {
@@ -212,14 +230,25 @@ describe('receipt verification', () => {
     const down = async (): Promise<never> => {
       throw Object.assign(new Error('down'), { code: 'ECONNREFUSED' });
     };
-    const result = await verifyReceipt(receipt, { getAnchor: down, getGateway: down, verifyInclusion: down });
-    expect(failed(result)).toEqual(['on-chain-root', 'anchoring-account', 'block-time', 'on-chain-inclusion']);
-    expect(failed(await verifyReceipt(receipt, null))).toEqual([
+    const result = await verifyReceipt(receipt, {
+      getAnchor: down,
+      getGateway: down,
+      verifyInclusion: down,
+      getBlock: down,
+      lastRootOf: down,
+    });
+    const chainChecks = [
       'on-chain-root',
-      'anchoring-account',
       'block-time',
+      'record-time',
+      'anchoring-account',
+      'anchoring-key',
+      'revocation',
       'on-chain-inclusion',
-    ]);
-    expect((await verifyReceipt({ ...receipt, version: 2 }, h.reader)).failure?.name).toBe('receipt-format');
+    ];
+    expect(failed(result)).toEqual(chainChecks);
+    expect(failed(await verifyReceipt(receipt, null))).toEqual(chainChecks);
+    // A version 1 receipt (no signing context) is not read as a version 2 one.
+    expect((await verifyReceipt({ ...receipt, version: 1 }, h.reader)).failure?.name).toBe('receipt-format');
   });
 });

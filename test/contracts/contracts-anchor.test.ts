@@ -1,5 +1,6 @@
 // ConsentAnchor invariants on the in-process Hardhat network (DESIGN.md §4 Anchoring, §5).
 import fc from 'fast-check';
+import { keyIdOf } from '../../consent/signer.ts';
 import { describe, expect, it } from 'vitest';
 import { buildMerkleTree, verifyMerkleProof } from '../../consent/merkle.ts';
 import { connectLedger } from '../../contracts/ledger-client.ts';
@@ -63,23 +64,33 @@ describe('ConsentAnchor', () => {
     await insurer.anchorRoot(c, 1, ZERO_BYTES32);
     expect(await dealer.lastRootOf('dealer-4s')).toBe(hex(b));
     expect(await dealer.lastRootOf('insurer')).toBe(hex(c));
-    expect((await dealer.getAnchor(b))?.prevRoot).toBe(hex(a));
+    expect((await dealer.findAnchorTx(b))?.prevRoot).toBe(hex(a));
   });
 
-  it('anchor records count, previous root, block time and the anchoring gateway', async () => {
+  it('anchor records count, block time, key id, status root and the anchoring gateway', async () => {
     await chain.provider.request({ method: 'evm_setNextBlockTimestamp', params: [2_000_000_000] });
-    const receipt = await dealer.anchorRoot(bytes32Of('R'), 42, null);
+    const keyId = keyIdOf(bytes32Of('ed25519:dealer-4s'));
+    const receipt = await dealer.anchorRoot(bytes32Of('R'), 42, null, { keyId, stateRoot: bytes32Of('S') });
     expect(receipt.blockTime).toBe(2_000_000_000);
     const record = await insurer.getAnchor(bytes32Of('R'));
     expect({ ...record, anchoredBy: record?.anchoredBy.toLowerCase() }).toEqual({
       root: hex(bytes32Of('R')),
       gatewayId: 'dealer-4s',
       count: 42,
-      prevRoot: ZERO_BYTES32,
       anchoredBy: chain.accounts[1]!.toLowerCase(),
       blockNumber: receipt.blockNumber,
       blockTime: 2_000_000_000,
+      keyId,
+      stateRoot: hex(bytes32Of('S')),
     });
+    expect((await insurer.findAnchorTx(bytes32Of('R')))?.prevRoot).toBe(ZERO_BYTES32);
+  });
+
+  it("an anchor must name the gateway's current key", async () => {
+    const stale = { keyId: keyIdOf(bytes32Of('some other key')), stateRoot: ZERO_BYTES32 };
+    expect(await codeOf(dealer.anchorRoot(bytes32Of('R'), 1, null, stale))).toBe('CONFLICT');
+    expect(await codeOf(dealer.anchorRoot(bytes32Of('R'), 1, null, { ...stale, keyId: 'XYZ' }))).toBe('BAD_INPUT');
+    expect(await dealer.lastRootOf('dealer-4s')).toBe(ZERO_BYTES32);
   });
 
   it('a zero root or an empty batch is refused', async () => {

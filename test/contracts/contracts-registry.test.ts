@@ -1,11 +1,15 @@
 // GatewayRegistry invariants on the in-process Hardhat network (DESIGN.md §3 Partner registry).
+import { generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { createSigner, type Signer } from '../../consent/signer.ts';
+import { keyRotationMessage } from '../../contracts/key-rotation.ts';
 import type { LedgerClient } from '../../contracts/ledger-client.ts';
 import { bytes32Of, codeOf } from '../fixtures/contracts-fixture.ts';
 import { useFreshLedger } from '../fixtures/fresh-ledger.ts';
 import type { Ledger, SimulatedChain } from '../fixtures/contracts-fixture.ts';
 
 const hex = (b: Uint8Array): string => `0x${Buffer.from(b).toString('hex')}`;
+const newSigner = (): Signer => createSigner(generateKeyPairSync('ed25519').privateKey);
 
 let chain: SimulatedChain;
 let ledger: Ledger;
@@ -17,21 +21,62 @@ useFreshLedger({ 'dealer-4s': 1 }, (fresh) => {
 });
 
 describe('GatewayRegistry', () => {
-  it('key rotation keeps the gateway id and changes the key', async () => {
-    const before = await ledger.admin.getGateway('dealer-4s');
-    expect(before?.ed25519PublicKey).toBe(hex(bytes32Of('ed25519:dealer-4s')));
-    await chain.provider.request({ method: 'evm_setNextBlockTimestamp', params: [2_100_000_000] });
-    await dealer.rotateGatewayKey('dealer-4s', bytes32Of('new-key'));
-    const after = await ledger.admin.getGateway('dealer-4s');
-    expect(after).toEqual({
-      ...before,
-      ed25519PublicKey: hex(bytes32Of('new-key')),
-      updatedAt: 2_100_000_000,
-    });
-    // The owner may rotate too (a gateway that lost its key cannot sign the rotation itself).
-    await ledger.admin.rotateGatewayKey('dealer-4s', bytes32Of('owner-set-key'));
-    expect((await dealer.getGateway('dealer-4s'))?.ed25519PublicKey).toBe(hex(bytes32Of('owner-set-key')));
-    expect(await dealer.gatewayOfAccount(chain.accounts[1]!)).toBe('dealer-4s');
+  it("a key rotation needs the current key's signature, and the registry keeps every key with its blocks", async () => {
+    const keys = [newSigner(), newSigner(), newSigner()];
+    const account = chain.accounts[5]!;
+    await ledger.admin.registerGateway({ id: 'rotator', ed25519PublicKey: keys[0]!.publicKey, evmAccount: account });
+    const rotator = ledger.clientFor(account);
+    const handOver = (from: Signer, to: Signer): Uint8Array =>
+      from.sign(
+        keyRotationMessage({
+          chainId: ledger.addresses.chainId,
+          registry: ledger.addresses.registry,
+          gatewayId: 'rotator',
+          currentKey: from.publicKey,
+          newKey: to.publicKey,
+        }),
+      );
+    // The EVM account alone cannot name a key: no signature, another key's, or the new key's own are refused.
+    for (const signature of [new Uint8Array(64), handOver(keys[1]!, keys[1]!), handOver(keys[2]!, keys[1]!)])
+      expect(await codeOf(rotator.rotateGatewayKey('rotator', keys[1]!.publicKey, signature))).toBe(
+        'LEDGER_UNAUTHORIZED',
+      );
+    // A signature names exactly one successor: replaying it for another key fails.
+    expect(await codeOf(rotator.rotateGatewayKey('rotator', keys[2]!.publicKey, handOver(keys[0]!, keys[1]!)))).toBe(
+      'LEDGER_UNAUTHORIZED',
+    );
+    const first = await rotator.rotateGatewayKey('rotator', keys[1]!.publicKey, handOver(keys[0]!, keys[1]!));
+    const second = await rotator.rotateGatewayKey('rotator', keys[2]!.publicKey, handOver(keys[1]!, keys[2]!));
+    const entry = await ledger.admin.getGateway('rotator');
+    expect(entry).toMatchObject({ ed25519PublicKey: hex(keys[2]!.publicKey), keyId: keys[2]!.keyId });
+    const history = await rotator.keyHistory('rotator');
+    expect(history.map((k) => [k.keyId, k.untilBlock === null ? null : k.untilBlock - k.fromBlock >= 0])).toEqual([
+      [keys[0]!.keyId, true],
+      [keys[1]!.keyId, true],
+      [keys[2]!.keyId, null],
+    ]);
+    expect(history[0]!.untilBlock).toBe(first.blockNumber);
+    expect(history[1]).toMatchObject({ fromBlock: first.blockNumber, untilBlock: second.blockNumber });
+    expect(history[2]).toMatchObject({ fromBlock: second.blockNumber, isRecovery: false });
+    // A key that ever served is burned, here or for another gateway.
+    const back = handOver(keys[2]!, keys[0]!);
+    expect(await codeOf(rotator.rotateGatewayKey('rotator', keys[0]!.publicKey, back))).toBe('CONFLICT');
+  });
+
+  it('the owner recovers a lost key without its signature, and the period says so', async () => {
+    const lost = newSigner();
+    const replacement = newSigner();
+    const account = chain.accounts[6]!;
+    await ledger.admin.registerGateway({ id: 'forgetful', ed25519PublicKey: lost.publicKey, evmAccount: account });
+    expect(await codeOf(ledger.clientFor(account).recoverGatewayKey('forgetful', replacement.publicKey))).toBe(
+      'LEDGER_UNAUTHORIZED',
+    );
+    await ledger.admin.recoverGatewayKey('forgetful', replacement.publicKey);
+    const history = await ledger.admin.keyHistory('forgetful');
+    expect(history.map((k) => [k.keyId, k.isRecovery])).toEqual([
+      [lost.keyId, false],
+      [replacement.keyId, true],
+    ]);
   });
 
   it('account rotation moves anchoring rights to the new account and burns the old one', async () => {
@@ -58,7 +103,9 @@ describe('GatewayRegistry', () => {
       ),
     ).toBe('LEDGER_UNAUTHORIZED');
     expect(await codeOf(dealer.revokeGateway('insurer'))).toBe('LEDGER_UNAUTHORIZED');
-    expect(await codeOf(insurer.rotateGatewayKey('dealer-4s', bytes32Of('hijack')))).toBe('LEDGER_UNAUTHORIZED');
+    expect(await codeOf(insurer.rotateGatewayKey('dealer-4s', bytes32Of('hijack'), new Uint8Array(64)))).toBe(
+      'LEDGER_UNAUTHORIZED',
+    );
     expect(await codeOf(insurer.rotateGatewayAccount('dealer-4s', chain.accounts[4]!))).toBe('LEDGER_UNAUTHORIZED');
     expect((await ledger.admin.getGateway('dealer-4s'))?.ed25519PublicKey).toBe(hex(bytes32Of('ed25519:dealer-4s')));
   });
@@ -73,7 +120,10 @@ describe('GatewayRegistry', () => {
     expect((await ledger.admin.getGateway('dealer-4s'))?.status).toBe('Revoked');
     expect(await ledger.admin.gatewayOfAccount(chain.accounts[1]!)).toBeNull();
     expect(await codeOf(ledger.admin.revokeGateway('dealer-4s'))).toBe('CONFLICT');
-    expect(await codeOf(ledger.admin.rotateGatewayKey('dealer-4s', bytes32Of('k2')))).toBe('CONFLICT');
+    expect(await codeOf(ledger.admin.rotateGatewayKey('dealer-4s', bytes32Of('k2'), new Uint8Array(64)))).toBe(
+      'CONFLICT',
+    );
+    expect((await ledger.admin.getGateway('dealer-4s'))?.revokedAtBlock).toBeGreaterThan(0);
     expect(await codeOf(ledger.registerGateway('dealer-4s', 5))).toBe('CONFLICT');
   });
 

@@ -42,10 +42,13 @@ const flush = async (ctx: GatewayContext) => {
   expect(anchoring.status()).toMatchObject({ state: 'ok', pendingRecords: 0 });
 };
 
-const verifyOffline = (receipt: unknown, rpcUrl: string, dir: string) => {
+const verifyOffline = (receipt: unknown, rpcUrl: string, dir: string, flags: string[] = []) => {
   const file = join(dir, 'receipt.json');
   writeFileSync(file, JSON.stringify(receipt));
-  return spawnSync(process.execPath, [VERIFY_CLI, file, '--rpc', rpcUrl], { encoding: 'utf8', timeout: 60_000 });
+  return spawnSync(process.execPath, [VERIFY_CLI, ...flags, file, '--rpc', rpcUrl], {
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
 };
 
 describe('ledger flow on the embedded chain', () => {
@@ -91,13 +94,44 @@ describe('ledger flow on the embedded chain', () => {
       expect(refused.status).toBe(1);
       expect(refused.stderr + refused.stdout).toMatch(/receipt-signature|on-chain-root|merkle-path/);
 
+      // Status: in force as of the batch's block; after a withdrawal and the next batch, withdrawn; the first proof
+      // is then reported as older.
+      const statusOf = () =>
+        gw.app.inject({ method: 'GET', url: `/v1/consents/${recordId}/status-proof`, headers: bearer(officer) });
+      const inForce = await statusOf();
+      expect(inForce.statusCode, inForce.body).toBe(200);
+      const inForceRun = verifyOffline(inForce.json(), rpcUrl, dir.dataDir, ['--status']);
+      expect(inForceRun.status, inForceRun.stdout + inForceRun.stderr).toBe(0);
+      expect(inForceRun.stdout).toContain(`is in force as of block ${inForce.json().anchor.blockNumber}`);
+      const withdrawn = await gw.app.inject({
+        method: 'POST',
+        url: `/v1/consents/${recordId}/withdraw`,
+        headers: bearer(admin),
+        payload: { reason: 'no longer' },
+      });
+      expect(withdrawn.statusCode, withdrawn.body).toBe(200);
+      await flush(gw.ctx);
+      const afterRun = verifyOffline((await statusOf()).json(), rpcUrl, dir.dataDir, ['--status']);
+      expect(afterRun.status, afterRun.stdout + afterRun.stderr).toBe(0);
+      expect(afterRun.stdout).toMatch(/is withdrawn at event [0-9a-f-]{36} \(seq 2, withdraw/);
+      const olderRun = verifyOffline(inForce.json(), rpcUrl, dir.dataDir, ['--status']);
+      expect(olderRun.status).toBe(0);
+      expect(olderRun.stdout).toContain('an older batch');
+      const unknown = await gw.app.inject({
+        method: 'GET',
+        url: '/v1/consents/00000000-0000-4000-8000-000000000000/status-proof',
+        headers: bearer(officer),
+      });
+      expect(unknown.statusCode).toBe(404);
+      expect(unknown.headers['content-type']).toContain('application/problem+json');
+
       const chain = await gw.app.inject({
         method: 'GET',
         url: `/v1/subjects/${subject}/chain`,
         headers: bearer(officer),
       });
       expect(chain.statusCode, chain.body).toBe(200);
-      expect(chain.json().summary).toMatchObject({ links: 1, anchored: 1, broken: 0 });
+      expect(chain.json().summary).toMatchObject({ links: 2, anchored: 2, broken: 0 });
       expect(chain.json().links[0]).toMatchObject({ kind: 'consent-event', type: 'grant', isVerified: true });
 
       const html = await gw.app.inject({

@@ -4,7 +4,9 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { Receipt } from '../../../consent/receipt.ts';
+import { StatusProofDocument } from '../../../consent/status-proof.ts';
 import { RecordId } from '../../../consent/record.ts';
+import { GatewayError } from '../../../core/errors.ts';
 import { AnchorBatch } from '../../../consent/anchor-store.ts';
 import { KeyId } from '../../identity/identity.ts';
 import { buildAuditReport, subjectAuthorizationChain } from '../../services/audit-report.ts';
@@ -90,6 +92,36 @@ export function registerLedgerRoutes(app: FastifyInstance, ctx: GatewayContext):
       const receipts = [];
       for (const e of events) receipts.push(await ctx.ledger.receipts.issueReceipt({ chain: 'events', seq: e.seq }));
       return { recordId: request.params.id, receipts };
+    },
+  );
+
+  api.get(
+    '/v1/consents/:id/status-proof',
+    {
+      config: PROOF_READERS,
+      schema: {
+        summary:
+          "A consent or delegation record's last event as of the latest anchored batch, with its path to the batch's status root (verify with npm run verify -- --status)",
+        tags,
+        params: RecordIdParams,
+        response: { 200: StatusProofDocument },
+      },
+    },
+    async (request) => {
+      const { id } = request.params;
+      // Known as a consent record or as a delegation: a status proof covers both kinds.
+      const isKnown = async (): Promise<boolean> => {
+        const found = async (read: () => Promise<unknown>): Promise<boolean> =>
+          read().then(
+            () => true,
+            (error: unknown) => {
+              if (error instanceof GatewayError && error.code === 'NOT_FOUND') return false;
+              throw error;
+            },
+          );
+        return (await found(() => ctx.consent.getRecord(id))) || found(() => ctx.consent.getDelegation(id));
+      };
+      return ctx.ledger.statusProofs.proveStatus(id, isKnown);
     },
   );
 

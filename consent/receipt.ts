@@ -5,6 +5,7 @@
 // proofs follow docs/merkle.md and are rebuilt from the batch's leaves.
 import { z } from 'zod';
 import { GatewayError } from '../core/errors.ts';
+import { PartyId } from '../core/party-id.ts';
 import { AuditEntry } from './audit.ts';
 import { RecordChain, type AnchorBatch, type AnchorStore } from './anchor-store.ts';
 import { canonicalHash } from './canonical.ts';
@@ -35,7 +36,7 @@ export const RECEIPT_SIGNING_CONTEXT = 'sealgate/receipt/v2';
 export const ReceiptGateway = z
   .object({
     /** The gateway's party id, which is also its id in the GatewayRegistry. */
-    partyId: z.string().min(1).max(31),
+    partyId: PartyId,
     /** keyIdOf(publicKey): the keyId every event this gateway signs carries. */
     keyId: z.string().regex(/^[0-9a-f]{16}$/),
     /** Raw 32-byte Ed25519 public key, hex: the key that signed this receipt (the gateway's key when it issued it). */

@@ -8,6 +8,7 @@ import { startLedger } from '../../contracts/ledger-bootstrap.ts';
 import type { StartLedgerOptions } from '../../contracts/ledger-bootstrap.ts';
 import { connectLedger } from '../../contracts/ledger-client.ts';
 import { deployLedger } from '../../contracts/ledger-deploy.ts';
+import { runDeployCli } from '../../contracts/deploy-cli.ts';
 import { deploymentOf, readLedgerAddresses } from '../../contracts/ledger-deployment.ts';
 import type { LedgerAddresses } from '../../contracts/ledger-values.ts';
 import { startLocalChain } from '../../contracts/local-chain.ts';
@@ -141,5 +142,46 @@ describe('external ledger chain', () => {
     expect(refused).toMatchObject({ code: 'BAD_INPUT', detail: { field: 'ledgerAddresses', fields: ['deployBlock'] } });
     expect(await codeOf(readLedgerAddresses(join(dir.dataDir, 'missing.json')))).toBe('BAD_INPUT');
     expect(await codeOf(readLedgerAddresses('{not json'))).toBe('BAD_INPUT');
+  });
+
+  it('npm run ledger:deploy deploys for a consortium: the owner it names registers, the deployer cannot', async () => {
+    const deployer = makeGatewayKeys('deployer');
+    const multisig = makeGatewayKeys('multisig');
+    await Promise.all([consortium.fund(deployer.evmAddress), consortium.fund(multisig.evmAddress)]);
+    const out: string[] = [];
+    const err: string[] = [];
+    const io = { out: (l: string) => out.push(l), err: (l: string) => err.push(l) };
+    const env = { SEALGATE_DEPLOYER_KEY: deployer.evmPrivateKeyHex };
+    const args = ['--rpc', consortium.rpcUrl, '--owner', multisig.evmAddress];
+    expect(await runDeployCli(args, { ...io, env })).toBe(0);
+    const deployed = await readLedgerAddresses(out.join('\n'));
+    expect(JSON.parse(out.join('\n')).registryOwner.toLowerCase()).toBe(multisig.evmAddress.toLowerCase());
+
+    const keys = makeGatewayKeys('member-a');
+    const registration = { id: 'member-a', ed25519PublicKey: keys.ed25519PublicKey, evmAccount: keys.evmAddress };
+    const asDeployer = connectLedger({
+      rpcUrl: consortium.rpcUrl,
+      privateKey: deployer.evmPrivateKeyHex,
+      addresses: deployed,
+    });
+    const asOwner = connectLedger({
+      rpcUrl: consortium.rpcUrl,
+      privateKey: multisig.evmPrivateKeyHex,
+      addresses: deployed,
+    });
+    try {
+      expect(await codeOf(asDeployer.registerGateway(registration))).toBe('LEDGER_UNAUTHORIZED');
+      await asOwner.registerGateway(registration);
+      expect((await asOwner.getGateway('member-a'))?.status).toBe('Active');
+    } finally {
+      asDeployer.close();
+      asOwner.close();
+    }
+    // No key, a key on the command line, the zero owner: usage errors, nothing deployed.
+    err.length = 0;
+    expect(await runDeployCli(args, { ...io, env: {} })).toBe(2);
+    expect(await runDeployCli([...args, '--key', deployer.evmPrivateKeyHex], { ...io, env })).toBe(2);
+    expect(await runDeployCli(['--rpc', consortium.rpcUrl, '--owner', `0x${'0'.repeat(40)}`], { ...io, env })).toBe(2);
+    expect(err.join('\n')).not.toContain(deployer.evmPrivateKeyHex.replace(/^0x/, ''));
   });
 });

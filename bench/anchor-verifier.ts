@@ -11,8 +11,11 @@ import { msSince, summarizeMs, type TimingSummary } from './anchor-timing.ts';
 /** With no chain reader these checks must fail ("no chain to check against") and only these. */
 export const CHAIN_CHECKS: readonly CheckName[] = [
   'on-chain-root',
-  'anchoring-account',
   'block-time',
+  'record-time',
+  'anchoring-account',
+  'anchoring-key',
+  'revocation',
   'on-chain-inclusion',
 ];
 

@@ -15,6 +15,7 @@ import { startGateway } from '../server.ts';
 import { Role, createTokenStore, type TokenStore } from '../identity/token-store.ts';
 import { systemClock } from '../../core/clock.ts';
 import { watchJob } from './job-watch.ts';
+import { rotateIdentityKey } from './keys-rotate.ts';
 import { listModels, showModel } from './models.ts';
 
 export const USAGE = `usage: sealgate <command>
@@ -25,6 +26,8 @@ commands:
   token list                              list issued tokens (ids, roles, labels; never the tokens)
   token revoke ID                         revoke a token
   keys show                               print the public party identity as JSON
+  keys rotate                             give the gateway a new Ed25519 key, registered on the ledger with
+                                          the current key's signature (gateway stopped; resumes if cut short)
   jobs watch ID [--url U] [--token T]     follow a job with a progress bar until it ends
                                           (SEALGATE_URL, SEALGATE_TOKEN; exit 0 when completed)
   models [--limit N]                      list this party's model parts as a table, newest first
@@ -114,8 +117,10 @@ async function run(argv: string[], env: Record<string, string | undefined>, io: 
     case 'token':
       return runToken({ sub, rest, values, env, io });
     case 'keys': {
-      if (sub !== 'show')
-        throw new UsageError(sub === undefined ? 'missing keys subcommand (show)' : `unknown keys subcommand "${sub}"`);
+      if (sub !== 'show' && sub !== 'rotate')
+        throw new UsageError(
+          sub === undefined ? 'missing keys subcommand (show, rotate)' : `unknown keys subcommand "${sub}"`,
+        );
       expectNoMore(rest);
       const config = loadConfig(env);
       // Warnings (the development passphrase) go to stderr, keeping stdout pure JSON.
@@ -123,6 +128,15 @@ async function run(argv: string[], env: Record<string, string | undefined>, io: 
         { ...loggerOptions(config), level: config.logLevel === 'silent' ? 'silent' : 'warn' },
         pino.destination(2),
       );
+      if (sub === 'rotate') {
+        const rotated = await rotateIdentityKey(config, log);
+        io.stdout(JSON.stringify(rotated, null, 2));
+        io.stderr(
+          `key ${rotated.previousKeyId} retired, ${rotated.keyId} registered: partners register the new key for ` +
+            `${config.partyId} (its public identity: sealgate keys show)`,
+        );
+        return 0;
+      }
       const identity = await loadOrCreateIdentity(config, log);
       io.stdout(JSON.stringify(describeIdentity(identity), null, 2));
       return 0;

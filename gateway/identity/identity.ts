@@ -31,6 +31,10 @@ export type Identity = {
   partyId: string;
   /** `keyId` is keyIdOf(publicKeyRaw): the id receipts, consent events and record signatures carry. */
   ed25519: { privateKey: KeyObject; publicKey: KeyObject; publicKeyRaw: Uint8Array; keyId: string };
+  /** Public keys the gateway signed with before (oldest first): its older events are checked with them. */
+  retiredEd25519Keys: Uint8Array[];
+  /** True while a key rotation is begun and not finished (`sealgate keys rotate` finishes it). */
+  isRotationPending: boolean;
   /** `privateKeyHex` is non-enumerable: JSON.stringify, spreads and loggers never see it. */
   evm: { address: string; privateKeyHex: string };
   /** Non-enumerable on the identity for the same reason. 32 bytes. */
@@ -50,14 +54,19 @@ export const PublicIdentity = z.object({
   ed25519PublicKeyHex: z.string().regex(/^[0-9a-f]{64}$/),
   keyId: KeyId,
   evmAddress: z.string().regex(/^0x[0-9a-fA-F]{40}$/),
+  /** Ids of the keys rotated away from, oldest first. */
+  retiredKeyIds: z.array(KeyId).optional(),
 });
 export type PublicIdentity = z.infer<typeof PublicIdentity>;
 
 const b64 = (bytes: number) =>
   z.string().refine((s) => /^[A-Za-z0-9_-]+$/.test(s) && Buffer.from(s, 'base64url').length === bytes);
 
-/** The plaintext inside the sealed envelope. */
-const StoredKeys = z.strictObject({
+/**
+ * The plaintext inside the sealed envelope. Version 2 adds the key history: the public keys rotated away from, and the
+ * successor's seed while a rotation is under way. A version 1 file loads as version 2 with neither.
+ */
+const StoredKeysV1 = z.strictObject({
   v: z.literal(1),
   partyId: z.string(),
   createdAt: z.string(),
@@ -65,7 +74,17 @@ const StoredKeys = z.strictObject({
   evmPrivateKey: z.string().regex(/^0x[0-9a-f]{64}$/),
   subjectKey: b64(32),
 });
-type StoredKeys = z.infer<typeof StoredKeys>;
+const StoredKeysV2 = StoredKeysV1.extend({
+  v: z.literal(2),
+  retiredEd25519PublicKeys: z.array(z.string().regex(/^[0-9a-f]{64}$/)),
+  pendingEd25519Seed: b64(32).nullable(),
+});
+const StoredKeys = z
+  .union([StoredKeysV1, StoredKeysV2])
+  .transform((k): StoredKeys =>
+    k.v === 2 ? k : { ...k, v: 2, retiredEd25519PublicKeys: [], pendingEd25519Seed: null },
+  );
+type StoredKeys = z.infer<typeof StoredKeysV2>;
 
 // RFC 8410 §7: PKCS#8 for Ed25519 is this fixed DER prefix followed by the 32-byte seed.
 const ED25519_PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
@@ -94,6 +113,7 @@ export function describeIdentity(identity: Identity): PublicIdentity {
     ed25519PublicKeyHex: Buffer.from(identity.ed25519.publicKeyRaw).toString('hex'),
     keyId: identity.ed25519.keyId,
     evmAddress: identity.evm.address,
+    ...(identity.retiredEd25519Keys.length === 0 ? {} : { retiredKeyIds: identity.retiredEd25519Keys.map(keyIdOf) }),
   };
 }
 
@@ -118,6 +138,21 @@ export async function loadOrCreateIdentity(options: IdentityOptions, log: Logger
     }
     // Another process created the file first: its keys win, so every process signs with one identity.
   }
+  const identity = toIdentity(await readStoredKeys(keysPath, passphrase, options, log));
+  if (identity.isRotationPending)
+    log.warn(
+      { keysFile: keysPath },
+      'a key rotation was begun and not finished: run `sealgate keys rotate` to finish it',
+    );
+  return identity;
+}
+
+async function readStoredKeys(
+  keysPath: string,
+  passphrase: string,
+  options: IdentityOptions,
+  log: Logger,
+): Promise<StoredKeys> {
   warnIfReadableByOthers(keysPath, log);
   let envelope: unknown;
   try {
@@ -139,8 +174,65 @@ export async function loadOrCreateIdentity(options: IdentityOptions, log: Logger
       { dataDir: options.dataDir, storedPartyId: stored.data.partyId },
     );
   }
-  return toIdentity(stored.data);
+  return stored.data;
 }
+
+/** The two keys of a rotation under way: the current one and its successor. */
+export type KeyRotationKeys = { current: Identity['ed25519']; next: Identity['ed25519'] };
+
+/**
+ * Step one of a key rotation: a successor seed, kept sealed beside the current key before anything is sent, so a
+ * crash at any later step can resume with the same successor. Resumes the pending one if there is one.
+ */
+export async function beginKeyRotation(options: IdentityOptions, log: Logger): Promise<KeyRotationKeys> {
+  const keysPath = join(options.dataDir, KEYS_FILE);
+  if (!existsSync(keysPath)) throw new GatewayError('NOT_FOUND', `no ${KEYS_FILE} in ${options.dataDir}`);
+  const passphrase = resolvePassphrase(options, true, log);
+  let stored = await readStoredKeys(keysPath, passphrase, options, log);
+  if (stored.pendingEd25519Seed === null) {
+    stored = { ...stored, pendingEd25519Seed: randomBytes(32).toString('base64url') };
+    await replaceStoredKeys(keysPath, stored, passphrase);
+  }
+  return { current: ed25519Of(stored.ed25519Seed), next: ed25519Of(stored.pendingEd25519Seed!) };
+}
+
+/** The last step, once the registry lists the successor: it becomes the key, the old public key is retired. */
+export async function finishKeyRotation(options: IdentityOptions, log: Logger): Promise<Identity> {
+  const keysPath = join(options.dataDir, KEYS_FILE);
+  const passphrase = resolvePassphrase(options, true, log);
+  const stored = await readStoredKeys(keysPath, passphrase, options, log);
+  if (stored.pendingEd25519Seed === null)
+    throw new GatewayError('CONFLICT', 'no key rotation is under way', { reason: 'no-rotation' });
+  const retired = Buffer.from(ed25519Of(stored.ed25519Seed).publicKeyRaw).toString('hex');
+  const finished: StoredKeys = {
+    ...stored,
+    ed25519Seed: stored.pendingEd25519Seed,
+    pendingEd25519Seed: null,
+    retiredEd25519PublicKeys: [...stored.retiredEd25519PublicKeys, retired],
+  };
+  await replaceStoredKeys(keysPath, finished, passphrase);
+  return toIdentity(finished);
+}
+
+/** Durable replace: sealed to a temp file, fsync'd, renamed over the old one, directory fsync'd. */
+async function replaceStoredKeys(path: string, keys: StoredKeys, passphrase: string): Promise<void> {
+  const envelope = await sealSecret(JSON.stringify(keys), passphrase);
+  const temp = `${path}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
+  const fd = openSync(temp, 'wx', 0o600);
+  try {
+    writeSync(fd, `${JSON.stringify(envelope, null, 2)}\n`);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(temp, path);
+  syncDirectory(dirname(path));
+}
+
+const ed25519Of = (seed: string): Identity['ed25519'] => {
+  const ed = ed25519FromSeed(Buffer.from(seed, 'base64url'));
+  return { ...ed, keyId: keyIdOf(ed.publicKeyRaw) };
+};
 
 /** The configured passphrase, or in development a generated one kept next to the keys. */
 function resolvePassphrase(options: IdentityOptions, hasKeys: boolean, log: Logger): string {
@@ -173,7 +265,9 @@ function resolvePassphrase(options: IdentityOptions, hasKeys: boolean, log: Logg
 
 function generateKeys(partyId: string): StoredKeys {
   return {
-    v: 1,
+    v: 2,
+    retiredEd25519PublicKeys: [],
+    pendingEd25519Seed: null,
     partyId,
     createdAt: new Date().toISOString(),
     ed25519Seed: randomBytes(32).toString('base64url'),
@@ -183,7 +277,6 @@ function generateKeys(partyId: string): StoredKeys {
 }
 
 function toIdentity(stored: StoredKeys): Identity {
-  const ed = ed25519FromSeed(Buffer.from(stored.ed25519Seed, 'base64url'));
   const evmKey = Buffer.from(stored.evmPrivateKey.slice(2), 'hex');
   const evm = { address: evmAddressOf(evmKey) } as Identity['evm'];
   Object.defineProperty(evm, 'privateKeyHex', { value: stored.evmPrivateKey, enumerable: false });
@@ -191,7 +284,9 @@ function toIdentity(stored: StoredKeys): Identity {
     partyId: stored.partyId,
     // Always derived from the public key, never read from disk: keys.json holds only the seed, so a key store
     // written when the id was an RFC 7638 thumbprint loads unchanged and gets the keyIdOf id like every other.
-    ed25519: { ...ed, keyId: keyIdOf(ed.publicKeyRaw) },
+    ed25519: ed25519Of(stored.ed25519Seed),
+    retiredEd25519Keys: stored.retiredEd25519PublicKeys.map((hex) => new Uint8Array(Buffer.from(hex, 'hex'))),
+    isRotationPending: stored.pendingEd25519Seed !== null,
     evm,
   } as Identity;
   Object.defineProperty(identity, 'subjectKey', {

@@ -117,6 +117,7 @@ export async function createContext(config: GatewayConfig, options: ContextOptio
     consent = await openConsentLog({
       store: consentStore,
       signer,
+      retiredKeys: identity.retiredEd25519Keys,
       clock,
       controllerId: config.partyId,
       subjectKey: identity.subjectKey,

@@ -118,7 +118,7 @@ describe('sealgate CLI', () => {
     expect(badRole.stderr).toContain(
       'unknown role "root"; expected one of admin, data-steward, compliance-officer, exchange, collector',
     );
-    for (const args of [['frobnicate'], [], ['token'], ['token', 'create'], ['keys', 'rotate'], ['serve', '--bogus']]) {
+    for (const args of [['frobnicate'], [], ['token'], ['token', 'create'], ['keys', 'revoke'], ['serve', '--bogus']]) {
       const result = await cli(args, envFor(dir));
       expect(result.code, args.join(' ')).toBe(2);
       expect(result.stderr).toMatch(/^sealgate: /);

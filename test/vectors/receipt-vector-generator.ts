@@ -182,7 +182,7 @@ async function recordChainView(
       const blockNumber = Number(a[3]);
       const logs = await anchor.queryFilter(anchor.filters['Anchored']!(null, root), blockNumber, blockNumber);
       if (logs.length !== 1) throw new Error(`expected one Anchored event for ${root}, got ${logs.length}`);
-      const log = logs[0]! as unknown as { transactionHash: string; args: { prevRoot: string } };
+      const log = logs[0]! as unknown as { transactionHash: string; args: { prevRoot: string; stateRoot: string } };
       anchors.push({
         root,
         anchoredBy: String(a[0]),
@@ -191,8 +191,11 @@ async function recordChainView(
         blockNumber,
         keyId: String(a[4]).toLowerCase(),
         gatewayId: String(a[5]).toLowerCase(),
-        stateRoot: String(a[6]).toLowerCase(),
-        event: { txHash: log.transactionHash.toLowerCase(), prevRoot: String(log.args.prevRoot).toLowerCase() },
+        event: {
+          txHash: log.transactionHash.toLowerCase(),
+          prevRoot: String(log.args.prevRoot).toLowerCase(),
+          stateRoot: String(log.args.stateRoot).toLowerCase(),
+        },
       });
     }
     const blocks = [];
@@ -756,7 +759,7 @@ export async function recordReceiptVectors(chain: SimulatedChain, ledger: Ledger
       {
         name: 'status-state-root-changed',
         kind: 'status-proof',
-        note: "anchor.stateRoot differs from the chain's, re-signed: the path fails, and so does the anchor",
+        note: "anchor.stateRoot differs from the Anchored event's, re-signed: the path fails, and so does the anchor",
         statusProof: resignStatus(baseStatus, (u) => ({
           ...u,
           anchor: { ...u.anchor, stateRoot: flip(u.anchor.stateRoot, 7) },
@@ -766,7 +769,7 @@ export async function recordReceiptVectors(chain: SimulatedChain, ledger: Ledger
       {
         name: 'status-root-of-newer-batch',
         kind: 'status-proof',
-        note: "a proof against batch 2's state root claiming batch 3's root, re-signed: the path holds, the chain's stateRoot differs",
+        note: "a proof against batch 2's state root claiming batch 3's root, re-signed: the path holds, the Anchored event's stateRoot differs",
         statusProof: resignStatus(olderInForce, (u) => ({ ...u, anchor: { ...u.anchor, root: roots.at(-1)! } })),
         expected: { ...fails(...STATUS_CHAIN_CHECKS), ...noVerdict },
       },
@@ -814,7 +817,8 @@ export async function recordReceiptVectors(chain: SimulatedChain, ledger: Ledger
       notes: [
         'chain: what the contracts and block headers returned, in ABI form: bytes32 and bytes8 as 0x-hex, uint as ' +
           'numbers, untilBlock and revokedAtBlock 0 for none, registry status 0 none / 1 active / 2 revoked; ' +
-          "anchors[].event is the root's Anchored event (transaction hash, prevRoot); keys[].keyId is derived " +
+          "anchors[].event is the root's Anchored event (transaction hash, and prevRoot and stateRoot, which " +
+          'getAnchor does not return); keys[].keyId is derived ' +
           '(SHA-256 of the key, first 8 bytes), keyHistory does not return it.',
         'verifyInclusion is not recorded: it is true iff the root is in chain.anchors and the proof links the record ' +
           'hash to it (docs/merkle.md, "Verifying as a third party").',

@@ -23,7 +23,8 @@ What it implements, section by section of docs/receipts.md:
                leaf = SHA-256(0x00 || hash) and the sorted-pair Merkle path of docs/merkle.md.
   §4           status key = SHA-256(UTF-8 recordId), leaf = SHA-256(0x02 || key || H(value)),
                internal = SHA-256(0x03 || left || right), folded from the last sibling to the first.
-  §5           the chain view ("chain" in the vectors): getAnchor, the Anchored event's transaction, block headers,
+  §5           the chain view ("chain" in the vectors): getAnchor, the root's Anchored event (its transaction, and
+               prevRoot and stateRoot, which only the event carries: §5.1), block headers,
                GatewayRegistry get/keyHistory/accountHistory, lastRootOf, in their ABI form.
   §6, §7       every check, in the order listed there.
 
@@ -495,6 +496,11 @@ class Chain:
     def get_anchor(self, root: str):
         return self.anchors.get(root.lower())
 
+    def anchored_event(self, root: str):
+        """§5.1: the Anchored event of `root` (txHash, prevRoot, stateRoot); None when there is none."""
+        stored = self.get_anchor(root)
+        return None if stored is None else stored.get("event")
+
     def gateway(self, party_id: str):
         """GatewayRegistry.get: None for status 0 (never registered)."""
         entry = self.gateways.get("0x" + gateway_id_bytes32(party_id).hex())
@@ -600,11 +606,13 @@ def verify_receipt(receipt, chain: Chain) -> list:
         checks += [(name, False) for name in
                    ("block-time", "record-time", "anchoring-account", "anchoring-key", "revocation")]
     else:
-        # DOC: "the Anchored event of that block names txHash; its keyId and stateRoot equal the receipt's": "its" read
-        # as the stored anchor's (getAnchor), the event supplying the transaction hash.
-        checks.append(("on-chain-root", stored["event"]["txHash"].lower() == anchor["txHash"].lower()
-                       and raw(stored["keyId"]).hex() == anchor["keyId"]
-                       and stored["stateRoot"].lower() == anchor["stateRoot"]))
+        # §6: the Anchored event for root exists, has transaction hash txHash and the receipt's stateRoot (the status
+        # root is only in the event, §5.1); the stored keyId equals the receipt's.
+        logged = chain.anchored_event(anchor["root"])
+        checks.append(("on-chain-root", logged is not None
+                       and logged["txHash"].lower() == anchor["txHash"].lower()
+                       and logged["stateRoot"].lower() == anchor["stateRoot"]
+                       and raw(stored["keyId"]).hex() == anchor["keyId"]))
         checks.append(("block-time", check_block_time(chain, stored, anchor)))
         # DOC: "at most 300 seconds after blockTime": the stored blockTime, compared to the millisecond.
         checks.append(("record-time", epoch_ms(at) - stored["blockTime"] * 1000 <= MAX_CLOCK_SKEW_SECONDS * 1000))
@@ -657,11 +665,16 @@ def verify_status_proof(doc, chain: Chain):
     checks.append(("status-path", doc["proof"]["terminal"] is None and top == raw(anchor["stateRoot"])))
     stored = chain.get_anchor(anchor["root"])
     chain_checks = ["block-time", "anchoring-account", "anchoring-key", "revocation", "freshness"]
-    on_chain = (stored is not None and stored["stateRoot"].lower() == anchor["stateRoot"]
+    # §7: the Anchored event for root has transaction hash txHash and the proof's stateRoot (only the event carries
+    # it, §5.1); the stored keyId equals the proof's.
+    logged = None if stored is None else chain.anchored_event(anchor["root"])
+    on_chain = (logged is not None
+                and logged["txHash"].lower() == anchor["txHash"].lower()
+                and logged["stateRoot"].lower() == anchor["stateRoot"]
                 and raw(stored["keyId"]).hex() == anchor["keyId"])
     checks.append(("on-chain-root", on_chain))
-    # DOC: unlike §6, a status proof whose root is stored with another stateRoot or keyId fails every later check:
-    # the page says "as for receipts", where the later checks run on against the stored anchor.
+    # §7: when on-chain-root fails, every later check fails as "not checked" (§6 runs the later checks on against
+    # the stored anchor; §7 does not).
     if not on_chain:
         return checks + [(name, False) for name in chain_checks], None
     checks.append(("block-time", check_block_time(chain, stored, anchor)))

@@ -8,7 +8,10 @@ import { ZERO_ROOT } from '../../consent/ledger-port.ts';
 import { verifyMerkleProof } from '../../consent/merkle.ts';
 import type { ChainReader, RegisteredGateway } from '../../consent/receipt-verifier.ts';
 
-/** ConsentAnchor.getAnchor(root), with the transaction hash and prevRoot of the root's Anchored event. */
+/**
+ * ConsentAnchor.getAnchor(root), with the root's Anchored event: its transaction hash, and the previous root and the
+ * status root, which only the event carries (docs/receipts.md §5.1).
+ */
 export type ViewAnchor = {
   root: string;
   anchoredBy: string;
@@ -19,8 +22,7 @@ export type ViewAnchor = {
   keyId: string;
   /** bytes32: the party id's ASCII bytes right-padded with zeros. */
   gatewayId: string;
-  stateRoot: string;
-  event: { txHash: string; prevRoot: string };
+  event: { txHash: string; prevRoot: string; stateRoot: string };
 };
 
 /** GatewayRegistry.get(gatewayId), keyHistory and accountHistory. keyId is derived: SHA-256(publicKey)[0..8]. */
@@ -83,7 +85,6 @@ function anchorOf(a: ViewAnchor): OnChainAnchor {
     blockNumber: a.blockNumber,
     blockTime: a.blockTime,
     keyId: a.keyId.toLowerCase().replace(/^0x/, ''),
-    stateRoot: a.stateRoot.toLowerCase(),
   };
 }
 
@@ -102,6 +103,7 @@ export function viewChainReader(view: ChainView): ChainReader {
       return {
         ...anchorOf(found),
         prevRoot: found.event.prevRoot.toLowerCase(),
+        stateRoot: found.event.stateRoot.toLowerCase(),
         txHash: found.event.txHash.toLowerCase(),
       };
     },

@@ -234,9 +234,9 @@ async function anchorTree(
   const root = hex(tree.root);
   const { stateRoot, statusTreeBuildMs } = statusRootOf(records);
   const sent = await gateway.anchorRoot(root, records, prevRoot, { keyId, stateRoot });
-  const stored = await gateway.getAnchor(root);
+  const stored = await gateway.findAnchorTx(root);
   if (stored?.count !== records || stored.keyId !== keyId || stored.stateRoot !== stateRoot)
-    throw new Error(`anchor of ${records} records is not stored with its count, key id and status root`);
+    throw new Error(`anchor of ${records} records is not on chain with its count, key id and status root`);
   const index = Math.floor(records / 3);
   if (!(await gateway.verifyInclusionOnChain(root, flat.subarray(index * 32, (index + 1) * 32), tree.proof(index)))) {
     throw new Error(`ConsentAnchor.verifyInclusion rejects a proof from the ${records}-record tree`);

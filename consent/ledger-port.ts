@@ -26,13 +26,14 @@ export const OnChainAnchor = z.object({
   blockTime: z.number().int().min(0),
   /** The key the batch's events were signed with; the contract required it to be the gateway's current key. */
   keyId: KeyId,
-  /** The status tree root committed with the batch (consent/status-tree.ts). */
-  stateRoot: Bytes32Hex,
 });
 export type OnChainAnchor = z.infer<typeof OnChainAnchor>;
 
-/** An anchor found through its Anchored event: the stored anchor, its previous root and the transaction. */
-export const OnChainAnchorTx = OnChainAnchor.extend({ prevRoot: Bytes32Hex, txHash: TxHash });
+/**
+ * An anchor found through its Anchored event: the stored anchor, the event's previous root and status tree root
+ * (consent/status-tree.ts; neither is stored), and the transaction.
+ */
+export const OnChainAnchorTx = OnChainAnchor.extend({ prevRoot: Bytes32Hex, stateRoot: Bytes32Hex, txHash: TxHash });
 export type OnChainAnchorTx = z.infer<typeof OnChainAnchorTx>;
 
 /** What a mined anchor transaction tells the sender. */

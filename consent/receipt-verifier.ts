@@ -38,8 +38,8 @@ export type BlockHeader = { number: number; timestamp: number; hash: string };
 /** Read-only chain access. Methods may throw (LEDGER_UNAVAILABLE); the verifier turns that into a failed check. */
 export type ChainReader = {
   getAnchor(root: Bytes32Hex): Promise<OnChainAnchor | null>;
-  /** Optional: lets the verifier confirm the receipt's transaction hash through the Anchored event. */
-  findAnchorTx?(root: Bytes32Hex): Promise<OnChainAnchorTx | null>;
+  /** The root's Anchored event: its transaction, previous root and status root (the last two are not stored). */
+  findAnchorTx(root: Bytes32Hex): Promise<OnChainAnchorTx | null>;
   getGateway(gatewayId: string): Promise<RegisteredGateway | null>;
   /** ConsentAnchor.verifyInclusion(root, recordHash, proof). */
   verifyInclusion(root: Bytes32Hex, recordHash: Bytes32Hex, proof: readonly Bytes32Hex[]): Promise<boolean>;
@@ -207,24 +207,23 @@ export async function verifyReceipt(
       });
     } else {
       const found = onChain;
-      const tx =
-        reader.findAnchorTx === undefined
-          ? null
-          : await read.call('findAnchorTx', () => reader.findAnchorTx!(anchor.root));
+      const tx = await read.call('findAnchorTx', () => reader.findAnchorTx(anchor.root));
       const problem =
-        tx !== null && tx.txHash !== anchor.txHash.toLowerCase()
-          ? `the root was anchored in transaction ${tx.txHash}, not ${anchor.txHash}`
-          : found.keyId !== anchor.keyId
-            ? `the anchor names key ${found.keyId}, the receipt says ${anchor.keyId}`
-            : found.stateRoot !== anchor.stateRoot
-              ? `the anchor commits to status root ${found.stateRoot}, the receipt says ${anchor.stateRoot}`
-              : null;
+        tx === null
+          ? 'the root is stored but its Anchored event was not found'
+          : tx.txHash !== anchor.txHash.toLowerCase()
+            ? `the root was anchored in transaction ${tx.txHash}, not ${anchor.txHash}`
+            : found.keyId !== anchor.keyId
+              ? `the anchor names key ${found.keyId}, the receipt says ${anchor.keyId}`
+              : tx.stateRoot !== anchor.stateRoot
+                ? `the anchor commits to status root ${tx.stateRoot}, the receipt says ${anchor.stateRoot}`
+                : null;
       checks.push(
         problem === null
           ? {
               name: 'on-chain-root',
               ok: true,
-              detail: `anchored by ${found.gatewayId} at block ${found.blockNumber}${tx === null ? '' : ` in ${tx.txHash}`} (batch of ${found.count}, key ${found.keyId})`,
+              detail: `anchored by ${found.gatewayId} at block ${found.blockNumber} in ${tx!.txHash} (batch of ${found.count}, key ${found.keyId})`,
             }
           : { name: 'on-chain-root', ok: false, detail: problem },
       );

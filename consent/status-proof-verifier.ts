@@ -158,20 +158,19 @@ export async function verifyStatusProof(
   let why = 'no anchor on chain to check';
   try {
     anchored = await read.call('getAnchor', () => reader.getAnchor(doc.anchor.root));
-    const tx =
-      anchored === null || reader.findAnchorTx === undefined
-        ? null
-        : await read.call('findAnchorTx', () => reader.findAnchorTx!(doc.anchor.root));
+    const tx = anchored === null ? null : await read.call('findAnchorTx', () => reader.findAnchorTx(doc.anchor.root));
     const problem =
       anchored === null
         ? `root ${doc.anchor.root} is not anchored in contract ${doc.anchor.contract} on chain ${doc.anchor.chainId}`
-        : tx !== null && tx.txHash !== doc.anchor.txHash.toLowerCase()
-          ? `the root was anchored in transaction ${tx.txHash}, not ${doc.anchor.txHash}`
-          : anchored.stateRoot !== doc.anchor.stateRoot
-            ? `the anchor commits to status root ${anchored.stateRoot}, the proof says ${doc.anchor.stateRoot}`
-            : anchored.keyId !== doc.anchor.keyId
-              ? `the anchor names key ${anchored.keyId}, the proof says ${doc.anchor.keyId}`
-              : null;
+        : tx === null
+          ? 'the root is stored but its Anchored event was not found'
+          : tx.txHash !== doc.anchor.txHash.toLowerCase()
+            ? `the root was anchored in transaction ${tx.txHash}, not ${doc.anchor.txHash}`
+            : tx.stateRoot !== doc.anchor.stateRoot
+              ? `the anchor commits to status root ${tx.stateRoot}, the proof says ${doc.anchor.stateRoot}`
+              : anchored.keyId !== doc.anchor.keyId
+                ? `the anchor names key ${anchored.keyId}, the proof says ${doc.anchor.keyId}`
+                : null;
     checks.push(
       problem === null
         ? {

@@ -6,10 +6,10 @@ pragma solidity 0.8.37;
 import {GatewayRegistry} from "./GatewayRegistry.sol";
 
 contract ConsentAnchor {
-    /// Four slots per anchor, as before the status root: prevRoot is in the Anchored event, not in
-    /// storage (the chain rule only needs _lastRoot), and its slot holds the status root; the key id
-    /// packs beside count and blockNumber. A linked anchor costs 1.5 % more gas than without them; a
-    /// gateway's first costs 17 % more, since its prevRoot slot stayed zero (docs/receipts.md §5.1).
+    /// Three slots per anchor. The previous root and the status root are in the Anchored event, not in
+    /// storage: the chain rule needs only _lastRoot, and a verifier reads the event of the anchor's
+    /// block. The key id packs beside count and blockNumber. So committing to the status root costs
+    /// event data, not a storage slot (docs/receipts.md §5.1, "Gas").
     struct Anchor {
         address anchoredBy;
         uint64 blockTime;
@@ -18,8 +18,6 @@ contract ConsentAnchor {
         /// The id of the Ed25519 key the batch's events were signed with: the gateway's current key.
         bytes8 keyId;
         bytes32 gatewayId;
-        /// Root of the status tree: every consent and delegation record's last event as of this batch.
-        bytes32 stateRoot;
     }
 
     GatewayRegistry public immutable registry;
@@ -35,6 +33,7 @@ contract ConsentAnchor {
         address indexed anchoredBy,
         uint64 blockTime,
         bytes8 keyId,
+        /// Root of the status tree: every consent and delegation record's last event as of this batch.
         bytes32 stateRoot
     );
 
@@ -67,7 +66,7 @@ contract ConsentAnchor {
         if (prevRoot != expected) revert BrokenChain(gatewayId, expected, prevRoot);
 
         uint64 blockTime = uint64(block.timestamp);
-        _anchors[root] = Anchor(msg.sender, blockTime, count, uint64(block.number), keyId, gatewayId, stateRoot);
+        _anchors[root] = Anchor(msg.sender, blockTime, count, uint64(block.number), keyId, gatewayId);
         _lastRoot[gatewayId] = root;
         emit Anchored(gatewayId, root, prevRoot, count, msg.sender, blockTime, keyId, stateRoot);
     }

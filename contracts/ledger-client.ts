@@ -76,7 +76,6 @@ function anchorRecordOf(root: string, a: Record<string, unknown>): AnchorRecord 
     blockNumber: Number(a['blockNumber']),
     blockTime: Number(a['blockTime']),
     keyId: keyIdOfBytes8(a['keyId']),
-    stateRoot: String(a['stateRoot']).toLowerCase(),
   };
 }
 
@@ -199,6 +198,7 @@ export function connectLedger(options: LedgerClientOptions): LedgerClient {
         ...record,
         ...anchorRecordOf(record.root, event),
         prevRoot: String(event['prevRoot']).toLowerCase(),
+        stateRoot: String(event['stateRoot']).toLowerCase(),
         blockNumber: log.blockNumber,
         txHash: log.transactionHash,
         logIndex: log.index,

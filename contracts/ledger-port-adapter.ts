@@ -18,11 +18,11 @@ const anchorOf = (a: AnchorRecord): OnChainAnchor => ({
   blockNumber: a.blockNumber,
   blockTime: a.blockTime,
   keyId: a.keyId,
-  stateRoot: a.stateRoot.toLowerCase(),
 });
 const anchorTxOf = (a: AnchorTx): OnChainAnchorTx => ({
   ...anchorOf(a),
   prevRoot: a.prevRoot.toLowerCase(),
+  stateRoot: a.stateRoot.toLowerCase(),
   txHash: a.txHash.toLowerCase(),
 });
 

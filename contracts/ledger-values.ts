@@ -97,14 +97,14 @@ export const AnchorRecord = z.object({
   blockTime: z.number().int().min(0),
   /** The Ed25519 key id the batch's events were signed with, as 16 hex digits without 0x (consent/signer.ts). */
   keyId: z.string(),
-  /** The status tree root committed with the batch (consent/status-tree.ts). */
-  stateRoot: z.string(),
 });
 export type AnchorRecord = z.infer<typeof AnchorRecord>;
 
-/** An anchor found through its Anchored event: the record plus the previous root and the transaction. */
+/** An anchor found through its Anchored event: the record plus the event's roots and the transaction. */
 export const AnchorTx = AnchorRecord.extend({
   prevRoot: z.string(),
+  /** The status tree root committed with the batch (consent/status-tree.ts); only in the event. */
+  stateRoot: z.string(),
   txHash: z.string(),
   logIndex: z.number().int().min(0),
 });

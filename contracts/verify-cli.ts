@@ -132,7 +132,14 @@ function unreachable(error: unknown): ChainReader {
   const fail = async (): Promise<never> => {
     throw error;
   };
-  return { getAnchor: fail, getGateway: fail, verifyInclusion: fail, getBlock: fail, lastRootOf: fail };
+  return {
+    getAnchor: fail,
+    findAnchorTx: fail,
+    getGateway: fail,
+    verifyInclusion: fail,
+    getBlock: fail,
+    lastRootOf: fail,
+  };
 }
 
 if (import.meta.main) {

@@ -144,7 +144,7 @@ describe('key history', () => {
     const root = `0x${Buffer.from(buildMerkleTree([Buffer.from(hash, 'hex')]).root).toString('hex')}`;
     const lastRoot = await h.client.lastRootOf(GATEWAY_ID);
     const sent = await h.client.anchorRoot(root, 1, lastRoot);
-    const anchoredAt = await h.client.getAnchor(root);
+    const anchoredAt = await h.client.findAnchorTx(root);
     // Its receipt can only be signed with Mallory's own key, which the registry never listed.
     const { signature: _signature, ...base } = structuredClone(genuine);
     const fabricated = signReceipt(

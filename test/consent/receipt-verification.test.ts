@@ -232,6 +232,7 @@ describe('receipt verification', () => {
     };
     const result = await verifyReceipt(receipt, {
       getAnchor: down,
+      findAnchorTx: down,
       getGateway: down,
       verifyInclusion: down,
       getBlock: down,

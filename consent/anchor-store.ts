@@ -111,8 +111,11 @@ export type AnchorStore = {
   readKeyRun(from: number, to: number): Promise<{ keyId: string; changesAt: number | null }>;
   /** The key id of the newest event at or before `seq`, or null when there is none. */
   readKeyIdAt(seq: number): Promise<string | null>;
-  /** Each record's last event with seq ≤ `upTo` (consent and delegation records alike). */
-  readStatusLeaves(upTo: number): Promise<StatusLeafRow[]>;
+  /**
+   * Each record's last event with seq ≤ `upTo` (consent and delegation records alike); with `after`, only records with
+   * an event in (after, upTo]: what changed between two points.
+   */
+  readStatusLeaves(upTo: number, after?: number): Promise<StatusLeafRow[]>;
   /** One record's last event with seq ≤ `upTo`, or null. */
   readStatusLeaf(recordId: string, upTo: number): Promise<StatusLeafRow | null>;
   /** Fills in the commitment of a row from before migration 002; CONFLICT if the row already has another. */
@@ -349,12 +352,12 @@ export async function openAnchorStore(db: Database): Promise<AnchorStore> {
       const [row] = await db.all('SELECT key_id FROM events WHERE seq <= $1 ORDER BY seq DESC LIMIT 1', [seq]);
       return row === undefined ? null : String(row.key_id);
     },
-    async readStatusLeaves(upTo) {
+    async readStatusLeaves(upTo, after = 0) {
       // arg_max picks each column from the record's highest-seq event: its last event as of `upTo`.
       const rows = await db.all(
         `SELECT record_id, arg_max(kind, seq) AS kind, max(seq) AS seq, arg_max(type, seq) AS type,
-          arg_max(hash, seq) AS hash FROM events WHERE seq <= $1 GROUP BY record_id`,
-        [upTo],
+          arg_max(hash, seq) AS hash FROM events WHERE seq > $1 AND seq <= $2 GROUP BY record_id`,
+        [after, upTo],
       );
       return rows.map(statusLeafOf);
     },

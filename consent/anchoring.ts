@@ -18,7 +18,7 @@ import { systemClock, type Clock } from '../core/clock.ts';
 import { systemTimers, withDeadline, type Timers } from '../core/deadline.ts';
 import { ZERO_ROOT, type Bytes32Hex, type LedgerPort, type OnChainAnchorTx } from './ledger-port.ts';
 import { buildMerkleTree } from './merkle.ts';
-import { buildStatusTree } from './status-tree.ts';
+import { incrementalStatusTree, type IncrementalStatusTree } from './status-tree-incremental.ts';
 
 /** A pino logger satisfies this. Only codes, roots and counts are logged, never RPC URLs or keys. */
 export type AnchoringLog = {
@@ -200,9 +200,23 @@ export function createAnchoring(options: AnchoringOptions): Anchoring {
     }
   };
 
+  /**
+   * The status tree as of the last batch built, kept across batches: the next root costs the records the batch
+   * changed, not a rebuild over every record. Built from the table on first use (after a restart, or to fill in an
+   * older batch's root).
+   */
+  let statusTree: { upTo: number; tree: IncrementalStatusTree } | null = null;
+
   /** The status tree root over every record's last event up to `eventsTo`: what the batch commits to. */
-  const stateRootAt = async (eventsTo: number): Promise<Bytes32Hex> =>
-    hexOf(buildStatusTree(await store.readStatusLeaves(eventsTo)).root);
+  const stateRootAt = async (eventsTo: number): Promise<Bytes32Hex> => {
+    if (statusTree === null || statusTree.upTo > eventsTo) {
+      statusTree = { upTo: eventsTo, tree: incrementalStatusTree(await store.readStatusLeaves(eventsTo)) };
+    } else if (statusTree.upTo < eventsTo) {
+      for (const value of await store.readStatusLeaves(eventsTo, statusTree.upTo)) statusTree.tree.set(value);
+      statusTree.upTo = eventsTo;
+    }
+    return hexOf(statusTree.tree.root());
+  };
 
   /**
    * Rows built before anchors carried a key id and a status root get both now, before anything is sent: the key of

@@ -37,7 +37,7 @@ describe('incremental status tree', () => {
     // A bulk start from the same state gives the same root, and keeps matching after more updates.
     const restarted = incrementalStatusTree([...current.values()]);
     expect(restarted.root()).toEqual(tree.root());
-    const later = valueOf(ids[0]!, ++seq, 'withdraw');
+    const later = valueOf(ids[0]!, seq + 1, 'withdraw');
     current.set(ids[0]!, later);
     restarted.set(later);
     expect(restarted.root()).toEqual(buildStatusTree([...current.values()]).root);

@@ -18,6 +18,7 @@ export const AuditKind = z.enum([
   'key',
   'admin',
   'connector',
+  'valuation',
 ]);
 export type AuditKind = z.infer<typeof AuditKind>;
 

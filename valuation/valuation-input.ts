@@ -24,9 +24,12 @@ export const PackageDimension = z.strictObject({
 });
 export type PackageDimension = z.infer<typeof PackageDimension>;
 
+/** At most 31 characters: the package registry keys packages by the id's bytes as a bytes32, as gateways are keyed. */
+export const PackageId = z.string().regex(/^[a-z0-9][a-z0-9-]{1,30}$/, '2-31 characters of a-z, 0-9 and -');
+
 export const DataPackage = z
   .strictObject({
-    packageId: Slug,
+    packageId: PackageId,
     name: Label,
     dimensions: z.array(PackageDimension).min(1).max(MAX_DIMENSIONS),
     coverage: z.strictObject({ subjects: z.number().int().min(0), description: z.string().max(500).optional() }),

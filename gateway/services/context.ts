@@ -27,6 +27,8 @@ import { sharedHePool } from '../../mpc/he/shared-he-pool.ts';
 import { createJointStatsProtocol } from '../../mpc/stats/joint-stats-protocol.ts';
 import { openPrivacyBudget } from '../../mpc/stats/privacy-budget.ts';
 import { openModelStore, type ModelStore } from '../../mpc/vfl/model-store.ts';
+import { createValuations, type Valuations } from '../../exchange/valuations.ts';
+import { openValuationStore } from '../../exchange/valuation-store.ts';
 import { createVflProtocol } from '../../mpc/vfl/vfl-protocol.ts';
 import { createScoreProtocol } from '../../mpc/vfl/score-protocol.ts';
 
@@ -58,6 +60,8 @@ export type GatewayContext = {
   jobs: JobRunner;
   /** This party's parts of vertical models (mpc/vfl/model-store.ts), behind /v1/models. */
   models: ModelStore;
+  /** Data-package valuations, stored and anchored in the package registry (exchange/valuations.ts). */
+  valuations: Valuations;
   /** Releases what createContext opened (the database). Idempotent. */
   close(): Promise<void>;
 };
@@ -97,6 +101,7 @@ export async function createContext(config: GatewayConfig, options: ContextOptio
   let connectors: Connectors | undefined;
   let jobs: JobRunner;
   let models: ModelStore;
+  let valuations: Valuations;
   try {
     tokens = await createTokenStore(db, clock);
     // Policies before consent: a bundle that does not validate stops start-up with POLICY_INVALID.
@@ -146,6 +151,26 @@ export async function createContext(config: GatewayConfig, options: ContextOptio
     // The CKKS protocols share one worker pool, started by the first job that needs it.
     const hePool = sharedHePool();
     models = await openModelStore(db);
+    valuations = createValuations({
+      store: await openValuationStore(db),
+      clock,
+      ledger: () => {
+        const started = ledger.ledger;
+        return started === null
+          ? null
+          : { client: started.client, chainId: started.chainId, registry: started.addresses.packages };
+      },
+      audit: async ({ actor, valuationId, packageId, reportHash }) => {
+        await consent.appendAudit({
+          kind: 'valuation',
+          actor,
+          action: 'valuation-create',
+          outcome: 'ok',
+          refs: [valuationId],
+          detail: { packageId, reportHash },
+        });
+      },
+    });
     const protocols = [
       createPsiProtocol(),
       createJointStatsProtocol({ pool: hePool, budget: await openPrivacyBudget(db) }),
@@ -205,6 +230,7 @@ export async function createContext(config: GatewayConfig, options: ContextOptio
     connectors,
     jobs,
     models,
+    valuations,
     close: async () => {
       if (isClosed) return;
       isClosed = true;

@@ -15,6 +15,7 @@ import { registerConnectorRoutes } from './connector.routes.ts';
 import { registerIngestRoutes } from './ingest.routes.ts';
 import { registerJobRoutes } from './job.routes.ts';
 import { registerModelRoutes } from './model.routes.ts';
+import { registerValuationRoutes } from './valuation.routes.ts';
 
 export async function registerRoutes(app: FastifyInstance, ctx: GatewayContext): Promise<void> {
   registerHealthRoutes(app, ctx);
@@ -30,4 +31,5 @@ export async function registerRoutes(app: FastifyInstance, ctx: GatewayContext):
   registerIngestRoutes(app, ctx);
   registerJobRoutes(app, ctx);
   registerModelRoutes(app, ctx);
+  registerValuationRoutes(app, ctx);
 }

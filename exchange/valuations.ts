@@ -1,0 +1,161 @@
+// Valuations as a service (docs/valuation.md, "Storing and anchoring"): valuate, store the input and report, and
+// anchor the report's hash in the data-package registry, so a buyer or a lender can check that a report is the one
+// that was issued. The arithmetic is valuation/'s; this module adds the hashes, the disk and the chain.
+//
+// Hashes are SHA-256 over RFC 8785 JSON (consent/canonical.ts), as for consent records. On chain the package is keyed
+// by its id's bytes as a bytes32 (as gateways are), its listing hash is the hash of the package definition until the
+// exchange publishes listings, and each valuation is one revision carrying its report hash and the consent basis root.
+import { randomUUID } from 'node:crypto';
+import { canonicalHash } from '../consent/canonical.ts';
+import type { Clock } from '../core/clock.ts';
+import { GatewayError } from '../core/errors.ts';
+import type { PackageRegistryClient } from '../contracts/package-registry-client.ts';
+import { gatewayIdToBytes32 } from '../contracts/ledger-values.ts';
+import { valuate } from '../valuation/valuate.ts';
+import { ValuationInput } from '../valuation/valuation-input.ts';
+import type { ValuationReport } from '../valuation/valuation-report.ts';
+import type { StoredValuation, ValuationAnchor, ValuationStore, ValuationSummary } from './valuation-store.ts';
+
+/** The chain side: the package registry as this gateway's account writes it, or null with the ledger off. */
+export type PackageLedger = {
+  client: Pick<PackageRegistryClient, 'registerPackage' | 'revisePackage' | 'getPackage'>;
+  chainId: number;
+  registry: string;
+};
+
+export type ValuationCreated = ValuationSummary & {
+  report: ValuationReport;
+  /** Why the report's hash is not on chain yet (the error code), or null when it is. */
+  anchorError: string | null;
+};
+
+export type ValuationCheck = {
+  valuationId: string;
+  /** The stored report still hashes to its recorded hash. */
+  isIntact: boolean;
+  /** The package registry's current revision carries this report's hash. */
+  isCurrentOnChain: boolean | null;
+  onChainRevision: number | null;
+  detail: string;
+};
+
+export type Valuations = {
+  /** Valuates, stores (on disk before it answers) and anchors. BAD_INPUT for a malformed input. */
+  create(input: unknown, actor: string): Promise<ValuationCreated>;
+  /** NOT_FOUND for an unknown id. */
+  get(valuationId: string): Promise<StoredValuation>;
+  list(packageId: string, limit: number): Promise<ValuationSummary[]>;
+  /** Recomputes the stored report's hash and compares it with the package registry's current revision. */
+  check(valuationId: string): Promise<ValuationCheck>;
+};
+
+export type ValuationsOptions = {
+  store: ValuationStore;
+  clock: Clock;
+  ledger: () => PackageLedger | null;
+  /** Writes the audit entry of a created valuation. */
+  audit: (entry: { actor: string; valuationId: string; packageId: string; reportHash: string }) => Promise<void>;
+};
+
+const hex0x = (hex: string): string => `0x${hex}`;
+
+export function createValuations(options: ValuationsOptions): Valuations {
+  const { store, clock } = options;
+
+  const anchor = async (input: ValuationInput, reportHash: string): Promise<ValuationAnchor> => {
+    const ledger = options.ledger();
+    if (ledger === null) throw new GatewayError('LEDGER_UNAVAILABLE', 'the ledger is off', { reason: 'ledger-off' });
+    const packageId = gatewayIdToBytes32(input.package.packageId);
+    const registration = {
+      packageId,
+      listingHash: hex0x(canonicalHash(input.package)),
+      valuationReportHash: hex0x(reportHash),
+      consentBasisRoot: input.package.consentBasis.root,
+    };
+    const existing = await ledger.client.getPackage(packageId);
+    const sent =
+      existing === null
+        ? await ledger.client.registerPackage(registration)
+        : await ledger.client.revisePackage(registration);
+    return {
+      chainId: ledger.chainId,
+      registry: ledger.registry,
+      txHash: sent.txHash.toLowerCase(),
+      blockNumber: sent.blockNumber,
+      revision: (existing?.revision ?? 0) + 1,
+    };
+  };
+
+  const get = async (valuationId: string): Promise<StoredValuation> => {
+    const found = await store.get(valuationId);
+    if (found === null) throw new GatewayError('NOT_FOUND', 'no such valuation', { valuationId });
+    return found;
+  };
+
+  return {
+    async create(raw, actor) {
+      const report = valuate(raw);
+      const input = ValuationInput.parse(raw);
+      const row = {
+        valuationId: randomUUID(),
+        packageId: input.package.packageId,
+        createdAt: clock.now().toISOString(),
+        createdBy: actor,
+        input,
+        report,
+        inputHash: canonicalHash(input),
+        reportHash: canonicalHash(report),
+      };
+      await store.insert(row);
+      await options.audit({
+        actor,
+        valuationId: row.valuationId,
+        packageId: row.packageId,
+        reportHash: row.reportHash,
+      });
+      let anchored: ValuationAnchor | null = null;
+      let anchorError: string | null = null;
+      try {
+        anchored = await anchor(input, row.reportHash);
+        await store.setAnchor(row.valuationId, anchored);
+      } catch (error) {
+        // Stored either way: the valuation stands; its anchor is what is missing, and the answer says why.
+        if (!(error instanceof GatewayError)) throw error;
+        anchorError = error.code;
+      }
+      const { input: _input, report: _report, ...summary } = row;
+      return { ...summary, anchor: anchored, report, anchorError };
+    },
+    get,
+    list: (packageId, limit) => store.listByPackage(packageId, limit),
+    async check(valuationId) {
+      const stored = await get(valuationId);
+      // The report as stored now, hashed again: what a changed byte would change.
+      const reportHash = canonicalHash(stored.report);
+      const isIntact = reportHash === stored.reportHash;
+      const ledger = options.ledger();
+      if (ledger === null)
+        return {
+          valuationId,
+          isIntact,
+          isCurrentOnChain: null,
+          onChainRevision: null,
+          detail: 'the ledger is off: nothing to compare with',
+        };
+      const onChain = await ledger.client.getPackage(gatewayIdToBytes32(stored.packageId));
+      const isCurrentOnChain = onChain !== null && onChain.valuationReportHash === hex0x(reportHash);
+      return {
+        valuationId,
+        isIntact,
+        isCurrentOnChain,
+        onChainRevision: onChain?.revision ?? null,
+        detail:
+          onChain === null
+            ? 'the package is not in the registry'
+            : isCurrentOnChain
+              ? `revision ${onChain.revision} of package ${stored.packageId} carries this report's hash`
+              : `revision ${onChain.revision} carries another report's hash (a later valuation, or a changed report)`,
+      };
+    },
+  };
+}

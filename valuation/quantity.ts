@@ -14,7 +14,9 @@ export const Distribution = z.discriminatedUnion('kind', [
     .refine((d) => d.min < d.max, { message: 'min must be below max' }),
   z
     .strictObject({ kind: z.literal('triangular'), min: finite, mode: finite, max: finite })
-    .refine((d) => d.min <= d.mode && d.mode <= d.max && d.min < d.max, { message: 'needs min ≤ mode ≤ max, min < max' }),
+    .refine((d) => d.min <= d.mode && d.mode <= d.max && d.min < d.max, {
+      message: 'needs min ≤ mode ≤ max, min < max',
+    }),
   z.strictObject({ kind: z.literal('normal'), mean: finite, sd: positive }),
   /** ln X ~ Normal(mu, sigma). */
   z.strictObject({ kind: z.literal('lognormal'), mu: finite, sigma: positive }),

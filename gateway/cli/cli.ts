@@ -17,6 +17,7 @@ import { systemClock } from '../../core/clock.ts';
 import { watchJob } from './job-watch.ts';
 import { rotateIdentityKey } from './keys-rotate.ts';
 import { listModels, showModel } from './models.ts';
+import { listValuations, showValuation } from './valuations.ts';
 
 export const USAGE = `usage: sealgate <command>
 
@@ -32,6 +33,9 @@ commands:
                                           (SEALGATE_URL, SEALGATE_TOKEN; exit 0 when completed)
   models [--limit N]                      list this party's model parts as a table, newest first
   models NAME [VERSION]                   print a model card as JSON (the latest version by default);
+                                          both take --url U --token T (SEALGATE_URL, SEALGATE_TOKEN)
+  valuations PACKAGE                      list a data package's valuations as a table, newest first
+  valuation ID                            print a valuation's headline figures as a table;
                                           both take --url U --token T (SEALGATE_URL, SEALGATE_TOKEN)
   help                                    show this text
 
@@ -182,6 +186,19 @@ async function run(argv: string[], env: Record<string, string | undefined>, io: 
       return sub === undefined
         ? listModels(limit, options)
         : showModel(sub, version === undefined ? undefined : Number(version), options);
+    }
+    case 'valuations':
+    case 'valuation': {
+      if (sub === undefined)
+        throw new UsageError(command === 'valuations' ? 'valuations needs a package id' : 'valuation needs an id');
+      expectNoMore(rest);
+      const token = values.token ?? env.SEALGATE_TOKEN;
+      if (token === undefined)
+        throw new UsageError(
+          `${command} needs --token or SEALGATE_TOKEN (a data-steward, compliance-officer or admin token)`,
+        );
+      const options = { url: values.url ?? env.SEALGATE_URL ?? DEFAULT_URL, token, io };
+      return command === 'valuations' ? listValuations(sub, options) : showValuation(sub, options);
     }
     default:
       throw new UsageError(`unknown command "${command}"`);

@@ -34,3 +34,39 @@ export function describeFailure(error: unknown): string {
   if (error instanceof z.ZodError) return 'the answer is not what this version of sealgate expects';
   return error instanceof Error ? error.message : String(error);
 }
+
+export type ReadOptions = {
+  url: string;
+  token: string;
+  io: { stdout: (line: string) => void; stderr: (line: string) => void };
+  fetch?: typeof fetch;
+};
+
+/** Reads `path` of the gateway and parses the answer, or says on stderr why not and resolves to null. */
+export async function readGateway<T>(
+  path: string,
+  parse: (body: unknown) => T,
+  options: ReadOptions,
+): Promise<T | null> {
+  const url = `${options.url.replace(/\/+$/, '')}${path}`;
+  try {
+    const answer = await getJson(url, options.token, options.fetch);
+    if (answer.status === 200) return parse(answer.body);
+    options.io.stderr(`sealgate: ${describeRefusal(answer)}`);
+  } catch (error) {
+    options.io.stderr(`sealgate: could not read ${url}: ${describeFailure(error)}`);
+  }
+  return null;
+}
+
+/** Rows as aligned columns, the first row a header; numeric columns align right. No line ends in spaces. */
+export function renderTable(rows: readonly (readonly string[])[], isNumeric: readonly boolean[] = []): string[] {
+  const widths = (rows[0] ?? []).map((_, i) => Math.max(...rows.map((row) => (row[i] ?? '').length)));
+  return rows.map((row) =>
+    row
+      .map((text, i) => (isNumeric[i] === true ? text.padStart(widths[i]!) : text))
+      .map((text, i) => (i === row.length - 1 ? text : text.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd(),
+  );
+}

@@ -3,16 +3,9 @@
 // which the gateway audits as a read. Exit codes: 0 printed, 1 refused (401, 403, 404, 400) or unreachable.
 import { ModelPart, type ModelSummary } from '../../mpc/vfl/model-store.ts';
 import { ModelList } from '../http/routes/model.routes.ts';
-import { describeFailure, describeRefusal, getJson } from './gateway-get.ts';
+import { readGateway as read, renderTable, type ReadOptions } from './gateway-get.ts';
 
-export type ModelsIo = { stdout: (line: string) => void; stderr: (line: string) => void };
-
-export type ModelsOptions = {
-  url: string;
-  token: string;
-  io: ModelsIo;
-  fetch?: typeof fetch;
-};
+export type ModelsOptions = ReadOptions;
 
 const COLUMNS: { header: string; cell: (m: ModelSummary) => string; isNumeric?: boolean }[] = [
   { header: 'NAME', cell: (m) => m.name },
@@ -26,26 +19,10 @@ const COLUMNS: { header: string; cell: (m: ModelSummary) => string; isNumeric?: 
 /** The list as aligned columns, a header first; numbers align right. No line ends in spaces. */
 export function renderModelTable(models: readonly ModelSummary[]): string[] {
   const rows = [COLUMNS.map((c) => c.header), ...models.map((m) => COLUMNS.map((c) => c.cell(m)))];
-  const widths = COLUMNS.map((_, i) => Math.max(...rows.map((row) => (row[i] as string).length)));
-  return rows.map((row) =>
-    row
-      .map((text, i) => (COLUMNS[i]?.isNumeric === true ? text.padStart(widths[i] as number) : text))
-      .map((text, i) => (i === row.length - 1 ? text : text.padEnd(widths[i] as number)))
-      .join('  '),
+  return renderTable(
+    rows,
+    COLUMNS.map((c) => c.isNumeric === true),
   );
-}
-
-/** Reads `path` of the gateway and parses the answer, or says on stderr why not and resolves to null. */
-async function read<T>(path: string, parse: (body: unknown) => T, options: ModelsOptions): Promise<T | null> {
-  const url = `${options.url.replace(/\/+$/, '')}${path}`;
-  try {
-    const answer = await getJson(url, options.token, options.fetch);
-    if (answer.status === 200) return parse(answer.body);
-    options.io.stderr(`sealgate: ${describeRefusal(answer)}`);
-  } catch (error) {
-    options.io.stderr(`sealgate: could not read ${url}: ${describeFailure(error)}`);
-  }
-  return null;
 }
 
 /** `sealgate models`: the newest `limit` model parts as a table. */

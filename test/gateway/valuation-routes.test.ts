@@ -3,6 +3,7 @@
 // report that changes by a byte no longer checks; malformed, unknown and unauthorized requests are refused as
 // problem+json.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { listValuations, showValuation } from '../../gateway/cli/valuations.ts';
 import { bearer, makeTestGateway, type TestGateway } from '../fixtures/gateway-fixture.ts';
 import { automotivePackage } from '../valuation/automotive-package.ts';
 
@@ -41,6 +42,15 @@ describe('valuation routes', () => {
     });
     expect(read.statusCode, read.body).toBe(200);
     expect(read.json().report).toEqual(created.report);
+    const page = await gw.app.inject({
+      method: 'GET',
+      url: `/v1/valuations/${created.valuationId}?format=html`,
+      headers: bearer(officer),
+    });
+    expect(page.statusCode).toBe(200);
+    expect(page.headers['content-type']).toContain('text/html');
+    expect(page.body.match(/<svg/g)?.length).toBeGreaterThanOrEqual(4);
+    expect(page.body).toContain(created.reportHash);
     const check = await gw.app.inject({
       method: 'GET',
       url: `/v1/valuations/${created.valuationId}/check`,
@@ -84,6 +94,33 @@ describe('valuation routes', () => {
     });
     expect(tampered.json()).toMatchObject({ isIntact: false, isCurrentOnChain: false });
   }, 60_000);
+
+  it('the CLI prints the list and a summary table from the API', async () => {
+    const created = (await create(steward, automotivePackage({ monteCarlo: { draws: 300, seed: 9 } }))).json();
+    // The gateway's API through inject, as fetch would reach it.
+    const viaInject = (async (url: string, init: RequestInit) => {
+      const { pathname, search } = new URL(url);
+      const res = await gw.app.inject({
+        method: 'GET',
+        url: `${pathname}${search}`,
+        headers: init.headers as Record<string, string>,
+      });
+      return new Response(res.body, { status: res.statusCode, headers: { 'content-type': 'application/json' } });
+    }) as typeof fetch;
+    const out: string[] = [];
+    const io = { stdout: (l: string) => out.push(l), stderr: (l: string) => out.push(`ERR ${l}`) };
+    const options = { url: 'http://gateway', token: officer, io, fetch: viaInject };
+    expect(await showValuation(created.valuationId, options)).toBe(0);
+    expect(out.join('\n')).toMatch(/NPV P5 \/ P50 \/ P95\s+-?[\d,]+ \/ -?[\d,]+ \/ -?[\d,]+/);
+    expect(out.join('\n')).toContain('Shapley: Purchase intent');
+    out.length = 0;
+    expect(await listValuations('automotive-behaviour', options)).toBe(0);
+    expect(out[0]).toMatch(/^VALUATION\s+CREATED\s+ANCHOR\s+REPORT HASH$/);
+    expect(out.some((l) => l.startsWith(created.valuationId))).toBe(true);
+    out.length = 0;
+    expect(await listValuations('never-valued', options)).toBe(1);
+    expect(out[0]).toContain('404 NOT_FOUND');
+  });
 
   it('refuses malformed, unknown and unauthorized requests with problem+json', async () => {
     const bad = await create(steward, { ...small(), horizon: { periods: 0, periodsPerYear: 12 } });

@@ -9,12 +9,14 @@ import { ValuationAnchor } from '../../../exchange/valuation-store.ts';
 import { PackageId, ValuationInput } from '../../../valuation/valuation-input.ts';
 import { ValuationReport } from '../../../valuation/valuation-report.ts';
 import type { GatewayContext } from '../../services/context.ts';
+import { renderValuationReportHtml } from '../../services/valuation-report-html.ts';
 
 const WRITE = { roles: ['data-steward', 'admin'] } as const;
 const READ = { roles: ['data-steward', 'compliance-officer', 'admin'] } as const;
 
 const ValuationIdParams = z.strictObject({ id: z.uuid() });
 const PackageParams = z.strictObject({ packageId: PackageId });
+const FormatQuery = z.strictObject({ format: z.enum(['json', 'html']).default('json') });
 const ListQuery = z.strictObject({ limit: z.coerce.number().int().min(1).max(500).default(50) });
 
 const ValuationSummary = z.object({
@@ -64,13 +66,27 @@ export function registerValuationRoutes(app: FastifyInstance, ctx: GatewayContex
     {
       config: READ,
       schema: {
-        summary: 'A stored valuation: its input, report, hashes and anchor',
+        summary:
+          'A stored valuation: its input, report, hashes and anchor; format=html for the report as a page with its charts (offline, no external assets)',
         tags,
         params: ValuationIdParams,
-        response: { 200: StoredValuation },
+        querystring: FormatQuery,
+        response: { 200: z.union([StoredValuation, z.string()]) },
       },
     },
-    async (request) => StoredValuation.parse(await ctx.valuations.get(request.params.id)),
+    async (request, reply) => {
+      const stored = StoredValuation.parse(await ctx.valuations.get(request.params.id));
+      if (request.query.format === 'json') return stored;
+      const html = await renderValuationReportHtml(stored.report, {
+        valuationId: stored.valuationId,
+        reportHash: stored.reportHash,
+        anchor: stored.anchor,
+      });
+      return reply
+        .type('text/html; charset=utf-8')
+        .serializer((payload) => payload as string)
+        .send(html);
+    },
   );
 
   api.get(

@@ -51,7 +51,14 @@ describe('vertical logistic regression', () => {
     ]);
     const out = await readOutput(mesh.gateways[0]!, id);
     const result = out.body.result as { metrics: Record<string, number>; guestOnly: Record<string, number> };
-    const plain = plaintextModel(mesh, { ...job, id }, await alignedIds(mesh, psiJob));
-    expect(Math.abs(result.metrics.auc! - plain.auc!)).toBeLessThanOrEqual(0.005);
+    // The same algorithm in plaintext (the Taylor residual the joint training uses): only CKKS and the score
+    // encoding separate them. Against the exact logistic link the gap also holds the approximation's cost, which on
+    // breast's ~110 held-out rows moves with the split (it follows the PSI's alignment order; seen up to 0.015): a
+    // looser bound there.
+    const ids = await alignedIds(mesh, psiJob);
+    const sameAlgorithm = plaintextModel(mesh, { ...job, id }, ids, 'taylor');
+    const exact = plaintextModel(mesh, { ...job, id }, ids);
+    expect(Math.abs(result.metrics.auc! - sameAlgorithm.auc!)).toBeLessThanOrEqual(0.005);
+    expect(Math.abs(result.metrics.auc! - exact.auc!)).toBeLessThanOrEqual(0.03);
   }, 300_000);
 });

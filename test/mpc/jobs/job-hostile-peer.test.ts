@@ -373,15 +373,17 @@ describe('the job runtime against a hostile host', () => {
     let conflicting: Promise<unknown> | null = null;
     const restore = interceptPeerCalls(insurer, {
       before: async (call) => {
-        // Every later frame waits until the conflicting copy was answered, so the exchange is still running.
-        if (conflicting !== null) await conflicting;
-        return call.body;
-      },
-      after: (call) => {
-        if (conflicting !== null || !call.path.startsWith('/peer/v1/jobs/messages')) return;
-        if (!(call.body instanceof Uint8Array)) return;
+        if (conflicting !== null) {
+          // Every later frame waits until the conflicting copy was answered, so the exchange is still running.
+          await conflicting;
+          return call.body;
+        }
+        if (!call.path.startsWith('/peer/v1/jobs/messages') || !(call.body instanceof Uint8Array)) return call.body;
         const message = decodePsiMessage(call.body);
-        if (message.header.step !== 'responder-blinded') return;
+        if (message.header.step !== 'responder-blinded') return call.body;
+        // The copy with other bytes goes first and the genuine bucket second: whichever the receiver holds, the
+        // second arrives while the step still waits for it, so the conflict is seen on every run (sent after the
+        // genuine one, a last bucket's copy could come once the step was done).
         const payload = Buffer.from(message.payload);
         payload[0] = (payload[0] ?? 0) ^ 0xff;
         conflicting = original
@@ -393,6 +395,8 @@ describe('the job runtime against a hostile host', () => {
             options: { retries: 0 },
           })
           .catch(() => undefined);
+        await conflicting;
+        return call.body;
       },
     });
     try {

@@ -11,8 +11,8 @@ import type { Clock } from '../core/clock.ts';
 import { GatewayError } from '../core/errors.ts';
 import type { PackageRegistryClient } from '../contracts/package-registry-client.ts';
 import { gatewayIdToBytes32 } from '../contracts/ledger-values.ts';
-import { valuate } from '../valuation/valuate.ts';
-import { ValuationInput } from '../valuation/valuation-input.ts';
+import { parseValuationInput, valuateInput } from '../valuation/valuate.ts';
+import type { ValuationInput } from '../valuation/valuation-input.ts';
 import type { ValuationReport } from '../valuation/valuation-report.ts';
 import type { StoredValuation, ValuationAnchor, ValuationStore, ValuationSummary } from './valuation-store.ts';
 
@@ -94,8 +94,8 @@ export function createValuations(options: ValuationsOptions): Valuations {
 
   return {
     async create(raw, actor) {
-      const report = valuate(raw);
-      const input = ValuationInput.parse(raw);
+      const input = parseValuationInput(raw);
+      const report = valuateInput(input);
       const row = {
         valuationId: randomUUID(),
         packageId: input.package.packageId,

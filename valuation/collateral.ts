@@ -3,6 +3,7 @@
 // Pure: the bootstrap draws only from the injected Prng.
 import { z } from 'zod';
 import { GatewayError } from '../core/errors.ts';
+import { parseInput } from './parse-input.ts';
 import type { Prng } from './quantity.ts';
 
 /**
@@ -32,15 +33,6 @@ export type CollateralValue = {
   note: string | null;
 };
 
-function parse<T>(schema: z.ZodType<T>, input: unknown, what: string): T {
-  const parsed = schema.safeParse(input);
-  if (!parsed.success)
-    throw new GatewayError('BAD_INPUT', `${what} is malformed`, {
-      issues: parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })),
-    });
-  return parsed.data;
-}
-
 const combine = (reasons: Haircut['reasons']): number => 1 - reasons.reduce((kept, r) => kept * (1 - r.share), 1);
 
 /**
@@ -50,7 +42,7 @@ const combine = (reasons: Haircut['reasons']): number => 1 - reasons.reduce((kep
  * there are, where a sum could pass 100 %.
  */
 export function totalHaircut(haircut: Haircut): number {
-  return combine(parse(Haircut, haircut, 'haircut').reasons);
+  return combine(parseInput(Haircut, haircut, 'haircut').reasons);
 }
 
 /**
@@ -59,7 +51,7 @@ export function totalHaircut(haircut: Haircut): number {
  */
 export function collateralValue(p10Npv: number, haircut: Haircut): CollateralValue {
   if (!Number.isFinite(p10Npv)) throw new GatewayError('BAD_INPUT', 'the P10 NPV must be a finite number');
-  const parsed = parse(Haircut, haircut, 'haircut');
+  const parsed = parseInput(Haircut, haircut, 'haircut');
   const total = combine(parsed.reasons);
   const value = Math.max(0, p10Npv * (1 - total));
   const note =

@@ -3,6 +3,7 @@
 // inputs deserve a second look before anyone prices or lends on them. Pure arithmetic on validated inputs.
 import { z } from 'zod';
 import { GatewayError } from '../core/errors.ts';
+import { parseInput } from './parse-input.ts';
 
 const amount = z.number().finite().min(0);
 
@@ -53,21 +54,12 @@ export type CrossChecks = {
   note: string | null;
 };
 
-function parse<T>(schema: z.ZodType<T>, input: unknown, what: string): T {
-  const parsed = schema.safeParse(input);
-  if (!parsed.success)
-    throw new GatewayError('BAD_INPUT', `${what} is malformed`, {
-      issues: parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })),
-    });
-  return parsed.data;
-}
-
 /**
  * The cost approach of the CAS 2023 guidance: replacement cost less obsolescence,
  * value = (collection + storage + processing + compliance) × (1 − obsolescence).
  */
 export function costApproach(input: CostApproach): CostValue {
-  const c = parse(CostApproach, input, 'cost approach');
+  const c = parseInput(CostApproach, input, 'cost approach');
   const replacementCost = c.collection + c.storage + c.processing + c.compliance;
   if (!Number.isFinite(replacementCost)) throw new GatewayError('BAD_INPUT', 'the replacement cost is not finite');
   return { value: replacementCost * (1 - c.obsolescence), replacementCost, obsolescence: c.obsolescence };
@@ -78,7 +70,7 @@ export function costApproach(input: CostApproach): CostValue {
  * the adjusted prices (the mean of the middle two for an even count), which one odd comparable cannot drag.
  */
 export function marketApproach(input: MarketApproach): MarketValue {
-  const { comparables } = parse(MarketApproach, input, 'market approach');
+  const { comparables } = parseInput(MarketApproach, input, 'market approach');
   const adjusted = comparables.map(({ label, price, adjustments }) => ({
     label,
     price,

@@ -11,6 +11,7 @@ import { medianOf, quantileOf, samplerOf, seededPrng } from './distributions.ts'
 import { valueOfReduction, type MoneyMapping, type ResolvedMapping } from './money-mappings.ts';
 import { summarizeDraws } from './monte-carlo-stats.ts';
 import type { Quantity } from './quantity.ts';
+import { parseInput } from './parse-input.ts';
 import { elasticities, tornado } from './sensitivity.ts';
 import { coalitionsOf, samplePermutations, shapleyExact, shapleySampled } from './shapley.ts';
 import { ValuationInput, type BuyerSegment } from './valuation-input.ts';
@@ -87,14 +88,15 @@ function dcfInputsOf(
 
 const isFixed = (q: Quantity): boolean => typeof q === 'number' || q.kind === 'fixed';
 
+/** A ValuationInput from untrusted JSON. Throws BAD_INPUT naming up to 20 paths at fault. */
+export const parseValuationInput = (raw: unknown): ValuationInput =>
+  parseInput(ValuationInput, raw, 'the valuation input', 20);
+
 /** Runs the whole valuation. Throws BAD_INPUT naming what is wrong with the input. */
-export function valuate(raw: unknown): ValuationReport {
-  const parsed = ValuationInput.safeParse(raw);
-  if (!parsed.success)
-    throw new GatewayError('BAD_INPUT', 'the valuation input is malformed', {
-      issues: parsed.error.issues.slice(0, 20).map((i) => ({ path: i.path.join('.'), message: i.message })),
-    });
-  const input = parsed.data;
+export const valuate = (raw: unknown): ValuationReport => valuateInput(parseValuationInput(raw));
+
+/** The valuation of an input already parsed (parseValuationInput). */
+export function valuateInput(input: ValuationInput): ValuationReport {
   const named = namedQuantities(input);
   const medians = new Map(named.map(({ name, quantity }) => [name, medianOf(quantity)]));
   const atMedian = (overrides: ReadonlyMap<string, number>) => (name: string) =>

@@ -1,5 +1,5 @@
 // Typed calls to GatewayRegistry.sol: register, rotate and revoke partner gateways, and read them.
-import { createHash } from 'node:crypto';
+import { keyIdOf } from '../consent/signer.ts';
 import { GatewayError } from '../core/errors.ts';
 import { txSummaryOf } from './ledger-contract.ts';
 import type { LedgerContract } from './ledger-contract.ts';
@@ -97,10 +97,7 @@ export function gatewayRegistryClient(registry: LedgerContract): GatewayRegistry
         const key = String(p['ed25519PublicKey']).toLowerCase();
         return {
           ed25519PublicKey: key,
-          keyId: createHash('sha256')
-            .update(Buffer.from(key.slice(2), 'hex'))
-            .digest('hex')
-            .slice(0, 16),
+          keyId: keyIdOf(Buffer.from(key.slice(2), 'hex')),
           fromBlock: Number(p['fromBlock']),
           untilBlock: untilOf(p['untilBlock']),
           isRecovery: p['isRecovery'] === true,

@@ -1,13 +1,8 @@
 // Renders the compliance audit report as one self-contained HTML page (no scripts, no external
 // assets) that an officer can open, print or archive. Every value is escaped: the report quotes
 // stored data, and stored data is never trusted as markup.
+import { escapeHtml } from './escape-html.ts';
 import type { AuditReport } from './audit-report.ts';
-
-const escapeHtml = (value: unknown): string =>
-  String(value ?? '').replace(
-    /[&<>"']/g,
-    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c,
-  );
 
 const short = (hex: string | null | undefined) => (hex ? `${hex.slice(0, 10)}…${hex.slice(-6)}` : '—');
 

@@ -9,18 +9,13 @@ import type { Loader, LoggerInterface } from 'vega';
 import type * as VegaLite from 'vega-lite';
 import type { Config, TopLevelSpec } from 'vega-lite';
 import type { ValuationReport } from '../../valuation/valuation-report.ts';
+import { escapeHtml } from './escape-html.ts';
 
 export type ValuationReportMeta = {
   valuationId: string;
   reportHash: string;
   anchor: null | { chainId: number; txHash: string; blockNumber: number };
 };
-
-export const escapeHtml = (value: unknown): string =>
-  String(value ?? '').replace(
-    /[&<>"']/g,
-    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c,
-  );
 
 const grouped2 = new Intl.NumberFormat('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
 const small2 = new Intl.NumberFormat('en-US', { minimumSignificantDigits: 2, maximumSignificantDigits: 2 });

@@ -2,8 +2,8 @@
 // rendered on the server, the summary and tables, every report string escaped, no script and no URL, and nothing
 // loaded while rendering.
 import { beforeAll, describe, expect, it, vi } from 'vitest';
+import { escapeHtml } from '../../gateway/services/escape-html.ts';
 import {
-  escapeHtml,
   formatNumber,
   formatPercent,
   renderValuationReportHtml,

@@ -1,18 +1,21 @@
-// Verifies a sealgate receipt, or with --status a status proof, against an EVM chain, needing nothing from the
-// gateway (DESIGN.md §1.4, docs/receipts.md):
-//   node contracts/verify-cli.ts [--status] FILE.json --rpc URL [--anchor ADDR] [--registry ADDR] [--timeout-ms N]
+// Verifies a sealgate receipt, with --status a status proof, or with --statement a signed statement such as a lift
+// certificate with its audit receipt, against an EVM chain, needing nothing from the gateway (DESIGN.md §1.4,
+// docs/receipts.md):
+//   node contracts/verify-cli.ts [--status|--statement] FILE.json --rpc URL [--anchor ADDR] [--registry ADDR]
+//     [--timeout-ms N]
 // The anchor address defaults to the file's anchor.contract and the registry to ConsentAnchor.registry().
 // Exit 0 when every check passes, 1 when one fails (named on stderr), 2 on a usage error.
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { verifyStatementProof } from '../consent/anchored-statement.ts';
 import { verifyReceipt, type ChainReader } from '../consent/receipt-verifier.ts';
 import { verifyStatusProof } from '../consent/status-proof-verifier.ts';
 import { GatewayError } from '../core/errors.ts';
 import { openChainReader } from './ledger-port-adapter.ts';
 
 const USAGE =
-  'usage: node contracts/verify-cli.ts [--status] RECEIPT_OR_STATUS_PROOF.json --rpc URL [--anchor ADDRESS] ' +
+  'usage: node contracts/verify-cli.ts [--status|--statement] RECEIPT_OR_PROOF.json --rpc URL [--anchor ADDRESS] ' +
   '[--registry ADDRESS] [--timeout-ms N]';
 
 /** Where output goes, and the directory a relative receipt path is read from (the caller's, not the repository's). */
@@ -32,6 +35,7 @@ export async function runVerifyCli(argv: readonly string[], io: Io): Promise<num
         'registry': { type: 'string' },
         'timeout-ms': { type: 'string' },
         'status': { type: 'boolean' },
+        'statement': { type: 'boolean' },
         'help': { type: 'boolean' },
       },
     });
@@ -53,7 +57,8 @@ export async function runVerifyCli(argv: readonly string[], io: Io): Promise<num
     rpcUrl === undefined ||
     !/^https?:\/\//.test(rpcUrl) ||
     !Number.isSafeInteger(timeoutMs) ||
-    timeoutMs <= 0
+    timeoutMs <= 0 ||
+    (args.values.status === true && args.values.statement === true)
   ) {
     io.err(USAGE);
     return 2;
@@ -68,8 +73,10 @@ export async function runVerifyCli(argv: readonly string[], io: Io): Promise<num
     return 2;
   }
 
-  // Only an anchored receipt names a chain; a pending one fails 'not-anchored' before any chain read.
-  const anchorBlock = (receipt as { anchor?: { chainId?: unknown; contract?: unknown } } | null)?.anchor;
+  // Only an anchored receipt names a chain; a pending one fails 'not-anchored' before any chain read. A statement
+  // proof carries its receipt inside.
+  const receiptPart = args.values.statement === true ? (receipt as { receipt?: unknown } | null)?.receipt : receipt;
+  const anchorBlock = (receiptPart as { anchor?: { chainId?: unknown; contract?: unknown } } | null)?.anchor;
   let reader: ChainReader | null = null;
   let close = (): void => undefined;
   if (anchorBlock !== undefined && typeof anchorBlock.chainId === 'number') {
@@ -112,6 +119,16 @@ export async function runVerifyCli(argv: readonly string[], io: Io): Promise<num
         return 1;
       }
       io.out(`verify: OK: record ${result.verdict.recordId} is ${result.verdict.summary}`);
+      return 0;
+    }
+    if (args.values.statement === true) {
+      const result = await verifyStatementProof(receipt, reader, { timeoutMs });
+      for (const check of result.checks) io.out(`${check.ok ? '✓' : '✗'} ${check.name.padEnd(19)} ${check.detail}`);
+      if (result.failure !== null) {
+        io.err(`verify: FAILED at ${result.failure.name}: ${result.failure.detail}`);
+        return 1;
+      }
+      io.out('verify: OK: the statement is signed, and the audit entry that recorded its hash is anchored on chain');
       return 0;
     }
     const result = await verifyReceipt(receipt, reader, { timeoutMs });

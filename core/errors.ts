@@ -20,6 +20,7 @@ export const CATALOGUE = {
   CONSENT_DENIED: { status: 403, title: 'Consent does not cover this use' },
   COLUMN_DENIED: { status: 403, title: 'Purpose does not allow these columns' },
   POLICY_INVALID: { status: 422, title: 'Policy set is invalid' },
+  OUTPUT_REFUSED: { status: 403, title: 'This output may not leave the gateways' },
   // Connectors
   CONNECTOR_PATH_REFUSED: { status: 403, title: 'Source path is outside the allowed import roots' },
   CONNECTOR_SCHEMA_MISMATCH: { status: 422, title: 'Source does not match the view declaration' },

@@ -15,6 +15,7 @@ import { parseValuationInput, valuateInput } from '../valuation/valuate.ts';
 import type { ValuationInput } from '../valuation/valuation-input.ts';
 import type { ValuationReport } from '../valuation/valuation-report.ts';
 import type { StoredValuation, ValuationAnchor, ValuationStore, ValuationSummary } from './valuation-store.ts';
+import { citationProblem, type LiftCertificateBody } from './lift-certificate.ts';
 
 /** The chain side: the package registry as this gateway's account writes it, or null with the ledger off. */
 export type PackageLedger = {
@@ -53,6 +54,8 @@ export type ValuationsOptions = {
   store: ValuationStore;
   clock: Clock;
   ledger: () => PackageLedger | null;
+  /** An issued lift certificate of this gateway with its statement hash, or null (none, running or failed). */
+  certificate: (certificateId: string) => Promise<{ body: LiftCertificateBody; statementHash: string } | null>;
   /** Writes the audit entry of a created valuation. */
   audit: (entry: { actor: string; valuationId: string; packageId: string; reportHash: string }) => Promise<void>;
 };
@@ -86,6 +89,24 @@ export function createValuations(options: ValuationsOptions): Valuations {
     };
   };
 
+  /** A segment that cites a lift certificate must cite one this gateway issued, by its hash, and agree with it. */
+  const checkCitations = async (input: ValuationInput): Promise<void> => {
+    for (const segment of input.segments) {
+      const { source } = segment.errors;
+      if (source.kind !== 'lift-certificate') continue;
+      const refuse = (why: string) =>
+        new GatewayError('BAD_INPUT', `segment ${segment.id} cites lift certificate ${source.certificateId}: ${why}`, {
+          segment: segment.id,
+          certificateId: source.certificateId,
+        });
+      const issued = await options.certificate(source.certificateId);
+      if (issued === null) throw refuse('this gateway has not issued it');
+      if (issued.statementHash !== source.certificateHash) throw refuse(`its hash is ${issued.statementHash}`);
+      const problem = citationProblem(segment, input.package, issued.body);
+      if (problem !== null) throw refuse(problem);
+    }
+  };
+
   const get = async (valuationId: string): Promise<StoredValuation> => {
     const found = await store.get(valuationId);
     if (found === null) throw new GatewayError('NOT_FOUND', 'no such valuation', { valuationId });
@@ -95,6 +116,7 @@ export function createValuations(options: ValuationsOptions): Valuations {
   return {
     async create(raw, actor) {
       const input = parseValuationInput(raw);
+      await checkCitations(input);
       const report = valuateInput(input);
       const row = {
         valuationId: randomUUID(),

@@ -149,6 +149,11 @@ export function valuateInput(input: ValuationInput): ValuationReport {
     version: VALUATION_REPORT_VERSION,
     packageId: input.package.packageId,
     consentBasis: input.package.consentBasis,
+    errorSources: input.segments.map(({ id, errors: { source } }) =>
+      source.kind === 'lift-certificate'
+        ? { segment: id, kind: source.kind, reference: source.certificateId, detail: source.certificateHash }
+        : { segment: id, kind: source.kind, reference: source.enteredBy, detail: source.note },
+    ),
     currencyNote: 'all amounts in the currency of the inputs, per the horizon periods',
     deterministic: {
       npv: npvFast(base),

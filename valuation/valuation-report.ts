@@ -32,6 +32,16 @@ export const ValuationReport = z.strictObject({
   packageId: z.string(),
   consentBasis: z.strictObject({ root: z.string(), records: z.number().int(), subjects: z.number().int() }),
   currencyNote: z.string(),
+  /** Where each segment's errors come from: the lift certificate it cites, or the person who entered them. */
+  errorSources: z.array(
+    z.strictObject({
+      segment: z.string(),
+      kind: z.enum(['lift-certificate', 'manual']),
+      /** The certificate's id and statement hash, or who entered the errors and their note. */
+      reference: z.string(),
+      detail: z.string(),
+    }),
+  ),
   /** Every input at its median. */
   deterministic: z.strictObject({
     npv: num,

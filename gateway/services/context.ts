@@ -29,6 +29,8 @@ import { openPrivacyBudget } from '../../mpc/stats/privacy-budget.ts';
 import { openModelStore, type ModelStore } from '../../mpc/vfl/model-store.ts';
 import { createValuations, type Valuations } from '../../exchange/valuations.ts';
 import { openValuationStore } from '../../exchange/valuation-store.ts';
+import { createLiftCertificates, type LiftCertificates } from '../../exchange/lift-certificates.ts';
+import { openLiftCertificateStore } from '../../exchange/lift-certificate-store.ts';
 import { createVflProtocol } from '../../mpc/vfl/vfl-protocol.ts';
 import { createScoreProtocol } from '../../mpc/vfl/score-protocol.ts';
 
@@ -62,6 +64,8 @@ export type GatewayContext = {
   models: ModelStore;
   /** Data-package valuations, stored and anchored in the package registry (exchange/valuations.ts). */
   valuations: Valuations;
+  /** Lift certificates: backtests behind a valuation's errors, signed, audited (exchange/lift-certificates.ts). */
+  liftCertificates: LiftCertificates;
   /** Releases what createContext opened (the database). Idempotent. */
   close(): Promise<void>;
 };
@@ -102,6 +106,7 @@ export async function createContext(config: GatewayConfig, options: ContextOptio
   let jobs: JobRunner;
   let models: ModelStore;
   let valuations: Valuations;
+  let liftCertificates: LiftCertificates;
   try {
     tokens = await createTokenStore(db, clock);
     // Policies before consent: a bundle that does not validate stops start-up with POLICY_INVALID.
@@ -154,6 +159,7 @@ export async function createContext(config: GatewayConfig, options: ContextOptio
     valuations = createValuations({
       store: await openValuationStore(db),
       clock,
+      certificate: async (certificateId) => liftCertificates.issued(certificateId),
       ledger: () => {
         const started = ledger.ledger;
         return started === null
@@ -193,6 +199,17 @@ export async function createContext(config: GatewayConfig, options: ContextOptio
       onStepEnded: (protocol, step, outcome, seconds) =>
         metrics.jobStepDuration.observe({ protocol, step, outcome }, seconds),
     });
+    liftCertificates = createLiftCertificates({
+      partyId: config.partyId,
+      store: await openLiftCertificateStore(db),
+      clock,
+      signer,
+      jobs,
+      audit: async ({ actor, action, outcome, refs, detail }) =>
+        consent.appendAudit({ kind: 'valuation', actor, action, outcome, refs, detail }),
+      receipt: async (seq) => ledger.receipts.issueReceipt({ chain: 'audit', seq }),
+      log,
+    });
   } catch (error) {
     await connectors?.close();
     await consentStore?.close().catch(() => undefined);
@@ -231,9 +248,11 @@ export async function createContext(config: GatewayConfig, options: ContextOptio
     jobs,
     models,
     valuations,
+    liftCertificates,
     close: async () => {
       if (isClosed) return;
       isClosed = true;
+      await liftCertificates.close();
       // Jobs first: their running attempts read connectors and write the database.
       await jobs.close();
       await connectors.close();

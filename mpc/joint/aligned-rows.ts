@@ -21,6 +21,8 @@ export type LocalAlignment = {
   dropped: number[];
   withdrawn: number;
   missing: number;
+  /** The view's generation and source digest as the read began: which data this party computed on. */
+  dataVersion: { generation: number; sha256: string };
 };
 
 const unavailable = (reason: string, detail: Record<string, unknown> = {}) =>
@@ -66,6 +68,8 @@ export async function readAlignedRows(
   }
   if (subjects.length !== rows) throw unavailable('the stored intersection is shorter than its count', { psiJob });
 
+  // Described before the read: a refresh committing during it shows as a later generation in the view's history.
+  const described = await context.connectors.views.get(party.view);
   const values = new Map<string, ColumnValue[]>(columns.map((c) => [c, new Array<ColumnValue>(rows).fill(null)]));
   const present = new Uint8Array(rows);
   const positionOf = new Map(subjects.map((s, i) => [s, i]));
@@ -96,5 +100,6 @@ export async function readAlignedRows(
     else return;
     dropped.push(i);
   });
-  return { rows, values, dropped, withdrawn, missing };
+  const dataVersion = { generation: described.generation, sha256: described.source.sha256 };
+  return { rows, values, dropped, withdrawn, missing, dataVersion };
 }

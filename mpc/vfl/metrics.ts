@@ -71,27 +71,42 @@ export function metricsOf(task: Task, pairs: readonly Scored[]): Metrics {
     : { rmse: rmse(pairs), mae: mae(pairs), rows: pairs.length };
 }
 
-/** The error the lift is measured in: log-loss for a 0/1 label, RMSE for a number. */
-export const errorOf = (task: Task, pairs: readonly Scored[]): number =>
-  task === 'logistic' ? logLoss(pairs) : rmse(pairs);
+/** An error with its 95% percentile bootstrap interval (null bounds with no bootstrap). */
+export type Interval = { value: number; low: number | null; high: number | null };
+
+export type Lift = {
+  /** (baseline − model) / baseline, with its interval. */
+  reduction: number;
+  low: number | null;
+  high: number | null;
+  /** The model's error (e1) and the baseline's (e0), each with its own interval from the same resamples. */
+  model: Interval;
+  baseline: Interval;
+};
 
 /**
- * Error reduction of `model` over `baseline` ((baseline − model) / baseline) and a 95% percentile bootstrap interval.
- * The two are resampled independently: the federated scores reach the guest shuffled, unlinked from its rows
- * (docs/joint-modeling.md), so a paired bootstrap is not possible. That makes the interval wider, not narrower.
+ * Error reduction of `model` over `baseline` ((baseline − model) / baseline) and 95% percentile bootstrap intervals
+ * of it and of both errors. The two are resampled independently: the federated scores reach the guest shuffled,
+ * unlinked from its rows (docs/joint-modeling.md), so a paired bootstrap is not possible. That makes the interval
+ * wider, not narrower.
  */
 export function liftWithInterval(
-  task: Task,
+  error: (pairs: readonly Scored[]) => number,
   model: readonly Scored[],
   baseline: readonly Scored[],
   options: { rounds: number; seed: string },
-): { reduction: number; low: number | null; high: number | null } {
-  const reductionOf = (m: readonly Scored[], b: readonly Scored[]) => {
-    const base = errorOf(task, b);
-    return (base - errorOf(task, m)) / base;
-  };
-  const reduction = reductionOf(model, baseline);
-  if (options.rounds === 0) return { reduction, low: null, high: null };
+): Lift {
+  const e1 = error(model);
+  const e0 = error(baseline);
+  const reduction = (e0 - e1) / e0;
+  if (options.rounds === 0)
+    return {
+      reduction,
+      low: null,
+      high: null,
+      model: { value: e1, low: null, high: null },
+      baseline: { value: e0, low: null, high: null },
+    };
   let counter = 0;
   let block = Buffer.alloc(0);
   let at = 0;
@@ -105,9 +120,25 @@ export function liftWithInterval(
     return v % bound;
   };
   const resample = (pairs: readonly Scored[]) => pairs.map(() => pairs[draw(pairs.length)] as Scored);
-  const samples: number[] = [];
-  for (let r = 0; r < options.rounds; r++) samples.push(reductionOf(resample(model), resample(baseline)));
-  samples.sort((a, b) => a - b);
-  const at95 = (q: number) => samples[Math.min(samples.length - 1, Math.floor(q * samples.length))] as number;
-  return { reduction, low: at95(0.025), high: at95(0.975) };
+  const reductions: number[] = [];
+  const models: number[] = [];
+  const baselines: number[] = [];
+  for (let r = 0; r < options.rounds; r++) {
+    const m = error(resample(model));
+    const b = error(resample(baseline));
+    models.push(m);
+    baselines.push(b);
+    reductions.push((b - m) / b);
+  }
+  const interval = (samples: number[]) => {
+    samples.sort((a, b) => a - b);
+    const at95 = (q: number) => samples[Math.min(samples.length - 1, Math.floor(q * samples.length))] as number;
+    return { low: at95(0.025), high: at95(0.975) };
+  };
+  return {
+    reduction,
+    ...interval(reductions),
+    model: { value: e1, ...interval(models) },
+    baseline: { value: e0, ...interval(baselines) },
+  };
 }

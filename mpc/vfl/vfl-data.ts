@@ -28,7 +28,14 @@ export type PartyData = {
   test: number[];
   kept: number;
   clipped: number;
-  detail: { aligned: number; withdrawn: number; missing: number; droppedElsewhere: number };
+  detail: {
+    aligned: number;
+    withdrawn: number;
+    missing: number;
+    droppedElsewhere: number;
+    viewGeneration: number;
+    viewSha256: string;
+  };
   consentBasisRoot: string;
 };
 
@@ -110,6 +117,8 @@ export async function loadPartyData(
       withdrawn: local.withdrawn,
       missing: local.missing,
       droppedElsewhere: agreed.droppedElsewhere,
+      viewGeneration: local.dataVersion.generation,
+      viewSha256: local.dataVersion.sha256,
     },
     consentBasisRoot: basis.digest('hex'),
   };

@@ -7,7 +7,8 @@ import { guestOf } from '../jobs/job.ts';
 import type { HePool } from '../he/he-pool.ts';
 import type { StepContext } from '../jobs/protocol.ts';
 import { partialScores, trainPlain, type Task } from './linear-model.ts';
-import { liftWithInterval, metricsOf, type Metrics, type Scored } from './metrics.ts';
+import { liftWithInterval, metricsOf, type Lift, type Metrics, type Scored } from './metrics.ts';
+import { defaultErrorMetric, errorFunction } from './error-metrics.ts';
 import { shuffleKey } from '../he/elgamal-shuffle.ts';
 import { epochBatches } from './training-plan.ts';
 import type { PartyData } from './vfl-data.ts';
@@ -17,7 +18,8 @@ import type { VflTransport } from './vfl-transport.ts';
 export type Evaluation = {
   metrics: Metrics;
   guestOnly: Metrics;
-  lift: { error: string; reduction: number; low: number | null; high: number | null };
+  /** The lift in the job's error metric (`error`, its name): the reduction and both errors with their intervals. */
+  lift: Lift & { error: string };
   heldOut: number;
   evaluationMs: number;
 };
@@ -97,14 +99,15 @@ export async function evaluate(
   const toResiduals = (scored: readonly Scored[]) => scored.map((p) => ({ score: p.score - p.label, label: 0 }));
   const jointPairs = task === 'logistic' ? joint : inLabelUnits(joint, data);
   const alonePairs = task === 'logistic' ? aloneLogistic : toResiduals(inLabelUnits(aloneLogistic, data));
-  const lift = liftWithInterval(task, jointPairs, alonePairs, {
+  const metric = params.errorMetric ?? defaultErrorMetric(task);
+  const lift = liftWithInterval(errorFunction(metric), jointPairs, alonePairs, {
     rounds: params.bootstrap,
     seed: `sealgate/vfl-lift/${params.seed}`,
   });
   return {
     metrics: metricsOf(task, jointPairs),
     guestOnly: metricsOf(task, alonePairs),
-    lift: { error: task === 'logistic' ? 'logLoss' : 'rmse', ...lift },
+    lift: { error: metric.name, ...lift },
     heldOut: data.test.length,
     evaluationMs: Date.now() - started,
   };

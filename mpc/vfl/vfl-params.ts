@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { SqlName } from '../../connectors/sql-name.ts';
 import type { JobRequestLike } from '../jobs/job.ts';
 import { AlignedParams } from '../joint/joint-params.ts';
+import { ErrorMetric, METRIC_TASK } from './error-metrics.ts';
 
 export const MAX_FEATURES = 64;
 
@@ -27,6 +28,8 @@ export const VflParams = z.strictObject({
     .default(1),
   /** Bootstrap rounds for the confidence interval of the lift over a guest-only model. */
   bootstrap: z.int().min(0).max(2000).default(200),
+  /** The error the lift is measured in (error-metrics.ts); default: log-loss for logistic, RMSE for linear. */
+  errorMetric: ErrorMetric.optional(),
   /** The name the model is registered under at every party; default: the protocol and job id. */
   model: z
     .string()
@@ -38,6 +41,13 @@ export type VflParams = z.infer<typeof VflParams>;
 export function checkVflJob(job: JobRequestLike, ctx: z.RefinementCtx): void {
   const params = VflParams.parse(job.params);
   const guest = job.parties.find((p) => p.role === 'guest');
+  const task = job.protocol === 'vfl-linear' ? 'linear' : 'logistic';
+  if (params.errorMetric !== undefined && METRIC_TASK[params.errorMetric.name] !== task)
+    ctx.addIssue({
+      code: 'custom',
+      path: ['params', 'errorMetric'],
+      message: `${params.errorMetric.name} measures a ${METRIC_TASK[params.errorMetric.name]} model, not a ${task} one`,
+    });
   if (job.receivers.length !== 1 || job.receivers[0] !== guest?.id)
     ctx.addIssue({
       code: 'custom',

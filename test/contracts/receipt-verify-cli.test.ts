@@ -13,6 +13,7 @@ import type { Receipt } from '../../consent/receipt.ts';
 import { signReceipt, type UnsignedReceipt } from '../../consent/receipt.ts';
 import { CHECK_NAMES } from '../../consent/receipt-verifier.ts';
 import { runVerifyCli } from '../../contracts/verify-cli.ts';
+import { signStatement, statementHash, type AnchoredStatement } from '../../consent/anchored-statement.ts';
 import { deployFreshLedger, type SimulatedChain } from '../fixtures/contracts-fixture.ts';
 import { openAnchoringHarness, writeGrants, type AnchoringHarness } from '../fixtures/anchoring-fixture.ts';
 
@@ -22,6 +23,8 @@ let server: JsonRpcServer;
 let rpcUrl: string;
 let h: AnchoringHarness;
 let registry: string;
+let statement: AnchoredStatement;
+let statementSeq: number;
 
 /** EIP-1193 over plain HTTP JSON-RPC, so the fixtures drive the same chain the CLI reads. */
 function httpProvider(url: string): EthereumProvider {
@@ -91,6 +94,16 @@ beforeAll(async () => {
   registry = ledger.addresses.registry;
   h = await openAnchoringHarness(chain, ledger);
   await writeGrants(h, 4);
+  statement = signStatement('sealgate/lift-certificate/v1', { issuer: 'dealer', certificateId: 'c-1' }, h.signer);
+  const recorded = await h.log.appendAudit({
+    kind: 'valuation',
+    actor: 'token:t1',
+    action: 'lift-certificate-issue',
+    outcome: 'ok',
+    refs: ['c-1'],
+    detail: { statementHash: statementHash(statement.context, statement.body) },
+  });
+  statementSeq = recorded.seq;
   expect((await h.anchoring().flushNow()).error).toBeNull();
 });
 afterAll(async () => {
@@ -116,6 +129,20 @@ describe('verify-cli', () => {
     }
     // The registry came from ConsentAnchor.registry() when not given.
     expect(byDefault.stdout).toContain(`registry ${registry}`);
+  });
+
+  it('--statement verifies a signed statement with its receipt; a changed byte exits 1', async () => {
+    const receipt = await h.issuer.issueAnchoredReceipt({ chain: 'audit', seq: statementSeq });
+    const changed = { ...statement, body: { ...statement.body, certificateId: 'c-2' } };
+    const [ok, bad] = await Promise.all([
+      runCli(['--statement', save('statement.json', { statement, receipt }), '--rpc', rpcUrl]),
+      runCli(['--statement', save('changed.json', { statement: changed, receipt }), '--rpc', rpcUrl]),
+    ]);
+    expect([ok.code, ok.stderr]).toEqual([0, '']);
+    for (const name of ['statement-signature', 'statement-recorded', 'on-chain-inclusion'])
+      expect(ok.stdout).toMatch(new RegExp(`✓ ${name}\\s`));
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain('FAILED at statement-signature');
   });
 
   it('a forged or pending receipt exits 1 naming the failing check', async () => {

@@ -16,6 +16,7 @@ import { registerIngestRoutes } from './ingest.routes.ts';
 import { registerJobRoutes } from './job.routes.ts';
 import { registerModelRoutes } from './model.routes.ts';
 import { registerValuationRoutes } from './valuation.routes.ts';
+import { registerLiftCertificateRoutes } from './lift-certificate.routes.ts';
 
 export async function registerRoutes(app: FastifyInstance, ctx: GatewayContext): Promise<void> {
   registerHealthRoutes(app, ctx);
@@ -32,4 +33,5 @@ export async function registerRoutes(app: FastifyInstance, ctx: GatewayContext):
   registerJobRoutes(app, ctx);
   registerModelRoutes(app, ctx);
   registerValuationRoutes(app, ctx);
+  registerLiftCertificateRoutes(app, ctx);
 }

@@ -55,12 +55,20 @@ export async function alignedIds(mesh: JointMesh, psiJob: string): Promise<strin
 }
 
 /** The plaintext model on the joined rows `ids` (in aligned order) and its held-out metrics. */
-export function plaintextModel(
+export const plaintextModel = (
   mesh: JointMesh,
   job: VflJobSpec & { id: string },
   ids: readonly string[],
   link: 'exact' | 'taylor' = 'exact',
-): Metrics {
+): Metrics => metricsOf(job.task, plaintextPairs(mesh, job, ids, link));
+
+/** The plaintext model's held-out (score, label) pairs: logits for logistic, label units for linear regression. */
+export function plaintextPairs(
+  mesh: JointMesh,
+  job: VflJobSpec & { id: string },
+  ids: readonly string[],
+  link: 'exact' | 'taylor' = 'exact',
+): Scored[] {
   const params = VflParams.parse(job.params);
   const kept = Uint32Array.from(ids.keys());
   const { train, test } = splitRows(kept, params.testPercent);
@@ -96,12 +104,11 @@ export function plaintextModel(
     link,
   });
   const scores = partialScores([...columns, new Float64Array(ids.length).fill(1)], weights, test);
-  const pairs: Scored[] = test.map((r, i) => {
+  return test.map((r, i) => {
     const score = scores[i]!;
     const y = label[r]!;
     return job.task === 'logistic'
       ? { score, label: y }
       : { score: score * labelScale.scale + labelScale.mean, label: y * labelScale.scale + labelScale.mean };
   });
-  return metricsOf(job.task, pairs);
 }

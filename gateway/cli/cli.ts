@@ -18,6 +18,7 @@ import { watchJob } from './job-watch.ts';
 import { rotateIdentityKey } from './keys-rotate.ts';
 import { listModels, showModel } from './models.ts';
 import { listValuations, showValuation } from './valuations.ts';
+import { showCertificate } from './lift-certificates.ts';
 
 export const USAGE = `usage: sealgate <command>
 
@@ -36,7 +37,8 @@ commands:
                                           both take --url U --token T (SEALGATE_URL, SEALGATE_TOKEN)
   valuations PACKAGE                      list a data package's valuations as a table, newest first
   valuation ID                            print a valuation's headline figures as a table;
-                                          both take --url U --token T (SEALGATE_URL, SEALGATE_TOKEN)
+  certificate ID                          print a lift certificate's errors per subset as a table;
+                                          all three take --url U --token T (SEALGATE_URL, SEALGATE_TOKEN)
   help                                    show this text
 
 roles: ${Role.options.join(', ')}
@@ -188,9 +190,10 @@ async function run(argv: string[], env: Record<string, string | undefined>, io: 
         : showModel(sub, version === undefined ? undefined : Number(version), options);
     }
     case 'valuations':
-    case 'valuation': {
+    case 'valuation':
+    case 'certificate': {
       if (sub === undefined)
-        throw new UsageError(command === 'valuations' ? 'valuations needs a package id' : 'valuation needs an id');
+        throw new UsageError(command === 'valuations' ? 'valuations needs a package id' : `${command} needs an id`);
       expectNoMore(rest);
       const token = values.token ?? env.SEALGATE_TOKEN;
       if (token === undefined)
@@ -198,6 +201,7 @@ async function run(argv: string[], env: Record<string, string | undefined>, io: 
           `${command} needs --token or SEALGATE_TOKEN (a data-steward, compliance-officer or admin token)`,
         );
       const options = { url: values.url ?? env.SEALGATE_URL ?? DEFAULT_URL, token, io };
+      if (command === 'certificate') return showCertificate(sub, options);
       return command === 'valuations' ? listValuations(sub, options) : showValuation(sub, options);
     }
     default:

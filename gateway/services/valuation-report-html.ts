@@ -415,6 +415,19 @@ ${rows || '<tr><td colspan="4">no input</td></tr>'}
 </tbody></table>`;
 }
 
+function errorSourcesTable(report: ValuationReport): string {
+  const rows = report.errorSources
+    .map((e) =>
+      e.kind === 'lift-certificate'
+        ? `<tr>${cell(e.segment)}${cell('lift certificate')}<td class="mono">${escapeHtml(e.reference)}<br>${escapeHtml(e.detail)}</td></tr>`
+        : `<tr>${cell(e.segment)}${cell(`entered by ${e.reference}`)}${cell(e.detail)}</tr>`,
+    )
+    .join('\n');
+  return `<table><thead><tr><th>segment</th><th>errors from</th><th>certificate and statement hash, or note</th></tr></thead><tbody>
+${rows}
+</tbody></table>`;
+}
+
 function anchorSection(meta: ValuationReportMeta): string {
   const a = meta.anchor;
   const anchor =
@@ -449,6 +462,8 @@ ${figure('Net present value', distribution, `Drawn from the report's quantiles (
 ${figure('Tornado', tornado, bars === 0 ? 'No input is uncertain: nothing moves the NPV.' : `The NPV with one uncertain input at its P10 (blue) and its P90 (orange), the others at their medians, around the base ${escapeHtml(formatNumber(report.sensitivity.tornado.base))} (black line); sorted by swing.`)}
 ${figure('Cash flow per period', flows, 'The band holds the middle 90 % of the draws of each period; the line is the cash flow with every input at its median.')}
 ${shapley === null ? '<h3>Attribution</h3>\n<p>No attribution: the inputs measure no subset of the dimensions.</p>' : `${figure('Value per dimension (Shapley)', shapley, 'What each dimension adds to the present value of the revenue, averaged over every order of adding them.')}\n${shapleyTable(report.shapley!)}`}
+<h2>Where the errors come from</h2>
+${errorSourcesTable(report)}
 <h2>Collateral</h2>
 ${collateralSection(report)}
 <h2>Covenant</h2>

@@ -110,35 +110,36 @@ export async function runVerifyCli(argv: readonly string[], io: Io): Promise<num
       reader = unreachable(error);
     }
   }
+  // Every check in order, then the verdict: exit 0 with `ok`, or 1 naming the first failure.
+  const report = (
+    checks: readonly { name: string; ok: boolean; detail: string }[],
+    failure: { name: string; detail: string } | null,
+    ok: string | null,
+  ): number => {
+    for (const check of checks) io.out(`${check.ok ? '✓' : '✗'} ${check.name.padEnd(19)} ${check.detail}`);
+    if (failure !== null || ok === null) {
+      io.err(`verify: FAILED at ${failure?.name ?? 'unknown'}: ${failure?.detail ?? ''}`);
+      return 1;
+    }
+    io.out(`verify: OK: ${ok}`);
+    return 0;
+  };
   try {
     if (args.values.status === true) {
       const result = await verifyStatusProof(receipt, reader, { timeoutMs });
-      for (const check of result.checks) io.out(`${check.ok ? '✓' : '✗'} ${check.name.padEnd(18)} ${check.detail}`);
-      if (result.failure !== null || result.verdict === null) {
-        io.err(`verify: FAILED at ${result.failure?.name ?? 'unknown'}: ${result.failure?.detail ?? ''}`);
-        return 1;
-      }
-      io.out(`verify: OK: record ${result.verdict.recordId} is ${result.verdict.summary}`);
-      return 0;
+      const { verdict } = result;
+      return report(result.checks, result.failure, verdict && `record ${verdict.recordId} is ${verdict.summary}`);
     }
     if (args.values.statement === true) {
       const result = await verifyStatementProof(receipt, reader, { timeoutMs });
-      for (const check of result.checks) io.out(`${check.ok ? '✓' : '✗'} ${check.name.padEnd(19)} ${check.detail}`);
-      if (result.failure !== null) {
-        io.err(`verify: FAILED at ${result.failure.name}: ${result.failure.detail}`);
-        return 1;
-      }
-      io.out('verify: OK: the statement is signed, and the audit entry that recorded its hash is anchored on chain');
-      return 0;
+      return report(
+        result.checks,
+        result.failure,
+        'the statement is signed, and the audit entry that recorded its hash is anchored on chain',
+      );
     }
     const result = await verifyReceipt(receipt, reader, { timeoutMs });
-    for (const check of result.checks) io.out(`${check.ok ? '✓' : '✗'} ${check.name.padEnd(18)} ${check.detail}`);
-    if (result.failure !== null) {
-      io.err(`verify: FAILED at ${result.failure.name}: ${result.failure.detail}`);
-      return 1;
-    }
-    io.out('verify: OK: the receipt is signed, the record is intact and anchored on chain');
-    return 0;
+    return report(result.checks, result.failure, 'the receipt is signed, the record is intact and anchored on chain');
   } finally {
     close();
   }

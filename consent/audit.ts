@@ -19,6 +19,7 @@ export const AuditKind = z.enum([
   'admin',
   'connector',
   'valuation',
+  'exchange',
 ]);
 export type AuditKind = z.infer<typeof AuditKind>;
 

@@ -9,20 +9,15 @@ import { randomUUID } from 'node:crypto';
 import { canonicalHash } from '../consent/canonical.ts';
 import type { Clock } from '../core/clock.ts';
 import { GatewayError } from '../core/errors.ts';
-import type { PackageRegistryClient } from '../contracts/package-registry-client.ts';
 import { gatewayIdToBytes32 } from '../contracts/ledger-values.ts';
 import { parseValuationInput, valuateInput } from '../valuation/valuate.ts';
 import type { ValuationInput } from '../valuation/valuation-input.ts';
 import type { ValuationReport } from '../valuation/valuation-report.ts';
 import type { StoredValuation, ValuationAnchor, ValuationStore, ValuationSummary } from './valuation-store.ts';
 import { citationProblem, type LiftCertificateBody } from './lift-certificate.ts';
+import { anchorPackageRevision, hex0x, type PackageLedger } from './package-anchor.ts';
 
-/** The chain side: the package registry as this gateway's account writes it, or null with the ledger off. */
-export type PackageLedger = {
-  client: Pick<PackageRegistryClient, 'registerPackage' | 'revisePackage' | 'getPackage'>;
-  chainId: number;
-  registry: string;
-};
+export type { PackageLedger } from './package-anchor.ts';
 
 export type ValuationCreated = ValuationSummary & {
   report: ValuationReport;
@@ -60,34 +55,16 @@ export type ValuationsOptions = {
   audit: (entry: { actor: string; valuationId: string; packageId: string; reportHash: string }) => Promise<void>;
 };
 
-const hex0x = (hex: string): string => `0x${hex}`;
-
 export function createValuations(options: ValuationsOptions): Valuations {
   const { store, clock } = options;
 
-  const anchor = async (input: ValuationInput, reportHash: string): Promise<ValuationAnchor> => {
-    const ledger = options.ledger();
-    if (ledger === null) throw new GatewayError('LEDGER_UNAVAILABLE', 'the ledger is off', { reason: 'ledger-off' });
-    const packageId = gatewayIdToBytes32(input.package.packageId);
-    const registration = {
-      packageId,
+  const anchor = async (input: ValuationInput, reportHash: string): Promise<ValuationAnchor> =>
+    anchorPackageRevision(options.ledger(), {
+      packageId: input.package.packageId,
       listingHash: hex0x(canonicalHash(input.package)),
       valuationReportHash: hex0x(reportHash),
       consentBasisRoot: input.package.consentBasis.root,
-    };
-    const existing = await ledger.client.getPackage(packageId);
-    const sent =
-      existing === null
-        ? await ledger.client.registerPackage(registration)
-        : await ledger.client.revisePackage(registration);
-    return {
-      chainId: ledger.chainId,
-      registry: ledger.registry,
-      txHash: sent.txHash.toLowerCase(),
-      blockNumber: sent.blockNumber,
-      revision: (existing?.revision ?? 0) + 1,
-    };
-  };
+    });
 
   /** A segment that cites a lift certificate must cite one this gateway issued, by its hash, and agree with it. */
   const checkCitations = async (input: ValuationInput): Promise<void> => {

@@ -36,7 +36,7 @@ const NAMED: Record<string, z.ZodType> = {
 for (const [id, schema] of Object.entries(NAMED)) apiSchemas.add(schema, { id });
 
 type Access = 'public' | 'bearer' | 'peer';
-type RouteConfig = { public?: boolean; peer?: boolean } | undefined;
+type RouteConfig = { public?: boolean; peer?: boolean; roles?: readonly string[] } | undefined;
 
 const accessOf = (config: RouteConfig): Access =>
   config?.public === true ? 'public' : config?.peer === true ? 'peer' : 'bearer';
@@ -146,6 +146,10 @@ export function openApiOptions(version: string): SwaggerOptions {
           ...schema,
           operationId: operationIdOf(method, input.url),
           security: SECURITY[access],
+          // The roles a bearer token must have: what a client needs before it calls, and what a test can pick from.
+          ...(access === 'bearer'
+            ? { 'x-sealgate-roles': [...((input.route.config as RouteConfig)?.roles ?? [])] }
+            : {}),
           response: { ...problemResponses(codes), ...schema.response },
         },
       };

@@ -7,7 +7,7 @@ import { sha256Hex } from '../../consent/canonical.ts';
 import type { Database } from '../../core/database.ts';
 import { GatewayError } from '../../core/errors.ts';
 
-export const Role = z.enum(['admin', 'data-steward', 'compliance-officer', 'exchange', 'collector']);
+export const Role = z.enum(['admin', 'data-steward', 'compliance-officer', 'exchange', 'collector', 'buyer']);
 export type Role = z.infer<typeof Role>;
 
 export const TokenId = z.string().regex(/^tok_[A-Za-z0-9_-]{16}$/);

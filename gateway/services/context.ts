@@ -31,6 +31,8 @@ import { createValuations, type Valuations } from '../../exchange/valuations.ts'
 import { openValuationStore } from '../../exchange/valuation-store.ts';
 import { createLiftCertificates, type LiftCertificates } from '../../exchange/lift-certificates.ts';
 import { openLiftCertificateStore } from '../../exchange/lift-certificate-store.ts';
+import { createListings, type Listings } from '../../exchange/listings.ts';
+import { openListingStore } from '../../exchange/listing-store.ts';
 import { createVflProtocol } from '../../mpc/vfl/vfl-protocol.ts';
 import { createScoreProtocol } from '../../mpc/vfl/score-protocol.ts';
 
@@ -66,6 +68,8 @@ export type GatewayContext = {
   valuations: Valuations;
   /** Lift certificates: backtests behind a valuation's errors, signed, audited (exchange/lift-certificates.ts). */
   liftCertificates: LiftCertificates;
+  /** Listings of data packages: revisions, lifecycle, anchoring (exchange/listings.ts). */
+  listings: Listings;
   /** Releases what createContext opened (the database). Idempotent. */
   close(): Promise<void>;
 };
@@ -107,6 +111,7 @@ export async function createContext(config: GatewayConfig, options: ContextOptio
   let models: ModelStore;
   let valuations: Valuations;
   let liftCertificates: LiftCertificates;
+  let listings: Listings;
   try {
     tokens = await createTokenStore(db, clock);
     // Policies before consent: a bundle that does not validate stops start-up with POLICY_INVALID.
@@ -156,16 +161,17 @@ export async function createContext(config: GatewayConfig, options: ContextOptio
     // The CKKS protocols share one worker pool, started by the first job that needs it.
     const hePool = sharedHePool();
     models = await openModelStore(db);
+    const packageLedger = () => {
+      const started = ledger.ledger;
+      return started === null
+        ? null
+        : { client: started.client, chainId: started.chainId, registry: started.addresses.packages };
+    };
     valuations = createValuations({
       store: await openValuationStore(db),
       clock,
       certificate: async (certificateId) => liftCertificates.issued(certificateId),
-      ledger: () => {
-        const started = ledger.ledger;
-        return started === null
-          ? null
-          : { client: started.client, chainId: started.chainId, registry: started.addresses.packages };
-      },
+      ledger: packageLedger,
       audit: async ({ actor, valuationId, packageId, reportHash }) => {
         await consent.appendAudit({
           kind: 'valuation',
@@ -198,6 +204,16 @@ export async function createContext(config: GatewayConfig, options: ContextOptio
       protocols,
       onStepEnded: (protocol, step, outcome, seconds) =>
         metrics.jobStepDuration.observe({ protocol, step, outcome }, seconds),
+    });
+    listings = createListings({
+      partyId: config.partyId,
+      store: await openListingStore(db),
+      clock,
+      ledger: packageLedger,
+      latestReportHash: async (packageId) => (await valuations.list(packageId, 1))[0]?.reportHash ?? null,
+      audit: async ({ actor, action, refs, detail }) => {
+        await consent.appendAudit({ kind: 'exchange', actor, action, outcome: 'ok', refs, detail });
+      },
     });
     liftCertificates = createLiftCertificates({
       partyId: config.partyId,
@@ -249,6 +265,7 @@ export async function createContext(config: GatewayConfig, options: ContextOptio
     models,
     valuations,
     liftCertificates,
+    listings,
     close: async () => {
       if (isClosed) return;
       isClosed = true;

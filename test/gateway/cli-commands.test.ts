@@ -118,11 +118,13 @@ describe('sealgate CLI', () => {
     expect(badRole.stderr).toContain(
       'unknown role "root"; expected one of admin, data-steward, compliance-officer, exchange, collector',
     );
-    for (const args of [['frobnicate'], [], ['token'], ['token', 'create'], ['keys', 'revoke'], ['serve', '--bogus']]) {
-      const result = await cli(args, envFor(dir));
-      expect(result.code, args.join(' ')).toBe(2);
+    // Independent child processes: run side by side.
+    const usages = [['frobnicate'], [], ['token'], ['token', 'create'], ['keys', 'revoke'], ['serve', '--bogus']];
+    const results = await Promise.all(usages.map((args) => cli(args, envFor(dir))));
+    results.forEach((result, i) => {
+      expect(result.code, usages[i]!.join(' ')).toBe(2);
       expect(result.stderr).toMatch(/^sealgate: /);
-    }
+    });
   });
 
   it('help exits 0 and lists the commands and roles', async () => {

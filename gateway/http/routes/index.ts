@@ -17,6 +17,7 @@ import { registerJobRoutes } from './job.routes.ts';
 import { registerModelRoutes } from './model.routes.ts';
 import { registerValuationRoutes } from './valuation.routes.ts';
 import { registerLiftCertificateRoutes } from './lift-certificate.routes.ts';
+import { registerListingRoutes } from './listing.routes.ts';
 
 export async function registerRoutes(app: FastifyInstance, ctx: GatewayContext): Promise<void> {
   registerHealthRoutes(app, ctx);
@@ -34,4 +35,5 @@ export async function registerRoutes(app: FastifyInstance, ctx: GatewayContext):
   registerModelRoutes(app, ctx);
   registerValuationRoutes(app, ctx);
   registerLiftCertificateRoutes(app, ctx);
+  registerListingRoutes(app, ctx);
 }

@@ -1,0 +1,172 @@
+// The listing lifecycle over HTTP (docs/exchange.md): the seller's steward writes and submits, the exchange approves,
+// the approval anchors the listed revision's hash and consent root in the package registry; each role may take only
+// its steps; a buyer sees listed listings only; every revision and step is kept; search filters and pages.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { canonicalHash } from '../../consent/canonical.ts';
+import { gatewayIdToBytes32 } from '../../contracts/ledger-values.ts';
+import { bearer, makeTestGateway, type TestGateway } from '../fixtures/gateway-fixture.ts';
+import { automotiveListing } from './listing-fixture.ts';
+
+let gw: TestGateway;
+const tokens: Record<string, string> = {};
+beforeAll(async () => {
+  gw = await makeTestGateway({ SEALGATE_LEDGER: 'local', SEALGATE_PARTY_ID: 'dealer-4s' });
+  for (const role of ['data-steward', 'exchange', 'buyer', 'collector', 'compliance-officer', 'admin'] as const)
+    tokens[role] = await gw.tokenFor(role);
+}, 60_000);
+afterAll(async () => {
+  await gw?.close();
+});
+
+type Reply = { status: number; body: Record<string, unknown> };
+async function as(role: string, method: 'GET' | 'POST' | 'PUT', url: string, payload?: unknown): Promise<Reply> {
+  const res = await gw.app.inject({
+    method,
+    url,
+    headers: bearer(tokens[role]!),
+    ...(payload === undefined ? {} : { payload: payload as object }),
+  });
+  return { status: res.statusCode, body: res.json() as Record<string, unknown> };
+}
+
+describe('the listing lifecycle', () => {
+  it('draft → in review → listed, anchored; each step by its role only; a buyer sees it once listed', async () => {
+    for (const role of ['collector', 'exchange', 'buyer', 'admin']) {
+      const refused = await as(role, 'POST', '/v1/listings', automotiveListing());
+      expect([role, refused.status, refused.body.code]).toEqual([role, 403, 'FORBIDDEN']);
+    }
+    const created = await as('data-steward', 'POST', '/v1/listings', automotiveListing());
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    const id = String(created.body.listingId);
+    expect(created.body).toMatchObject({
+      state: 'draft',
+      revision: 1,
+      registrationNo: expect.stringMatching(/^SG-dealer-4s-/),
+    });
+
+    // A buyer does not see a draft, not even that it exists.
+    expect((await as('buyer', 'GET', `/v1/listings/${id}`)).status).toBe(404);
+    // The seller cannot approve its own listing; the exchange cannot submit one.
+    expect((await as('data-steward', 'POST', `/v1/listings/${id}/approve`, {})).body.code).toBe('FORBIDDEN');
+    expect((await as('exchange', 'POST', `/v1/listings/${id}/submit`, {})).body.code).toBe('FORBIDDEN');
+    expect((await as('exchange', 'POST', `/v1/listings/${id}/approve`, {})).body.code).toBe('CONFLICT');
+
+    expect((await as('data-steward', 'POST', `/v1/listings/${id}/submit`, {})).body.state).toBe('in-review');
+    const approved = await as('exchange', 'POST', `/v1/listings/${id}/approve`, { reason: 'reviewed' });
+    expect(approved.status, JSON.stringify(approved.body)).toBe(200);
+    expect(approved.body).toMatchObject({
+      state: 'listed',
+      anchorError: null,
+      anchor: { revision: 1, listingRevision: 1 },
+    });
+
+    // On chain: the listed revision's hash and its consent root.
+    const onChain = await gw.ctx.ledger.ledger!.client.getPackage(gatewayIdToBytes32('automotive-behaviour'));
+    expect(onChain).toMatchObject({
+      listingHash: `0x${canonicalHash((approved.body as { content: unknown }).content)}`,
+      consentBasisRoot: `0x${'ab'.repeat(32)}`,
+    });
+    expect(approved.body.contentHash).toBe(canonicalHash((approved.body as { content: unknown }).content));
+
+    const seen = await as('buyer', 'GET', `/v1/listings/${id}`);
+    expect([seen.status, seen.body.state]).toEqual([200, 'listed']);
+    // Content is frozen while listed.
+    expect((await as('data-steward', 'PUT', `/v1/listings/${id}`, automotiveListing())).body.code).toBe('CONFLICT');
+  }, 60_000);
+
+  it('a suspended listing is revised as a new revision and reviewed again; every revision and step is kept', async () => {
+    const id = String((await as('data-steward', 'POST', '/v1/listings', automotiveListing())).body.listingId);
+    await as('data-steward', 'POST', `/v1/listings/${id}/submit`, {});
+    await as('exchange', 'POST', `/v1/listings/${id}/approve`, {});
+    expect((await as('exchange', 'POST', `/v1/listings/${id}/suspend`, { reason: 'quality check' })).body.state).toBe(
+      'suspended',
+    );
+    expect((await as('buyer', 'GET', `/v1/listings/${id}`)).status).toBe(404);
+    const revised = await as('data-steward', 'PUT', `/v1/listings/${id}`, automotiveListing({ summary: 'Refreshed.' }));
+    expect(revised.body).toMatchObject({ state: 'draft', revision: 2 });
+    await as('data-steward', 'POST', `/v1/listings/${id}/submit`, {});
+    expect((await as('exchange', 'POST', `/v1/listings/${id}/approve`, {})).body).toMatchObject({
+      state: 'listed',
+      anchor: { listingRevision: 2 },
+    });
+    const revisions = (await as('compliance-officer', 'GET', `/v1/listings/${id}/revisions`)).body.revisions as {
+      revision: number;
+      contentHash: string;
+    }[];
+    expect(revisions.map((r) => r.revision)).toEqual([1, 2]);
+    expect(new Set(revisions.map((r) => r.contentHash)).size).toBe(2);
+    const history = (await as('compliance-officer', 'GET', `/v1/listings/${id}/history`)).body.history as {
+      step: string;
+      to: string;
+      role: string;
+      reason: string | null;
+    }[];
+    expect(history.map((h) => [h.step, h.to, h.role])).toEqual([
+      ['create', 'draft', 'data-steward'],
+      ['submit', 'in-review', 'data-steward'],
+      ['approve', 'listed', 'exchange'],
+      ['suspend', 'suspended', 'exchange'],
+      ['revise', 'draft', 'data-steward'],
+      ['submit', 'in-review', 'data-steward'],
+      ['approve', 'listed', 'exchange'],
+    ]);
+    expect(history[3]!.reason).toBe('quality check');
+    const audit = await gw.ctx.consent.listAudit({ afterSeq: 0, limit: 1000 });
+    expect(audit.filter((e) => e.kind === 'exchange' && e.refs.includes(id)).map((e) => e.action)).toEqual([
+      'listing-create',
+      'listing-submit',
+      'listing-approve',
+      'listing-suspend',
+      'listing-revise',
+      'listing-submit',
+      'listing-approve',
+    ]);
+    expect((await as('data-steward', 'POST', `/v1/listings/${id}/delist`, {})).body.state).toBe('delisted');
+    expect((await as('exchange', 'POST', `/v1/listings/${id}/reinstate`, {})).body.code).toBe('CONFLICT');
+  }, 60_000);
+
+  it('refuses content that is not a listing, or a preview of real rows', async () => {
+    const bad = await as('data-steward', 'POST', '/v1/listings', { ...automotiveListing(), title: '' });
+    expect([bad.status, bad.body.code]).toEqual([400, 'BAD_INPUT']);
+    const smallGroup = automotiveListing({
+      preview: { kind: 'aggregates', k: 50, rows: [{ region: 'island', subjects: 7 }] },
+    });
+    const refused = await as('data-steward', 'POST', '/v1/listings', smallGroup);
+    expect([refused.status, JSON.stringify(refused.body)]).toEqual([400, expect.stringContaining('fewer than k = 50')]);
+  });
+
+  it('a buyer searches listed listings by dimension, purpose, licence, price and coverage, page by page', async () => {
+    const list = async (role: string, query: string) => as(role, 'GET', `/v1/listings?${query}`);
+    const mine = async (over: Parameters<typeof automotiveListing>[0]) => {
+      const id = String((await as('data-steward', 'POST', '/v1/listings', automotiveListing(over))).body.listingId);
+      await as('data-steward', 'POST', `/v1/listings/${id}/submit`, {});
+      await as('exchange', 'POST', `/v1/listings/${id}/approve`, {});
+      return id;
+    };
+    const cheap = await mine({ packageId: 'cheap-pack', indicativePrice: { amount: 1_000, currency: 'CNY' } });
+    const exclusive = await mine({
+      packageId: 'exclusive-pack',
+      licence: { exclusivity: 'exclusive', territory: ['SG'], permittedUses: ['research'], endDate: '2027-06-30' },
+    });
+    const ids = (page: Reply) => (page.body.listings as { listingId: string }[]).map((l) => l.listingId);
+    expect(ids(await list('buyer', 'maxPrice=5000'))).toEqual([cheap]);
+    expect(ids(await list('buyer', 'exclusivity=exclusive&territory=SG'))).toEqual([exclusive]);
+    expect(ids(await list('buyer', 'purpose=marketing'))).toEqual([]);
+    const all = ids(await list('buyer', 'dimension=financing&purpose=credit-risk&minSubjects=1000000'));
+    expect(all).toContain(cheap);
+    // Every listing a buyer sees is listed; the seller's side sees drafts too.
+    const states = (page: Reply) => new Set((page.body.listings as { state: string }[]).map((l) => l.state));
+    expect([...states(await list('buyer', 'limit=200'))]).toEqual(['listed']);
+    expect(states(await list('data-steward', 'limit=200')).has('delisted')).toBe(true);
+    // Pages of one resume after the cursor and together hold every listed listing once.
+    const seen: string[] = [];
+    let after = '';
+    for (;;) {
+      const page = await list('buyer', `limit=1${after}`);
+      seen.push(...ids(page));
+      if (page.body.next === null || ids(page).length === 0) break;
+      after = `&after=${String(page.body.next)}`;
+    }
+    expect(seen).toEqual(ids(await list('buyer', 'limit=200')));
+  }, 60_000);
+});

@@ -6,6 +6,7 @@ import { canonicalHash } from '../../consent/canonical.ts';
 import { gatewayIdToBytes32 } from '../../contracts/ledger-values.ts';
 import { bearer, makeTestGateway, type TestGateway } from '../fixtures/gateway-fixture.ts';
 import { automotiveListing } from './listing-fixture.ts';
+import jsonld from 'jsonld';
 
 let gw: TestGateway;
 const tokens: Record<string, string> = {};
@@ -169,4 +170,35 @@ describe('the listing lifecycle', () => {
     }
     expect(seen).toEqual(ids(await list('buyer', 'limit=200')));
   }, 60_000);
+
+  it('renders a listed listing as DCAT-AP JSON-LD that expands with the required properties', async () => {
+    const id = String((await as('data-steward', 'POST', '/v1/listings', automotiveListing())).body.listingId);
+    await as('data-steward', 'POST', `/v1/listings/${id}/submit`, {});
+    await as('exchange', 'POST', `/v1/listings/${id}/approve`, {});
+    const res = await gw.app.inject({ method: 'GET', url: `/v1/listings/${id}/dcat`, headers: bearer(tokens.buyer!) });
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['content-type']).toContain('application/ld+json');
+    // Expanded by a JSON-LD processor: every term is a full IRI, so the checks read what any catalogue would.
+    const [dataset] = (await jsonld.expand(res.json())) as Record<string, unknown>[];
+    const DCAT = 'http://www.w3.org/ns/dcat#';
+    const DCT = 'http://purl.org/dc/terms/';
+    const values = (node: unknown, iri: string) => (node as Record<string, { '@value'?: unknown }[]>)[iri] ?? [];
+    expect(dataset!['@type']).toEqual([`${DCAT}Dataset`]);
+    // DCAT-AP 3 mandatory for a Dataset: title and description; recommended here: publisher, keyword, frequency.
+    expect(values(dataset, `${DCT}title`)[0]!['@value']).toContain('Automotive behaviour');
+    expect(values(dataset, `${DCT}description`)).toHaveLength(1);
+    expect(values(dataset, `${DCT}publisher`)).toHaveLength(1);
+    expect(values(dataset, `${DCAT}keyword`)).toHaveLength(3);
+    expect(values(dataset, `${DCT}accrualPeriodicity`)).toEqual([
+      { '@id': 'http://publications.europa.eu/resource/authority/frequency/MONTHLY' },
+    ]);
+    // A distribution has an access URL (mandatory); the six quality scores are DQV measurements.
+    const [distribution] = values(dataset, `${DCAT}distribution`) as Record<string, unknown>[];
+    expect(distribution!['@type']).toEqual([`${DCAT}Distribution`]);
+    expect(values(distribution, `${DCAT}accessURL`)).toHaveLength(1);
+    expect(values(dataset, 'http://www.w3.org/ns/dqv#hasQualityMeasurement')).toHaveLength(6);
+    // A draft is not there for a buyer.
+    const draft = String((await as('data-steward', 'POST', '/v1/listings', automotiveListing())).body.listingId);
+    expect((await as('buyer', 'GET', `/v1/listings/${draft}/dcat`)).status).toBe(404);
+  });
 });

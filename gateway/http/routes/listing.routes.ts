@@ -8,6 +8,7 @@ import { PurposeId } from '../../../consent/purpose.ts';
 import { ListingContent, ListingState, ListingStep } from '../../../exchange/listing.ts';
 import { ListingHistoryEntry, ListingRevision, ListingRow } from '../../../exchange/listing-store.ts';
 import type { ListingActor } from '../../../exchange/listings.ts';
+import { listingAsDcat } from '../../../exchange/dcat.ts';
 import type { GatewayContext } from '../../services/context.ts';
 
 const SELLER = { roles: ['data-steward'] } as const;
@@ -155,5 +156,24 @@ export function registerListingRoutes(app: FastifyInstance, ctx: GatewayContext)
       },
     },
     async (request) => ({ history: await listings.history(request.params.id, actorOf(request).role) }),
+  );
+
+  api.get(
+    '/v1/listings/:id/dcat',
+    {
+      config: READERS,
+      schema: {
+        summary: 'A listing as a DCAT-AP 3 dataset description (JSON-LD, inline context), for catalogue exchange',
+        tags,
+        params: ListingParams,
+        response: { 200: z.record(z.string(), z.unknown()) },
+      },
+    },
+    async (request, reply) => {
+      const view = await listings.get(request.params.id, actorOf(request).role);
+      const baseUrl = `${request.protocol}://${request.host}`;
+      const document = listingAsDcat(view, { publisher: ctx.config.partyId, baseUrl });
+      return reply.type('application/ld+json').send(document);
+    },
   );
 }

@@ -9,6 +9,7 @@ import { GatewayError } from '../core/errors.ts';
 import { ListingContent, nextListingState, revisedState, type ListingState, type ListingStep } from './listing.ts';
 import type { ListingHistoryEntry, ListingRevision, ListingRow, ListingStore } from './listing-store.ts';
 import { anchorPackageRevision, hex0x, ZERO_HASH, type PackageLedger } from './package-anchor.ts';
+import { gatewayIdToBytes32 } from '../contracts/ledger-values.ts';
 
 export type ListingActor = { id: string; role: string };
 
@@ -44,7 +45,20 @@ export type Listings = {
     viewerRole: string,
   ): Promise<{ listings: ListingView[]; next: string | null }>;
   revisions(listingId: string, viewerRole: string): Promise<ListingRevision[]>;
+  /** The anchored revision's content hashed again and compared with the package registry's current revision. */
+  check(listingId: string, viewerRole: string): Promise<ListingCheck>;
   history(listingId: string, viewerRole: string): Promise<ListingHistoryEntry[]>;
+};
+
+export type ListingCheck = {
+  listingId: string;
+  /** The revision the chain was given (null: never anchored). */
+  anchoredRevision: number | null;
+  /** That revision's stored content still hashes to its recorded hash. */
+  isIntact: boolean | null;
+  /** The registry's current revision of the package carries that hash and the content's consent root. */
+  isCurrentOnChain: boolean | null;
+  detail: string;
 };
 
 export type ListingsOptions = {
@@ -222,6 +236,34 @@ export function createListings(options: ListingsOptions): Listings {
         }
       }
       return { listings, next: after };
+    },
+    async check(listingId, viewerRole) {
+      const row = await visible(listingId, viewerRole);
+      const none = { listingId, anchoredRevision: null, isIntact: null, isCurrentOnChain: null };
+      if (row.anchor === null)
+        return { ...none, detail: 'the listing was never anchored (not approved, or the ledger was off)' };
+      const anchored = await store.revision(listingId, row.anchor.listingRevision);
+      if (anchored === null)
+        throw new GatewayError('INTEGRITY_VIOLATION', 'an anchored revision is gone', { listingId });
+      // The content as stored now, hashed again: what a changed byte would change.
+      const hash = canonicalHash(anchored.content);
+      const base = { listingId, anchoredRevision: anchored.revision, isIntact: hash === anchored.contentHash };
+      const ledger = options.ledger();
+      if (ledger === null)
+        return { ...base, isCurrentOnChain: null, detail: 'the ledger is off: nothing to compare with' };
+      const onChain = await ledger.client.getPackage(gatewayIdToBytes32(row.packageId));
+      const root = (anchored.content as { consentBasis?: { root?: unknown } }).consentBasis?.root;
+      const isCurrentOnChain =
+        onChain !== null && onChain.listingHash === hex0x(hash) && onChain.consentBasisRoot === root;
+      return {
+        ...base,
+        isCurrentOnChain,
+        detail: isCurrentOnChain
+          ? `revision ${onChain.revision} of package ${row.packageId} carries this listing's hash and consent root`
+          : onChain === null
+            ? 'the package is not in the registry'
+            : `revision ${onChain.revision} carries another listing hash or consent root`,
+      };
     },
     revisions: async (listingId, viewerRole) => {
       await visible(listingId, viewerRole);

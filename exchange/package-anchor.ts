@@ -24,15 +24,28 @@ export type PackageAnchor = {
 export const hex0x = (hex: string): string => `0x${hex}`;
 export const ZERO_HASH = hex0x('0'.repeat(64));
 
-/** Registers the package or adds a revision. LEDGER_UNAVAILABLE with the ledger off (`ledger` null). */
+/**
+ * Registers the package or adds a revision. `listingHash` is the hash to write, or, for a new valuation, `keep` with
+ * the hash to use only when the package is not registered yet: a valuation must not overwrite a listed revision's
+ * hash. LEDGER_UNAVAILABLE with the ledger off (`ledger` null).
+ */
 export async function anchorPackageRevision(
   ledger: PackageLedger | null,
-  revision: { packageId: string; listingHash: string; valuationReportHash: string; consentBasisRoot: string },
+  revision: {
+    packageId: string;
+    listingHash: string | { keep: true; initially: string };
+    valuationReportHash: string;
+    consentBasisRoot: string;
+  },
 ): Promise<PackageAnchor> {
   if (ledger === null) throw new GatewayError('LEDGER_UNAVAILABLE', 'the ledger is off', { reason: 'ledger-off' });
   const packageId = gatewayIdToBytes32(revision.packageId);
-  const registration = { ...revision, packageId };
   const existing = await ledger.client.getPackage(packageId);
+  const listingHash =
+    typeof revision.listingHash === 'string'
+      ? revision.listingHash
+      : (existing?.listingHash ?? revision.listingHash.initially);
+  const registration = { ...revision, packageId, listingHash };
   const sent =
     existing === null
       ? await ledger.client.registerPackage(registration)

@@ -3,8 +3,8 @@
 // that was issued. The arithmetic is valuation/'s; this module adds the hashes, the disk and the chain.
 //
 // Hashes are SHA-256 over RFC 8785 JSON (consent/canonical.ts), as for consent records. On chain the package is keyed
-// by its id's bytes as a bytes32 (as gateways are), its listing hash is the hash of the package definition until the
-// exchange publishes listings, and each valuation is one revision carrying its report hash and the consent basis root.
+// by its id's bytes as a bytes32 (as gateways are), its listing hash stays the listed revision's (the hash of the
+// package definition before any), and each valuation is one revision carrying its report hash and consent basis root.
 import { randomUUID } from 'node:crypto';
 import { canonicalHash } from '../consent/canonical.ts';
 import type { Clock } from '../core/clock.ts';
@@ -61,7 +61,8 @@ export function createValuations(options: ValuationsOptions): Valuations {
   const anchor = async (input: ValuationInput, reportHash: string): Promise<ValuationAnchor> =>
     anchorPackageRevision(options.ledger(), {
       packageId: input.package.packageId,
-      listingHash: hex0x(canonicalHash(input.package)),
+      // A listed revision's hash stays; an unlisted package is identified by its definition's hash.
+      listingHash: { keep: true, initially: hex0x(canonicalHash(input.package)) },
       valuationReportHash: hex0x(reportHash),
       consentBasisRoot: input.package.consentBasis.root,
     });

@@ -7,6 +7,7 @@ import { gatewayIdToBytes32 } from '../../contracts/ledger-values.ts';
 import { bearer, makeTestGateway, type TestGateway } from '../fixtures/gateway-fixture.ts';
 import { automotiveListing } from './listing-fixture.ts';
 import jsonld from 'jsonld';
+import { automotivePackage } from '../valuation/automotive-package.ts';
 
 let gw: TestGateway;
 const tokens: Record<string, string> = {};
@@ -68,6 +69,36 @@ describe('the listing lifecycle', () => {
       consentBasisRoot: `0x${'ab'.repeat(32)}`,
     });
     expect(approved.body.contentHash).toBe(canonicalHash((approved.body as { content: unknown }).content));
+
+    expect((await as('buyer', 'GET', `/v1/listings/${id}/check`)).body).toMatchObject({
+      anchoredRevision: 1,
+      isIntact: true,
+      isCurrentOnChain: true,
+    });
+    // A valuation of the package is a new revision on chain, and keeps the listed revision's hash.
+    const valuation = await gw.app.inject({
+      method: 'POST',
+      url: '/v1/valuations',
+      headers: bearer(tokens['data-steward']!),
+      payload: automotivePackage({ monteCarlo: { draws: 200, seed: 5 } }) as object,
+    });
+    expect(valuation.json()).toMatchObject({ anchor: { revision: 2 } });
+    expect((await as('exchange', 'GET', `/v1/listings/${id}/check`)).body.isCurrentOnChain).toBe(true);
+    // One byte of the stored revision changed: it no longer hashes to what was anchored.
+    await gw.ctx.db.transaction((tx) =>
+      tx.run(`UPDATE listing_revisions SET content = replace(content, 'Regional', 'Regionai') WHERE listing_id = $1`, [
+        id,
+      ]),
+    );
+    expect((await as('exchange', 'GET', `/v1/listings/${id}/check`)).body).toMatchObject({
+      isIntact: false,
+      isCurrentOnChain: false,
+    });
+    await gw.ctx.db.transaction((tx) =>
+      tx.run(`UPDATE listing_revisions SET content = replace(content, 'Regionai', 'Regional') WHERE listing_id = $1`, [
+        id,
+      ]),
+    );
 
     const seen = await as('buyer', 'GET', `/v1/listings/${id}`);
     expect([seen.status, seen.body.state]).toEqual([200, 'listed']);

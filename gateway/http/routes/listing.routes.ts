@@ -159,6 +159,29 @@ export function registerListingRoutes(app: FastifyInstance, ctx: GatewayContext)
   );
 
   api.get(
+    '/v1/listings/:id/check',
+    {
+      config: READERS,
+      schema: {
+        summary:
+          "Hash the anchored revision again and compare it and its consent root with the package registry's current revision",
+        tags,
+        params: ListingParams,
+        response: {
+          200: z.object({
+            listingId: z.string(),
+            anchoredRevision: z.number().int().nullable(),
+            isIntact: z.boolean().nullable(),
+            isCurrentOnChain: z.boolean().nullable(),
+            detail: z.string(),
+          }),
+        },
+      },
+    },
+    async (request) => listings.check(request.params.id, actorOf(request).role),
+  );
+
+  api.get(
     '/v1/listings/:id/dcat',
     {
       config: READERS,

@@ -9,6 +9,7 @@ import { ConnectorView } from '../../../connectors/view.ts';
 import { ViewDescription } from '../../../connectors/view-registry.ts';
 import type { GatewayContext } from '../../services/context.ts';
 import { isGatewayError } from '../../../core/errors.ts';
+import { actorOf } from './request-actor.ts';
 
 /** What these routes need from the gateway context (GatewayContext plus `connectors`). */
 export type ConnectorRouteContext = Pick<GatewayContext, 'consent'> & { connectors: Connectors };
@@ -17,8 +18,6 @@ const STEWARD = { roles: ['data-steward', 'admin'] } as const;
 
 const ViewParams = z.strictObject({ name: ObjectName });
 const ViewList = z.object({ views: z.array(ViewDescription) });
-
-const actorOf = (request: FastifyRequest) => `token:${request.principal?.tokenId ?? 'unknown'}`;
 
 /**
  * Runs an import and writes its audit entry either way. A refused import is still a data-handling

@@ -19,10 +19,11 @@ import {
   ResumeBody,
   StartBody,
 } from '../../../mpc/jobs/job-peer.ts';
-import type { JobAskerToken, JobRunner } from '../../../mpc/jobs/runner.ts';
+import type { JobRunner } from '../../../mpc/jobs/runner.ts';
 import { JobOutputSummary, JobResultDocument } from '../../../mpc/jobs/store.ts';
 import { JobList, JobView } from '../../../mpc/jobs/view.ts';
 import { formatTraceparent } from '../../../core/trace-context.ts';
+import { askerOf } from './request-actor.ts';
 
 /** What these routes need from the gateway context. */
 export type JobRouteContext = Pick<GatewayContext, 'peers'> & { jobs: JobRunner };
@@ -51,10 +52,6 @@ export const JobOutputView = z.object({
   result: JobResultDocument.nullable(),
 });
 
-const askerOf = (request: FastifyRequest): JobAskerToken => ({
-  tokenId: request.principal?.tokenId ?? 'unknown',
-  role: request.principal?.role ?? 'unknown',
-});
 const traceOf = (request: FastifyRequest) => (request.trace === null ? undefined : formatTraceparent(request.trace));
 /**
  * The verified caller of a peer job route (the guard has run, so it is present); the job it names becomes a ref of

@@ -1,15 +1,15 @@
 // Lift certificates over HTTP (docs/valuation.md, "Lift certificates"): ask for one (202: its jobs run in the
 // background), follow it, list a package's, and fetch the signed certificate with its audit receipt, which
 // `npm run verify -- --statement` checks against the chain.
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { GatewayError } from '../../../core/errors.ts';
 import { AnchoredStatement } from '../../../consent/anchored-statement.ts';
 import { CertificateFailure, CertificateStatus } from '../../../exchange/lift-certificate-store.ts';
-import type { JobAskerToken } from '../../../mpc/jobs/runner.ts';
 import { PackageId } from '../../../valuation/valuation-input.ts';
 import type { GatewayContext } from '../../services/context.ts';
+import { askerOf } from './request-actor.ts';
 
 const WRITE = { roles: ['data-steward', 'admin'] } as const;
 const READ = { roles: ['data-steward', 'compliance-officer', 'admin'] } as const;
@@ -34,11 +34,6 @@ const CertificateView = z.object({
   failure: CertificateFailure.nullable(),
 });
 const StatementProofResponse = z.object({ statement: AnchoredStatement, receipt: z.record(z.string(), z.unknown()) });
-
-const askerOf = (request: FastifyRequest): JobAskerToken => ({
-  tokenId: request.principal?.tokenId ?? 'unknown',
-  role: request.principal?.role ?? 'unknown',
-});
 
 export function registerLiftCertificateRoutes(app: FastifyInstance, ctx: GatewayContext): void {
   const api = app.withTypeProvider<ZodTypeProvider>();

@@ -10,6 +10,7 @@ import { ListingHistoryEntry, ListingRevision, ListingRow } from '../../../excha
 import type { ListingActor } from '../../../exchange/listings.ts';
 import { listingAsDcat } from '../../../exchange/dcat.ts';
 import type { GatewayContext } from '../../services/context.ts';
+import { actorOf, askerOf } from './request-actor.ts';
 
 const SELLER = { roles: ['data-steward'] } as const;
 const STEPPERS = { roles: ['data-steward', 'exchange'] } as const;
@@ -37,9 +38,9 @@ const ListingView = ListingRow.extend({
 });
 const ListingPage = z.object({ listings: z.array(ListingView), next: z.uuid().nullable() });
 
-const actorOf = (request: FastifyRequest): ListingActor => ({
-  id: `token:${request.principal?.tokenId ?? 'unknown'}`,
-  role: request.principal?.role ?? 'unknown',
+const listingActorOf = (request: FastifyRequest): ListingActor => ({
+  id: actorOf(request),
+  role: askerOf(request).role,
 });
 
 export function registerListingRoutes(app: FastifyInstance, ctx: GatewayContext): void {
@@ -59,7 +60,7 @@ export function registerListingRoutes(app: FastifyInstance, ctx: GatewayContext)
         response: { 201: ListingView },
       },
     },
-    async (request, reply) => reply.code(201).send(await listings.create(request.body, actorOf(request))),
+    async (request, reply) => reply.code(201).send(await listings.create(request.body, listingActorOf(request))),
   );
 
   api.get(
@@ -78,7 +79,7 @@ export function registerListingRoutes(app: FastifyInstance, ctx: GatewayContext)
       const { state, after, limit, ...filters } = request.query;
       return listings.list(
         { ...(state === undefined ? {} : { states: [state] }), after: after ?? null, limit, filters },
-        actorOf(request).role,
+        askerOf(request).role,
       );
     },
   );
@@ -94,7 +95,7 @@ export function registerListingRoutes(app: FastifyInstance, ctx: GatewayContext)
         response: { 200: ListingView },
       },
     },
-    async (request) => listings.get(request.params.id, actorOf(request).role),
+    async (request) => listings.get(request.params.id, askerOf(request).role),
   );
 
   api.put(
@@ -110,7 +111,7 @@ export function registerListingRoutes(app: FastifyInstance, ctx: GatewayContext)
         response: { 200: ListingView },
       },
     },
-    async (request) => listings.revise(request.params.id, request.body, actorOf(request)),
+    async (request) => listings.revise(request.params.id, request.body, listingActorOf(request)),
   );
 
   api.post(
@@ -127,7 +128,7 @@ export function registerListingRoutes(app: FastifyInstance, ctx: GatewayContext)
       },
     },
     async (request) =>
-      listings.step(request.params.id, request.params.step, actorOf(request), request.body.reason ?? null),
+      listings.step(request.params.id, request.params.step, listingActorOf(request), request.body.reason ?? null),
   );
 
   api.get(
@@ -141,7 +142,7 @@ export function registerListingRoutes(app: FastifyInstance, ctx: GatewayContext)
         response: { 200: z.object({ revisions: z.array(ListingRevision) }) },
       },
     },
-    async (request) => ({ revisions: await listings.revisions(request.params.id, actorOf(request).role) }),
+    async (request) => ({ revisions: await listings.revisions(request.params.id, askerOf(request).role) }),
   );
 
   api.get(
@@ -155,7 +156,7 @@ export function registerListingRoutes(app: FastifyInstance, ctx: GatewayContext)
         response: { 200: z.object({ history: z.array(ListingHistoryEntry) }) },
       },
     },
-    async (request) => ({ history: await listings.history(request.params.id, actorOf(request).role) }),
+    async (request) => ({ history: await listings.history(request.params.id, askerOf(request).role) }),
   );
 
   api.get(
@@ -178,7 +179,7 @@ export function registerListingRoutes(app: FastifyInstance, ctx: GatewayContext)
         },
       },
     },
-    async (request) => listings.check(request.params.id, actorOf(request).role),
+    async (request) => listings.check(request.params.id, askerOf(request).role),
   );
 
   api.get(
@@ -193,7 +194,7 @@ export function registerListingRoutes(app: FastifyInstance, ctx: GatewayContext)
       },
     },
     async (request, reply) => {
-      const view = await listings.get(request.params.id, actorOf(request).role);
+      const view = await listings.get(request.params.id, askerOf(request).role);
       const baseUrl = `${request.protocol}://${request.host}`;
       const document = listingAsDcat(view, { publisher: ctx.config.partyId, baseUrl });
       return reply.type('application/ld+json').send(document);

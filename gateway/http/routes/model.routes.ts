@@ -1,12 +1,13 @@
 // The vertical-model registry over HTTP (docs/jobs.md, "Model registry"): the models this party holds a part of, and
 // each part's model card. Only this gateway's own part is here; no party holds another's weights. Reading a card is
 // audited (gateway/services/model-cards.ts); the list names models and jobs only, like GET /v1/jobs, and is not.
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { ModelPart } from '../../../mpc/vfl/model-store.ts';
 import { VflParams } from '../../../mpc/vfl/vfl-params.ts';
 import { readModelCard, type ModelCardContext } from '../../services/model-cards.ts';
+import { actorOf } from './request-actor.ts';
 
 const READ = { roles: ['data-steward', 'compliance-officer', 'admin'] } as const;
 
@@ -34,8 +35,6 @@ export const ModelSummary = z.object({
 });
 /** The list's answer; `sealgate models` reads it too. */
 export const ModelList = z.object({ models: z.array(ModelSummary) });
-
-const actorOf = (request: FastifyRequest) => `token:${request.principal?.tokenId ?? 'unknown'}`;
 
 export function registerModelRoutes(app: FastifyInstance, ctx: ModelCardContext): void {
   const api = app.withTypeProvider<ZodTypeProvider>();

@@ -1,7 +1,7 @@
 // Data-package valuations over HTTP (docs/valuation.md, "Storing and anchoring"): create one from a ValuationInput,
 // read it (JSON), list a package's valuations, and check a stored report against the package registry. Creating is
 // audited; the answer comes once the valuation is on disk, with its anchor or the reason it has none yet.
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { GatewayError } from '../../../core/errors.ts';
@@ -10,6 +10,7 @@ import { PackageId, ValuationInput } from '../../../valuation/valuation-input.ts
 import { ValuationReport } from '../../../valuation/valuation-report.ts';
 import type { GatewayContext } from '../../services/context.ts';
 import { renderValuationReportHtml } from '../../services/valuation-report-html.ts';
+import { actorOf } from './request-actor.ts';
 
 const WRITE = { roles: ['data-steward', 'admin'] } as const;
 const READ = { roles: ['data-steward', 'compliance-officer', 'admin'] } as const;
@@ -37,8 +38,6 @@ const ValuationCheck = z.object({
   onChainRevision: z.number().int().nullable(),
   detail: z.string(),
 });
-
-const actorOf = (request: FastifyRequest) => `token:${request.principal?.tokenId ?? 'unknown'}`;
 
 export function registerValuationRoutes(app: FastifyInstance, ctx: GatewayContext): void {
   const api = app.withTypeProvider<ZodTypeProvider>();

@@ -1,21 +1,22 @@
-// Verifies a sealgate receipt, with --status a status proof, or with --statement a signed statement such as a lift
-// certificate with its audit receipt, against an EVM chain, needing nothing from the gateway (DESIGN.md §1.4,
-// docs/receipts.md):
-//   node contracts/verify-cli.ts [--status|--statement] FILE.json --rpc URL [--anchor ADDR] [--registry ADDR]
-//     [--timeout-ms N]
+// Verifies a sealgate receipt, with --status a status proof, with --statement a signed statement such as a lift
+// certificate with its audit receipt, or with --listing a listing against the package registry, against an EVM
+// chain, needing nothing from the gateway (DESIGN.md §1.4, docs/receipts.md, docs/exchange.md):
+//   node contracts/verify-cli.ts [--status|--statement|--listing] FILE.json --rpc URL [--anchor ADDR]
+//     [--registry ADDR] [--timeout-ms N]
 // The anchor address defaults to the file's anchor.contract and the registry to ConsentAnchor.registry().
 // Exit 0 when every check passes, 1 when one fails (named on stderr), 2 on a usage error.
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { verifyStatementProof } from '../consent/anchored-statement.ts';
+import { openPackageReader, verifyListingAnchor } from './package-verifier.ts';
 import { verifyReceipt, type ChainReader } from '../consent/receipt-verifier.ts';
 import { verifyStatusProof } from '../consent/status-proof-verifier.ts';
 import { GatewayError } from '../core/errors.ts';
 import { openChainReader } from './ledger-port-adapter.ts';
 
 const USAGE =
-  'usage: node contracts/verify-cli.ts [--status|--statement] RECEIPT_OR_PROOF.json --rpc URL [--anchor ADDRESS] ' +
+  'usage: node contracts/verify-cli.ts [--status|--statement|--listing] FILE.json --rpc URL [--anchor ADDRESS] ' +
   '[--registry ADDRESS] [--timeout-ms N]';
 
 /** Where output goes, and the directory a relative receipt path is read from (the caller's, not the repository's). */
@@ -36,6 +37,7 @@ export async function runVerifyCli(argv: readonly string[], io: Io): Promise<num
         'timeout-ms': { type: 'string' },
         'status': { type: 'boolean' },
         'statement': { type: 'boolean' },
+        'listing': { type: 'boolean' },
         'help': { type: 'boolean' },
       },
     });
@@ -58,7 +60,7 @@ export async function runVerifyCli(argv: readonly string[], io: Io): Promise<num
     !/^https?:\/\//.test(rpcUrl) ||
     !Number.isSafeInteger(timeoutMs) ||
     timeoutMs <= 0 ||
-    (args.values.status === true && args.values.statement === true)
+    [args.values.status, args.values.statement, args.values.listing].filter((v) => v === true).length > 1
   ) {
     io.err(USAGE);
     return 2;
@@ -71,6 +73,38 @@ export async function runVerifyCli(argv: readonly string[], io: Io): Promise<num
     const why = (error as NodeJS.ErrnoException).code ?? (error instanceof SyntaxError ? 'not JSON' : 'unreadable');
     io.err(`verify: cannot read a JSON receipt from ${path} (${why})`);
     return 2;
+  }
+
+  // Every check in order, then the verdict: exit 0 with `ok`, or 1 naming the first failure.
+  const report = (
+    checks: readonly { name: string; ok: boolean; detail: string }[],
+    failure: { name: string; detail: string } | null,
+    ok: string | null,
+  ): number => {
+    for (const check of checks) io.out(`${check.ok ? '✓' : '✗'} ${check.name.padEnd(21)} ${check.detail}`);
+    if (failure !== null || ok === null) {
+      io.err(`verify: FAILED at ${failure?.name ?? 'unknown'}: ${failure?.detail ?? ''}`);
+      return 1;
+    }
+    io.out(`verify: OK: ${ok}`);
+    return 0;
+  };
+  if (args.values.listing === true) {
+    const closers: (() => void)[] = [];
+    try {
+      const result = await verifyListingAnchor(receipt, (registry, chainId) => {
+        const opened = openPackageReader({ rpcUrl, chainId, registry, timeoutMs });
+        closers.push(opened.close);
+        return opened.read;
+      });
+      return report(
+        result.checks,
+        result.failure,
+        "the package registry's current revision carries this listing's hash and consent root",
+      );
+    } finally {
+      for (const close of closers) close();
+    }
   }
 
   // Only an anchored receipt names a chain; a pending one fails 'not-anchored' before any chain read. A statement
@@ -110,20 +144,6 @@ export async function runVerifyCli(argv: readonly string[], io: Io): Promise<num
       reader = unreachable(error);
     }
   }
-  // Every check in order, then the verdict: exit 0 with `ok`, or 1 naming the first failure.
-  const report = (
-    checks: readonly { name: string; ok: boolean; detail: string }[],
-    failure: { name: string; detail: string } | null,
-    ok: string | null,
-  ): number => {
-    for (const check of checks) io.out(`${check.ok ? '✓' : '✗'} ${check.name.padEnd(19)} ${check.detail}`);
-    if (failure !== null || ok === null) {
-      io.err(`verify: FAILED at ${failure?.name ?? 'unknown'}: ${failure?.detail ?? ''}`);
-      return 1;
-    }
-    io.out(`verify: OK: ${ok}`);
-    return 0;
-  };
   try {
     if (args.values.status === true) {
       const result = await verifyStatusProof(receipt, reader, { timeoutMs });

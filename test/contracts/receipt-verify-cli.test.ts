@@ -14,6 +14,8 @@ import { signReceipt, type UnsignedReceipt } from '../../consent/receipt.ts';
 import { CHECK_NAMES } from '../../consent/receipt-verifier.ts';
 import { runVerifyCli } from '../../contracts/verify-cli.ts';
 import { signStatement, statementHash, type AnchoredStatement } from '../../consent/anchored-statement.ts';
+import { canonicalHash } from '../../consent/canonical.ts';
+import { gatewayIdToBytes32 } from '../../contracts/ledger-values.ts';
 import { deployFreshLedger, type SimulatedChain } from '../fixtures/contracts-fixture.ts';
 import { openAnchoringHarness, writeGrants, type AnchoringHarness } from '../fixtures/anchoring-fixture.ts';
 
@@ -143,6 +145,30 @@ describe('verify-cli', () => {
       expect(ok.stdout).toMatch(new RegExp(`✓ ${name}\\s`));
     expect(bad.code).toBe(1);
     expect(bad.stderr).toContain('FAILED at statement-signature');
+  });
+
+  it('--listing checks a listing against the package registry; a changed byte or an unlisted hash exits 1', async () => {
+    const content = { title: 'Automotive behaviour', consentBasis: { root: `0x${'cd'.repeat(32)}` } };
+    const contentHash = canonicalHash(content);
+    await h.client.registerPackage({
+      packageId: gatewayIdToBytes32('pkg-cli'),
+      listingHash: `0x${contentHash}`,
+      valuationReportHash: `0x${'00'.repeat(32)}`,
+      consentBasisRoot: content.consentBasis.root,
+    });
+    const anchor = { chainId: h.client.addresses.chainId, registry: h.client.addresses.packages };
+    const listing = { listingId: 'l-1', packageId: 'pkg-cli', contentHash, content, anchor };
+    const changed = { ...listing, content: { ...content, title: 'Automotive behaviour!' } };
+    const rehashed = { ...changed, contentHash: canonicalHash(changed.content) };
+    const [ok, bad, other] = await Promise.all([
+      runCli(['--listing', save('listing.json', listing), '--rpc', rpcUrl]),
+      runCli(['--listing', save('listing-changed.json', changed), '--rpc', rpcUrl]),
+      runCli(['--listing', save('listing-rehashed.json', rehashed), '--rpc', rpcUrl]),
+    ]);
+    expect([ok.code, ok.stderr]).toEqual([0, '']);
+    expect(ok.stdout).toMatch(/✓ on-chain-consent-root\s/);
+    expect([bad.code, bad.stderr]).toEqual([1, expect.stringContaining('FAILED at listing-hash')]);
+    expect([other.code, other.stderr]).toEqual([1, expect.stringContaining('FAILED at on-chain-listing')]);
   });
 
   it('a forged or pending receipt exits 1 naming the failing check', async () => {

@@ -33,6 +33,8 @@ import { createLiftCertificates, type LiftCertificates } from '../../exchange/li
 import { openLiftCertificateStore } from '../../exchange/lift-certificate-store.ts';
 import { createListings, type Listings } from '../../exchange/listings.ts';
 import { openListingStore } from '../../exchange/listing-store.ts';
+import { createOffers, type Offers } from '../../exchange/offers.ts';
+import { openOfferStore } from '../../exchange/offer-store.ts';
 import { createVflProtocol } from '../../mpc/vfl/vfl-protocol.ts';
 import { createScoreProtocol } from '../../mpc/vfl/score-protocol.ts';
 
@@ -70,6 +72,8 @@ export type GatewayContext = {
   liftCertificates: LiftCertificates;
   /** Listings of data packages: revisions, lifecycle, anchoring (exchange/listings.ts). */
   listings: Listings;
+  /** Offers on listings (exchange/offers.ts). */
+  offers: Offers;
   /** Releases what createContext opened (the database). Idempotent. */
   close(): Promise<void>;
 };
@@ -112,6 +116,7 @@ export async function createContext(config: GatewayConfig, options: ContextOptio
   let valuations: Valuations;
   let liftCertificates: LiftCertificates;
   let listings: Listings;
+  let offers: Offers;
   try {
     tokens = await createTokenStore(db, clock);
     // Policies before consent: a bundle that does not validate stops start-up with POLICY_INVALID.
@@ -215,6 +220,14 @@ export async function createContext(config: GatewayConfig, options: ContextOptio
         await consent.appendAudit({ kind: 'exchange', actor, action, outcome: 'ok', refs, detail });
       },
     });
+    offers = createOffers({
+      store: await openOfferStore(db),
+      listings,
+      clock,
+      audit: async ({ actor, action, refs, detail }) => {
+        await consent.appendAudit({ kind: 'exchange', actor, action, outcome: 'ok', refs, detail });
+      },
+    });
     liftCertificates = createLiftCertificates({
       partyId: config.partyId,
       store: await openLiftCertificateStore(db),
@@ -266,6 +279,7 @@ export async function createContext(config: GatewayConfig, options: ContextOptio
     valuations,
     liftCertificates,
     listings,
+    offers,
     close: async () => {
       if (isClosed) return;
       isClosed = true;

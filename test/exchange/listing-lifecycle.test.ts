@@ -232,4 +232,58 @@ describe('the listing lifecycle', () => {
     const draft = String((await as('data-steward', 'POST', '/v1/listings', automotiveListing())).body.listingId);
     expect((await as('buyer', 'GET', `/v1/listings/${draft}/dcat`)).status).toBe(404);
   });
+
+  it('offers: the seller puts terms on a listing and withdraws them; a buyer sees the standing ones only', async () => {
+    const id = String((await as('data-steward', 'POST', '/v1/listings', automotiveListing())).body.listingId);
+    const money = (amount: number) => ({ amount, currency: 'CNY' });
+    const quota = (jobs: number) => ({ jobs, subjectsTouched: 10_000_000 });
+    const terms = {
+      kind: 'tiers',
+      tiers: [
+        { name: 'pilot', price: money(200_000), quota: quota(5) },
+        { name: 'production', price: money(900_000), quota: quota(100) },
+      ],
+    };
+    const offer = { terms, validUntil: '2099-12-31T00:00:00Z' };
+    for (const role of ['exchange', 'buyer', 'admin'])
+      expect((await as(role, 'POST', `/v1/listings/${id}/offers`, offer)).status).toBe(403);
+    const created = await as('data-steward', 'POST', `/v1/listings/${id}/offers`, offer);
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    expect(created.body).toMatchObject({ state: 'active', termsHash: canonicalHash(terms) });
+    const perJob = {
+      terms: { kind: 'per-job', pricePerJob: money(5_000), quota: quota(50) },
+      validUntil: offer.validUntil,
+    };
+    const second = await as('data-steward', 'POST', `/v1/listings/${id}/offers`, perJob);
+    // Malformed terms: tiers that shrink, a currency that is not a code, a validity already past.
+    const shrinking = { ...terms, tiers: [terms.tiers[1], terms.tiers[0]] };
+    for (const bad of [
+      { terms: shrinking, validUntil: offer.validUntil },
+      {
+        terms: { kind: 'fixed', price: { amount: 1, currency: 'yuan' }, quota: quota(1) },
+        validUntil: offer.validUntil,
+      },
+    ])
+      expect((await as('data-steward', 'POST', `/v1/listings/${id}/offers`, bad)).body.code).toBe('BAD_INPUT');
+    const past = await as('data-steward', 'POST', `/v1/listings/${id}/offers`, {
+      ...offer,
+      validUntil: '2020-01-01T00:00:00Z',
+    });
+    expect(past.body.code).toBe('CONFLICT');
+
+    // A buyer sees no offer of a draft; once listed, the standing ones only.
+    expect((await as('buyer', 'GET', `/v1/listings/${id}/offers`)).status).toBe(404);
+    await as('data-steward', 'POST', `/v1/listings/${id}/submit`, {});
+    await as('exchange', 'POST', `/v1/listings/${id}/approve`, {});
+    expect(
+      (await as('data-steward', 'POST', `/v1/offers/${String(second.body.offerId)}/withdraw`, {})).body.state,
+    ).toBe('withdrawn');
+    expect((await as('data-steward', 'POST', `/v1/offers/${String(second.body.offerId)}/withdraw`, {})).body.code).toBe(
+      'CONFLICT',
+    );
+    const seen = (await as('buyer', 'GET', `/v1/listings/${id}/offers`)).body.offers as { offerId: string }[];
+    expect(seen.map((o) => o.offerId)).toEqual([created.body.offerId]);
+    const all = (await as('data-steward', 'GET', `/v1/listings/${id}/offers`)).body.offers as { state: string }[];
+    expect(all.map((o) => o.state)).toEqual(['active', 'withdrawn']);
+  });
 });

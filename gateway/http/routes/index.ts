@@ -18,6 +18,7 @@ import { registerModelRoutes } from './model.routes.ts';
 import { registerValuationRoutes } from './valuation.routes.ts';
 import { registerLiftCertificateRoutes } from './lift-certificate.routes.ts';
 import { registerListingRoutes } from './listing.routes.ts';
+import { registerOfferRoutes } from './offer.routes.ts';
 
 export async function registerRoutes(app: FastifyInstance, ctx: GatewayContext): Promise<void> {
   registerHealthRoutes(app, ctx);
@@ -36,4 +37,5 @@ export async function registerRoutes(app: FastifyInstance, ctx: GatewayContext):
   registerValuationRoutes(app, ctx);
   registerLiftCertificateRoutes(app, ctx);
   registerListingRoutes(app, ctx);
+  registerOfferRoutes(app, ctx);
 }

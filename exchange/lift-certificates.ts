@@ -79,6 +79,8 @@ export type LiftCertificatesOptions = {
   }): Promise<{ seq: number }>;
   /** The receipt of an audit entry (consent/receipt.ts). */
   receipt(seq: number): Promise<unknown>;
+  /** Whether the token that asked is still live: a revoked token's certificate submits no further job. */
+  isTokenLive(tokenId: string): Promise<boolean>;
   log: { warn(object: object, message: string): void };
 };
 
@@ -159,6 +161,12 @@ export function createLiftCertificates(options: LiftCertificatesOptions): LiftCe
       const job = planned[i] as PlannedJob;
       let jobId = job.jobId;
       if (jobId === null) {
+        if (!(await options.isTokenLive(asker.tokenId)))
+          throw new CertificateFailed({
+            code: 'FORBIDDEN',
+            message: 'the token that asked for the certificate was revoked: no further job is submitted for it',
+            jobId: null,
+          });
         jobId = await submit(request, psi, job.dimensions, asker);
         planned[i] = { ...job, jobId };
         await store.setJobs(row.certificateId, planned);

@@ -237,6 +237,7 @@ export async function createContext(config: GatewayConfig, options: ContextOptio
       audit: async ({ actor, action, outcome, refs, detail }) =>
         consent.appendAudit({ kind: 'valuation', actor, action, outcome, refs, detail }),
       receipt: async (seq) => ledger.receipts.issueReceipt({ chain: 'audit', seq }),
+      isTokenLive: async (tokenId) => (await tokens.listTokens()).some((t) => t.id === tokenId && t.revokedAt === null),
       log,
     });
   } catch (error) {

@@ -222,6 +222,22 @@ describe('a lift certificate on default credit', () => {
     expect(unknownJob.status).toBe(404);
   });
 
+  it('submits no further job once the token that asked for it is revoked', async () => {
+    const { id: tokenId, token } = await dealer.ctx.tokens.createToken('data-steward', 'revoked mid-way');
+    const created = await call({
+      gw: dealer,
+      method: 'POST',
+      url: '/v1/lift-certificates',
+      token,
+      payload: request({ subsets: [['billing']] }),
+    });
+    expect(created.status, JSON.stringify(created.body)).toBe(202);
+    await dealer.ctx.tokens.revokeToken(tokenId);
+    const done = await dealer.ctx.liftCertificates.settled(String(created.body.certificateId));
+    expect([done.status, done.failure?.code]).toEqual(['failed', 'FORBIDDEN']);
+    expect(done.jobs[1]).toMatchObject({ dimensions: ['billing'], jobId: null });
+  }, 400_000);
+
   it('survives a restart of its gateway mid-way: the jobs resume and the certificate is issued', async () => {
     const created = await post(request({ subsets: [] }));
     expect(created.status, JSON.stringify(created.body)).toBe(202);

@@ -7,7 +7,7 @@
 // non-overlapping seq ranges (checked on insert), which is what makes "anchored exactly once" hold.
 import { z } from 'zod';
 import { GatewayError } from '../core/errors.ts';
-import type { Database } from '../core/database.ts';
+import { timestampText, type Database } from '../core/database.ts';
 import { Bytes32Hex, KeyId, ZERO_ROOT, type AnchorSent } from './ledger-port.ts';
 import { StatusLeafValue } from './status-tree.ts';
 
@@ -134,8 +134,7 @@ const MAX_ERROR_CHARS = 500;
 
 const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
 const str = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
-const iso = (v: unknown): string | null =>
-  v === null || v === undefined ? null : v instanceof Date ? v.toISOString() : new Date(String(v)).toISOString();
+const iso = (v: unknown): string | null => (v === null || v === undefined ? null : timestampText(v));
 
 function rowToBatch(r: Record<string, unknown>): AnchorBatch {
   return AnchorBatch.parse({

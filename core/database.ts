@@ -7,6 +7,10 @@ import { GatewayError } from './errors.ts';
 
 export type Migration = { id: string; sql: string };
 
+/** A TIMESTAMPTZ column as ISO 8601 UTC text: the driver gives a Date, or text that Date parses. */
+export const timestampText = (value: unknown): string =>
+  (value instanceof Date ? value : new Date(String(value))).toISOString();
+
 export type SqlValue = string | number | bigint | boolean | null;
 
 export type Database = {

@@ -4,7 +4,7 @@
 // before anything goes on: a restarted gateway resumes from the first subset without a finished job.
 import { z } from 'zod';
 import { AnchoredStatement } from '../consent/anchored-statement.ts';
-import type { Database, SqlValue } from '../core/database.ts';
+import { timestampText, type Database, type SqlValue } from '../core/database.ts';
 import { GatewayError } from '../core/errors.ts';
 
 const MIGRATIONS = [
@@ -84,7 +84,7 @@ function rowOf(r: Record<string, unknown>): StoredCertificate {
   return StoredCertificate.parse({
     certificateId: String(r.certificate_id),
     packageId: String(r.package_id),
-    createdAt: r.created_at instanceof Date ? r.created_at.toISOString() : new Date(String(r.created_at)).toISOString(),
+    createdAt: timestampText(r.created_at),
     createdBy: String(r.created_by),
     status: String(r.status),
     request: parsed('request'),

@@ -2,7 +2,7 @@
 // its history of steps with who took them. Every write is one transaction, so a step that answered is on disk with
 // its history entry; nothing is ever deleted or overwritten but the listing's current state.
 import { z } from 'zod';
-import type { Database, SqlValue } from '../core/database.ts';
+import { timestampText, type Database, type SqlValue } from '../core/database.ts';
 import { GatewayError } from '../core/errors.ts';
 import { ListingState } from './listing.ts';
 
@@ -118,7 +118,6 @@ export type ListingStore = {
   count(): Promise<number>;
 };
 
-const iso = (v: unknown): string => (v instanceof Date ? v : new Date(String(v))).toISOString();
 const json = (value: unknown): string => JSON.stringify(value);
 const parse = (value: unknown, what: string): unknown => {
   try {
@@ -135,8 +134,8 @@ const rowOf = (r: Record<string, unknown>): ListingRow =>
     packageId: String(r.package_id),
     state: String(r.state),
     revision: Number(r.revision),
-    createdAt: iso(r.created_at),
-    updatedAt: iso(r.updated_at),
+    createdAt: timestampText(r.created_at),
+    updatedAt: timestampText(r.updated_at),
     anchor: r.anchor === null || r.anchor === undefined ? null : parse(r.anchor, 'listing anchor'),
   });
 
@@ -144,7 +143,7 @@ const revisionOf = (r: Record<string, unknown>): ListingRevision => ({
   revision: Number(r.revision),
   content: parse(r.content, 'listing revision'),
   contentHash: String(r.content_hash),
-  createdAt: iso(r.created_at),
+  createdAt: timestampText(r.created_at),
   createdBy: String(r.created_by),
 });
 
@@ -264,7 +263,7 @@ export async function openListingStore(db: Database): Promise<ListingStore> {
           revision: Number(r.revision),
           actor: String(r.actor),
           role: String(r.role),
-          at: iso(r.taken_at),
+          at: timestampText(r.taken_at),
           reason: r.reason === null ? null : String(r.reason),
         }),
       );

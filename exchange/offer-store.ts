@@ -1,7 +1,7 @@
 // Stored offers (migrations owner 'offers'): each offer's terms as written, its listing, and whether it still stands.
 // An offer is never changed: the seller withdraws it and makes another, so an order always names the terms it took.
 import { z } from 'zod';
-import type { Database } from '../core/database.ts';
+import { timestampText, type Database } from '../core/database.ts';
 import { GatewayError } from '../core/errors.ts';
 import { OfferTerms } from './offer.ts';
 
@@ -44,8 +44,6 @@ export type OfferStore = {
   byListing(listingId: string): Promise<StoredOffer[]>;
 };
 
-const iso = (v: unknown): string => (v instanceof Date ? v : new Date(String(v))).toISOString();
-
 function offerOf(r: Record<string, unknown>): StoredOffer {
   let terms: unknown;
   try {
@@ -58,11 +56,11 @@ function offerOf(r: Record<string, unknown>): StoredOffer {
     listingId: String(r.listing_id),
     terms,
     termsHash: String(r.terms_hash),
-    validUntil: iso(r.valid_until),
+    validUntil: timestampText(r.valid_until),
     state: String(r.state),
-    createdAt: iso(r.created_at),
+    createdAt: timestampText(r.created_at),
     createdBy: String(r.created_by),
-    withdrawnAt: r.withdrawn_at === null || r.withdrawn_at === undefined ? null : iso(r.withdrawn_at),
+    withdrawnAt: r.withdrawn_at === null || r.withdrawn_at === undefined ? null : timestampText(r.withdrawn_at),
   });
 }
 

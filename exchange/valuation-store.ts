@@ -2,7 +2,7 @@
 // the package registry transaction that anchored the report's hash. A row is written in one transaction before the
 // create call answers, so an answered valuation is on disk; the anchor fields are filled in after.
 import { z } from 'zod';
-import type { Database } from '../core/database.ts';
+import { timestampText, type Database } from '../core/database.ts';
 import { GatewayError } from '../core/errors.ts';
 
 const MIGRATIONS = [
@@ -60,7 +60,7 @@ const COLUMNS = 'valuation_id, package_id, created_at, created_by, input_hash, r
 const summaryOf = (r: Record<string, unknown>): ValuationSummary => ({
   valuationId: String(r.valuation_id),
   packageId: String(r.package_id),
-  createdAt: r.created_at instanceof Date ? r.created_at.toISOString() : new Date(String(r.created_at)).toISOString(),
+  createdAt: timestampText(r.created_at),
   createdBy: String(r.created_by),
   inputHash: String(r.input_hash),
   reportHash: String(r.report_hash),

@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import type { Clock } from '../../core/clock.ts';
 import { sha256Hex } from '../../consent/canonical.ts';
-import type { Database } from '../../core/database.ts';
+import { timestampText, type Database } from '../../core/database.ts';
 import { GatewayError } from '../../core/errors.ts';
 
 export const Role = z.enum(['admin', 'data-steward', 'compliance-officer', 'exchange', 'collector', 'buyer']);
@@ -178,10 +178,7 @@ function toInfo(row: Record<string, unknown>): TokenInfo {
     id: String(row.id),
     role: Role.parse(row.role),
     label: String(row.label),
-    createdAt: toIso(row.created_at),
-    revokedAt: row.revoked_at === null || row.revoked_at === undefined ? null : toIso(row.revoked_at),
+    createdAt: timestampText(row.created_at),
+    revokedAt: row.revoked_at === null || row.revoked_at === undefined ? null : timestampText(row.revoked_at),
   };
 }
-
-const toIso = (value: unknown): string =>
-  value instanceof Date ? value.toISOString() : new Date(String(value)).toISOString();

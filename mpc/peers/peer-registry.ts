@@ -4,7 +4,7 @@
 import { z } from 'zod';
 import type { Clock } from '../../core/clock.ts';
 import type { GatewayRegistryClient } from '../../contracts/gateway-registry-client.ts';
-import type { Database } from '../../core/database.ts';
+import { timestampText, type Database } from '../../core/database.ts';
 import { GatewayError } from '../../core/errors.ts';
 import { PeerId } from './peer-signature.ts';
 
@@ -290,9 +290,9 @@ function toPeer(row: Record<string, unknown>): Peer {
     confirmation: row.confirmation,
     confirmationNote: row.confirmation_note,
     evmAccount: row.evm_account ?? null,
-    createdAt: toIso(row.created_at),
-    updatedAt: toIso(row.updated_at),
-    disabledAt: row.disabled_at === null || row.disabled_at === undefined ? null : toIso(row.disabled_at),
+    createdAt: timestampText(row.created_at),
+    updatedAt: timestampText(row.updated_at),
+    disabledAt: row.disabled_at === null || row.disabled_at === undefined ? null : timestampText(row.disabled_at),
   });
   // A row this build cannot read is not silently skipped (that would hide it) nor trusted.
   if (!parsed.success)
@@ -307,5 +307,3 @@ const safeJson = (text: string): unknown => {
     return undefined;
   }
 };
-const toIso = (value: unknown): string =>
-  value instanceof Date ? value.toISOString() : new Date(String(value)).toISOString();

@@ -114,6 +114,9 @@ export function createListings(options: ListingsOptions): Listings {
     return { ...row, content: ListingContent.parse(current.content), contentHash: current.contentHash };
   };
 
+  /** The listing as just written: it exists, this call having written it. */
+  const stored = async (listingId: string): Promise<ListingView> => viewOf((await store.get(listingId)) as ListingRow);
+
   const visible = async (listingId: string, viewerRole: string): Promise<ListingRow> => {
     const row = await store.get(listingId);
     if (row === null || (!SELLER_SIDE.has(viewerRole) && row.state !== 'listed'))
@@ -169,7 +172,7 @@ export function createListings(options: ListingsOptions): Listings {
         { listingId, registrationNo, packageId: content.packageId, createdAt },
         { content, contentHash: canonicalHash(content), actor: actor.id, role: actor.role },
       );
-      const view = await viewOf((await store.get(listingId)) as ListingRow);
+      const view = await stored(listingId);
       await audit(actor, 'listing-create', view);
       return view;
     },
@@ -193,7 +196,7 @@ export function createListings(options: ListingsOptions): Listings {
         at: clock.now().toISOString(),
         reason: null,
       });
-      const view = await viewOf((await store.get(listingId)) as ListingRow);
+      const view = await stored(listingId);
       await audit(actor, 'listing-revise', view);
       return view;
     },
@@ -210,11 +213,11 @@ export function createListings(options: ListingsOptions): Listings {
         at: clock.now().toISOString(),
         reason,
       });
-      const view = await viewOf((await store.get(listingId)) as ListingRow);
+      const view = await stored(listingId);
       await audit(actor, `listing-${step}`, view, { from: row.state, reason });
       if (step !== 'approve') return view;
       const anchorError = await anchor(view);
-      return { ...(await viewOf((await store.get(listingId)) as ListingRow)), anchorError };
+      return { ...(await stored(listingId)), anchorError };
     },
     get: async (listingId, viewerRole) => viewOf(await visible(listingId, viewerRole)),
     async list(query, viewerRole) {

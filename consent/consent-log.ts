@@ -8,7 +8,7 @@ import type { AuditEntry, AuditInput } from './audit.ts';
 import { canonicalHash, canonicalize, sha256Hex } from './canonical.ts';
 import type { AuthorizationView } from './authorization-view.ts';
 import type { Clock } from '../core/clock.ts';
-import type { AuditQuery, ChainVerification, ConsentStore } from './consent-store.ts';
+import type { AuditQuery, ChainVerification, ConsentStore, CoveringRecord } from './consent-store.ts';
 import type {
   CurrentStatus,
   DelegationResult,
@@ -108,6 +108,13 @@ export type ConsentLog = {
   filterSubjects(subjects: readonly string[], purpose: string, recipient: string, at?: Date): Promise<string[]>;
   /** The subjects of `subjects` NOT covered: few when most consent holds, so little comes back from the store. */
   uncoveredSubjects(subjects: readonly string[], purpose: string, recipient: string, at?: Date): Promise<string[]>;
+  /** The records in force of these subjects that consent to any of `purposes` (for `recipient`, if named). */
+  coveringRecords(
+    subjects: readonly string[],
+    purposes: readonly string[],
+    at?: Date,
+    recipient?: string,
+  ): Promise<CoveringRecord[]>;
   listAudit(query: AuditQuery): Promise<AuditEntry[]>;
   verify(): Promise<ChainVerification>;
   /** The in-memory projection: what the decision point reads for single requests. */
@@ -492,6 +499,8 @@ export async function openConsentLog(options: ConsentLogOptions): Promise<Consen
       store.filterSubjects(subjects, purpose, recipient, at ?? clock.now()),
     uncoveredSubjects: (subjects, purpose, recipient, at) =>
       store.uncoveredSubjects(subjects, purpose, recipient, at ?? clock.now()),
+    coveringRecords: (subjects, purposes, at, recipient) =>
+      store.coveringRecords(subjects, purposes, at ?? clock.now(), recipient),
     listAudit: (query) => store.listAudit(query),
     verify: () => store.verifyChains(keyRingOf(signer.publicKey, options.retiredKeys ?? [])),
     view: projection,

@@ -33,6 +33,9 @@ CREATE TABLE consent_current (record_id VARCHAR NOT NULL, subject VARCHAR NOT NU
 // No primary key on consent_current: rows are replaced by DELETE + append within one transaction.
 
 /** Audit listing filters: `from` inclusive, `to` exclusive, `afterSeq` as a cursor; results in seq order. */
+/** A record of a consent basis: its id, subject, and the hash of the event that put it in force (hex). */
+export type CoveringRecord = { recordId: string; subject: string; eventHash: string };
+
 export const AuditQuery = z
   .object({
     from: Instant.optional(),
@@ -98,6 +101,16 @@ export type ConsentStore = {
    * The complement: the distinct subjects whose consent does not cover (purpose, recipient) at `at`, in input order.
    */
   uncoveredSubjects(subjects: readonly string[], purpose: string, recipient: string, at: Date): Promise<string[]>;
+  /**
+   * The records in force at `at` of the subjects among `subjects` that consent to at least one of `purposes`, for
+   * `recipient` or, without one, for any: a data package's consent basis (exchange/consent-basis.ts). Sorted by id.
+   */
+  coveringRecords(
+    subjects: readonly string[],
+    purposes: readonly string[],
+    at: Date,
+    recipient?: string,
+  ): Promise<CoveringRecord[]>;
   listAudit(query: AuditQuery): Promise<AuditEntry[]>;
   /** Walks both chains; events are checked with the key their keyId names (`keys`: one key or the gateway's ring). */
   verifyChains(keys: EventKeys): Promise<ChainVerification>;
@@ -494,6 +507,45 @@ export async function openConsentStore(db: Database, options: ConsentStoreOption
     return rows.map(rowToAudit);
   };
 
+  /**
+   * Runs `query` with `subjects` loaded as the temp table filter_candidates (ord, subject), after the checks every
+   * bulk filter makes: at most MAX_FILTER_SUBJECTS pseudonyms and a valid time.
+   */
+  const withCandidates = async <T>(
+    subjects: readonly string[],
+    at: Date,
+    query: (tx: Transaction) => Promise<T>,
+    empty: T,
+  ): Promise<T> => {
+    if (subjects.length > MAX_FILTER_SUBJECTS)
+      throw new GatewayError('PAYLOAD_TOO_LARGE', `at most ${MAX_FILTER_SUBJECTS} subjects per filter`);
+    const bad = subjects.findIndex((s) => !isPseudonym(s));
+    // Name the position only: a non-pseudonym here may well be a raw identifier.
+    if (bad >= 0) throw new GatewayError('BAD_INPUT', 'subjects must be pseudonyms', { index: bad });
+    if (Number.isNaN(at.getTime())) throw new GatewayError('BAD_INPUT', 'at is not a valid time');
+    if (subjects.length === 0) return empty;
+    await settle();
+    return db.transaction(async (tx) => {
+      // Temp tables are per connection and the database has one serialized connection, so this is private.
+      await tx.run('CREATE TEMP TABLE IF NOT EXISTS filter_candidates (ord INTEGER, subject VARCHAR)');
+      await tx.run('DELETE FROM filter_candidates');
+      const a = await tx.appender('filter_candidates');
+      subjects.forEach((s, i) => {
+        a.appendInteger(i);
+        a.appendVarchar(s);
+        a.endRow();
+      });
+      a.closeSync();
+      const result = await query(tx);
+      await tx.run('DELETE FROM filter_candidates');
+      return result;
+    });
+  };
+
+  /** Records `g` in force at the time parameter `at` (the same rule as isActiveAt), for the filters below. */
+  const inForceAt = (at: string) => `g.status IN ('Given', 'Renewed') AND g.not_before <= ${at}::TIMESTAMPTZ
+    AND (g.expires_at IS NULL OR g.expires_at > ${at}::TIMESTAMPTZ)`;
+
   /** The distinct subjects of `subjects` whose consent does (or, with `isCovered` false, does not) cover the use. */
   const subjectsByCoverage = async ({
     subjects,
@@ -507,42 +559,25 @@ export async function openConsentStore(db: Database, options: ConsentStoreOption
     recipient: string;
     at: Date;
     isCovered: boolean;
-  }): Promise<string[]> => {
-    if (subjects.length > MAX_FILTER_SUBJECTS)
-      throw new GatewayError('PAYLOAD_TOO_LARGE', `at most ${MAX_FILTER_SUBJECTS} subjects per filter`);
-    const bad = subjects.findIndex((s) => !isPseudonym(s));
-    // Name the position only: a non-pseudonym here may well be a raw identifier.
-    if (bad >= 0) throw new GatewayError('BAD_INPUT', 'subjects must be pseudonyms', { index: bad });
-    if (Number.isNaN(at.getTime())) throw new GatewayError('BAD_INPUT', 'at is not a valid time');
-    if (subjects.length === 0) return [];
-    await settle();
-    return db.transaction(async (tx) => {
-      // Temp tables are per connection and the database has one serialized connection, so this is private.
-      await tx.run('CREATE TEMP TABLE IF NOT EXISTS filter_candidates (ord INTEGER, subject VARCHAR)');
-      await tx.run('DELETE FROM filter_candidates');
-      const a = await tx.appender('filter_candidates');
-      subjects.forEach((s, i) => {
-        a.appendInteger(i);
-        a.appendVarchar(s);
-        a.endRow();
-      });
-      a.closeSync();
-      // One set operation: a (anti-)semi-join of the candidates with the records in force at `at` (same rule as
-      // isActiveAt).
-      const rows = await tx.all(
-        `
+  }): Promise<string[]> =>
+    withCandidates(
+      subjects,
+      at,
+      async (tx) => {
+        // One set operation: a (anti-)semi-join of the candidates with the records in force at `at`.
+        const rows = await tx.all(
+          `
         SELECT c.subject, min(c.ord) AS ord FROM filter_candidates c
         WHERE c.subject ${isCovered ? 'IN' : 'NOT IN'} (
           SELECT g.subject FROM consent_current g
-          WHERE g.status IN ('Given', 'Renewed') AND list_contains(g.purposes, $1) AND list_contains(g.recipients, $2)
-            AND g.not_before <= $3::TIMESTAMPTZ AND (g.expires_at IS NULL OR g.expires_at > $3::TIMESTAMPTZ))
+          WHERE ${inForceAt('$3')} AND list_contains(g.purposes, $1) AND list_contains(g.recipients, $2))
         GROUP BY c.subject ORDER BY ord`,
-        [purpose, recipient, at.toISOString()],
-      );
-      await tx.run('DELETE FROM filter_candidates');
-      return rows.map((r) => String(r.subject));
-    });
-  };
+          [purpose, recipient, at.toISOString()],
+        );
+        return rows.map((r) => String(r.subject));
+      },
+      [],
+    );
 
   return {
     heads,
@@ -647,6 +682,31 @@ export async function openConsentStore(db: Database, options: ConsentStoreOption
       subjectsByCoverage({ subjects, purpose, recipient, at, isCovered: true }),
     uncoveredSubjects: (subjects, purpose, recipient, at) =>
       subjectsByCoverage({ subjects, purpose, recipient, at, isCovered: false }),
+    coveringRecords: (subjects, purposes, at, recipient) =>
+      withCandidates(
+        subjects,
+        at,
+        async (tx) => {
+          // Each record with the hash of its latest event: the signed event that put it in force (a grant or a
+          // renewal), which the subject's receipt proves.
+          const rows = await tx.all(
+            `SELECT g.record_id, any_value(g.subject) AS subject, arg_max(e.hash, e.seq) AS event_hash
+            FROM consent_current g JOIN events e ON e.record_id = g.record_id
+            WHERE g.subject IN (SELECT subject FROM filter_candidates)
+              AND ${inForceAt('$2')} AND list_has_any(g.purposes, string_split($1, ','))
+              AND ($3::VARCHAR IS NULL OR list_contains(g.recipients, $3::VARCHAR))
+            GROUP BY g.record_id ORDER BY g.record_id`,
+            // Purpose ids are lower-case letters, digits and -: a comma-joined list is unambiguous.
+            [purposes.join(','), at.toISOString(), recipient ?? null],
+          );
+          return rows.map((r) => ({
+            recordId: String(r.record_id),
+            subject: String(r.subject),
+            eventHash: String(r.event_hash),
+          }));
+        },
+        [],
+      ),
     async listAudit(query) {
       const q = AuditQuery.parse(query);
       await settle();

@@ -53,6 +53,12 @@ const POLICIES = `// sealgate default policies. Every policy carries an @id: dec
 permit (principal is Partner, action in Action::"analytics", resource is Dataset)
 when { context.scene == "joint-modeling" };
 
+// A buyer's compute-to-data delivery of a listed package (exchange/): aggregates and models computed where the data
+// lives, never rows. The purpose must name the buyer as a recipient, and a delegation from this gateway admit it.
+@id("buyer-compute-to-data")
+permit (principal is Partner, action in [Action::"aggregate", Action::"model"], resource is Dataset)
+when { principal.role == "buyer" && context.scene == "data-exchange" };
+
 // The data steward runs this gateway's side of joint jobs.
 @id("steward-analytics")
 permit (principal is User, action in Action::"analytics", resource is Dataset)
@@ -101,6 +107,22 @@ const PURPOSES: PurposeCatalog = {
     kThreshold: 10,
     allowedRecipients: ['dealer-4s', 'insurer-a', 'charging-net'],
     actions: ['join', 'aggregate', 'model'],
+  },
+  'charging-demand-forecast': {
+    description:
+      "A battery maker's regional charging-demand forecast from the dealer's automotive behaviour package: aggregates and models computed where the data lives (compute-to-data), never rows.",
+    fieldAllowlist: [
+      'region_code',
+      'purchase_intent',
+      'nev_acceptance',
+      'financing_preference',
+      'vehicle_model',
+      'customer_age',
+    ],
+    precision: { customer_age: 'band:5', region_code: 'truncate:4' },
+    kThreshold: 10,
+    allowedRecipients: ['battery-maker'],
+    actions: ['aggregate', 'model'],
   },
   'marketing': {
     description: 'Aggregate campaign statistics by vehicle model and coarse region.',

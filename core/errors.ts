@@ -21,6 +21,8 @@ export const CATALOGUE = {
   COLUMN_DENIED: { status: 403, title: 'Purpose does not allow these columns' },
   POLICY_INVALID: { status: 422, title: 'Policy set is invalid' },
   OUTPUT_REFUSED: { status: 403, title: 'This output may not leave the gateways' },
+  ALGORITHM_NOT_ALLOWED: { status: 403, title: 'The listing or order does not allow this algorithm' },
+  QUOTA_EXCEEDED: { status: 403, title: "The order's quota does not cover this delivery" },
   // Connectors
   CONNECTOR_PATH_REFUSED: { status: 403, title: 'Source path is outside the allowed import roots' },
   CONNECTOR_SCHEMA_MISMATCH: { status: 422, title: 'Source does not match the view declaration' },

@@ -37,6 +37,7 @@ export const DELIVERY_ALGORITHMS = [
   'lift-certificate',
 ] as const;
 export const DeliveryAlgorithm = z.enum(DELIVERY_ALGORITHMS);
+export type DeliveryAlgorithm = z.infer<typeof DeliveryAlgorithm>;
 
 const PreviewValue = z.union([z.string().max(120), z.number(), z.boolean(), z.null()]);
 

@@ -7,6 +7,7 @@ import { canonicalHash } from '../consent/canonical.ts';
 import type { Clock } from '../core/clock.ts';
 import { GatewayError } from '../core/errors.ts';
 import { ListingContent, nextListingState, revisedState, type ListingState, type ListingStep } from './listing.ts';
+import type { ConsentBasisCheck } from './consent-basis-store.ts';
 import type { ListingHistoryEntry, ListingRevision, ListingRow, ListingStore } from './listing-store.ts';
 import { anchorPackageRevision, hex0x, ZERO_HASH, type PackageLedger } from './package-anchor.ts';
 import { gatewayIdToBytes32 } from '../contracts/ledger-values.ts';
@@ -18,6 +19,8 @@ export type ListingView = ListingRow & {
   contentHash: string;
   /** After an approval: why its anchor is missing (the error code), or null. */
   anchorError?: string | null;
+  /** The basis check that flags the current revision (its basis shrank past the package's threshold), or null. */
+  basisFlag: ConsentBasisCheck | null;
 };
 
 /** What a buyer may filter listings by; every filter applies to the current revision. */
@@ -66,6 +69,8 @@ export type ListingsOptions = {
   store: ListingStore;
   clock: Clock;
   ledger: () => PackageLedger | null;
+  /** The check that flags a listing revision (consent-bases.ts flagOf), or null. */
+  basisFlag(listingId: string, revision: number): Promise<ConsentBasisCheck | null>;
   /** The hash of the package's latest valuation report here, or null when it was never valued. */
   latestReportHash: (packageId: string) => Promise<string | null>;
   audit(entry: {
@@ -111,7 +116,12 @@ export function createListings(options: ListingsOptions): Listings {
       throw new GatewayError('INTEGRITY_VIOLATION', 'a listing has lost its current revision', {
         listingId: row.listingId,
       });
-    return { ...row, content: ListingContent.parse(current.content), contentHash: current.contentHash };
+    return {
+      ...row,
+      content: ListingContent.parse(current.content),
+      contentHash: current.contentHash,
+      basisFlag: await options.basisFlag(row.listingId, row.revision),
+    };
   };
 
   /** The listing as just written: it exists, this call having written it. */

@@ -9,6 +9,7 @@ export const OUTPUT_RULES = {
   'row-counts': 'counts: how many rows trained and were held out',
   'aggregates': 'aggregates over at least k subjects',
   'model-weights': 'a model as weights, never the rows it was trained on',
+  'own-subject-scores': "scores of the buyer's own subjects only, keyed by the identifiers it sent",
   'rows': 'never: rows stay in the gateway that holds them',
   'scores': 'never: row-level scores of subjects the buyer does not hold would disclose their data',
   'features': 'never: feature values are rows by another name',

@@ -34,6 +34,14 @@ import { openLiftCertificateStore } from '../../exchange/lift-certificate-store.
 import { createListings, type Listings } from '../../exchange/listings.ts';
 import { openListingStore } from '../../exchange/listing-store.ts';
 import { createOffers, type Offers } from '../../exchange/offers.ts';
+import { createConsentBases, type ConsentBases } from '../../exchange/consent-bases.ts';
+import { openConsentBasisStore } from '../../exchange/consent-basis-store.ts';
+import { openPackageSourceStore } from '../../exchange/package-source-store.ts';
+import { createOrders, type Orders } from '../../exchange/orders.ts';
+import { openOrderStore } from '../../exchange/order-store.ts';
+import { createDeliveries, type Deliveries } from '../../exchange/deliveries.ts';
+import { openDeliveryStore } from '../../exchange/delivery-store.ts';
+import { RecipientId } from '../../consent/purpose.ts';
 import { openOfferStore } from '../../exchange/offer-store.ts';
 import { createVflProtocol } from '../../mpc/vfl/vfl-protocol.ts';
 import { createScoreProtocol } from '../../mpc/vfl/score-protocol.ts';
@@ -74,6 +82,12 @@ export type GatewayContext = {
   listings: Listings;
   /** Offers on listings (exchange/offers.ts). */
   offers: Offers;
+  /** Package sources and consent bases, their checks, flags and revaluations (exchange/consent-bases.ts). */
+  consentBases: ConsentBases;
+  /** Buyers' orders (exchange/orders.ts). */
+  orders: Orders;
+  /** Compute-to-data deliveries under orders (exchange/deliveries.ts). */
+  deliveries: Deliveries;
   /** Releases what createContext opened (the database). Idempotent. */
   close(): Promise<void>;
 };
@@ -117,6 +131,9 @@ export async function createContext(config: GatewayConfig, options: ContextOptio
   let liftCertificates: LiftCertificates;
   let listings: Listings;
   let offers: Offers;
+  let consentBases: ConsentBases;
+  let orders: Orders;
+  let deliveries: Deliveries;
   try {
     tokens = await createTokenStore(db, clock);
     // Policies before consent: a bundle that does not validate stops start-up with POLICY_INVALID.
@@ -216,12 +233,14 @@ export async function createContext(config: GatewayConfig, options: ContextOptio
       clock,
       ledger: packageLedger,
       latestReportHash: async (packageId) => (await valuations.list(packageId, 1))[0]?.reportHash ?? null,
+      basisFlag: async (listingId, revision) => consentBases.flagOf(listingId, revision),
       audit: async ({ actor, action, refs, detail }) => {
         await consent.appendAudit({ kind: 'exchange', actor, action, outcome: 'ok', refs, detail });
       },
     });
+    const offerStore = await openOfferStore(db);
     offers = createOffers({
-      store: await openOfferStore(db),
+      store: offerStore,
       listings,
       clock,
       audit: async ({ actor, action, refs, detail }) => {
@@ -239,6 +258,54 @@ export async function createContext(config: GatewayConfig, options: ContextOptio
       receipt: async (seq) => ledger.receipts.issueReceipt({ chain: 'audit', seq }),
       isTokenLive: async (tokenId) => (await tokens.listTokens()).some((t) => t.id === tokenId && t.revokedAt === null),
       log,
+    });
+    const exchangeAudit = async (entry: {
+      actor: string;
+      action: string;
+      outcome?: 'ok' | 'deny' | 'error';
+      refs: string[];
+      detail: Record<string, string | number | boolean | null>;
+    }) => {
+      await consent.appendAudit({ kind: 'exchange', outcome: 'ok', ...entry });
+    };
+    consentBases = createConsentBases({
+      sources: await openPackageSourceStore(db),
+      checks: await openConsentBasisStore(db),
+      listings,
+      connectors,
+      consent,
+      valuations,
+      clock,
+      audit: exchangeAudit,
+    });
+    const admission = { partyId: config.partyId, policies, consent, connectors, now: () => clock.now() };
+    orders = createOrders({
+      store: await openOrderStore(db),
+      offers: offerStore,
+      listings,
+      bases: consentBases,
+      admission,
+      clock,
+      buyerOrganisation: async (tokenId) => {
+        const label = (await tokens.listTokens()).find((t) => t.id === tokenId && t.revokedAt === null)?.label;
+        return label !== undefined && RecipientId.safeParse(label).success ? label : null;
+      },
+      audit: exchangeAudit,
+    });
+    deliveries = createDeliveries({
+      store: await openDeliveryStore(db),
+      orders,
+      listings,
+      bases: consentBases,
+      certificates: liftCertificates,
+      admission,
+      policies,
+      consent,
+      connectors,
+      subjectKey: identity.subjectKey,
+      clock,
+      log,
+      audit: exchangeAudit,
     });
   } catch (error) {
     await connectors?.close();
@@ -281,9 +348,13 @@ export async function createContext(config: GatewayConfig, options: ContextOptio
     liftCertificates,
     listings,
     offers,
+    consentBases,
+    orders,
+    deliveries,
     close: async () => {
       if (isClosed) return;
       isClosed = true;
+      await deliveries.close();
       await liftCertificates.close();
       // Jobs first: their running attempts read connectors and write the database.
       await jobs.close();

@@ -19,6 +19,8 @@ import { registerValuationRoutes } from './valuation.routes.ts';
 import { registerLiftCertificateRoutes } from './lift-certificate.routes.ts';
 import { registerListingRoutes } from './listing.routes.ts';
 import { registerOfferRoutes } from './offer.routes.ts';
+import { registerConsentBasisRoutes } from './consent-basis.routes.ts';
+import { registerOrderRoutes } from './order.routes.ts';
 
 export async function registerRoutes(app: FastifyInstance, ctx: GatewayContext): Promise<void> {
   registerHealthRoutes(app, ctx);
@@ -38,4 +40,6 @@ export async function registerRoutes(app: FastifyInstance, ctx: GatewayContext):
   registerLiftCertificateRoutes(app, ctx);
   registerListingRoutes(app, ctx);
   registerOfferRoutes(app, ctx);
+  registerConsentBasisRoutes(app, ctx);
+  registerOrderRoutes(app, ctx);
 }

@@ -8,6 +8,7 @@ import { PurposeId } from '../../../consent/purpose.ts';
 import { ListingContent, ListingState, ListingStep } from '../../../exchange/listing.ts';
 import { ListingHistoryEntry, ListingRevision, ListingRow } from '../../../exchange/listing-store.ts';
 import type { ListingActor } from '../../../exchange/listings.ts';
+import { ConsentBasisCheck } from '../../../exchange/consent-basis-store.ts';
 import { listingAsDcat } from '../../../exchange/dcat.ts';
 import type { GatewayContext } from '../../services/context.ts';
 import { actorOf, askerOf } from './request-actor.ts';
@@ -35,6 +36,7 @@ const ListingView = ListingRow.extend({
   content: ListingContent,
   contentHash: z.string(),
   anchorError: z.string().nullable().optional(),
+  basisFlag: ConsentBasisCheck.nullable(),
 });
 const ListingPage = z.object({ listings: z.array(ListingView), next: z.uuid().nullable() });
 

@@ -7,6 +7,7 @@ import type { ConsentLog } from '../consent/consent-log.ts';
 import type { Connectors } from '../connectors/connectors.ts';
 import type { Clock } from '../core/clock.ts';
 import { GatewayError } from '../core/errors.ts';
+import { parseRequest } from './parse-request.ts';
 import { ValuationInput } from '../valuation/valuation-input.ts';
 import { basisShrink, consentBasisOf, type ConsentBasisSummary } from './consent-basis.ts';
 import type { ConsentBasisCheck, ConsentBasisStore } from './consent-basis-store.ts';
@@ -90,19 +91,15 @@ export function createConsentBases(options: ConsentBasesOptions): ConsentBases {
 
   return {
     async bindSource(packageId, raw, actor) {
-      const parsed = PackageSourceInput.safeParse(raw);
-      if (!parsed.success)
-        throw new GatewayError('BAD_INPUT', 'not a package source', {
-          issues: parsed.error.issues.slice(0, 8).map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`),
-        });
-      const { declaration } = await options.connectors.views.get(parsed.data.view);
-      const missing = parsed.data.fields.filter((f) => !declaration.columns.some((c) => c.name === f));
+      const input = parseRequest(PackageSourceInput, raw, 'a package source');
+      const { declaration } = await options.connectors.views.get(input.view);
+      const missing = input.fields.filter((f) => !declaration.columns.some((c) => c.name === f));
       if (missing.length > 0)
-        throw new GatewayError('BAD_INPUT', `view ${parsed.data.view} has no column ${missing.join(', ')}`, {
-          view: parsed.data.view,
+        throw new GatewayError('BAD_INPUT', `view ${input.view} has no column ${missing.join(', ')}`, {
+          view: input.view,
           missing,
         });
-      const bound = { packageId, ...parsed.data, updatedAt: clock.now().toISOString(), updatedBy: actor };
+      const bound = { packageId, ...input, updatedAt: clock.now().toISOString(), updatedBy: actor };
       await sources.put(bound);
       await options.audit({
         actor,

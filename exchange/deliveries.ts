@@ -20,6 +20,7 @@ import type { Connectors } from '../connectors/connectors.ts';
 import type { ViewRow } from '../connectors/view-reader.ts';
 import type { Clock } from '../core/clock.ts';
 import { GatewayError } from '../core/errors.ts';
+import { parseRequest } from './parse-request.ts';
 import type { Logger } from 'pino';
 import { admitBuyer, type BuyerAdmissionDeps } from './buyer-admission.ts';
 import { consentBasisOf } from './consent-basis.ts';
@@ -300,12 +301,7 @@ export function createDeliveries(options: DeliveriesOptions): Deliveries {
           asker,
           { algorithm: String(algorithm).slice(0, 64) },
         );
-      const parsed = DeliveryRequest.safeParse(raw);
-      if (!parsed.success)
-        throw new GatewayError('BAD_INPUT', 'not a delivery request', {
-          issues: parsed.error.issues.slice(0, 8).map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`),
-        });
-      const request = parsed.data;
+      const request = parseRequest(DeliveryRequest, raw, 'a delivery request');
       const refusal = refusedOutput(request.outputs, ALGORITHM_OUTPUTS[request.algorithm]);
       if (refusal !== null)
         await refuse(outputRefusedError(refusal, `${request.algorithm} delivery`), refs, asker, {

@@ -13,6 +13,7 @@ import {
 import type { Signer } from '../consent/signer.ts';
 import type { Clock } from '../core/clock.ts';
 import { GatewayError } from '../core/errors.ts';
+import { parseRequest } from './parse-request.ts';
 import type { JobAskerToken, JobRunner } from '../mpc/jobs/runner.ts';
 import type { JobView } from '../mpc/jobs/view.ts';
 import { defaultErrorMetric } from '../mpc/vfl/error-metrics.ts';
@@ -236,12 +237,7 @@ export function createLiftCertificates(options: LiftCertificatesOptions): LiftCe
 
   return {
     async create(raw, asker) {
-      const parsed = LiftCertificateRequest.safeParse(raw);
-      if (!parsed.success)
-        throw new GatewayError('BAD_INPUT', 'not a lift certificate request', {
-          issues: parsed.error.issues.slice(0, 8).map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`),
-        });
-      const request = parsed.data;
+      const request = parseRequest(LiftCertificateRequest, raw, 'a lift certificate request');
       const refusal = refusedOutput(request.outputs, CERTIFICATE_OUTPUTS);
       if (refusal !== null) {
         await options.audit({

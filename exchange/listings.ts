@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { canonicalHash } from '../consent/canonical.ts';
 import type { Clock } from '../core/clock.ts';
 import { GatewayError } from '../core/errors.ts';
+import { parseRequest } from './parse-request.ts';
 import { ListingContent, nextListingState, revisedState, type ListingState, type ListingStep } from './listing.ts';
 import type { ConsentBasisCheck } from './consent-basis-store.ts';
 import type { ListingHistoryEntry, ListingRevision, ListingRow, ListingStore } from './listing-store.ts';
@@ -87,14 +88,7 @@ const ALL_STATES: readonly ListingState[] = ['draft', 'in-review', 'listed', 'su
 /** How many listings a filtered page reads at most to fill itself: a bound on one request's work. */
 const SCAN_LIMIT = 2_000;
 
-function parseContent(raw: unknown): ListingContent {
-  const parsed = ListingContent.safeParse(raw);
-  if (!parsed.success)
-    throw new GatewayError('BAD_INPUT', 'not a listing', {
-      issues: parsed.error.issues.slice(0, 8).map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`),
-    });
-  return parsed.data;
-}
+const parseContent = (raw: unknown): ListingContent => parseRequest(ListingContent, raw, 'a listing');
 
 export function matchesFilters(content: ListingContent, f: ListingFilters): boolean {
   return (
@@ -268,6 +262,7 @@ export function createListings(options: ListingsOptions): Listings {
       const root = (anchored.content as { consentBasis?: { root?: unknown } }).consentBasis?.root;
       const isCurrentOnChain =
         onChain !== null && onChain.listingHash === hex0x(hash) && onChain.consentBasisRoot === root;
+      const flag = isCurrentOnChain ? null : await options.basisFlag(listingId, row.revision);
       return {
         ...base,
         isCurrentOnChain,
@@ -275,7 +270,8 @@ export function createListings(options: ListingsOptions): Listings {
           ? `revision ${onChain.revision} of package ${row.packageId} carries this listing's hash and consent root`
           : onChain === null
             ? 'the package is not in the registry'
-            : `revision ${onChain.revision} carries another listing hash or consent root`,
+            : `revision ${onChain.revision} carries another listing hash or consent root` +
+              (flag === null ? '' : ': the listing is flagged, its basis shrank and the package was valued again'),
       };
     },
     revisions: async (listingId, viewerRole) => {

@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { canonicalHash } from '../consent/canonical.ts';
 import type { Clock } from '../core/clock.ts';
 import { GatewayError } from '../core/errors.ts';
+import { parseRequest } from './parse-request.ts';
 import type { Listings } from './listings.ts';
 import { OfferInput } from './offer.ts';
 import type { OfferStore, StoredOffer } from './offer-store.ts';
@@ -34,24 +35,20 @@ export function createOffers(options: OffersOptions): Offers {
   return {
     async create(listingId, raw, actor) {
       const listing = await listings.get(listingId, actor.role);
-      const parsed = OfferInput.safeParse(raw);
-      if (!parsed.success)
-        throw new GatewayError('BAD_INPUT', 'not an offer', {
-          issues: parsed.error.issues.slice(0, 8).map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`),
-        });
+      const input = parseRequest(OfferInput, raw, 'an offer');
       const now = clock.now();
       if (listing.state === 'delisted')
         throw new GatewayError('CONFLICT', 'a delisted listing takes no offer', { listingId });
-      if (Date.parse(parsed.data.validUntil) <= now.getTime())
+      if (Date.parse(input.validUntil) <= now.getTime())
         throw new GatewayError('CONFLICT', 'the offer would be valid until a time already past', {
-          validUntil: parsed.data.validUntil,
+          validUntil: input.validUntil,
         });
       const offer = {
         offerId: randomUUID(),
         listingId,
-        terms: parsed.data.terms,
-        termsHash: canonicalHash(parsed.data.terms),
-        validUntil: new Date(parsed.data.validUntil).toISOString(),
+        terms: input.terms,
+        termsHash: canonicalHash(input.terms),
+        validUntil: new Date(input.validUntil).toISOString(),
         createdAt: now.toISOString(),
         createdBy: actor.id,
       };

@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../core/clock.ts';
 import { GatewayError } from '../core/errors.ts';
+import { parseRequest } from './parse-request.ts';
 import { admitBuyer, type BuyerAdmissionDeps } from './buyer-admission.ts';
 import type { ConsentBasisCheck } from './consent-basis-store.ts';
 import type { ConsentBases } from './consent-bases.ts';
@@ -83,12 +84,7 @@ export function createOrders(options: OrdersOptions): Orders {
           'FORBIDDEN',
           "this buyer token names no organisation: its label must be the buyer's recipient id (e.g. battery-maker)",
         );
-      const parsed = OrderRequest.safeParse(raw);
-      if (!parsed.success)
-        throw new GatewayError('BAD_INPUT', 'not an order', {
-          issues: parsed.error.issues.slice(0, 8).map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`),
-        });
-      const request = parsed.data;
+      const request = parseRequest(OrderRequest, raw, 'an order');
       const offer = await options.offers.get(request.offerId);
       if (offer === null) throw new GatewayError('NOT_FOUND', 'no such offer', { offerId: request.offerId });
       const listing = await options.listings.get(offer.listingId, 'buyer');

@@ -222,9 +222,48 @@ export function createDeliveries(options: DeliveriesOptions): Deliveries {
     return { model: trainModel(rows, request, purpose.kThreshold) };
   };
 
+  /**
+   * The audit entry of a delivery's start or end, built from what is stored, then marked as written. A stop between
+   * the two writes it again at the next start: each delivery's start and end are audited at least once.
+   */
+  const auditStep = async (delivery: StoredDelivery, step: 'start' | 'end'): Promise<void> => {
+    const order = await options.orders.get(delivery.orderId, { tokenId: '', role: 'exchange', actor: SYSTEM.id });
+    const refs = [delivery.deliveryId, delivery.orderId, delivery.listingId];
+    const common = { algorithm: delivery.algorithm, buyer: order.buyer, purpose: order.purpose };
+    if (step === 'start')
+      await options.audit({ actor: delivery.createdBy, action: 'delivery-start', outcome: 'ok', refs, detail: common });
+    else if (delivery.state === 'completed')
+      await options.audit({
+        actor: delivery.createdBy,
+        action: 'delivery-complete',
+        outcome: 'ok',
+        refs,
+        detail: {
+          ...common,
+          subjects: delivery.subjectsTouched,
+          consentRoot: delivery.consentBasis?.root ?? null,
+          consentRecords: delivery.consentBasis?.records ?? null,
+          resultHash: canonicalHash(delivery.result),
+        },
+      });
+    else
+      await options.audit({
+        actor: delivery.createdBy,
+        action: delivery.state === 'refused' ? 'delivery-refuse' : 'delivery-fail',
+        outcome: delivery.state === 'refused' ? 'deny' : 'error',
+        refs,
+        detail: {
+          ...common,
+          code: delivery.failure?.code ?? null,
+          message: delivery.failure?.message ?? null,
+          rule: delivery.failure?.rule ?? null,
+        },
+      });
+    await store.markAudited(delivery.deliveryId, step);
+  };
+
   const run = async (delivery: StoredDelivery): Promise<void> => {
     const ref = { deliveryId: delivery.deliveryId, orderId: delivery.orderId };
-    const refs = [delivery.deliveryId, delivery.orderId, delivery.listingId];
     try {
       const order = await options.orders.get(delivery.orderId, { tokenId: '', role: 'exchange', actor: SYSTEM.id });
       const computing = compute(delivery, order);
@@ -232,22 +271,6 @@ export function createDeliveries(options: DeliveriesOptions): Deliveries {
       computing.catch(() => undefined);
       const result = await Promise.race([computing, stopped]);
       await store.finish(ref, { state: 'completed', result }, clock.now().toISOString());
-      const stored = await find(delivery.deliveryId);
-      await options.audit({
-        actor: delivery.createdBy,
-        action: 'delivery-complete',
-        outcome: 'ok',
-        refs,
-        detail: {
-          algorithm: delivery.algorithm,
-          buyer: order.buyer,
-          purpose: order.purpose,
-          subjects: stored.subjectsTouched,
-          consentRoot: stored.consentBasis?.root ?? null,
-          consentRecords: stored.consentBasis?.records ?? null,
-          resultHash: canonicalHash(result),
-        },
-      });
     } catch (error) {
       if (isClosed) return;
       const failure: DeliveryFailure =
@@ -262,19 +285,8 @@ export function createDeliveries(options: DeliveriesOptions): Deliveries {
         options.log.error({ err: error, deliveryId: delivery.deliveryId }, 'a delivery failed');
       const state = REFUSALS.has(failure.code) ? 'refused' : 'failed';
       await store.finish(ref, { state, failure }, clock.now().toISOString());
-      await options.audit({
-        actor: delivery.createdBy,
-        action: state === 'refused' ? 'delivery-refuse' : 'delivery-fail',
-        outcome: state === 'refused' ? 'deny' : 'error',
-        refs,
-        detail: {
-          algorithm: delivery.algorithm,
-          code: failure.code,
-          message: failure.message,
-          rule: failure.rule ?? null,
-        },
-      });
     }
+    await auditStep(await find(delivery.deliveryId), 'end');
   };
 
   const launch = (delivery: StoredDelivery): void => {
@@ -338,14 +350,8 @@ export function createDeliveries(options: DeliveriesOptions): Deliveries {
           await refuse(error, refs, asker, { algorithm: request.algorithm });
         throw error;
       }
-      await options.audit({
-        actor: asker.actor,
-        action: 'delivery-start',
-        outcome: 'ok',
-        refs: [deliveryId, orderId, order.listingId],
-        detail: { algorithm: request.algorithm, buyer: order.buyer, purpose: order.purpose },
-      });
       const delivery = await find(deliveryId);
+      await auditStep(delivery, 'start');
       launch(delivery);
       return delivery;
     },
@@ -376,8 +382,13 @@ export function createDeliveries(options: DeliveriesOptions): Deliveries {
       }
     },
     async recover() {
-      for (const delivery of await store.running()) {
+      for (const delivery of await store.unaudited()) {
         if (inFlight.has(delivery.deliveryId) || isClosed) continue;
+        if (!delivery.audited.start) await auditStep(delivery, 'start');
+        if (delivery.state !== 'running') {
+          if (!delivery.audited.end) await auditStep(delivery, 'end');
+          continue;
+        }
         options.log.info({ deliveryId: delivery.deliveryId }, 'an interrupted delivery runs again');
         launch(delivery);
       }

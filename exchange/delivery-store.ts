@@ -25,7 +25,9 @@ const MIGRATIONS = [
     subjects_touched BIGINT,
     consent_basis VARCHAR,
     result VARCHAR,
-    failure VARCHAR
+    failure VARCHAR,
+    start_audited BOOLEAN NOT NULL DEFAULT false,
+    end_audited BOOLEAN NOT NULL DEFAULT false
   );
   CREATE TABLE delivery_consents (
     delivery_id VARCHAR NOT NULL,
@@ -65,6 +67,8 @@ export const StoredDelivery = z.strictObject({
   /** What the algorithm returned (null until completed, and when refused or failed). */
   result: z.unknown(),
   failure: DeliveryFailure.nullable(),
+  /** Whether its start and its end (once it has one) are in the audit chain. */
+  audited: z.strictObject({ start: z.boolean(), end: z.boolean() }),
 });
 export type StoredDelivery = z.infer<typeof StoredDelivery>;
 
@@ -94,10 +98,12 @@ export type DeliveryStore = {
     end: { state: 'completed'; result: unknown } | { state: 'refused' | 'failed'; failure: DeliveryFailure },
     at: string,
   ): Promise<void>;
+  /** Records that the start's or the end's audit entry is written. */
+  markAudited(deliveryId: string, step: 'start' | 'end'): Promise<void>;
   get(deliveryId: string): Promise<StoredDelivery | null>;
   byOrder(orderId: string, limit: number): Promise<StoredDelivery[]>;
-  /** Deliveries a stop interrupted. */
-  running(): Promise<StoredDelivery[]>;
+  /** What a stop interrupted: deliveries still running, and ended ones whose start or end is not audited yet. */
+  unaudited(): Promise<StoredDelivery[]>;
   /** The consent records a delivery relied on, in record-id order, after a cursor. */
   consents(deliveryId: string, after: string | null, limit: number): Promise<DeliveryConsent[]>;
 };
@@ -120,6 +126,7 @@ function deliveryOf(r: Record<string, unknown>): StoredDelivery {
       consentBasis: json(r.consent_basis),
       result: json(r.result),
       failure: json(r.failure),
+      audited: { start: Boolean(r.start_audited), end: Boolean(r.end_audited) },
     });
   } catch (cause) {
     throw new GatewayError('INTEGRITY_VIOLATION', 'a stored delivery does not read back', {}, { cause });
@@ -211,8 +218,18 @@ export async function openDeliveryStore(db: Database): Promise<DeliveryStore> {
       );
       return rows.map(deliveryOf);
     },
-    async running() {
-      const rows = await db.all("SELECT * FROM deliveries WHERE state = 'running' ORDER BY created_at");
+    async markAudited(deliveryId, step) {
+      await db.transaction((tx) =>
+        tx.run(
+          `UPDATE deliveries SET ${step === 'start' ? 'start_audited' : 'end_audited'} = true WHERE delivery_id = $1`,
+          [deliveryId],
+        ),
+      );
+    },
+    async unaudited() {
+      const rows = await db.all(
+        "SELECT * FROM deliveries WHERE state = 'running' OR NOT start_audited OR NOT end_audited ORDER BY created_at",
+      );
       return rows.map(deliveryOf);
     },
     async consents(deliveryId, after, limit) {

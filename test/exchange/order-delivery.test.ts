@@ -495,4 +495,26 @@ describe('a delivery a stop interrupted', () => {
       'delivery-complete',
     ]);
   });
+
+  it('writes at the next start an end the audit chain missed, once', async () => {
+    const [done] = (await as(buyerToken, 'GET', `/v1/orders/${orderId}/deliveries`)).body.deliveries as {
+      deliveryId: string;
+    }[];
+    const id = done!.deliveryId;
+    const ends = async () =>
+      (await gw.ctx.consent.listAudit({ kind: 'exchange', limit: 1000 })).filter(
+        (e) => e.refs.includes(id) && e.action === 'delivery-complete',
+      ).length;
+    expect(await ends()).toBe(1);
+    // As a stop between the end's commit and its audit entry leaves it.
+    await gw.ctx.db.transaction((tx) =>
+      tx.run('UPDATE deliveries SET end_audited = false WHERE delivery_id = $1', [id]),
+    );
+    gw = await restartJobGateway(gw);
+    await expect.poll(ends, { timeout: 10_000 }).toBe(2);
+    gw = await restartJobGateway(gw);
+    // Marked as written: recovering again writes nothing more.
+    await gw.ctx.deliveries.recover();
+    expect(await ends()).toBe(2);
+  });
 });

@@ -26,6 +26,11 @@ export type ConsentBases = {
   compute(packageId: string, purposes: readonly string[]): Promise<ConsentBasisSummary>;
   /** The listing's basis computed again and compared with its current revision's; flags and revalues past the line. */
   check(listingId: string, trigger: string, actor: { id: string; role: string }): Promise<ConsentBasisCheck>;
+  /**
+   * Resolves when `stated` is the package's basis now for its purposes, or the package has no source (its basis cannot
+   * be computed here: the listing says so by having none to deliver from). CONFLICT with the computed basis otherwise.
+   */
+  verifyStated(packageId: string, stated: ConsentBasisSummary & { purposes: readonly string[] }): Promise<void>;
   /** A listing's checks, newest first (visible as the listing is). */
   history(listingId: string, viewerRole: string, limit: number): Promise<ConsentBasisCheck[]>;
   /** The check that flags the listing's current revision, or null. */
@@ -111,6 +116,15 @@ export function createConsentBases(options: ConsentBasesOptions): ConsentBases {
     },
     source,
     compute,
+    async verifyStated(packageId, stated) {
+      if ((await sources.get(packageId)) === null) return;
+      const computed = await compute(packageId, stated.purposes);
+      if (computed.root !== stated.root || computed.records !== stated.records || computed.subjects !== stated.subjects)
+        throw new GatewayError('CONFLICT', "the listing's consent basis is not the package's as computed now", {
+          stated: { root: stated.root, records: stated.records, subjects: stated.subjects },
+          computed,
+        });
+    },
     async check(listingId, trigger, actor) {
       const listing = await options.listings.get(listingId, actor.role);
       if (listing.state === 'delisted')

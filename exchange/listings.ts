@@ -70,6 +70,11 @@ export type ListingsOptions = {
   store: ListingStore;
   clock: Clock;
   ledger: () => PackageLedger | null;
+  /**
+   * Throws CONFLICT when the content's consent basis is not the package's as computed now (consent-bases.ts
+   * verifyStated); called before an approval anchors it.
+   */
+  verifyBasis(content: ListingContent): Promise<void>;
   /** The check that flags a listing revision (consent-bases.ts flagOf), or null. */
   basisFlag(listingId: string, revision: number): Promise<ConsentBasisCheck | null>;
   /** The hash of the package's latest valuation report here, or null when it was never valued. */
@@ -207,6 +212,8 @@ export function createListings(options: ListingsOptions): Listings {
     async step(listingId, step, actor, reason) {
       const row = await visible(listingId, actor.role);
       const state = nextListingState(row.state, step, actor.role);
+      // What the chain will carry is checked first: a basis the gateway cannot compute again is not anchored.
+      if (step === 'approve') await options.verifyBasis((await viewOf(row)).content);
       await store.change({
         listingId,
         expectedState: row.state,

@@ -234,6 +234,7 @@ export async function createContext(config: GatewayConfig, options: ContextOptio
       ledger: packageLedger,
       latestReportHash: async (packageId) => (await valuations.list(packageId, 1))[0]?.reportHash ?? null,
       basisFlag: async (listingId, revision) => consentBases.flagOf(listingId, revision),
+      verifyBasis: async (content) => consentBases.verifyStated(content.packageId, content.consentBasis),
       audit: async ({ actor, action, refs, detail }) => {
         await consent.appendAudit({ kind: 'exchange', actor, action, outcome: 'ok', refs, detail });
       },

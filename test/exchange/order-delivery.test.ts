@@ -158,6 +158,19 @@ describe('listing a package with its computed consent basis', () => {
       consentBasis: { ...(basis.body as { root: string; records: number; subjects: number }), purposes: [PURPOSE] },
       delivery: { modes: ['compute-to-data'], algorithms: ['segment-aggregates', 'train-model', 'score-own-subjects'] },
     });
+    // A listing whose stated basis is not the package's is not approved, so never anchored.
+    const inflated = await as(gw.stewardToken, 'POST', '/v1/listings', {
+      ...content,
+      consentBasis: { ...content.consentBasis, records: 2_900, subjects: 2_900 },
+    });
+    await as(gw.stewardToken, 'POST', `/v1/listings/${String(inflated.body.listingId)}/submit`, {});
+    const refused = await as(exchangeToken, 'POST', `/v1/listings/${String(inflated.body.listingId)}/approve`, {});
+    expect(refused.status).toBe(409);
+    expect(refused.body).toMatchObject({ code: 'CONFLICT', context: { computed: { subjects: 290, records: 290 } } });
+    expect((await as(exchangeToken, 'GET', `/v1/listings/${String(inflated.body.listingId)}`)).body.state).toBe(
+      'in-review',
+    );
+
     const created = await as(gw.stewardToken, 'POST', '/v1/listings', content);
     expect(created.status, JSON.stringify(created.body)).toBe(201);
     listingId = String(created.body.listingId);

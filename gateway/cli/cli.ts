@@ -19,11 +19,15 @@ import { rotateIdentityKey } from './keys-rotate.ts';
 import { listModels, showModel } from './models.ts';
 import { listValuations, showValuation } from './valuations.ts';
 import { showCertificate } from './lift-certificates.ts';
+import { runDemoCommand } from './demo.ts';
 
 export const USAGE = `usage: sealgate <command>
 
 commands:
   serve                                   start the gateway (configuration from the environment)
+  demo [--small] [--keep] [--customers N] [--seed S] [--dir D]
+                                          the three-partner CLV story on three local gateways
+                                          (docs/demo.md); --keep leaves them running
   token create --role ROLE [--label L]    issue a bearer token; it is printed once
   token list                              list issued tokens (ids, roles, labels; never the tokens)
   token revoke ID                         revoke a token
@@ -98,6 +102,11 @@ async function run(argv: string[], env: Record<string, string | undefined>, io: 
         token: { type: 'string' },
         interval: { type: 'string' },
         limit: { type: 'string' },
+        keep: { type: 'boolean' },
+        small: { type: 'boolean' },
+        customers: { type: 'string' },
+        seed: { type: 'string' },
+        dir: { type: 'string' },
       },
       allowPositionals: true,
       strict: true,
@@ -119,6 +128,20 @@ async function run(argv: string[], env: Record<string, string | undefined>, io: 
       const config = loadConfig(env);
       await startGateway(config, { isHandlingSignals: true });
       return 0;
+    }
+    case 'demo': {
+      expectNoMore([sub, ...rest]);
+      try {
+        return await runDemoCommand(values, {
+          stdout: io.stdout,
+          isTty: process.stdout.isTTY,
+          rewrite: (line) => process.stdout.write(`\r\x1b[2K${line}`),
+          untilInterrupted: () => new Promise((resolve) => process.once('SIGINT', () => resolve())),
+        });
+      } catch (error) {
+        if (error instanceof RangeError) throw new UsageError(error.message);
+        throw error;
+      }
     }
     case 'token':
       return runToken({ sub, rest, values, env, io });

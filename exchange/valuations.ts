@@ -14,7 +14,9 @@ import { parseValuationInput, valuateInput } from '../valuation/valuate.ts';
 import type { ValuationInput } from '../valuation/valuation-input.ts';
 import type { ValuationReport } from '../valuation/valuation-report.ts';
 import type { StoredValuation, ValuationAnchor, ValuationStore, ValuationSummary } from './valuation-store.ts';
-import { citationProblem, type LiftCertificateBody } from './lift-certificate.ts';
+import { citationProblem, LIFT_CERTIFICATE_CONTEXT, LiftCertificateBody } from './lift-certificate.ts';
+import { StatementProof, statementHash, verifyStatementProof } from '../consent/anchored-statement.ts';
+import type { ChainReader } from '../consent/receipt-verifier.ts';
 import { anchorPackageRevision, hex0x, type PackageLedger } from './package-anchor.ts';
 
 export type { PackageLedger } from './package-anchor.ts';
@@ -51,6 +53,8 @@ export type ValuationsOptions = {
   ledger: () => PackageLedger | null;
   /** An issued lift certificate of this gateway with its statement hash, or null (none, running or failed). */
   certificate: (certificateId: string) => Promise<{ body: LiftCertificateBody; statementHash: string } | null>;
+  /** The chain another gateway's certificate proof is verified against; null with the ledger off (then it fails). */
+  chainReader: () => ChainReader | null;
   /** Writes the audit entry of a created valuation. */
   audit: (entry: { actor: string; valuationId: string; packageId: string; reportHash: string }) => Promise<void>;
 };
@@ -67,7 +71,31 @@ export function createValuations(options: ValuationsOptions): Valuations {
       consentBasisRoot: input.package.consentBasis.root,
     });
 
-  /** A segment that cites a lift certificate must cite one this gateway issued, by its hash, and agree with it. */
+  /**
+   * The certificate a segment cites: one this gateway issued, or one whose proof verifies against the chain (signed by
+   * its issuer's registered key, its hash in an anchored audit entry of the issuer), or why it is neither.
+   */
+  const citedCertificate = async (source: {
+    certificateId: string;
+    proof?: unknown;
+  }): Promise<{ body: LiftCertificateBody; statementHash: string } | string> => {
+    const issued = await options.certificate(source.certificateId);
+    if (issued !== null) return issued;
+    if (source.proof === undefined)
+      return 'this gateway has not issued it: cite it with its proof (GET /v1/lift-certificates/{id}/proof at its issuer)';
+    const verified = await verifyStatementProof(source.proof, options.chainReader());
+    if (!verified.ok)
+      return `its proof does not verify (${verified.failure?.name ?? 'unknown'}: ${verified.failure?.detail ?? ''})`;
+    const { statement } = StatementProof.parse(source.proof);
+    const body = LiftCertificateBody.safeParse(statement.body);
+    if (statement.context !== LIFT_CERTIFICATE_CONTEXT || !body.success)
+      return 'its proof is not of a lift certificate';
+    if (body.data.certificateId !== source.certificateId)
+      return `its proof is of certificate ${body.data.certificateId}`;
+    return { body: body.data, statementHash: statementHash(statement.context, statement.body) };
+  };
+
+  /** A segment that cites a lift certificate must cite one that verifies, by its hash, and agree with it. */
   const checkCitations = async (input: ValuationInput): Promise<void> => {
     for (const segment of input.segments) {
       const { source } = segment.errors;
@@ -77,10 +105,10 @@ export function createValuations(options: ValuationsOptions): Valuations {
           segment: segment.id,
           certificateId: source.certificateId,
         });
-      const issued = await options.certificate(source.certificateId);
-      if (issued === null) throw refuse('this gateway has not issued it');
-      if (issued.statementHash !== source.certificateHash) throw refuse(`its hash is ${issued.statementHash}`);
-      const problem = citationProblem(segment, input.package, issued.body);
+      const cited = await citedCertificate(source);
+      if (typeof cited === 'string') throw refuse(cited);
+      if (cited.statementHash !== source.certificateHash) throw refuse(`its hash is ${cited.statementHash}`);
+      const problem = citationProblem(segment, input.package, cited.body);
       if (problem !== null) throw refuse(problem);
     }
   };

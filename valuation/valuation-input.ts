@@ -53,6 +53,11 @@ export const ErrorSource = z.discriminatedUnion('kind', [
     kind: z.literal('lift-certificate'),
     certificateId: z.string().min(1).max(128),
     certificateHash: z.string().regex(/^[0-9a-f]{64}$/),
+    /**
+     * A certificate another gateway issued is cited with its proof (the issuer's GET /v1/lift-certificates/{id}/proof):
+     * the valuing gateway verifies it against the chain, as an outsider would. One it issued itself needs none.
+     */
+    proof: z.unknown().optional(),
   }),
   z.strictObject({ kind: z.literal('manual'), enteredBy: Label, note: z.string().min(1).max(1000) }),
 ]);

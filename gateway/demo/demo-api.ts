@@ -39,7 +39,7 @@ export function demoApi(baseUrl: string): DemoApi {
       throw new DemoApiError(
         response.status,
         String(parsed.code ?? 'UNKNOWN'),
-        String(parsed.detail ?? text.slice(0, 200)),
+        `${String(parsed.detail ?? text.slice(0, 200))}${parsed.context === undefined ? '' : ` ${JSON.stringify(parsed.context).slice(0, 600)}`}`,
         `${method} ${path}`,
       );
     return parsed as never;

@@ -1,8 +1,9 @@
 // The demo's three gateways (docs/demo.md): each in its own data directory with its own keys, listening on loopback,
 // anchoring on one shared chain as consortium partners share one ledger. The dealer's gateway runs the embedded chain
 // and owns its registry; the insurer and the charging network connect to it as to an external chain, and the dealer
-// registers them, as a consortium's registry owner does. They run in this process, so the demo can start and stop
-// them together; each is a whole gateway (the same context and HTTP app `sealgate serve` starts).
+// registers them and funds their accounts, as a consortium's registry owner and operator do. They run in this
+// process, so the demo can start and stop them together; each is a whole gateway (the same context and HTTP app
+// `sealgate serve` starts).
 import { createWriteStream, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -73,6 +74,8 @@ export async function startDemoGateways(root: string): Promise<DemoGateways> {
         ed25519PublicKey: gw.ctx.identity.ed25519.publicKeyRaw,
         evmAccount: gw.ctx.identity.evm.address,
       });
+      // Its account pays for its anchors: on the embedded chain the operator tops it up, as a consortium funds members.
+      await chain.localChain?.fund(gw.ctx.identity.evm.address);
     }
     const [d, i, c] = started as [DemoGateway, DemoGateway, DemoGateway];
     return { gateways: { 'dealer-4s': d, 'insurer-a': i, 'charging-net': c }, rpcUrl: chain.rpcUrl, close };

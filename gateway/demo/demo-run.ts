@@ -19,21 +19,43 @@ import {
   type Sites,
 } from './demo-story.ts';
 import { DEMO_PARTIES, generatePopulation } from './population.ts';
+import {
+  certifyAndValue,
+  listAndDeliver,
+  verifyChainOffline,
+  withdrawOne,
+  type CertificateFigures,
+  type ExchangeFigures,
+} from './demo-exchange.ts';
 
 export type DemoConfig = {
   customers: number;
   seed: number;
   epochs: number;
   bootstrap: number;
+  /** Epochs of each lift certificate job (one per subset of the package's three dimensions). */
+  certificateEpochs: number;
   /** Where the gateways keep their data; a new temporary directory when null. */
   dir: string | null;
   keep: boolean;
 };
 
 /** The full demo: a population the size a laptop runs in about two minutes. */
-export const FULL_DEMO: Omit<DemoConfig, 'dir' | 'keep'> = { customers: 3_000, seed: 2026, epochs: 15, bootstrap: 200 };
-/** The configuration `npm test` runs. */
-export const SMALL_DEMO: Omit<DemoConfig, 'dir' | 'keep'> = { customers: 800, seed: 7, epochs: 12, bootstrap: 100 };
+export const FULL_DEMO: Omit<DemoConfig, 'dir' | 'keep'> = {
+  customers: 3_000,
+  seed: 2026,
+  epochs: 15,
+  bootstrap: 200,
+  certificateEpochs: 5,
+};
+/** The configuration `npm test` runs (`--small`). */
+export const SMALL_DEMO: Omit<DemoConfig, 'dir' | 'keep'> = {
+  customers: 600,
+  seed: 7,
+  epochs: 10,
+  bootstrap: 60,
+  certificateEpochs: 3,
+};
 
 export type DemoSummary = {
   dir: string;
@@ -43,6 +65,11 @@ export type DemoSummary = {
   intersection: { found: number; expected: number };
   informationValue: Record<string, number>;
   model: ModelFigures;
+  certificate: CertificateFigures;
+  valuation: { valuationId: string; npv: { p5: number; p50: number; p95: number } };
+  exchange: ExchangeFigures;
+  withdrawal: { flagged: boolean; revaluationId: string | null; nextSubjects: number; isLeftOut: boolean };
+  verification: { subject: string; links: number; verified: number };
   /** Seconds per step. */
   timings: Record<string, number>;
 };
@@ -97,6 +124,20 @@ export async function runDemo(config: DemoConfig, io: DemoIo): Promise<DemoResul
     const model = await timed('model', '4. A vertical CLV model across the three, beside a dealer-only model', () =>
       trainClvModel(sites, aligned.psiJob, { epochs: config.epochs, bootstrap: config.bootstrap }, io),
     );
+    const valued = await timed(
+      'valuation',
+      "5. The dealer's package, measured by the charging network's lift certificate, and valued",
+      () => certifyAndValue(sites, { epochs: config.certificateEpochs, bootstrap: config.bootstrap }, io),
+    );
+    const sold = await timed('exchange', '6. Listed; a battery maker orders it and runs a compute-to-data job', () =>
+      listAndDeliver(sites, population, valued.basis, io),
+    );
+    const withdrawn = await timed('withdrawal', '7. A customer withdraws: the listing is flagged and revalued', () =>
+      withdrawOne(sites, { exchangeRecords: consents.exchangeRecords, figures: sold.figures, buyer: sold.buyer }, io),
+    );
+    const verification = await timed('verify', "8. A compliance officer verifies that customer's chain offline", () =>
+      verifyChainOffline(sites, { recordId: withdrawn.recordId, rpcUrl: gateways.rpcUrl, dir }, io),
+    );
     const summary: DemoSummary = {
       dir,
       rpcUrl: gateways.rpcUrl,
@@ -105,6 +146,16 @@ export async function runDemo(config: DemoConfig, io: DemoIo): Promise<DemoResul
       intersection: { found: aligned.intersection, expected: expectedIntersection(population) },
       informationValue: screened.informationValue,
       model,
+      certificate: valued.certificate,
+      valuation: { valuationId: valued.valuationId, npv: valued.npv },
+      exchange: sold.figures,
+      withdrawal: {
+        flagged: withdrawn.flagged,
+        revaluationId: withdrawn.revaluationId,
+        nextSubjects: withdrawn.nextSubjects,
+        isLeftOut: withdrawn.isLeftOut,
+      },
+      verification,
       timings,
     };
     if (!config.keep) await gateways.close();
@@ -138,6 +189,23 @@ export function summaryTable(s: DemoSummary): string[] {
       'lift (95 % interval)',
       `${(s.model.reduction.value * 100).toFixed(1)} % [${((s.model.reduction.low ?? Number.NaN) * 100).toFixed(1)}, ${((s.model.reduction.high ?? Number.NaN) * 100).toFixed(1)}]`,
     ],
+    [
+      'lift certificate (kWh RMSE)',
+      `${s.certificate.baseline.toFixed(1)} without the package, ${s.certificate.full.toFixed(1)} with it (${s.certificate.jobs} jobs)`,
+    ],
+    [
+      'valuation NPV P50 [P5, P95]',
+      `${n(s.valuation.npv.p50)} CNY [${n(s.valuation.npv.p5)}, ${n(s.valuation.npv.p95)}]`,
+    ],
+    [
+      'compute-to-data deliveries',
+      `${n(s.exchange.firstDelivery.subjects)} customers, then ${n(s.withdrawal.nextSubjects)} after the withdrawal (${s.withdrawal.isLeftOut ? 'left out' : 'NOT left out'})`,
+    ],
+    [
+      'listing after the withdrawal',
+      s.withdrawal.flagged ? `flagged, revalued (${s.withdrawal.revaluationId ?? 'no valuation'})` : 'not flagged',
+    ],
+    ['chain verified offline', `${s.verification.verified} of ${s.verification.links} links`],
     ...Object.entries(s.timings).map(([step, seconds]): [string, string] => [
       `time: ${step}`,
       `${seconds.toFixed(1)} s`,

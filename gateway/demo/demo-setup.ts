@@ -10,6 +10,10 @@ import { DEMO_PARTIES, type DemoParty, type Population } from './population.ts';
 
 /** The purpose the three partners model CLV under. */
 export const CLV_PURPOSE = 'joint-modeling-clv';
+/** The exchange purpose a dealer customer may also consent to (consent/default-policy-bundle.ts): a battery maker's. */
+export const EXCHANGE_PURPOSE = 'charging-demand-forecast';
+/** The purpose a partner measures what a data package adds to its forecast under: only error metrics leave. */
+export const VALUATION_PURPOSE = 'package-valuation';
 
 /** Each partner's view, its columns (after the subject id and the shared phone number) and their types. */
 export const DEMO_VIEWS: Record<DemoParty, { view: string; columns: Record<string, [string, string]> }> = {
@@ -79,7 +83,7 @@ export async function meshPeers(sites: readonly DemoSite[]): Promise<void> {
 }
 
 /**
- * The CLV purpose in the gateway's bundle: join, aggregate and model on the shared phone number and the partners'
+ * The CLV and package-valuation purposes in the gateway's bundle: on the shared phone number and the partners'
  * columns, outputs to the three partners only, and no group under 10 customers.
  */
 export async function addClvPurpose(site: DemoSite): Promise<void> {
@@ -89,18 +93,27 @@ export async function addClvPurpose(site: DemoSite): Promise<void> {
     site.tokens.admin,
   );
   const fieldAllowlist = ['phone', ...DEMO_PARTIES.flatMap((p) => Object.keys(DEMO_VIEWS[p].columns))];
+  const common = {
+    fieldAllowlist,
+    precision: {},
+    kThreshold: 10,
+    allowedRecipients: [...DEMO_PARTIES],
+  };
   await site.api('PUT', '/v1/policies', site.tokens.admin, {
     ...bundle,
     purposes: {
       ...bundle.purposes,
       [CLV_PURPOSE]: {
+        ...common,
         description:
           'Joint customer-lifetime-value modeling by the dealer, the insurer and the charging network: no raw rows shared.',
-        fieldAllowlist,
-        precision: {},
-        kThreshold: 10,
-        allowedRecipients: [...DEMO_PARTIES],
         actions: ['join', 'aggregate', 'model'],
+      },
+      [VALUATION_PURPOSE]: {
+        ...common,
+        description:
+          "Measuring what a partner's data package adds to a forecast (lift certificates): only error metrics leave.",
+        actions: ['join', 'model'],
       },
     },
   });

@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { JobView } from '../../mpc/jobs/view.ts';
 import { renderProgress } from '../cli/job-watch.ts';
 import type { DemoSite } from './demo-setup.ts';
-import { CLV_PURPOSE, DEMO_VIEWS, MODEL_COLUMNS } from './demo-setup.ts';
+import { CLV_PURPOSE, DEMO_VIEWS, EXCHANGE_PURPOSE, MODEL_COLUMNS, VALUATION_PURPOSE } from './demo-setup.ts';
 import { DEMO_PARTIES, expectedClvRmse, type DemoParty, type Population } from './population.ts';
 
 export type DemoIo = {
@@ -17,8 +17,6 @@ export type DemoIo = {
 
 export type Sites = Record<DemoParty, DemoSite>;
 
-/** The exchange purpose a dealer customer may also consent to (consent/default-policy-bundle.ts). */
-const EXCHANGE_PURPOSE = 'charging-demand-forecast';
 const CONSENT_CONCURRENCY = 32;
 const POLL_MS = 250;
 
@@ -48,12 +46,17 @@ const bar = (done: number, total: number, label: string): string => {
 };
 
 /** A consent grant as a consent app sends it: the purpose, who may receive, which fields, and how it was given. */
-function grantOf(subjectId: string, purpose: string, recipients: readonly string[], fields: readonly string[]) {
+function grantOf(
+  subjectId: string,
+  purposes: readonly string[],
+  recipients: readonly string[],
+  fields: readonly string[],
+) {
   return {
     subjectId,
     jurisdiction: 'CN',
     recipients: recipients.map((id) => ({ id, role: id === 'battery-maker' ? 'third-party' : 'joint-controller' })),
-    purposes: [{ purpose, legalBasis: 'dpv:Consent' }],
+    purposes: purposes.map((purpose) => ({ purpose, legalBasis: 'dpv:Consent' })),
     dataCategories: [{ category: 'dpv:Vehicle', sensitive: false }],
     minimization: { fieldAllowlist: [...fields], precision: {}, localOnly: false, crossBorder: false },
     notice: { url: 'https://demo.sealgate.example/privacy', hash: '0'.repeat(64), version: 'demo' },
@@ -68,7 +71,8 @@ export type ConsentFigures = Record<DemoParty, { customers: number; granted: num
 /** Step 1: every customer who does not refuse consents at their partner; the partners delegate to each other. */
 export async function collectConsents(sites: Sites, population: Population, io: DemoIo) {
   const figures = {} as ConsentFigures;
-  const recordOf = new Map<string, string>();
+  /** Dealer customer id → the record of their consent to the exchange purpose. */
+  const exchangeRecords = new Map<string, string>();
   for (const party of DEMO_PARTIES) {
     const site = sites[party];
     const rows =
@@ -78,9 +82,9 @@ export async function collectConsents(sites: Sites, population: Population, io: 
     const grants = rows
       .filter((r) => !population.refusing[party].has(r.id))
       .flatMap((r) => [
-        grantOf(r.id, CLV_PURPOSE, others, fields),
+        grantOf(r.id, [CLV_PURPOSE, VALUATION_PURPOSE], others, fields),
         ...(party === 'dealer-4s' && population.exchangeConsent.has(r.id)
-          ? [grantOf(r.id, EXCHANGE_PURPOSE, ['battery-maker'], fields)]
+          ? [grantOf(r.id, [EXCHANGE_PURPOSE], ['battery-maker'], fields)]
           : []),
       ]);
     await pool(
@@ -93,8 +97,8 @@ export async function collectConsents(sites: Sites, population: Population, io: 
           site.tokens.collector,
           grant,
         );
-        if (grant.purposes[0]?.purpose === CLV_PURPOSE)
-          recordOf.set(`${party}/${grant.subjectId}`, answer.record.recordId);
+        if (grant.purposes[0]?.purpose === EXCHANGE_PURPOSE)
+          exchangeRecords.set(grant.subjectId, answer.record.recordId);
       },
       (done) => io.progress(bar(done, grants.length, `${party} consents`)),
     );
@@ -108,22 +112,23 @@ export async function collectConsents(sites: Sites, population: Population, io: 
       const site = sites[from];
       await site.api('POST', '/v1/delegations', site.tokens.steward, {
         partner: to,
-        purposes: [CLV_PURPOSE],
+        purposes: [CLV_PURPOSE, VALUATION_PURPOSE],
         fieldAllowlist: ['phone', ...Object.keys(DEMO_VIEWS[from].columns)],
         expiresAt: '2099-01-01T00:00:00.000Z',
       });
     }
-  io.line('  delegations: each partner delegates the CLV purpose to the other two, for its own columns');
-  return { figures, recordOf };
+  io.line(
+    '  delegations: each partner delegates the CLV and package-valuation purposes to the other two, for its own columns',
+  );
+  return { figures, exchangeRecords };
 }
 
-/** Submits a job at the dealer and follows it with a progress bar until it ends; throws unless it completed. */
-async function runJob(sites: Sites, request: Record<string, unknown>, io: DemoIo, deadlineMs: number) {
-  const dealer = sites['dealer-4s'];
-  const submitted = await dealer.api<JobView>('POST', '/v1/jobs', dealer.tokens.steward, request);
+/** Submits a job at `site` (its guest) and follows it with a progress bar until it ends; throws unless it completed. */
+export async function runJob(site: DemoSite, request: Record<string, unknown>, io: DemoIo, deadlineMs: number) {
+  const submitted = await site.api<JobView>('POST', '/v1/jobs', site.tokens.steward, request);
   const until = Date.now() + deadlineMs;
   for (;;) {
-    const view = await dealer.api<JobView>('GET', `/v1/jobs/${submitted.id}`, dealer.tokens.steward);
+    const view = await site.api<JobView>('GET', `/v1/jobs/${submitted.id}`, site.tokens.steward);
     io.progress(`${renderProgress(view)}  ${String(request.protocol)}`);
     if (view.status === 'completed') return view;
     if (view.status === 'failed' || view.status === 'cancelled')
@@ -154,7 +159,7 @@ export function expectedIntersection(population: Population): number {
 /** Step 2: PSI on the phone number across the three; each learns the intersection of consenting customers. */
 export async function alignCustomers(sites: Sites, io: DemoIo) {
   const view = await runJob(
-    sites,
+    sites['dealer-4s'],
     {
       protocol: 'psi',
       purpose: CLV_PURPOSE,
@@ -185,7 +190,7 @@ type StatsOutput = {
 /** Step 3: the partners' columns described by the dealer's regions, and their information value against high CLV. */
 export async function screenFeatures(sites: Sites, psiJob: string, io: DemoIo) {
   const view = await runJob(
-    sites,
+    sites['dealer-4s'],
     {
       protocol: 'joint-stats',
       purpose: CLV_PURPOSE,
@@ -250,7 +255,7 @@ export async function trainClvModel(
   io: DemoIo,
 ): Promise<ModelFigures> {
   const view = await runJob(
-    sites,
+    sites['dealer-4s'],
     {
       protocol: 'vfl-linear',
       purpose: CLV_PURPOSE,

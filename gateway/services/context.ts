@@ -193,6 +193,7 @@ export async function createContext(config: GatewayConfig, options: ContextOptio
       store: await openValuationStore(db),
       clock,
       certificate: async (certificateId) => liftCertificates.issued(certificateId),
+      chainReader: () => ledger.chainReader,
       ledger: packageLedger,
       audit: async ({ actor, valuationId, packageId, reportHash }) => {
         await consent.appendAudit({

@@ -1,15 +1,19 @@
 // Subject pseudonyms: keyed HMAC-SHA256, base64url, domain-separated; the raw id never appears in output or errors.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { isPseudonym, pseudonymize } from '../../consent/pseudonym.ts';
+import { createHash } from 'node:crypto';
+import { isPseudonym, pseudonymize, pseudonymOfDigest } from '../../consent/pseudonym.ts';
 
 const KEY = Uint8Array.from({ length: 32 }, (_, i) => i);
 
 describe('pseudonymize', () => {
-  it('matches an independently computed HMAC-SHA256 vector', () => {
-    // Computed with Python: hmac.new(bytes(range(32)), b'sealgate/subject/v1\x00customer-42', sha256), base64url
-    // unpadded.
-    expect(pseudonymize(KEY, 'customer-42')).toBe('sp_dOj7-4Rk0gbzyGow88mPyx24p5YQWq9Pefgaeh76cwo');
+  it('matches an independently computed HMAC-SHA256 vector, from the raw id or from its digest', () => {
+    // Computed with Python: hmac.new(bytes(range(32)), b'sealgate/subject/v2\x00' + sha256(b'customer-42').digest(),
+    // sha256), base64url unpadded.
+    const vector = 'sp_AJ3i9Tq8J4SspHVhk5FQrUN3hLlCEz7PX-vqNRLPJSA';
+    expect(pseudonymize(KEY, 'customer-42')).toBe(vector);
+    expect(pseudonymOfDigest(KEY, createHash('sha256').update('customer-42').digest())).toBe(vector);
+    expect(() => pseudonymOfDigest(KEY, new Uint8Array(31))).toThrow(/32 bytes/);
   });
 
   it('always yields a well-formed pseudonym that differs from the input and depends on the key', () => {

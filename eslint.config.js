@@ -22,6 +22,14 @@ export default tseslint.config(
     },
   },
   {
+    // The compliance console's one script runs in the browser, not in Node.
+    files: ['gateway/http/console/assets/*.js'],
+    languageOptions: {
+      sourceType: 'script',
+      globals: { document: 'readonly', crypto: 'readonly', TextEncoder: 'readonly' },
+    },
+  },
+  {
     files: ['consent/**/*.ts', 'mpc/**/*.ts', 'valuation/**/*.ts', 'connectors/**/*.ts'],
     rules: {
       'no-console': 'error',

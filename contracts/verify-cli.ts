@@ -1,6 +1,7 @@
-// Verifies a sealgate receipt, with --status a status proof, with --statement a signed statement such as a lift
-// certificate with its audit receipt, or with --listing a listing against the package registry, against an EVM
-// chain, needing nothing from the gateway (DESIGN.md §1.4, docs/receipts.md, docs/exchange.md):
+// Verifies a sealgate receipt (or every receipt of a subject's proofs file from the compliance console), with
+// --status a status proof, with --statement a signed statement such as a lift certificate with its audit receipt, or
+// with --listing a listing against the package registry, against an EVM chain, needing nothing from the gateway
+// (DESIGN.md §1.4, docs/receipts.md, docs/exchange.md, docs/console.md):
 //   node contracts/verify-cli.ts [--status|--statement|--listing] FILE.json --rpc URL [--anchor ADDR]
 //     [--registry ADDR] [--timeout-ms N]
 // The anchor address defaults to the file's anchor.contract and the registry to ConsentAnchor.registry().
@@ -8,6 +9,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { z } from 'zod';
 import { verifyStatementProof } from '../consent/anchored-statement.ts';
 import { openPackageReader, verifyListingAnchor } from './package-verifier.ts';
 import { verifyReceipt, type ChainReader } from '../consent/receipt-verifier.ts';
@@ -18,6 +20,17 @@ import { openChainReader } from './ledger-port-adapter.ts';
 const USAGE =
   'usage: node contracts/verify-cli.ts [--status|--statement|--listing] FILE.json --rpc URL [--anchor ADDRESS] ' +
   '[--registry ADDRESS] [--timeout-ms N]';
+
+/** A subject's proofs in one file, as the compliance console downloads them (gateway/http/console/). */
+export const SUBJECT_PROOFS_KIND = 'sealgate/subject-proofs/v1';
+const SubjectProofs = z.object({
+  kind: z.literal(SUBJECT_PROOFS_KIND),
+  subject: z.string(),
+  links: z
+    .array(z.object({ kind: z.string(), type: z.string(), recordId: z.string(), receipt: z.unknown() }))
+    .min(1)
+    .max(10_000),
+});
 
 /** Where output goes, and the directory a relative receipt path is read from (the caller's, not the repository's). */
 type Io = { out(line: string): void; err(line: string): void; cwd?: string };
@@ -107,62 +120,83 @@ export async function runVerifyCli(argv: readonly string[], io: Io): Promise<num
     }
   }
 
-  // Only an anchored receipt names a chain; a pending one fails 'not-anchored' before any chain read. A statement
-  // proof carries its receipt inside.
-  const receiptPart = args.values.statement === true ? (receipt as { receipt?: unknown } | null)?.receipt : receipt;
-  const anchorBlock = (receiptPart as { anchor?: { chainId?: unknown; contract?: unknown } } | null)?.anchor;
-  let reader: ChainReader | null = null;
-  let close = (): void => undefined;
-  if (anchorBlock !== undefined && typeof anchorBlock.chainId === 'number') {
-    const anchor = args.values.anchor ?? (typeof anchorBlock.contract === 'string' ? anchorBlock.contract : undefined);
-    if (anchor === undefined) {
-      io.err('verify: the receipt names no anchor contract; pass --anchor');
-      return 2;
-    }
-    try {
-      const opened = await openChainReader({
-        rpcUrl,
-        chainId: anchorBlock.chainId,
-        anchor,
-        timeoutMs,
-        ...(args.values.registry === undefined ? {} : { registry: args.values.registry }),
-      });
-      reader = opened.reader;
-      close = opened.close;
-      io.out(`chain ${anchorBlock.chainId}, anchor ${anchor}, registry ${opened.registry}`);
-    } catch (error) {
-      if (error instanceof GatewayError && error.code === 'BAD_INPUT') {
-        io.err(`verify: ${error.message}`);
+  /** Verifies one receipt, status proof or statement proof, printing its checks; 0 when every one passes. */
+  const verifyOne = async (value: unknown): Promise<number> => {
+    // Only an anchored receipt names a chain; a pending one fails 'not-anchored' before any chain read. A statement
+    // proof carries its receipt inside.
+    const receiptPart = args.values.statement === true ? (value as { receipt?: unknown } | null)?.receipt : value;
+    const anchorBlock = (receiptPart as { anchor?: { chainId?: unknown; contract?: unknown } } | null)?.anchor;
+    let reader: ChainReader | null = null;
+    let close = (): void => undefined;
+    if (anchorBlock !== undefined && typeof anchorBlock.chainId === 'number') {
+      const anchor =
+        args.values.anchor ?? (typeof anchorBlock.contract === 'string' ? anchorBlock.contract : undefined);
+      if (anchor === undefined) {
+        io.err('verify: the receipt names no anchor contract; pass --anchor');
         return 2;
       }
-      // The registry getter could not be read: every chain check fails below with the reason.
-      const reason =
-        error instanceof GatewayError
-          ? `${error.code}${typeof error.detail['reason'] === 'string' ? ` (${error.detail['reason']})` : ''}`
-          : 'unknown';
-      io.err(`verify: cannot read the anchor contract: ${reason}`);
-      reader = unreachable(error);
+      try {
+        const opened = await openChainReader({
+          rpcUrl,
+          chainId: anchorBlock.chainId,
+          anchor,
+          timeoutMs,
+          ...(args.values.registry === undefined ? {} : { registry: args.values.registry }),
+        });
+        reader = opened.reader;
+        close = opened.close;
+        io.out(`chain ${anchorBlock.chainId}, anchor ${anchor}, registry ${opened.registry}`);
+      } catch (error) {
+        if (error instanceof GatewayError && error.code === 'BAD_INPUT') {
+          io.err(`verify: ${error.message}`);
+          return 2;
+        }
+        // The registry getter could not be read: every chain check fails below with the reason.
+        const reason =
+          error instanceof GatewayError
+            ? `${error.code}${typeof error.detail['reason'] === 'string' ? ` (${error.detail['reason']})` : ''}`
+            : 'unknown';
+        io.err(`verify: cannot read the anchor contract: ${reason}`);
+        reader = unreachable(error);
+      }
     }
+    try {
+      if (args.values.status === true) {
+        const result = await verifyStatusProof(value, reader, { timeoutMs });
+        const { verdict } = result;
+        return report(result.checks, result.failure, verdict && `record ${verdict.recordId} is ${verdict.summary}`);
+      }
+      if (args.values.statement === true) {
+        const result = await verifyStatementProof(value, reader, { timeoutMs });
+        return report(
+          result.checks,
+          result.failure,
+          'the statement is signed, and the audit entry that recorded its hash is anchored on chain',
+        );
+      }
+      const result = await verifyReceipt(value, reader, { timeoutMs });
+      return report(result.checks, result.failure, 'the receipt is signed, the record is intact and anchored on chain');
+    } finally {
+      close();
+    }
+  };
+
+  // A subject's proofs as the compliance console downloads them: every receipt of the subject's chain in one file.
+  const bundle = SubjectProofs.safeParse(receipt);
+  if (args.values.status !== true && args.values.statement !== true && bundle.success) {
+    let failed = 0;
+    for (const [i, link] of bundle.data.links.entries()) {
+      io.out(`link ${i + 1} of ${bundle.data.links.length}: ${link.kind} ${link.type} of record ${link.recordId}`);
+      if ((await verifyOne(link.receipt)) !== 0) failed++;
+    }
+    if (failed > 0) {
+      io.err(`verify: FAILED: ${failed} of ${bundle.data.links.length} links of subject ${bundle.data.subject}`);
+      return 1;
+    }
+    io.out(`verify: OK: all ${bundle.data.links.length} links of subject ${bundle.data.subject} verify`);
+    return 0;
   }
-  try {
-    if (args.values.status === true) {
-      const result = await verifyStatusProof(receipt, reader, { timeoutMs });
-      const { verdict } = result;
-      return report(result.checks, result.failure, verdict && `record ${verdict.recordId} is ${verdict.summary}`);
-    }
-    if (args.values.statement === true) {
-      const result = await verifyStatementProof(receipt, reader, { timeoutMs });
-      return report(
-        result.checks,
-        result.failure,
-        'the statement is signed, and the audit entry that recorded its hash is anchored on chain',
-      );
-    }
-    const result = await verifyReceipt(receipt, reader, { timeoutMs });
-    return report(result.checks, result.failure, 'the receipt is signed, the record is intact and anchored on chain');
-  } finally {
-    close();
-  }
+  return verifyOne(receipt);
 }
 
 /** A reader whose every call fails with `error`, so the report still lists each chain check. */

@@ -63,7 +63,7 @@ export async function runDemoCommand(options: DemoOptions, io: DemoCommandIo): P
     },
   };
   const started = performance.now();
-  const { summary, gateways } = await runDemo(config, demoIo);
+  const { summary, gateways, officerToken } = await runDemo(config, demoIo);
   endProgress();
   io.stdout('');
   io.stdout(`Summary (${((performance.now() - started) / 1000).toFixed(1)} s in all)`);
@@ -76,6 +76,11 @@ export async function runDemoCommand(options: DemoOptions, io: DemoCommandIo): P
   io.stdout('The gateways stay up (Ctrl-C stops them):');
   for (const [party, url] of Object.entries(summary.urls)) io.stdout(`  ${party.padEnd(12)} ${url}`);
   io.stdout(`  chain        ${summary.rpcUrl}`);
+  io.stdout('');
+  io.stdout(`The dealer's compliance console: ${summary.urls['dealer-4s'] ?? ''}/console`);
+  io.stdout(
+    `  sign in with its compliance officer token (demo only; it is printed nowhere else): ${officerToken ?? ''}`,
+  );
   await (io.untilInterrupted ?? (() => Promise.resolve()))();
   await gateways.close();
   return 0;

@@ -74,7 +74,8 @@ export type DemoSummary = {
   timings: Record<string, number>;
 };
 
-export type DemoResult = { summary: DemoSummary; gateways: DemoGateways | null };
+/** With `keep`, the running gateways and the dealer's compliance-officer token for its console; null without. */
+export type DemoResult = { summary: DemoSummary; gateways: DemoGateways | null; officerToken: string | null };
 
 export async function runDemo(config: DemoConfig, io: DemoIo): Promise<DemoResult> {
   const dir = config.dir ?? mkdtempSync(join(tmpdir(), 'sealgate-demo-'));
@@ -159,7 +160,9 @@ export async function runDemo(config: DemoConfig, io: DemoIo): Promise<DemoResul
       timings,
     };
     if (!config.keep) await gateways.close();
-    return { summary, gateways: config.keep ? gateways : null };
+    return config.keep
+      ? { summary, gateways, officerToken: sites['dealer-4s'].tokens.officer }
+      : { summary, gateways: null, officerToken: null };
   } catch (error) {
     await gateways.close();
     throw error;

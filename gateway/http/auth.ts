@@ -1,6 +1,7 @@
-// Route access control: each route states its policy in `config` (`roles`, `public` or `peer`) and
+// Route access control: each route states its policy in `config` (`roles`, `public`, `peer` or `console`) and
 // one onRequest hook enforces it: RFC 6750 bearer tokens for roles, the signed peer protocol
-// (docs/peer-protocol.md) for peer routes. A route that states nothing, or more than one, is denied.
+// (docs/peer-protocol.md) for peer routes, a signed-in session for the compliance console's pages
+// (docs/console.md). A route that states nothing, or more than one, is denied.
 import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 import type { Logger } from 'pino';
 import { GatewayError } from '../../core/errors.ts';
@@ -16,6 +17,10 @@ declare module 'fastify' {
     peer?: boolean;
     /** Set on every route of a peer scope (peer-auth.ts); a peer route without it denies everyone. */
     peerGuard?: PeerGuard;
+    /** A page of the compliance console: authenticated by its sign-in session cookie, never by a bearer token. */
+    console?: boolean;
+    /** Set on every route of the console scope (console/console-routes.ts); a console route without it denies. */
+    consoleGuard?: PeerGuard;
   }
   interface FastifyRequest {
     /** Set by the auth hook on every authenticated request; null on public routes. */
@@ -26,17 +31,24 @@ declare module 'fastify' {
 /** Verifies a signed peer request before its body is read; throws to refuse it. */
 export type PeerGuard = (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
 
-type RoutePolicy = { kind: 'public' } | { kind: 'roles'; roles: readonly Role[] } | { kind: 'peer' } | { kind: 'none' };
-type PolicyConfig = { roles?: unknown; public?: unknown; peer?: unknown } | undefined;
+type RoutePolicy =
+  | { kind: 'public' }
+  | { kind: 'roles'; roles: readonly Role[] }
+  | { kind: 'peer' }
+  | { kind: 'console' }
+  | { kind: 'none' };
+type PolicyConfig = { roles?: unknown; public?: unknown; peer?: unknown; console?: unknown } | undefined;
 
 function policyOf(config: PolicyConfig): RoutePolicy {
   const hasRoles = Array.isArray(config?.roles);
   const isPublic = config?.public === true;
   const isPeer = config?.peer === true;
+  const isConsole = config?.console === true;
   // Two at once is ambiguous; ambiguity is treated like no policy, which is deny.
-  if (Number(hasRoles) + Number(isPublic) + Number(isPeer) !== 1) return { kind: 'none' };
+  if (Number(hasRoles) + Number(isPublic) + Number(isPeer) + Number(isConsole) !== 1) return { kind: 'none' };
   if (isPublic) return { kind: 'public' };
   if (isPeer) return { kind: 'peer' };
+  if (isConsole) return { kind: 'console' };
   return { kind: 'roles', roles: config?.roles as Role[] };
 }
 
@@ -78,6 +90,14 @@ function authenticate(request: FastifyRequest, reply: FastifyReply, tokens: Toke
     const guard = request.routeOptions.config.peerGuard;
     if (typeof guard !== 'function') {
       request.log.error({ route: request.routeOptions.url }, 'peer route has no signature verifier; denying');
+      throw new GatewayError('FORBIDDEN', 'route declares no access policy');
+    }
+    return guard(request, reply);
+  }
+  if (policy.kind === 'console') {
+    const guard = request.routeOptions.config.consoleGuard;
+    if (typeof guard !== 'function') {
+      request.log.error({ route: request.routeOptions.url }, 'console route has no session check; denying');
       throw new GatewayError('FORBIDDEN', 'route declares no access policy');
     }
     return guard(request, reply);
@@ -126,7 +146,7 @@ export function warnOnMissingPolicy(
   if (policyOf(route.config as PolicyConfig).kind === 'none') {
     log.warn(
       { method: route.method, route: route.url },
-      'route declares not exactly one of config.roles, config.public and config.peer; it will deny every request',
+      'route declares not exactly one of config.roles, config.public, config.peer and config.console; it will deny every request',
     );
   }
 }

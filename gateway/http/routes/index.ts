@@ -21,6 +21,7 @@ import { registerListingRoutes } from './listing.routes.ts';
 import { registerOfferRoutes } from './offer.routes.ts';
 import { registerConsentBasisRoutes } from './consent-basis.routes.ts';
 import { registerOrderRoutes } from './order.routes.ts';
+import { registerConsoleRoutes } from '../console/console-routes.ts';
 
 export async function registerRoutes(app: FastifyInstance, ctx: GatewayContext): Promise<void> {
   registerHealthRoutes(app, ctx);
@@ -42,4 +43,5 @@ export async function registerRoutes(app: FastifyInstance, ctx: GatewayContext):
   registerOfferRoutes(app, ctx);
   registerConsentBasisRoutes(app, ctx);
   registerOrderRoutes(app, ctx);
+  registerConsoleRoutes(app, ctx);
 }

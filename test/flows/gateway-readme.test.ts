@@ -15,6 +15,8 @@ const pkg = JSON.parse(read('package.json')) as {
 };
 
 const INSTALL = 'npx -y -p node@24 npm ci';
+/** The browser the console's tests drive (test/fixtures/browser.ts), installed when it is missing. */
+const CHROMIUM = 'command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium; }';
 
 describe('README', () => {
   it('gives exactly the install, run and test steps', () => {
@@ -52,14 +54,15 @@ describe('README', () => {
     expect(readme).toContain("anvil's\ndownloads a binary and esbuild's");
   });
 
-  it('.ci/run runs the README install and test commands, and is executable', () => {
+  it('.ci/run runs the README install and test commands, Chromium first, and is executable', () => {
     const script = read('.ci/run');
     expect(script.startsWith('#!/usr/bin/env bash\n')).toBe(true);
     expect(script).toContain('set -euo pipefail');
     const commands = script
       .split('\n')
       .filter((l) => l.trim() !== '' && !l.startsWith('#') && !l.startsWith('set ') && !l.startsWith('cd '));
-    expect(commands).toEqual([INSTALL, 'npm test']);
+    expect(commands).toEqual([CHROMIUM, INSTALL, 'npm test']);
+    expect(readme).toContain(CHROMIUM);
     expect(statSync(new URL('../../.ci/run', import.meta.url)).mode & 0o111).not.toBe(0);
   });
 

@@ -25,6 +25,7 @@ export function layout(title: string, body: string, user: PageUser): string {
 <script src="/console/assets/console.js" defer></script>
 </head>
 <body>
+<a class="skip" href="#main">Skip to the content</a>
 <header><p class="brand">sealgate compliance console</p>${nav}</header>
 <main id="main">
 <h1>${e(title)}</h1>

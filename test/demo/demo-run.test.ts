@@ -14,6 +14,7 @@ import { isPortFree } from '../fixtures/free-port.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'sealgate-demo-test-'));
 let kept: DemoGateways | null = null;
+let officerToken: string | null = null;
 afterAll(async () => {
   await kept?.close();
   rmSync(dir, { recursive: true, force: true });
@@ -30,6 +31,7 @@ describe('sealgate demo --small', () => {
     );
     summary = result.summary;
     kept = result.gateways;
+    officerToken = result.officerToken;
     expect(kept).not.toBeNull();
     expect(lines.join('\n')).toContain('8. A compliance officer verifies');
   }, 300_000);
@@ -102,6 +104,37 @@ describe('sealgate demo --small', () => {
     const problem = (await res.json()) as { code: string; detail: string };
     expect([res.status, problem.code]).toEqual([400, 'BAD_INPUT']);
     expect(problem.detail).toContain('its proof does not verify (statement-signature');
+  });
+
+  it("opens the dealer's console on the jobs, whose consents each relied on, and the flagged listing", async () => {
+    const base = kept!.gateways['dealer-4s'].url;
+    const form = await fetch(`${base}/console/sign-in`);
+    const csrf = /sg_console_csrf=([^;]+)/.exec(form.headers.get('set-cookie') ?? '')?.[1] as string;
+    const signedIn = await fetch(`${base}/console/sign-in`, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', 'cookie': `sg_console_csrf=${csrf}` },
+      body: new URLSearchParams({ csrf, token: officerToken as string }).toString(),
+    });
+    expect(signedIn.status).toBe(303);
+    const session = /sg_console=([^;]+)/.exec(signedIn.headers.get('set-cookie') ?? '')?.[1] as string;
+    const page = async (path: string) =>
+      (await fetch(`${base}${path}`, { headers: { cookie: `sg_console=${session}` } })).text();
+
+    const jobs = await page('/console/jobs');
+    const ids = [...jobs.matchAll(/href="\/console\/jobs\/([0-9a-f-]{36})"/g)].map((m) => m[1] as string);
+    expect(ids.length).toBeGreaterThanOrEqual(3);
+    // The CLV model's page lists the customers PSI aligned: the intersection, by pseudonym only.
+    const model = await page(`/console/jobs/${summary.model.jobId}`);
+    expect(model).toContain('vfl-linear');
+    expect(model).toContain(`${summary.intersection.found} subjects (the customers PSI job`);
+    expect(model).not.toMatch(/D-0\d{5}/);
+
+    const listings = await page('/console/listings');
+    expect(listings).toContain('flagged');
+    const listing = await page(`/console/listings/${summary.exchange.listingId}`);
+    expect(listing.match(/<tr><td><time/g)?.length).toBeGreaterThanOrEqual(3); // two deliveries and the officer's check
+    expect(listing).toContain(summary.withdrawal.revaluationId as string);
   });
 
   it('stops everything it started', async () => {

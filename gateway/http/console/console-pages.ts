@@ -1,6 +1,9 @@
 // The compliance console's pages as HTML (docs/console.md): server-rendered, semantic, every value escaped, no inline
 // script or style (the Content-Security-Policy allows only the console's own files). Pure: routes pass what they read.
 import type { AuthorizationChain } from '../../../consent/authorization-chain.ts';
+import type { ConsentBasisCheck } from '../../../exchange/consent-basis-store.ts';
+import type { ListingView } from '../../../exchange/listings.ts';
+import type { JobView } from '../../../mpc/jobs/view.ts';
 import { escapeHtml as e } from '../../services/escape-html.ts';
 
 export type PageUser = { role: string; csrf: string } | null;
@@ -12,6 +15,8 @@ export function layout(title: string, body: string, user: PageUser): string {
       : `<nav aria-label="Console"><ul>
   <li><a href="/console">Overview</a></li>
   <li><a href="/console/subjects">Subjects</a></li>
+  <li><a href="/console/jobs">Jobs</a></li>
+  <li><a href="/console/listings">Listings</a></li>
 </ul>
 <form method="post" action="/console/sign-out"><input type="hidden" name="csrf" value="${e(user.csrf)}">
 <button type="submit">Sign out</button></form></nav>`;
@@ -121,6 +126,108 @@ proofs</a> (one file: <code>npm run verify -- FILE --rpc URL</code> checks every
 ${rows}
 </tbody>
 </table>`,
+    user,
+  );
+}
+
+const subjectLink = (s: string) => `<a href="/console/subjects/${encodeURIComponent(s)}"><code>${e(s)}</code></a>`;
+
+export function jobsPage(jobs: readonly JobView[], user: PageUser): string {
+  const rows = jobs
+    .map(
+      (j) => `<tr><td><a href="/console/jobs/${e(j.id)}"><code>${e(j.id)}</code></a></td>
+<td>${e(j.spec.protocol)}</td><td>${e(j.spec.purpose)}</td>
+<td>${e(j.spec.parties.map((p) => p.id).join(', '))}</td><td>${e(j.status)}</td>
+<td><time datetime="${e(j.createdAt)}">${e(j.createdAt)}</time></td></tr>`,
+    )
+    .join('\n');
+  return layout(
+    'Jobs',
+    `<table><caption>Joint jobs at this gateway, newest first</caption>
+<thead><tr><th scope="col">Job</th><th scope="col">Protocol</th><th scope="col">Purpose</th><th scope="col">Parties</th>
+<th scope="col">Status</th><th scope="col">Created</th></tr></thead>
+<tbody>${rows}</tbody></table>`,
+    user,
+  );
+}
+
+export type JobSubjects = {
+  /** Whose consent the job relied on here: its intersection, or the intersection of the PSI job it ran on. */
+  source: string;
+  total: number | null;
+  shown: readonly string[];
+};
+
+export function jobPage(job: JobView, subjects: JobSubjects | null, user: PageUser): string {
+  const steps = job.timeline
+    .map(
+      (t) => `<tr><td>${e(t.step)}</td><td>${e(t.party)}</td><td>${e(t.attempt)}</td><td>${e(t.status)}</td>
+<td>${e(t.durationMs === null ? '' : `${t.durationMs} ms`)}</td><td>${e(t.rows)}</td><td>${e(t.bytesOut)}</td>
+<td>${e(t.errorCode ?? '')}</td></tr>`,
+    )
+    .join('\n');
+  const relied =
+    subjects === null
+      ? '<p>This party holds no list of the subjects this job read.</p>'
+      : `<p>${e(subjects.total ?? subjects.shown.length)} subjects (${e(subjects.source)}); their data is never shown here,
+only their pseudonyms, each linking to its authorization chain${subjects.shown.length < (subjects.total ?? 0) ? `; the first ${e(subjects.shown.length)}` : ''}:</p>
+<ul class="subjects">${subjects.shown.map((s) => `<li>${subjectLink(s)}</li>`).join('')}</ul>`;
+  return layout(
+    `Job ${job.id}`,
+    `<dl><dt>Protocol</dt><dd>${e(job.spec.protocol)}</dd><dt>Purpose</dt><dd>${e(job.spec.purpose)}</dd>
+<dt>Parties</dt><dd>${e(job.spec.parties.map((p) => `${p.id} (${p.role})`).join(', '))}</dd>
+<dt>Status</dt><dd>${e(job.status)}${job.failure === null ? '' : `: ${e(job.failure.code)} ${e(job.failure.message)}`}</dd></dl>
+<section aria-labelledby="timeline"><h2 id="timeline">Timeline</h2>
+<table><caption>Each party's attempt at each step</caption>
+<thead><tr><th scope="col">Step</th><th scope="col">Party</th><th scope="col">Attempt</th><th scope="col">Status</th>
+<th scope="col">Took</th><th scope="col">Rows</th><th scope="col">Bytes sent</th><th scope="col">Error</th></tr></thead>
+<tbody>${steps}</tbody></table></section>
+<section aria-labelledby="consents"><h2 id="consents">Whose consent it relied on</h2>${relied}</section>`,
+    user,
+  );
+}
+
+export function listingsPage(listings: readonly ListingView[], user: PageUser): string {
+  const rows = listings
+    .map(
+      (l) => `<tr><td><a href="/console/listings/${e(l.listingId)}">${e(l.registrationNo)}</a></td>
+<td>${e(l.content.title)}</td><td>${e(l.state)}</td>
+<td>${e(l.content.consentBasis.subjects)} subjects, root <code>${e(l.content.consentBasis.root.slice(0, 18))}…</code></td>
+<td>${l.basisFlag === null ? 'no' : '<strong class="bad">flagged</strong>'}</td></tr>`,
+    )
+    .join('\n');
+  return layout(
+    'Listings',
+    `<table><caption>Data packages listed through this gateway</caption>
+<thead><tr><th scope="col">Registration</th><th scope="col">Title</th><th scope="col">State</th>
+<th scope="col">Consent basis (listed)</th><th scope="col">Flagged</th></tr></thead>
+<tbody>${rows}</tbody></table>`,
+    user,
+  );
+}
+
+export function listingPage(listing: ListingView, checks: readonly ConsentBasisCheck[], user: PageUser): string {
+  const basis = listing.content.consentBasis;
+  const rows = checks
+    .map(
+      (c) => `<tr><td><time datetime="${e(c.checkedAt)}">${e(c.checkedAt)}</time></td><td>${e(c.trigger)}</td>
+<td>${e(c.basis.subjects)}</td><td>${e(c.basis.records)}</td><td><code>${e(c.basis.root.slice(0, 18))}…</code></td>
+<td>${e((c.shrink * 100).toFixed(2))} %</td><td>${c.flagged ? '<strong class="bad">flagged</strong>' : 'no'}</td>
+<td>${e(c.valuationId ?? '')}</td></tr>`,
+    )
+    .join('\n');
+  return layout(
+    listing.content.title,
+    `<dl><dt>Registration</dt><dd>${e(listing.registrationNo)}</dd><dt>State</dt><dd>${e(listing.state)}</dd>
+<dt>Package</dt><dd>${e(listing.packageId)}</dd>
+<dt>Listed consent basis</dt><dd>${e(basis.subjects)} subjects, ${e(basis.records)} records, root <code>${e(basis.root)}</code>,
+for ${e(basis.purposes.join(', '))}</dd>
+<dt>Anchor</dt><dd>${listing.anchor === null ? 'not anchored' : `revision ${e(listing.anchor.revision)} in block ${e(listing.anchor.blockNumber)}`}</dd></dl>
+<section aria-labelledby="checks"><h2 id="checks">Its consent basis, checked again</h2>
+<table><caption>Newest first; a check past the threshold flags the listing and values the package again</caption>
+<thead><tr><th scope="col">When</th><th scope="col">Asked by</th><th scope="col">Subjects</th><th scope="col">Records</th>
+<th scope="col">Root</th><th scope="col">Shrink</th><th scope="col">Flag</th><th scope="col">Valuation</th></tr></thead>
+<tbody>${rows}</tbody></table></section>`,
     user,
   );
 }

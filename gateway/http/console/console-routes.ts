@@ -12,8 +12,20 @@ import { pseudonymOfDigest } from '../../../consent/pseudonym.ts';
 import { GatewayError } from '../../../core/errors.ts';
 import { subjectAuthorizationChain } from '../../services/audit-report.ts';
 import type { GatewayContext } from '../../services/context.ts';
+import type { JobView } from '../../../mpc/jobs/view.ts';
 import { handleError } from '../problem.ts';
-import { overviewPage, signInPage, subjectPage, subjectSearchPage, type PageUser } from './console-pages.ts';
+import {
+  jobPage,
+  jobsPage,
+  listingPage,
+  listingsPage,
+  overviewPage,
+  signInPage,
+  subjectPage,
+  subjectSearchPage,
+  type JobSubjects,
+  type PageUser,
+} from './console-pages.ts';
 import { createConsoleSessions, randomToken, sameSecret, type ConsoleSession } from './console-sessions.ts';
 
 /** Only compliance officers use the console: it shows every subject's chain. */
@@ -247,6 +259,61 @@ export function registerConsoleRoutes(app: FastifyInstance, ctx: GatewayContext)
           generatedAt: ctx.clock.now().toISOString(),
           links: chain.links.map((l) => ({ kind: l.kind, type: l.type, recordId: l.recordId, receipt: l.receipt })),
         };
+      },
+    );
+
+    /** How many subjects a job page lists; the rest are counted. */
+    const SUBJECTS_SHOWN = 200;
+    /** Whose consent a job relied on here: its own intersection (PSI), or that of the PSI job it ran on. */
+    const subjectsOf = async (job: JobView, asker: { tokenId: string; role: string }): Promise<JobSubjects | null> => {
+      const psiJob = typeof job.spec.params.psiJob === 'string' ? job.spec.params.psiJob : null;
+      const id = job.spec.protocol === 'psi' ? job.id : psiJob;
+      if (id === null) return null;
+      try {
+        const output = await ctx.jobs.output(id, 0, SUBJECTS_SHOWN, asker);
+        if (output.subjects === null) return null;
+        return {
+          source: id === job.id ? 'the customers it found in common' : `the customers PSI job ${id} aligned`,
+          total: output.count,
+          shown: output.subjects,
+        };
+      } catch (error) {
+        // Not completed, or this party received no list: the page says it holds none.
+        if (error instanceof GatewayError && (error.code === 'CONFLICT' || error.code === 'NOT_FOUND')) return null;
+        throw error;
+      }
+    };
+
+    api.get('/console/jobs', { config: page, schema: { hide: true, response: HtmlPage } }, async (request, reply) =>
+      html(reply, jobsPage(await ctx.jobs.list(100), userOf(request))),
+    );
+
+    api.get(
+      '/console/jobs/:id',
+      { config: page, schema: { hide: true, params: z.strictObject({ id: z.uuid() }), response: HtmlPage } },
+      async (request, reply) => {
+        const job = await ctx.jobs.get(request.params.id);
+        const asker = request.principal as { tokenId: string; role: string };
+        return html(reply, jobPage(job, await subjectsOf(job, asker), userOf(request)));
+      },
+    );
+
+    api.get(
+      '/console/listings',
+      { config: page, schema: { hide: true, response: HtmlPage } },
+      async (request, reply) => {
+        const { listings } = await ctx.listings.list({ after: null, limit: 200, filters: {} }, CONSOLE_ROLE);
+        return html(reply, listingsPage(listings, userOf(request)));
+      },
+    );
+
+    api.get(
+      '/console/listings/:id',
+      { config: page, schema: { hide: true, params: z.strictObject({ id: z.uuid() }), response: HtmlPage } },
+      async (request, reply) => {
+        const listing = await ctx.listings.get(request.params.id, CONSOLE_ROLE);
+        const checks = await ctx.consentBases.history(request.params.id, CONSOLE_ROLE, 100);
+        return html(reply, listingPage(listing, checks, userOf(request)));
       },
     );
 

@@ -27,7 +27,7 @@ import { consentBasisOf } from './consent-basis.ts';
 import type { ConsentBases } from './consent-bases.ts';
 import { ALGORITHM_OUTPUTS, DeliveryRequest, fieldsRead, isDeliveryAlgorithm } from './delivery.ts';
 import { scoreRow, segmentAggregates, trainModel, type TrainedModel } from './delivery-compute.ts';
-import type { DeliveryConsent, DeliveryFailure, DeliveryStore, StoredDelivery } from './delivery-store.ts';
+import type { DeliveryConsent, DeliveryFailure, DeliveryStore, StoredDelivery, SubjectUse } from './delivery-store.ts';
 import type { LiftCertificates } from './lift-certificates.ts';
 import type { Listings } from './listings.ts';
 import { ALGORITHM_ACTION } from './order.ts';
@@ -45,6 +45,8 @@ export type Deliveries = {
   /** NOT_FOUND for an unknown delivery and for another buyer token's. */
   get(deliveryId: string, asker: OrderAsker): Promise<StoredDelivery>;
   byOrder(orderId: string, asker: OrderAsker, limit: number): Promise<StoredDelivery[]>;
+  /** The deliveries that read a subject's rows (seller's side, the compliance console), newest first. */
+  usesOfSubject(subject: string, limit: number): Promise<SubjectUse[]>;
   /** The consent records a delivery's rows were read under (seller's side), after a record id. */
   consents(deliveryId: string, after: string | null, limit: number): Promise<DeliveryConsent[]>;
   /** Resolves once the delivery is no longer running here (tests, the CLI). */
@@ -368,6 +370,7 @@ export function createDeliveries(options: DeliveriesOptions): Deliveries {
       await options.orders.get(orderId, asker);
       return store.byOrder(orderId, limit);
     },
+    usesOfSubject: (subject, limit) => store.usesOfSubject(subject, limit),
     async consents(deliveryId, after, limit) {
       await find(deliveryId);
       return store.consents(deliveryId, after, limit);

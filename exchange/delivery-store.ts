@@ -74,6 +74,17 @@ export type StoredDelivery = z.infer<typeof StoredDelivery>;
 
 export type DeliveryConsent = { recordId: string; subject: string; eventHash: string };
 
+/** One use of a subject's rows by a delivery: what ran, under which order, relying on which consent record. */
+export type SubjectUse = {
+  deliveryId: string;
+  orderId: string;
+  listingId: string;
+  algorithm: string;
+  state: string;
+  createdAt: string;
+  recordId: string;
+};
+
 export type DeliveryStore = {
   /** Inserts a running delivery and counts its job. QUOTA_EXCEEDED when the order has no job left. */
   start(
@@ -104,6 +115,8 @@ export type DeliveryStore = {
   byOrder(orderId: string, limit: number): Promise<StoredDelivery[]>;
   /** What a stop interrupted: deliveries still running, and ended ones whose start or end is not audited yet. */
   unaudited(): Promise<StoredDelivery[]>;
+  /** The deliveries that read a subject's rows, newest first, with the record each relied on. */
+  usesOfSubject(subject: string, limit: number): Promise<SubjectUse[]>;
   /** The consent records a delivery relied on, in record-id order, after a cursor. */
   consents(deliveryId: string, after: string | null, limit: number): Promise<DeliveryConsent[]>;
 };
@@ -231,6 +244,23 @@ export async function openDeliveryStore(db: Database): Promise<DeliveryStore> {
         "SELECT * FROM deliveries WHERE state = 'running' OR NOT start_audited OR NOT end_audited ORDER BY created_at",
       );
       return rows.map(deliveryOf);
+    },
+    async usesOfSubject(subject, limit) {
+      const rows = await db.all(
+        `SELECT d.delivery_id, d.order_id, d.listing_id, d.algorithm, d.state, d.created_at, c.record_id
+          FROM delivery_consents c JOIN deliveries d ON d.delivery_id = c.delivery_id
+          WHERE c.subject = $1 ORDER BY d.created_at DESC, d.delivery_id LIMIT $2`,
+        [subject, limit],
+      );
+      return rows.map((r) => ({
+        deliveryId: String(r.delivery_id),
+        orderId: String(r.order_id),
+        listingId: String(r.listing_id),
+        algorithm: String(r.algorithm),
+        state: String(r.state),
+        createdAt: timestampText(r.created_at),
+        recordId: String(r.record_id),
+      }));
     },
     async consents(deliveryId, after, limit) {
       const rows = await db.all(

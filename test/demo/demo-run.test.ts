@@ -135,6 +135,12 @@ describe('sealgate demo --small', () => {
     const listing = await page(`/console/listings/${summary.exchange.listingId}`);
     expect(listing.match(/<tr><td><time/g)?.length).toBeGreaterThanOrEqual(3); // two deliveries and the officer's check
     expect(listing).toContain(summary.withdrawal.revaluationId as string);
+
+    // The customer who withdrew: their chain, and the sale that read their rows before they withdrew (not the next).
+    const subject = await page(`/console/subjects/${summary.verification.subject}`);
+    expect(subject).toContain(summary.exchange.firstDelivery.deliveryId);
+    expect(subject.match(/<td>segment-aggregates<\/td>/g)?.length).toBe(1);
+    expect(await page('/console')).toMatch(/Anchoring batches[\s\S]*anchored/);
   });
 
   it('stops everything it started', async () => {

@@ -2,6 +2,8 @@
 // script or style (the Content-Security-Policy allows only the console's own files). Pure: routes pass what they read.
 import type { AuthorizationChain } from '../../../consent/authorization-chain.ts';
 import type { ConsentBasisCheck } from '../../../exchange/consent-basis-store.ts';
+import type { SubjectUse } from '../../../exchange/delivery-store.ts';
+import type { AnchorBatch } from '../../../consent/anchor-store.ts';
 import type { ListingView } from '../../../exchange/listings.ts';
 import type { JobView } from '../../../mpc/jobs/view.ts';
 import { escapeHtml as e } from '../../services/escape-html.ts';
@@ -59,6 +61,8 @@ export function signInPage(csrf: string, problem: string | null): string {
 
 export type Overview = {
   partyId: string;
+  /** The latest anchoring batches, newest first. */
+  batches: readonly AnchorBatch[];
   audit: { ok: boolean; detail: string };
   ledger: { readiness: string; anchoring: string; pendingRecords: number | null; lastBatch: string | null };
 };
@@ -75,7 +79,18 @@ export function overviewPage(o: Overview, user: PageUser): string {
 <dt>Anchoring</dt><dd>${e(o.ledger.anchoring)}</dd>
 <dt>Records waiting for an anchor</dt><dd>${e(o.ledger.pendingRecords ?? 'unknown')}</dd>
 <dt>Last anchored batch</dt><dd>${e(o.ledger.lastBatch ?? 'none yet')}</dd>
-</dl></section>`,
+</dl>
+<table><caption>Anchoring batches, newest first</caption>
+<thead><tr><th scope="col">Batch</th><th scope="col">Records</th><th scope="col">Status</th><th scope="col">Block</th>
+<th scope="col">Root</th><th scope="col">Anchored</th></tr></thead>
+<tbody>${o.batches
+      .map(
+        (
+          b,
+        ) => `<tr><td>${e(b.batchNo)}</td><td>${e(b.count)}</td><td>${e(b.status)}</td><td>${e(b.blockNumber ?? '')}</td>
+<td><code>${e(b.root.slice(0, 18))}…</code></td><td>${e(b.anchoredAt ?? '')}</td></tr>`,
+      )
+      .join('\n')}</tbody></table></section>`,
     user,
   );
 }
@@ -98,7 +113,21 @@ export function subjectSearchPage(user: PageUser, problem: string | null): strin
   );
 }
 
-export function subjectPage(chain: AuthorizationChain, user: PageUser): string {
+export function subjectPage(chain: AuthorizationChain, user: PageUser, uses: readonly SubjectUse[] = []): string {
+  const useRows = uses
+    .map(
+      (u) => `<tr><td><time datetime="${e(u.createdAt)}">${e(u.createdAt)}</time></td><td>${e(u.algorithm)}</td>
+<td><code>${e(u.deliveryId)}</code></td><td><code>${e(u.orderId)}</code></td>
+<td><a href="/console/listings/${e(u.listingId)}">listing</a></td><td><code>${e(u.recordId)}</code></td><td>${e(u.state)}</td></tr>`,
+    )
+    .join('\n');
+  const deliveries =
+    uses.length === 0
+      ? "<p>No compute-to-data delivery has read this subject's rows.</p>"
+      : `<table><caption>Compute-to-data deliveries that read this subject's rows, newest first</caption>
+<thead><tr><th scope="col">When</th><th scope="col">Algorithm</th><th scope="col">Delivery</th><th scope="col">Order</th>
+<th scope="col">Listing</th><th scope="col">Consent relied on</th><th scope="col">State</th></tr></thead>
+<tbody>${useRows}</tbody></table>`;
   const rows = chain.links
     .map(
       (l) => `<tr>
@@ -125,7 +154,8 @@ proofs</a> (one file: <code>npm run verify -- FILE --rpc URL</code> checks every
 <tbody>
 ${rows}
 </tbody>
-</table>`,
+</table>
+<section aria-labelledby="uses"><h2 id="uses">Sold uses</h2>${deliveries}</section>`,
     user,
   );
 }

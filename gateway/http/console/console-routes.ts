@@ -183,11 +183,14 @@ export function registerConsoleRoutes(app: FastifyInstance, ctx: GatewayContext)
     api.get('/console', { config: page, schema: { hide: true, response: HtmlPage } }, async (request, reply) => {
       const verification = await ctx.consent.verify();
       const status = ctx.ledger.anchoring?.status() ?? null;
+      const last = await ctx.ledger.anchors.lastBatch();
+      const batches = last === null ? [] : await ctx.ledger.anchors.listBatches(Math.max(0, last.batchNo - 10), 10);
       return html(
         reply,
         overviewPage(
           {
             partyId: ctx.config.partyId,
+            batches: [...batches].reverse(),
             audit: {
               ok: verification.ok,
               detail: verification.ok
@@ -241,7 +244,14 @@ export function registerConsoleRoutes(app: FastifyInstance, ctx: GatewayContext)
       '/console/subjects/:subject',
       { config: page, schema: { hide: true, params: z.strictObject({ subject: Pseudonym }), response: HtmlPage } },
       async (request, reply) =>
-        html(reply, subjectPage(await subjectAuthorizationChain(ctx, request.params.subject), userOf(request))),
+        html(
+          reply,
+          subjectPage(
+            await subjectAuthorizationChain(ctx, request.params.subject),
+            userOf(request),
+            await ctx.deliveries.usesOfSubject(request.params.subject, 200),
+          ),
+        ),
     );
 
     api.get(

@@ -209,6 +209,7 @@ export function summaryTable(s: DemoSummary): string[] {
       s.withdrawal.flagged ? `flagged, revalued (${s.withdrawal.revaluationId ?? 'no valuation'})` : 'not flagged',
     ],
     ['chain verified offline', `${s.verification.verified} of ${s.verification.links} links`],
+    ['compliance console', `${s.urls['dealer-4s'] ?? ''}/console (stays up with --keep)`],
     ...Object.entries(s.timings).map(([step, seconds]): [string, string] => [
       `time: ${step}`,
       `${seconds.toFixed(1)} s`,

@@ -50,7 +50,7 @@ export const FULL_DEMO: Omit<DemoConfig, 'dir' | 'keep'> = {
 };
 /** The configuration `npm test` runs (`--small`). */
 export const SMALL_DEMO: Omit<DemoConfig, 'dir' | 'keep'> = {
-  customers: 600,
+  customers: 500,
   seed: 7,
   epochs: 10,
   bootstrap: 60,

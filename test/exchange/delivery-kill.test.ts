@@ -12,6 +12,7 @@ import { startChildGateway, type ChildGateway } from '../fixtures/child-gateway.
 import { grantBody } from '../fixtures/consent-bodies.ts';
 import { callJson, type HttpAnswer } from '../consent/gateway-http.ts';
 import { automotiveListing } from './listing-fixture.ts';
+import { behaviourCsv, behaviourRows } from './behaviour-rows.ts';
 
 const PURPOSE = 'charging-demand-forecast';
 const PACKAGE = 'automotive-behaviour';
@@ -29,30 +30,11 @@ const TRAIN = {
   model: 'logistic',
   label: 'purchase_intent',
   features: ['nev_acceptance', 'financing_preference'],
-  epochs: 500,
+  epochs: 100,
   batchSize: 16,
 };
 
-function idOf(i: number): string {
-  return `c${String(i).padStart(4, '0')}`;
-}
-
-/** A deterministic uniform in [0, 1) per subject and salt. */
-function uniform(i: number, salt: number): number {
-  let x = (i + 1) * 2654435761 + salt * 40503;
-  x = Math.imul(x ^ (x >>> 15), 2246822507);
-  x = Math.imul(x ^ (x >>> 13), 3266489909);
-  return ((x ^ (x >>> 16)) >>> 0) / 2 ** 32;
-}
-
-type Row = { id: string; region: string; intent: number; nev: number; fin: number };
-/** Purchase intent follows NEV acceptance and financing preference. */
-const ROWS: Row[] = Array.from({ length: SUBJECTS }, (_, i) => {
-  const nev = Math.round(uniform(i, 1) * 1000) / 1000;
-  const fin = Math.round(uniform(i, 2) * 1000) / 1000;
-  const noise = (uniform(i, 3) - 0.5) * 0.6;
-  return { id: idOf(i), region: `R0${1 + (i % 3)}`, intent: 2 * nev + fin - 1.5 + noise > 0 ? 1 : 0, nev, fin };
-});
+const ROWS = behaviourRows(SUBJECTS);
 
 const dataDir = mkdtempSync(join(tmpdir(), 'sealgate-delivery-kill-'));
 let gateway: ChildGateway | undefined;
@@ -190,12 +172,8 @@ beforeAll(async () => {
 
 /** Tokens, the view and its consents, the package bound to it, listed, offered, and delegated to the buyer. */
 async function setUp(): Promise<void> {
-  const lines = [
-    'id,region_code,purchase_intent,nev_acceptance,financing_preference',
-    ...ROWS.map((r) => `${r.id},${r.region},${r.intent},${r.nev},${r.fin}`),
-  ];
   mkdirSync(join(dataDir, 'imports'), { recursive: true });
-  writeFileSync(join(dataDir, 'imports', 'behaviour.csv'), `${lines.join('\n')}\n`);
+  writeFileSync(join(dataDir, 'imports', 'behaviour.csv'), behaviourCsv(ROWS));
 
   await start();
   const admin = running().adminToken;

@@ -10,6 +10,7 @@ import { grantBody } from '../fixtures/consent-bodies.ts';
 import { call, removeDataDir, restartJobGateway, startJobGateway, type JobGateway } from '../mpc/jobs/job-fixture.ts';
 import { automotivePackage } from '../valuation/automotive-package.ts';
 import { automotiveListing } from './listing-fixture.ts';
+import { behaviourCsv, behaviourRows, idOf } from './behaviour-rows.ts';
 
 const PURPOSE = 'charging-demand-forecast';
 const PACKAGE = 'automotive-behaviour';
@@ -19,32 +20,8 @@ const SUBJECTS = 300;
 const NEVER = new Set(Array.from({ length: 10 }, (_, i) => idOf(SUBJECTS - 1 - i)));
 const WITHDRAWING = Array.from({ length: 10 }, (_, i) => idOf(i));
 
-function idOf(i: number): string {
-  return `c${String(i).padStart(4, '0')}`;
-}
-
-/** A deterministic uniform in [0, 1) per subject and salt. */
-function uniform(i: number, salt: number): number {
-  let x = (i + 1) * 2654435761 + salt * 40503;
-  x = Math.imul(x ^ (x >>> 15), 2246822507);
-  x = Math.imul(x ^ (x >>> 13), 3266489909);
-  return ((x ^ (x >>> 16)) >>> 0) / 2 ** 32;
-}
-
-type Row = { id: string; region: string; intent: number; nev: number; fin: number };
-/** Four regions; R04 has five subjects, under the purpose's k = 10. Purchase intent follows NEV and financing. */
-const ROWS: Row[] = Array.from({ length: SUBJECTS }, (_, i) => {
-  const nev = Math.round(uniform(i, 1) * 1000) / 1000;
-  const fin = Math.round(uniform(i, 2) * 1000) / 1000;
-  const noise = (uniform(i, 3) - 0.5) * 0.6;
-  return {
-    id: idOf(i),
-    region: i % 60 === 7 ? 'R04' : `R0${1 + (i % 3)}`,
-    intent: 2 * nev + fin - 1.5 + noise > 0 ? 1 : 0,
-    nev,
-    fin,
-  };
-});
+/** Four regions; R04 has five subjects, under the purpose's k = 10. */
+const ROWS = behaviourRows(SUBJECTS, (i) => (i % 60 === 7 ? 'R04' : `R0${1 + (i % 3)}`));
 
 let gw: JobGateway;
 let buyerToken: string;
@@ -91,11 +68,7 @@ beforeAll(async () => {
   exchangeToken = (await gw.ctx.tokens.createToken('exchange', 'test')).token;
   officerToken = (await gw.ctx.tokens.createToken('compliance-officer', 'test')).token;
 
-  const lines = [
-    'id,region_code,purchase_intent,nev_acceptance,financing_preference',
-    ...ROWS.map((r) => `${r.id},${r.region},${r.intent},${r.nev},${r.fin}`),
-  ];
-  writeFileSync(join(gw.ctx.connectors.importRoots[0] as string, 'behaviour.csv'), `${lines.join('\n')}\n`);
+  writeFileSync(join(gw.ctx.connectors.importRoots[0] as string, 'behaviour.csv'), behaviourCsv(ROWS));
   const view = await as(gw.stewardToken, 'POST', '/v1/connectors/views', {
     name: 'behaviour',
     source: { kind: 'csv', path: 'behaviour.csv' },

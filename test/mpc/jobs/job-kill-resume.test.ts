@@ -18,7 +18,8 @@ import { bearer } from '../../fixtures/gateway-fixture.ts';
 import type { JobFailure } from '../../../mpc/jobs/job.ts';
 
 const PARTIES = ['dealer-4s', 'insurer-a', 'charging-net'];
-const STEP_MS = 30_000;
+/** Each step's deadline: a healthy exchange of these few hundred ids takes a second or two, even under load. */
+const STEP_MS = 15_000;
 let gateways: JobGateway[] = [];
 const ids: Record<string, string[]> = {};
 

@@ -38,7 +38,7 @@ export type OrdersOptions = {
   store: OrderStore;
   offers: Pick<OfferStore, 'get'>;
   listings: Pick<Listings, 'get'>;
-  bases: Pick<ConsentBases, 'source' | 'flagOf'>;
+  bases: Pick<ConsentBases, 'source'>;
   admission: BuyerAdmissionDeps;
   clock: Clock;
   /** The organisation a buyer token acts for: its label, when that is a recipient id; null otherwise. */
@@ -55,15 +55,15 @@ export function createOrders(options: OrdersOptions): Orders {
   const { store, clock } = options;
 
   const viewOf = async (order: StoredOrder): Promise<OrderView> => {
+    // The listing as read carries its current revision's flag: no second look-up.
     const listing = await options.listings.get(order.listingId, 'exchange');
-    const flag = await options.bases.flagOf(listing.listingId, listing.revision);
     return {
       ...order,
       remaining: {
         jobs: order.quota.jobs - order.used.jobs,
         subjectsTouched: order.quota.subjectsTouched - order.used.subjectsTouched,
       },
-      listingFlag: flag,
+      listingFlag: listing.basisFlag,
     };
   };
 

@@ -71,6 +71,12 @@ function admit(
   request.principal = principal;
 }
 
+/** What the log says of a guarded route whose scope set no guard. */
+const UNGUARDED = {
+  peer: 'peer route has no signature verifier; denying',
+  console: 'console route has no session check; denying',
+} as const;
+
 /**
  * Decides the request's access: returns when that is settled at once (a public route, a cached token, a
  * refusal), or a promise when it waits (a peer signature check, a token not yet cached).
@@ -85,19 +91,12 @@ function authenticate(request: FastifyRequest, reply: FastifyReply, tokens: Toke
     request.log.error({ route: request.routeOptions.url }, 'route declares no access policy; denying');
     throw new GatewayError('FORBIDDEN', 'route declares no access policy');
   }
-  if (policy.kind === 'peer') {
-    // Fail closed: a peer route outside a peer scope has nobody to check its signature.
-    const guard = request.routeOptions.config.peerGuard;
+  if (policy.kind === 'peer' || policy.kind === 'console') {
+    // Fail closed: a guarded route outside its scope has nobody to check its signature or session.
+    const guard =
+      policy.kind === 'peer' ? request.routeOptions.config.peerGuard : request.routeOptions.config.consoleGuard;
     if (typeof guard !== 'function') {
-      request.log.error({ route: request.routeOptions.url }, 'peer route has no signature verifier; denying');
-      throw new GatewayError('FORBIDDEN', 'route declares no access policy');
-    }
-    return guard(request, reply);
-  }
-  if (policy.kind === 'console') {
-    const guard = request.routeOptions.config.consoleGuard;
-    if (typeof guard !== 'function') {
-      request.log.error({ route: request.routeOptions.url }, 'console route has no session check; denying');
+      request.log.error({ route: request.routeOptions.url }, UNGUARDED[policy.kind]);
       throw new GatewayError('FORBIDDEN', 'route declares no access policy');
     }
     return guard(request, reply);

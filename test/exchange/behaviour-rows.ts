@@ -30,3 +30,17 @@ export const behaviourCsv = (rows: readonly BehaviourRow[]): string =>
     'id,region_code,purchase_intent,nev_acceptance,financing_preference',
     ...rows.map((r) => `${r.id},${r.region},${r.intent},${r.nev},${r.fin}`),
   ].join('\n')}\n`;
+
+/** The view the tests declare over that CSV (POST /v1/connectors/views). */
+export const BEHAVIOUR_VIEW = {
+  name: 'behaviour',
+  source: { kind: 'csv', path: 'behaviour.csv' },
+  subjectColumn: 'id',
+  columns: [
+    { name: 'id', type: 'string', classification: 'identifier' },
+    { name: 'region_code', type: 'string', classification: 'quasi-identifier' },
+    { name: 'purchase_intent', type: 'integer', classification: 'label' },
+    { name: 'nev_acceptance', type: 'double', classification: 'feature' },
+    { name: 'financing_preference', type: 'double', classification: 'feature' },
+  ],
+};

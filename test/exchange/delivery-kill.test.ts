@@ -12,7 +12,7 @@ import { startChildGateway, type ChildGateway } from '../fixtures/child-gateway.
 import { grantBody } from '../fixtures/consent-bodies.ts';
 import { callJson, type HttpAnswer } from '../consent/gateway-http.ts';
 import { automotiveListing } from './listing-fixture.ts';
-import { behaviourCsv, behaviourRows } from './behaviour-rows.ts';
+import { BEHAVIOUR_VIEW, behaviourCsv, behaviourRows } from './behaviour-rows.ts';
 
 const PURPOSE = 'charging-demand-forecast';
 const PACKAGE = 'automotive-behaviour';
@@ -184,18 +184,7 @@ async function setUp(): Promise<void> {
   officer = await issueToken(admin as string, 'compliance-officer', 'durability compliance-officer');
   buyer = await issueToken(admin as string, 'buyer', BUYER);
 
-  const view = await as(steward, 'POST', '/v1/connectors/views', {
-    name: 'behaviour',
-    source: { kind: 'csv', path: 'behaviour.csv' },
-    subjectColumn: 'id',
-    columns: [
-      { name: 'id', type: 'string', classification: 'identifier' },
-      { name: 'region_code', type: 'string', classification: 'quasi-identifier' },
-      { name: 'purchase_intent', type: 'integer', classification: 'label' },
-      { name: 'nev_acceptance', type: 'double', classification: 'feature' },
-      { name: 'financing_preference', type: 'double', classification: 'feature' },
-    ],
-  });
+  const view = await as(steward, 'POST', '/v1/connectors/views', BEHAVIOUR_VIEW);
   expect(view.status, show(view)).toBe(201);
 
   for (let i = 0; i < ROWS.length; i += 30) {

@@ -10,7 +10,7 @@ import { grantBody } from '../fixtures/consent-bodies.ts';
 import { call, removeDataDir, restartJobGateway, startJobGateway, type JobGateway } from '../mpc/jobs/job-fixture.ts';
 import { automotivePackage } from '../valuation/automotive-package.ts';
 import { automotiveListing } from './listing-fixture.ts';
-import { behaviourCsv, behaviourRows, idOf } from './behaviour-rows.ts';
+import { BEHAVIOUR_VIEW, behaviourCsv, behaviourRows, idOf } from './behaviour-rows.ts';
 
 const PURPOSE = 'charging-demand-forecast';
 const PACKAGE = 'automotive-behaviour';
@@ -69,18 +69,7 @@ beforeAll(async () => {
   officerToken = (await gw.ctx.tokens.createToken('compliance-officer', 'test')).token;
 
   writeFileSync(join(gw.ctx.connectors.importRoots[0] as string, 'behaviour.csv'), behaviourCsv(ROWS));
-  const view = await as(gw.stewardToken, 'POST', '/v1/connectors/views', {
-    name: 'behaviour',
-    source: { kind: 'csv', path: 'behaviour.csv' },
-    subjectColumn: 'id',
-    columns: [
-      { name: 'id', type: 'string', classification: 'identifier' },
-      { name: 'region_code', type: 'string', classification: 'quasi-identifier' },
-      { name: 'purchase_intent', type: 'integer', classification: 'label' },
-      { name: 'nev_acceptance', type: 'double', classification: 'feature' },
-      { name: 'financing_preference', type: 'double', classification: 'feature' },
-    ],
-  });
+  const view = await as(gw.stewardToken, 'POST', '/v1/connectors/views', BEHAVIOUR_VIEW);
   expect(view.status, JSON.stringify(view.body)).toBe(201);
 
   const consenting = ROWS.filter((r) => !NEVER.has(r.id));

@@ -63,6 +63,13 @@ export const CATALOGUE = {
   HE_BAD_CIPHERTEXT: { status: 422, title: 'Ciphertext is malformed or does not fit the job parameters' },
   HE_BAD_KEY: { status: 422, title: 'Public key is malformed or does not fit the job parameters' },
   HE_DEPTH_EXCEEDED: { status: 422, title: 'Computation needs more depth than the parameter preset offers' },
+  // Secure aggregation (mpc/secagg)
+  SECAGG_TOO_FEW_PARTIES: { status: 409, title: 'Too few parties remain for the secure-aggregation threshold' },
+  SECAGG_WRONG_ROUND: { status: 409, title: 'Secure-aggregation message belongs to another round' },
+  SECAGG_EQUIVOCATION: { status: 409, title: 'A party sent conflicting secure-aggregation messages' },
+  SECAGG_BAD_ATTESTATION: { status: 422, title: 'Secure-aggregation statement is not signed by the party it names' },
+  SECAGG_BAD_SHARE: { status: 422, title: 'Secure-aggregation share is malformed or does not reconstruct' },
+  SECAGG_BAD_VECTOR: { status: 422, title: 'Masked vector has the wrong length or encoding' },
   // Server and storage
   INTERNAL: { status: 500, title: 'Internal error' },
   INTEGRITY_VIOLATION: { status: 500, title: 'Stored record fails its integrity check' },

@@ -25,6 +25,8 @@ import { createAttestation } from '../../mpc/peers/attestation.ts';
 import { createPsiProtocol } from '../../mpc/psi/psi-protocol.ts';
 import { sharedHePool } from '../../mpc/he/shared-he-pool.ts';
 import { createJointStatsProtocol } from '../../mpc/stats/joint-stats-protocol.ts';
+import { createSecureSumProtocol } from '../../mpc/secagg/secagg-protocol.ts';
+import { createHflProtocol } from '../../mpc/hfl/hfl-protocol.ts';
 import { openPrivacyBudget } from '../../mpc/stats/privacy-budget.ts';
 import { openModelStore, type ModelStore } from '../../mpc/vfl/model-store.ts';
 import { createValuations, type Valuations } from '../../exchange/valuations.ts';
@@ -212,6 +214,8 @@ export async function createContext(config: GatewayConfig, options: ContextOptio
       createVflProtocol({ task: 'logistic', pool: hePool, models }),
       createVflProtocol({ task: 'linear', pool: hePool, models }),
       createScoreProtocol({ pool: hePool, models }),
+      createSecureSumProtocol(),
+      createHflProtocol({ models }),
       ...(options.protocols ?? []),
     ];
     jobs = await openJobRunner(db, {
@@ -223,7 +227,7 @@ export async function createContext(config: GatewayConfig, options: ContextOptio
       peers,
       connectors,
       subjectKey: identity.subjectKey,
-      attestation: createAttestation(signer, peers.registry),
+      attestation: createAttestation(signer, peers.registry, config.partyId),
       protocols,
       onStepEnded: (protocol, step, outcome, seconds) =>
         metrics.jobStepDuration.observe({ protocol, step, outcome }, seconds),

@@ -31,7 +31,7 @@ export async function readModelCard(
     actor,
     action: 'model-card-read',
     outcome: 'ok',
-    refs: [card.lineage.trainingJob, card.lineage.psiJob],
+    refs: [card.lineage.trainingJob, card.lineage.psiJob].filter((r): r is string => r !== null),
     detail: { model: card.name, version: card.version, role: card.role },
   });
   return card;

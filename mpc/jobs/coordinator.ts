@@ -118,6 +118,62 @@ export function createCoordinator(core: JobCore) {
     if (refusal !== undefined) throw refusal.reason;
   };
 
+  /**
+   * A host leaves the attempt of a protocol that survives dropouts (protocol.ts): the step stops waiting for it and
+   * the attempt no longer waits for its report. Audited, so every party's chain shows who the round went on without.
+   */
+  const dropHost = (record: JobRecord, live: LiveRun, party: string, code: string) => {
+    if (live.barrier === null || !live.barrier.waiting.has(party)) return;
+    core.deps.log.warn({ job: record.spec.id, party, code, attempt: live.run.attempt }, 'a party dropped out');
+    live.run.hostDropped(party, code);
+    live.barrier.settle(party);
+    void core.audit({
+      spec: record.spec,
+      action: 'job-party-dropped',
+      outcome: 'error',
+      detail: { party, code, step: live.run.step, attempt: live.run.attempt },
+    });
+  };
+
+  /** Starts the attempt at every host; with dropouts survived, a host that cannot be reached in time is dropped. */
+  const startHosts = async ({
+    record,
+    live,
+    deadlineAt,
+    signal,
+    survivesDropouts,
+  }: {
+    record: JobRecord;
+    live: LiveRun;
+    deadlineAt: number;
+    signal: AbortSignal;
+    survivesDropouts: boolean;
+  }) => {
+    const { step, attempt } = live.run;
+    const body = (h: string) => [h, JOB_PEER_PATHS.start, { job: record.spec.id, step, attempt }] as const;
+    if (!survivesDropouts) {
+      await Promise.all(
+        hostsOf(record).map((h) => peer.callUntil(...body(h), opts(record, `${step}.start`, deadlineAt))),
+      );
+      return;
+    }
+    // A host that is down must not hold the round for the whole step: it has the acceptance deadline to answer.
+    const startBy = Math.min(deadlineAt, Date.now() + record.spec.deadlines.acceptMs);
+    await Promise.all(
+      hostsOf(record).map(async (h) => {
+        try {
+          await peer.callUntil(...body(h), opts(record, `${step}.start`, startBy));
+        } catch (error) {
+          if (signal.aborted) throw error;
+          dropHost(record, live, h, isGatewayError(error) ? error.code : 'INTERNAL');
+        }
+      }),
+    );
+  };
+
+  /** How long a finished attempt that survives dropouts still waits for the other hosts' reports. */
+  const REPORT_GRACE_MS = 5_000;
+
   /** One attempt: start it at every host, then run it here, until every party reports it done or it fails. */
   const runAttempt = async (record: JobRecord, step: JobStepName, attempt: number, deadlineAt: number) => {
     const id = record.spec.id;
@@ -129,20 +185,20 @@ export function createCoordinator(core: JobCore) {
     const run = core.startRun({ record, step, attempt, signal, deadlineAt });
     const barrier = createBarrier(hosts, signal);
     const live: LiveRun = { run, controller, barrier, blame: null };
+    const survivesDropouts = core.protocols.get(record.spec.protocol).survivesDropouts === true;
     job.run = live;
     await core.recordEntry(id, core.runningEntry(run));
     try {
-      await Promise.all(
-        hosts.map((h) =>
-          peer.callUntil(
-            h,
-            JOB_PEER_PATHS.start,
-            { job: id, step, attempt },
-            opts(record, `${step}.start`, deadlineAt),
-          ),
-        ),
-      );
-      const [own] = await Promise.all([run.run(), barrier.promise]);
+      await startHosts({ record, live, deadlineAt, signal, survivesDropouts });
+      if (!survivesDropouts) {
+        const [own] = await Promise.all([run.run(), barrier.promise]);
+        return own;
+      }
+      const own = await run.run();
+      for (const { party, code } of run.dropped()) dropHost(record, live, party, code);
+      // The round is over; the reports only fill the timeline, so a host that dies now cannot fail it.
+      const grace = Math.max(0, Math.min(REPORT_GRACE_MS, deadlineAt - Date.now()));
+      await Promise.race([barrier.promise.catch(() => undefined), sleep(grace, undefined, { signal }).catch(() => 0)]);
       return own;
     } catch (error) {
       controller.abort(abortReason('attempt-failed'));
@@ -292,7 +348,18 @@ export function createCoordinator(core: JobCore) {
     drive,
     resume,
     failEverywhere,
-    /** A participant's report of an attempt: recorded in the timeline, and counted towards the attempt's end. */
+    /**
+     * A host's own failure notice: in the live attempt of a protocol that survives dropouts, the host is dropped from
+     * it and the job goes on (true); otherwise the caller fails the job everywhere (false).
+     */
+    async dropFailedHost(from: string, id: string, code: string): Promise<boolean> {
+      const record = await core.load(id);
+      const live = core.live.get(id)?.run ?? null;
+      if (core.protocols.get(record.spec.protocol).survivesDropouts !== true || live === null) return false;
+      if (live.barrier === null || !live.barrier.waiting.has(from)) return false;
+      dropHost(record, live, from, code);
+      return true;
+    },
     /**
      * A participant's report of an attempt: recorded in the timeline, and counted towards the attempt's end. Only the
      * sender's own report of the live attempt, once: a report of another attempt, a second report or one for an
@@ -312,6 +379,8 @@ export function createCoordinator(core: JobCore) {
       if (!isLive) return { isStale: true };
       await core.recordEntry(id, { ...body.entry, party: from, step, attempt: body.attempt });
       if (body.outcome === 'completed') live.barrier?.settle(from);
+      else if (body.failure !== null && core.protocols.get(record.spec.protocol).survivesDropouts === true)
+        dropHost(record, live, from, body.failure.code);
       else if (body.failure !== null) {
         const failure = ownFailure(record, { from, self }, body.failure);
         live.barrier?.fail(

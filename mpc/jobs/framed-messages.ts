@@ -201,7 +201,7 @@ export async function sendMessage(
   context: Pick<StepContext, 'spec' | 'step' | 'send'>,
   peer: string,
   message: { kind: string; seq: number; meta: unknown; blobs: readonly Uint8Array[] },
-  options: { auditStep: string; isEncrypted?: boolean; frameBytes?: number },
+  options: { auditStep: string; isEncrypted?: boolean; frameBytes?: number; deadlineAt?: number },
 ): Promise<number> {
   if (message.blobs.length > MAX_BLOBS) throw new RangeError('too many blobs in one message');
   const whole = Buffer.concat(message.blobs as Uint8Array[]);
@@ -235,6 +235,7 @@ export async function sendMessage(
     await context.send(peer, frame, {
       auditStep: options.auditStep,
       ...(options.isEncrypted === undefined ? {} : { isEncrypted: options.isEncrypted }),
+      ...(options.deadlineAt === undefined ? {} : { deadlineAt: options.deadlineAt }),
     });
     sent += frame.length;
   }

@@ -11,7 +11,14 @@ import type { Attestation } from '../peers/attestation.ts';
 import { JobRequest, JobSpec, type JobParty, type JobRequestLike, type JobStepName } from './job.ts';
 import type { JobOutputSummary, JobStore, TimelineEntry } from './store.ts';
 
-export type StepProgress = { rows: number; total: number | null; bytesIn: number; bytesOut: number };
+export type StepProgress = {
+  rows: number;
+  total: number | null;
+  bytesIn: number;
+  bytesOut: number;
+  /** A few numbers a long step shows while it runs (a federated model's round metric): never a row or a party's own. */
+  metrics?: Record<string, number>;
+};
 
 /** What the runtime gives one attempt at one step at this party. */
 export type StepContext = {
@@ -35,13 +42,14 @@ export type StepContext = {
   attestation: Attestation;
   /**
    * Sends one frame of this attempt to `peer` over the signed peer protocol; resolves once the peer accepted it.
-   * `auditStep` names the message in both parties' audit chains. Throws PEER_UNAVAILABLE when the peer no longer
+   * `auditStep` names the message in both parties' audit chains; `deadlineAt` (never past the attempt's) bounds a send
+   * to a phase of the protocol. Throws PEER_UNAVAILABLE when the peer no longer
    * runs this attempt, or the peer's refusal as the protocol translates it (`JobProtocol.peerRefusal`).
    */
   send(
     peer: string,
     frame: Uint8Array,
-    meta: { auditStep: string; isBlinded?: boolean; isEncrypted?: boolean },
+    meta: { auditStep: string; isBlinded?: boolean; isEncrypted?: boolean; deadlineAt?: number },
   ): Promise<void>;
   /**
    * The coordinator's view of the hosts: each host's latest completed timeline entry of an earlier `step`, as its
@@ -73,6 +81,13 @@ export type ProtocolStep = {
   deliver?(sender: string, frame: Uint8Array): Promise<{ isDuplicate: boolean }>;
   /** True once the step has failed here: it absorbs nothing more. */
   readonly hasFailed?: boolean;
+  /**
+   * At the coordinator of a protocol that survives dropouts: `party` could not start this attempt, or failed in it
+   * (`code`). The step stops waiting for it and goes on without it, if enough parties remain.
+   */
+  hostDropped?(party: string, code: string): void;
+  /** At the coordinator of a protocol that survives dropouts: the hosts it went on without, once `run()` ended. */
+  dropped?(): readonly { party: string; code: string }[];
 };
 
 /** What one party reads for a job: admission checks `[idColumn, ...columns]` of `view` against the purpose. */
@@ -85,6 +100,13 @@ export type JobProtocol = {
   readonly params: z.ZodType<Record<string, unknown>>;
   /** The steps, in order. */
   readonly steps: readonly [JobStepName, ...JobStepName[]];
+  /**
+   * Whether a step goes on when hosts drop out (secure aggregation): the coordinator then starts each attempt at the
+   * hosts it can reach, and a host that fails or falls silent in the attempt is dropped from it rather than failing
+   * the job; the step itself decides whether enough parties remain (its `hostDropped` and `dropped`). Such a protocol
+   * has one step, so a dropped host is never asked to run a later one. The other protocols need every party.
+   */
+  readonly survivesDropouts?: boolean;
   /** Rules of this protocol on parties and receivers, beyond every job's (job.ts), given parsed params. */
   check?(job: JobRequestLike, ctx: z.RefinementCtx): void;
   /** What `party` reads. */
@@ -119,6 +141,8 @@ export function createProtocolRegistry(protocols: readonly JobProtocol[]): Proto
   const byName = new Map<string, JobProtocol>();
   for (const protocol of protocols) {
     if (byName.has(protocol.name)) throw new GatewayError('INTERNAL', `protocol ${protocol.name} is registered twice`);
+    if (protocol.survivesDropouts === true && protocol.steps.length !== 1)
+      throw new GatewayError('INTERNAL', `protocol ${protocol.name} survives dropouts, so it must have one step`);
     byName.set(protocol.name, protocol);
   }
   const names = [...byName.keys()];

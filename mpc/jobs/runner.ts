@@ -271,9 +271,10 @@ export async function openJobRunner(db: Database, deps: JobRunnerDeps): Promise<
         const record = await core.load(id);
         partyCheck(record, from);
         // A host's notice is its own failure; the coordinator's notice relays one it bound to its sender.
-        if (isCoordinator(record))
+        if (isCoordinator(record)) {
+          if (await coordinator.dropFailedHost(from, id, failure.code)) return;
           await coordinator.failEverywhere(id, failureError(ownFailure(record, { from, self }, failure)), from, epoch);
-        else await participant.onFail(from, id, failure, epoch);
+        } else await participant.onFail(from, id, failure, epoch);
       },
       async cancel(from, id) {
         const record = await core.load(id);

@@ -23,6 +23,10 @@ export type StepRun = {
   deliver: ((sender: string, frame: Uint8Array) => Promise<{ isDuplicate: boolean; isStale?: boolean }>) | undefined;
   /** True once the step has failed here: it takes no more frames. */
   readonly hasFailed: boolean;
+  /** The coordinator of a protocol that survives dropouts tells the step of a host that dropped (protocol.ts). */
+  hostDropped(party: string, code: string): void;
+  /** The hosts the step went on without (protocol.ts); empty for a protocol that needs every party. */
+  dropped(): readonly { party: string; code: string }[];
   /** Runs the step; resolves with this party's timeline entry and, when the step has one, what it learned. */
   run(): Promise<{ entry: TimelineEntry; output: JobOutputSummary | null }>;
 };
@@ -93,7 +97,7 @@ export function createStepRun({ deps, protocol, spec, step, attempt, signal, isC
           jobId: spec.id,
           step: meta.auditStep,
           traceparent: deps.traceparent,
-          deadlineAt: deps.deadlineAt,
+          deadlineAt: Math.min(deps.deadlineAt, meta.deadlineAt ?? deps.deadlineAt),
           isBlinded: meta.isBlinded ?? false,
           isEncrypted: meta.isEncrypted ?? false,
         });
@@ -137,6 +141,8 @@ export function createStepRun({ deps, protocol, spec, step, attempt, signal, isC
     get hasFailed() {
       return work.hasFailed ?? false;
     },
+    hostDropped: (party, code) => work.hostDropped?.(party, code),
+    dropped: () => work.dropped?.() ?? [],
     async run() {
       const result = await work.run().finally(end);
       const endedAt = deps.now().toISOString();

@@ -13,6 +13,8 @@ export const JobProgress = z.object({
   total: z.int().nullable(),
   /** rows / total, capped at 1; null while the total is unknown. */
   fraction: z.number().min(0).max(1).nullable(),
+  /** What the protocol shows while it runs, such as a federated model's round and global metric. */
+  metrics: z.record(z.string().max(64), z.number()).optional(),
 });
 export type JobProgress = z.infer<typeof JobProgress>;
 
@@ -63,6 +65,7 @@ export function describeJob(
             live.progress.total === null || live.progress.total === 0
               ? null
               : Math.min(1, live.progress.rows / live.progress.total),
+          ...(live.progress.metrics === undefined ? {} : { metrics: live.progress.metrics }),
         };
   const entries = timeline.map((e) =>
     live !== null && e.party === self && e.step === live.step && e.attempt === live.attempt && e.status === 'running'

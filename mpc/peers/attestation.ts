@@ -18,11 +18,19 @@ export type Attestation = {
 export const attestationInput = (context: string, message: Uint8Array): Uint8Array =>
   Buffer.concat([Buffer.from(`${PREFIX}${context}\u0000`), message]);
 
-export function createAttestation(signer: Pick<Signer, 'sign'>, keys: Pick<PeerRegistry, 'activeKey'>): Attestation {
+/**
+ * `self` is this gateway's party id: its own statements, which come back to it relayed (a secure-aggregation roster
+ * lists every party's signed keys, its own among them), are checked with its own key, which no registry holds.
+ */
+export function createAttestation(
+  signer: Pick<Signer, 'sign' | 'publicKey'>,
+  keys: Pick<PeerRegistry, 'activeKey'>,
+  self?: string,
+): Attestation {
   return {
     sign: (context, message) => signer.sign(attestationInput(context, message)),
     verify(peer, context, message, signature) {
-      const key = keys.activeKey(peer);
+      const key = peer === self ? signer.publicKey : keys.activeKey(peer);
       return key !== null && verifySignature(key, attestationInput(context, message), signature);
     },
   };

@@ -37,7 +37,8 @@ export const ModelPart = z.object({
   labelScaler: z.strictObject({ mean: z.number(), scale: z.number() }).nullable(),
   lineage: z.strictObject({
     trainingJob: z.string(),
-    psiJob: z.string(),
+    /** The PSI job that aligned a vertical model's rows; null for a horizontal model, which aligns nothing. */
+    psiJob: z.string().nullable(),
     purpose: z.string(),
     /** SHA-256 over this party's sorted pseudonyms of the customers trained on: the consent basis it can show. */
     consentBasisRoot: z.string(),

@@ -1,0 +1,247 @@
+// Secure aggregation between five real gateways (docs/secagg.md, docs/hfl.md): five dealerships hold the FATE breast
+// rows dealt out horizontally. A `secagg` job sums their columns exactly, and no party's vector crosses the wire
+// unmasked; an `hfl-fedavg` job trains one logistic model whose AUC on rows no gateway holds matches a model trained
+// on the pooled rows in the same run; and a gateway that dies mid-round leaves a round that completes without it.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  captureEgress,
+  getJob,
+  interceptPeerCalls,
+  readOutput,
+  settled,
+  stopJobMesh,
+  submitJob,
+  type Exchange,
+  type JobGateway,
+} from '../jobs/job-fixture.ts';
+import { startJointMesh, type JointMesh, type Split } from '../joint/joint-fixture.ts';
+import { FEATURES, loadBreast, splitHorizontal, type Table } from '../hfl/breast-horizontal.ts';
+import { epochBatches, isHeldOut } from '../../../mpc/vfl/training-plan.ts';
+import { partialScores, trainPlain } from '../../../mpc/vfl/linear-model.ts';
+import { auc } from '../../../mpc/vfl/metrics.ts';
+import { applyScaler, fitScaler } from '../../../mpc/vfl/standardize.ts';
+import { quantize } from '../../../mpc/secagg/quantize.ts';
+import { totalsDimension } from '../../../mpc/secagg/column-totals.ts';
+import { vectorToBytes } from '../../../mpc/secagg/ring.ts';
+import { LOCAL_TRAINING_DEFAULTS } from '../../../mpc/hfl/local-training.ts';
+
+const PARTIES = ['dealer-1', 'dealer-2', 'dealer-3', 'dealer-4', 'dealer-5'];
+const TOTALLED = ['y', 'x0', 'x1'];
+const SUM_PARAMS = { threshold: 3, ring: 64, fractionBits: 16, clip: 1_000_000, phaseMs: 10_000 } as const;
+let mesh: JointMesh;
+let parties: Table[] = [];
+let heldOut: Table;
+const egress: Exchange[] = [];
+
+const subset = (table: Table, keep: (i: number) => boolean): Table => {
+  const rows = table.ids.flatMap((_, i) => (keep(i) ? [i] : []));
+  return {
+    ids: rows.map((r) => table.ids[r]!),
+    y: Float64Array.from(rows, (r) => table.y[r]!),
+    columns: table.columns.map((c) => Float64Array.from(rows, (r) => c[r]!)),
+  };
+};
+const splitOf = (table: Table): Split => ({
+  header: ['id', 'y', ...FEATURES],
+  rows: table.ids.map((id, r) => [id, String(table.y[r]), ...table.columns.map((c) => String(c[r]))]),
+});
+const valueOf = (table: Table, column: string, r: number) =>
+  column === 'y' ? table.y[r]! : table.columns[FEATURES.indexOf(column)]![r]!;
+
+beforeAll(async () => {
+  const breast = loadBreast();
+  // Rows no gateway holds: the federated and the pooled model are both judged on them.
+  heldOut = subset(breast, (i) => isHeldOut(i, 20));
+  const rest = subset(breast, (i) => !isHeldOut(i, 20));
+  parties = splitHorizontal({ parties: PARTIES.length, seed: 7, table: rest });
+  mesh = await startJointMesh(PARTIES.map((id, i) => ({ id, split: splitOf(parties[i]!) })));
+  for (const gw of mesh.gateways) captureEgress(gw, egress);
+}, 240_000);
+
+afterAll(async () => stopJobMesh(mesh?.gateways ?? []));
+
+const jobParties = (columns: readonly string[]) =>
+  PARTIES.map((id, i) => ({
+    id,
+    role: i === 0 ? ('guest' as const) : ('host' as const),
+    view: 'customers',
+    idColumn: 'vin',
+    columns: [...columns],
+  }));
+
+async function runJob(request: Parameters<typeof submitJob>[1], gateways: readonly JobGateway[], ms = 120_000) {
+  const submitted = await submitJob(mesh.gateways[0]!, request);
+  expect(submitted.status, JSON.stringify(submitted.body)).toBe(201);
+  const id = String(submitted.body.id);
+  const views = await Promise.all(gateways.map((gw) => settled(gw, id, ms)));
+  return { id, views };
+}
+
+describe('secure sums between five gateways', () => {
+  it('sums every party’s column totals exactly, and no party’s vector crosses the wire unmasked', async () => {
+    egress.length = 0;
+    const { id, views } = await runJob(
+      {
+        protocol: 'secagg',
+        purpose: 'customer-alignment',
+        params: SUM_PARAMS,
+        receivers: PARTIES,
+        parties: jobParties(TOTALLED),
+        deadlines: { stepMs: 120_000 },
+      },
+      mesh.gateways,
+    );
+    expect(views.map((v) => [v.status, v.failure?.code ?? null])).toEqual(PARTIES.map(() => ['completed', null]));
+    const rows = parties.reduce((n, p) => n + p.ids.length, 0);
+    for (const gw of mesh.gateways) {
+      const result = (await readOutput(gw, id)).body.result as {
+        totals: { rows: number; columns: Record<string, { sum: number; present: number }> };
+        contributors: string[];
+      };
+      expect(result.totals.rows).toBe(rows);
+      expect(result.contributors).toEqual(PARTIES);
+      for (const column of TOTALLED) {
+        const plain = parties.reduce((s, p) => s + p.ids.reduce((t, _, r) => t + valueOf(p, column, r), 0), 0);
+        expect(result.totals.columns[column]!.sum).toBeCloseTo(plain, 3);
+        expect(result.totals.columns[column]!.present).toBe(rows);
+      }
+    }
+    // Each party's own vector, quantized as it was sent into the round: its bytes appear in no request or response.
+    for (const party of parties) {
+      const totals = new Float64Array(totalsDimension(TOTALLED));
+      totals[0] = party.ids.length;
+      TOTALLED.forEach((column, c) => {
+        totals[1 + 2 * c] = party.ids.reduce((t, _, r) => t + valueOf(party, column, r), 0);
+        totals[2 + 2 * c] = party.ids.length;
+      });
+      const bytes = Buffer.from(
+        vectorToBytes(
+          quantize(totals, { ring: SUM_PARAMS.ring, clip: SUM_PARAMS.clip, fractionBits: SUM_PARAMS.fractionBits }),
+        ),
+      );
+      for (const e of egress) {
+        expect(e.request.includes(bytes)).toBe(false);
+        expect(e.response.includes(bytes)).toBe(false);
+      }
+    }
+    const messages = egress.filter((e) => e.url.includes('/peer/v1/jobs/messages'));
+    expect(messages.length).toBeGreaterThan(PARTIES.length * 5);
+    // Hosts talk only to the coordinator.
+    expect(messages.filter((e) => e.from !== PARTIES[0] && !e.url.startsWith(mesh.gateways[0]!.url))).toEqual([]);
+  });
+});
+
+describe('federated averaging between five gateways', () => {
+  it('trains one model whose AUC on rows no gateway holds is within 0.01 of the pooled model’s', async () => {
+    const { id, views } = await runJob(
+      {
+        protocol: 'hfl-fedavg',
+        purpose: 'customer-alignment',
+        params: { task: 'logistic', label: 'y', threshold: 3, phaseMs: 10_000, model: 'breast-hfl' },
+        receivers: PARTIES,
+        parties: jobParties(['y', ...FEATURES]),
+        deadlines: { stepMs: 300_000 },
+      },
+      mesh.gateways,
+      300_000,
+    );
+    expect(views.map((v) => [v.status, v.failure?.code ?? null])).toEqual(PARTIES.map(() => ['completed', null]));
+    const parts = await Promise.all(mesh.gateways.map((gw) => gw.ctx.models.get('breast-hfl')));
+    for (const part of parts) {
+      expect(part?.weights).toEqual(parts[0]?.weights);
+      expect(part?.lineage.trainingJob).toBe(id);
+      expect(part?.lineage.psiJob).toBeNull();
+    }
+    const model = parts[0]!;
+    const score = (table: Table, scaler: { means: number[]; scales: number[] }, weights: readonly number[]) => {
+      const columns = applyScaler(scaler, table.columns).columns;
+      const rows = table.ids.map((_, r) => r);
+      const z = partialScores([...columns, new Float64Array(rows.length).fill(1)], weights, rows);
+      return auc(rows.map((r) => ({ score: z[r]!, label: table.y[r]! })));
+    };
+    const federated = score(heldOut, model.scaler, [...model.weights, model.intercept!]);
+
+    // The pooled baseline, in the same run: every gateway's rows in one place, the same standardization and penalty.
+    const pooled: Table = {
+      ids: parties.flatMap((p) => p.ids),
+      y: Float64Array.from(parties.flatMap((p) => [...p.y])),
+      columns: FEATURES.map((_, c) => Float64Array.from(parties.flatMap((p) => [...p.columns[c]!]))),
+    };
+    const all = pooled.ids.map((_, r) => r);
+    const scaler = fitScaler(pooled.columns, all);
+    const standardized = applyScaler(scaler, pooled.columns).columns;
+    const plain = trainPlain({
+      task: 'logistic',
+      columns: standardized,
+      label: pooled.y,
+      batches: (epoch) => epochBatches(all, LOCAL_TRAINING_DEFAULTS.batchSize, { seed: 1, epoch }),
+      epochs: 100,
+      learningRate: LOCAL_TRAINING_DEFAULTS.learningRate,
+      l2: LOCAL_TRAINING_DEFAULTS.l2,
+      tolerance: 0,
+      link: 'exact',
+    });
+    const baseline = score(heldOut, scaler, plain.weights);
+    console.log(
+      `hfl-fedavg AUC ${federated.toFixed(4)} vs pooled ${baseline.toFixed(4)} on ${heldOut.ids.length} rows`,
+    );
+    expect(Math.abs(federated - baseline)).toBeLessThanOrEqual(0.01);
+    const view = await getJob(mesh.gateways[0]!, id);
+    expect(view.output?.values?.auc).toBeGreaterThan(0.9);
+  });
+});
+
+describe('a gateway that dies mid-round', () => {
+  it('is dropped in the phase it missed, and the round completes with the sum of the four others', async () => {
+    const [coordinator] = mesh.gateways as [JobGateway];
+    const victim = mesh.gateways[3]!;
+    let killing: Promise<void> | null = null;
+    // The victim has dealt its seed shares; it dies as the coordinator hands it the shares addressed to it, so it
+    // never sends its masked vector and its pairwise masks must be rebuilt from the others' shares of its key.
+    const restore = interceptPeerCalls(coordinator, {
+      before: (call) => {
+        if (killing === null && call.peer === victim.partyId && frameKind(call.body) === 'inbox')
+          killing = victim.stop();
+        return call.body;
+      },
+    });
+    try {
+      const survivors = mesh.gateways.filter((gw) => gw !== victim);
+      const { id, views } = await runJob(
+        {
+          protocol: 'secagg',
+          purpose: 'customer-alignment',
+          params: SUM_PARAMS,
+          receivers: [PARTIES[0]!],
+          parties: jobParties(TOTALLED),
+          deadlines: { stepMs: 120_000, acceptMs: 10_000 },
+        },
+        survivors,
+      );
+      await killing;
+      expect(views.map((v) => [v.status, v.failure?.code ?? null])).toEqual(survivors.map(() => ['completed', null]));
+      const result = (await readOutput(coordinator, id)).body.result as {
+        totals: { rows: number };
+        contributors: string[];
+        dropped: { party: string; phase: string }[];
+      };
+      const kept = parties.filter((_, i) => i !== 3);
+      expect(result.contributors).toEqual(PARTIES.filter((p) => p !== victim.partyId));
+      expect(result.dropped.map((d) => [d.party, d.phase])).toEqual([[victim.partyId, 'masked-input']]);
+      expect(result.totals.rows).toBe(kept.reduce((n, p) => n + p.ids.length, 0));
+    } finally {
+      restore();
+    }
+  });
+});
+
+/** The kind of a framed protocol message in a peer call's body (mpc/jobs/framed-messages.ts), or null. */
+function frameKind(body: unknown): string | null {
+  if (!(body instanceof Uint8Array) || body.length < 4) return null;
+  const length = Buffer.from(body).readUInt32BE(0);
+  try {
+    return String((JSON.parse(Buffer.from(body.subarray(4, 4 + length)).toString('utf8')) as { kind: unknown }).kind);
+  } catch {
+    return null;
+  }
+}

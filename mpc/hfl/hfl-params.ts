@@ -22,6 +22,8 @@ export const HflParams = z.strictObject({
   patience: z.int().min(0).max(200).default(STOPPING_DEFAULTS.patience),
   localEpochs: z.int().min(1).max(100).default(LOCAL_TRAINING_DEFAULTS.epochs),
   learningRate: z.number().positive().max(10).default(LOCAL_TRAINING_DEFAULTS.learningRate),
+  /** Rounds after which the local step has halved (η / (1 + r / decayRounds)); 0 keeps it constant. */
+  decayRounds: z.int().min(0).max(1000).default(LOCAL_TRAINING_DEFAULTS.decayRounds),
   l2: z.number().min(0).max(10).default(LOCAL_TRAINING_DEFAULTS.l2),
   batchSize: z.int().min(1).max(65_536).default(LOCAL_TRAINING_DEFAULTS.batchSize),
   /** Percent of each party's rows held out for the global evaluation (row k when (k·2654435761) mod 100 < this). */

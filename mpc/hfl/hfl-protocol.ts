@@ -84,6 +84,7 @@ export function createHflProtocol(options: { models: ModelStore }): JobProtocol 
             stop: trained.stop,
             localEpochs: params.localEpochs,
             learningRate: params.learningRate,
+            decayRounds: params.decayRounds,
             l2: params.l2,
             batchSize: params.batchSize,
             tolerance: params.tolerance,

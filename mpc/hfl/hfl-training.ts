@@ -144,6 +144,7 @@ function localUpdate(
     weights: run.weights,
     epochs: params.localEpochs,
     learningRate: params.learningRate,
+    decayRounds: params.decayRounds,
     l2: params.l2,
     batchSize: params.batchSize,
     seed: params.seed,

@@ -134,7 +134,7 @@ export async function contributeAsHost(options: HostRound): Promise<{ bytesOut: 
   const client = createSecAggClient({ config, self, input, attestation });
   let bytesOut = 0;
   let fromServer: CoreMessage | null = null;
-  for (const [phase, kind] of CLIENT_KINDS.entries()) {
+  for (const phase of CLIENT_KINDS.keys()) {
     const message = await clientStep(client, phase, fromServer);
     bytesOut += await channel.send({ ...encodeMessage(message), seq: round }, Date.now() + phaseMs);
     const next = SERVER_KINDS[phase];

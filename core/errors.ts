@@ -58,6 +58,7 @@ export const CATALOGUE = {
   PSI_DUPLICATE_INPUT: { status: 422, title: 'PSI input repeats an identifier' },
   JOB_BAD_MESSAGE: { status: 400, title: 'Protocol message is malformed' },
   JOB_ALIGNMENT_UNAVAILABLE: { status: 409, title: 'The aligned rows the job runs on are not available' },
+  JOB_DROPPED_OUT: { status: 409, title: 'The job completed without this party, which dropped out of it' },
   PRIVACY_BUDGET_EXCEEDED: { status: 409, title: 'The privacy budget of this dataset and purpose would be exceeded' },
   // Homomorphic encryption (mpc/he)
   HE_BAD_CIPHERTEXT: { status: 422, title: 'Ciphertext is malformed or does not fit the job parameters' },

@@ -257,6 +257,19 @@ export function createParticipant(core: JobCore) {
       const record = await core.load(id);
       coordinatorOnly(record, from);
       if (record.state.status === 'completed') return;
+      // A job that survives dropouts completes without a party that dropped out: it stops waiting here, and says so.
+      const isLeftOut = record.state.steps.some((s) => s.status !== 'completed');
+      if (isLeftOut && core.protocols.get(record.spec.protocol).survivesDropouts === true) {
+        await core.failLocal(id, {
+          code: 'JOB_DROPPED_OUT',
+          message:
+            'the coordinator completed the job without this party: it dropped out of a round (the timeline says why)',
+          party: self,
+          peer: from,
+          step: core.currentStep(record),
+        });
+        return;
+      }
       const done = await core.transition(id, { type: 'complete' });
       await core.audit({
         spec: done.spec,

@@ -15,6 +15,7 @@ import {
   type JobGateway,
 } from '../jobs/job-fixture.ts';
 import { startJointMesh, type JointMesh, type Split } from '../joint/joint-fixture.ts';
+import { buildFrame, parseFrame } from '../joint/frames.ts';
 import { FEATURES, loadBreast, splitHorizontal, type Table } from '../hfl/breast-horizontal.ts';
 import { epochBatches, isHeldOut } from '../../../mpc/vfl/training-plan.ts';
 import { partialScores, trainPlain } from '../../../mpc/vfl/linear-model.ts';
@@ -188,6 +189,81 @@ describe('federated averaging between five gateways', () => {
     expect(Math.abs(federated - baseline)).toBeLessThanOrEqual(0.01);
     const view = await getJob(mesh.gateways[0]!, id);
     expect(view.output?.values?.auc).toBeGreaterThan(0.9);
+  });
+});
+
+describe('hostile and vanishing parties', () => {
+  it('a host whose masked vector has the wrong length is refused with SECAGG_BAD_VECTOR and left out of the sum', async () => {
+    const hostile = mesh.gateways[1]!;
+    const restore = interceptPeerCalls(hostile, {
+      before: (call) => {
+        if (frameKind(call.body) !== 'masked-input') return call.body;
+        const frame = parseFrame(call.body as Uint8Array);
+        return buildFrame(
+          frame.header,
+          frame.blobs.map((blob) => blob.subarray(0, blob.length - 8)),
+        );
+      },
+    });
+    try {
+      const honest = mesh.gateways.filter((gw) => gw !== hostile);
+      const { id, views } = await runJob(
+        {
+          protocol: 'secagg',
+          purpose: 'customer-alignment',
+          params: { ...SUM_PARAMS, phaseMs: 3_000 },
+          receivers: [PARTIES[0]!],
+          parties: jobParties(TOTALLED),
+          deadlines: { stepMs: 60_000 },
+        },
+        honest,
+      );
+      expect(views.map((v) => v.status)).toEqual(honest.map(() => 'completed'));
+      const result = (await readOutput(mesh.gateways[0]!, id)).body.result as {
+        contributors: string[];
+        dropped: { party: string; phase: string; code: string }[];
+        totals: { rows: number };
+      };
+      expect(result.contributors).toEqual(PARTIES.filter((p) => p !== hostile.partyId));
+      expect(result.dropped).toEqual([{ party: hostile.partyId, phase: 'masked-input', code: 'SECAGG_BAD_VECTOR' }]);
+      expect(result.totals.rows).toBe(parties.filter((_, i) => i !== 1).reduce((n, p) => n + p.ids.length, 0));
+      // The hostile host hears nothing more of the round; the coordinator's last word tells it the job went on without it.
+      expect((await settled(hostile, id, 10_000)).failure?.code).toBe('JOB_DROPPED_OUT');
+    } finally {
+      restore();
+    }
+  });
+
+  it('fails the round with SECAGG_TOO_FEW_PARTIES naming the party and phase once fewer than t remain', async () => {
+    const slow = mesh.gateways[2]!;
+    // The slow host's seed shares arrive after the phase has closed: with t = 5 of 5, the round cannot go on.
+    const restore = interceptPeerCalls(slow, {
+      before: async (call) => {
+        if (frameKind(call.body) === 'shares') await new Promise((resolve) => setTimeout(resolve, 3_000));
+        return call.body;
+      },
+    });
+    try {
+      const { views } = await runJob(
+        {
+          protocol: 'secagg',
+          purpose: 'customer-alignment',
+          params: { ...SUM_PARAMS, threshold: 5, phaseMs: 1_500 },
+          receivers: [PARTIES[0]!],
+          parties: jobParties(TOTALLED),
+          deadlines: { stepMs: 60_000 },
+        },
+        mesh.gateways,
+      );
+      const coordinator = views[0]!;
+      expect(coordinator.status).toBe('failed');
+      expect(coordinator.failure?.code).toBe('SECAGG_TOO_FEW_PARTIES');
+      expect(coordinator.failure?.message).toContain(slow.partyId);
+      expect(coordinator.failure?.message).toContain('share');
+      for (const view of views) expect(view.failure?.code).toBe('SECAGG_TOO_FEW_PARTIES');
+    } finally {
+      restore();
+    }
   });
 });
 

@@ -8,6 +8,7 @@ import {
   getJob,
   interceptPeerCalls,
   readOutput,
+  restartJobGateway,
   settled,
   stopJobMesh,
   submitJob,
@@ -61,8 +62,8 @@ beforeAll(async () => {
 
 afterAll(async () => stopJobMesh(mesh?.gateways ?? []));
 
-const jobParties = (columns: readonly string[]) =>
-  PARTIES.map((id, i) => ({
+const jobParties = (columns: readonly string[], ids: readonly string[] = PARTIES) =>
+  ids.map((id, i) => ({
     id,
     role: i === 0 ? ('guest' as const) : ('host' as const),
     view: 'customers',
@@ -308,6 +309,45 @@ describe('a gateway that dies mid-round', () => {
     } finally {
       restore();
     }
+  });
+});
+
+describe('a coordinator restarted mid-round', () => {
+  it('resumes the job on its own with a fresh attempt, and the sum is exact', async () => {
+    const alive = mesh.gateways.filter((_, i) => i !== 3);
+    const ids = alive.map((gw) => gw.partyId);
+    const coordinator = alive[0]!;
+    let stopping: Promise<void> | null = null;
+    interceptPeerCalls(coordinator, {
+      before: (call) => {
+        if (stopping === null && frameKind(call.body) === 'inbox') stopping = coordinator.stop();
+        return call.body;
+      },
+    });
+    const submitted = await submitJob(coordinator, {
+      protocol: 'secagg',
+      purpose: 'customer-alignment',
+      params: { ...SUM_PARAMS, phaseMs: 5_000 },
+      receivers: [ids[0]!],
+      parties: jobParties(TOTALLED, ids),
+      deadlines: { stepMs: 60_000, acceptMs: 10_000 },
+    });
+    const id = String(submitted.body.id);
+    for (let i = 0; i < 200 && stopping === null; i++) await new Promise((resolve) => setTimeout(resolve, 50));
+    await stopping;
+    const restarted = await restartJobGateway(coordinator);
+    mesh.gateways[0] = restarted;
+    const views = await Promise.all([restarted, ...alive.slice(1)].map((gw) => settled(gw, id, 60_000)));
+    expect(views.map((v) => [v.self, v.status, v.failure?.code ?? null])).toEqual(
+      ids.map((p) => [p, 'completed', null]),
+    );
+    expect(views[0]?.steps[0]?.attempt).toBeGreaterThan(1);
+    const result = (await readOutput(restarted, id)).body.result as {
+      totals: { rows: number };
+      contributors: string[];
+    };
+    expect(result.contributors).toEqual(ids);
+    expect(result.totals.rows).toBe(parties.filter((_, i) => i !== 3).reduce((n, p) => n + p.ids.length, 0));
   });
 });
 

@@ -71,11 +71,26 @@ const jobParties = (columns: readonly string[], ids: readonly string[] = PARTIES
     columns: [...columns],
   }));
 
-async function runJob(request: Parameters<typeof submitJob>[1], gateways: readonly JobGateway[], ms = 120_000) {
+/** Submits at the coordinator and waits for the job to end at `gateways`; `progress` gets what the job view shows. */
+async function runJob(
+  request: Parameters<typeof submitJob>[1],
+  gateways: readonly JobGateway[],
+  options: { ms?: number; progress?: Record<string, number>[] } = {},
+) {
   const submitted = await submitJob(mesh.gateways[0]!, request);
   expect(submitted.status, JSON.stringify(submitted.body)).toBe(201);
   const id = String(submitted.body.id);
-  const views = await Promise.all(gateways.map((gw) => settled(gw, id, ms)));
+  let isOver = false;
+  const watching = (async () => {
+    while (!isOver && options.progress !== undefined) {
+      const metrics = (await getJob(mesh.gateways[0]!, id)).progress?.metrics;
+      if (metrics !== undefined) options.progress.push(metrics);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  })();
+  const views = await Promise.all(gateways.map((gw) => settled(gw, id, options.ms ?? 120_000)));
+  isOver = true;
+  await watching;
   return { id, views };
 }
 
@@ -135,6 +150,7 @@ describe('secure sums between five gateways', () => {
 
 describe('federated averaging between five gateways', () => {
   it('trains one model whose AUC on rows no gateway holds is within 0.01 of the pooled model’s', async () => {
+    const progress: Record<string, number>[] = [];
     const { id, views } = await runJob(
       {
         protocol: 'hfl-fedavg',
@@ -145,8 +161,10 @@ describe('federated averaging between five gateways', () => {
         deadlines: { stepMs: 300_000 },
       },
       mesh.gateways,
-      300_000,
+      { ms: 300_000, progress },
     );
+    // While it ran, the job view showed the round and the global metric the coordinator learned from summed counts.
+    expect(progress.some((m) => m.round! >= 2 && m.auc! > 0.9)).toBe(true);
     expect(views.map((v) => [v.status, v.failure?.code ?? null])).toEqual(PARTIES.map(() => ['completed', null]));
     const parts = await Promise.all(mesh.gateways.map((gw) => gw.ctx.models.get('breast-hfl')));
     for (const part of parts) {

@@ -246,7 +246,7 @@ describe('hostile and vanishing parties', () => {
       expect(result.contributors).toEqual(PARTIES.filter((p) => p !== hostile.partyId));
       expect(result.dropped).toEqual([{ party: hostile.partyId, phase: 'masked-input', code: 'SECAGG_BAD_VECTOR' }]);
       expect(result.totals.rows).toBe(parties.filter((_, i) => i !== 1).reduce((n, p) => n + p.ids.length, 0));
-      // The hostile host hears nothing more of the round; the coordinator's last word tells it the job went on without it.
+      // The hostile host hears nothing more of the round; the coordinator's last word says it went on without it.
       expect((await settled(hostile, id, 10_000)).failure?.code).toBe('JOB_DROPPED_OUT');
     } finally {
       restore();

@@ -115,7 +115,15 @@ describe('/metrics for operators', () => {
     // Every state of every protocol the gateway runs, at zero before any job.
     const jobs = samples.filter((s) => s.name === 'sealgate_jobs');
     const protocols = [...new Set(jobs.map((s) => s.labels.protocol))].sort();
-    expect(protocols).toEqual(['joint-stats', 'psi', 'vfl-linear', 'vfl-logistic', 'vfl-score']);
+    expect(protocols).toEqual([
+      'hfl-fedavg',
+      'joint-stats',
+      'psi',
+      'secagg',
+      'vfl-linear',
+      'vfl-logistic',
+      'vfl-score',
+    ]);
     for (const protocol of protocols)
       expect(
         jobs

@@ -12,6 +12,7 @@ import {
   settled,
   stopJobMesh,
   submitJob,
+  withdrawConsent,
   type Exchange,
   type JobGateway,
 } from '../jobs/job-fixture.ts';
@@ -366,6 +367,37 @@ describe('a coordinator restarted mid-round', () => {
     };
     expect(result.contributors).toEqual(ids);
     expect(result.totals.rows).toBe(parties.filter((_, i) => i !== 3).reduce((n, p) => n + p.ids.length, 0));
+  });
+});
+
+describe('consent', () => {
+  it('leaves out the customers whose consent was withdrawn: only consented rows are summed', async () => {
+    const alive = mesh.gateways.filter((_, i) => i !== 3);
+    const ids = alive.map((gw) => gw.partyId);
+    const insurer = mesh.gateways[1]!;
+    const withdrawn = parties[1]!.ids.slice(0, 5);
+    const records = mesh.consents.get(insurer.partyId)!;
+    for (const customer of withdrawn) await withdrawConsent(insurer, records.get(customer)!);
+    const { id, views } = await runJob(
+      {
+        protocol: 'secagg',
+        purpose: 'customer-alignment',
+        params: SUM_PARAMS,
+        receivers: [ids[0]!],
+        parties: jobParties(TOTALLED, ids),
+        deadlines: { stepMs: 60_000 },
+      },
+      alive,
+    );
+    expect(views.map((v) => v.status)).toEqual(alive.map(() => 'completed'));
+    const result = (await readOutput(alive[0]!, id)).body.result as {
+      totals: { rows: number; columns: Record<string, { sum: number }> };
+    };
+    const kept = parties.filter((_, i) => i !== 3);
+    const isWithdrawn = (p: Table, r: number) => p === parties[1] && withdrawn.includes(p.ids[r]!);
+    const plain = kept.reduce((s, p) => s + p.ids.reduce((t, _, r) => t + (isWithdrawn(p, r) ? 0 : p.y[r]!), 0), 0);
+    expect(result.totals.rows).toBe(kept.reduce((n, p) => n + p.ids.length, 0) - withdrawn.length);
+    expect(result.totals.columns.y!.sum).toBeCloseTo(plain, 3);
   });
 });
 

@@ -19,7 +19,7 @@ import type { JobFailure } from '../../../mpc/jobs/job.ts';
 
 const PARTIES = ['dealer-4s', 'insurer-a', 'charging-net'];
 /** Each step's deadline: a healthy exchange of these few hundred ids takes a second or two, even under load. */
-const STEP_MS = 15_000;
+const STEP_MS = 8_000;
 let gateways: JobGateway[] = [];
 const ids: Record<string, string[]> = {};
 

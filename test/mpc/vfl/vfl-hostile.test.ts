@@ -205,7 +205,7 @@ describe('consent and crashes', () => {
         return call.body;
       },
     });
-    const id = await submitVfl(mesh, job(params), 15_000);
+    const id = await submitVfl(mesh, job(params), 10_000);
     const atDealer = await settled(dealer, id, 60_000);
     await killing;
     restore();

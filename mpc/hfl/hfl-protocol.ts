@@ -4,7 +4,7 @@
 // `survivesDropouts`), and the final model goes to every party's model registry with its lineage.
 import { guestOf } from '../jobs/job.ts';
 import type { JobProtocol, ProtocolStep, StepContext, StepResult } from '../jobs/protocol.ts';
-import { createCoordinatorChannel, createHostChannel, type ChannelLimits } from '../secagg/secagg-channel.ts';
+import { openRoundChannels, type ChannelLimits, type HostChannel } from '../secagg/secagg-channel.ts';
 import { CLIENT_KINDS, SERVER_KINDS } from '../secagg/secagg-round.ts';
 import { vectorBytes } from '../secagg/ring.ts';
 import type { ModelStore } from '../vfl/model-store.ts';
@@ -42,18 +42,11 @@ export function createHflProtocol(options: { models: ModelStore }): JobProtocol 
       phaseMs: params.phaseMs,
     };
     const isCoordinator = self === guest;
-    const coordinatorChannel = isCoordinator
-      ? createCoordinatorChannel(
-          context,
-          parties.filter((p) => p !== guest),
-          limits,
-        )
-      : null;
-    const hostChannel = isCoordinator ? null : createHostChannel(context, guest, limits);
+    const channels = openRoundChannels(context, guest, limits);
     const exchange: HflExchange =
-      coordinatorChannel !== null
-        ? coordinatorExchange(exchangeOptions, coordinatorChannel)
-        : hostExchange(exchangeOptions, hostChannel as NonNullable<typeof hostChannel>);
+      channels.coordinator !== null
+        ? coordinatorExchange(exchangeOptions, channels.coordinator)
+        : hostExchange(exchangeOptions, channels.host as HostChannel);
     const progress: HflProgress = { round: 0, rounds: params.rounds, metrics: {} };
 
     const run = async (): Promise<StepResult> => {
@@ -126,21 +119,18 @@ export function createHflProtocol(options: { models: ModelStore }): JobProtocol 
 
     return {
       get hasFailed() {
-        return hostChannel?.hasFailed ?? false;
+        return channels.hasFailed;
       },
-      deliver: (sender, frame) =>
-        coordinatorChannel !== null
-          ? coordinatorChannel.deliver(sender, frame)
-          : (hostChannel as NonNullable<typeof hostChannel>).deliver(sender, frame),
+      deliver: (sender, frame) => channels.deliver(sender, frame),
       progress: () => ({
         rows: progress.round,
         total: progress.rounds,
-        bytesIn: exchange.bytesIn,
-        bytesOut: exchange.bytesOut,
+        bytesIn: channels.bytesIn,
+        bytesOut: channels.bytesOut,
         metrics: progress.metrics,
       }),
-      hostDropped: (party, code) => coordinatorChannel?.drop(party, code),
-      dropped: () => coordinatorChannel?.departures ?? [],
+      hostDropped: (party, code) => channels.hostDropped(party, code),
+      dropped: () => channels.dropped(),
       run,
     };
   };

@@ -194,3 +194,47 @@ export function createHostChannel(context: Context, coordinator: string, limits:
     },
   };
 }
+
+/** This party's side of a job's rounds, with the members of a protocol step that the runtime calls. */
+export type RoundChannels = {
+  /** The coordinator's per-host mailboxes, at the coordinator; null at a host. */
+  coordinator: CoordinatorChannel | null;
+  /** A host's mailbox from the coordinator; null at the coordinator. */
+  host: HostChannel | null;
+  deliver(sender: string, frame: Uint8Array): Promise<{ isDuplicate: boolean }>;
+  readonly hasFailed: boolean;
+  readonly bytesIn: number;
+  readonly bytesOut: number;
+  /** The runtime drops a host from the rounds (protocol.ts `hostDropped`). */
+  hostDropped(party: string, code: string): void;
+  /** The hosts the rounds went on without (protocol.ts `dropped`). */
+  dropped(): readonly Departure[];
+};
+
+/** Opens this party's side: the job's guest coordinates, every other party is a host. */
+export function openRoundChannels(
+  context: Context & Pick<StepContext, 'self'>,
+  coordinator: string,
+  limits: ChannelLimits,
+): RoundChannels {
+  const hosts = context.spec.parties.map((p) => p.id).filter((id) => id !== coordinator);
+  const atCoordinator = context.self === coordinator ? createCoordinatorChannel(context, hosts, limits) : null;
+  const atHost = atCoordinator === null ? createHostChannel(context, coordinator, limits) : null;
+  const either = (atCoordinator ?? atHost) as CoordinatorChannel | HostChannel;
+  return {
+    coordinator: atCoordinator,
+    host: atHost,
+    deliver: (sender, frame) => either.deliver(sender, frame),
+    get hasFailed() {
+      return atHost?.hasFailed ?? false;
+    },
+    get bytesIn() {
+      return either.bytesIn;
+    },
+    get bytesOut() {
+      return either.bytesOut;
+    },
+    hostDropped: (party, code) => atCoordinator?.drop(party, code),
+    dropped: () => atCoordinator?.departures ?? [],
+  };
+}

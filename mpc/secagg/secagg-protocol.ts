@@ -11,7 +11,7 @@ import type { JobProtocol, ProtocolStep, StepContext, StepResult } from '../jobs
 import { partyFor } from '../jobs/consent-filter.ts';
 import { dequantizeSum, quantize, type Quantization } from './quantize.ts';
 import { vectorBytes } from './ring.ts';
-import { createCoordinatorChannel, createHostChannel, type ChannelLimits } from './secagg-channel.ts';
+import { openRoundChannels, type ChannelLimits, type CoordinatorChannel, type HostChannel } from './secagg-channel.ts';
 import type { SecAggConfig } from './secagg-config.ts';
 import { checkSecAggParams, SecAggParams } from './secagg-params.ts';
 import {
@@ -102,12 +102,8 @@ export function createSecureSumProtocol(): JobProtocol {
       dimension,
       ring: params.ring,
     };
-    const isCoordinator = self === guest;
-    const hosts = parties.filter((p) => p !== guest);
-    const coordinatorChannel = isCoordinator ? createCoordinatorChannel(context, hosts, limits) : null;
-    const hostChannel = isCoordinator ? null : createHostChannel(context, guest, limits);
+    const channels = openRoundChannels(context, guest, limits);
     let rows = 0;
-    let dropped: RoundDeparture[] = [];
 
     const ownTotals = async () => {
       const read = await readConsentedRows(context, columns);
@@ -118,7 +114,7 @@ export function createSecureSumProtocol(): JobProtocol {
     };
 
     const runCoordinator = async (): Promise<StepResult> => {
-      const channel = coordinatorChannel as NonNullable<typeof coordinatorChannel>;
+      const channel = channels.coordinator as CoordinatorChannel;
       const { vector, read } = await ownTotals();
       const round = await aggregateAsCoordinator({
         channel,
@@ -130,7 +126,6 @@ export function createSecureSumProtocol(): JobProtocol {
         round: 0,
         signal: context.signal,
       });
-      dropped = round.dropped;
       const sum = dequantizeSum(round.sum, quantization, { maxParties: parties.length });
       const totals = totalsFromSum(sum, columns);
       const k = context.purpose()?.kThreshold ?? Number.POSITIVE_INFINITY;
@@ -139,7 +134,12 @@ export function createSecureSumProtocol(): JobProtocol {
           output: 'totals',
           rule: 'k-threshold',
         });
-      const result: SecureSumResult = { totals, contributors: round.contributors, dropped, phaseMs: round.phaseMs };
+      const result: SecureSumResult = {
+        totals,
+        contributors: round.contributors,
+        dropped: round.dropped,
+        phaseMs: round.phaseMs,
+      };
       await context.store.saveResult(spec.id, result);
       // Hosts that receive the result get it once the round is over; one that cannot be reached misses only that.
       const by = Date.now() + params.phaseMs;
@@ -170,7 +170,7 @@ export function createSecureSumProtocol(): JobProtocol {
     };
 
     const runHost = async (): Promise<StepResult> => {
-      const channel = hostChannel as NonNullable<typeof hostChannel>;
+      const channel = channels.host as HostChannel;
       const { vector, read } = await ownTotals();
       await contributeAsHost({
         channel,
@@ -212,21 +212,13 @@ export function createSecureSumProtocol(): JobProtocol {
 
     return {
       get hasFailed() {
-        return hostChannel?.hasFailed ?? false;
+        return channels.hasFailed;
       },
-      deliver: (sender, frame) =>
-        coordinatorChannel !== null
-          ? coordinatorChannel.deliver(sender, frame)
-          : (hostChannel as NonNullable<typeof hostChannel>).deliver(sender, frame),
-      progress: () => ({
-        rows,
-        total: null,
-        bytesIn: (coordinatorChannel ?? hostChannel)?.bytesIn ?? 0,
-        bytesOut: (coordinatorChannel ?? hostChannel)?.bytesOut ?? 0,
-      }),
-      hostDropped: (party, code) => coordinatorChannel?.drop(party, code),
-      dropped: () => dropped.map((d) => ({ party: d.party, code: d.code })),
-      run: () => (isCoordinator ? runCoordinator() : runHost()),
+      deliver: (sender, frame) => channels.deliver(sender, frame),
+      progress: () => ({ rows, total: null, bytesIn: channels.bytesIn, bytesOut: channels.bytesOut }),
+      hostDropped: (party, code) => channels.hostDropped(party, code),
+      dropped: () => channels.dropped(),
+      run: () => (channels.coordinator !== null ? runCoordinator() : runHost()),
     };
   };
 

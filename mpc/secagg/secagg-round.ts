@@ -89,12 +89,10 @@ export async function aggregateAsCoordinator(options: CoordinatorRound): Promise
   }
   const result = await server.finish();
   for (const d of channel.departures) if (!reasons.has(d.party)) reasons.set(d.party, d.code);
-  return {
-    sum: result.sum,
-    contributors: result.contributors,
-    dropped: result.dropped.map((d) => ({ ...d, code: reasons.get(d.party) ?? 'PEER_TIMEOUT' })),
-    phaseMs: timings,
-  };
+  const dropped = result.dropped.map((d) => ({ ...d, code: reasons.get(d.party) ?? 'PEER_TIMEOUT' }));
+  // Those who left in the last phase too: the channel then lists everyone the rounds went on without.
+  for (const d of dropped) channel.drop(d.party, d.code);
+  return { sum: result.sum, contributors: result.contributors, dropped, phaseMs: timings };
 }
 
 /** The client's move in `phase`, given what the server sent it after the phase before. */

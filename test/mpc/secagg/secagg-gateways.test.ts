@@ -401,13 +401,64 @@ describe('consent', () => {
   });
 });
 
-/** The kind of a framed protocol message in a peer call's body (mpc/jobs/framed-messages.ts), or null. */
-function frameKind(body: unknown): string | null {
+describe('federated averaging when a dealership goes offline mid-training', () => {
+  it('goes on with the others from the round it left, and every other party registers the same model', async () => {
+    const alive = mesh.gateways.filter((_, i) => i !== 3);
+    const ids = alive.map((gw) => gw.partyId);
+    const leaving = alive[2]!;
+    const phaseMs = 1_500;
+    // From round 3 on, the leaving dealership's key advertisement arrives after the phase has closed.
+    const restore = interceptPeerCalls(leaving, {
+      before: async (call) => {
+        const header = frameHeader(call.body);
+        if (header?.kind === 'advertise' && header.seq >= 3) await new Promise((r) => setTimeout(r, phaseMs + 1_000));
+        return call.body;
+      },
+    });
+    try {
+      const { id, views } = await runJob(
+        {
+          protocol: 'hfl-fedavg',
+          purpose: 'customer-alignment',
+          params: { task: 'logistic', label: 'y', threshold: 3, phaseMs, rounds: 6, tolerance: 0, model: 'left' },
+          receivers: ids,
+          parties: jobParties(['y', ...FEATURES], ids),
+          deadlines: { stepMs: 120_000 },
+        },
+        alive,
+      );
+      const stayed = alive.filter((gw) => gw !== leaving);
+      expect(views.map((v) => [v.self, v.status])).toEqual(
+        ids.map((p) => [p, p === leaving.partyId ? 'failed' : 'completed']),
+      );
+      const rounds = (
+        (await readOutput(alive[0]!, id)).body.result as {
+          rounds: { round: number; contributors: number; dropped: { party: string; phase: string }[] }[];
+        }
+      ).rounds;
+      expect(rounds.filter((r) => r.round < 3).every((r) => r.contributors === 4)).toBe(true);
+      expect(rounds.filter((r) => r.round >= 3).every((r) => r.contributors === 3)).toBe(true);
+      expect(rounds.find((r) => r.round === 3)?.dropped).toEqual([
+        expect.objectContaining({ party: leaving.partyId, phase: 'advertise' }),
+      ]);
+      const models = await Promise.all(stayed.map((gw) => gw.ctx.models.get('left')));
+      for (const model of models) expect(model?.weights).toEqual(models[0]?.weights);
+      expect(models[0]?.evaluation?.auc).toBeGreaterThan(0.9);
+      expect(await leaving.ctx.models.get('left')).toBeUndefined();
+    } finally {
+      restore();
+    }
+  });
+});
+
+/** The kind and round of a framed protocol message in a peer call's body (mpc/jobs/framed-messages.ts), or null. */
+function frameHeader(body: unknown): { kind: string; seq: number } | null {
   if (!(body instanceof Uint8Array) || body.length < 4) return null;
   const length = Buffer.from(body).readUInt32BE(0);
   try {
-    return String((JSON.parse(Buffer.from(body.subarray(4, 4 + length)).toString('utf8')) as { kind: unknown }).kind);
+    return JSON.parse(Buffer.from(body.subarray(4, 4 + length)).toString('utf8')) as { kind: string; seq: number };
   } catch {
     return null;
   }
 }
+const frameKind = (body: unknown): string | null => frameHeader(body)?.kind ?? null;

@@ -373,7 +373,7 @@ function print(options: {
       ...notes,
       `a first, unmeasured round at 0 % (code cold in ${n + 1} threads) took ${fmt(coldMs / 1000, 2)} s; the rows above are the rounds after it`,
       "the coordinator's heap includes the plain inputs the workers hand over for the sum check (float64 and ring, outside the protocol's bytes)",
-      `Bonawitz et al. report ${BONAWITZ_EXPANSION}× over sending 16-bit values in the clear at 2^10 users and 2^20 elements; here the clear baseline is float32, so the comparison orients, it does not match parameters.`,
+      `Bonawitz et al. report ${BONAWITZ_EXPANSION}× over sending the data in the clear at 2^10 users and 2^20-dimensional vectors; here the clear baseline is float32, so the comparison orients, it does not match parameters.`,
     ].join('\n'),
   );
 }

@@ -23,7 +23,8 @@ import {
 } from './secagg-round.ts';
 import { checkWithinClip, columnTotals, totalsDimension, totalsFromSum, type Totals } from './column-totals.ts';
 
-export const MAX_TOTAL_COLUMNS = 32;
+/** The job's output summary shows each column's sum and mean beside the party count: 1 + 2·15 of its 32 values. */
+export const MAX_TOTAL_COLUMNS = 15;
 const RESULT_KIND = 'result';
 
 export const SecureSumParams = z.strictObject({ ...SecAggParams });
@@ -72,10 +73,12 @@ const ResultMeta = z.strictObject({
 
 function summaryValues(totals: Totals, contributors: number): Record<string, number> {
   const values: Record<string, number> = { parties: contributors };
-  for (const [column, t] of Object.entries(totals.columns)) {
-    values[`${column}.sum`] = t.sum;
-    if (t.mean !== null) values[`${column}.mean`] = t.mean;
-  }
+  Object.entries(totals.columns).forEach(([column, t], i) => {
+    // A summary key holds 64 characters; a longer column is named by its position (the result names it in full).
+    const name = column.length <= 59 ? column : `column${i + 1}`;
+    values[`${name}.sum`] = t.sum;
+    if (t.mean !== null) values[`${name}.mean`] = t.mean;
+  });
   return values;
 }
 

@@ -149,6 +149,50 @@ describe('secure sums between five gateways', () => {
   });
 });
 
+describe('job requests', () => {
+  it('refuses, before any party is asked, a threshold that cannot hold, mismatched columns and a model kept from a party', async () => {
+    const base = {
+      protocol: 'secagg',
+      purpose: 'customer-alignment',
+      receivers: [PARTIES[0]!],
+      parties: jobParties(TOTALLED),
+      deadlines: { stepMs: 60_000 },
+    };
+    const refusals: [unknown, string][] = [
+      // With two contributors the coordinator, one of them, would learn the other's vector.
+      [{ ...base, params: { ...SUM_PARAMS, threshold: 2 } }, '/params/threshold'],
+      // More than the holders of each secret: no secret could ever be rebuilt.
+      [{ ...base, params: { ...SUM_PARAMS, threshold: 6 } }, '/params/threshold'],
+      // 10^6 · 2^40 is past 2^53: the scaled values would not be exact.
+      [{ ...base, params: { ...SUM_PARAMS, fractionBits: 40 } }, '/params/clip'],
+      [{ ...base, params: SUM_PARAMS, parties: jobParties(['x0', ...FEATURES.slice(1, 16)]) }, '/parties/0/columns'],
+      [
+        {
+          ...base,
+          params: SUM_PARAMS,
+          parties: jobParties(TOTALLED).map((p, i) => (i === 2 ? { ...p, columns: ['y', 'x1', 'x0'] } : p)),
+        },
+        '/parties/2/columns',
+      ],
+      [
+        {
+          ...base,
+          protocol: 'hfl-fedavg',
+          params: { task: 'logistic', label: 'y', threshold: 3 },
+          parties: jobParties(['y', 'x0']),
+        },
+        '/receivers',
+      ],
+    ];
+    for (const [request, pointer] of refusals) {
+      const res = await submitJob(mesh.gateways[0]!, request as Parameters<typeof submitJob>[1]);
+      expect(res.status).toBe(400);
+      expect(res.body.code).toBe('BAD_INPUT');
+      expect((res.body.errors as { pointer: string }[]).map((e) => e.pointer)).toContain(pointer);
+    }
+  });
+});
+
 describe('federated averaging between five gateways', () => {
   it('trains one model whose AUC on rows no gateway holds is within 0.01 of the pooled model’s', async () => {
     const progress: Record<string, number>[] = [];

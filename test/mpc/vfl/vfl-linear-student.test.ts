@@ -26,7 +26,7 @@ describe('vertical linear regression', () => {
         dealer: ['y', ...Array.from({ length: 6 }, (_, i) => `x${i}`)],
         insurer: Array.from({ length: 7 }, (_, i) => `x${i}`),
       },
-      params: { psiJob, label: 'y', epochs: 15, batchSize: 64, learningRate: 0.1, seed: 3, model: 'clv-student' },
+      params: { psiJob, label: 'y', epochs: 8, batchSize: 64, learningRate: 0.1, seed: 3, model: 'clv-student' },
     };
     const { id, views } = await runVfl(mesh, job);
     expect(views.map((v) => [v.status, v.failure?.code ?? null])).toEqual([

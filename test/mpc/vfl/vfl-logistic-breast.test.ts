@@ -25,7 +25,7 @@ describe('vertical logistic regression', () => {
     const job = {
       task: 'logistic' as const,
       columns: { dealer: GUEST_COLUMNS, insurer: HOST_COLUMNS },
-      params: { psiJob, label: 'y', epochs: 20, batchSize: 64, learningRate: 0.15, seed: 7 },
+      params: { psiJob, label: 'y', epochs: 10, batchSize: 64, learningRate: 0.15, seed: 7 },
     };
     // The gateway keeps answering while the job computes: CKKS and the score shuffle run on worker threads.
     let isRunning = true;

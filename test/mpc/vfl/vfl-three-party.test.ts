@@ -58,7 +58,7 @@ describe('three-party vertical model', () => {
       params: {
         psiJob,
         label: 'y',
-        epochs: 15,
+        epochs: 10,
         batchSize: 160,
         learningRate: 0.2,
         l2: 0,

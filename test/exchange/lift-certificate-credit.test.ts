@@ -1,7 +1,7 @@
 // Lift certificates on the FATE default-credit split: the insurer (host) holds the package, two dimensions of its
 // features; the dealer (guest) holds the label and its own features. The certificate's errors must be those of the
 // same models trained in plaintext here, and a valuation may cite it only as it stands. The first 1,800 customer ids
-// and 6 short epochs keep the suite's time in bounds.
+// and 4 short epochs keep the suite's time in bounds.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call, restartJobGateway, stopJobMesh, type JobGateway } from '../mpc/jobs/job-fixture.ts';
 import { alignParties, startJointMesh, type JointMesh } from '../mpc/joint/joint-fixture.ts';
@@ -18,7 +18,7 @@ let psiJob: string;
 let dealer: JobGateway;
 const keep = (id: string) => Number(id) < 1800;
 const GUEST_FEATURES = Array.from({ length: 13 }, (_, i) => `x${i}`);
-const TRAINING = { epochs: 6, batchSize: 256, learningRate: 0.5, seed: 3, bootstrap: 60 };
+const TRAINING = { epochs: 4, batchSize: 256, learningRate: 0.5, seed: 3, bootstrap: 60 };
 const CONSENT_BASIS = { root: `0x${'cd'.repeat(32)}`, records: 1800, subjects: 1800 };
 // The buyer: a bank that declines a loan it predicts will default. Its valuation maps errors to money by cost-loss,
 // so the certificate measures the same normalized expected cost.

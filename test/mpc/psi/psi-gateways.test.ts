@@ -37,9 +37,10 @@ function pseudonyms(gw: JobGateway, ids: readonly string[]) {
 
 beforeAll(async () => {
   const [guestIds, hostIds] = await Promise.all([readIds(FATE_GUEST_CSV), readIds(FATE_HOST_CSV)]);
-  // Seeded drops: each side misses a different half of the customers, so the intersection is a strict subset of both.
-  dealerIds = dropRows(guestIds, 'psi-gateways/dealer', 0.5);
-  insurerIds = dropRows(hostIds, 'psi-gateways/insurer', 0.5);
+  // Seeded drops: each side keeps a different fifth of the customers (about 6,000 each, every one granted consent
+  // through the API), so the intersection is a strict subset of both. psi-memory-bounded.test.ts runs PSI at scale.
+  dealerIds = dropRows(guestIds, 'psi-gateways/dealer', 0.2);
+  insurerIds = dropRows(hostIds, 'psi-gateways/insurer', 0.2);
   [dealer, insurer] = await Promise.all([startJobGateway('dealer-4s'), startJobGateway('insurer-a')]);
   await meshJobGateways([dealer, insurer]);
   const parties = ['dealer-4s', 'insurer-a'];
@@ -86,7 +87,7 @@ describe('PSI job between two gateways over HTTP', () => {
     expect(atInsurer.status).toBe('completed');
 
     const expected = intersect(dealerIds, insurerIds);
-    expect(expected.length).toBeGreaterThan(5_000);
+    expect(expected.length).toBeGreaterThan(1_000);
     expect(expected.length).toBeLessThan(Math.min(dealerIds.length, insurerIds.length));
     const [outDealer, outInsurer] = await Promise.all([readOutput(dealer, id), readOutput(insurer, id)]);
     expect(outDealer.status).toBe(200);

@@ -18,7 +18,7 @@ import {
 } from '../jobs/job-fixture.ts';
 import { startJointMesh, type JointMesh, type Split } from '../joint/joint-fixture.ts';
 import { buildFrame, parseFrame } from '../joint/frames.ts';
-import { FEATURES, loadBreast, splitHorizontal, type Table } from '../hfl/breast-horizontal.ts';
+import { FEATURES, loadBreast, splitHorizontal, type HorizontalParty, type Table } from '../hfl/breast-horizontal.ts';
 import { epochBatches, isHeldOut } from '../../../mpc/vfl/training-plan.ts';
 import { partialScores, trainPlain } from '../../../mpc/vfl/linear-model.ts';
 import { auc } from '../../../mpc/vfl/metrics.ts';
@@ -27,12 +27,14 @@ import { quantize } from '../../../mpc/secagg/quantize.ts';
 import { totalsDimension } from '../../../mpc/secagg/column-totals.ts';
 import { vectorToBytes } from '../../../mpc/secagg/ring.ts';
 import { LOCAL_TRAINING_DEFAULTS } from '../../../mpc/hfl/local-training.ts';
+import { scalerFromSum, scalerStats } from '../../../mpc/hfl/global-scaler.ts';
+import { hflQuantization } from '../../../mpc/hfl/hfl-params.ts';
 
 const PARTIES = ['dealer-1', 'dealer-2', 'dealer-3', 'dealer-4', 'dealer-5'];
 const TOTALLED = ['y', 'x0', 'x1'];
 const SUM_PARAMS = { threshold: 3, ring: 64, fractionBits: 16, clip: 1_000_000, phaseMs: 10_000 } as const;
 let mesh: JointMesh;
-let parties: Table[] = [];
+let parties: HorizontalParty[] = [];
 let heldOut: Table;
 const egress: Exchange[] = [];
 
@@ -218,6 +220,17 @@ describe('federated averaging between five gateways', () => {
       expect(part?.lineage.psiJob).toBeNull();
     }
     const model = parts[0]!;
+
+    // Round 0's vectors, as each party computed them over its own training rows: their sum is the scaler every
+    // gateway registered (so these are the vectors the parties sent into the round), and none crossed the wire.
+    const contributions = parties.map((p) => scalerStats(p.columns, p.train));
+    const summed = scalerFromSum(contributions.reduce((a, v) => a.map((x, i) => x + v[i]!)));
+    model.scaler.means.forEach((m, j) => expect(m).toBeCloseTo(summed.means[j]!, 6));
+    model.scaler.scales.forEach((m, j) => expect(m).toBeCloseTo(summed.scales[j]!, 6));
+    for (const vector of contributions) {
+      const bytes = Buffer.from(vectorToBytes(quantize(vector, hflQuantization({ fractionBits: 16 }))));
+      expect(egress.some((e) => e.request.includes(bytes) || e.response.includes(bytes))).toBe(false);
+    }
     const score = (table: Table, scaler: { means: number[]; scales: number[] }, weights: readonly number[]) => {
       const columns = applyScaler(scaler, table.columns).columns;
       const rows = table.ids.map((_, r) => r);

@@ -25,6 +25,8 @@ export type Metrics = {
   jobStepDuration: Histogram<'protocol' | 'step' | 'outcome'>;
   /** Outgoing peer calls that failed, by peer and error code, from the peer client. */
   peerCallFailures: Counter<'peer' | 'code'>;
+  /** Hosts a job that survives dropouts went on without, at its coordinator, by protocol, host (`peer`) and code. */
+  partiesDropped: Counter<'protocol' | 'peer' | 'code'>;
 };
 
 export function createMetrics(
@@ -70,9 +72,23 @@ export function createMetrics(
     labelNames: ['peer', 'code'] as const,
     registers: [registry],
   });
+  const partiesDropped = new Counter({
+    name: 'sealgate_job_parties_dropped_total',
+    help: 'Hosts a secure-aggregation job went on without, counted at its coordinator, by protocol, peer and code',
+    labelNames: ['protocol', 'peer', 'code'] as const,
+    registers: [registry],
+  });
   // Zeros for the series every gateway has, so a rate over them starts at the first scrape, not at the first event.
   for (const kind of CONSENT_WRITE_KINDS) consentWrites.inc({ kind, outcome: 'ok' }, 0);
   for (const outcome of ['permit', 'deny']) decisions.inc({ outcome }, 0);
   registerStateGauges(registry, sources, onSourceError);
-  return { registry, httpRequestDuration, consentWrites, decisions, jobStepDuration, peerCallFailures };
+  return {
+    registry,
+    httpRequestDuration,
+    consentWrites,
+    decisions,
+    jobStepDuration,
+    peerCallFailures,
+    partiesDropped,
+  };
 }

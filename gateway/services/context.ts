@@ -231,6 +231,7 @@ export async function createContext(config: GatewayConfig, options: ContextOptio
       protocols,
       onStepEnded: (protocol, step, outcome, seconds) =>
         metrics.jobStepDuration.observe({ protocol, step, outcome }, seconds),
+      onPartyDropped: (protocol, peer, code) => metrics.partiesDropped.inc({ protocol, peer, code }),
     });
     listings = createListings({
       partyId: config.partyId,

@@ -127,6 +127,11 @@ export function createCoordinator(core: JobCore) {
     core.deps.log.warn({ job: record.spec.id, party, code, attempt: live.run.attempt }, 'a party dropped out');
     live.run.hostDropped(party, code);
     live.barrier.settle(party);
+    try {
+      core.deps.onPartyDropped?.(record.spec.protocol, party, code);
+    } catch (error) {
+      core.deps.log.warn({ err: error, job: record.spec.id }, 'onPartyDropped threw');
+    }
     void core.audit({
       spec: record.spec,
       action: 'job-party-dropped',

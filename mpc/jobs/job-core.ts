@@ -45,6 +45,8 @@ export type JobRunnerDeps = {
    * includes an attempt a cancellation or a newer attempt stopped; one cut short by the runner closing is not reported.
    */
   onStepEnded?: StepEndedListener;
+  /** Called at the coordinator each time a job that survives dropouts goes on without a host (the shell counts it). */
+  onPartyDropped?: (protocol: string, party: string, code: string) => void;
 };
 
 /** How one attempt at a step ended here, and how long it ran by the runner's clock. */

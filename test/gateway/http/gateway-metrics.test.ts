@@ -134,6 +134,7 @@ describe('/metrics for operators', () => {
       ).toEqual(['accepted', 'cancelled', 'completed', 'failed', 'proposed', 'running']);
     expect(jobs.every((s) => s.value === 0)).toBe(true);
     expect(types.get('sealgate_job_step_duration_seconds')).toBe('histogram');
+    expect(types.get('sealgate_job_parties_dropped_total')).toBe('counter');
 
     // A component going down shows at the next scrape, as /ready would answer it.
     gw.ctx.readiness.set('peer-client', () => {

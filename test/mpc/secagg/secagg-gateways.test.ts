@@ -303,6 +303,14 @@ describe('hostile and vanishing parties', () => {
       };
       expect(result.contributors).toEqual(PARTIES.filter((p) => p !== hostile.partyId));
       expect(result.dropped).toEqual([{ party: hostile.partyId, phase: 'masked-input', code: 'SECAGG_BAD_VECTOR' }]);
+      // Operators see it too: the coordinator counts the drop by protocol, party and code.
+      const counted = await mesh.gateways[0]!.ctx.metrics.partiesDropped.get();
+      expect(counted.values).toContainEqual(
+        expect.objectContaining({
+          labels: { protocol: 'secagg', peer: hostile.partyId, code: 'SECAGG_BAD_VECTOR' },
+          value: 1,
+        }),
+      );
       expect(result.totals.rows).toBe(parties.filter((_, i) => i !== 1).reduce((n, p) => n + p.ids.length, 0));
       // The hostile host hears nothing more of the round; the coordinator's last word says it went on without it.
       expect((await settled(hostile, id, 10_000)).failure?.code).toBe('JOB_DROPPED_OUT');

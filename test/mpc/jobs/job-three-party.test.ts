@@ -10,7 +10,7 @@ let gateways: JobGateway[] = [];
 const ids: Record<string, string[]> = {};
 
 beforeAll(async () => {
-  const population = dropRows(await readIds(FATE_GUEST_CSV), 'job-three-party/population', 0.2);
+  const population = dropRows(await readIds(FATE_GUEST_CSV), 'job-three-party/population', 0.12);
   ids['dealer-4s'] = dropRows(population, 'job-three-party/dealer', 0.7);
   ids['insurer-a'] = dropRows(population, 'job-three-party/insurer', 0.7);
   ids['charging-net'] = [

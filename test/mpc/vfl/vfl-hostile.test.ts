@@ -191,7 +191,7 @@ describe('consent and crashes', () => {
 
   it('fails with PEER_TIMEOUT when a party dies mid-training, and the resumed job reaches the same metrics', async () => {
     const [dealer, insurer] = mesh.gateways as [JobGateway, JobGateway];
-    const params = { epochs: 3, seed: 5 };
+    const params = { epochs: 2, seed: 5 };
     const reference = await runVfl(mesh, job(params));
     expect(reference.views.map((v) => v.status)).toEqual(['completed', 'completed']);
     const expected = (await readOutput(dealer, reference.id)).body.result as { metrics: Record<string, number> };

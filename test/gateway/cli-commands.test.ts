@@ -40,6 +40,20 @@ async function cli(
   }
 }
 
+/**
+ * The same command through main() in this process: the exit code and output a process would give, without a process
+ * start each. The child-process runs above and below show that the process's exit code and streams are main()'s.
+ */
+async function inProcess(
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await main(args, env, { stdout: (line) => out.push(line), stderr: (line) => err.push(line) });
+  return { code, stdout: out.map((l) => `${l}\n`).join(''), stderr: err.map((l) => `${l}\n`).join('') };
+}
+
 describe('sealgate CLI', () => {
   it('runs on Node 24', () => {
     expect(process.versions.node.split('.')[0]).toBe('24');
@@ -56,7 +70,7 @@ describe('sealgate CLI', () => {
     expect(created.stderr).toContain('will not be shown again');
     expect(created.stderr).not.toContain(token.token);
 
-    const listed = await cli(['token', 'list'], envFor(dir));
+    const listed = await inProcess(['token', 'list'], envFor(dir));
     expect(listed.code).toBe(0);
     expect(listed.stdout).toContain(token.id);
     expect(listed.stdout).not.toContain(token.token);
@@ -73,7 +87,7 @@ describe('sealgate CLI', () => {
       await db.close();
     }
 
-    const revoked = await cli(['token', 'revoke', token.id], envFor(dir));
+    const revoked = await inProcess(['token', 'revoke', token.id], envFor(dir));
     expect(revoked.code).toBe(0);
     expect(JSON.parse(revoked.stdout)).toMatchObject({ id: token.id, revokedAt: expect.any(String) });
     const again = await openDatabase(join(dir, 'sealgate.duckdb'));
@@ -82,7 +96,7 @@ describe('sealgate CLI', () => {
     } finally {
       await again.close();
     }
-    expect((await cli(['token', 'revoke', 'tok_AAAAAAAAAAAAAAAA'], envFor(dir))).code).toBe(1);
+    expect((await inProcess(['token', 'revoke', 'tok_AAAAAAAAAAAAAAAA'], envFor(dir))).code).toBe(1);
   });
 
   it('keys show prints the public identity as JSON, stable across runs, with no private parts', async () => {
@@ -97,14 +111,14 @@ describe('sealgate CLI', () => {
     // The same key id receipts carry: the first 8 bytes of SHA-256 of the raw public key.
     expect(identity.keyId).toBe(keyIdOf(Buffer.from(identity.ed25519PublicKeyHex!, 'hex')));
     expect(identity.evmAddress).toMatch(/^0x[0-9a-fA-F]{40}$/);
-    const second = await cli(['keys', 'show'], envFor(dir));
+    const second = await inProcess(['keys', 'show'], envFor(dir));
     expect(JSON.parse(second.stdout)).toEqual(identity);
   });
 
   it('keys show with a wrong passphrase fails with exit 1 and says why', async () => {
     using data = makeDataDir();
     const dir = data.dataDir;
-    expect((await cli(['keys', 'show'], envFor(dir))).code).toBe(0);
+    expect((await inProcess(['keys', 'show'], envFor(dir))).code).toBe(0);
     const wrong = await cli(['keys', 'show'], envFor(dir, { SEALGATE_PASSPHRASE: 'not the right passphrase' }));
     expect(wrong.code).toBe(1);
     expect(wrong.stderr).toContain('cannot unlock sealed keys');
@@ -132,7 +146,7 @@ describe('sealgate CLI', () => {
 
   it('help exits 0 and lists the commands and roles', async () => {
     using data = makeDataDir();
-    const help = await cli(['help'], envFor(data.dataDir));
+    const help = await inProcess(['help'], envFor(data.dataDir));
     expect(help.code).toBe(0);
     expect(help.stdout).toContain('token create --role ROLE');
     expect(help.stdout).toContain('compliance-officer');
@@ -144,7 +158,7 @@ describe('sealgate CLI', () => {
     const port = await cli(['serve'], envFor(dir, { PORT: 'eighty' }));
     expect(port.code).toBe(1);
     expect(port.stderr).toContain('invalid configuration: PORT: expected integer 0..65535');
-    const production = await cli(['keys', 'show'], {
+    const production = await inProcess(['keys', 'show'], {
       ...envFor(dir),
       SEALGATE_ENV: 'production',
       SEALGATE_PASSPHRASE: '',

@@ -7,6 +7,7 @@ import type { JobRequestLike } from '../jobs/job.ts';
 import { checkSecAggParams, SecAggParams } from '../secagg/secagg-params.ts';
 import { LOCAL_TRAINING_DEFAULTS } from './local-training.ts';
 import { STOPPING_DEFAULTS } from './stopping-rule.ts';
+import { VflParams } from '../vfl/vfl-params.ts';
 
 export const MAX_HFL_FEATURES = 64;
 
@@ -28,16 +29,10 @@ export const HflParams = z.strictObject({
   batchSize: z.int().min(1).max(65_536).default(LOCAL_TRAINING_DEFAULTS.batchSize),
   /** Percent of each party's rows held out for the global evaluation (row k when (k·2654435761) mod 100 < this). */
   testPercent: z.int().min(1).max(50).default(20),
-  seed: z
-    .int()
-    .min(0)
-    .max(2 ** 31)
-    .default(1),
+  /** Seeds the local batch order, as a vertical model's seed does. */
+  seed: VflParams.shape.seed,
   /** The name the model is registered under at every party; default: the protocol and job id. */
-  model: z
-    .string()
-    .regex(/^[a-z][a-z0-9-]{0,63}$/)
-    .optional(),
+  model: VflParams.shape.model,
   threshold: SecAggParams.threshold,
   neighbours: SecAggParams.neighbours,
   phaseMs: SecAggParams.phaseMs,

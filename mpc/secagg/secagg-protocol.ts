@@ -8,20 +8,15 @@ import { GatewayError } from '../../core/errors.ts';
 import { readConsentedRows } from '../jobs/consented-rows.ts';
 import { guestOf, type JobRequestLike } from '../jobs/job.ts';
 import type { JobProtocol, ProtocolStep, StepContext, StepResult } from '../jobs/protocol.ts';
+import type { JobOutputSummary } from '../jobs/store.ts';
 import { partyFor } from '../jobs/consent-filter.ts';
 import { dequantizeSum, quantize, type Quantization } from './quantize.ts';
 import { vectorBytes } from './ring.ts';
 import { openRoundChannels, type ChannelLimits, type CoordinatorChannel, type HostChannel } from './secagg-channel.ts';
 import type { SecAggConfig } from './secagg-config.ts';
 import { checkSecAggParams, SecAggParams } from './secagg-params.ts';
-import {
-  aggregateAsCoordinator,
-  CLIENT_KINDS,
-  contributeAsHost,
-  SERVER_KINDS,
-  type RoundDeparture,
-} from './secagg-round.ts';
-import { checkWithinClip, columnTotals, totalsDimension, totalsFromSum, type Totals } from './column-totals.ts';
+import { aggregateAsCoordinator, CLIENT_KINDS, contributeAsHost, SERVER_KINDS } from './secagg-round.ts';
+import { checkWithinClip, columnTotals, totalsDimension, totalsFromSum } from './column-totals.ts';
 
 /** The job's output summary shows each column's sum and mean beside the party count: 1 + 2·15 of its 32 values. */
 export const MAX_TOTAL_COLUMNS = 15;
@@ -50,15 +45,8 @@ function checkSecureSumJob(job: JobRequestLike, ctx: z.RefinementCtx): void {
   });
 }
 
-/** The job's result document at a receiver. */
-export type SecureSumResult = {
-  totals: Totals;
-  contributors: string[];
-  dropped: RoundDeparture[];
-  phaseMs: Record<string, number>;
-};
-
-const ResultMeta = z.strictObject({
+/** The job's result document at a receiver, as the coordinator stores it and sends it to the other receivers. */
+const SecureSumResult = z.strictObject({
   totals: z.strictObject({
     rows: z.int().min(0),
     columns: z.record(
@@ -70,16 +58,18 @@ const ResultMeta = z.strictObject({
   dropped: z.array(z.strictObject({ party: z.string().max(64), phase: z.string().max(32), code: z.string().max(64) })),
   phaseMs: z.record(z.string().max(32), z.number()),
 });
+export type SecureSumResult = z.infer<typeof SecureSumResult>;
 
-function summaryValues(totals: Totals, contributors: number): Record<string, number> {
-  const values: Record<string, number> = { parties: contributors };
-  Object.entries(totals.columns).forEach(([column, t], i) => {
+/** What a receiver's job view shows of the result: the row count, and per column the sum and the mean. */
+function receiverSummary(result: SecureSumResult): JobOutputSummary {
+  const values: Record<string, number> = { parties: result.contributors.length };
+  Object.entries(result.totals.columns).forEach(([column, t], i) => {
     // A summary key holds 64 characters; a longer column is named by its position (the result names it in full).
     const name = column.length <= 59 ? column : `column${i + 1}`;
     values[`${name}.sum`] = t.sum;
     if (t.mean !== null) values[`${name}.mean`] = t.mean;
   });
-  return values;
+  return { mode: 'secure-sum', isReceiver: true, count: result.totals.rows, peerSizes: {}, values };
 }
 
 export function createSecureSumProtocol(): JobProtocol {
@@ -162,13 +152,7 @@ export function createSecureSumProtocol(): JobProtocol {
           contributors: round.contributors.length,
           dropped: round.dropped.length,
         },
-        output: {
-          mode: 'secure-sum',
-          isReceiver: true,
-          count: totals.rows,
-          peerSizes: {},
-          values: summaryValues(totals, round.contributors.length),
-        },
+        output: receiverSummary(result),
       };
     };
 
@@ -188,20 +172,13 @@ export function createSecureSumProtocol(): JobProtocol {
       let output: StepResult['output'] = { mode: 'secure-sum', isReceiver: false, count: null, peerSizes: {} };
       if (isReceiver) {
         const message = await channel.take(RESULT_KIND, 0, Date.now() + 2 * params.phaseMs);
-        const parsed = ResultMeta.safeParse(message.meta);
+        const parsed = SecureSumResult.safeParse(message.meta);
         if (!parsed.success)
           throw new GatewayError('JOB_BAD_MESSAGE', 'protocol message refused: a malformed secure-sum result', {
             reason: 'malformed result',
           });
-        const result = parsed.data as SecureSumResult;
-        await context.store.saveResult(spec.id, result);
-        output = {
-          mode: 'secure-sum',
-          isReceiver: true,
-          count: result.totals.rows,
-          peerSizes: {},
-          values: summaryValues(result.totals, result.contributors.length),
-        };
+        await context.store.saveResult(spec.id, parsed.data);
+        output = receiverSummary(parsed.data);
       }
       return {
         rows,

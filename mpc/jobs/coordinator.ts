@@ -190,7 +190,7 @@ export function createCoordinator(core: JobCore) {
     const run = core.startRun({ record, step, attempt, signal, deadlineAt });
     const barrier = createBarrier(hosts, signal);
     const live: LiveRun = { run, controller, barrier, blame: null };
-    const survivesDropouts = core.protocols.get(record.spec.protocol).survivesDropouts === true;
+    const survivesDropouts = core.survivesDropouts(record.spec);
     job.run = live;
     await core.recordEntry(id, core.runningEntry(run));
     try {
@@ -360,7 +360,7 @@ export function createCoordinator(core: JobCore) {
     async dropFailedHost(from: string, id: string, code: string): Promise<boolean> {
       const record = await core.load(id);
       const live = core.live.get(id)?.run ?? null;
-      if (core.protocols.get(record.spec.protocol).survivesDropouts !== true || live === null) return false;
+      if (!core.survivesDropouts(record.spec) || live === null) return false;
       if (live.barrier === null || !live.barrier.waiting.has(from)) return false;
       dropHost(record, live, from, code);
       return true;
@@ -384,7 +384,7 @@ export function createCoordinator(core: JobCore) {
       if (!isLive) return { isStale: true };
       await core.recordEntry(id, { ...body.entry, party: from, step, attempt: body.attempt });
       if (body.outcome === 'completed') live.barrier?.settle(from);
-      else if (body.failure !== null && core.protocols.get(record.spec.protocol).survivesDropouts === true)
+      else if (body.failure !== null && core.survivesDropouts(record.spec))
         dropHost(record, live, from, body.failure.code);
       else if (body.failure !== null) {
         const failure = ownFailure(record, { from, self }, body.failure);

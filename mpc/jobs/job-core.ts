@@ -264,6 +264,10 @@ export function createJobCore(deps: JobRunnerDeps, store: JobStore, peer: JobPee
   const transition = (id: string, event: JobEvent, output?: JobOutputSummary): Promise<JobRecord> =>
     locked(id, () => apply(id, event, output));
 
+  /** Whether the job's protocol goes on without a host that drops out (protocol.ts `survivesDropouts`). */
+  const survivesDropouts = (spec: Pick<JobSpec, 'protocol'>): boolean =>
+    protocols.get(spec.protocol).survivesDropouts === true;
+
   const abortRun = (id: string, kind: AbortKind) => {
     const job = live.get(id);
     if (job?.run === null || job?.run === undefined) return;
@@ -447,6 +451,7 @@ export function createJobCore(deps: JobRunnerDeps, store: JobStore, peer: JobPee
     apply,
     transition,
     abortRun,
+    survivesDropouts,
     recordEntry,
     recordEnd,
     failLocal,

@@ -259,7 +259,7 @@ export function createParticipant(core: JobCore) {
       if (record.state.status === 'completed') return;
       // A job that survives dropouts completes without a party that dropped out: it stops waiting here, and says so.
       const isLeftOut = record.state.steps.some((s) => s.status !== 'completed');
-      if (isLeftOut && core.protocols.get(record.spec.protocol).survivesDropouts === true) {
+      if (isLeftOut && core.survivesDropouts(record.spec)) {
         await core.failLocal(id, {
           code: 'JOB_DROPPED_OUT',
           message:
